@@ -1,0 +1,31 @@
+# The two commands of README.md. Both install what is missing (scripts/setup.sh, idempotent).
+# `make test` overlaps the one-time evcxr install (single-core bound) with the cargo test build.
+.PHONY: reports test setup cargo-test notebooks-test notebooks clean-reports
+
+setup:
+	./scripts/setup.sh
+
+reports: setup
+	./scripts/notebooks.sh reports
+
+cargo-test:
+	cargo test --all-targets
+	cargo test --doc
+
+notebooks-test: setup
+	./scripts/notebooks.sh target/nbtest
+
+test:
+	@mkdir -p target
+	@./scripts/setup.sh > target/setup.log 2>&1 & echo $$! > target/setup.pid
+	@$(MAKE) --no-print-directory cargo-test || { kill $$(cat target/setup.pid) 2>/dev/null; exit 1; }
+	@echo "waiting for set-up (log: target/setup.log)"; while kill -0 $$(cat target/setup.pid) 2>/dev/null; do sleep 5; done
+	@./scripts/setup.sh
+	./scripts/notebooks.sh target/nbtest
+
+# Regenerate notebooks/*.ipynb from their percent-format sources in notebooks/src/.
+notebooks:
+	for f in notebooks/src/*.rs; do python3 scripts/mknb.py $$f notebooks/$$(basename $$f .rs).ipynb; done
+
+clean-reports:
+	rm -rf reports target/nbtest

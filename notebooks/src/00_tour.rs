@@ -1,0 +1,126 @@
+// %% [markdown]
+// # 00 — A tour of dictlab
+//
+// **What this notebook shows.** One planted problem `Y = A* X* + E` from a coherence-targeted generator; its coherence,
+// Babel function and RIP *bounds*; then `A*` corrupted by known amounts (plus a random permutation and sign flips) so we
+// can watch every recovery metric of PAPERS.md §0 respond.
+//
+// Conventions: columns are atoms and samples — `Y` is n × N, `A` is n × m, `X` is m × N (scikit-learn stores the
+// transpose). Default sizes are small; `DICTLAB_FULL=1` switches to larger ones.
+// %%
+:dep dictlab = { path = ".." }
+// %%
+use dictlab::prelude::*;
+use dictlab::polars::prelude::*;
+// %% [markdown]
+// ## Configuration
+// Every knob lives here; nothing random happens elsewhere.
+// %%
+let full = std::env::var("DICTLAB_FULL").is_ok();
+let (n, m, n_samples, k) = if full { (64usize, 256usize, 5000usize, 5usize) } else { (32, 64, 500, 3) };
+let mu_target = 0.35;
+let seed: u64 = 3;
+println!("n={n} m={m} N={n_samples} k={k} target mu={mu_target} full={full}");
+// %% [markdown]
+// ## Generate one instance
+// The coherence generator lowers μ by alternating projection (Tropp et al. 2005) then hinge descent, stopping just
+// under the target. It always reports what it achieved.
+// %%
+let spec = InstanceSpec::new(n, m, n_samples)
+    .sparsity(k)
+    .dictionary(DictKind::Coherence { target: mu_target })
+    .noise(Noise::SnrDb { snr_db: 30.0 });
+let inst = spec.sample(seed)?;
+let rep = inst.dict_report.clone().expect("coherence-targeted instances carry a report");
+println!("achieved mu = {:.4} (target {:.4}, Welch bound {:.4}, Gaussian start {:.4}); AP iters {}, hinge iters {}",
+    rep.achieved, rep.target, rep.lower_bound, rep.initial, rep.ap_iters, rep.hinge_iters);
+println!("Y: {:?}, A: {:?}, X: {:?}, noise sigma = {:.4}", inst.y.dim(), inst.dict.dim(), inst.codes.dim(), inst.sigma);
+// %% [markdown]
+// ## Coherence, Babel function and RIP bounds
+// RIP constants are NP-hard to compute: the table shows a Monte-Carlo **lower** bound (random supports + greedy swaps)
+// and the Babel and Gershgorin **upper** bounds, per support size s.
+// %%
+let s_max = 6usize;
+let babel = metrics::babel(inst.dict.view(), s_max)?;
+let mut rng = rng_from_seed(seed);
+let mut lower = Vec::new();
+let mut upper_babel = Vec::new();
+let mut upper_gersh = Vec::new();
+for s in 2..=s_max {
+    lower.push(metrics::rip_lower_bound_mc(inst.dict.view(), s, 200, true, &mut rng)?.delta);
+    upper_babel.push(metrics::rip_upper_bound_babel(inst.dict.view(), s)?);
+    upper_gersh.push(metrics::rip_upper_bound_gershgorin(inst.dict.view(), s));
+}
+let s_vals: Vec<i64> = (2..=s_max as i64).collect();
+let bounds = df!(
+    "s" => s_vals.clone(),
+    "rip_lower_bound_mc" => lower.clone(),
+    "rip_upper_bound_babel" => upper_babel.clone(),
+    "rip_upper_bound_gershgorin" => upper_gersh.clone(),
+    "babel_mu1(s)" => babel[2..].to_vec()
+)?;
+report::show_df(&bounds);
+// %%
+let sx: Vec<f64> = s_vals.iter().map(|&s| s as f64).collect();
+let plot = report::curves("RIP bounds vs support size", "s", "delta_s bound", &[
+    Series2::new("lower bound (Monte-Carlo + swaps)", sx.clone(), lower.clone()),
+    Series2::new("upper bound (Babel)", sx.clone(), upper_babel.clone()),
+    Series2::new("upper bound (Gershgorin)", sx.clone(), upper_gersh.clone()),
+], &CurveOpts { markers: true, ..Default::default() });
+show_plot(&plot);
+// %% [markdown]
+// ## Corrupt A* by a known amount and watch each metric
+// `D = normalize(A* + ε G)` with G Gaussian, then a random permutation and random sign flips. Permutation and sign must
+// not change the permutation-invariant metrics; `fro_dist` (identity matching, no sign fix) is the exception by design.
+// The loop over ε lives in a `Sweep`, which returns one tidy table.
+// %%
+let truth = inst.dict.clone();
+let sweep = Sweep::new(Grid::new().axis("eps", [0.0, 0.02, 0.05, 0.1, 0.2, 0.4, 0.8])).reps(3).base_seed(seed);
+let corruption = sweep.run(|it| {
+    let eps = it.point.f64("eps")?;
+    let mut rng = rng_from_seed(it.seed);
+    let noise = generate::dictionary::gaussian_matrix(truth.nrows(), truth.ncols(), &mut rng);
+    let mut d = &truth + &(noise * eps);
+    generate::normalize_columns(&mut d)?;
+    let perm = dictlab::rand::seq::index::sample(&mut rng, truth.ncols(), truth.ncols()).into_vec();
+    let mut shuffled = Array2::<f64>::zeros(d.dim());
+    for (j, &p) in perm.iter().enumerate() {
+        let sign = if rng.random::<bool>() { -1.0 } else { 1.0 };
+        shuffled.column_mut(j).assign(&(&d.column(p) * sign));
+    }
+    let r = metrics::recovery_metrics(truth.view(), shuffled.view(), 0.99)?;
+    let mut row = Row::new("corrupted");
+    for (name, v) in r.pairs() { row = row.metric(name, v); }
+    Ok(vec![row])
+})?;
+let summary = corruption.clone().group_by(["p_inst_eps"])?.mean()?.sort(["p_inst_eps"], Default::default())?;
+report::show_df(&summary.select(["p_inst_eps", "m_recovery_score", "m_recovery_rate", "m_max_sine_dist", "m_columnwise_dist", "m_fro_dist_perm", "m_fro_dist"])?);
+// %%
+let opts = CurveOpts { markers: true, ..Default::default() };
+let mut series = Vec::new();
+for col in ["m_recovery_score", "m_recovery_rate", "m_max_sine_dist", "m_columnwise_dist"] {
+    let x: Vec<f64> = dictlab::sweep::column_f64(&summary, "p_inst_eps")?.into_iter().flatten().collect();
+    let y: Vec<f64> = dictlab::sweep::column_f64(&summary, col)?.into_iter().flatten().collect();
+    series.push(Series2::new(col.trim_start_matches("m_"), x, y));
+}
+show_plot(&report::curves("Recovery metrics vs corruption level ε (mean of 3 draws)", "ε", "metric", &series, &opts));
+// %% [markdown]
+// ## Distribution of |⟨a_i, a_j⟩|
+// %%
+let g_target = metrics::gram_offdiag_abs(inst.dict.view());
+let gauss = generate::gaussian_dictionary(n, m, &mut rng_from_seed(seed))?;
+let g_gauss = metrics::gram_offdiag_abs(gauss.view());
+show_plot(&report::histogram("Off-diagonal |Gram| entries", "|<a_i, a_j>|", &[
+    ("Gaussian".to_string(), g_gauss),
+    (format!("coherence-targeted (mu <= {mu_target})"), g_target),
+]));
+// %% [markdown]
+// ## Observed
+// - The generator's report above states the achieved μ next to the target and the Welch bound; it sits just under
+//   the target (it stops as soon as it is below), never silently elsewhere.
+// - The RIP lower bound stays below both upper bounds at every s (they bracket δ_s); the Gershgorin bound grows
+//   linearly in s and is the loosest.
+// - At ε = 0 every permutation-invariant metric reports perfect recovery although the estimate is permuted and
+//   sign-flipped; `fro_dist` (identity matching) does not, as intended. As ε grows, recovery_score falls smoothly while
+//   recovery_rate@0.99 drops sharply once the per-atom perturbation exceeds an angle of about 8°.
+// - The coherence-targeted dictionary's |Gram| histogram is cut at the target; the Gaussian one has a long tail.

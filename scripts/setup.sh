@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Idempotent set-up for `make reports` / `make test` on a fresh machine with only a Rust toolchain
+# and python3: a local venv with the Jupyter tools, evcxr_jupyter via cargo, the `rust` kernel, and
+# evcxr's config (a persistent build dir and compilation cache in per-user cache dirs).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import nbclient, nbconvert" 2>/dev/null; then
+  echo "setup: creating .venv with nbclient/nbconvert"
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check "nbconvert==7.17.2" "nbclient==0.11.0"
+fi
+
+export PATH="$HOME/.cargo/bin:$PATH"
+if ! command -v evcxr_jupyter >/dev/null 2>&1 || ! evcxr_jupyter --version 2>/dev/null | grep -q "0.22"; then
+  echo "setup: installing evcxr_jupyter 0.22.0 (about 15-18 min, once per machine)"
+  cargo install evcxr_jupyter --locked --version 0.22.0
+fi
+
+KDIR="${JUPYTER_DATA_DIR:-$HOME/.local/share/jupyter}/kernels/rust"
+if [ ! -f "$KDIR/kernel.json" ]; then
+  echo "setup: registering the rust kernel"
+  evcxr_jupyter --install
+fi
+
+# evcxr config: compilation cache shared by all notebooks, kept across clones.
+CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/dictlab"
+mkdir -p "$CACHE/evcxr-config" "$CACHE/evcxr-tmp"
+cat > "$CACHE/evcxr-config/init.evcxr" <<'INIT'
+:cache 6000
+INIT

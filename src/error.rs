@@ -1,0 +1,121 @@
+//! The crate's one error type.
+//!
+//! Invalid inputs are errors; bad luck during a run (divergence, non-finite values, resampled atoms)
+//! is data recorded in the run's termination and records, never an error.
+
+use std::path::PathBuf;
+
+/// Every error dictlab returns. Messages name the fix.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A parameter is outside its valid range.
+    #[error("invalid parameter `{name}` = {value}: expected {expected}")]
+    InvalidParameter {
+        /// Parameter name as the user spells it.
+        name: &'static str,
+        /// The value that was given.
+        value: String,
+        /// What would have been valid, phrased as the fix.
+        expected: String,
+    },
+    /// Two arrays that must agree in shape do not.
+    #[error("shape mismatch for {what}: expected {expected:?}, found {found:?}{hint}")]
+    ShapeMismatch {
+        /// What was being compared.
+        what: &'static str,
+        /// Expected shape (rows, cols).
+        expected: (usize, usize),
+        /// Found shape (rows, cols).
+        found: (usize, usize),
+        /// An optional hint (e.g. "scikit-learn stores the transpose").
+        hint: String,
+    },
+    /// An input array holds NaN or ±Inf.
+    #[error(
+        "{what} contains a non-finite value (NaN or Inf) at ({row}, {col}); clean the input first"
+    )]
+    NonFinite {
+        /// Which array.
+        what: &'static str,
+        /// Row of the first bad entry.
+        row: usize,
+        /// Column of the first bad entry.
+        col: usize,
+    },
+    /// A dense decomposition failed (faer reported non-convergence).
+    #[error("linear algebra failure in {op}: {detail}")]
+    Linalg {
+        /// Which decomposition.
+        op: &'static str,
+        /// Detail from the backend.
+        detail: String,
+    },
+    /// Reading or writing a file failed.
+    #[error("cannot {action} `{path}`: {source}")]
+    File {
+        /// "read" or "write".
+        action: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// The underlying error.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// An I/O error without a path.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// A polars error.
+    #[error(transparent)]
+    Polars(#[from] polars::error::PolarsError),
+    /// A JSON (de)serialisation error.
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+}
+
+/// `Result` with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Shorthand for [`Error::InvalidParameter`].
+    pub fn invalid(
+        name: &'static str,
+        value: impl std::fmt::Display,
+        expected: impl Into<String>,
+    ) -> Self {
+        Error::InvalidParameter {
+            name,
+            value: value.to_string(),
+            expected: expected.into(),
+        }
+    }
+
+    /// Shorthand for [`Error::ShapeMismatch`] without a hint.
+    pub fn shape(what: &'static str, expected: (usize, usize), found: (usize, usize)) -> Self {
+        Error::ShapeMismatch {
+            what,
+            expected,
+            found,
+            hint: String::new(),
+        }
+    }
+}
+
+/// Return `Err(Error::invalid(..))` unless `cond` holds.
+macro_rules! ensure {
+    ($cond:expr, $name:expr, $value:expr, $expected:expr) => {
+        if !($cond) {
+            return Err($crate::error::Error::invalid($name, $value, $expected));
+        }
+    };
+}
+pub(crate) use ensure;
+
+/// Check that every entry of `a` is finite.
+pub fn check_finite(what: &'static str, a: ndarray::ArrayView2<'_, f64>) -> Result<()> {
+    for ((row, col), v) in a.indexed_iter() {
+        if !v.is_finite() {
+            return Err(Error::NonFinite { what, row, col });
+        }
+    }
+    Ok(())
+}

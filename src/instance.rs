@@ -1,0 +1,368 @@
+//! Planted problems `Y = A* X* + E`: [`InstanceSpec`] (a validated description) and [`Instance`]
+//! (owned data + ground truth + spec + seed).
+//!
+//! `Y` is n × N (signals in columns), `A*` is n × m with unit-norm columns, `X*` is m × N.
+//! [`InstanceSpec::sample`] draws everything from one ChaCha8 stream seeded by `seed`, in a fixed
+//! order (dictionary, codes, noise), and computes `A X` column by column, so the result is
+//! bit-identical for a given seed on any thread count.
+
+use crate::error::{Error, Result, ensure};
+use crate::generate::{self, CodeLaw, CoherenceOptions, CoherenceReport, Noise, Support, Values};
+use crate::rng::rng_from_seed;
+use crate::sweep::Value;
+use ndarray::{Array2, ArrayView2, Axis};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Which dictionary to plant.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum DictKind {
+    /// Gaussian with unit-norm columns.
+    Gaussian,
+    /// Haar-random orthonormal basis (m = n).
+    Orthobasis,
+    /// [I | H/√n] (m = 2n, n a power of two), μ = 1/√n.
+    IdentityHadamard,
+    /// [I | DCT-II] (m = 2n), μ = sqrt(2/n) cos(π/2n).
+    IdentityDct,
+    /// Random unit-norm tight frame (m ≥ n).
+    TightFrame,
+    /// Mutual coherence close to `target` (lowered or raised, see [`generate::coherence_targeted`]).
+    Coherence {
+        /// Target μ.
+        target: f64,
+    },
+    /// Gaussian with `pairs` planted near-duplicate pairs at |cos| = `cos`.
+    NearDuplicates {
+        /// |cos| of each planted pair.
+        cos: f64,
+        /// Number of disjoint pairs.
+        pairs: usize,
+    },
+    /// Real Steiner ETF: (n, m) ∈ {(6, 16), (28, 64), (120, 256), …} = (v(v−1)/2, v²).
+    SteinerEtf,
+}
+
+impl DictKind {
+    /// Short name used in tables (`p_inst_dictionary`).
+    pub fn name(&self) -> String {
+        match self {
+            DictKind::Gaussian => "gaussian".into(),
+            DictKind::Orthobasis => "orthobasis".into(),
+            DictKind::IdentityHadamard => "identity_hadamard".into(),
+            DictKind::IdentityDct => "identity_dct".into(),
+            DictKind::TightFrame => "tight_frame".into(),
+            DictKind::Coherence { .. } => "coherence".into(),
+            DictKind::NearDuplicates { .. } => "near_duplicates".into(),
+            DictKind::SteinerEtf => "steiner_etf".into(),
+        }
+    }
+}
+
+/// A validated description of a planted problem (builder).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InstanceSpec {
+    /// Signal dimension n.
+    pub dim: usize,
+    /// Number of atoms m.
+    pub n_atoms: usize,
+    /// Number of samples N.
+    pub n_samples: usize,
+    /// Dictionary law.
+    pub dictionary: DictKind,
+    /// Code law.
+    pub codes: CodeLaw,
+    /// Noise law.
+    pub noise: Noise,
+}
+
+impl InstanceSpec {
+    /// Gaussian dictionary, exact-k supports with k = min(3, m), Gaussian values, no noise.
+    pub fn new(dim: usize, n_atoms: usize, n_samples: usize) -> Self {
+        InstanceSpec {
+            dim,
+            n_atoms,
+            n_samples,
+            dictionary: DictKind::Gaussian,
+            codes: CodeLaw {
+                support: Support::ExactK {
+                    k: n_atoms.clamp(1, 3),
+                },
+                values: Values::Gaussian,
+            },
+            noise: Noise::None,
+        }
+    }
+    /// Exactly `k` non-zeros per code.
+    pub fn sparsity(mut self, k: usize) -> Self {
+        self.codes.support = Support::ExactK { k };
+        self
+    }
+    /// Bernoulli(θ) supports.
+    pub fn bernoulli(mut self, theta: f64) -> Self {
+        self.codes.support = Support::Bernoulli { theta };
+        self
+    }
+    /// Any support law.
+    pub fn support(mut self, s: Support) -> Self {
+        self.codes.support = s;
+        self
+    }
+    /// Value law.
+    pub fn values(mut self, v: Values) -> Self {
+        self.codes.values = v;
+        self
+    }
+    /// Dictionary law.
+    pub fn dictionary(mut self, d: DictKind) -> Self {
+        self.dictionary = d;
+        self
+    }
+    /// Noise law.
+    pub fn noise(mut self, n: Noise) -> Self {
+        self.noise = n;
+        self
+    }
+
+    /// Validate every field; errors name the fix.
+    pub fn check(&self) -> Result<()> {
+        let (n, m) = (self.dim, self.n_atoms);
+        ensure!(n >= 1, "dim", n, "n ≥ 1");
+        ensure!(m >= 1, "n_atoms", m, "m ≥ 1");
+        ensure!(self.n_samples >= 1, "n_samples", self.n_samples, "N ≥ 1");
+        self.codes.check(m)?;
+        self.noise.check()?;
+        match self.dictionary {
+            DictKind::Orthobasis => ensure!(
+                m == n,
+                "n_atoms",
+                m,
+                format!("m = n = {n} for an orthobasis")
+            ),
+            DictKind::IdentityHadamard => {
+                ensure!(
+                    m == 2 * n,
+                    "n_atoms",
+                    m,
+                    format!("m = 2n = {} for [I | H]", 2 * n)
+                );
+                ensure!(
+                    n.is_power_of_two(),
+                    "dim",
+                    n,
+                    "a power of two for [I | H] (Sylvester Hadamard)"
+                );
+            }
+            DictKind::IdentityDct => ensure!(
+                m == 2 * n,
+                "n_atoms",
+                m,
+                format!("m = 2n = {} for [I | DCT]", 2 * n)
+            ),
+            DictKind::TightFrame => ensure!(
+                m >= n,
+                "n_atoms",
+                m,
+                format!("m ≥ n = {n} for a tight frame")
+            ),
+            DictKind::Coherence { target } => {
+                let (lb, name) = generate::coherence_lower_bound(n, m);
+                ensure!(
+                    target.is_finite() && target < 1.0,
+                    "coherence",
+                    target,
+                    "a target μ < 1"
+                );
+                ensure!(
+                    target >= lb,
+                    "coherence",
+                    target,
+                    format!("a target μ ≥ the {name} {lb:.5} for n={n}, m={m}")
+                );
+            }
+            DictKind::NearDuplicates { cos, pairs } => {
+                ensure!(
+                    cos > 0.0 && cos < 1.0,
+                    "pair_cos",
+                    cos,
+                    "a pair |cos| in (0, 1)"
+                );
+                ensure!(
+                    pairs >= 1 && 2 * pairs <= m,
+                    "pairs",
+                    pairs,
+                    format!("1 ≤ pairs ≤ m/2 = {}", m / 2)
+                );
+            }
+            DictKind::SteinerEtf => {
+                let v = (m as f64).sqrt().round() as usize;
+                ensure!(
+                    v * v == m && v >= 4 && v.is_power_of_two() && n == v * (v - 1) / 2,
+                    "n_atoms",
+                    format!("(n, m) = ({n}, {m})"),
+                    "(n, m) = (v(v−1)/2, v²) with v a power of two ≥ 4: (6, 16), (28, 64), (120, 256), (496, 1024)"
+                );
+            }
+            DictKind::Gaussian => {}
+        }
+        Ok(())
+    }
+
+    /// Draw the dictionary alone (with the coherence report where relevant).
+    pub fn sample_dictionary(
+        &self,
+        rng: &mut impl rand::Rng,
+    ) -> Result<(Array2<f64>, Option<CoherenceReport>)> {
+        let (n, m) = (self.dim, self.n_atoms);
+        Ok(match self.dictionary {
+            DictKind::Gaussian => (generate::gaussian_dictionary(n, m, rng)?, None),
+            DictKind::Orthobasis => (generate::orthobasis(n, rng)?, None),
+            DictKind::IdentityHadamard => (generate::identity_hadamard(n)?, None),
+            DictKind::IdentityDct => (generate::identity_dct(n)?, None),
+            DictKind::TightFrame => (
+                generate::unit_norm_tight_frame(n, m, 1e-10, 500, rng)?.0,
+                None,
+            ),
+            DictKind::Coherence { target } => {
+                let (a, rep) =
+                    generate::coherence_targeted(n, m, target, &CoherenceOptions::default(), rng)?;
+                if !rep.met {
+                    return Err(Error::invalid(
+                        "coherence",
+                        target,
+                        format!(
+                            "a reachable target: the generator reached μ = {:.5} > 1.02 × target (n={n}, m={m}, lower bound {:.5}); raise the target or lower m/n",
+                            rep.achieved, rep.lower_bound
+                        ),
+                    ));
+                }
+                (a, Some(rep))
+            }
+            DictKind::NearDuplicates { cos, pairs } => {
+                let a = generate::gaussian_dictionary(n, m, rng)?;
+                (generate::plant_near_duplicates(a, pairs, cos, rng)?, None)
+            }
+            DictKind::SteinerEtf => (
+                generate::steiner_etf((m as f64).sqrt().round() as usize)?,
+                None,
+            ),
+        })
+    }
+
+    /// Draw an instance from `seed` (ChaCha8; bit-identical on any thread count).
+    pub fn sample(&self, seed: u64) -> Result<Instance> {
+        self.check()?;
+        let mut rng = rng_from_seed(seed);
+        let (dict, dict_report) = self.sample_dictionary(&mut rng)?;
+        let codes = self.codes.sample(self.n_atoms, self.n_samples, &mut rng)?;
+        let clean = sparse_product(dict.view(), codes.view());
+        let (noise, sigma) = self.noise.sample(clean.view(), &mut rng)?;
+        let y = &clean + &noise;
+        Ok(Instance {
+            y,
+            dict,
+            codes,
+            noise,
+            spec: self.clone(),
+            seed,
+            sigma,
+            dict_report,
+        })
+    }
+
+    /// Ordered `(name, value)` parameters; sweeps turn them into `p_inst_*` columns.
+    pub fn params(&self) -> Vec<(String, Value)> {
+        let mut p = vec![
+            ("dim".to_string(), Value::Int(self.dim as i64)),
+            ("n_atoms".into(), Value::Int(self.n_atoms as i64)),
+            ("n_samples".into(), Value::Int(self.n_samples as i64)),
+            ("dictionary".into(), Value::Str(self.dictionary.name())),
+        ];
+        match self.dictionary {
+            DictKind::Coherence { target } => {
+                p.push(("coherence_target".into(), Value::Float(target)))
+            }
+            DictKind::NearDuplicates { cos, pairs } => {
+                p.push(("pair_cos".into(), Value::Float(cos)));
+                p.push(("pairs".into(), Value::Int(pairs as i64)));
+            }
+            _ => {}
+        }
+        match self.codes.support {
+            Support::ExactK { k } => p.push(("sparsity".into(), Value::Int(k as i64))),
+            Support::Bernoulli { theta } => p.push(("theta".into(), Value::Float(theta))),
+            Support::Zipf { k, exponent } => {
+                p.push(("sparsity".into(), Value::Int(k as i64)));
+                p.push(("zipf_exponent".into(), Value::Float(exponent)));
+            }
+        }
+        let values = serde_json::to_value(self.codes.values)
+            .ok()
+            .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(String::from))
+            .unwrap_or_default();
+        p.push(("values".into(), Value::Str(values)));
+        match self.noise {
+            Noise::None => {}
+            Noise::Sigma { sigma } => p.push(("noise_sigma".into(), Value::Float(sigma))),
+            Noise::SnrDb { snr_db } => p.push(("snr_db".into(), Value::Float(snr_db))),
+        }
+        p
+    }
+}
+
+/// `A X` computed column by column from the non-zeros of `X` (parallel over columns, each column
+/// summed in a fixed order: deterministic whatever the thread count).
+pub fn sparse_product(a: ArrayView2<'_, f64>, x: ArrayView2<'_, f64>) -> Array2<f64> {
+    let (n, _) = a.dim();
+    let nn = x.ncols();
+    let at = a.t().as_standard_layout().into_owned(); // m × n, atoms contiguous
+    let mut yt = Array2::zeros((nn, n));
+    yt.axis_iter_mut(Axis(0))
+        .into_par_iter()
+        .enumerate()
+        .for_each(|(j, mut yj)| {
+            for (i, &v) in x.column(j).iter().enumerate() {
+                if v != 0.0 {
+                    yj.scaled_add(v, &at.row(i));
+                }
+            }
+        });
+    yt.reversed_axes().as_standard_layout().into_owned()
+}
+
+/// A planted problem: owned data + ground truth + spec + seed.
+#[derive(Clone, Debug)]
+pub struct Instance {
+    /// Signals Y (n × N).
+    pub y: Array2<f64>,
+    /// True dictionary A* (n × m), unit-norm columns.
+    pub dict: Array2<f64>,
+    /// True codes X* (m × N).
+    pub codes: Array2<f64>,
+    /// Noise E (n × N).
+    pub noise: Array2<f64>,
+    /// The spec it was drawn from.
+    pub spec: InstanceSpec,
+    /// The seed it was drawn with.
+    pub seed: u64,
+    /// Noise standard deviation actually used.
+    pub sigma: f64,
+    /// Coherence generator report (coherence-targeted dictionaries only).
+    pub dict_report: Option<CoherenceReport>,
+}
+
+impl Instance {
+    /// Achieved mutual coherence of A*.
+    pub fn coherence(&self) -> f64 {
+        crate::metrics::coherence(self.dict.view())
+    }
+    /// Clean signals A* X*.
+    pub fn clean(&self) -> Array2<f64> {
+        &self.y - &self.noise
+    }
+    /// Dictionary view.
+    pub fn dict_view(&self) -> ArrayView2<'_, f64> {
+        self.dict.view()
+    }
+}

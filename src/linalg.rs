@@ -1,0 +1,219 @@
+//! Dense kernels through faer, with zero-copy views between ndarray and faer.
+//!
+//! ndarray is the public array type; every GEMM, SVD, eigendecomposition, QR and Cholesky goes
+//! through faer (pure Rust, about 4x Debian OpenBLAS on these machines, see TOOLCHAIN.md).
+//! [`as_faer`] / [`as_faer_mut`] reinterpret an ndarray view as a faer view with the same strides:
+//! no copy is made.
+//!
+//! Every function takes a [`Par`]: use [`Par::Seq`] where results must be bit-identical whatever
+//! the thread count (the generators do), and [`par`] (all threads of the current rayon pool)
+//! elsewhere.
+
+use crate::error::{Error, Result};
+use faer::linalg::matmul::matmul;
+use faer::reborrow::ReborrowMut;
+use faer::{Accum, MatMut, MatRef, Side};
+use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, ShapeBuilder};
+
+pub use faer::Par;
+
+/// Parallelism over the current rayon pool (`Par::Seq` when it has one thread).
+pub fn par() -> Par {
+    let n = rayon::current_num_threads();
+    if n <= 1 { Par::Seq } else { Par::rayon(n) }
+}
+
+/// Zero-copy faer view of an ndarray view.
+pub fn as_faer<'a>(a: ArrayView2<'a, f64>) -> MatRef<'a, f64> {
+    let (r, c) = a.dim();
+    let s = a.strides();
+    // SAFETY: the pointer, shape and strides come from a live ndarray view with lifetime 'a.
+    unsafe { MatRef::from_raw_parts(a.as_ptr(), r, c, s[0], s[1]) }
+}
+
+/// Zero-copy mutable faer view of an ndarray view.
+pub fn as_faer_mut<'a>(mut a: ArrayViewMut2<'a, f64>) -> MatMut<'a, f64> {
+    let (r, c) = a.dim();
+    let s = [a.strides()[0], a.strides()[1]];
+    // SAFETY: as for `as_faer`; the view is unique for 'a.
+    unsafe { MatMut::from_raw_parts_mut(a.as_mut_ptr(), r, c, s[0], s[1]) }
+}
+
+/// Copy a faer matrix into a new row-major ndarray.
+pub fn to_ndarray(m: MatRef<'_, f64>) -> Array2<f64> {
+    Array2::from_shape_fn((m.nrows(), m.ncols()), |(i, j)| m[(i, j)])
+}
+
+/// `out = alpha * op(a) op(b) + beta * out` where `op` transposes when the flag is set.
+///
+/// # Panics
+/// If the shapes do not conform (callers check shapes at the API boundary).
+pub fn gemm_into(
+    out: ArrayViewMut2<'_, f64>,
+    alpha: f64,
+    a: ArrayView2<'_, f64>,
+    trans_a: bool,
+    b: ArrayView2<'_, f64>,
+    trans_b: bool,
+    beta: f64,
+    par: Par,
+) {
+    let mut o = as_faer_mut(out);
+    let fa = if trans_a {
+        as_faer(a).transpose()
+    } else {
+        as_faer(a)
+    };
+    let fb = if trans_b {
+        as_faer(b).transpose()
+    } else {
+        as_faer(b)
+    };
+    if beta == 0.0 {
+        matmul(o.rb_mut(), Accum::Replace, fa, fb, alpha, par);
+    } else {
+        if beta != 1.0 {
+            o.rb_mut()
+                .col_iter_mut()
+                .for_each(|c| c.iter_mut().for_each(|x| *x *= beta));
+        }
+        matmul(o.rb_mut(), Accum::Add, fa, fb, alpha, par);
+    }
+}
+
+/// `a b` as a new array.
+pub fn matmul_nn(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>, par: Par) -> Array2<f64> {
+    let mut out = Array2::zeros((a.nrows(), b.ncols()));
+    gemm_into(out.view_mut(), 1.0, a, false, b, false, 0.0, par);
+    out
+}
+
+/// `aᵀ b` as a new array.
+pub fn matmul_tn(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>, par: Par) -> Array2<f64> {
+    let mut out = Array2::zeros((a.ncols(), b.ncols()));
+    gemm_into(out.view_mut(), 1.0, a, true, b, false, 0.0, par);
+    out
+}
+
+/// `a bᵀ` as a new array.
+pub fn matmul_nt(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>, par: Par) -> Array2<f64> {
+    let mut out = Array2::zeros((a.nrows(), b.nrows()));
+    gemm_into(out.view_mut(), 1.0, a, false, b, true, 0.0, par);
+    out
+}
+
+/// Gram matrix `aᵀ a` (m × m for an n × m dictionary).
+pub fn gram(a: ArrayView2<'_, f64>, par: Par) -> Array2<f64> {
+    matmul_tn(a, a, par)
+}
+
+/// Thin SVD `a = U diag(s) Vᵀ`, singular values non-increasing. Returns `(U, s, V)`.
+pub fn thin_svd(a: ArrayView2<'_, f64>) -> Result<(Array2<f64>, Array1<f64>, Array2<f64>)> {
+    let svd = as_faer(a).thin_svd().map_err(|e| Error::Linalg {
+        op: "thin SVD",
+        detail: format!("{e:?}"),
+    })?;
+    let s = svd.S().column_vector();
+    let s = Array1::from_iter((0..s.nrows()).map(|i| s[i]));
+    Ok((to_ndarray(svd.U()), s, to_ndarray(svd.V())))
+}
+
+/// Singular values, non-increasing.
+pub fn singular_values(a: ArrayView2<'_, f64>) -> Result<Vec<f64>> {
+    as_faer(a).singular_values().map_err(|e| Error::Linalg {
+        op: "singular values",
+        detail: format!("{e:?}"),
+    })
+}
+
+/// Symmetric eigendecomposition `a = V diag(w) Vᵀ`, eigenvalues non-decreasing. Returns `(w, V)`.
+/// Only the lower triangle of `a` is read.
+pub fn eigh(a: ArrayView2<'_, f64>) -> Result<(Array1<f64>, Array2<f64>)> {
+    let e = as_faer(a)
+        .self_adjoint_eigen(Side::Lower)
+        .map_err(|e| Error::Linalg {
+            op: "symmetric eigendecomposition",
+            detail: format!("{e:?}"),
+        })?;
+    let s = e.S().column_vector();
+    let w = Array1::from_iter((0..s.nrows()).map(|i| s[i]));
+    Ok((w, to_ndarray(e.U())))
+}
+
+/// Symmetric eigenvalues, non-decreasing.
+pub fn eigvalsh(a: ArrayView2<'_, f64>) -> Result<Vec<f64>> {
+    as_faer(a)
+        .self_adjoint_eigenvalues(Side::Lower)
+        .map_err(|e| Error::Linalg {
+            op: "symmetric eigenvalues",
+            detail: format!("{e:?}"),
+        })
+}
+
+/// Orthonormal factor `Q` (n × min(n, m)) of the thin QR decomposition of `a`.
+pub fn qr_q(a: ArrayView2<'_, f64>) -> Array2<f64> {
+    let q = as_faer(a).qr().compute_thin_Q();
+    to_ndarray(q.as_ref())
+}
+
+/// Polar factor `U Vᵀ` of `a = U Σ Vᵀ`: the nearest matrix with orthonormal columns (rows if wide).
+pub fn polar(a: ArrayView2<'_, f64>, par: Par) -> Result<Array2<f64>> {
+    let (u, _, v) = thin_svd(a)?;
+    Ok(matmul_nt(u.view(), v.view(), par))
+}
+
+/// A column-major (Fortran-order) zero matrix, for kernels that write columns.
+pub fn zeros_f(rows: usize, cols: usize) -> Array2<f64> {
+    Array2::zeros((rows, cols).f())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn gemm_variants_match_hand_products() {
+        let a = array![[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]];
+        let b = array![[1.0, 0.0, 2.0], [0.0, 1.0, -1.0]];
+        assert_eq!(matmul_nn(a.view(), b.view(), Par::Seq), a.dot(&b));
+        assert_eq!(matmul_tn(a.view(), a.view(), Par::Seq), a.t().dot(&a));
+        assert_eq!(matmul_nt(b.view(), b.view(), Par::Seq), b.dot(&b.t()));
+        // transposed (non-contiguous) views are read without copying
+        assert_eq!(matmul_nn(b.t(), a.t(), Par::Seq), b.t().dot(&a.t()));
+        let mut out = Array2::ones((3, 3));
+        gemm_into(
+            out.view_mut(),
+            2.0,
+            a.view(),
+            false,
+            b.view(),
+            false,
+            0.5,
+            Par::Seq,
+        );
+        let expect = a.dot(&b) * 2.0 + 0.5;
+        assert_eq!(out, expect);
+    }
+
+    #[test]
+    fn svd_and_eigh_reconstruct() {
+        let a = array![
+            [2.0, 1.0, 0.0],
+            [1.0, 3.0, 1.0],
+            [0.0, 1.0, 4.0],
+            [1.0, 0.0, 1.0]
+        ];
+        let (u, s, v) = thin_svd(a.view()).unwrap();
+        let rec = (&u * &s).dot(&v.t());
+        assert!((rec - &a).iter().all(|x| x.abs() < 1e-12));
+        let g = a.t().dot(&a);
+        let (w, q) = eigh(g.view()).unwrap();
+        assert!(w[0] <= w[1] && w[1] <= w[2]);
+        let rec = (&q * &w).dot(&q.t());
+        assert!((rec - &g).iter().all(|x| x.abs() < 1e-10));
+        let p = polar(a.view(), Par::Seq).unwrap();
+        let i = p.t().dot(&p);
+        assert!((i - Array2::<f64>::eye(3)).iter().all(|x| x.abs() < 1e-12));
+    }
+}

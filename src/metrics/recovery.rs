@@ -1,0 +1,460 @@
+//! Dictionary recovery up to permutation and sign (PAPERS.md §0).
+//!
+//! Both dictionaries are column-normalised first. With $C_{ij} = |\langle a_i, \hat a_j\rangle|$
+//! (true atoms in rows, estimates in columns), the Hungarian matching
+//! $\pi^* = \arg\max_\pi \sum_i C_{i,\pi(i)}$ (Kuhn–Munkres from the `pathfinding` crate; greedy
+//! above 2000 atoms, recorded in [`Recovery::matching`]) gives $c_i = C_{i,\pi^*(i)}$ and:
+//!
+//! | name | definition |
+//! |---|---|
+//! | `recovery_score` | $\frac1m\sum_i c_i$ |
+//! | `max_sine_dist` | $\max_i \sqrt{1 - c_i^2}$ |
+//! | `recovery_rate@τ` | fraction of i with $\max_j C_{ij} > τ$ (unmatched); `recovery_rate_matched`: $c_i > τ$ |
+//! | `columnwise_dist` | $\max_i \min_{\sigma=\pm1}\|\sigma \hat a_{\pi(i)} - a_i\| = \max_i\sqrt{2-2c_i}$ |
+//! | `fro_dist_perm` | $\sqrt{\sum_i \min_\sigma \|a_i - \sigma\hat a_{\pi(i)}\|^2}$ (same matching: the cost is $2 - 2C_{ij}$) |
+//! | `fro_dist` | $\|A^* - \hat A\|_F$, identity matching, no sign fix |
+//! | `l4_error` | square orthogonal case: $1 - \|\hat A^\top A^*\|_4^4 / n$ |
+//! | `amari_index` | square case, $P = \hat A^+ A^*$ (see [`amari_index`]) |
+
+use crate::error::{Error, Result, check_finite, ensure};
+use crate::linalg::{self, Par};
+use ndarray::{Array2, ArrayView2, Axis};
+use pathfinding::kuhn_munkres::kuhn_munkres;
+use pathfinding::matrix::Matrix;
+use serde::{Deserialize, Serialize};
+
+/// Above this many atoms the matching is greedy instead of Hungarian.
+pub const HUNGARIAN_MAX_ATOMS: usize = 2000;
+
+/// Default recovery threshold τ (K-SVD's "1 − |cos| < 0.01").
+pub const DEFAULT_TAU: f64 = 0.99;
+
+fn unit_columns(
+    a: ArrayView2<'_, f64>,
+    allow_zero: bool,
+    what: &'static str,
+) -> Result<Array2<f64>> {
+    let mut b = a.to_owned();
+    for (j, mut c) in b.axis_iter_mut(Axis(1)).enumerate() {
+        let n = c.dot(&c).sqrt();
+        if n > 0.0 {
+            c.mapv_inplace(|x| x / n);
+        } else if !allow_zero {
+            return Err(Error::invalid(
+                what,
+                format!("column {j} is zero"),
+                "non-zero atoms in the true dictionary",
+            ));
+        }
+    }
+    Ok(b)
+}
+
+fn check_pair(truth: ArrayView2<'_, f64>, estimate: ArrayView2<'_, f64>) -> Result<()> {
+    check_finite("true dictionary", truth)?;
+    check_finite("estimated dictionary", estimate)?;
+    ensure!(truth.ncols() >= 1, "truth", "0 atoms", "at least one atom");
+    if truth.nrows() != estimate.nrows() {
+        return Err(Error::ShapeMismatch {
+            what: "estimate rows (signal dimension n)",
+            expected: (truth.nrows(), estimate.ncols()),
+            found: estimate.dim(),
+            hint:
+                " — atoms are columns (n × m); a scikit-learn `components_` array is the transpose"
+                    .into(),
+        });
+    }
+    Ok(())
+}
+
+/// Result of matching a true dictionary against an estimate.
+#[derive(Clone, Debug)]
+pub struct Recovery {
+    /// |cos| matrix, true atoms in rows (m × m').
+    pub cos: Array2<f64>,
+    /// For each true atom, the matched estimate column (None if m' < m left it unmatched).
+    pub matching_index: Vec<Option<usize>>,
+    /// c_i (0 for unmatched atoms).
+    pub matched_cos: Vec<f64>,
+    /// Sign of ⟨a_i, â_π(i)⟩ (+1 for unmatched atoms).
+    pub signs: Vec<f64>,
+    /// "hungarian" or "greedy".
+    pub matching: &'static str,
+}
+
+/// Match `estimate` (n × m') to `truth` (n × m) up to permutation and sign.
+///
+/// # Errors
+/// Mismatched row counts, non-finite entries, a zero atom in `truth`.
+pub fn dictionary_recovery(
+    truth: ArrayView2<'_, f64>,
+    estimate: ArrayView2<'_, f64>,
+) -> Result<Recovery> {
+    check_pair(truth, estimate)?;
+    let a = unit_columns(truth, false, "truth")?;
+    let b = unit_columns(estimate, true, "estimate")?;
+    let signed = linalg::matmul_tn(a.view(), b.view(), Par::Seq);
+    let cos = signed.mapv(f64::abs);
+    let (m, mp) = cos.dim();
+    let matching = if m.max(mp) > HUNGARIAN_MAX_ATOMS {
+        "greedy"
+    } else {
+        "hungarian"
+    };
+    let mut idx: Vec<Option<usize>> = vec![None; m];
+    if mp > 0 {
+        if matching == "greedy" {
+            let mut pairs: Vec<(f64, usize, usize)> = Vec::with_capacity(m * mp);
+            for i in 0..m {
+                for j in 0..mp {
+                    pairs.push((cos[(i, j)], i, j));
+                }
+            }
+            pairs.sort_unstable_by(|x, y| y.0.total_cmp(&x.0));
+            let mut used = vec![false; mp];
+            for (_, i, j) in pairs {
+                if idx[i].is_none() && !used[j] {
+                    idx[i] = Some(j);
+                    used[j] = true;
+                }
+            }
+        } else {
+            let scale = (1u64 << 40) as f64;
+            let q = |x: f64| (x * scale).round() as i64;
+            if m <= mp {
+                let w = Matrix::from_fn(m, mp, |(i, j)| q(cos[(i, j)]));
+                let (_, assign) = kuhn_munkres(&w);
+                for (i, j) in assign.into_iter().enumerate() {
+                    idx[i] = Some(j);
+                }
+            } else {
+                let w = Matrix::from_fn(mp, m, |(j, i)| q(cos[(i, j)]));
+                let (_, assign) = kuhn_munkres(&w);
+                for (j, i) in assign.into_iter().enumerate() {
+                    idx[i] = Some(j);
+                }
+            }
+        }
+    }
+    let matched_cos = idx
+        .iter()
+        .enumerate()
+        .map(|(i, j)| j.map_or(0.0, |j| cos[(i, j)].min(1.0)))
+        .collect();
+    let signs = idx
+        .iter()
+        .enumerate()
+        .map(|(i, j)| j.map_or(1.0, |j| if signed[(i, j)] < 0.0 { -1.0 } else { 1.0 }))
+        .collect();
+    Ok(Recovery {
+        cos,
+        matching_index: idx,
+        matched_cos,
+        signs,
+        matching,
+    })
+}
+
+impl Recovery {
+    /// Number of true atoms m.
+    pub fn n_atoms(&self) -> usize {
+        self.matched_cos.len()
+    }
+    /// `recovery_score` = mean c_i.
+    pub fn recovery_score(&self) -> f64 {
+        self.matched_cos.iter().sum::<f64>() / self.n_atoms() as f64
+    }
+    /// `max_sine_dist` = max_i sqrt(1 − c_i²).
+    pub fn max_sine_dist(&self) -> f64 {
+        self.matched_cos
+            .iter()
+            .map(|c| (1.0 - c * c).max(0.0).sqrt())
+            .fold(0.0, f64::max)
+    }
+    /// PUDLE code's variant: (max_i sqrt(1 − c_i² + 1e-10))^{1/2} (extra square root kept on purpose).
+    pub fn max_sine_dist_pudle_quirk(&self) -> f64 {
+        self.matched_cos
+            .iter()
+            .map(|c| (1.0 - c * c + 1e-10).max(0.0).sqrt())
+            .fold(0.0, f64::max)
+            .sqrt()
+    }
+    /// `recovery_rate@τ`: fraction of true atoms with max_j C_ij > τ.
+    pub fn recovery_rate(&self, tau: f64) -> f64 {
+        let m = self.n_atoms();
+        let hit = (0..m)
+            .filter(|&i| self.cos.row(i).iter().any(|&c| c > tau))
+            .count();
+        hit as f64 / m as f64
+    }
+    /// Matched variant: fraction with c_i > τ.
+    pub fn recovery_rate_matched(&self, tau: f64) -> f64 {
+        self.matched_cos.iter().filter(|&&c| c > tau).count() as f64 / self.n_atoms() as f64
+    }
+    /// `columnwise_dist` = max_i sqrt(2 − 2 c_i).
+    pub fn columnwise_dist(&self) -> f64 {
+        self.matched_cos
+            .iter()
+            .map(|c| (2.0 - 2.0 * c).max(0.0).sqrt())
+            .fold(0.0, f64::max)
+    }
+    /// `columnwise_dist_mean` = mean_i sqrt(2 − 2 c_i).
+    pub fn columnwise_dist_mean(&self) -> f64 {
+        self.matched_cos
+            .iter()
+            .map(|c| (2.0 - 2.0 * c).max(0.0).sqrt())
+            .sum::<f64>()
+            / self.n_atoms() as f64
+    }
+    /// `fro_dist_perm` = sqrt(Σ_i (2 − 2 c_i)).
+    pub fn fro_dist_perm(&self) -> f64 {
+        self.matched_cos
+            .iter()
+            .map(|c| (2.0 - 2.0 * c).max(0.0))
+            .sum::<f64>()
+            .sqrt()
+    }
+    /// Estimated atoms that match no true atom: estimate columns j with max_i C_ij ≤ τ.
+    pub fn spurious_atoms(&self, tau: f64) -> usize {
+        (0..self.cos.ncols())
+            .filter(|&j| self.cos.column(j).iter().all(|&c| c <= tau))
+            .count()
+    }
+    /// The estimate permuted and sign-flipped onto the truth's order (zero columns where unmatched).
+    pub fn align(&self, estimate: ArrayView2<'_, f64>) -> Array2<f64> {
+        let mut out = Array2::zeros((estimate.nrows(), self.n_atoms()));
+        for (i, j) in self.matching_index.iter().enumerate() {
+            if let Some(j) = *j {
+                out.column_mut(i)
+                    .assign(&(&estimate.column(j) * self.signs[i]));
+            }
+        }
+        out
+    }
+    /// Codes of the estimate (m' × N) re-indexed and sign-fixed onto the truth's atom order (m × N).
+    pub fn align_codes(&self, codes: ArrayView2<'_, f64>) -> Array2<f64> {
+        let mut out = Array2::zeros((self.n_atoms(), codes.ncols()));
+        for (i, j) in self.matching_index.iter().enumerate() {
+            if let Some(j) = *j {
+                out.row_mut(i).assign(&(&codes.row(j) * self.signs[i]));
+            }
+        }
+        out
+    }
+}
+
+/// `fro_dist` = ‖A* − Â‖_F after column normalisation, identity matching, no sign fix.
+///
+/// # Errors
+/// Shapes differ.
+pub fn fro_dist(truth: ArrayView2<'_, f64>, estimate: ArrayView2<'_, f64>) -> Result<f64> {
+    check_pair(truth, estimate)?;
+    if truth.dim() != estimate.dim() {
+        return Err(Error::shape(
+            "estimate (identity matching needs the same shape)",
+            truth.dim(),
+            estimate.dim(),
+        ));
+    }
+    let a = unit_columns(truth, false, "truth")?;
+    let b = unit_columns(estimate, true, "estimate")?;
+    Ok((&a - &b).iter().map(|x| x * x).sum::<f64>().sqrt())
+}
+
+/// `fro_dist_rel` = `fro_dist` / √m.
+pub fn fro_dist_rel(truth: ArrayView2<'_, f64>, estimate: ArrayView2<'_, f64>) -> Result<f64> {
+    Ok(fro_dist(truth, estimate)? / (truth.ncols() as f64).sqrt())
+}
+
+fn check_square(
+    truth: ArrayView2<'_, f64>,
+    estimate: ArrayView2<'_, f64>,
+    what: &'static str,
+) -> Result<()> {
+    check_pair(truth, estimate)?;
+    let (n, m) = truth.dim();
+    ensure!(
+        n == m && estimate.dim() == (n, m),
+        what,
+        format!("truth {n}×{m}, estimate {:?}", estimate.dim()),
+        "square dictionaries of equal size (complete case only)"
+    );
+    Ok(())
+}
+
+/// `l4_error` = 1 − ‖ÂᵀA*‖₄⁴/n (orthogonal square case); 0 iff Â is a signed permutation of A*.
+///
+/// # Errors
+/// Non-square or unequal shapes.
+pub fn l4_error(truth: ArrayView2<'_, f64>, estimate: ArrayView2<'_, f64>) -> Result<f64> {
+    check_square(truth, estimate, "l4_error")?;
+    let a = unit_columns(truth, false, "truth")?;
+    let b = unit_columns(estimate, true, "estimate")?;
+    let p = linalg::matmul_tn(b.view(), a.view(), Par::Seq);
+    Ok(1.0 - p.iter().map(|x| x.powi(4)).sum::<f64>() / truth.nrows() as f64)
+}
+
+/// Amari index of `P = Â⁺ A*` (square case), in [0, 1]; 0 iff P is a scaled permutation:
+/// (1/(2m(m−1)))·[Σ_i(Σ_j|p_ij|/max_k|p_ik| − 1) + Σ_j(Σ_i|p_ij|/max_k|p_kj| − 1)].
+///
+/// # Errors
+/// Non-square shapes; a singular estimate (zero row in P).
+pub fn amari_index(truth: ArrayView2<'_, f64>, estimate: ArrayView2<'_, f64>) -> Result<f64> {
+    check_square(truth, estimate, "amari_index")?;
+    let m = truth.ncols();
+    if m < 2 {
+        return Ok(0.0);
+    }
+    let (u, s, v) = linalg::thin_svd(estimate)?;
+    let tol = s[0] * 1e-12 * m as f64;
+    let mut vs = v.clone();
+    for (k, &sk) in s.iter().enumerate() {
+        let inv = if sk > tol { 1.0 / sk } else { 0.0 };
+        vs.column_mut(k).mapv_inplace(|x| x * inv);
+    }
+    let pinv = linalg::matmul_nt(vs.view(), u.view(), Par::Seq);
+    let p = linalg::matmul_nn(pinv.view(), truth, Par::Seq).mapv(f64::abs);
+    let mut total = 0.0;
+    for i in 0..m {
+        let mx = p.row(i).fold(0.0f64, |a, &b| a.max(b));
+        ensure!(
+            mx > 0.0,
+            "estimate",
+            "rank deficient",
+            "an invertible estimate for the Amari index"
+        );
+        total += p.row(i).sum() / mx - 1.0;
+    }
+    for j in 0..m {
+        let mx = p.column(j).fold(0.0f64, |a, &b| a.max(b));
+        ensure!(
+            mx > 0.0,
+            "estimate",
+            "rank deficient",
+            "an invertible estimate for the Amari index"
+        );
+        total += p.column(j).sum() / mx - 1.0;
+    }
+    Ok(total / (2.0 * m as f64 * (m as f64 - 1.0)))
+}
+
+/// Every recovery metric, keyed by its PAPERS.md name (what `dictlab metrics` prints).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RecoveryMetrics {
+    /// Mean matched |cos|.
+    pub recovery_score: f64,
+    /// Fraction of true atoms with max |cos| > τ.
+    pub recovery_rate: f64,
+    /// Fraction with matched |cos| > τ.
+    pub recovery_rate_matched: f64,
+    /// The τ used.
+    pub recovery_threshold: f64,
+    /// max_i sqrt(1 − c_i²).
+    pub max_sine_dist: f64,
+    /// PUDLE's extra-sqrt variant.
+    pub max_sine_dist_pudle_quirk: f64,
+    /// max_i sqrt(2 − 2c_i).
+    pub columnwise_dist: f64,
+    /// mean_i sqrt(2 − 2c_i).
+    pub columnwise_dist_mean: f64,
+    /// Frobenius distance after matching and sign fix.
+    pub fro_dist_perm: f64,
+    /// Identity-matching Frobenius distance (None if shapes differ).
+    pub fro_dist: Option<f64>,
+    /// fro_dist / √m.
+    pub fro_dist_rel: Option<f64>,
+    /// Square case only.
+    pub l4_error: Option<f64>,
+    /// Square case only.
+    pub amari_index: Option<f64>,
+    /// Estimated atoms matching no true atom at τ.
+    pub spurious_atoms: usize,
+    /// m.
+    pub n_atoms_true: usize,
+    /// m'.
+    pub n_atoms_estimate: usize,
+    /// "hungarian" or "greedy".
+    pub matching: String,
+}
+
+/// Compute every recovery metric at threshold `tau`.
+///
+/// # Errors
+/// As [`dictionary_recovery`].
+pub fn recovery_metrics(
+    truth: ArrayView2<'_, f64>,
+    estimate: ArrayView2<'_, f64>,
+    tau: f64,
+) -> Result<RecoveryMetrics> {
+    ensure!(
+        (0.0..=1.0).contains(&tau),
+        "tau",
+        tau,
+        "a threshold in [0, 1]"
+    );
+    let r = dictionary_recovery(truth, estimate)?;
+    let same = truth.dim() == estimate.dim();
+    let square = same && truth.nrows() == truth.ncols();
+    Ok(RecoveryMetrics {
+        recovery_score: r.recovery_score(),
+        recovery_rate: r.recovery_rate(tau),
+        recovery_rate_matched: r.recovery_rate_matched(tau),
+        recovery_threshold: tau,
+        max_sine_dist: r.max_sine_dist(),
+        max_sine_dist_pudle_quirk: r.max_sine_dist_pudle_quirk(),
+        columnwise_dist: r.columnwise_dist(),
+        columnwise_dist_mean: r.columnwise_dist_mean(),
+        fro_dist_perm: r.fro_dist_perm(),
+        fro_dist: if same {
+            Some(fro_dist(truth, estimate)?)
+        } else {
+            None
+        },
+        fro_dist_rel: if same {
+            Some(fro_dist_rel(truth, estimate)?)
+        } else {
+            None
+        },
+        l4_error: if square {
+            Some(l4_error(truth, estimate)?)
+        } else {
+            None
+        },
+        amari_index: if square {
+            amari_index(truth, estimate).ok()
+        } else {
+            None
+        },
+        spurious_atoms: r.spurious_atoms(tau),
+        n_atoms_true: truth.ncols(),
+        n_atoms_estimate: estimate.ncols(),
+        matching: r.matching.to_string(),
+    })
+}
+
+impl RecoveryMetrics {
+    /// `(name, value)` pairs of the scalar metrics (for sweep rows); absent ones are skipped.
+    pub fn pairs(&self) -> Vec<(&'static str, f64)> {
+        let mut v = vec![
+            ("recovery_score", self.recovery_score),
+            ("recovery_rate", self.recovery_rate),
+            ("recovery_rate_matched", self.recovery_rate_matched),
+            ("max_sine_dist", self.max_sine_dist),
+            ("columnwise_dist", self.columnwise_dist),
+            ("columnwise_dist_mean", self.columnwise_dist_mean),
+            ("fro_dist_perm", self.fro_dist_perm),
+            ("spurious_atoms", self.spurious_atoms as f64),
+        ];
+        for (k, o) in [
+            ("fro_dist", self.fro_dist),
+            ("fro_dist_rel", self.fro_dist_rel),
+            ("l4_error", self.l4_error),
+            ("amari_index", self.amari_index),
+        ] {
+            if let Some(x) = o {
+                v.push((k, x));
+            }
+        }
+        v
+    }
+}

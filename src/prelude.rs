@@ -1,0 +1,15 @@
+//! `use dictlab::prelude::*;` — the first line of every notebook.
+
+pub use crate::error::{Error, Result};
+pub use crate::generate::{
+    self, CodeLaw, CoherenceMethod, CoherenceOptions, Noise, Support, Values,
+};
+pub use crate::instance::{DictKind, Instance, InstanceSpec};
+pub use crate::linalg::{self, Par};
+pub use crate::metrics::{self, Recovery, RecoveryMetrics, SupportStats};
+pub use crate::report::{self, CurveOpts, Report, Series2, show_df, show_html, show_plot};
+pub use crate::rng::{Rng, Rng64, SeedableRng, derive_seed, rng_from_seed};
+pub use crate::sweep::{Grid, Item, Point, Row, Sweep, Value};
+pub use crate::{io, ndarray, plotly, polars};
+pub use ndarray::{Array1, Array2, ArrayView2, Axis, array, s};
+pub use polars::prelude::DataFrame;

@@ -1,0 +1,523 @@
+//! In-process sweeps: a [`Grid`] of instance parameters (crossed axes and coupled keys) ×
+//! repetitions, run in parallel with rayon, returning one tidy polars [`DataFrame`].
+//!
+//! # Row identity (designed for persistence and sharding)
+//! Each work item is one (grid point, repetition). Its identity is `item` (a dense index
+//! `point * reps + rep`, stable for a given grid), `instance` (the canonical string of the point,
+//! e.g. `dim=64,sparsity=5`) and `rep`. Its seed is
+//! [`derive_seed`]`(base_seed, "{instance}/rep={rep}")` — never a thread, shard or method — so every
+//! method sees the same instance and a shard `i/N` (items with `item % N == i`) reproduces the same
+//! rows as the full run. Within an item, rows are identified by (`method`, `iter`).
+//!
+//! # Columns
+//! `item`, `instance`, `rep`, `seed`, `method`, `iter`, `time_s`, `p_inst_*` (grid values),
+//! `p_method_*` (method parameters), `m_*` (metrics, null where a method does not report one),
+//! `termination`. An item whose closure returns `Err` yields one row with `termination =
+//! "error: …"`: a sweep never loses rows.
+
+use crate::error::{Error, Result};
+use crate::rng::derive_seed;
+use polars::prelude::{Column, DataFrame, DataType, NamedFrom, Series};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::time::Instant;
+
+/// A parameter value in a grid or a row.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Value {
+    /// Boolean.
+    Bool(bool),
+    /// Integer.
+    Int(i64),
+    /// Float.
+    Float(f64),
+    /// String.
+    Str(String),
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Int(i) => write!(f, "{i}"),
+            Value::Float(x) => write!(f, "{x}"),
+            Value::Str(s) => write!(f, "{s}"),
+        }
+    }
+}
+
+impl Value {
+    /// As f64 (ints and bools convert).
+    pub fn as_f64(&self) -> Option<f64> {
+        match *self {
+            Value::Int(i) => Some(i as f64),
+            Value::Float(x) => Some(x),
+            Value::Bool(b) => Some(b as u8 as f64),
+            Value::Str(_) => None,
+        }
+    }
+    /// As a non-negative integer.
+    pub fn as_usize(&self) -> Option<usize> {
+        match *self {
+            Value::Int(i) if i >= 0 => Some(i as usize),
+            _ => None,
+        }
+    }
+    /// As a string slice.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+macro_rules! value_from {
+    ($($t:ty => $v:ident as $c:ty),*) => {$(impl From<$t> for Value { fn from(x: $t) -> Self { Value::$v(x as $c) } })*};
+}
+value_from!(i32 => Int as i64, i64 => Int as i64, usize => Int as i64, u32 => Int as i64, f64 => Float as f64, f32 => Float as f64);
+impl From<bool> for Value {
+    fn from(b: bool) -> Self {
+        Value::Bool(b)
+    }
+}
+impl From<&str> for Value {
+    fn from(s: &str) -> Self {
+        Value::Str(s.to_string())
+    }
+}
+impl From<String> for Value {
+    fn from(s: String) -> Self {
+        Value::Str(s)
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct GridAxis {
+    keys: Vec<String>,
+    tuples: Vec<Vec<Value>>,
+}
+
+/// Cross-product of axes; a coupled axis sweeps several keys jointly (benchopt's
+/// `'n_samples, n_features': [(100, 10), …]`).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Grid {
+    axes: Vec<GridAxis>,
+}
+
+/// One grid point: ordered `(key, value)` pairs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Point(pub Vec<(String, Value)>);
+
+impl Point {
+    /// Value of `key`.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+    fn missing(key: &str, what: &'static str) -> Error {
+        Error::InvalidParameter {
+            name: "grid",
+            value: key.to_string(),
+            expected: format!("the grid to define `{key}` as {what}"),
+        }
+    }
+    /// `key` as f64, or an error naming the key.
+    pub fn f64(&self, key: &str) -> Result<f64> {
+        self.get(key)
+            .and_then(Value::as_f64)
+            .ok_or_else(|| Self::missing(key, "a number"))
+    }
+    /// `key` as usize, or an error naming the key.
+    pub fn usize(&self, key: &str) -> Result<usize> {
+        self.get(key)
+            .and_then(Value::as_usize)
+            .ok_or_else(|| Self::missing(key, "a non-negative integer"))
+    }
+    /// `key` as &str, or an error naming the key.
+    pub fn str(&self, key: &str) -> Result<&str> {
+        self.get(key)
+            .and_then(Value::as_str)
+            .ok_or_else(|| Self::missing(key, "a string"))
+    }
+    /// Canonical identity `k1=v1,k2=v2,…` in axis order.
+    pub fn id(&self) -> String {
+        self.0
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+impl Grid {
+    /// Empty grid (one point with no keys).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Add a crossed axis.
+    pub fn axis<V: Into<Value>>(mut self, key: &str, values: impl IntoIterator<Item = V>) -> Self {
+        self.axes.push(GridAxis {
+            keys: vec![key.to_string()],
+            tuples: values.into_iter().map(|v| vec![v.into()]).collect(),
+        });
+        self
+    }
+    /// Add a coupled axis: `keys` take the values of each tuple jointly.
+    pub fn coupled(mut self, keys: &[&str], tuples: Vec<Vec<Value>>) -> Self {
+        self.axes.push(GridAxis {
+            keys: keys.iter().map(|s| s.to_string()).collect(),
+            tuples,
+        });
+        self
+    }
+    /// All points, first axis slowest.
+    ///
+    /// # Errors
+    /// An empty axis, a tuple whose length differs from its keys, a key defined twice.
+    pub fn points(&self) -> Result<Vec<Point>> {
+        let mut seen = std::collections::HashSet::new();
+        for ax in &self.axes {
+            for k in &ax.keys {
+                if !seen.insert(k.clone()) {
+                    return Err(Error::invalid("grid", k, "each key on one axis only"));
+                }
+            }
+            if ax.tuples.is_empty() {
+                return Err(Error::invalid(
+                    "grid",
+                    ax.keys.join(","),
+                    "at least one value per axis",
+                ));
+            }
+            if let Some(t) = ax.tuples.iter().find(|t| t.len() != ax.keys.len()) {
+                return Err(Error::invalid(
+                    "grid",
+                    format!("{:?} for keys {:?}", t, ax.keys),
+                    "tuples as long as the coupled keys",
+                ));
+            }
+        }
+        let mut pts = vec![Point(vec![])];
+        for ax in &self.axes {
+            let mut next = Vec::with_capacity(pts.len() * ax.tuples.len());
+            for p in &pts {
+                for t in &ax.tuples {
+                    let mut q = p.clone();
+                    q.0.extend(ax.keys.iter().cloned().zip(t.iter().cloned()));
+                    next.push(q);
+                }
+            }
+            pts = next;
+        }
+        Ok(pts)
+    }
+}
+
+/// One work item of a sweep.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Item {
+    /// Dense index `point * reps + rep`.
+    pub item: usize,
+    /// The grid point.
+    pub point: Point,
+    /// Canonical instance id (`point.id()`).
+    pub instance: String,
+    /// Repetition.
+    pub rep: usize,
+    /// `derive_seed(base_seed, "{instance}/rep={rep}")`.
+    pub seed: u64,
+}
+
+/// One result row produced by a method on an item.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Row {
+    /// Parametrised method name (e.g. `fista[lambda=0.1]`); empty for instance-only sweeps.
+    pub method: String,
+    /// Recorded iteration (0 for final-only records).
+    pub iter: i64,
+    /// Seconds (excluding metric evaluation where the method measures it).
+    pub time_s: f64,
+    /// Method parameters → `p_method_*`.
+    pub params: Vec<(String, Value)>,
+    /// Metrics → `m_*`.
+    pub metrics: Vec<(String, f64)>,
+    /// Termination as text ("" if not applicable).
+    pub termination: String,
+}
+
+impl Row {
+    /// A row for `method` with metrics.
+    pub fn new(method: impl Into<String>) -> Self {
+        Row {
+            method: method.into(),
+            ..Default::default()
+        }
+    }
+    /// Add a metric.
+    pub fn metric(mut self, name: impl Into<String>, v: f64) -> Self {
+        self.metrics.push((name.into(), v));
+        self
+    }
+    /// Add a method parameter.
+    pub fn param(mut self, name: impl Into<String>, v: impl Into<Value>) -> Self {
+        self.params.push((name.into(), v.into()));
+        self
+    }
+}
+
+/// A sweep over a grid × repetitions.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Sweep {
+    /// Instance grid.
+    pub grid: Grid,
+    /// Repetitions per grid point.
+    pub reps: usize,
+    /// Base seed.
+    pub base_seed: u64,
+}
+
+impl Sweep {
+    /// A sweep with one repetition and base seed 0.
+    pub fn new(grid: Grid) -> Self {
+        Sweep {
+            grid,
+            reps: 1,
+            base_seed: 0,
+        }
+    }
+    /// Repetitions.
+    pub fn reps(mut self, r: usize) -> Self {
+        self.reps = r;
+        self
+    }
+    /// Base seed.
+    pub fn base_seed(mut self, s: u64) -> Self {
+        self.base_seed = s;
+        self
+    }
+    /// The work items, in `item` order.
+    pub fn items(&self) -> Result<Vec<Item>> {
+        if self.reps == 0 {
+            return Err(Error::invalid("reps", 0, "at least one repetition"));
+        }
+        let pts = self.grid.points()?;
+        let mut out = Vec::with_capacity(pts.len() * self.reps);
+        for (pi, p) in pts.into_iter().enumerate() {
+            let instance = p.id();
+            for rep in 0..self.reps {
+                let seed = derive_seed(self.base_seed, &format!("{instance}/rep={rep}"));
+                out.push(Item {
+                    item: pi * self.reps + rep,
+                    point: p.clone(),
+                    instance: instance.clone(),
+                    rep,
+                    seed,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Run `f` on every item in parallel (rayon) and assemble the tidy table. Items that fail
+    /// become `termination = "error: …"` rows. Rows are ordered by item, then as `f` returned them.
+    pub fn run<F>(&self, f: F) -> Result<DataFrame>
+    where
+        F: Fn(&Item) -> Result<Vec<Row>> + Sync,
+    {
+        let items = self.items()?;
+        let results: Vec<(Item, Vec<Row>)> = items
+            .into_par_iter()
+            .map(|it| {
+                let t = Instant::now();
+                let rows = match f(&it) {
+                    Ok(r) if !r.is_empty() => r,
+                    Ok(_) => vec![Row {
+                        termination: "error: the item produced no rows".into(),
+                        time_s: t.elapsed().as_secs_f64(),
+                        ..Row::default()
+                    }],
+                    Err(e) => vec![Row {
+                        termination: format!("error: {e}"),
+                        time_s: t.elapsed().as_secs_f64(),
+                        ..Row::default()
+                    }],
+                };
+                (it, rows)
+            })
+            .collect();
+        to_frame(&results)
+    }
+}
+
+fn value_column(name: String, vals: Vec<Option<Value>>) -> Column {
+    let all = |f: fn(&Value) -> bool| vals.iter().flatten().all(f);
+    if all(|v| matches!(v, Value::Int(_))) {
+        Column::new(
+            name.into(),
+            vals.iter()
+                .map(|v| {
+                    v.as_ref()
+                        .map(|v| if let Value::Int(i) = v { *i } else { 0 })
+                })
+                .collect::<Vec<_>>(),
+        )
+    } else if all(|v| matches!(v, Value::Int(_) | Value::Float(_))) {
+        Column::new(
+            name.into(),
+            vals.iter()
+                .map(|v| v.as_ref().and_then(Value::as_f64))
+                .collect::<Vec<_>>(),
+        )
+    } else if all(|v| matches!(v, Value::Bool(_))) {
+        Column::new(
+            name.into(),
+            vals.iter()
+                .map(|v| v.as_ref().map(|v| matches!(v, Value::Bool(true))))
+                .collect::<Vec<_>>(),
+        )
+    } else {
+        Column::new(
+            name.into(),
+            vals.iter()
+                .map(|v| v.as_ref().map(|v| v.to_string()))
+                .collect::<Vec<_>>(),
+        )
+    }
+}
+
+fn ordered_union<'a>(lists: impl Iterator<Item = Vec<&'a str>>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for l in lists {
+        for k in l {
+            if !out.iter().any(|o| o == k) {
+                out.push(k.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// Assemble `(item, rows)` pairs into the tidy table (see the module doc for the columns).
+pub fn to_frame(results: &[(Item, Vec<Row>)]) -> Result<DataFrame> {
+    let flat: Vec<(&Item, &Row)> = results
+        .iter()
+        .flat_map(|(it, rows)| rows.iter().map(move |r| (it, r)))
+        .collect();
+    let h = flat.len();
+    let mut cols = vec![
+        Column::new(
+            "item".into(),
+            flat.iter().map(|(i, _)| i.item as i64).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "instance".into(),
+            flat.iter()
+                .map(|(i, _)| i.instance.clone())
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "rep".into(),
+            flat.iter().map(|(i, _)| i.rep as i64).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "seed".into(),
+            flat.iter().map(|(i, _)| i.seed).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "method".into(),
+            flat.iter()
+                .map(|(_, r)| r.method.clone())
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "iter".into(),
+            flat.iter().map(|(_, r)| r.iter).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "time_s".into(),
+            flat.iter().map(|(_, r)| r.time_s).collect::<Vec<_>>(),
+        ),
+    ];
+    let pkeys = ordered_union(
+        results
+            .iter()
+            .map(|(i, _)| i.point.0.iter().map(|(k, _)| k.as_str()).collect()),
+    );
+    for k in pkeys {
+        cols.push(value_column(
+            format!("p_inst_{k}"),
+            flat.iter().map(|(i, _)| i.point.get(&k).cloned()).collect(),
+        ));
+    }
+    let mkeys = ordered_union(
+        flat.iter()
+            .map(|(_, r)| r.params.iter().map(|(k, _)| k.as_str()).collect()),
+    );
+    for k in mkeys {
+        cols.push(value_column(
+            format!("p_method_{k}"),
+            flat.iter()
+                .map(|(_, r)| {
+                    r.params
+                        .iter()
+                        .find(|(q, _)| *q == k)
+                        .map(|(_, v)| v.clone())
+                })
+                .collect(),
+        ));
+    }
+    let metrics = ordered_union(
+        flat.iter()
+            .map(|(_, r)| r.metrics.iter().map(|(k, _)| k.as_str()).collect()),
+    );
+    for k in metrics {
+        let v: Vec<Option<f64>> = flat
+            .iter()
+            .map(|(_, r)| r.metrics.iter().find(|(q, _)| *q == k).map(|(_, v)| *v))
+            .collect();
+        cols.push(Column::new(format!("m_{k}").into(), v));
+    }
+    cols.push(Column::new(
+        "termination".into(),
+        flat.iter()
+            .map(|(_, r)| r.termination.clone())
+            .collect::<Vec<_>>(),
+    ));
+    Ok(DataFrame::new(h, cols)?)
+}
+
+/// A column as `Vec<Option<f64>>` (ints and floats), for notebook analysis and charts.
+pub fn column_f64(df: &DataFrame, name: &str) -> Result<Vec<Option<f64>>> {
+    let c = df.column(name)?.cast(&DataType::Float64)?;
+    Ok(c.f64()?.iter().collect())
+}
+
+/// A column as strings (any type, nulls as "").
+pub fn column_str(df: &DataFrame, name: &str) -> Result<Vec<String>> {
+    let c = df.column(name)?;
+    let s: Series = c.as_materialized_series().clone();
+    Ok((0..s.len())
+        .map(|i| {
+            s.get(i)
+                .map(|v| v.to_string().trim_matches('"').to_string())
+                .unwrap_or_default()
+        })
+        .collect())
+}
+
+/// Rows of `df` whose columns equal the given values (compared as text, so `Int(3)` matches an
+/// integer column holding 3 and `Float(1.1)` a float column holding 1.1).
+pub fn filter_eq(df: &DataFrame, conds: &[(&str, Value)]) -> Result<DataFrame> {
+    let mut mask = vec![true; df.height()];
+    for (name, v) in conds {
+        let col = column_str(df, name)?;
+        let want = v.to_string();
+        for (m, c) in mask.iter_mut().zip(col) {
+            *m &= c == want;
+        }
+    }
+    let mask = polars::prelude::BooleanChunked::new("mask".into(), &mask);
+    Ok(df.filter(&mask)?)
+}

@@ -1,0 +1,275 @@
+//! The `dictlab` binary: generate → metrics round trip and every error path.
+
+use dictlab::io;
+use ndarray::Array2;
+use std::path::Path;
+use std::process::Command;
+
+fn dictlab(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_dictlab"))
+        .args(args)
+        .output()
+        .expect("run dictlab");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+#[test]
+fn generate_writes_arrays_and_spec_and_metrics_reads_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("inst");
+    let (rc, stdout, stderr) = dictlab(&[
+        "generate",
+        "--dim",
+        "16",
+        "--atoms",
+        "32",
+        "--sparsity",
+        "3",
+        "--samples",
+        "100",
+        "--coherence",
+        "0.5",
+        "--seed",
+        "3",
+        "--out",
+        p(&out),
+    ]);
+    assert_eq!(rc, 0, "{stderr}");
+    let a = io::read_matrix(out.join("A.npy"), "A").unwrap();
+    let x = io::read_matrix(out.join("X.npy"), "X").unwrap();
+    let y = io::read_matrix(out.join("Y.npy"), "Y").unwrap();
+    assert_eq!(
+        (a.dim(), x.dim(), y.dim()),
+        ((16, 32), (32, 100), (16, 100))
+    );
+    let spec: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("spec.json")).unwrap()).unwrap();
+    assert!(spec["coherence"].as_f64().unwrap() <= 0.5 * 1.02);
+    assert_eq!(spec["seed"], 3);
+    assert!(stdout.contains("\"coherence\""));
+    // same seed → same bytes
+    let out2 = dir.path().join("inst2");
+    dictlab(&[
+        "generate",
+        "--dim",
+        "16",
+        "--atoms",
+        "32",
+        "--sparsity",
+        "3",
+        "--samples",
+        "100",
+        "--coherence",
+        "0.5",
+        "--seed",
+        "3",
+        "--out",
+        p(&out2),
+    ]);
+    assert_eq!(
+        std::fs::read(out.join("Y.npy")).unwrap(),
+        std::fs::read(out2.join("Y.npy")).unwrap()
+    );
+
+    let (rc, stdout, stderr) = dictlab(&[
+        "metrics",
+        "--truth",
+        p(&out.join("A.npy")),
+        "--estimate",
+        p(&out.join("A.npy")),
+    ]);
+    assert_eq!(rc, 0, "{stderr}");
+    let m: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    for key in [
+        "recovery_score",
+        "recovery_rate",
+        "max_sine_dist",
+        "columnwise_dist",
+        "fro_dist_perm",
+        "fro_dist",
+        "amari_index",
+        "l4_error",
+    ] {
+        assert!(m.get(key).is_some(), "missing {key} in {stdout}");
+    }
+    assert!((m["recovery_score"].as_f64().unwrap() - 1.0).abs() < 1e-12);
+}
+
+#[test]
+fn other_generator_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        vec![
+            "--dictionary",
+            "identity-hadamard",
+            "--dim",
+            "8",
+            "--atoms",
+            "16",
+            "--theta",
+            "0.2",
+            "--values",
+            "rademacher",
+        ],
+        vec![
+            "--dictionary",
+            "steiner-etf",
+            "--dim",
+            "6",
+            "--atoms",
+            "16",
+            "--values",
+            "shared-sign-uniform",
+            "--snr-db",
+            "20",
+        ],
+        vec![
+            "--dictionary",
+            "near-duplicates",
+            "--pair-cos",
+            "0.95",
+            "--dim",
+            "8",
+            "--atoms",
+            "16",
+            "--zipf",
+            "1.0",
+            "--noise-sigma",
+            "0.1",
+        ],
+    ] {
+        let out = dir.path().join(args[1]);
+        let mut all = vec!["generate", "--samples", "20", "--out", p(&out)];
+        all.extend(args.iter());
+        let (rc, _, stderr) = dictlab(&all);
+        assert_eq!(rc, 0, "{args:?}: {stderr}");
+        assert!(out.join("Y.npy").exists());
+    }
+}
+
+#[test]
+fn error_paths_exit_2_with_a_message_naming_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = d.join("o");
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec![
+                "generate",
+                "--dim",
+                "8",
+                "--atoms",
+                "16",
+                "--sparsity",
+                "20",
+                "--samples",
+                "5",
+            ]
+            .into_iter()
+            .map(String::from)
+            .collect(),
+            "k ≤ the number of atoms",
+        ),
+        (
+            vec!["generate", "--dim", "0", "--atoms", "16", "--samples", "5"]
+                .into_iter()
+                .map(String::from)
+                .collect(),
+            "n ≥ 1",
+        ),
+        (
+            vec![
+                "generate",
+                "--dim",
+                "16",
+                "--atoms",
+                "64",
+                "--coherence",
+                "0.05",
+                "--samples",
+                "5",
+            ]
+            .into_iter()
+            .map(String::from)
+            .collect(),
+            "Welch bound",
+        ),
+        (
+            vec![
+                "generate",
+                "--dim",
+                "8",
+                "--atoms",
+                "16",
+                "--theta",
+                "1.5",
+                "--samples",
+                "5",
+            ]
+            .into_iter()
+            .map(String::from)
+            .collect(),
+            "θ in [0, 1]",
+        ),
+        (
+            vec![
+                "generate",
+                "--dim",
+                "8",
+                "--atoms",
+                "16",
+                "--values",
+                "nonneg-uniform",
+                "--value-low",
+                "-1",
+                "--samples",
+                "5",
+            ]
+            .into_iter()
+            .map(String::from)
+            .collect(),
+            "a ≥ 0",
+        ),
+    ];
+    for (mut args, needle) in cases {
+        args.extend(["--out".to_string(), p(&out).to_string()]);
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (rc, _, stderr) = dictlab(&a);
+        assert_eq!(rc, 2, "{args:?}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    }
+    // metrics: unreadable file, NaN, wrong shape (sklearn transpose), wrong dtype
+    let a = Array2::<f64>::eye(4);
+    io::write_matrix(d.join("a.npy"), &a).unwrap();
+    let mut nan = a.clone();
+    nan[(2, 3)] = f64::NAN;
+    io::write_matrix(d.join("nan.npy"), &nan).unwrap();
+    io::write_matrix(d.join("t.npy"), &Array2::<f64>::ones((5, 4))).unwrap();
+    ndarray_npy::write_npy(d.join("f32.npy"), &Array2::<f32>::ones((4, 4))).unwrap();
+    std::fs::write(d.join("junk.npy"), b"not an npy file").unwrap();
+    for (est, needle) in [
+        ("missing.npy", "cannot read"),
+        ("nan.npy", "non-finite"),
+        ("t.npy", "transpose"),
+        ("f32.npy", "float64"),
+        ("junk.npy", "cannot read"),
+    ] {
+        let (rc, _, stderr) = dictlab(&[
+            "metrics",
+            "--truth",
+            p(&d.join("a.npy")),
+            "--estimate",
+            p(&d.join(est)),
+        ]);
+        assert_eq!(rc, 2, "{est}");
+        assert!(stderr.contains(needle), "{est}: {stderr}");
+    }
+}
