@@ -4,7 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out="$1"; shift || true
 export PATH="$HOME/.cargo/bin:$PATH"
-CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/dictlab"
+CACHE="${DICTLAB_CACHE:-/var/tmp/dictlab-$(id -un)}"
+mkdir -p "$CACHE/evcxr-tmp" "$CACHE/evcxr-config"
 export EVCXR_CONFIG_DIR="$CACHE/evcxr-config"
 # One persistent build dir: notebooks run one after another, so sharing it is safe, and a
 # repeat run (or a fresh clone on the same machine) reuses every compiled dependency.

@@ -12,7 +12,7 @@ if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import nbclient, nbconver
 fi
 
 export PATH="$HOME/.cargo/bin:$PATH"
-if ! command -v evcxr_jupyter >/dev/null 2>&1 || ! evcxr_jupyter --version 2>/dev/null | grep -q "0.22"; then
+if ! cargo install --list 2>/dev/null | grep -q "^evcxr_jupyter v0.22"; then
   echo "setup: installing evcxr_jupyter 0.22.0 (about 15-18 min, once per machine)"
   cargo install evcxr_jupyter --locked --version 0.22.0
 fi
@@ -23,9 +23,8 @@ if [ ! -f "$KDIR/kernel.json" ]; then
   evcxr_jupyter --install
 fi
 
-# evcxr config: compilation cache shared by all notebooks, kept across clones.
-CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/dictlab"
-mkdir -p "$CACHE/evcxr-config" "$CACHE/evcxr-tmp"
-cat > "$CACHE/evcxr-config/init.evcxr" <<'INIT'
-:cache 6000
-INIT
+# evcxr's persistent build directory (see scripts/notebooks.sh): per user, outside the clone, so a
+# fresh clone on the same machine reuses every compiled dependency. It is not under $HOME: evcxr's
+# dlopen of the compiled cells fails there on these machines (measured: /root/... fails, /tmp and
+# /var/tmp work).
+mkdir -p "${DICTLAB_CACHE:-/var/tmp/dictlab-$(id -un)}/evcxr-tmp" "${DICTLAB_CACHE:-/var/tmp/dictlab-$(id -un)}/evcxr-config"

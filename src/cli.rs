@@ -3,6 +3,8 @@
 //! ```text
 //! dictlab generate --dim 64 --atoms 256 --sparsity 5 --samples 1000 --coherence 0.2 --seed 3 --out DIR
 //! dictlab metrics --truth A.npy --estimate D.npy [--tau 0.99]
+//! dictlab encode --dict A.npy --signals Y.npy --method omp --sparsity 5 --out X.npy [--truth X.npy]
+//! dictlab encode --dict A.npy --signals Y.npy --method lasso --lambda 0.1 --out X.npy [--threads 2]
 //! ```
 
 use crate::error::{Error, Result};
@@ -67,6 +69,103 @@ pub enum Command {
     Generate(GenerateArgs),
     /// Compare an estimated dictionary with the truth; print every recovery metric as JSON.
     Metrics(MetricsArgs),
+    /// Sparse-code signals against a dictionary; write X.npy (m × N).
+    Encode(EncodeArgs),
+}
+
+/// Coders on the command line.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq)]
+pub enum CoderArg {
+    /// Batch-OMP (--sparsity k, or --tol ε for a residual target).
+    Omp,
+    /// Lasso with the fastest exact solver (LARS homotopy) (--lambda).
+    Lasso,
+    /// FISTA with adaptive restart (--lambda).
+    Fista,
+    /// ISTA (--lambda).
+    Ista,
+    /// Coordinate descent (--lambda).
+    Cd,
+    /// LARS-Lasso homotopy (--lambda).
+    Lars,
+    /// Iterative hard thresholding (--sparsity).
+    Iht,
+}
+
+/// `dictlab encode` flags.
+#[derive(Debug, clap::Args)]
+pub struct EncodeArgs {
+    /// Dictionary (n × m .npy, atoms in columns).
+    #[arg(long = "dict")]
+    pub dict: PathBuf,
+    /// Signals (n × N .npy, one signal per column).
+    #[arg(long)]
+    pub signals: PathBuf,
+    /// Coder.
+    #[arg(long, value_enum)]
+    pub method: CoderArg,
+    /// Non-zeros per signal (omp, iht).
+    #[arg(long)]
+    pub sparsity: Option<usize>,
+    /// Residual-norm target for omp (instead of --sparsity).
+    #[arg(long, conflicts_with = "sparsity")]
+    pub tol: Option<f64>,
+    /// ℓ1 penalty λ (lasso, fista, ista, cd, lars).
+    #[arg(long = "lambda")]
+    pub lambda: Option<f64>,
+    /// Non-negative codes (lasso family).
+    #[arg(long)]
+    pub nonneg: bool,
+    /// Output codes (m × N .npy).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// True codes (m × N .npy): print support-recovery metrics.
+    #[arg(long)]
+    pub truth: Option<PathBuf>,
+}
+
+impl EncodeArgs {
+    /// The coder these flags describe.
+    pub fn coder(&self) -> Result<Box<dyn crate::code::SparseCoder>> {
+        use crate::code::*;
+        let need_lambda = || {
+            self.lambda.ok_or_else(|| {
+                Error::invalid(
+                    "lambda",
+                    "missing",
+                    format!("--lambda <λ > 0> for --method {:?}", self.method).to_lowercase(),
+                )
+            })
+        };
+        let need_k = || {
+            self.sparsity.ok_or_else(|| {
+                Error::invalid(
+                    "sparsity",
+                    "missing",
+                    format!("--sparsity <k> for --method {:?}", self.method).to_lowercase(),
+                )
+            })
+        };
+        Ok(match self.method {
+            CoderArg::Omp => match self.tol {
+                Some(eps) => Box::new(Omp::with_tolerance(eps)),
+                None => Box::new(Omp::with_sparsity(self.sparsity.ok_or_else(|| {
+                    Error::invalid(
+                        "sparsity",
+                        "missing",
+                        "--sparsity <k> (or --tol <ε>) for --method omp",
+                    )
+                })?)),
+            },
+            CoderArg::Lasso | CoderArg::Lars => {
+                Box::new(LarsLasso::new(need_lambda()?).nonneg(self.nonneg))
+            }
+            CoderArg::Fista => Box::new(Pgm::fista(need_lambda()?).nonneg(self.nonneg)),
+            CoderArg::Ista => Box::new(Pgm::ista(need_lambda()?).nonneg(self.nonneg)),
+            CoderArg::Cd => Box::new(CoordinateDescent::new(need_lambda()?).nonneg(self.nonneg)),
+            CoderArg::Iht => Box::new(Iht::new(need_k()?)),
+        })
+    }
 }
 
 /// `dictlab generate` flags.
@@ -234,6 +333,46 @@ pub fn run(cli: Cli) -> Result<String> {
             });
             io::write_json(g.out.join("spec.json"), &meta)?;
             Ok(serde_json::to_string(&meta)?)
+        }
+        Command::Encode(e) => {
+            let coder = e.coder()?;
+            let d = io::read_matrix(&e.dict, "dictionary")?;
+            let y = io::read_matrix(&e.signals, "signals")?;
+            let truth = match &e.truth {
+                Some(p) => {
+                    let x = io::read_matrix(p, "true codes")?;
+                    if x.dim() != (d.ncols(), y.ncols()) {
+                        return Err(Error::shape(
+                            "true codes (m × N)",
+                            (d.ncols(), y.ncols()),
+                            x.dim(),
+                        ));
+                    }
+                    Some(x)
+                }
+                None => None,
+            };
+            let enc = coder.encode(d.view(), y.view())?;
+            io::write_matrix(&e.out, &enc.codes)?;
+            let mut out = serde_json::json!({
+                "method": coder.name(),
+                "iters": enc.info.iters,
+                "termination": enc.info.termination.to_string(),
+                "objective": enc.info.objective,
+                "elapsed_s": enc.info.elapsed,
+                "premature": enc.info.premature,
+                "mean_nnz": enc.codes.iter().filter(|v| **v != 0.0).count() as f64 / enc.codes.ncols().max(1) as f64,
+            });
+            if let Some(x) = truth {
+                let s = crate::metrics::support_recovery(x.view(), enc.codes.view(), 0.0)?;
+                out["support_precision"] = s.support_precision.into();
+                out["support_recall"] = s.support_recall.into();
+                out["support_f1"] = s.support_f1.into();
+                out["support_exact"] = s.support_exact.into();
+                out["support_hamming"] = s.support_hamming.into();
+                out["code_err"] = crate::metrics::code_err(x.view(), enc.codes.view())?.into();
+            }
+            Ok(serde_json::to_string(&out)?)
         }
         Command::Metrics(m) => {
             let a = io::read_matrix(&m.truth, "true dictionary")?;

@@ -273,3 +273,108 @@ fn error_paths_exit_2_with_a_message_naming_the_fix() {
         assert!(stderr.contains(needle), "{est}: {stderr}");
     }
 }
+
+#[test]
+fn encode_round_trip_with_truth_and_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let inst = dictlab::InstanceSpec::new(64, 128, 50)
+        .sparsity(3)
+        .dictionary(dictlab::DictKind::IdentityHadamard)
+        .values(dictlab::generate::Values::SignedUniform { a: 1.0, b: 2.0 })
+        .sample(1)
+        .unwrap();
+    io::write_matrix(d.join("A.npy"), &inst.dict).unwrap();
+    io::write_matrix(d.join("Y.npy"), &inst.y).unwrap();
+    io::write_matrix(d.join("X.npy"), &inst.codes).unwrap();
+    let (a, y, x, out) = (
+        d.join("A.npy"),
+        d.join("Y.npy"),
+        d.join("X.npy"),
+        d.join("out.npy"),
+    );
+    let (rc, stdout, stderr) = dictlab(&[
+        "encode",
+        "--dict",
+        p(&a),
+        "--signals",
+        p(&y),
+        "--method",
+        "omp",
+        "--sparsity",
+        "3",
+        "--out",
+        p(&out),
+        "--truth",
+        p(&x),
+        "--threads",
+        "2",
+    ]);
+    assert_eq!(rc, 0, "{stderr}");
+    let m: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(m["support_exact"].as_f64(), Some(1.0), "{stdout}");
+    assert_eq!(io::read_matrix(&out, "X").unwrap().dim(), (128, 50));
+    for method in ["lasso", "fista", "ista", "cd", "lars"] {
+        let (rc, stdout, stderr) = dictlab(&[
+            "encode",
+            "--dict",
+            p(&a),
+            "--signals",
+            p(&y),
+            "--method",
+            method,
+            "--lambda",
+            "0.05",
+            "--out",
+            p(&out),
+            "--truth",
+            p(&x),
+        ]);
+        assert_eq!(rc, 0, "{method}: {stderr}");
+        let m: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+        assert!(
+            m["support_recall"].as_f64().unwrap() > 0.99,
+            "{method}: {stdout}"
+        );
+    }
+    for (args, needle) in [
+        (vec!["--method", "lasso"], "--lambda"),
+        (vec!["--method", "omp"], "--sparsity"),
+        (
+            vec!["--method", "omp", "--sparsity", "200"],
+            "k ≤ min(n, m)",
+        ),
+        (vec!["--method", "fista", "--lambda", "0"], "λ > 0"),
+    ] {
+        let mut all = vec![
+            "encode",
+            "--dict",
+            p(&a),
+            "--signals",
+            p(&y),
+            "--out",
+            p(&out),
+        ];
+        all.extend(args.iter());
+        let (rc, _, stderr) = dictlab(&all);
+        assert_eq!(rc, 2, "{args:?}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    }
+    // signals in scikit-learn's layout (N × n) are refused with a hint
+    io::write_matrix(d.join("Yt.npy"), &inst.y.t().to_owned()).unwrap();
+    let (rc, _, stderr) = dictlab(&[
+        "encode",
+        "--dict",
+        p(&a),
+        "--signals",
+        p(&d.join("Yt.npy")),
+        "--method",
+        "omp",
+        "--sparsity",
+        "3",
+        "--out",
+        p(&out),
+    ]);
+    assert_eq!(rc, 2);
+    assert!(stderr.contains("shape mismatch"), "{stderr}");
+}
