@@ -102,11 +102,13 @@ impl Error {
 
 /// Return `Err(Error::invalid(..))` unless `cond` holds.
 macro_rules! ensure {
-    ($cond:expr, $name:expr, $value:expr, $expected:expr) => {
-        if !($cond) {
+    ($cond:expr, $name:expr, $value:expr, $expected:expr) => {{
+        #[allow(clippy::neg_cmp_op_on_partial_ord, clippy::nonminimal_bool)]
+        let failed = !($cond);
+        if failed {
             return Err($crate::error::Error::invalid($name, $value, $expected));
         }
-    };
+    }};
 }
 pub(crate) use ensure;
 

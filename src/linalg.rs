@@ -48,6 +48,7 @@ pub fn to_ndarray(m: MatRef<'_, f64>) -> Array2<f64> {
 ///
 /// # Panics
 /// If the shapes do not conform (callers check shapes at the API boundary).
+#[allow(clippy::too_many_arguments, clippy::float_cmp)] // BLAS-style signature; β = 0 / 1 are exact sentinels
 pub fn gemm_into(
     out: ArrayViewMut2<'_, f64>,
     alpha: f64,

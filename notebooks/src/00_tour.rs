@@ -93,7 +93,7 @@ let corruption = sweep.run(|it| {
     for (name, v) in r.pairs() { row = row.metric(name, v); }
     Ok(vec![row])
 })?;
-let summary = corruption.clone().group_by(["p_inst_eps"])?.mean()?.sort(["p_inst_eps"], Default::default())?;
+let summary = dictlab::sweep::mean_by(&corruption, &["p_inst_eps"])?;
 report::show_df(&summary.select(["p_inst_eps", "m_recovery_score", "m_recovery_rate", "m_max_sine_dist", "m_columnwise_dist", "m_fro_dist_perm", "m_fro_dist"])?);
 // %%
 let opts = CurveOpts { markers: true, ..Default::default() };

@@ -19,7 +19,7 @@ use dictlab::sweep::column_f64;
 // ## Configuration
 // %%
 let full = std::env::var("DICTLAB_FULL").is_ok();
-let sizes: Vec<(i64, i64)> = if full { vec![(16, 32), (32, 64), (32, 128), (64, 128), (64, 256), (128, 256)] } else { vec![(16, 32), (16, 48), (32, 64), (32, 96)] };
+let sizes: Vec<(i64, i64)> = if full { vec![(16, 32), (32, 64), (32, 128), (64, 128), (64, 256), (128, 256)] } else { vec![(16, 32), (16, 48), (32, 64)] };
 let factors = vec![1.1, 1.25, 1.5, 2.0, 3.0];
 let reps = if full { 3 } else { 2 };
 let seed: u64 = 2026;
@@ -49,10 +49,7 @@ let targets = Sweep::new(grid).reps(reps).base_seed(seed).run(|it| {
         .metric("met", rep.met as u8 as f64)
         .metric("hinge_iters", rep.hinge_iters as f64)])
 })?;
-let table = targets.clone()
-    .group_by(["p_inst_n", "p_inst_m", "p_inst_factor"])?
-    .mean()?
-    .sort(["p_inst_n", "p_inst_m", "p_inst_factor"], Default::default())?
+let table = dictlab::sweep::mean_by(&targets, &["p_inst_n", "p_inst_m", "p_inst_factor"])?
     .select(["p_inst_n", "p_inst_m", "p_inst_factor", "m_welch", "m_target", "m_achieved", "m_ratio", "m_met", "m_hinge_iters", "time_s"])?;
 report::show_df_rows(&table, 100);
 // %%

@@ -58,7 +58,7 @@ impl LarsLasso {
     }
 }
 
-fn cholesky(g: &Array2<f64>, idx: &[usize], l: &mut Vec<f64>, cap: usize) -> bool {
+fn cholesky(g: &Array2<f64>, idx: &[usize], l: &mut [f64], cap: usize) -> bool {
     let k = idx.len();
     l.iter_mut().for_each(|v| *v = 0.0);
     for r in 0..k {

@@ -107,10 +107,10 @@ fn omp_one(
     let mut premature = false;
     let inv_norm: Vec<f64> = diag.iter().map(|d| 1.0 / d.sqrt()).collect();
     for s in 0..kmax {
-        if let OmpStop::Residual(eps) = stop {
-            if err2 <= eps * eps {
-                break;
-            }
+        if let OmpStop::Residual(eps) = stop
+            && err2 <= eps * eps
+        {
+            break;
         }
         let mut best = usize::MAX;
         let mut bv = 0.0;

@@ -326,7 +326,7 @@ impl Iterative for PgmAlg<'_> {
         s.x = xn;
         s.gx = gxn;
         s.iter += 1;
-        if s.iter % self.p.gap_every == 0 {
+        if s.iter.is_multiple_of(self.p.gap_every) {
             let gap =
                 lasso_duality_gap(self.dict, self.y, s.x.view(), self.p.lambda, self.p.nonneg);
             s.rel_gap = gap / self.half_yy.max(1e-300);

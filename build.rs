@@ -1,0 +1,44 @@
+//! Turns every notebook source in notebooks/src/*.rs (percent format, the source of the .ipynb
+//! files) into a test function, so `cargo test` compiles and runs each notebook's code at its
+//! default (small) size through the library API and catches API drift before a notebook rots.
+//! evcxr commands (`:dep`, …) and markdown cells are dropped; the code cells become one function
+//! body (top-level `?` and cross-cell `let`s behave the same in a function).
+use std::{env, fs, path::Path};
+
+fn main() {
+    println!("cargo:rerun-if-changed=notebooks/src");
+    let out = Path::new(&env::var("OUT_DIR").unwrap()).join("notebooks_smoke.rs");
+    let mut code = String::new();
+    let mut entries: Vec<_> = fs::read_dir("notebooks/src")
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    entries.sort();
+    for path in entries {
+        if path.extension().and_then(|e| e.to_str()) != Some("rs") {
+            continue;
+        }
+        println!("cargo:rerun-if-changed={}", path.display());
+        let stem = path
+            .file_stem()
+            .unwrap()
+            .to_string_lossy()
+            .replace(|c: char| !c.is_ascii_alphanumeric(), "_");
+        let src = fs::read_to_string(&path).unwrap();
+        let mut body = String::new();
+        let mut in_code = false;
+        for line in src.lines() {
+            if line.starts_with("// %%") {
+                in_code = !line.contains("[markdown]");
+                continue;
+            }
+            if in_code && !line.trim_start().starts_with(':') {
+                body.push_str(line);
+                body.push('\n');
+            }
+        }
+        code.push_str(&format!(
+            "#[test]\nfn notebook_{stem}() -> Result<(), Box<dyn std::error::Error>> {{\ndictlab::report::set_display(false);\n{body}\nOk(())\n}}\n\n"
+        ));
+    }
+    fs::write(out, code).unwrap();
+}
