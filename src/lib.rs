@@ -52,11 +52,13 @@
 
 pub mod cli;
 pub mod code;
+pub mod doc;
 pub mod error;
 pub mod generate;
 pub mod instance;
 pub mod io;
 pub mod iter;
+pub mod learn;
 pub mod linalg;
 pub mod metrics;
 pub mod prelude;

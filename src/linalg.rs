@@ -163,6 +163,20 @@ pub fn polar(a: ArrayView2<'_, f64>, par: Par) -> Result<Array2<f64>> {
     Ok(matmul_nt(u.view(), v.view(), par))
 }
 
+/// Solve `a x = b` for symmetric positive definite `a` (m × m) by Cholesky; `b` is m × r.
+///
+/// # Errors
+/// [`Error::Linalg`] if `a` is not numerically positive definite.
+pub fn spd_solve(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Result<Array2<f64>> {
+    use faer::linalg::solvers::Solve;
+    let llt = as_faer(a).llt(Side::Lower).map_err(|e| Error::Linalg {
+        op: "Cholesky",
+        detail: format!("{e:?} (matrix not positive definite)"),
+    })?;
+    let x = llt.solve(as_faer(b));
+    Ok(to_ndarray(x.as_ref()))
+}
+
 /// A column-major (Fortran-order) zero matrix, for kernels that write columns.
 pub fn zeros_f(rows: usize, cols: usize) -> Array2<f64> {
     Array2::zeros((rows, cols).f())

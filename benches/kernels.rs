@@ -1,0 +1,66 @@
+//! Criterion benchmarks of the coding kernels on the anchor sizes ("small": n=64, m=128, k=5,
+//! N=10 000; "medium": n=128, m=256, k=10, N=50 000 with `DICTLAB_BENCH_MEDIUM=1`), generated
+//! in-process with the same law as ../shared/bench/anchors (Gaussian unit-norm atoms, exact-k
+//! supports, ±U[1,2] values, σ = 0.01). Run: `cargo bench --bench kernels`.
+//! Reports the GEMM rate of one FISTA iteration (2 m² N flops) next to the raw faer GEMM.
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use dictlab::code::{CoordinateDescent, LarsLasso, Omp, Pgm, SparseCoder};
+use dictlab::prelude::*;
+use std::hint::black_box;
+
+fn problems() -> Vec<(&'static str, Instance)> {
+    let mut v = vec![("small", (64, 128, 5, 10_000))];
+    if std::env::var("DICTLAB_BENCH_MEDIUM").is_ok() {
+        v.push(("medium", (128, 256, 10, 50_000)));
+    }
+    v.into_iter()
+        .map(|(name, (n, m, k, nn))| {
+            let inst = InstanceSpec::new(n, m, nn)
+                .sparsity(k)
+                .values(Values::SignedUniform { a: 1.0, b: 2.0 })
+                .noise(Noise::Sigma { sigma: 0.01 })
+                .sample(20240601)
+                .expect("valid spec");
+            (name, inst)
+        })
+        .collect()
+}
+
+fn bench(c: &mut Criterion) {
+    for (name, inst) in problems() {
+        let (a, y) = (inst.dict.view(), inst.y.view());
+        let k = inst.codes.column(0).iter().filter(|v| **v != 0.0).count();
+        let mut g = c.benchmark_group(format!("encode_{name}"));
+        g.sample_size(10);
+        g.throughput(Throughput::Elements(y.ncols() as u64));
+        g.bench_function(BenchmarkId::new("omp", k), |b| {
+            b.iter(|| black_box(Omp::with_sparsity(k).encode(a, y).unwrap()))
+        });
+        g.bench_function(BenchmarkId::new("lars", "0.1"), |b| {
+            b.iter(|| black_box(LarsLasso::new(0.1).encode(a, y).unwrap()))
+        });
+        g.bench_function(BenchmarkId::new("cd", "0.1"), |b| {
+            b.iter(|| black_box(CoordinateDescent::new(0.1).encode(a, y).unwrap()))
+        });
+        g.finish();
+        // GEMM-bound FISTA iteration: G (m×m) times X (m×N)
+        let m = a.ncols();
+        let gram = linalg::gram(a, linalg::par());
+        let x = inst.codes.clone();
+        let mut g = c.benchmark_group(format!("gemm_{name}"));
+        g.throughput(Throughput::Elements(
+            dictlab::code::pgm::iteration_flops(m, y.ncols()) as u64,
+        ));
+        g.bench_function("gram_times_codes", |b| {
+            b.iter(|| black_box(linalg::matmul_nn(gram.view(), x.view(), linalg::par())))
+        });
+        g.bench_function("fista_10_iters", |b| {
+            b.iter(|| black_box(Pgm::fista(0.1).max_iters(10).tol(0.0).encode(a, y).unwrap()))
+        });
+        g.finish();
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,233 @@
+//! Dictionary updates (A given X) for [`super::AlternatingMinimization`].
+//!
+//! * [`Mod`]: $A = Y X^\top (XX^\top + \epsilon I)^{-1}$ (Engan et al. 1999, eq. (5)), one m × m
+//!   Cholesky solve (faer); then unit-norm columns with the codes rescaled so that AX is unchanged.
+//! * [`Ksvd`]: atom by atom on the signals ω_j that use atom j, with $E = Y_\omega - AX_\omega +
+//!   a_j x_{j,\omega}$: exact — the top singular pair of E (Aharon et al. 2006, Alg. 1 stage 2);
+//!   approximate — one step $a = Eg/\|Eg\|$, $g = E^\top a$ (Rubinstein et al. 2008, Alg. 5). The
+//!   residual $R = Y - AX$ is kept up to date, so each atom costs O(n |ω_j|).
+//! * [`Bcd`]: Mairal et al. 2010, Alg. 2, with $\mathcal A = XX^\top$, $\mathcal B = YX^\top$:
+//!   $u_j = (b_j - A\alpha_j)/\mathcal A_{jj} + a_j$, $a_j = u_j/\|u_j\|$.
+
+use crate::error::{Error, Result};
+use crate::linalg;
+use ndarray::{Array1, Array2, ArrayView2, Axis};
+
+/// A dictionary update: modifies `dict` (n × m, kept unit-norm) and may modify `codes` (m × N)
+/// consistently (K-SVD updates the coefficients of each atom it changes).
+pub trait DictUpdate: Send + Sync {
+    /// Name used in parametrised method names.
+    fn name(&self) -> String;
+    /// One update.
+    fn update(
+        &self,
+        dict: &mut Array2<f64>,
+        y: ArrayView2<'_, f64>,
+        codes: &mut Array2<f64>,
+    ) -> Result<()>;
+}
+
+/// Method of optimal directions.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Mod {
+    /// Ridge ε relative to trace(XXᵀ)/m (default 1e-10), guarding unused atoms.
+    pub ridge: f64,
+}
+
+impl Default for Mod {
+    fn default() -> Self {
+        Mod { ridge: 1e-10 }
+    }
+}
+
+fn renormalize(dict: &mut Array2<f64>, codes: &mut Array2<f64>) {
+    for (j, mut c) in dict.axis_iter_mut(Axis(1)).enumerate() {
+        let nrm = c.dot(&c).sqrt();
+        if nrm > 1e-300 {
+            c.mapv_inplace(|v| v / nrm);
+            codes.row_mut(j).mapv_inplace(|v| v * nrm);
+        }
+    }
+}
+
+impl DictUpdate for Mod {
+    fn name(&self) -> String {
+        "mod".into()
+    }
+    fn update(
+        &self,
+        dict: &mut Array2<f64>,
+        y: ArrayView2<'_, f64>,
+        codes: &mut Array2<f64>,
+    ) -> Result<()> {
+        let par = linalg::par();
+        let m = codes.nrows();
+        let mut xxt = linalg::matmul_nt(codes.view(), codes.view(), par);
+        let tr = (0..m).map(|i| xxt[(i, i)]).sum::<f64>() / m as f64;
+        let eps = self.ridge * tr.max(1e-300);
+        for i in 0..m {
+            xxt[(i, i)] += eps;
+        }
+        let xyt = linalg::matmul_nt(codes.view(), y, par); // m × n
+        let at = linalg::spd_solve(xxt.view(), xyt.view())?; // m × n = Aᵀ
+        let old = dict.clone();
+        *dict = at.reversed_axes().as_standard_layout().into_owned();
+        // atoms with no usage come out ~0: keep the previous atom there
+        for j in 0..m {
+            let c = dict.column(j);
+            if c.dot(&c).sqrt() < 1e-12 {
+                dict.column_mut(j).assign(&old.column(j));
+            }
+        }
+        renormalize(dict, codes);
+        Ok(())
+    }
+}
+
+/// K-SVD (exact) or approximate K-SVD.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Ksvd {
+    /// Rubinstein et al.'s one-step approximation instead of the exact rank-1 SVD.
+    pub approximate: bool,
+}
+
+impl Ksvd {
+    /// Exact K-SVD.
+    pub fn exact() -> Self {
+        Ksvd { approximate: false }
+    }
+    /// Approximate K-SVD.
+    pub fn approximate() -> Self {
+        Ksvd { approximate: true }
+    }
+}
+
+impl DictUpdate for Ksvd {
+    fn name(&self) -> String {
+        if self.approximate {
+            "aksvd".into()
+        } else {
+            "ksvd".into()
+        }
+    }
+    fn update(
+        &self,
+        dict: &mut Array2<f64>,
+        y: ArrayView2<'_, f64>,
+        codes: &mut Array2<f64>,
+    ) -> Result<()> {
+        let (n, m) = dict.dim();
+        let mut r = crate::code::residual(dict.view(), y, codes.view()); // n × N
+        for j in 0..m {
+            let omega: Vec<usize> = codes
+                .row(j)
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| **v != 0.0)
+                .map(|(i, _)| i)
+                .collect();
+            if omega.is_empty() {
+                continue;
+            }
+            let aj = dict.column(j).to_owned();
+            let g: Array1<f64> = omega.iter().map(|&i| codes[(j, i)]).collect();
+            // E = R_ω + a_j g
+            let mut e = Array2::zeros((n, omega.len()));
+            for (t, &i) in omega.iter().enumerate() {
+                let mut col = e.column_mut(t);
+                col.assign(&r.column(i));
+                col.scaled_add(g[t], &aj);
+            }
+            let (a_new, g_new) = if self.approximate {
+                let mut a = e.dot(&g);
+                let na = a.dot(&a).sqrt();
+                if na <= 1e-300 {
+                    continue;
+                }
+                a /= na;
+                let gn = e.t().dot(&a);
+                (a, gn)
+            } else {
+                let (u, s, v) = linalg::thin_svd(e.view())?;
+                let mut a = u.column(0).to_owned();
+                let mut gn = v.column(0).to_owned() * s[0];
+                if a.dot(&aj) < 0.0 {
+                    a.mapv_inplace(|x| -x);
+                    gn.mapv_inplace(|x| -x);
+                }
+                (a, gn)
+            };
+            if a_new.iter().any(|v| !v.is_finite()) {
+                return Err(Error::Linalg {
+                    op: "K-SVD atom update",
+                    detail: format!("non-finite atom {j}"),
+                });
+            }
+            dict.column_mut(j).assign(&a_new);
+            for (t, &i) in omega.iter().enumerate() {
+                codes[(j, i)] = g_new[t];
+                let mut rc = r.column_mut(i);
+                rc.assign(&e.column(t));
+                rc.scaled_add(-g_new[t], &a_new);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Mairal's block-coordinate dictionary update.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Bcd {
+    /// Sweeps over the atoms per update (default 1).
+    pub sweeps: usize,
+}
+
+impl Default for Bcd {
+    fn default() -> Self {
+        Bcd { sweeps: 1 }
+    }
+}
+
+/// One BCD pass on sufficient statistics `a_stat = XXᵀ` (m × m) and `b_stat = YXᵀ` (n × m).
+pub fn bcd_sweeps(
+    dict: &mut Array2<f64>,
+    a_stat: ArrayView2<'_, f64>,
+    b_stat: ArrayView2<'_, f64>,
+    sweeps: usize,
+) {
+    let m = dict.ncols();
+    for _ in 0..sweeps {
+        for j in 0..m {
+            let ajj = a_stat[(j, j)];
+            if ajj <= 1e-12 {
+                continue;
+            }
+            let da = dict.dot(&a_stat.column(j));
+            let mut u = &b_stat.column(j) - &da;
+            u /= ajj;
+            u += &dict.column(j);
+            let nu = u.dot(&u).sqrt();
+            if nu > 1e-300 {
+                dict.column_mut(j).assign(&(u / nu));
+            }
+        }
+    }
+}
+
+impl DictUpdate for Bcd {
+    fn name(&self) -> String {
+        "bcd".into()
+    }
+    fn update(
+        &self,
+        dict: &mut Array2<f64>,
+        y: ArrayView2<'_, f64>,
+        codes: &mut Array2<f64>,
+    ) -> Result<()> {
+        let par = linalg::par();
+        let a_stat = linalg::matmul_nt(codes.view(), codes.view(), par);
+        let b_stat = linalg::matmul_nt(y, codes.view(), par);
+        bcd_sweeps(dict, a_stat.view(), b_stat.view(), self.sweeps.max(1));
+        Ok(())
+    }
+}
