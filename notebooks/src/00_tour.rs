@@ -94,7 +94,7 @@ let corruption = sweep.run(|it| {
     Ok(vec![row])
 })?;
 let summary = dictlab::sweep::mean_by(&corruption, &["p_inst_eps"])?;
-report::show_df(&summary.select(["p_inst_eps", "m_recovery_score", "m_recovery_rate", "m_max_sine_dist", "m_columnwise_dist", "m_fro_dist_perm", "m_fro_dist"])?);
+report::show_df(&dictlab::sweep::select(&summary, &["p_inst_eps", "m_recovery_score", "m_recovery_rate", "m_max_sine_dist", "m_columnwise_dist", "m_fro_dist_perm", "m_fro_dist"])?);
 // %%
 let opts = CurveOpts { markers: true, ..Default::default() };
 let mut series = Vec::new();

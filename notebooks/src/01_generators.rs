@@ -21,7 +21,7 @@ use dictlab::sweep::column_f64;
 let full = std::env::var("DICTLAB_FULL").is_ok();
 let sizes: Vec<(i64, i64)> = if full { vec![(16, 32), (32, 64), (32, 128), (64, 128), (64, 256), (128, 256)] } else { vec![(16, 32), (16, 48), (32, 64)] };
 let factors = vec![1.1, 1.25, 1.5, 2.0, 3.0];
-let reps = if full { 3 } else { 2 };
+let reps: usize = if full { 3 } else { 2 };
 let seed: u64 = 2026;
 println!("sizes {sizes:?}, target = factor x Welch bound for factor in {factors:?}, {reps} reps");
 // %% [markdown]
@@ -49,8 +49,8 @@ let targets = Sweep::new(grid).reps(reps).base_seed(seed).run(|it| {
         .metric("met", rep.met as u8 as f64)
         .metric("hinge_iters", rep.hinge_iters as f64)])
 })?;
-let table = dictlab::sweep::mean_by(&targets, &["p_inst_n", "p_inst_m", "p_inst_factor"])?
-    .select(["p_inst_n", "p_inst_m", "p_inst_factor", "m_welch", "m_target", "m_achieved", "m_ratio", "m_met", "m_hinge_iters", "time_s"])?;
+let table = dictlab::sweep::select(&dictlab::sweep::mean_by(&targets, &["p_inst_n", "p_inst_m", "p_inst_factor"])?,
+    &["p_inst_n", "p_inst_m", "p_inst_factor", "m_welch", "m_target", "m_achieved", "m_ratio", "m_met", "m_hinge_iters", "time_s"])?;
 report::show_df_rows(&table, 100);
 // %%
 let mut series = Vec::new();
@@ -91,7 +91,7 @@ report::show_df(&mu_table);
 // |G|) and the Babel **upper** bound μ₁(s−1). The true δ_s lies between them; neither is "the RIP constant".
 // %%
 let s_max = if full { 10usize } else { 6 };
-let trials = if full { 2000 } else { 200 };
+let trials: usize = if full { 2000 } else { 200 };
 let mut rip_series = Vec::new();
 let mut rip_rows: Vec<(String, i64, f64, f64, f64)> = Vec::new();
 for (name, a) in &fams {

@@ -23,7 +23,7 @@ use dictlab::sweep::column_f64;
 let full = std::env::var("DICTLAB_FULL").is_ok();
 let (n, m, n_samples) = if full { (64usize, 256usize, 2000usize) } else { (64, 128, 300) };
 let ks: Vec<i64> = if full { (1..=20).collect() } else { vec![1, 2, 3, 4, 6, 8, 10, 12] };
-let reps = if full { 10 } else { 3 };
+let reps: usize = if full { 10 } else { 3 };
 let seed: u64 = 7;
 println!("n={n} m={m} N={n_samples}, k in {ks:?}, {reps} reps");
 // %% [markdown]
@@ -97,8 +97,8 @@ let phase = sweep.run(|it| {
         Row::new("lasso_lars[lambda=0.05]").metric("coherence", mu).metric("exact_support", s_las.support_exact).metric("f1", s_las.support_f1),
     ])
 })?;
-let summary = dictlab::sweep::mean_by(&phase, &["p_inst_dictionary", "method", "p_inst_k"])?
-    .select(["p_inst_dictionary", "method", "p_inst_k", "m_coherence", "m_exact_support", "m_f1"])?;
+let summary = dictlab::sweep::select(&dictlab::sweep::mean_by(&phase, &["p_inst_dictionary", "method", "p_inst_k"])?,
+    &["p_inst_dictionary", "method", "p_inst_k", "m_coherence", "m_exact_support", "m_f1"])?;
 report::show_df_rows(&summary, 200);
 // %%
 let mut series = Vec::new();

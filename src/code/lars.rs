@@ -80,6 +80,28 @@ fn cholesky(g: &Array2<f64>, idx: &[usize], l: &mut [f64], cap: usize) -> bool {
     true
 }
 
+/// Extend the Cholesky factor of G_II by the last index of `idx` (O(k²)); false if dependent.
+fn chol_append(g: &Array2<f64>, idx: &[usize], l: &mut [f64], cap: usize) -> bool {
+    let k = idx.len() - 1;
+    let j = idx[k];
+    let mut ww = 0.0;
+    for r in 0..k {
+        let mut v = g[(idx[r], j)];
+        for c in 0..r {
+            v -= l[r * cap + c] * l[k * cap + c];
+        }
+        v /= l[r * cap + r];
+        l[k * cap + r] = v;
+        ww += v * v;
+    }
+    let d = g[(j, j)] - ww;
+    if d <= 1e-14 * g[(j, j)] {
+        return false;
+    }
+    l[k * cap + k] = d.sqrt();
+    true
+}
+
 fn solve(l: &[f64], cap: usize, k: usize, rhs: &[f64], out: &mut [f64]) {
     for r in 0..k {
         let mut v = rhs[r];
@@ -137,7 +159,7 @@ fn lars_one(
             active.push(j);
             is_active[j] = true;
             signs.push(if c[j] >= 0.0 { 1.0 } else { -1.0 });
-            if !cholesky(g, &active, &mut l, cap) {
+            if !chol_append(g, &active, &mut l, cap) {
                 // dependent atom: undo and stop at the current breakpoint
                 active.pop();
                 is_active[j] = false;
@@ -223,6 +245,19 @@ fn lars_one(
         }
     }
     let reached = (lam - lambda).abs() <= 1e-12 * lambda.max(1.0);
+    // Remove the drift accumulated by the rank-one updates of c: at the target λ the path solution
+    // is x_I = G_II⁻¹(b_I − λ s_I) exactly; keep it when the signs agree with the path's.
+    let k = active.len();
+    if reached && k > 0 {
+        let rhs: Vec<f64> = (0..k).map(|t| b[active[t]] - lambda * signs[t]).collect();
+        let mut xi = vec![0.0; k];
+        solve(&l, cap, k, &rhs, &mut xi);
+        if (0..k).all(|t| xi[t] * signs[t] > 0.0) {
+            for t in 0..k {
+                x[active[t]] = xi[t];
+            }
+        }
+    }
     (
         x.iter()
             .enumerate()

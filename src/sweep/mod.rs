@@ -488,15 +488,41 @@ pub fn to_frame(results: &[(Item, Vec<Row>)]) -> Result<DataFrame> {
     Ok(DataFrame::new(h, cols)?)
 }
 
+/// A column by name, found by a linear scan of the names.
+///
+/// Under evcxr, polars is linked into several dylibs (the crate and each cell), each with its own
+/// hashing seed, so a DataFrame whose name→index cache was filled by one copy can fail a
+/// `df.column(name)` lookup made by another ("not found" for a column that exists — observed in
+/// notebooks). Every dictlab helper therefore looks columns up with this function; notebooks
+/// should use [`select`] / [`col`] rather than polars' name-based methods across cells.
+pub fn col<'a>(df: &'a DataFrame, name: &str) -> Result<&'a Column> {
+    df.columns()
+        .iter()
+        .find(|c| c.name().as_str() == name)
+        .ok_or_else(|| {
+            let names: Vec<&str> = df.columns().iter().map(|c| c.name().as_str()).collect();
+            Error::invalid("column", name.to_string(), format!("one of {names:?}"))
+        })
+}
+
+/// The named columns, in order (see [`col`] for why this avoids polars' `select`).
+pub fn select(df: &DataFrame, names: &[&str]) -> Result<DataFrame> {
+    let cols: Vec<Column> = names
+        .iter()
+        .map(|n| col(df, n).cloned())
+        .collect::<Result<_>>()?;
+    Ok(DataFrame::new(df.height(), cols)?)
+}
+
 /// A column as `Vec<Option<f64>>` (ints and floats), for notebook analysis and charts.
 pub fn column_f64(df: &DataFrame, name: &str) -> Result<Vec<Option<f64>>> {
-    let c = df.column(name)?.cast(&DataType::Float64)?;
+    let c = col(df, name)?.cast(&DataType::Float64)?;
     Ok(c.f64()?.iter().collect())
 }
 
 /// A column as strings (any type, nulls as "").
 pub fn column_str(df: &DataFrame, name: &str) -> Result<Vec<String>> {
-    let c = df.column(name)?;
+    let c = col(df, name)?;
     let s: Series = c.as_materialized_series().clone();
     Ok((0..s.len())
         .map(|i| {
@@ -554,11 +580,7 @@ pub fn mean_by(df: &DataFrame, keys: &[&str]) -> Result<DataFrame> {
         .map(|g| g.1[0] as polars::prelude::IdxSize)
         .collect();
     let idx = polars::prelude::IdxCa::from_vec("idx".into(), first);
-    let mut cols: Vec<Column> = df
-        .select(keys.iter().copied())?
-        .take(&idx)?
-        .columns()
-        .to_vec();
+    let mut cols: Vec<Column> = select(df, keys)?.take(&idx)?.columns().to_vec();
     for name in &numeric {
         let v = column_f64(df, name)?;
         let means: Vec<Option<f64>> = groups
