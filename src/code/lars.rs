@@ -130,12 +130,12 @@ fn lars_one(
     let m = g.nrows();
     let cap = m.min(max_steps + 1);
     let mut c: Vec<f64> = b.to_vec();
-    let mut x = vec![0.0; m];
+    let mut x = vec![0.0f64; m];
     let mut active: Vec<usize> = Vec::new();
     let mut is_active = vec![false; m];
     let mut l = vec![0.0; cap * cap];
     let mut signs: Vec<f64> = Vec::new();
-    let mut d = vec![0.0; cap];
+    let mut d = vec![0.0f64; cap];
     let mut a = vec![0.0; m];
     // λ_max and the first atom
     let (mut j0, mut lam) = (usize::MAX, 0.0);
@@ -204,10 +204,11 @@ fn lars_one(
             }
         }
         for t in 0..k {
-            let xi = x[active[t]];
-            if d[t] != 0.0 {
-                let gcand = -xi / d[t];
-                if gcand > 1e-15 && gcand < gamma {
+            // a coefficient moving against its sign reaches zero at γ = |x|/|d| (γ = 0 for an atom
+            // that joined with a direction of the wrong sign: it is dropped at once)
+            if d[t] * signs[t] < 0.0 {
+                let gcand: f64 = x[active[t]].abs() / d[t].abs();
+                if gcand < gamma {
                     gamma = gcand;
                     event = Some((false, t));
                 }
