@@ -124,15 +124,18 @@ report::show_df_rows(&rip_df, 100);
 // %%
 let cost = dictlab::sweep::filter_eq(&targets, &[("p_inst_factor", Value::Float(1.1))])?;
 let cost2 = dictlab::sweep::filter_eq(&targets, &[("p_inst_factor", Value::Float(2.0))])?;
-let label = |df: &DataFrame| -> Result<Vec<f64>> {
-    let n = column_f64(df, "p_inst_n")?;
-    let m = column_f64(df, "p_inst_m")?;
-    Ok(n.iter().zip(&m).map(|(a, b)| a.unwrap_or(0.0) * b.unwrap_or(0.0)).collect())
-};
-show_plot(&report::curves("Generator wall time vs n*m", "n*m", "seconds", &[
-    Series2::new("target = 1.1 x Welch", label(&cost)?, column_f64(&cost, "time_s")?.into_iter().flatten().collect()),
-    Series2::new("target = 2 x Welch", label(&cost2)?, column_f64(&cost2, "time_s")?.into_iter().flatten().collect()),
-], &CurveOpts { markers: true, log_y: true, ..Default::default() }));
+{
+    // a block: evcxr cannot persist closures across cells
+    let label = |df: &DataFrame| -> Result<Vec<f64>> {
+        let n = column_f64(df, "p_inst_n")?;
+        let m = column_f64(df, "p_inst_m")?;
+        Ok(n.iter().zip(&m).map(|(a, b)| a.unwrap_or(0.0) * b.unwrap_or(0.0)).collect())
+    };
+    show_plot(&report::curves("Generator wall time vs n*m", "n*m", "seconds", &[
+        Series2::new("target = 1.1 x Welch", label(&cost)?, column_f64(&cost, "time_s")?.into_iter().flatten().collect()),
+        Series2::new("target = 2 x Welch", label(&cost2)?, column_f64(&cost2, "time_s")?.into_iter().flatten().collect()),
+    ], &CurveOpts { markers: true, log_y: true, ..Default::default() }));
+}
 // %% [markdown]
 // ## Observed
 // - Every target from 1.1 × the Welch bound upwards is met within 2 % on these sizes (`m_met` = 1 in the table), and

@@ -18,7 +18,7 @@
 //! * Rubinstein, Zibulevsky, Elad (2008), "Efficient implementation of the K-SVD algorithm using
 //!   batch orthogonal matching pursuit", Technion CS-2008-08, Algorithm 3 (Batch-OMP).
 
-use super::{CodeInfo, Encoding, Precomputed, SparseCoder, check_problem};
+use super::{CodeInfo, Encoding, SparseCoder, check_problem};
 use crate::error::{Result, ensure};
 use crate::iter::{Criterion, Termination};
 use ndarray::{Array2, ArrayView1, ArrayView2};
@@ -93,6 +93,7 @@ fn omp_one(
     alpha0: ArrayView1<'_, f64>,
     yy: f64,
     diag: &[f64],
+    inv_norm: &[f64],
     stop: OmpStop,
     kmax: usize,
 ) -> One {
@@ -105,7 +106,6 @@ fn omp_one(
     let mut tmp = vec![0.0; kmax];
     let mut err2 = yy;
     let mut premature = false;
-    let inv_norm: Vec<f64> = diag.iter().map(|d| 1.0 / d.sqrt()).collect();
     for s in 0..kmax {
         if let OmpStop::Residual(eps) = stop
             && err2 <= eps * eps
@@ -209,15 +209,16 @@ impl SparseCoder for Omp {
             OmpStop::Sparsity(k) => k,
             OmpStop::Residual(_) => n.min(m),
         };
-        let pre = Precomputed::new(dict, y);
-        let at = pre.aty.t().as_standard_layout().into_owned(); // N × m, one signal per row
+        let par = crate::linalg::par();
+        let gram = crate::linalg::gram(dict, par);
+        // Yᵀ A (N × m): one signal's correlations per contiguous row, no transpose copy
+        let at = crate::linalg::matmul_tn(y, dict, par);
+        let yy = y.map(|v| v * v).sum_axis(ndarray::Axis(0));
+        let inv_norm: Vec<f64> = diag.iter().map(|d| 1.0 / d.sqrt()).collect();
         let nn = y.ncols();
         let ones: Vec<One> = (0..nn)
             .into_par_iter()
-            .map(|j| {
-                let yj = y.column(j);
-                omp_one(&pre.gram, at.row(j), yj.dot(&yj), &diag, self.stop, kmax)
-            })
+            .map(|j| omp_one(&gram, at.row(j), yy[j], &diag, &inv_norm, self.stop, kmax))
             .collect();
         let mut x = Array2::zeros((m, nn));
         let mut premature = 0;
