@@ -333,7 +333,7 @@ impl Default for CoherenceOptions {
     fn default() -> Self {
         CoherenceOptions {
             method: CoherenceMethod::default(),
-            max_hinge_iters: 20_000,
+            max_hinge_iters: 2000,
             pairs: 1,
         }
     }
