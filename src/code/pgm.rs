@@ -355,7 +355,7 @@ impl Iterative for PgmAlg<'_> {
     }
 }
 
-/// Bypass for `Par` users in benches: the GEMM rate of one FISTA iteration (flops = 2 m² N).
+/// Flops of the one GEMM in a FISTA/ISTA iteration (G X: 2 m² N), for GFLOP/s reports.
 pub fn iteration_flops(m: usize, n_samples: usize) -> f64 {
     2.0 * (m * m) as f64 * n_samples as f64
 }
