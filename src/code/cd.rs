@@ -15,8 +15,8 @@
 //!   coordinate descent", J. Stat. Softw. 33(1), §2.2 (covariance updates), §2.6.
 
 use super::{
-    CodeInfo, Encoding, Precomputed, SparseCoder, check_lambda, check_problem, lasso_objective,
-    soft, soft_nonneg,
+    CodeInfo, Encoding, SparseCoder, check_lambda, check_problem, lasso_objective, soft,
+    soft_nonneg,
 };
 use crate::error::{Result, ensure};
 use crate::iter::{Criterion, Termination};
@@ -154,14 +154,13 @@ impl SparseCoder for CoordinateDescent {
         self.check()?;
         check_problem(dict, y)?;
         let m = dict.ncols();
-        let pre = Precomputed::new(dict, y);
-        let at = pre.aty.t().as_standard_layout().into_owned();
+        let (gram, at) = super::per_signal_precompute(dict, y);
         let nn = y.ncols();
         let res: Vec<_> = (0..nn)
             .into_par_iter()
             .map(|j| {
                 cd_one(
-                    &pre.gram,
+                    &gram,
                     at.row(j),
                     self.lambda,
                     self.nonneg,

@@ -17,9 +17,7 @@
 //!   problems", IMA J. Numer. Anal. 20 (homotopy).
 //! * Mairal, Bach, Ponce, Sapiro (2010), JMLR 11 — SPAMS' `lasso` uses this homotopy with a Gram.
 
-use super::{
-    CodeInfo, Encoding, Precomputed, SparseCoder, check_lambda, check_problem, lasso_objective,
-};
+use super::{CodeInfo, Encoding, SparseCoder, check_lambda, check_problem, lasso_objective};
 use crate::error::{Result, ensure};
 use crate::iter::{Criterion, Termination};
 use ndarray::{Array2, ArrayView1, ArrayView2};
@@ -289,12 +287,11 @@ impl SparseCoder for LarsLasso {
             self.max_steps
         };
         ensure!(max_steps >= 1, "max_steps", max_steps, "≥ 1");
-        let pre = Precomputed::new(dict, y);
-        let at = pre.aty.t().as_standard_layout().into_owned();
+        let (gram, at) = super::per_signal_precompute(dict, y);
         let nn = y.ncols();
         let res: Vec<_> = (0..nn)
             .into_par_iter()
-            .map(|j| lars_one(&pre.gram, at.row(j), self.lambda, self.nonneg, max_steps))
+            .map(|j| lars_one(&gram, at.row(j), self.lambda, self.nonneg, max_steps))
             .collect();
         let mut x = Array2::zeros((m, nn));
         let (mut iters, mut all) = (0, true);

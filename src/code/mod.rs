@@ -152,6 +152,17 @@ impl Precomputed {
     }
 }
 
+/// Precomputations for coders that work signal by signal (OMP, CD, LARS): the Gram `AᵀA`
+/// (m × m) and `YᵀA` (N × m, one signal's correlations per contiguous row — computed directly,
+/// no transpose copy of `AᵀY`).
+pub fn per_signal_precompute(
+    dict: ArrayView2<'_, f64>,
+    y: ArrayView2<'_, f64>,
+) -> (Array2<f64>, Array2<f64>) {
+    let par = linalg::par();
+    (linalg::gram(dict, par), linalg::matmul_tn(y, dict, par))
+}
+
 /// λ_max = max_j ‖Aᵀy_j‖_∞: the smallest λ for which every code is zero (columnwise max).
 pub fn lambda_max(dict: ArrayView2<'_, f64>, y: ArrayView2<'_, f64>) -> Result<f64> {
     check_problem(dict, y)?;

@@ -18,7 +18,7 @@
 //! * Rubinstein, Zibulevsky, Elad (2008), "Efficient implementation of the K-SVD algorithm using
 //!   batch orthogonal matching pursuit", Technion CS-2008-08, Algorithm 3 (Batch-OMP).
 
-use super::{CodeInfo, Encoding, SparseCoder, check_problem};
+use super::{CodeInfo, Encoding, SparseCoder, check_problem, per_signal_precompute};
 use crate::error::{Result, ensure};
 use crate::iter::{Criterion, Termination};
 use ndarray::{Array2, ArrayView1, ArrayView2};
@@ -209,10 +209,7 @@ impl SparseCoder for Omp {
             OmpStop::Sparsity(k) => k,
             OmpStop::Residual(_) => n.min(m),
         };
-        let par = crate::linalg::par();
-        let gram = crate::linalg::gram(dict, par);
-        // Yᵀ A (N × m): one signal's correlations per contiguous row, no transpose copy
-        let at = crate::linalg::matmul_tn(y, dict, par);
+        let (gram, at) = per_signal_precompute(dict, y);
         let yy = y.map(|v| v * v).sum_axis(ndarray::Axis(0));
         let inv_norm: Vec<f64> = diag.iter().map(|d| 1.0 / d.sqrt()).collect();
         let nn = y.ncols();

@@ -426,6 +426,15 @@ pub fn coherence_targeted(
     Ok((a, report))
 }
 
+/// Remove from each column of `grad` its component along the matching (unit) column of `a`: the
+/// Riemannian gradient on the product of unit spheres.
+fn project_to_tangent(a: &Array2<f64>, grad: &mut Array2<f64>) {
+    for (aj, mut gj) in a.axis_iter(Axis(1)).zip(grad.axis_iter_mut(Axis(1))) {
+        let d = aj.dot(&gj);
+        gj.scaled_add(-d, &aj);
+    }
+}
+
 /// Riemannian descent on Σ_{i≠j} (|G_ij|/μ)^p for p = 4, 8, …, 256 (`iters` steps each), keeping the
 /// iterate of lowest coherence and returning as soon as μ ≤ `mu`. Returns the iterate and the total
 /// number of steps.
@@ -479,11 +488,7 @@ pub fn pnorm_continuation(
             let mut e = Array2::zeros((m, m));
             let f = potential(&g, p, cur, Some(&mut e));
             let mut grad = linalg::matmul_nn(a.view(), e.view(), Par::Seq);
-            for j in 0..m {
-                let d = a.column(j).dot(&grad.column(j));
-                let aj = a.column(j).to_owned();
-                grad.column_mut(j).scaled_add(-d, &aj);
-            }
+            project_to_tangent(&a, &mut grad);
             total += 1;
             loop {
                 let mut cand = &a - &(&grad * step);
@@ -586,11 +591,7 @@ pub fn hinge_descent(
             }
         }
         let mut grad = linalg::matmul_nn(a.view(), e.view(), Par::Seq);
-        for j in 0..m {
-            let d = a.column(j).dot(&grad.column(j));
-            let aj = a.column(j).to_owned();
-            grad.column_mut(j).scaled_add(-d, &aj);
-        }
+        project_to_tangent(&a, &mut grad);
         loop {
             let mut cand = &a - &(&grad * step);
             normalize_columns(&mut cand)?;

@@ -223,7 +223,7 @@ impl<C: SparseCoder, U: DictUpdate> AlternatingMinimization<C, U> {
         schedule: Schedule,
         obs: &mut dyn Observer<LearnState>,
     ) -> Result<Learned> {
-        let (n, nn) = y.dim();
+        let nn = y.ncols();
         ensure!(m >= 1, "n_atoms", m, "m ≥ 1");
         ensure!(
             nn >= m,
@@ -238,7 +238,6 @@ impl<C: SparseCoder, U: DictUpdate> AlternatingMinimization<C, U> {
             .filter(|c| c.iter().all(|v| *v == 0.0))
             .count();
         ensure!(zero < nn, "signals", "all zero", "signals with some energy");
-        let _ = n;
         let mut rng = rng_from_seed(seed);
         let dict = init.build(y, m, &mut rng)?;
         check_problem(dict.view(), y)?;
