@@ -14,14 +14,12 @@
 //! * Friedman, Hastie, Tibshirani (2010), "Regularization paths for generalized linear models via
 //!   coordinate descent", J. Stat. Softw. 33(1), §2.2 (covariance updates), §2.6.
 
-use super::{
-    CodeInfo, Encoding, SparseCoder, check_lambda, check_problem, lasso_objective, soft,
-    soft_nonneg,
-};
+use super::batch::{SignalOut, axpy_neg, lasso_objective_gram, per_signal};
+use super::{CodeInfo, Encoding, SparseCoder, check_lambda, check_problem, soft, soft_nonneg};
 use crate::error::{Result, ensure};
 use crate::iter::{Criterion, Termination};
-use ndarray::{Array2, ArrayView1, ArrayView2};
-use rayon::prelude::*;
+use crate::linalg;
+use ndarray::ArrayView2;
 
 /// Coordinate-descent Lasso coder.
 ///
@@ -72,20 +70,30 @@ impl CoordinateDescent {
     }
 }
 
-/// One signal; returns (sparse code, sweeps, converged).
+/// Per-worker scratch.
+struct Scratch {
+    x: Vec<f64>,
+    c: Vec<f64>,
+    active: Vec<usize>,
+    vals: Vec<f64>,
+}
+
+/// One signal (b = Aᵀy): leaves x in `sc.x`; returns (sweeps, converged).
+#[allow(clippy::too_many_arguments)]
 fn cd_one(
-    g: &Array2<f64>,
-    b: ArrayView1<'_, f64>,
+    g: &[f64],
+    diag: &[f64],
+    b: &[f64],
     lambda: f64,
     nonneg: bool,
     tol: f64,
     max_sweeps: usize,
-) -> (Vec<(usize, f64)>, usize, bool) {
-    let m = g.nrows();
-    let mut x = vec![0.0; m];
-    let mut c: Vec<f64> = b.to_vec();
-    let diag: Vec<f64> = (0..m).map(|i| g[(i, i)]).collect();
-    let mut active: Vec<usize> = Vec::new();
+    sc: &mut Scratch,
+) -> (usize, bool) {
+    let m = diag.len();
+    let Scratch { x, c, active, .. } = sc;
+    x.iter_mut().for_each(|v| *v = 0.0);
+    c.copy_from_slice(b);
     let mut sweeps = 0;
     let update = |i: usize, x: &mut [f64], c: &mut [f64]| -> f64 {
         let d = diag[i];
@@ -98,9 +106,7 @@ fn cd_one(
         let delta = new - x[i];
         if delta != 0.0 {
             x[i] = new;
-            for (cv, gv) in c.iter_mut().zip(g.row(i).iter()) {
-                *cv -= delta * gv;
-            }
+            axpy_neg(c, delta, &g[i * m..(i + 1) * m]);
         }
         delta.abs()
     };
@@ -109,20 +115,11 @@ fn cd_one(
         sweeps += 1;
         let mut maxd: f64 = 0.0;
         for i in 0..m {
-            maxd = maxd.max(update(i, &mut x, &mut c));
+            maxd = maxd.max(update(i, x, c));
         }
         let scale = x.iter().fold(1.0f64, |a, v| a.max(v.abs()));
         if maxd <= tol * scale || sweeps >= max_sweeps {
-            let conv = maxd <= tol * scale;
-            return (
-                x.iter()
-                    .enumerate()
-                    .filter(|(_, v)| **v != 0.0)
-                    .map(|(i, v)| (i, *v))
-                    .collect(),
-                sweeps,
-                conv,
-            );
+            return (sweeps, maxd <= tol * scale);
         }
         // active-set sweeps until they stall
         active.clear();
@@ -130,8 +127,8 @@ fn cd_one(
         while sweeps < max_sweeps {
             sweeps += 1;
             let mut md: f64 = 0.0;
-            for &i in &active {
-                md = md.max(update(i, &mut x, &mut c));
+            for &i in active.iter() {
+                md = md.max(update(i, x, c));
             }
             let scale = x.iter().fold(1.0f64, |a, v| a.max(v.abs()));
             if md <= tol * scale {
@@ -154,32 +151,53 @@ impl SparseCoder for CoordinateDescent {
         self.check()?;
         check_problem(dict, y)?;
         let m = dict.ncols();
-        let (gram, at) = super::per_signal_precompute(dict, y);
-        let nn = y.ncols();
-        let res: Vec<_> = (0..nn)
-            .into_par_iter()
-            .map(|j| {
-                cd_one(
-                    &gram,
-                    at.row(j),
+        let gram = linalg::gram(dict, linalg::par());
+        let g = gram.as_slice().expect("fresh Gram is contiguous");
+        let diag: Vec<f64> = (0..m).map(|i| g[i * m + i]).collect();
+        let batch = per_signal(
+            dict,
+            y,
+            || Scratch {
+                x: vec![0.0; m],
+                c: vec![0.0; m],
+                active: Vec::with_capacity(m),
+                vals: Vec::with_capacity(m),
+            },
+            |sc, _, b, yy, sink| {
+                let (sweeps, conv) = cd_one(
+                    g,
+                    &diag,
+                    b,
                     self.lambda,
                     self.nonneg,
                     self.tol,
                     self.max_sweeps,
-                )
-            })
-            .collect();
-        let mut x = Array2::zeros((m, nn));
-        let mut iters = 0;
-        let mut all_conv = true;
-        for (j, (code, sweeps, conv)) in res.iter().enumerate() {
-            for &(i, v) in code {
-                x[(i, j)] = v;
-            }
-            iters = iters.max(*sweeps);
-            all_conv &= conv;
-        }
-        let objective = lasso_objective(dict, y, x.view(), self.lambda);
+                    sc,
+                );
+                sc.active.clear();
+                sc.vals.clear();
+                for (i, &v) in sc.x.iter().enumerate() {
+                    if v != 0.0 {
+                        sc.active.push(i);
+                        sc.vals.push(v);
+                        sink.push(i, v);
+                    }
+                }
+                let objective =
+                    lasso_objective_gram(g, m, b, yy, &sc.active, &sc.vals, self.lambda);
+                SignalOut {
+                    steps: sweeps,
+                    ok: conv,
+                    objective,
+                }
+            },
+        );
+        let (x, iters, all_conv, objective) = (
+            batch.codes,
+            batch.steps_max,
+            batch.not_ok == 0,
+            batch.objective,
+        );
         let termination = if !objective.is_finite() {
             Termination::NonFinite { iter: iters }
         } else if all_conv {

@@ -17,11 +17,12 @@
 //!   problems", IMA J. Numer. Anal. 20 (homotopy).
 //! * Mairal, Bach, Ponce, Sapiro (2010), JMLR 11 — SPAMS' `lasso` uses this homotopy with a Gram.
 
-use super::{CodeInfo, Encoding, SparseCoder, check_lambda, check_problem, lasso_objective};
+use super::batch::{SignalOut, axpy_neg, gemv_rows, lasso_objective_gram, per_signal};
+use super::{CodeInfo, Encoding, SparseCoder, check_lambda, check_problem};
 use crate::error::{Result, ensure};
 use crate::iter::{Criterion, Termination};
-use ndarray::{Array2, ArrayView1, ArrayView2};
-use rayon::prelude::*;
+use crate::linalg;
+use ndarray::ArrayView2;
 
 /// LARS-Lasso coder.
 ///
@@ -56,17 +57,16 @@ impl LarsLasso {
     }
 }
 
-fn cholesky(g: &Array2<f64>, idx: &[usize], l: &mut [f64], cap: usize) -> bool {
+fn cholesky(g: &[f64], m: usize, idx: &[usize], l: &mut [f64], cap: usize) -> bool {
     let k = idx.len();
-    l.iter_mut().for_each(|v| *v = 0.0);
     for r in 0..k {
         for c in 0..=r {
-            let mut v = g[(idx[r], idx[c])];
+            let mut v = g[idx[r] * m + idx[c]];
             for t in 0..c {
                 v -= l[r * cap + t] * l[c * cap + t];
             }
             if r == c {
-                if v <= 1e-14 * g[(idx[r], idx[r])] {
+                if v <= 1e-14 * g[idx[r] * m + idx[r]] {
                     return false;
                 }
                 l[r * cap + r] = v.sqrt();
@@ -79,12 +79,13 @@ fn cholesky(g: &Array2<f64>, idx: &[usize], l: &mut [f64], cap: usize) -> bool {
 }
 
 /// Extend the Cholesky factor of G_II by the last index of `idx` (O(k²)); false if dependent.
-fn chol_append(g: &Array2<f64>, idx: &[usize], l: &mut [f64], cap: usize) -> bool {
+fn chol_append(g: &[f64], m: usize, idx: &[usize], l: &mut [f64], cap: usize) -> bool {
     let k = idx.len() - 1;
     let j = idx[k];
+    let gj = &g[j * m..(j + 1) * m];
     let mut ww = 0.0;
     for r in 0..k {
-        let mut v = g[(idx[r], j)];
+        let mut v = gj[idx[r]];
         for c in 0..r {
             v -= l[r * cap + c] * l[k * cap + c];
         }
@@ -92,8 +93,8 @@ fn chol_append(g: &Array2<f64>, idx: &[usize], l: &mut [f64], cap: usize) -> boo
         l[k * cap + r] = v;
         ww += v * v;
     }
-    let d = g[(j, j)] - ww;
-    if d <= 1e-14 * g[(j, j)] {
+    let d = gj[j] - ww;
+    if d <= 1e-14 * gj[j] {
         return false;
     }
     l[k * cap + k] = d.sqrt();
@@ -117,24 +118,67 @@ fn solve(l: &[f64], cap: usize, k: usize, rhs: &[f64], out: &mut [f64]) {
     }
 }
 
-/// One signal: returns (sparse code, breakpoints, reached target λ).
-fn lars_one(
-    g: &Array2<f64>,
-    b: ArrayView1<'_, f64>,
+/// Per-worker scratch (allocated once per worker, reset per signal in O(m)).
+struct Scratch {
+    c: Vec<f64>,
+    x: Vec<f64>,
+    active: Vec<usize>,
+    is_active: Vec<bool>,
+    l: Vec<f64>,
+    signs: Vec<f64>,
+    d: Vec<f64>,
+    a: Vec<f64>,
+    vals: Vec<f64>,
+}
+
+impl Scratch {
+    fn new(m: usize, cap: usize) -> Self {
+        Scratch {
+            c: vec![0.0; m],
+            x: vec![0.0; m],
+            active: Vec::with_capacity(cap),
+            is_active: vec![false; m],
+            l: vec![0.0; cap * cap],
+            signs: Vec::with_capacity(cap),
+            d: vec![0.0; cap],
+            a: vec![0.0; m],
+            vals: Vec::with_capacity(cap),
+        }
+    }
+}
+
+/// Shared inputs.
+struct Problem<'a> {
+    g: &'a [f64],
+    m: usize,
     lambda: f64,
     nonneg: bool,
     max_steps: usize,
-) -> (Vec<(usize, f64)>, usize, bool) {
-    let m = g.nrows();
-    let cap = m.min(max_steps + 1);
-    let mut c: Vec<f64> = b.to_vec();
-    let mut x = vec![0.0f64; m];
-    let mut active: Vec<usize> = Vec::new();
-    let mut is_active = vec![false; m];
-    let mut l = vec![0.0; cap * cap];
-    let mut signs: Vec<f64> = Vec::new();
-    let mut d = vec![0.0f64; cap];
-    let mut a = vec![0.0; m];
+    cap: usize,
+}
+
+/// One signal (b = Aᵀy): leaves the code on `sc.active`/`sc.x`; returns (breakpoints, reached λ).
+#[inline(always)]
+fn lars_one(p: &Problem<'_>, sc: &mut Scratch, b: &[f64]) -> (usize, bool) {
+    let (g, m, lambda, nonneg, cap) = (p.g, p.m, p.lambda, p.nonneg, p.cap);
+    let Scratch {
+        c,
+        x,
+        active,
+        is_active,
+        l,
+        signs,
+        d,
+        a,
+        ..
+    } = sc;
+    for &j in active.iter() {
+        x[j] = 0.0;
+        is_active[j] = false;
+    }
+    active.clear();
+    signs.clear();
+    c.copy_from_slice(b);
     // λ_max and the first atom
     let (mut j0, mut lam) = (usize::MAX, 0.0);
     for (j, &cj) in c.iter().enumerate() {
@@ -145,7 +189,7 @@ fn lars_one(
         }
     }
     if lam <= lambda || j0 == usize::MAX {
-        return (vec![], 0, true);
+        return (0, true);
     }
     let mut join = Some(j0);
     let mut steps = 0;
@@ -157,24 +201,18 @@ fn lars_one(
             active.push(j);
             is_active[j] = true;
             signs.push(if c[j] >= 0.0 { 1.0 } else { -1.0 });
-            if !chol_append(g, &active, &mut l, cap) {
+            if !chol_append(g, m, active, l, cap) {
                 // dependent atom: undo and stop at the current breakpoint
                 active.pop();
                 is_active[j] = false;
                 signs.pop();
-                cholesky(g, &active, &mut l, cap);
+                cholesky(g, m, active, l, cap);
                 break;
             }
         }
         let k = active.len();
-        solve(&l, cap, k, &signs, &mut d);
-        for (jj, av) in a.iter_mut().enumerate() {
-            let mut s = 0.0;
-            for t in 0..k {
-                s += g[(jj, active[t])] * d[t];
-            }
-            *av = s;
-        }
+        solve(l, cap, k, signs, d);
+        gemv_rows(a, g, m, active, &d[..k]);
         // step lengths
         let mut gamma = lam - lambda;
         let mut event: Option<(bool, usize)> = None; // (is_join, index)
@@ -182,15 +220,16 @@ fn lars_one(
             if is_active[jj] {
                 continue;
             }
-            let g1 = if (1.0 - a[jj]).abs() > 1e-15 {
-                (lam - c[jj]) / (1.0 - a[jj])
+            let (aj, cj) = (a[jj], c[jj]);
+            let g1 = if (1.0 - aj).abs() > 1e-15 {
+                (lam - cj) / (1.0 - aj)
             } else {
                 f64::INFINITY
             };
             let g2 = if nonneg {
                 f64::INFINITY
-            } else if (1.0 + a[jj]).abs() > 1e-15 {
-                (lam + c[jj]) / (1.0 + a[jj])
+            } else if (1.0 + aj).abs() > 1e-15 {
+                (lam + cj) / (1.0 + aj)
             } else {
                 f64::INFINITY
             };
@@ -215,9 +254,7 @@ fn lars_one(
         for t in 0..k {
             x[active[t]] += gamma * d[t];
         }
-        for (cv, av) in c.iter_mut().zip(&a) {
-            *cv -= gamma * av;
-        }
+        axpy_neg(c, gamma, a);
         lam -= gamma;
         steps += 1;
         match event {
@@ -228,19 +265,11 @@ fn lars_one(
                 signs.remove(t);
                 is_active[j] = false;
                 x[j] = 0.0;
-                cholesky(g, &active, &mut l, cap);
+                cholesky(g, m, active, l, cap);
             }
         }
-        if steps >= max_steps {
-            return (
-                x.iter()
-                    .enumerate()
-                    .filter(|(_, v)| **v != 0.0)
-                    .map(|(i, v)| (i, *v))
-                    .collect(),
-                steps,
-                false,
-            );
+        if steps >= p.max_steps {
+            return (steps, false);
         }
     }
     let reached = (lam - lambda).abs() <= 1e-12 * lambda.max(1.0);
@@ -248,24 +277,34 @@ fn lars_one(
     // is x_I = G_II⁻¹(b_I − λ s_I) exactly; keep it when the signs agree with the path's.
     let k = active.len();
     if reached && k > 0 {
-        let rhs: Vec<f64> = (0..k).map(|t| b[active[t]] - lambda * signs[t]).collect();
-        let mut xi = vec![0.0; k];
-        solve(&l, cap, k, &rhs, &mut xi);
-        if (0..k).all(|t| xi[t] * signs[t] > 0.0) {
+        // d is free now: rhs in a, solution in d
+        for t in 0..k {
+            a[t] = b[active[t]] - lambda * signs[t];
+        }
+        solve(l, cap, k, &a[..k], d);
+        if (0..k).all(|t| d[t] * signs[t] > 0.0) {
             for t in 0..k {
-                x[active[t]] = xi[t];
+                x[active[t]] = d[t];
             }
         }
     }
-    (
-        x.iter()
-            .enumerate()
-            .filter(|(_, v)| **v != 0.0)
-            .map(|(i, v)| (i, *v))
-            .collect(),
-        steps,
-        reached,
-    )
+    (steps, reached)
+}
+
+/// [`lars_one`] compiled for AVX2 + FMA (selected at run time).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn lars_one_avx2(p: &Problem<'_>, sc: &mut Scratch, b: &[f64]) -> (usize, bool) {
+    lars_one(p, sc, b)
+}
+
+fn lars_dispatch(p: &Problem<'_>, sc: &mut Scratch, b: &[f64]) -> (usize, bool) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU supports the features the function was compiled for.
+        return unsafe { lars_one_avx2(p, sc, b) };
+    }
+    lars_one(p, sc, b)
 }
 
 impl SparseCoder for LarsLasso {
@@ -287,22 +326,41 @@ impl SparseCoder for LarsLasso {
             self.max_steps
         };
         ensure!(max_steps >= 1, "max_steps", max_steps, "≥ 1");
-        let (gram, at) = super::per_signal_precompute(dict, y);
-        let nn = y.ncols();
-        let res: Vec<_> = (0..nn)
-            .into_par_iter()
-            .map(|j| lars_one(&gram, at.row(j), self.lambda, self.nonneg, max_steps))
-            .collect();
-        let mut x = Array2::zeros((m, nn));
-        let (mut iters, mut all) = (0, true);
-        for (j, (code, steps, ok)) in res.iter().enumerate() {
-            for &(i, v) in code {
-                x[(i, j)] = v;
-            }
-            iters = iters.max(*steps);
-            all &= ok;
-        }
-        let objective = lasso_objective(dict, y, x.view(), self.lambda);
+        let gram = linalg::gram(dict, linalg::par());
+        let p = Problem {
+            g: gram.as_slice().expect("fresh Gram is contiguous"),
+            m,
+            lambda: self.lambda,
+            nonneg: self.nonneg,
+            max_steps,
+            cap: m.min(n).min(max_steps + 1),
+        };
+        let batch = per_signal(
+            dict,
+            y,
+            || Scratch::new(m, p.cap),
+            |sc, _, b, yy, sink| {
+                let (steps, ok) = lars_dispatch(&p, sc, b);
+                // the code lives on the active set, except for the dropped ones (x = 0 there)
+                sc.vals.clear();
+                for &i in &sc.active {
+                    sc.vals.push(sc.x[i]);
+                    sink.push(i, sc.x[i]);
+                }
+                let objective = lasso_objective_gram(p.g, m, b, yy, &sc.active, &sc.vals, p.lambda);
+                SignalOut {
+                    steps,
+                    ok,
+                    objective,
+                }
+            },
+        );
+        let (x, iters, all, objective) = (
+            batch.codes,
+            batch.steps_max,
+            batch.not_ok == 0,
+            batch.objective,
+        );
         let termination = if !objective.is_finite() {
             Termination::NonFinite { iter: iters }
         } else if all {

@@ -17,6 +17,7 @@
 //! $r = y - Ax$; dual objective $D(\theta) = \tfrac12\|y\|^2 - \tfrac12\|y-\theta\|^2$;
 //! gap $= P(x) - D(\theta) \ge 0$ (for $x \ge 0$ the dual constraint is $\max_i (A^\top\theta)_i \le \lambda$).
 
+mod batch;
 pub mod cd;
 pub mod iht;
 pub mod lars;
@@ -150,17 +151,6 @@ impl Precomputed {
             aty: linalg::matmul_tn(dict, y, linalg::par()),
         }
     }
-}
-
-/// Precomputations for coders that work signal by signal (OMP, CD, LARS): the Gram `AᵀA`
-/// (m × m) and `YᵀA` (N × m, one signal's correlations per contiguous row — computed directly,
-/// no transpose copy of `AᵀY`).
-pub fn per_signal_precompute(
-    dict: ArrayView2<'_, f64>,
-    y: ArrayView2<'_, f64>,
-) -> (Array2<f64>, Array2<f64>) {
-    let par = linalg::par();
-    (linalg::gram(dict, par), linalg::matmul_tn(y, dict, par))
 }
 
 /// λ_max = max_j ‖Aᵀy_j‖_∞: the smallest λ for which every code is zero (columnwise max).

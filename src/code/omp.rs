@@ -18,11 +18,12 @@
 //! * Rubinstein, Zibulevsky, Elad (2008), "Efficient implementation of the K-SVD algorithm using
 //!   batch orthogonal matching pursuit", Technion CS-2008-08, Algorithm 3 (Batch-OMP).
 
-use super::{CodeInfo, Encoding, SparseCoder, check_problem, per_signal_precompute};
+use super::batch::{SignalOut, argmax_abs, gemv_rows_neg, per_signal};
+use super::{CodeInfo, Encoding, SparseCoder, check_problem};
 use crate::error::{Result, ensure};
 use crate::iter::{Criterion, Termination};
-use ndarray::{Array2, ArrayView1, ArrayView2};
-use rayon::prelude::*;
+use crate::linalg;
+use ndarray::ArrayView2;
 
 /// When OMP stops.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -80,69 +81,86 @@ impl Omp {
     }
 }
 
-/// Result for one signal.
-struct One {
+/// Per-worker scratch (no allocation per signal).
+struct Scratch {
+    alpha: Vec<f64>,
+    chol: Vec<f64>, // row-major lower triangle, kmax × kmax
+    tmp: Vec<f64>,
+    x: Vec<f64>,
     support: Vec<usize>,
-    values: Vec<f64>,
-    premature: bool,
-    residual2: f64,
+    in_support: Vec<bool>,
 }
 
-fn omp_one(
-    g: &Array2<f64>,
-    alpha0: ArrayView1<'_, f64>,
-    yy: f64,
-    diag: &[f64],
-    inv_norm: &[f64],
+impl Scratch {
+    fn new(m: usize, kmax: usize) -> Self {
+        Scratch {
+            alpha: vec![0.0; m],
+            chol: vec![0.0; kmax * kmax],
+            tmp: vec![0.0; kmax],
+            x: Vec::with_capacity(kmax),
+            support: Vec::with_capacity(kmax),
+            in_support: vec![false; m],
+        }
+    }
+}
+
+/// Shared read-only inputs.
+struct Problem<'a> {
+    g: &'a [f64], // m × m row-major
+    m: usize,
+    diag: &'a [f64],
+    inv_norm: Option<&'a [f64]>, // None when every atom has unit norm
     stop: OmpStop,
     kmax: usize,
-) -> One {
-    let m = g.nrows();
-    let mut alpha: Vec<f64> = alpha0.to_vec();
-    let mut chol = vec![0.0; kmax * kmax]; // row-major lower triangle
-    let mut support: Vec<usize> = Vec::with_capacity(kmax);
-    let mut in_support = vec![false; m];
-    let mut x: Vec<f64> = Vec::with_capacity(kmax);
-    let mut tmp = vec![0.0; kmax];
+}
+
+/// One signal: fills `sc.support`/`sc.x`; returns (premature, ‖r‖²).
+#[inline(always)]
+fn omp_one(p: &Problem<'_>, sc: &mut Scratch, alpha0: &[f64], yy: f64) -> (bool, f64) {
+    let (m, kmax, g) = (p.m, p.kmax, p.g);
+    let Scratch {
+        alpha,
+        chol,
+        tmp,
+        x,
+        support,
+        in_support,
+    } = sc;
+    alpha.copy_from_slice(alpha0);
+    support.clear();
+    x.clear();
     let mut err2 = yy;
     let mut premature = false;
+    let floor = 1e-14 * yy.sqrt();
     for s in 0..kmax {
-        if let OmpStop::Residual(eps) = stop
+        if let OmpStop::Residual(eps) = p.stop
             && err2 <= eps * eps
         {
             break;
         }
-        let mut best = usize::MAX;
-        let mut bv = 0.0;
-        for i in 0..m {
-            if !in_support[i] {
-                let v = alpha[i].abs() * inv_norm[i];
-                if v > bv {
-                    bv = v;
-                    best = i;
-                }
-            }
-        }
-        if best == usize::MAX || bv <= 1e-14 * yy.sqrt() {
+        // argmax over atoms not in the support (their α is ~0 anyway; excluded for robustness)
+        let Some(best) = argmax_abs(alpha, p.inv_norm, in_support, floor) else {
             break; // residual orthogonal to every remaining atom
-        }
+        };
         let i = best;
         if s == 0 {
-            chol[0] = diag[i].sqrt();
+            chol[0] = p.diag[i].sqrt();
         } else {
             // w = L⁻¹ G[I, i]
+            let gi = &g[i * m..(i + 1) * m];
             let mut ww = 0.0;
             for r in 0..s {
-                let mut v = g[(support[r], i)];
+                let lr = &chol[r * kmax..r * kmax + r + 1];
+                let mut v = gi[support[r]];
                 for c in 0..r {
-                    v -= chol[r * kmax + c] * tmp[c];
+                    v -= lr[c] * tmp[c];
                 }
-                v /= chol[r * kmax + r];
+                v /= lr[r];
                 tmp[r] = v;
                 ww += v * v;
             }
-            let d = diag[i] - ww;
-            if d <= 1e-12 * diag[i] {
+            let d = p.diag[i] - ww;
+            if d <= 1e-12 * p.diag[i] {
                 premature = true;
                 break;
             }
@@ -154,11 +172,12 @@ fn omp_one(
         let k = s + 1;
         // solve L z = α0_I, then Lᵀ x = z
         for r in 0..k {
+            let lr = &chol[r * kmax..r * kmax + r + 1];
             let mut v = alpha0[support[r]];
             for c in 0..r {
-                v -= chol[r * kmax + c] * tmp[c];
+                v -= lr[c] * tmp[c];
             }
-            tmp[r] = v / chol[r * kmax + r];
+            tmp[r] = v / lr[r];
         }
         x.clear();
         x.resize(k, 0.0);
@@ -170,27 +189,34 @@ fn omp_one(
             x[r] = v / chol[r * kmax + r];
         }
         // α = α0 − G[:, I] x_I (G symmetric: rows of G are contiguous)
-        alpha.copy_from_slice(alpha0.as_slice().unwrap_or(&alpha0.to_vec()));
-        for (t, &j) in support.iter().enumerate() {
-            let row = g.row(j);
-            let xt = x[t];
-            for (a, gv) in alpha.iter_mut().zip(row.iter()) {
-                *a -= xt * gv;
-            }
-        }
+        gemv_rows_neg(alpha, alpha0, g, m, support, x);
         err2 = yy
             - support
                 .iter()
-                .zip(&x)
+                .zip(x.iter())
                 .map(|(&j, &v)| v * alpha0[j])
                 .sum::<f64>();
     }
-    One {
-        support,
-        values: x,
-        premature,
-        residual2: err2.max(0.0),
+    for &j in support.iter() {
+        in_support[j] = false;
     }
+    (premature, err2.max(0.0))
+}
+
+/// [`omp_one`] compiled for AVX2 + FMA (selected at run time).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn omp_one_avx2(p: &Problem<'_>, sc: &mut Scratch, alpha0: &[f64], yy: f64) -> (bool, f64) {
+    omp_one(p, sc, alpha0, yy)
+}
+
+fn omp_dispatch(p: &Problem<'_>, sc: &mut Scratch, alpha0: &[f64], yy: f64) -> (bool, f64) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU supports the features the function was compiled for.
+        return unsafe { omp_one_avx2(p, sc, alpha0, yy) };
+    }
+    omp_one(p, sc, alpha0, yy)
 }
 
 impl SparseCoder for Omp {
@@ -209,26 +235,36 @@ impl SparseCoder for Omp {
             OmpStop::Sparsity(k) => k,
             OmpStop::Residual(_) => n.min(m),
         };
-        let (gram, at) = per_signal_precompute(dict, y);
-        let yy = y.map(|v| v * v).sum_axis(ndarray::Axis(0));
+        let gram = linalg::gram(dict, linalg::par());
+        let unit = diag.iter().all(|d| (d - 1.0).abs() <= 1e-12);
         let inv_norm: Vec<f64> = diag.iter().map(|d| 1.0 / d.sqrt()).collect();
-        let nn = y.ncols();
-        let ones: Vec<One> = (0..nn)
-            .into_par_iter()
-            .map(|j| omp_one(&gram, at.row(j), yy[j], &diag, &inv_norm, self.stop, kmax))
-            .collect();
-        let mut x = Array2::zeros((m, nn));
-        let mut premature = 0;
-        let mut obj = 0.0;
-        let mut iters = 0;
-        for (j, o) in ones.iter().enumerate() {
-            for (&i, &v) in o.support.iter().zip(&o.values) {
-                x[(i, j)] = v;
-            }
-            premature += o.premature as usize;
-            obj += 0.5 * o.residual2;
-            iters = iters.max(o.support.len());
-        }
+        let gs = gram.as_slice().expect("fresh Gram is contiguous");
+        let p = Problem {
+            g: gs,
+            m,
+            diag: &diag,
+            inv_norm: (!unit).then_some(&inv_norm[..]),
+            stop: self.stop,
+            kmax,
+        };
+        let batch = per_signal(
+            dict,
+            y,
+            || Scratch::new(m, kmax),
+            |sc, _, b, yy, sink| {
+                let (premature, r2) = omp_dispatch(&p, sc, b, yy);
+                for (&i, &v) in sc.support.iter().zip(&sc.x) {
+                    sink.push(i, v);
+                }
+                SignalOut {
+                    steps: sc.support.len(),
+                    ok: !premature,
+                    objective: 0.5 * r2,
+                }
+            },
+        );
+        let (x, iters, premature, obj) =
+            (batch.codes, batch.steps_max, batch.not_ok, batch.objective);
         let termination = if x.iter().all(|v| v.is_finite()) {
             Termination::Converged(Criterion::Solver("omp_stop"))
         } else {
