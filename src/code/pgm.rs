@@ -6,14 +6,18 @@
 //! $X^{+} = \mathrm{soft}(Z - (GZ - A^\top Y)/L,\ \lambda/L)$; ISTA takes $Z = X^+$, FISTA
 //! $t^+ = (1 + \sqrt{1+4t^2})/2$, $Z = X^+ + \frac{t-1}{t^+}(X^+ - X)$ with the gradient-based adaptive
 //! restart of O'Donoghue & Candès (reset $t = 1$ when $\langle Z - X^+, X^+ - X\rangle > 0$).
-//! Cost per iteration: **one** m × m × N GEMM ($GX^+$; $GZ$ is a linear combination of $GX^+$ and
-//! $GX$) plus O(mN) elementwise work, so the loop runs at GEMM speed. Optional backtracking
+//! Cost per iteration: **one** m × m × N GEMM ($GX^+$; $GZ$ is a linear combination of $GX$ and
+//! $GX^-$) plus O(mN) elementwise work. The iteration is *fused by column panels*: for each panel of
+//! 256 signals (in parallel) it forms Z and GZ, the prox step, the restart inner product, the panel's
+//! GEMM $GX^+$, then — while the panel is still in cache — the objective and the per-column duality
+//! gap, so each iteration streams the m × N arrays through memory once. Optional backtracking
 //! (Beck & Teboulle 2009, §4) doubles L until the quadratic upper bound holds.
 //!
-//! The objective is evaluated from the same products:
-//! $F = \tfrac12\|Y\|^2 - \langle X, A^\top Y\rangle + \tfrac12\langle X, GX\rangle + \lambda\|X\|_1$.
-//! Stopping: the shared duality gap ([`super::lasso_duality_gap`]) relative to $\tfrac12\|Y\|^2$,
-//! checked every `gap_every` iterations, or the engine's generic rules.
+//! Objective and gap come from the same products, per column:
+//! $F = \tfrac12\|y\|^2 - x^\top b + \tfrac12 x^\top Gx + \lambda\|x\|_1$ with $b = A^\top y$, and
+//! $A^\top r = b - Gx$, $\|r\|^2 = \|y\|^2 - 2x^\top b + x^\top Gx$, $y^\top r = \|y\|^2 - x^\top b$ give
+//! the duality gap of [`super::lasso_duality_gaps`] without forming the residual.
+//! Stopping: that gap relative to $\tfrac12\|Y\|^2$ (every iteration), or the engine's generic rules.
 //!
 //! ## References
 //! * Daubechies, Defrise, De Mol (2004), "An iterative thresholding algorithm for linear inverse
@@ -23,13 +27,15 @@
 //! * O'Donoghue, Candès (2015), "Adaptive restart for accelerated gradient schemes", FoCM 15, §3.2.
 
 use super::{
-    CodeInfo, Encoding, Precomputed, SparseCoder, check_lambda, check_problem, lasso_duality_gap,
-    lipschitz_from_gram, soft, soft_nonneg,
+    CodeInfo, Encoding, Precomputed, SparseCoder, check_lambda, check_problem, lipschitz_from_gram,
+    soft, soft_nonneg,
 };
 use crate::error::{Result, ensure};
 use crate::iter::{self, Criterion, Iterative, NoObserver, Observer, Record, Schedule, Stop};
 use crate::linalg;
-use ndarray::{Array2, ArrayView2, Zip};
+use faer::Par;
+use ndarray::{Array2, ArrayView2, Axis, s};
+use rayon::prelude::*;
 
 /// Momentum strategy.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -51,7 +57,6 @@ pub enum Momentum {
 /// | `momentum` | Nesterov + restart (`fista`) / None (`ista`) | acceleration | |
 /// | `max_iters` | 1000 | iteration cap | ≥ 1 |
 /// | `tol` | 1e-10 | stop when gap ≤ tol · ½‖Y‖² | ≥ 0 |
-/// | `gap_every` | 10 | iterations between gap checks | ≥ 1 |
 /// | `backtracking` | false | double L while the quadratic bound fails | |
 /// | `nonneg` | false | constrain X ≥ 0 | |
 #[derive(Clone, Debug, PartialEq)]
@@ -64,8 +69,6 @@ pub struct Pgm {
     pub max_iters: usize,
     /// Relative duality-gap tolerance.
     pub tol: f64,
-    /// Gap check period.
-    pub gap_every: usize,
     /// Backtracking on L.
     pub backtracking: bool,
     /// X ≥ 0.
@@ -80,7 +83,6 @@ impl Pgm {
             momentum: Momentum::None,
             max_iters: 1000,
             tol: 1e-10,
-            gap_every: 10,
             backtracking: false,
             nonneg: false,
         }
@@ -117,7 +119,6 @@ impl Pgm {
         check_lambda(self.lambda)?;
         ensure!(self.max_iters >= 1, "max_iters", self.max_iters, "≥ 1");
         ensure!(self.tol >= 0.0, "tol", self.tol, "tol ≥ 0");
-        ensure!(self.gap_every >= 1, "gap_every", self.gap_every, "≥ 1");
         Ok(())
     }
 
@@ -134,7 +135,7 @@ impl Pgm {
         check_problem(dict, y)?;
         let t0 = std::time::Instant::now();
         let pre = Precomputed::new(dict, y);
-        let mut alg = PgmAlg::new(self, dict, y, pre);
+        let mut alg = PgmAlg::new(self, y, pre);
         let state = alg.init_state();
         let stop = stop_extra
             .cloned()
@@ -177,10 +178,14 @@ pub struct PgmState {
     pub x: Array2<f64>,
     /// G X.
     pub gx: Array2<f64>,
-    /// Extrapolated point Z.
-    pub z: Array2<f64>,
-    /// G Z.
-    pub gz: Array2<f64>,
+    /// Previous iterate (for the momentum term).
+    x_prev: Array2<f64>,
+    gx_prev: Array2<f64>,
+    /// Output buffers of the next step (kept to avoid allocating m × N arrays per iteration).
+    x_next: Array2<f64>,
+    gx_next: Array2<f64>,
+    /// Momentum weight of the next extrapolation Z = X + β(X − X⁻).
+    pub beta: f64,
     /// Momentum parameter t.
     pub t: f64,
     /// Current Lipschitz estimate.
@@ -189,26 +194,62 @@ pub struct PgmState {
     pub iter: usize,
     /// Restarts so far.
     pub restarts: usize,
-    /// Last computed relative duality gap (NaN before the first check).
+    /// Relative duality gap at X (NaN before the first iteration).
     pub rel_gap: f64,
+    /// Objective at X.
+    pub objective: f64,
+    /// Non-zeros of X.
+    pub nnz: usize,
 }
 
-struct PgmAlg<'a> {
+struct PgmAlg {
     p: Pgm,
-    dict: ArrayView2<'a, f64>,
-    y: ArrayView2<'a, f64>,
     pre: Precomputed,
+    yy: Vec<f64>,
     half_yy: f64,
 }
 
-impl<'a> PgmAlg<'a> {
-    fn new(p: &Pgm, dict: ArrayView2<'a, f64>, y: ArrayView2<'a, f64>, pre: Precomputed) -> Self {
-        let half_yy = 0.5 * y.iter().map(|v| v * v).sum::<f64>();
+/// Signals per fused panel.
+const PANEL: usize = 128;
+
+/// Reductions of one fused pass.
+#[derive(Clone, Copy, Default)]
+struct Sums {
+    ip: f64,
+    dd: f64,
+    dgd: f64,
+    obj: f64,
+    gap: f64,
+    nnz: usize,
+    bad: f64, // Σ 0·v: NaN iff a non-finite value appeared
+}
+
+impl Sums {
+    fn add(mut self, o: Sums) -> Sums {
+        self.ip += o.ip;
+        self.dd += o.dd;
+        self.dgd += o.dgd;
+        self.obj += o.obj;
+        self.gap += o.gap;
+        self.nnz += o.nnz;
+        self.bad += o.bad;
+        self
+    }
+}
+
+impl PgmAlg {
+    fn new(p: &Pgm, y: ArrayView2<'_, f64>, pre: Precomputed) -> Self {
+        let mut yy = vec![0.0; y.ncols()];
+        for row in y.rows() {
+            for (o, v) in yy.iter_mut().zip(row.iter()) {
+                *o += v * v;
+            }
+        }
+        let half_yy = 0.5 * yy.iter().sum::<f64>();
         PgmAlg {
             p: p.clone(),
-            dict,
-            y,
             pre,
+            yy,
             half_yy,
         }
     }
@@ -219,134 +260,197 @@ impl<'a> PgmAlg<'a> {
         PgmState {
             x: zeros.clone(),
             gx: zeros.clone(),
-            z: zeros.clone(),
-            gz: zeros,
+            x_prev: zeros.clone(),
+            gx_prev: zeros.clone(),
+            x_next: zeros.clone(),
+            gx_next: zeros,
+            beta: 0.0,
             t: 1.0,
             lipschitz: l.max(1e-300),
             iter: 0,
             restarts: 0,
             rel_gap: f64::NAN,
+            objective: self.half_yy,
+            nnz: 0,
         }
     }
-    fn objective_of(&self, x: &Array2<f64>, gx: &Array2<f64>) -> f64 {
-        let mut lin = 0.0;
-        let mut quad = 0.0;
-        let mut l1 = 0.0;
-        Zip::from(x)
-            .and(gx)
-            .and(&self.pre.aty)
-            .for_each(|&xv, &g, &b| {
-                lin += xv * b;
-                quad += xv * g;
-                l1 += xv.abs();
-            });
-        (self.half_yy - lin + 0.5 * quad).max(0.0) + self.p.lambda * l1
-    }
-    fn prox_step(&self, s: &PgmState, l: f64) -> Array2<f64> {
-        let thr = self.p.lambda / l;
-        let mut xn = s.z.clone();
-        let nonneg = self.p.nonneg;
-        Zip::from(&mut xn)
-            .and(&s.gz)
-            .and(&self.pre.aty)
-            .par_for_each(|v, &g, &b| {
-                let u = *v - (g - b) / l;
-                *v = if nonneg {
-                    soft_nonneg(u, thr)
-                } else {
-                    soft(u, thr)
-                };
-            });
-        xn
+
+    /// One fused pass: X⁺ = prox(Z − (GZ − B)/L) into `x_next`, G X⁺ into `gx_next`, and the sums.
+    fn fused_pass(&self, s: &mut PgmState, l: f64) -> Sums {
+        let (lambda, nonneg, backtrack) = (self.p.lambda, self.p.nonneg, self.p.backtracking);
+        let thr = lambda / l;
+        let beta = s.beta;
+        let m = s.x.nrows();
+        let gram = self.pre.gram.view();
+        let (x, gx, xp, gxp, b) = (&s.x, &s.gx, &s.x_prev, &s.gx_prev, &self.pre.aty);
+        let yy = &self.yy;
+        s.x_next
+            .axis_chunks_iter_mut(Axis(1), PANEL)
+            .into_par_iter()
+            .zip(s.gx_next.axis_chunks_iter_mut(Axis(1), PANEL))
+            .enumerate()
+            .map(|(pi, (mut xn, mut gxn))| {
+                let j0 = pi * PANEL;
+                let w = xn.ncols();
+                let cols = s![.., j0..j0 + w];
+                let (xk, gk, xq, gq, bb) = (
+                    x.slice(cols),
+                    gx.slice(cols),
+                    xp.slice(cols),
+                    gxp.slice(cols),
+                    b.slice(cols),
+                );
+                let mut sums = Sums::default();
+                // pass 1: extrapolate, prox, restart inner product
+                for r in 0..m {
+                    let (xk, gk, xq, gq, bb) =
+                        (xk.row(r), gk.row(r), xq.row(r), gq.row(r), bb.row(r));
+                    let mut out = xn.row_mut(r);
+                    let (xk, gk, xq, gq, bb) = (
+                        xk.as_slice().expect("row-major"),
+                        gk.as_slice().expect("row-major"),
+                        xq.as_slice().expect("row-major"),
+                        gq.as_slice().expect("row-major"),
+                        bb.as_slice().expect("row-major"),
+                    );
+                    let out = out.as_slice_mut().expect("row-major");
+                    let mut ip = 0.0;
+                    for c in 0..w {
+                        let z = xk[c] + beta * (xk[c] - xq[c]);
+                        let gz = gk[c] + beta * (gk[c] - gq[c]);
+                        let u = z - (gz - bb[c]) / l;
+                        let v = if nonneg {
+                            soft_nonneg(u, thr)
+                        } else {
+                            soft(u, thr)
+                        };
+                        out[c] = v;
+                        ip += (z - v) * (v - xk[c]);
+                    }
+                    sums.ip += ip;
+                }
+                // the panel's GEMM while X⁺ is in cache
+                linalg::gemm_into(
+                    gxn.view_mut(),
+                    1.0,
+                    gram,
+                    false,
+                    xn.view(),
+                    false,
+                    0.0,
+                    Par::Seq,
+                );
+                // pass 2: objective, duality gap, backtracking sums (per column)
+                let mut xb = [0.0; PANEL];
+                let mut xgx = [0.0; PANEL];
+                let mut l1 = [0.0; PANEL];
+                let mut cmax = [0.0; PANEL];
+                let mut nnz = 0usize;
+                let mut bad = 0.0;
+                for r in 0..m {
+                    let (xr, gr, br) = (xn.row(r), gxn.row(r), bb.row(r));
+                    let (xr, gr, br) = (
+                        xr.as_slice().expect("row-major"),
+                        gr.as_slice().expect("row-major"),
+                        br.as_slice().expect("row-major"),
+                    );
+                    for c in 0..w {
+                        let (v, gv, bv) = (xr[c], gr[c], br[c]);
+                        xb[c] += v * bv;
+                        xgx[c] += v * gv;
+                        l1[c] += v.abs();
+                        let corr = if nonneg { bv - gv } else { (bv - gv).abs() };
+                        cmax[c] = if corr > cmax[c] { corr } else { cmax[c] };
+                        nnz += (v != 0.0) as usize;
+                        bad += v * 0.0 + gv * 0.0;
+                    }
+                    if backtrack {
+                        let (xk, gk, xq, gq) = (xk.row(r), gk.row(r), xq.row(r), gq.row(r));
+                        for c in 0..w {
+                            let z = xk[c] + beta * (xk[c] - xq[c]);
+                            let gz = gk[c] + beta * (gk[c] - gq[c]);
+                            let d = xr[c] - z;
+                            sums.dd += d * d;
+                            sums.dgd += d * (gr[c] - gz);
+                        }
+                    }
+                }
+                for c in 0..w {
+                    let yyc = yy[j0 + c];
+                    let rr = (yyc - 2.0 * xb[c] + xgx[c]).max(0.0);
+                    let primal = 0.5 * rr + lambda * l1[c];
+                    let yr = yyc - xb[c];
+                    let sc = if cmax[c] > lambda {
+                        lambda / cmax[c]
+                    } else {
+                        1.0
+                    };
+                    let dual = 0.5 * yyc - 0.5 * (yyc - 2.0 * sc * yr + sc * sc * rr).max(0.0);
+                    sums.obj += primal;
+                    sums.gap += (primal - dual).max(0.0);
+                }
+                sums.nnz = nnz;
+                sums.bad = bad;
+                sums
+            })
+            .reduce(Sums::default, Sums::add)
     }
 }
 
-impl Iterative for PgmAlg<'_> {
+impl Iterative for PgmAlg {
     type State = PgmState;
     fn step(&mut self, s: &mut PgmState) -> Result<()> {
-        let par = linalg::par();
         let mut l = s.lipschitz;
-        let (xn, gxn) = loop {
-            let xn = self.prox_step(s, l);
-            let gxn = linalg::matmul_nn(self.pre.gram.view(), xn.view(), par);
-            if !self.p.backtracking {
-                break (xn, gxn);
-            }
+        let sums = loop {
+            let sums = self.fused_pass(s, l);
             // quadratic upper bound at Z: f(X+) ≤ f(Z) + <∇f(Z), X+ − Z> + L/2 ‖X+ − Z‖²,
             // f(X) = ½<X, GX> − <X, B>: f(X+) − f(Z) − <GZ − B, D> = ½<D, G D> with D = X+ − Z
-            let mut dgd = 0.0;
-            let mut dd = 0.0;
-            Zip::from(&xn)
-                .and(&s.z)
-                .and(&gxn)
-                .and(&s.gz)
-                .for_each(|&a, &z, &ga, &gz| {
-                    let d = a - z;
-                    dgd += d * (ga - gz);
-                    dd += d * d;
-                });
-            if 0.5 * dgd <= 0.5 * l * dd * (1.0 + 1e-12) || l > 1e300 {
-                break (xn, gxn);
+            if !self.p.backtracking
+                || 0.5 * sums.dgd <= 0.5 * l * sums.dd * (1.0 + 1e-12)
+                || l > 1e300
+            {
+                break sums;
             }
             l *= 2.0;
         };
         s.lipschitz = l;
-        match self.p.momentum {
-            Momentum::None => {
-                s.z.assign(&xn);
-                s.gz.assign(&gxn);
-            }
+        s.beta = match self.p.momentum {
+            Momentum::None => 0.0,
             Momentum::Nesterov { restart } => {
                 let mut t = s.t;
-                if restart {
-                    // <Z − X+, X+ − X> > 0 → restart
-                    let mut ip = 0.0;
-                    Zip::from(&s.z)
-                        .and(&xn)
-                        .and(&s.x)
-                        .for_each(|&z, &a, &x| ip += (z - a) * (a - x));
-                    if ip > 0.0 {
-                        t = 1.0;
-                        s.restarts += 1;
-                    }
+                // <Z − X+, X+ − X> > 0 → restart
+                if restart && sums.ip > 0.0 {
+                    t = 1.0;
+                    s.restarts += 1;
                 }
                 let tn = 0.5 * (1.0 + (1.0 + 4.0 * t * t).sqrt());
-                let beta = (t - 1.0) / tn;
-                Zip::from(&mut s.z)
-                    .and(&xn)
-                    .and(&s.x)
-                    .par_for_each(|z, &a, &x| *z = a + beta * (a - x));
-                Zip::from(&mut s.gz)
-                    .and(&gxn)
-                    .and(&s.gx)
-                    .par_for_each(|z, &a, &x| *z = a + beta * (a - x));
                 s.t = tn;
+                (t - 1.0) / tn
             }
-        }
-        s.x = xn;
-        s.gx = gxn;
+        };
+        // rotate: X⁻ ← X, X ← X⁺ (the old X⁻ becomes the next output buffer)
+        std::mem::swap(&mut s.x_prev, &mut s.x);
+        std::mem::swap(&mut s.x, &mut s.x_next);
+        std::mem::swap(&mut s.gx_prev, &mut s.gx);
+        std::mem::swap(&mut s.gx, &mut s.gx_next);
         s.iter += 1;
-        if s.iter.is_multiple_of(self.p.gap_every) {
-            let gap =
-                lasso_duality_gap(self.dict, self.y, s.x.view(), self.p.lambda, self.p.nonneg);
-            s.rel_gap = gap / self.half_yy.max(1e-300);
-        }
+        s.nnz = sums.nnz;
+        s.objective = if sums.bad.is_finite() {
+            sums.obj
+        } else {
+            f64::NAN
+        };
+        s.rel_gap = sums.gap / self.half_yy.max(1e-300);
         Ok(())
     }
     fn objective(&self, s: &PgmState) -> f64 {
-        if s.x.iter().any(|v| !v.is_finite()) {
-            return f64::NAN;
-        }
-        self.objective_of(&s.x, &s.gx)
+        s.objective
     }
     fn record(&self, s: &PgmState, rec: &mut Record) {
         rec.set("lipschitz", s.lipschitz);
         rec.set("momentum_t", s.t);
         rec.set("restarts", s.restarts as f64);
-        rec.set(
-            "n_active",
-            s.x.iter().filter(|v| **v != 0.0).count() as f64 / s.x.ncols().max(1) as f64,
-        );
+        rec.set("n_active", s.nnz as f64 / s.x.ncols().max(1) as f64);
         rec.set("rel_gap", s.rel_gap);
     }
     fn converged(&self, s: &PgmState) -> Option<Criterion> {
