@@ -5,6 +5,7 @@
 //! dictlab metrics --truth A.npy --estimate D.npy [--tau 0.99]
 //! dictlab encode --dict A.npy --signals Y.npy --method omp --sparsity 5 --out X.npy [--truth X.npy]
 //! dictlab encode --dict A.npy --signals Y.npy --method lasso --lambda 0.1 --out X.npy [--threads 2]
+//! dictlab learn --signals Y.npy --atoms 128 --method online --sparsity 5 --out D.npy [--truth A.npy] [--seed S]
 //! ```
 
 use crate::error::{Error, Result};
@@ -71,6 +72,224 @@ pub enum Command {
     Metrics(MetricsArgs),
     /// Sparse-code signals against a dictionary; write X.npy (m × N).
     Encode(EncodeArgs),
+    /// Learn a dictionary from signals; write D.npy (n × m); with --truth print recovery metrics.
+    Learn(LearnArgs),
+}
+
+/// Learners on the command line.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq)]
+pub enum LearnerArg {
+    /// Alternating minimization: OMP (or LARS with --lambda) + MOD.
+    Mod,
+    /// K-SVD (exact rank-1 SVD per atom) + OMP.
+    Ksvd,
+    /// Approximate K-SVD (Rubinstein et al.) + OMP.
+    Aksvd,
+    /// Alternating minimization with Mairal's block-coordinate update.
+    Bcd,
+    /// Online/minibatch dictionary learning (Mairal et al.).
+    Online,
+    /// AltMinDict (Agarwal et al.): constrained ℓ1 + least squares, ε halved each iteration.
+    Altmin,
+    /// Arora et al. 2015: threshold decode + approximate gradient.
+    Arora,
+    /// NOODL: IHT decode + approximate gradient.
+    Noodl,
+}
+
+/// Initializations on the command line.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq)]
+pub enum InitArg {
+    /// m random signals, normalised (default).
+    Data,
+    /// Gaussian, unit-norm columns.
+    Gaussian,
+    /// Arora et al.'s pairwise-reweighting spectral method.
+    Spectral,
+}
+
+/// `dictlab learn` flags.
+#[derive(Debug, clap::Args)]
+pub struct LearnArgs {
+    /// Signals (n × N .npy, one signal per column).
+    #[arg(long)]
+    pub signals: PathBuf,
+    /// Number of atoms m.
+    #[arg(long)]
+    pub atoms: usize,
+    /// Learner.
+    #[arg(long, value_enum)]
+    pub method: LearnerArg,
+    /// Non-zeros per code (OMP coder; sets η = m/k for arora/noodl).
+    #[arg(long)]
+    pub sparsity: Option<usize>,
+    /// Use the Lasso (LARS) coder with this λ instead of OMP (mod, bcd, online).
+    #[arg(long = "lambda")]
+    pub lambda: Option<f64>,
+    /// Output dictionary (n × m .npy).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// True dictionary (n × m .npy): record recovery vs time, print the metrics as JSON.
+    #[arg(long)]
+    pub truth: Option<PathBuf>,
+    /// Seed of the learner's random stream (init, minibatch order, atom replacement).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Initialization (ignored with --init-dict).
+    #[arg(long, value_enum, default_value = "data")]
+    pub init: InitArg,
+    /// Initial dictionary (n × m .npy).
+    #[arg(long)]
+    pub init_dict: Option<PathBuf>,
+    /// Outer iterations (batch learners) — default 50 (altmin: 30).
+    #[arg(long)]
+    pub iters: Option<usize>,
+    /// Passes over the data (online, arora, noodl) — default 10 (arora/noodl: 20).
+    #[arg(long)]
+    pub epochs: Option<f64>,
+    /// Minibatch size (online, arora, noodl) — default 256.
+    #[arg(long)]
+    pub batch: Option<usize>,
+    /// Dictionary step η (arora, noodl) — default m/k.
+    #[arg(long)]
+    pub eta: Option<f64>,
+    /// Decode threshold τ (arora; noodl's initial threshold) — default 0.5.
+    #[arg(long)]
+    pub tau: Option<f64>,
+    /// Initial residual bound ε₀ (altmin) — default 1.
+    #[arg(long)]
+    pub eps0: Option<f64>,
+    /// Floor of ε (altmin; ≈ noise σ√n) — default 0.
+    #[arg(long)]
+    pub eps_min: Option<f64>,
+    /// With --truth: stop once recovery_rate@0.99 reaches this fraction (e.g. 0.95).
+    #[arg(long, requires = "truth")]
+    pub target_rate: Option<f64>,
+    /// Record every k-th iteration (default: log-spaced, 10 per decade).
+    #[arg(long)]
+    pub every: Option<usize>,
+    /// With --truth: write the trace (iter, time_s, data_fit, recovery metrics…) as CSV.
+    #[arg(long, requires = "truth")]
+    pub trace: Option<PathBuf>,
+}
+
+impl LearnArgs {
+    /// The learner these flags describe (n × m dictionary).
+    pub fn learner(&self, m: usize) -> Result<Box<dyn crate::learn::DictionaryLearner>> {
+        use crate::code::{LarsLasso, Omp, SparseCoder};
+        use crate::learn::*;
+        let k = || {
+            self.sparsity.ok_or_else(|| {
+                Error::invalid(
+                    "sparsity",
+                    "missing",
+                    format!("--sparsity <k> for --method {:?}", self.method).to_lowercase(),
+                )
+            })
+        };
+        let coder = || -> Result<Box<dyn SparseCoder>> {
+            Ok(match self.lambda {
+                Some(l) => Box::new(LarsLasso::new(l)),
+                None => Box::new(Omp::with_sparsity(k()?)),
+            })
+        };
+        let iters = |d: usize| self.iters.unwrap_or(d);
+        let eta = || -> Result<f64> {
+            Ok(match self.eta {
+                Some(e) => e,
+                None => m as f64 / k()? as f64,
+            })
+        };
+        Ok(match self.method {
+            LearnerArg::Mod => Box::new(
+                AlternatingMinimization::new(coder()?, Mod::default()).max_iters(iters(50)),
+            ),
+            LearnerArg::Ksvd => Box::new(
+                AlternatingMinimization::new(Omp::with_sparsity(k()?), Ksvd::exact())
+                    .max_iters(iters(50)),
+            ),
+            LearnerArg::Aksvd => Box::new(
+                AlternatingMinimization::new(Omp::with_sparsity(k()?), Ksvd::approximate())
+                    .max_iters(iters(50)),
+            ),
+            LearnerArg::Bcd => Box::new(
+                AlternatingMinimization::new(coder()?, Bcd::default()).max_iters(iters(50)),
+            ),
+            LearnerArg::Online => {
+                let mut o = OnlineDl::new(coder()?);
+                if let Some(b) = self.batch {
+                    o.batch = b;
+                }
+                if let Some(e) = self.epochs {
+                    o.epochs = e;
+                }
+                Box::new(o)
+            }
+            LearnerArg::Altmin => {
+                let mut a = AltMinDict {
+                    max_iters: iters(30),
+                    ..Default::default()
+                };
+                if let Some(e) = self.eps0 {
+                    a.eps0 = e;
+                }
+                if let Some(e) = self.eps_min {
+                    a.eps_min = e;
+                }
+                Box::new(a)
+            }
+            LearnerArg::Arora | LearnerArg::Noodl => {
+                let tau = self.tau.unwrap_or(0.5);
+                let mut a = if self.method == LearnerArg::Arora {
+                    ApproxGradient::arora(tau, eta()?)
+                } else {
+                    ApproxGradient::noodl(tau, eta()?)
+                };
+                if let Some(b) = self.batch {
+                    a.batch = b;
+                }
+                if let Some(e) = self.epochs {
+                    a.epochs = e;
+                }
+                Box::new(a)
+            }
+        })
+    }
+}
+
+/// Prints a progress line to stderr at each observed iteration, forwarding to an inner observer.
+struct Progress<'a> {
+    inner: Option<&'a mut crate::learn::RecoveryObserver>,
+}
+
+impl crate::iter::Observer<crate::learn::LearnState> for Progress<'_> {
+    fn on_init(&mut self, s: &crate::learn::LearnState, rec: &crate::iter::Record) {
+        if let Some(o) = self.inner.as_mut() {
+            o.on_init(s, rec);
+        }
+    }
+    fn on_iter(
+        &mut self,
+        iter: usize,
+        elapsed: f64,
+        s: &crate::learn::LearnState,
+        rec: &crate::iter::Record,
+    ) -> std::ops::ControlFlow<()> {
+        let flow = match self.inner.as_mut() {
+            Some(o) => o.on_iter(iter, elapsed, s, rec),
+            None => std::ops::ControlFlow::Continue(()),
+        };
+        let rate = self
+            .inner
+            .as_ref()
+            .map(|o| format!(" recovery_rate@0.99 {:.4}", o.last_rate()))
+            .unwrap_or_default();
+        eprintln!(
+            "iter {iter:>6}  time {elapsed:>9.3}s  data_fit {:.6e}{rate}",
+            s.data_fit
+        );
+        flow
+    }
 }
 
 /// Coders on the command line.
@@ -374,6 +593,7 @@ pub fn run(cli: Cli) -> Result<String> {
             }
             Ok(serde_json::to_string(&out)?)
         }
+        Command::Learn(l) => learn(l),
         Command::Metrics(m) => {
             let a = io::read_matrix(&m.truth, "true dictionary")?;
             let d = io::read_matrix(&m.estimate, "estimated dictionary")?;
@@ -381,4 +601,81 @@ pub fn run(cli: Cli) -> Result<String> {
             Ok(serde_json::to_string(&r)?)
         }
     }
+}
+
+fn learn(l: LearnArgs) -> Result<String> {
+    use crate::learn::{Init, RecoveryObserver};
+    let y = io::read_matrix(&l.signals, "signals")?;
+    let m = l.atoms;
+    let learner = l.learner(m)?;
+    let truth = match &l.truth {
+        Some(p) => {
+            let a = io::read_matrix(p, "true dictionary")?;
+            if a.nrows() != y.nrows() {
+                return Err(Error::shape(
+                    "true dictionary (n × m)",
+                    (y.nrows(), m),
+                    a.dim(),
+                ));
+            }
+            Some(a)
+        }
+        None => None,
+    };
+    if let Some(r) = l.target_rate {
+        if !(r > 0.0 && r <= 1.0) {
+            return Err(Error::invalid("target_rate", r, "a fraction in (0, 1]"));
+        }
+    }
+    let init = match (&l.init_dict, l.init) {
+        (Some(p), _) => Init::Given(io::read_matrix(p, "initial dictionary")?),
+        (None, InitArg::Data) => Init::RandomData,
+        (None, InitArg::Gaussian) => Init::Gaussian,
+        (None, InitArg::Spectral) => Init::Spectral(Default::default()),
+    };
+    let schedule = match l.every {
+        Some(k) => crate::iter::Schedule::Every(k.max(1)),
+        None => crate::iter::Schedule::LogSpaced(10),
+    };
+    let mut rec = truth.as_ref().map(|a| {
+        let o = RecoveryObserver::new(a.view());
+        match l.target_rate {
+            Some(r) => o.stop_at(r),
+            None => o,
+        }
+    });
+    let learned = {
+        let mut progress = Progress {
+            inner: rec.as_mut(),
+        };
+        learner.learn_observed(y.view(), m, &init, l.seed, schedule, &mut progress)?
+    };
+    io::write_matrix(&l.out, &learned.dict)?;
+    let mut out = serde_json::json!({
+        "method": learner.name(),
+        "iters": learned.info.iters,
+        "termination": learned.info.termination.to_string(),
+        "objective": learned.info.objective,
+        "elapsed_s": learned.info.elapsed,
+        "replaced_atoms": learned.replaced_atoms,
+    });
+    if let Some(a) = &truth {
+        let r = crate::metrics::recovery_metrics(a.view(), learned.dict.view(), 0.99)?;
+        out["recovery"] = serde_json::to_value(&r)?;
+        if let Some(o) = &rec {
+            out["time_to_target_s"] = o.reached().map(|(_, t)| t).into();
+            out["iter_to_target"] = o.reached().map(|(i, _)| i).into();
+            if let Some(path) = &l.trace {
+                let mut df = o.to_frame()?;
+                let f = std::fs::File::create(path).map_err(|e| Error::File {
+                    action: "write",
+                    path: path.clone(),
+                    source: Box::new(e),
+                })?;
+                use polars::prelude::SerWriter;
+                polars::prelude::CsvWriter::new(f).finish(&mut df)?;
+            }
+        }
+    }
+    Ok(serde_json::to_string(&out)?)
 }

@@ -31,6 +31,12 @@ use ndarray::ArrayView2;
 /// | `lambda` | — | target ℓ1 penalty | > 0 |
 /// | `max_steps` | 4·min(n, m) + 10 (if 0) | breakpoints per signal | ≥ 0 |
 /// | `nonneg` | false | x ≥ 0 | |
+/// | `residual` | None | stop the path earlier, where ‖y − Ax‖₂ = ε (constrained form) | ε ≥ 0 |
+///
+/// With `residual: Some(ε)` the coder solves the constrained problem
+/// $\min \|x\|_1$ s.t. $\|y - Ax\|_2 \le \varepsilon$ (the λ where the path meets the constraint;
+/// `lambda` is then a floor): along a segment $\|r(\gamma)\|^2 = \|r\|^2 - 2\gamma\lambda q + \gamma^2 q$
+/// with $q = s_I^\top d_I$, so the crossing point is exact.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LarsLasso {
     /// λ.
@@ -39,6 +45,8 @@ pub struct LarsLasso {
     pub max_steps: usize,
     /// x ≥ 0.
     pub nonneg: bool,
+    /// Residual-norm target ε (constrained form), if any.
+    pub residual: Option<f64>,
 }
 
 impl LarsLasso {
@@ -48,6 +56,14 @@ impl LarsLasso {
             lambda,
             max_steps: 0,
             nonneg: false,
+            residual: None,
+        }
+    }
+    /// Constrained form: min ‖x‖₁ s.t. ‖y − Ax‖₂ ≤ ε (λ = 1e-12·λ_max-free floor).
+    pub fn constrained(eps: f64) -> Self {
+        LarsLasso {
+            residual: Some(eps),
+            ..Self::new(1e-12)
         }
     }
     /// Non-negative codes.
@@ -155,11 +171,12 @@ struct Problem<'a> {
     nonneg: bool,
     max_steps: usize,
     cap: usize,
+    residual2: Option<f64>,
 }
 
 /// One signal (b = Aᵀy): leaves the code on `sc.active`/`sc.x`; returns (breakpoints, reached λ).
 #[inline(always)]
-fn lars_one(p: &Problem<'_>, sc: &mut Scratch, b: &[f64]) -> (usize, bool) {
+fn lars_one(p: &Problem<'_>, sc: &mut Scratch, b: &[f64], yy: f64) -> (usize, bool) {
     let (g, m, lambda, nonneg, cap) = (p.g, p.m, p.lambda, p.nonneg, p.cap);
     let Scratch {
         c,
@@ -188,9 +205,11 @@ fn lars_one(p: &Problem<'_>, sc: &mut Scratch, b: &[f64]) -> (usize, bool) {
             j0 = j;
         }
     }
-    if lam <= lambda || j0 == usize::MAX {
+    let mut rr = yy; // ‖r‖², tracked for the residual target
+    if lam <= lambda || j0 == usize::MAX || p.residual2.is_some_and(|e2| rr <= e2) {
         return (0, true);
     }
+    let mut hit_residual = false;
     let mut join = Some(j0);
     let mut steps = 0;
     loop {
@@ -251,6 +270,20 @@ fn lars_one(p: &Problem<'_>, sc: &mut Scratch, b: &[f64]) -> (usize, bool) {
                 }
             }
         }
+        let q: f64 = (0..k).map(|t| signs[t] * d[t]).sum();
+        if let Some(e2) = p.residual2 {
+            // smallest γ with rr − 2γλq + γ²q = ε²
+            let disc = lam * lam - (rr - e2) / q.max(1e-300);
+            if disc >= 0.0 {
+                let ge = lam - disc.sqrt();
+                if ge <= gamma {
+                    gamma = ge.max(0.0);
+                    event = None;
+                    hit_residual = true;
+                }
+            }
+        }
+        rr = (rr - 2.0 * gamma * lam * q + gamma * gamma * q).max(0.0);
         for t in 0..k {
             x[active[t]] += gamma * d[t];
         }
@@ -272,14 +305,14 @@ fn lars_one(p: &Problem<'_>, sc: &mut Scratch, b: &[f64]) -> (usize, bool) {
             return (steps, false);
         }
     }
-    let reached = (lam - lambda).abs() <= 1e-12 * lambda.max(1.0);
-    // Remove the drift accumulated by the rank-one updates of c: at the target λ the path solution
+    let reached = hit_residual || (lam - lambda).abs() <= 1e-12 * lambda.max(1.0);
+    // Remove the drift accumulated by the rank-one updates of c: at the final λ the path solution
     // is x_I = G_II⁻¹(b_I − λ s_I) exactly; keep it when the signs agree with the path's.
     let k = active.len();
     if reached && k > 0 {
         // d is free now: rhs in a, solution in d
         for t in 0..k {
-            a[t] = b[active[t]] - lambda * signs[t];
+            a[t] = b[active[t]] - lam * signs[t];
         }
         solve(l, cap, k, &a[..k], d);
         if (0..k).all(|t| d[t] * signs[t] > 0.0) {
@@ -294,30 +327,33 @@ fn lars_one(p: &Problem<'_>, sc: &mut Scratch, b: &[f64]) -> (usize, bool) {
 /// [`lars_one`] compiled for AVX2 + FMA (selected at run time).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn lars_one_avx2(p: &Problem<'_>, sc: &mut Scratch, b: &[f64]) -> (usize, bool) {
-    lars_one(p, sc, b)
+fn lars_one_avx2(p: &Problem<'_>, sc: &mut Scratch, b: &[f64], yy: f64) -> (usize, bool) {
+    lars_one(p, sc, b, yy)
 }
 
-fn lars_dispatch(p: &Problem<'_>, sc: &mut Scratch, b: &[f64]) -> (usize, bool) {
+fn lars_dispatch(p: &Problem<'_>, sc: &mut Scratch, b: &[f64], yy: f64) -> (usize, bool) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
         // SAFETY: the CPU supports the features the function was compiled for.
-        return unsafe { lars_one_avx2(p, sc, b) };
+        return unsafe { lars_one_avx2(p, sc, b, yy) };
     }
-    lars_one(p, sc, b)
+    lars_one(p, sc, b, yy)
 }
 
 impl SparseCoder for LarsLasso {
     fn name(&self) -> String {
-        format!(
-            "lars{}[lambda={}]",
-            if self.nonneg { "_nonneg" } else { "" },
-            self.lambda
-        )
+        let nn = if self.nonneg { "_nonneg" } else { "" };
+        match self.residual {
+            Some(e) => format!("lars{nn}[eps={e}]"),
+            None => format!("lars{nn}[lambda={}]", self.lambda),
+        }
     }
     fn encode(&self, dict: ArrayView2<'_, f64>, y: ArrayView2<'_, f64>) -> Result<Encoding> {
         let t0 = std::time::Instant::now();
         check_lambda(self.lambda)?;
+        if let Some(e) = self.residual {
+            ensure!(e.is_finite() && e >= 0.0, "residual", e, "ε ≥ 0");
+        }
         check_problem(dict, y)?;
         let (n, m) = dict.dim();
         let max_steps = if self.max_steps == 0 {
@@ -334,13 +370,14 @@ impl SparseCoder for LarsLasso {
             nonneg: self.nonneg,
             max_steps,
             cap: m.min(n).min(max_steps + 1),
+            residual2: self.residual.map(|e| e * e),
         };
         let batch = per_signal(
             dict,
             y,
             || Scratch::new(m, p.cap),
             |sc, _, b, yy, sink| {
-                let (steps, ok) = lars_dispatch(&p, sc, b);
+                let (steps, ok) = lars_dispatch(&p, sc, b, yy);
                 // the code lives on the active set, except for the dropped ones (x = 0 there)
                 sc.vals.clear();
                 for &i in &sc.active {

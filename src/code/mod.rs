@@ -72,6 +72,15 @@ pub trait SparseCoder: Send + Sync {
     fn encode(&self, dict: ArrayView2<'_, f64>, y: ArrayView2<'_, f64>) -> Result<Encoding>;
 }
 
+impl SparseCoder for Box<dyn SparseCoder> {
+    fn name(&self) -> String {
+        (**self).name()
+    }
+    fn encode(&self, dict: ArrayView2<'_, f64>, y: ArrayView2<'_, f64>) -> Result<Encoding> {
+        (**self).encode(dict, y)
+    }
+}
+
 /// Validate a coding problem: shapes, finiteness, non-zero atoms. Returns the atoms' squared norms.
 pub fn check_problem(dict: ArrayView2<'_, f64>, y: ArrayView2<'_, f64>) -> Result<Vec<f64>> {
     let (n, m) = dict.dim();

@@ -16,8 +16,18 @@
 //! * Mairal, Bach, Ponce, Sapiro (2010), "Online learning for matrix factorization and sparse
 //!   coding", JMLR 11, Algorithm 2 (block-coordinate dictionary update).
 
+pub mod agd;
+pub mod altmindict;
+pub mod init;
+pub mod observe;
+pub mod online;
 pub mod update;
 
+pub use agd::{ApproxGradient, Decoder};
+pub use altmindict::AltMinDict;
+pub use init::PairwiseSpectral;
+pub use observe::RecoveryObserver;
+pub use online::{Forgetting, OnlineDl, Sufficient};
 pub use update::{Bcd, DictUpdate, Ksvd, Mod};
 
 use crate::code::{SparseCoder, check_problem};
@@ -38,6 +48,8 @@ pub enum Init {
     RandomData,
     /// Gaussian with unit-norm columns.
     Gaussian,
+    /// Arora et al. 2015's pairwise-reweighting spectral initialization ([`PairwiseSpectral`]).
+    Spectral(PairwiseSpectral),
     /// `truth` with every column moved to columnwise distance `dist` along a random orthogonal
     /// direction (for local-convergence experiments): ‖a_i − a*_i‖ = dist exactly.
     NearTruth {
@@ -79,6 +91,7 @@ impl Init {
                 d
             }
             Init::Gaussian => crate::generate::dictionary::gaussian_matrix(n, m, rng),
+            Init::Spectral(p) => p.build(y, m, rng)?.dict,
             Init::NearTruth { truth, dist } => {
                 ensure!(
                     truth.dim() == (n, m),
@@ -142,6 +155,12 @@ pub enum UnusedAtoms {
 /// | `unused` | WorstReconstructed | unused-atom policy | |
 /// | `max_iters` | 50 | outer iterations | ≥ 1 |
 /// | `rel_tol` | 0 (off) | stop on relative decrease of ½‖Y − AX‖² | ≥ 0 |
+/// | `dup_cos` | 0.99 | an atom with \|cos\| above this to another one is a duplicate (replaced like an unused atom; ≥ 1 disables) | (0, 1] |
+/// | `min_usage` | 1 | atoms used by fewer signals count as unused | ≥ 0 |
+///
+/// `dup_cos` and `min_usage` are the "dictionary clearing" of Rubinstein et al.'s K-SVD box
+/// (their defaults: 0.99 and 4): without it, two atoms converging to the same true atom stay
+/// stuck there and the run stalls short of full recovery.
 pub struct AlternatingMinimization<C, U> {
     /// Coder.
     pub coder: C,
@@ -153,6 +172,10 @@ pub struct AlternatingMinimization<C, U> {
     pub max_iters: usize,
     /// Relative-decrease tolerance.
     pub rel_tol: f64,
+    /// Duplicate threshold on |cos|.
+    pub dup_cos: f64,
+    /// Minimum number of signals using an atom.
+    pub min_usage: usize,
 }
 
 /// State of a learner: the dictionary, the last codes and counters.
@@ -166,9 +189,163 @@ pub struct LearnState {
     pub replaced_total: usize,
     /// Atoms replaced at the last iteration.
     pub replaced_last: usize,
-    /// ½‖Y − AX‖² after the last update.
+    /// ½‖Y − AX‖² after the last update (online and stochastic learners: on the last minibatch).
     pub data_fit: f64,
-    rng: Rng64,
+    /// Minibatch steps / outer iterations done.
+    pub step: usize,
+    /// Signals coded so far (counts repeats over epochs).
+    pub samples_seen: usize,
+    /// Sufficient statistics of the online learner (None for batch learners).
+    pub stats: Option<Sufficient>,
+    /// Sample order of the current epoch and the position in it (stochastic learners).
+    pub order: Vec<usize>,
+    /// Position in `order`.
+    pub cursor: usize,
+    /// The learner's random stream (replacement of unused atoms, minibatch order).
+    pub rng: Rng64,
+}
+
+impl LearnState {
+    /// A fresh state around an initial dictionary (codes m × 0 until the first step).
+    pub fn new(dict: Array2<f64>, rng: Rng64) -> Self {
+        let m = dict.ncols();
+        LearnState {
+            dict,
+            codes: Array2::zeros((m, 0)),
+            replaced_total: 0,
+            replaced_last: 0,
+            data_fit: f64::NAN,
+            step: 0,
+            samples_seen: 0,
+            stats: None,
+            order: vec![],
+            cursor: 0,
+            rng,
+        }
+    }
+}
+
+/// A dictionary learner: learns `m` atoms from `y` (n × N) from an [`Init`], on the shared
+/// iteration engine, reporting to an observer of [`LearnState`] (e.g. [`RecoveryObserver`]).
+pub trait DictionaryLearner: Send + Sync {
+    /// Parametrised name, e.g. `mod+omp[k=5]`.
+    fn name(&self) -> String;
+    /// Learn, observing the state on `schedule`.
+    ///
+    /// # Errors
+    /// Bad input (fewer samples than atoms, non-finite or all-zero signals, invalid parameters).
+    fn learn_observed(
+        &self,
+        y: ArrayView2<'_, f64>,
+        m: usize,
+        init: &Init,
+        seed: u64,
+        schedule: Schedule,
+        obs: &mut dyn Observer<LearnState>,
+    ) -> Result<Learned>;
+    /// Learn without an observer.
+    fn learn(&self, y: ArrayView2<'_, f64>, m: usize, init: &Init, seed: u64) -> Result<Learned> {
+        self.learn_observed(y, m, init, seed, Schedule::Never, &mut iter::NoObserver)
+    }
+}
+
+/// The checks every learner makes on its training signals: `m ≥ 1`, at least m samples, finite
+/// values, not all zero.
+pub fn check_signals(y: ArrayView2<'_, f64>, m: usize) -> Result<()> {
+    let nn = y.ncols();
+    ensure!(m >= 1, "n_atoms", m, "m ≥ 1");
+    ensure!(
+        nn >= m,
+        "n_samples",
+        nn,
+        format!("at least as many samples as atoms (m = {m}); pass more signals or fewer atoms")
+    );
+    crate::error::check_finite("signals", y)?;
+    ensure!(
+        y.iter().any(|v| *v != 0.0),
+        "signals",
+        "all zero",
+        "signals with some energy"
+    );
+    Ok(())
+}
+
+/// Atoms to replace: used by fewer than `min_usage` signals (a zero row of `codes` always counts),
+/// or within |cos| > `dup_cos` of another atom (the less used of the pair).
+pub(crate) fn clearing_candidates(
+    dict: ArrayView2<'_, f64>,
+    codes: ArrayView2<'_, f64>,
+    min_usage: usize,
+    dup_cos: f64,
+) -> Vec<usize> {
+    let m = dict.ncols();
+    let usage: Vec<usize> = codes
+        .rows()
+        .into_iter()
+        .map(|r| r.iter().filter(|v| **v != 0.0).count())
+        .collect();
+    let mut bad: Vec<bool> = usage.iter().map(|&u| u == 0 || u < min_usage).collect();
+    if dup_cos < 1.0 {
+        let g = crate::linalg::gram(dict, crate::linalg::par());
+        for i in 0..m {
+            if bad[i] {
+                continue;
+            }
+            for j in i + 1..m {
+                if !bad[j] && g[(i, j)].abs() > dup_cos {
+                    let drop = if usage[j] <= usage[i] { j } else { i };
+                    bad[drop] = true;
+                    if drop == i {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    (0..m).filter(|&j| bad[j]).collect()
+}
+
+/// Replace the atoms listed in `unused` by signals chosen by `policy` among the columns of `y`
+/// (`codes` aligned with `y`: the worst-reconstructed ones, or random ones); returns how many were
+/// replaced. Zero signals are never used.
+pub(crate) fn replace_atoms(
+    dict: &mut Array2<f64>,
+    y: ArrayView2<'_, f64>,
+    codes: &Array2<f64>,
+    unused: &[usize],
+    policy: UnusedAtoms,
+    rng: &mut Rng64,
+) -> usize {
+    if unused.is_empty() || policy == UnusedAtoms::Keep {
+        return 0;
+    }
+    let nn = y.ncols();
+    let order: Vec<usize> = match policy {
+        UnusedAtoms::WorstReconstructed => {
+            let r = crate::code::residual(dict.view(), y, codes.view());
+            let mut idx: Vec<(f64, usize)> = r
+                .axis_iter(Axis(1))
+                .enumerate()
+                .map(|(j, c)| (c.dot(&c), j))
+                .collect();
+            idx.sort_unstable_by(|a, b| b.0.total_cmp(&a.0));
+            idx.into_iter().map(|x| x.1).collect()
+        }
+        _ => sample(rng, nn, nn.min(4 * unused.len() + 8)).into_vec(),
+    };
+    let mut it = order
+        .into_iter()
+        .filter(|&j| y.column(j).iter().any(|v| *v != 0.0));
+    let mut replaced = 0;
+    for &a in unused {
+        if let Some(j) = it.next() {
+            let c = y.column(j);
+            let nc = c.dot(&c).sqrt();
+            dict.column_mut(a).assign(&(&c / nc));
+            replaced += 1;
+        }
+    }
+    replaced
 }
 
 /// Result of learning.
@@ -193,6 +370,8 @@ impl<C: SparseCoder, U: DictUpdate> AlternatingMinimization<C, U> {
             unused: UnusedAtoms::WorstReconstructed,
             max_iters: 50,
             rel_tol: 0.0,
+            dup_cos: 0.99,
+            min_usage: 1,
         }
     }
     /// Outer iterations.
@@ -205,11 +384,6 @@ impl<C: SparseCoder, U: DictUpdate> AlternatingMinimization<C, U> {
         self.unused = p;
         self
     }
-    /// Parametrised name, e.g. `mod+omp[k=5]`.
-    pub fn name(&self) -> String {
-        format!("{}+{}", self.update.name(), self.coder.name())
-    }
-
     /// Learn `m` atoms from `y` (n × N), observing the state on `schedule`.
     ///
     /// # Errors
@@ -223,33 +397,14 @@ impl<C: SparseCoder, U: DictUpdate> AlternatingMinimization<C, U> {
         schedule: Schedule,
         obs: &mut dyn Observer<LearnState>,
     ) -> Result<Learned> {
-        let nn = y.ncols();
-        ensure!(m >= 1, "n_atoms", m, "m ≥ 1");
-        ensure!(
-            nn >= m,
-            "n_samples",
-            nn,
-            format!("at least as many samples as atoms (m = {m})")
-        );
         ensure!(self.max_iters >= 1, "max_iters", self.max_iters, "≥ 1");
-        crate::error::check_finite("signals", y)?;
-        let zero = y
-            .axis_iter(Axis(1))
-            .filter(|c| c.iter().all(|v| *v == 0.0))
-            .count();
-        ensure!(zero < nn, "signals", "all zero", "signals with some energy");
+        check_signals(y, m)?;
         let mut rng = rng_from_seed(seed);
         let dict = init.build(y, m, &mut rng)?;
         check_problem(dict.view(), y)?;
         let mut alg = AltMinAlg { p: self, y };
-        let state = LearnState {
-            codes: Array2::zeros((m, nn)),
-            dict,
-            replaced_total: 0,
-            replaced_last: 0,
-            data_fit: 0.5 * y.iter().map(|v| v * v).sum::<f64>(),
-            rng,
-        };
+        let mut state = LearnState::new(dict, rng);
+        state.data_fit = 0.5 * y.iter().map(|v| v * v).sum::<f64>();
         let stop = Stop {
             max_iters: self.max_iters,
             rel_decrease: (self.rel_tol > 0.0).then_some(self.rel_tol),
@@ -263,16 +418,22 @@ impl<C: SparseCoder, U: DictUpdate> AlternatingMinimization<C, U> {
             replaced_atoms: s.replaced_total,
         })
     }
+}
 
-    /// Learn without an observer.
-    pub fn learn(
+impl<C: SparseCoder, U: DictUpdate> DictionaryLearner for AlternatingMinimization<C, U> {
+    fn name(&self) -> String {
+        format!("{}+{}", self.update.name(), self.coder.name())
+    }
+    fn learn_observed(
         &self,
         y: ArrayView2<'_, f64>,
         m: usize,
         init: &Init,
         seed: u64,
+        schedule: Schedule,
+        obs: &mut dyn Observer<LearnState>,
     ) -> Result<Learned> {
-        self.learn_observed(y, m, init, seed, Schedule::Never, &mut iter::NoObserver)
+        AlternatingMinimization::learn_observed(self, y, m, init, seed, schedule, obs)
     }
 }
 
@@ -294,42 +455,28 @@ impl<C: SparseCoder, U: DictUpdate> Iterative for AltMinAlg<'_, C, U> {
         let enc = self.p.coder.encode(s.dict.view(), self.y)?;
         s.codes = enc.codes;
         // unused atoms
-        let m = s.dict.ncols();
-        let unused: Vec<usize> = (0..m)
-            .filter(|&j| s.codes.row(j).iter().all(|v| *v == 0.0))
-            .collect();
-        s.replaced_last = 0;
-        if !unused.is_empty() && self.p.unused != UnusedAtoms::Keep {
-            let nn = self.y.ncols();
-            let order: Vec<usize> = match self.p.unused {
-                UnusedAtoms::WorstReconstructed => {
-                    let r = crate::code::residual(s.dict.view(), self.y, s.codes.view());
-                    let mut idx: Vec<(f64, usize)> = r
-                        .axis_iter(Axis(1))
-                        .enumerate()
-                        .map(|(j, c)| (c.dot(&c), j))
-                        .collect();
-                    idx.sort_unstable_by(|a, b| b.0.total_cmp(&a.0));
-                    idx.into_iter().map(|x| x.1).collect()
-                }
-                _ => sample(&mut s.rng, nn, nn.min(4 * unused.len() + 8)).into_vec(),
-            };
-            let mut it = order
-                .into_iter()
-                .filter(|&j| self.y.column(j).iter().any(|v| *v != 0.0));
-            for &a in &unused {
-                if let Some(j) = it.next() {
-                    let c = self.y.column(j);
-                    let nc = c.dot(&c).sqrt();
-                    s.dict.column_mut(a).assign(&(&c / nc));
-                    s.codes.row_mut(a).fill(0.0);
-                    s.replaced_last += 1;
-                }
-            }
-            s.replaced_total += s.replaced_last;
+        let unused = clearing_candidates(
+            s.dict.view(),
+            s.codes.view(),
+            self.p.min_usage,
+            self.p.dup_cos,
+        );
+        for &j in &unused {
+            s.codes.row_mut(j).fill(0.0);
         }
+        s.replaced_last = replace_atoms(
+            &mut s.dict,
+            self.y,
+            &s.codes,
+            &unused,
+            self.p.unused,
+            &mut s.rng,
+        );
+        s.replaced_total += s.replaced_last;
         self.p.update.update(&mut s.dict, self.y, &mut s.codes)?;
         s.data_fit = data_fit(s.dict.view(), self.y, s.codes.view());
+        s.step += 1;
+        s.samples_seen += self.y.ncols();
         Ok(())
     }
     fn objective(&self, s: &LearnState) -> f64 {
@@ -343,5 +490,109 @@ impl<C: SparseCoder, U: DictUpdate> Iterative for AltMinAlg<'_, C, U> {
         rec.set("data_fit", s.data_fit);
         rec.set("n_replaced_atoms", s.replaced_last as f64);
         rec.set("n_replaced_total", s.replaced_total as f64);
+    }
+}
+
+/// Checkpoint format version written by [`LearnState::save`].
+const CHECKPOINT_VERSION: u32 = 1;
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct CheckpointMeta {
+    version: u32,
+    replaced_total: usize,
+    replaced_last: usize,
+    data_fit_bits: u64,
+    step: usize,
+    samples_seen: usize,
+    has_stats: bool,
+    order: Vec<usize>,
+    cursor: usize,
+    rng_seed: [u8; 32],
+    rng_stream: u64,
+    rng_word_pos: u128,
+}
+
+impl LearnState {
+    /// Write the whole state to directory `dir` (`dict.npy`, `codes.npy`, `stat_a.npy`,
+    /// `stat_b.npy`, `state.json` with the counters and the RNG position), so that
+    /// [`LearnState::load`] + continuing gives a run **bit-identical** to an uninterrupted one.
+    ///
+    /// # Errors
+    /// I/O errors, named with the path.
+    pub fn save(&self, dir: impl AsRef<std::path::Path>) -> Result<()> {
+        let dir = dir.as_ref();
+        crate::io::create_dir(dir)?;
+        crate::io::write_matrix(dir.join("dict.npy"), &self.dict)?;
+        crate::io::write_matrix(dir.join("codes.npy"), &self.codes)?;
+        if let Some(st) = &self.stats {
+            crate::io::write_matrix(dir.join("stat_a.npy"), &st.a)?;
+            crate::io::write_matrix(dir.join("stat_b.npy"), &st.b)?;
+        }
+        let meta = CheckpointMeta {
+            version: CHECKPOINT_VERSION,
+            replaced_total: self.replaced_total,
+            replaced_last: self.replaced_last,
+            data_fit_bits: self.data_fit.to_bits(),
+            step: self.step,
+            samples_seen: self.samples_seen,
+            has_stats: self.stats.is_some(),
+            order: self.order.clone(),
+            cursor: self.cursor,
+            rng_seed: self.rng.get_seed(),
+            rng_stream: self.rng.get_stream(),
+            rng_word_pos: self.rng.get_word_pos(),
+        };
+        crate::io::write_json(dir.join("state.json"), &meta)
+    }
+
+    /// Read a state written by [`LearnState::save`].
+    ///
+    /// # Errors
+    /// Missing files, a different checkpoint version, inconsistent shapes.
+    pub fn load(dir: impl AsRef<std::path::Path>) -> Result<Self> {
+        use rand::SeedableRng;
+        let dir = dir.as_ref();
+        let path = dir.join("state.json");
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::File {
+            action: "read",
+            path: path.clone(),
+            source: Box::new(e),
+        })?;
+        let meta: CheckpointMeta = serde_json::from_str(&text)?;
+        ensure!(
+            meta.version == CHECKPOINT_VERSION,
+            "checkpoint version",
+            meta.version,
+            format!("a checkpoint written by this dictlab (version {CHECKPOINT_VERSION})")
+        );
+        let dict = crate::io::read_matrix(dir.join("dict.npy"), "checkpoint dictionary")?;
+        let codes = crate::io::read_matrix(dir.join("codes.npy"), "checkpoint codes")?;
+        let stats = if meta.has_stats {
+            let a = crate::io::read_matrix(dir.join("stat_a.npy"), "checkpoint statistic A")?;
+            let b = crate::io::read_matrix(dir.join("stat_b.npy"), "checkpoint statistic B")?;
+            let m = dict.ncols();
+            if a.dim() != (m, m) || b.dim() != dict.dim() {
+                return Err(Error::shape("checkpoint statistics", (m, m), a.dim()));
+            }
+            Some(Sufficient { a, b })
+        } else {
+            None
+        };
+        let mut rng = Rng64::from_seed(meta.rng_seed);
+        rng.set_stream(meta.rng_stream);
+        rng.set_word_pos(meta.rng_word_pos);
+        Ok(LearnState {
+            dict,
+            codes,
+            replaced_total: meta.replaced_total,
+            replaced_last: meta.replaced_last,
+            data_fit: f64::from_bits(meta.data_fit_bits),
+            step: meta.step,
+            samples_seen: meta.samples_seen,
+            stats,
+            order: meta.order,
+            cursor: meta.cursor,
+            rng,
+        })
     }
 }

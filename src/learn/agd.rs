@@ -1,0 +1,314 @@
+//! Approximate gradient descent with neurally plausible updates: Arora, Ge, Ma, Moitra (2015) and
+//! NOODL (Rambhatla, Li, Haupt 2019).
+//!
+//! Each step draws a minibatch $Y$ (p signals), decodes it with the current dictionary $A$, and takes
+//! a step along the approximate gradient of $\tfrac12\|Y - AX\|_F^2$ in which the code enters only by
+//! its sign pattern (AGMM 2015, Algorithm 2 / eq. (3); NOODL eq. (4)):
+//! $$A \leftarrow A - \eta\,\tfrac1p (AX - Y)\,\mathrm{sign}(X)^\top,\qquad a_j \leftarrow a_j/\|a_j\|.$$
+//! Decoders ([`Decoder`]):
+//! * `Threshold { tau }` — AGMM 2015's decode $x = \mathrm{HT}_\tau(A^\top y)$ (keep entries with
+//!   $|\cdot| \ge \tau$; the paper takes τ = C/2 for non-zeros bounded below by C);
+//! * `Iht { tau0, tau, step, iters }` — NOODL: $x^0 = \mathrm{HT}_{\tau_0}(A^\top y)$, then
+//!   `iters` steps $x \leftarrow \mathrm{HT}_\tau(x - \text{step}\cdot A^\top(Ax - y))$; PUDLE's
+//!   implementation uses step 0.2, τ = 0.1, 100 iterations (PAPERS.md §11).
+//!
+//! The theory assumes an initialization (δ, 2)-near the truth with δ = O*(1/log n), e.g. from the
+//! pairwise-reweighting spectral method ([`super::PairwiseSpectral`]) and a step η = Θ(m/k).
+//! The column normalisation keeps atoms unit-norm like every other learner of the crate.
+//!
+//! ## References
+//! * Arora, Ge, Ma, Moitra (2015), "Simple, efficient, and neural algorithms for sparse coding",
+//!   COLT, Algorithm 2 (update), Algorithm 3 (initialization).
+//! * Rambhatla, Li, Haupt (2019), "NOODL: Provable online dictionary learning and sparse coding",
+//!   ICLR, Algorithm 1.
+
+use super::{DictionaryLearner, Init, LearnState, Learned, check_signals};
+use crate::code::check_problem;
+use crate::error::{Result, ensure};
+use crate::iter::{self, Iterative, Observer, Record, Schedule, Stop};
+use crate::linalg;
+use crate::rng::rng_from_seed;
+use ndarray::{Array2, ArrayView2, Axis, Zip};
+use rand::seq::SliceRandom;
+
+/// How a minibatch is decoded.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Decoder {
+    /// One hard threshold of the correlations (AGMM 2015).
+    Threshold {
+        /// Keep |(Aᵀy)_i| ≥ τ.
+        tau: f64,
+    },
+    /// Iterative hard thresholding with a fixed threshold (NOODL).
+    Iht {
+        /// Threshold of the initial decode.
+        tau0: f64,
+        /// Threshold of the IHT steps.
+        tau: f64,
+        /// Gradient step of the IHT steps.
+        step: f64,
+        /// IHT steps.
+        iters: usize,
+    },
+}
+
+/// Approximate-gradient dictionary learner (AGMM 2015 / NOODL).
+///
+/// | Name | Default | Purpose | Range |
+/// |---|---|---|---|
+/// | `decoder` | — | [`Decoder`] | τ ≥ 0, step > 0 |
+/// | `eta` | — | step on the dictionary (Θ(m/k)) | > 0 |
+/// | `batch` | 256 | signals per step (p) | ≥ 1 |
+/// | `epochs` | 20 | passes over Y | > 0 |
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApproxGradient {
+    /// Decoder.
+    pub decoder: Decoder,
+    /// Dictionary step η.
+    pub eta: f64,
+    /// Minibatch size.
+    pub batch: usize,
+    /// Epochs.
+    pub epochs: f64,
+}
+
+impl ApproxGradient {
+    /// AGMM 2015: threshold decode at τ (= C/2), step η.
+    pub fn arora(tau: f64, eta: f64) -> Self {
+        ApproxGradient {
+            decoder: Decoder::Threshold { tau },
+            eta,
+            batch: 256,
+            epochs: 20.0,
+        }
+    }
+    /// NOODL with PUDLE's coding parameters (IHT step 0.2, τ = 0.1, 100 steps; initial threshold
+    /// `tau0`), step η.
+    pub fn noodl(tau0: f64, eta: f64) -> Self {
+        ApproxGradient {
+            decoder: Decoder::Iht {
+                tau0,
+                tau: 0.1,
+                step: 0.2,
+                iters: 100,
+            },
+            eta,
+            batch: 256,
+            epochs: 20.0,
+        }
+    }
+    /// Minibatch size.
+    pub fn batch(mut self, b: usize) -> Self {
+        self.batch = b;
+        self
+    }
+    /// Epochs.
+    pub fn epochs(mut self, e: f64) -> Self {
+        self.epochs = e;
+        self
+    }
+    /// Validate.
+    pub fn check(&self) -> Result<()> {
+        ensure!(
+            self.eta.is_finite() && self.eta > 0.0,
+            "eta",
+            self.eta,
+            "a step η > 0 (Θ(m/k))"
+        );
+        ensure!(self.batch >= 1, "batch", self.batch, "≥ 1");
+        ensure!(
+            self.epochs.is_finite() && self.epochs > 0.0,
+            "epochs",
+            self.epochs,
+            "> 0"
+        );
+        match self.decoder {
+            Decoder::Threshold { tau } => ensure!(tau >= 0.0, "tau", tau, "τ ≥ 0"),
+            Decoder::Iht {
+                tau0,
+                tau,
+                step,
+                iters,
+            } => {
+                ensure!(tau0 >= 0.0 && tau >= 0.0, "tau", tau, "τ ≥ 0");
+                ensure!(step > 0.0, "iht step", step, "> 0");
+                ensure!(iters >= 1, "iht iters", iters, "≥ 1");
+            }
+        }
+        Ok(())
+    }
+
+    /// Decode a minibatch (n × p) with dictionary `a`: X (m × p).
+    pub fn decode(&self, a: ArrayView2<'_, f64>, y: ArrayView2<'_, f64>) -> Array2<f64> {
+        let par = linalg::par();
+        let aty = linalg::matmul_tn(a, y, par);
+        let ht = |x: &mut Array2<f64>, tau: f64| {
+            x.mapv_inplace(|v| if v.abs() >= tau { v } else { 0.0 });
+        };
+        match self.decoder {
+            Decoder::Threshold { tau } => {
+                let mut x = aty;
+                ht(&mut x, tau);
+                x
+            }
+            Decoder::Iht {
+                tau0,
+                tau,
+                step,
+                iters,
+            } => {
+                let g = linalg::gram(a, par);
+                let mut x = aty.clone();
+                ht(&mut x, tau0);
+                let mut gx = Array2::zeros(x.dim());
+                for _ in 0..iters {
+                    linalg::gemm_into(
+                        gx.view_mut(),
+                        1.0,
+                        g.view(),
+                        false,
+                        x.view(),
+                        false,
+                        0.0,
+                        par,
+                    );
+                    Zip::from(&mut x).and(&gx).and(&aty).for_each(|v, &gv, &b| {
+                        let u = *v - step * (gv - b);
+                        *v = if u.abs() >= tau { u } else { 0.0 };
+                    });
+                }
+                x
+            }
+        }
+    }
+
+    /// One step on minibatch `y`: decode, approximate-gradient update, renormalise. Returns
+    /// ½‖Y − AX‖²/p before the update.
+    ///
+    /// # Errors
+    /// Shape mismatch, non-finite input.
+    pub fn partial_fit(&self, s: &mut LearnState, y: ArrayView2<'_, f64>) -> Result<f64> {
+        check_problem(s.dict.view(), y)?;
+        let p = y.ncols() as f64;
+        let x = self.decode(s.dict.view(), y);
+        let par = linalg::par();
+        // R = A X − Y
+        let mut r = y.to_owned();
+        linalg::gemm_into(
+            r.view_mut(),
+            1.0,
+            s.dict.view(),
+            false,
+            x.view(),
+            false,
+            -1.0,
+            par,
+        );
+        let fit = 0.5 * r.iter().map(|v| v * v).sum::<f64>() / p;
+        let sx = x.mapv(|v| {
+            if v > 0.0 {
+                1.0
+            } else if v < 0.0 {
+                -1.0
+            } else {
+                0.0
+            }
+        });
+        linalg::gemm_into(
+            s.dict.view_mut(),
+            -self.eta / p,
+            r.view(),
+            false,
+            sx.view(),
+            true,
+            1.0,
+            par,
+        );
+        for mut c in s.dict.axis_iter_mut(Axis(1)) {
+            let nc = c.dot(&c).sqrt();
+            if nc > 1e-300 {
+                c /= nc;
+            }
+        }
+        s.data_fit = fit;
+        s.codes = x;
+        s.step += 1;
+        s.samples_seen += y.ncols();
+        Ok(fit)
+    }
+}
+
+struct AgdAlg<'a> {
+    p: &'a ApproxGradient,
+    y: ArrayView2<'a, f64>,
+}
+
+impl Iterative for AgdAlg<'_> {
+    type State = LearnState;
+    fn step(&mut self, s: &mut LearnState) -> Result<()> {
+        let nn = self.y.ncols();
+        let b = self.p.batch.min(nn);
+        if s.order.len() != nn || s.cursor + b > nn {
+            s.order = (0..nn).collect();
+            s.order.shuffle(&mut s.rng);
+            s.cursor = 0;
+        }
+        let idx = s.order[s.cursor..s.cursor + b].to_vec();
+        s.cursor += b;
+        let batch = self.y.select(Axis(1), &idx);
+        self.p.partial_fit(s, batch.view())?;
+        Ok(())
+    }
+    fn objective(&self, s: &LearnState) -> f64 {
+        if s.dict.iter().any(|v| !v.is_finite()) {
+            f64::NAN
+        } else {
+            s.data_fit
+        }
+    }
+    fn record(&self, s: &LearnState, rec: &mut Record) {
+        rec.set("data_fit", s.data_fit);
+        rec.set(
+            "code_density",
+            s.codes.iter().filter(|v| **v != 0.0).count() as f64 / s.codes.len().max(1) as f64,
+        );
+        rec.set("samples_seen", s.samples_seen as f64);
+    }
+}
+
+impl DictionaryLearner for ApproxGradient {
+    fn name(&self) -> String {
+        match self.decoder {
+            Decoder::Threshold { tau } => format!("arora[tau={tau},eta={}]", self.eta),
+            Decoder::Iht { tau0, .. } => format!("noodl[tau0={tau0},eta={}]", self.eta),
+        }
+    }
+    fn learn_observed(
+        &self,
+        y: ArrayView2<'_, f64>,
+        m: usize,
+        init: &Init,
+        seed: u64,
+        schedule: Schedule,
+        obs: &mut dyn Observer<LearnState>,
+    ) -> Result<Learned> {
+        self.check()?;
+        check_signals(y, m)?;
+        let mut rng = rng_from_seed(seed);
+        let d0 = init.build(y, m, &mut rng)?;
+        let mut state = LearnState::new(d0, rng);
+        // objective before the first step: mean ½‖y‖² (the data fit of the zero code)
+        state.data_fit = 0.5 * y.iter().map(|v| v * v).sum::<f64>() / y.ncols() as f64;
+        let steps = ((self.epochs * y.ncols() as f64) / self.batch as f64)
+            .ceil()
+            .max(1.0) as usize;
+        let mut alg = AgdAlg { p: self, y };
+        let (s, info) = iter::run(&mut alg, state, &Stop::iters(steps), schedule, obs)?;
+        Ok(Learned {
+            dict: s.dict,
+            codes: s.codes,
+            info,
+            replaced_atoms: 0,
+        })
+    }
+}

@@ -1,0 +1,344 @@
+//! Online / minibatch dictionary learning (Mairal, Bach, Ponce, Sapiro).
+//!
+//! Minimises the expected cost $\mathbb E_y\big[\min_x \tfrac12\|y - Dx\|^2 + \psi(x)\big]$ over
+//! dictionaries with unit-norm columns, one minibatch $Y_t$ (η signals) at a time
+//! (JMLR 2010, Algorithm 1 with the minibatch extension of §3.4.3):
+//! 1. code the minibatch with the current dictionary, $X_t = \mathrm{coder}(D_{t-1}, Y_t)$ (any
+//!    [`SparseCoder`]: LARS-Lasso as in the paper, or OMP);
+//! 2. update the sufficient statistics
+//!    $A_t = \beta_t A_{t-1} + \tfrac1\eta X_tX_t^\top$, $B_t = \beta_t B_{t-1} + \tfrac1\eta Y_tX_t^\top$;
+//! 3. block-coordinate descent on the surrogate $\tfrac12\mathrm{tr}(D^\top DA_t) - \mathrm{tr}(D^\top B_t)$
+//!    (Algorithm 2, warm-started):
+//!    $u_j = (b_j - Da_j)/A_{jj} + d_j$, $d_j = u_j/\max(\|u_j\|, 1)$ — here $d_j = u_j/\|u_j\|$ so
+//!    that atoms stay unit-norm like every other learner of the crate.
+//!
+//! Forgetting ([`Forgetting`]): `Mairal` is the paper's §3.4.3 weighting
+//! $\beta_t = (\theta + 1 - \eta)/(\theta + 1)$ with $\theta = t\eta$ for $t < \eta$ and
+//! $\theta = \eta^2 + t - \eta$ afterwards (scikit-learn's `MiniBatchDictionaryLearning` uses the same);
+//! `Constant(β)` is a fixed factor (β = 1: plain accumulation, the "batch" fixed point).
+//! An atom whose statistic $A_{jj}$ falls below $10^{-6}$ of the mean diagonal, or the less used
+//! atom of a pair with |cos| > `dup_cos` (K-SVD's "dictionary clearing"), is dead: it is
+//! replaced by a minibatch signal under the [`UnusedAtoms`] policy and its statistics are reset —
+//! counted in `n_replaced_atoms`, never silent.
+//!
+//! [`OnlineDl::partial_fit`] consumes one caller-supplied minibatch (streams larger than memory);
+//! [`LearnState::save`]/[`LearnState::load`] checkpoint the full state (dictionary, statistics,
+//! epoch order, RNG position), and a resumed run is bit-identical to an uninterrupted one.
+//!
+//! ## References
+//! * Mairal, Bach, Ponce, Sapiro (2009), "Online dictionary learning for sparse coding", ICML.
+//! * Mairal, Bach, Ponce, Sapiro (2010), "Online learning for matrix factorization and sparse
+//!   coding", JMLR 11:19–60, Algorithms 1–2, §3.4.3 (mini-batch extension, down-weighting).
+
+use super::update::bcd_sweeps;
+use super::{
+    DictionaryLearner, Init, LearnState, Learned, UnusedAtoms, check_signals, replace_atoms,
+};
+use crate::code::{SparseCoder, check_problem};
+use crate::error::{Error, Result, ensure};
+use crate::iter::{self, Iterative, Observer, Record, Schedule, Stop};
+use crate::linalg;
+use crate::rng::rng_from_seed;
+use ndarray::{Array2, ArrayView2, Axis};
+use rand::seq::SliceRandom;
+
+/// Sufficient statistics of the online learner: $A = \sum \beta\,xx^\top$ (m × m) and
+/// $B = \sum \beta\,yx^\top$ (n × m).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sufficient {
+    /// m × m.
+    pub a: Array2<f64>,
+    /// n × m.
+    pub b: Array2<f64>,
+}
+
+/// Down-weighting of past minibatches.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Forgetting {
+    /// JMLR 2010 §3.4.3 (default).
+    Mairal,
+    /// A fixed factor β ∈ (0, 1] per minibatch (1 = no forgetting).
+    Constant(f64),
+}
+
+/// Online dictionary learner.
+///
+/// | Name | Default | Purpose | Range |
+/// |---|---|---|---|
+/// | `coder` | — | any [`SparseCoder`] | |
+/// | `batch` | 256 | signals per minibatch (η) | ≥ 1 |
+/// | `epochs` | 10 | passes over Y in [`DictionaryLearner::learn`] | > 0 |
+/// | `forgetting` | `Mairal` | [`Forgetting`] | β ∈ (0, 1] |
+/// | `sweeps` | 1 | BCD sweeps per minibatch | ≥ 1 |
+/// | `unused` | `RandomSample` | dead-atom policy | |
+/// | `dup_cos` | 0.99 | \|cos\| above which the less-used atom of a pair is replaced (≥ 1 disables) | (0, 1] |
+#[derive(Clone, Debug)]
+pub struct OnlineDl<C> {
+    /// Coder.
+    pub coder: C,
+    /// Minibatch size.
+    pub batch: usize,
+    /// Epochs.
+    pub epochs: f64,
+    /// Forgetting.
+    pub forgetting: Forgetting,
+    /// BCD sweeps per minibatch.
+    pub sweeps: usize,
+    /// Dead-atom policy.
+    pub unused: UnusedAtoms,
+    /// Duplicate threshold.
+    pub dup_cos: f64,
+}
+
+impl<C: SparseCoder> OnlineDl<C> {
+    /// Defaults of the table above.
+    pub fn new(coder: C) -> Self {
+        OnlineDl {
+            coder,
+            batch: 256,
+            epochs: 10.0,
+            forgetting: Forgetting::Mairal,
+            sweeps: 1,
+            unused: UnusedAtoms::RandomSample,
+            dup_cos: 0.99,
+        }
+    }
+    /// Minibatch size.
+    pub fn batch(mut self, b: usize) -> Self {
+        self.batch = b;
+        self
+    }
+    /// Epochs.
+    pub fn epochs(mut self, e: f64) -> Self {
+        self.epochs = e;
+        self
+    }
+    /// Forgetting.
+    pub fn forgetting(mut self, f: Forgetting) -> Self {
+        self.forgetting = f;
+        self
+    }
+    /// Validate.
+    pub fn check(&self) -> Result<()> {
+        ensure!(self.batch >= 1, "batch", self.batch, "≥ 1");
+        ensure!(
+            self.epochs.is_finite() && self.epochs > 0.0,
+            "epochs",
+            self.epochs,
+            "> 0"
+        );
+        ensure!(self.sweeps >= 1, "sweeps", self.sweeps, "≥ 1");
+        if let Forgetting::Constant(b) = self.forgetting {
+            ensure!(b > 0.0 && b <= 1.0, "forgetting", b, "β ∈ (0, 1]");
+        }
+        Ok(())
+    }
+
+    /// A fresh online state around `dict` (unit-norm columns), statistics zero.
+    ///
+    /// # Errors
+    /// Zero or non-finite atoms.
+    pub fn start(&self, dict: Array2<f64>, seed: u64) -> Result<LearnState> {
+        let mut d = dict;
+        crate::generate::normalize_columns(&mut d)?;
+        crate::error::check_finite("initial dictionary", d.view())?;
+        let (n, m) = d.dim();
+        let mut s = LearnState::new(d, rng_from_seed(seed));
+        s.stats = Some(Sufficient {
+            a: Array2::zeros((m, m)),
+            b: Array2::zeros((n, m)),
+        });
+        Ok(s)
+    }
+
+    /// Weight of the past at step t (0-based) for minibatches of η signals.
+    fn beta(&self, t: usize, eta: usize) -> f64 {
+        match self.forgetting {
+            Forgetting::Constant(b) => b,
+            Forgetting::Mairal => {
+                let (t, eta) = (t as f64, eta as f64);
+                let theta = if t < eta {
+                    t * eta
+                } else {
+                    eta * eta + t - eta
+                };
+                ((theta + 1.0 - eta) / (theta + 1.0)).max(0.0)
+            }
+        }
+    }
+
+    /// One minibatch step on `batch` (n × η): code, update (A, B), replace dead atoms, BCD.
+    ///
+    /// # Errors
+    /// Shape mismatch with the state's dictionary, non-finite signals, coder errors; a state
+    /// without statistics (not made by [`OnlineDl::start`]).
+    pub fn partial_fit(&self, s: &mut LearnState, batch: ArrayView2<'_, f64>) -> Result<()> {
+        self.check()?;
+        check_problem(s.dict.view(), batch)?;
+        let eta = batch.ncols();
+        ensure!(eta >= 1, "minibatch", eta, "at least one signal");
+        let beta = self.beta(s.step, eta);
+        let enc = self.coder.encode(s.dict.view(), batch)?;
+        let x = enc.codes;
+        let st = s.stats.as_mut().ok_or_else(|| {
+            Error::invalid(
+                "state",
+                "no sufficient statistics",
+                "start the online learner with OnlineDl::start (or load its checkpoint)",
+            )
+        })?;
+        let par = linalg::par();
+        let w = 1.0 / eta as f64;
+        linalg::gemm_into(
+            st.a.view_mut(),
+            w,
+            x.view(),
+            false,
+            x.view(),
+            true,
+            beta,
+            par,
+        );
+        linalg::gemm_into(st.b.view_mut(), w, batch, false, x.view(), true, beta, par);
+        // dead atoms
+        let m = s.dict.ncols();
+        let mean_diag = st.a.diag().sum() / m as f64;
+        let mut dead: Vec<usize> = (0..m)
+            .filter(|&j| st.a[(j, j)] <= 1e-6 * mean_diag.max(1e-300))
+            .collect();
+        if self.dup_cos < 1.0 {
+            // duplicates: the atom with the smaller statistic A_jj of a pair with |cos| > dup_cos
+            let g = linalg::gram(s.dict.view(), par);
+            for i in 0..m {
+                for j in i + 1..m {
+                    if g[(i, j)].abs() > self.dup_cos {
+                        let drop = if st.a[(j, j)] <= st.a[(i, i)] { j } else { i };
+                        if !dead.contains(&drop) {
+                            dead.push(drop);
+                        }
+                    }
+                }
+            }
+        }
+        s.replaced_last = replace_atoms(&mut s.dict, batch, &x, &dead, self.unused, &mut s.rng);
+        for &j in &dead[..s.replaced_last] {
+            st.a.row_mut(j).fill(0.0);
+            st.a.column_mut(j).fill(0.0);
+            st.b.column_mut(j).fill(0.0);
+        }
+        s.replaced_total += s.replaced_last;
+        bcd_sweeps(&mut s.dict, st.a.view(), st.b.view(), self.sweeps);
+        s.data_fit = enc.info.objective * w;
+        s.codes = x;
+        s.step += 1;
+        s.samples_seen += eta;
+        Ok(())
+    }
+
+    /// Steps per [`DictionaryLearner::learn`] call for N signals.
+    pub fn total_steps(&self, nn: usize) -> usize {
+        ((self.epochs * nn as f64) / self.batch as f64)
+            .ceil()
+            .max(1.0) as usize
+    }
+}
+
+struct OnlineAlg<'a, C> {
+    p: &'a OnlineDl<C>,
+    y: ArrayView2<'a, f64>,
+}
+
+impl<C: SparseCoder> Iterative for OnlineAlg<'_, C> {
+    type State = LearnState;
+    fn step(&mut self, s: &mut LearnState) -> Result<()> {
+        let nn = self.y.ncols();
+        let eta = self.p.batch.min(nn);
+        if s.order.len() != nn || s.cursor + eta > nn {
+            // a new epoch: a fresh permutation from the learner's stream
+            s.order = (0..nn).collect();
+            s.order.shuffle(&mut s.rng);
+            s.cursor = 0;
+        }
+        let idx = s.order[s.cursor..s.cursor + eta].to_vec();
+        s.cursor += eta;
+        let batch = self.y.select(Axis(1), &idx);
+        self.p.partial_fit(s, batch.view())
+    }
+    fn objective(&self, s: &LearnState) -> f64 {
+        if s.dict.iter().any(|v| !v.is_finite()) {
+            f64::NAN
+        } else {
+            s.data_fit
+        }
+    }
+    fn record(&self, s: &LearnState, rec: &mut Record) {
+        rec.set("data_fit", s.data_fit);
+        rec.set("n_replaced_atoms", s.replaced_last as f64);
+        rec.set("n_replaced_total", s.replaced_total as f64);
+        rec.set("samples_seen", s.samples_seen as f64);
+    }
+}
+
+impl<C: SparseCoder> OnlineDl<C> {
+    /// Continue a state (fresh from [`OnlineDl::start`] or loaded from a checkpoint) for `steps`
+    /// minibatches drawn from `y` (epoch-wise permutations from the state's RNG), observed on
+    /// `schedule`; returns the state (to checkpoint or continue) and the engine diagnostics.
+    ///
+    /// # Errors
+    /// As [`OnlineDl::partial_fit`].
+    pub fn advance(
+        &self,
+        y: ArrayView2<'_, f64>,
+        state: LearnState,
+        steps: usize,
+        schedule: Schedule,
+        obs: &mut dyn Observer<LearnState>,
+    ) -> Result<(LearnState, iter::SolveInfo)> {
+        self.check()?;
+        check_problem(state.dict.view(), y)?;
+        let mut alg = OnlineAlg { p: self, y };
+        iter::run(&mut alg, state, &Stop::iters(steps.max(1)), schedule, obs)
+    }
+
+    fn run_steps(
+        &self,
+        y: ArrayView2<'_, f64>,
+        state: LearnState,
+        steps: usize,
+        schedule: Schedule,
+        obs: &mut dyn Observer<LearnState>,
+    ) -> Result<Learned> {
+        let (s, info) = self.advance(y, state, steps, schedule, obs)?;
+        Ok(Learned {
+            dict: s.dict,
+            codes: s.codes,
+            info,
+            replaced_atoms: s.replaced_total,
+        })
+    }
+}
+
+impl<C: SparseCoder> DictionaryLearner for OnlineDl<C> {
+    fn name(&self) -> String {
+        format!("online[batch={}]+{}", self.batch, self.coder.name())
+    }
+    fn learn_observed(
+        &self,
+        y: ArrayView2<'_, f64>,
+        m: usize,
+        init: &Init,
+        seed: u64,
+        schedule: Schedule,
+        obs: &mut dyn Observer<LearnState>,
+    ) -> Result<Learned> {
+        self.check()?;
+        check_signals(y, m)?;
+        let mut rng = rng_from_seed(seed);
+        let d0 = init.build(y, m, &mut rng)?;
+        let mut state = self.start(d0, seed)?;
+        state.rng = rng;
+        // objective before the first step: mean ½‖y‖² (the data fit of the zero code)
+        state.data_fit = 0.5 * y.iter().map(|v| v * v).sum::<f64>() / y.ncols() as f64;
+        self.run_steps(y, state, self.total_steps(y.ncols()), schedule, obs)
+    }
+}
