@@ -378,3 +378,130 @@ fn encode_round_trip_with_truth_and_errors() {
     assert_eq!(rc, 2);
     assert!(stderr.contains("shape mismatch"), "{stderr}");
 }
+
+#[test]
+fn learn_every_method_writes_a_dictionary_and_reports_recovery() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let inst = dictlab::InstanceSpec::new(16, 32, 2000)
+        .sparsity(2)
+        .values(dictlab::generate::Values::SignedUniform { a: 1.0, b: 2.0 })
+        .sample(4)
+        .unwrap();
+    io::write_matrix(d.join("A.npy"), &inst.dict).unwrap();
+    io::write_matrix(d.join("Y.npy"), &inst.y).unwrap();
+    // start at columnwise distance 0.5 from the truth (local convergence, as in the paper tests)
+    let d0 = dictlab::learn::Init::NearTruth {
+        truth: inst.dict.clone(),
+        dist: 0.5,
+    }
+    .build(inst.y.view(), 32, &mut dictlab::rng::rng_from_seed(2))
+    .unwrap();
+    io::write_matrix(d.join("D0.npy"), &d0).unwrap();
+    let (a, y, out, trace, d0) = (
+        d.join("A.npy"),
+        d.join("Y.npy"),
+        d.join("D.npy"),
+        d.join("trace.csv"),
+        d.join("D0.npy"),
+    );
+    for method in ["mod", "ksvd", "aksvd", "bcd", "online"] {
+        let (rc, stdout, stderr) = dictlab(&[
+            "learn",
+            "--signals",
+            p(&y),
+            "--atoms",
+            "32",
+            "--method",
+            method,
+            "--sparsity",
+            "2",
+            "--out",
+            p(&out),
+            "--truth",
+            p(&a),
+            "--seed",
+            "3",
+            "--threads",
+            "2",
+            "--target-rate",
+            "0.95",
+            "--trace",
+            p(&trace),
+            "--init-dict",
+            p(&d0),
+        ]);
+        assert_eq!(rc, 0, "{method}: {stderr}");
+        let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        let rate = v["recovery"]["recovery_rate"].as_f64().unwrap();
+        assert!(rate >= 0.95, "{method}: {stdout}");
+        assert!(
+            v["time_to_target_s"].as_f64().is_some(),
+            "{method}: {stdout}"
+        );
+        let dict: Array2<f64> = io::read_matrix(&out, "D").unwrap();
+        assert_eq!(dict.dim(), (16, 32));
+        assert!(
+            std::fs::read_to_string(&trace)
+                .unwrap()
+                .contains("recovery_rate")
+        );
+        assert!(
+            stderr.contains("recovery_rate@0.99"),
+            "progress lines: {stderr}"
+        );
+    }
+    // the theory-driven methods run and report (recovery is tested in tests/learners_online.rs)
+    for method in ["altmin", "arora", "noodl"] {
+        let (rc, stdout, stderr) = dictlab(&[
+            "learn",
+            "--signals",
+            p(&y),
+            "--atoms",
+            "32",
+            "--method",
+            method,
+            "--sparsity",
+            "2",
+            "--out",
+            p(&out),
+            "--truth",
+            p(&a),
+            "--epochs",
+            "1",
+            "--iters",
+            "2",
+        ]);
+        assert_eq!(rc, 0, "{method}: {stderr}");
+        assert!(stdout.contains("\"recovery\""), "{method}: {stdout}");
+    }
+    // errors name the fix
+    let (rc, _, stderr) = dictlab(&[
+        "learn",
+        "--signals",
+        p(&y),
+        "--atoms",
+        "32",
+        "--method",
+        "online",
+        "--out",
+        p(&out),
+    ]);
+    assert_eq!(rc, 2);
+    assert!(stderr.contains("--sparsity"), "{stderr}");
+    let (rc, _, stderr) = dictlab(&[
+        "learn",
+        "--signals",
+        p(&y),
+        "--atoms",
+        "5000",
+        "--method",
+        "mod",
+        "--sparsity",
+        "2",
+        "--out",
+        p(&out),
+    ]);
+    assert_eq!(rc, 2);
+    assert!(stderr.contains("samples"), "{stderr}");
+}

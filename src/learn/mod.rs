@@ -206,7 +206,8 @@ pub struct LearnState {
 }
 
 impl LearnState {
-    /// A fresh state around an initial dictionary (codes m × 0 until the first step).
+    /// A fresh state around an initial dictionary (codes m × 0 and `data_fit` 0 until the first
+    /// step, unless the learner sets them).
     pub fn new(dict: Array2<f64>, rng: Rng64) -> Self {
         let m = dict.ncols();
         LearnState {
@@ -214,7 +215,7 @@ impl LearnState {
             codes: Array2::zeros((m, 0)),
             replaced_total: 0,
             replaced_last: 0,
-            data_fit: f64::NAN,
+            data_fit: 0.0,
             step: 0,
             samples_seen: 0,
             stats: None,

@@ -195,20 +195,29 @@ pub fn bcd_sweeps(
     b_stat: ArrayView2<'_, f64>,
     sweeps: usize,
 ) {
-    let m = dict.ncols();
+    let (n, m) = dict.dim();
+    let mut u = vec![0.0; n];
     for _ in 0..sweeps {
         for j in 0..m {
             let ajj = a_stat[(j, j)];
             if ajj <= 1e-12 {
                 continue;
             }
-            let da = dict.dot(&a_stat.column(j));
-            let mut u = &b_stat.column(j) - &da;
-            u /= ajj;
-            u += &dict.column(j);
-            let nu = u.dot(&u).sqrt();
+            // A is symmetric: its row j is contiguous (the column is strided)
+            let arow = a_stat.row(j);
+            for (r, ur) in u.iter_mut().enumerate() {
+                let drow = dict.row(r);
+                let da = match (drow.as_slice(), arow.as_slice()) {
+                    (Some(d), Some(a)) => d.iter().zip(a).map(|(x, y)| x * y).sum::<f64>(),
+                    _ => drow.dot(&arow),
+                };
+                *ur = (b_stat[(r, j)] - da) / ajj + dict[(r, j)];
+            }
+            let nu = u.iter().map(|v| v * v).sum::<f64>().sqrt();
             if nu > 1e-300 {
-                dict.column_mut(j).assign(&(u / nu));
+                for (r, ur) in u.iter().enumerate() {
+                    dict[(r, j)] = ur / nu;
+                }
             }
         }
     }
