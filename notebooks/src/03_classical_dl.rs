@@ -1,0 +1,133 @@
+// %% [markdown]
+// # 03 — Classical dictionary learning: recovery against time, success over (k, μ), unused-atom policies
+//
+// **Claim card.** What the methods promise, measured here on planted problems `Y = A* X* + E`:
+// - MOD (Engan et al. 1999), K-SVD (Aharon et al. 2006; approximate K-SVD, Rubinstein et al. 2008) and the
+//   block-coordinate update (Mairal et al. 2010) are alternating minimizations that converge to a stationary point;
+//   from a data-column initialization they recover most planted atoms when k is small and the dictionary incoherent.
+// - Online dictionary learning (Mairal et al. 2009/2010) reaches the same fixed point as its batch counterpart while
+//   touching only minibatches — usually much faster in wall time.
+// - AltMinDict (Agarwal et al. 2014) converges linearly from an initialization within O(1/s²) of A*; the approximate
+//   gradient of Arora et al. (2015) and NOODL (Rambhatla et al. 2019) converge from a (δ, 2)-near start in the
+//   incoherent regime k = O*(√n/(μ log n)).
+//
+// Notation: `Y` n × N, `A` n × m (atoms in columns), `X` m × N. Recovery of an atom: |cos| > 0.99 after the Hungarian
+// matching up to sign; `recovery_rate` is the fraction of true atoms recovered. Default sizes are small;
+// `DICTLAB_FULL=1` for the anchor sizes.
+// %%
+:dep dictlab = { path = ".." }
+// %%
+use dictlab::prelude::*;
+use dictlab::code::Omp;
+use dictlab::learn::{AlternatingMinimization, AltMinDict, ApproxGradient, Bcd, DictionaryLearner, Init, Ksvd, Mod, OnlineDl, RecoveryObserver, UnusedAtoms};
+use dictlab::iter::Schedule;
+use dictlab::sweep::column_f64;
+// %% [markdown]
+// ## Configuration
+// %%
+let full = std::env::var("DICTLAB_FULL").is_ok();
+let (n, m, k, n_samples) = if full { (64usize, 128usize, 5usize, 10000usize) } else { (32, 64, 3, 3000) };
+let seed: u64 = 11;
+println!("n={n} m={m} k={k} N={n_samples}");
+// %% [markdown]
+// ## Recovery against time, every method, same instance and initialization
+// Gaussian dictionary, exact-k supports, values ±U[1, 2], noise σ = 0.01. Batch and online learners start from the same
+// m random data columns. AltMinDict, Arora and NOODL are local methods: they start from A* perturbed to columnwise
+// distance 0.2 (their theory needs a near start), so their curves are not comparable in starting point — they are shown
+// to check the local convergence claims.
+// %%
+let inst = InstanceSpec::new(n, m, n_samples).sparsity(k).values(Values::SignedUniform { a: 1.0, b: 2.0 })
+    .noise(Noise::Sigma { sigma: 0.01 }).sample(seed)?;
+let d0 = Init::RandomData.build(inst.y.view(), m, &mut dictlab::rng::rng_from_seed(seed))?;
+let near = Init::NearTruth { truth: inst.dict.clone(), dist: 0.2 };
+let eta = m as f64 / k as f64;
+let learners: Vec<(Box<dyn DictionaryLearner>, Init)> = vec![
+    (Box::new(AlternatingMinimization::new(Omp::with_sparsity(k), Mod::default()).max_iters(60)), Init::Given(d0.clone())),
+    (Box::new(AlternatingMinimization::new(Omp::with_sparsity(k), Ksvd::exact()).max_iters(60)), Init::Given(d0.clone())),
+    (Box::new(AlternatingMinimization::new(Omp::with_sparsity(k), Ksvd::approximate()).max_iters(60)), Init::Given(d0.clone())),
+    (Box::new(AlternatingMinimization::new(Omp::with_sparsity(k), Bcd::default()).max_iters(60)), Init::Given(d0.clone())),
+    (Box::new(OnlineDl::new(Omp::with_sparsity(k)).epochs(20.0)), Init::Given(d0.clone())),
+    (Box::new(AltMinDict { eps0: 1.0, eps_min: 0.01 * (n as f64).sqrt(), max_iters: 15, ..Default::default() }), near.clone()),
+    (Box::new(ApproxGradient::arora(0.5, eta / 4.0).epochs(20.0)), near.clone()),
+    (Box::new(ApproxGradient::noodl(0.5, eta / 4.0).epochs(5.0)), near.clone()),
+];
+let mut score_t = Vec::new();
+let mut rate_t = Vec::new();
+let mut finals = Vec::new();
+for (learner, init) in &learners {
+    let mut obs = RecoveryObserver::new(inst.dict.view());
+    let out = learner.learn_observed(inst.y.view(), m, init, seed, Schedule::LogSpaced(10), &mut obs)?;
+    let df = obs.to_frame()?;
+    let t: Vec<f64> = column_f64(&df, "time_s")?.into_iter().flatten().collect();
+    let sc: Vec<f64> = column_f64(&df, "recovery_score")?.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect();
+    let rt: Vec<f64> = column_f64(&df, "recovery_rate")?.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect();
+    let name = learner.name();
+    finals.push((name.clone(), *rt.last().unwrap(), *t.last().unwrap(), out.replaced_atoms, out.info.termination.to_string()));
+    score_t.push(Series2::new(name.clone(), t[1..].to_vec(), sc[1..].to_vec()));
+    rate_t.push(Series2::new(name, t[1..].to_vec(), rt[1..].to_vec()));
+}
+show_plot(&report::curves("recovery_score vs time", "seconds", "mean matched |cos|", &score_t, &CurveOpts { log_x: true, ..Default::default() }));
+show_plot(&report::curves("recovery_rate@0.99 vs time", "seconds", "fraction of atoms with |cos| > 0.99", &rate_t, &CurveOpts { log_x: true, ..Default::default() }));
+for (name, rate, t, rep, term) in &finals { println!("{name:<45} final rate {rate:.3} after {t:.2}s, {rep} atoms replaced, {term}"); }
+// %% [markdown]
+// ## Success over sparsity k × coherence μ
+// Success = at least 95 % of atoms recovered at the end. Coherence-targeted dictionaries (the foundation's generator)
+// at μ ∈ {Welch × 1.5, 0.4, 0.6}; MOD and online learning from data columns, a few repetitions per cell.
+// %%
+let ks_grid: Vec<usize> = if full { vec![2, 3, 4, 5, 6, 8] } else { vec![2, 3, 4] };
+let mus: Vec<f64> = {
+    let w = dictlab::metrics::welch_bound(n, m);
+    vec![1.5 * w, 0.4, 0.6]
+};
+let reps: usize = if full { 5 } else { 2 };
+let mut z_mod = vec![vec![0.0; ks_grid.len()]; mus.len()];
+let mut z_onl = vec![vec![0.0; ks_grid.len()]; mus.len()];
+for (i, &mu) in mus.iter().enumerate() {
+    for (j, &kk) in ks_grid.iter().enumerate() {
+        for r in 0..reps {
+            let s = dictlab::rng::derive_seed(seed, &format!("{mu}-{kk}-{r}"));
+            let inst = InstanceSpec::new(n, m, n_samples).dictionary(DictKind::Coherence { target: mu })
+                .sparsity(kk).values(Values::SignedUniform { a: 1.0, b: 2.0 }).noise(Noise::Sigma { sigma: 0.01 }).sample(s)?;
+            let a = AlternatingMinimization::new(Omp::with_sparsity(kk), Mod::default()).max_iters(40).learn(inst.y.view(), m, &Init::RandomData, s)?;
+            let b = OnlineDl::new(Omp::with_sparsity(kk)).epochs(10.0).learn(inst.y.view(), m, &Init::RandomData, s)?;
+            let ra = metrics::dictionary_recovery(inst.dict.view(), a.dict.view())?.recovery_rate(0.99);
+            let rb = metrics::dictionary_recovery(inst.dict.view(), b.dict.view())?.recovery_rate(0.99);
+            z_mod[i][j] += (ra >= 0.95) as u8 as f64 / reps as f64;
+            z_onl[i][j] += (rb >= 0.95) as u8 as f64 / reps as f64;
+        }
+    }
+}
+let kx: Vec<f64> = ks_grid.iter().map(|&v| v as f64).collect();
+show_plot(&report::heatmap("MOD + OMP: success rate (≥95% atoms)", "k", "target μ", kx.clone(), mus.clone(), z_mod.clone()));
+show_plot(&report::heatmap("Online + OMP: success rate (≥95% atoms)", "k", "target μ", kx.clone(), mus.clone(), z_onl.clone()));
+for (i, mu) in mus.iter().enumerate() { println!("mu={mu:.3}: MOD {:?}  online {:?}", z_mod[i], z_onl[i]); }
+// %% [markdown]
+// ## The unused-atom policy
+// MOD + OMP from a Gaussian initialization (many atoms start unused), three policies for unused atoms, and
+// "dictionary clearing" of duplicates (|cos| > 0.99) on or off. Replacements are counted, never silent.
+// %%
+let mut pol = Vec::new();
+let mut pol_rows = Vec::new();
+for (label, policy, dup) in [("keep, no clearing", UnusedAtoms::Keep, 1.0), ("keep + clearing", UnusedAtoms::Keep, 0.99),
+                             ("worst-reconstructed + clearing", UnusedAtoms::WorstReconstructed, 0.99), ("random sample + clearing", UnusedAtoms::RandomSample, 0.99)] {
+    let mut learner = AlternatingMinimization::new(Omp::with_sparsity(k), Mod::default()).max_iters(60).unused(policy);
+    learner.dup_cos = dup;
+    let mut obs = RecoveryObserver::new(inst.dict.view());
+    let out = learner.learn_observed(inst.y.view(), m, &Init::Gaussian, seed, Schedule::Every(1), &mut obs)?;
+    let df = obs.to_frame()?;
+    let it: Vec<f64> = column_f64(&df, "iter")?.into_iter().flatten().collect();
+    let rt: Vec<f64> = column_f64(&df, "recovery_rate")?.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect();
+    pol_rows.push((label, *rt.last().unwrap(), out.replaced_atoms));
+    pol.push(Series2::new(label, it, rt));
+}
+show_plot(&report::curves("MOD from a Gaussian init: recovery_rate@0.99 by unused-atom policy", "iteration", "recovery rate", &pol, &CurveOpts::default()));
+for (label, rate, rep) in &pol_rows { println!("{label:<32} final rate {rate:.3}, {rep} replacements"); }
+// %% [markdown]
+// ## Observed
+// (Default sizes; numbers printed above.) On this instance the batch learners and online learning from data columns
+// reach high recovery rates within seconds; online learning gets there first in wall time. Duplicate clearing
+// matters: without it two atoms converge to one true atom and the run stalls short of full recovery (the first curve
+// of the last chart). The local methods (AltMinDict, Arora, NOODL) started at distance 0.2 behave as their theory
+// predicts only in their regime: AltMinDict converges in a few iterations; the approximate-gradient methods need the
+// incoherent regime and small k, and drift away at coherence and sparsity outside it (see tests/learners_online.rs
+// for the regime where they recover).
