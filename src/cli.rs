@@ -106,6 +106,8 @@ pub enum InitArg {
     Gaussian,
     /// Arora et al.'s pairwise-reweighting spectral method.
     Spectral,
+    /// Agarwal et al.'s correlation-graph clustering (AltMinDict's initialization).
+    Clustering,
 }
 
 /// `dictlab learn` flags.
@@ -632,6 +634,7 @@ fn learn(l: LearnArgs) -> Result<String> {
         (None, InitArg::Data) => Init::RandomData,
         (None, InitArg::Gaussian) => Init::Gaussian,
         (None, InitArg::Spectral) => Init::Spectral(Default::default()),
+        (None, InitArg::Clustering) => Init::Clustering(Default::default()),
     };
     let schedule = match l.every {
         Some(k) => crate::iter::Schedule::Every(k.max(1)),

@@ -209,6 +209,22 @@ fn spectral_init_finds_atoms() {
 }
 
 #[test]
+fn clustering_init_finds_atoms() {
+    let inst = theory_regime();
+    let init = dictlab::learn::ClusteringInit::default()
+        .build(inst.y.view(), 32, &mut dictlab::rng::rng_from_seed(2))
+        .unwrap();
+    let r = metrics::dictionary_recovery(inst.dict.view(), init.dict.view()).unwrap();
+    assert!(init.found >= 16, "found {} atoms by clustering", init.found);
+    assert!(r.recovery_rate(0.9) >= 0.5, "score {}", r.recovery_score());
+    // and AltMinDict from it recovers the dictionary
+    let out = AltMinDict { eps_min: 1e-3, ..Default::default() }
+        .learn(inst.y.view(), 32, &Init::Clustering(Default::default()), 2)
+        .unwrap();
+    assert_recovers("altmindict from clustering init", &inst, &out.dict);
+}
+
+#[test]
 fn bad_input_is_a_typed_error() {
     let inst = easy();
     let few = inst.y.slice(ndarray::s![.., ..10]).to_owned();

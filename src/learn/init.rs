@@ -9,6 +9,12 @@
 //! stops at m atoms. If the pair budget runs out first, the remaining atoms are random data columns
 //! — counted in [`SpectralInit::filled`], never silent. The paper's constants (Ω(k/m), O*(k/(m log m)))
 //! are asymptotic; the defaults below are ours.
+//!
+//! [`ClusteringInit`] is AltMinDict's initialization (Agarwal et al. 2014, Algorithm 1 "InitDictionary"):
+//! build the correlation graph on samples, an edge where $|\langle y_i, y_j\rangle| \ge \rho$; for an
+//! edge (i, j) the common neighbourhood $S = N(i)\cap N(j)$ of two signals that share one atom is
+//! made mostly of signals using that atom, so the top eigenvector of $\sum_{l\in S} y_ly_l^\top$
+//! estimates it. Same acceptance, de-duplication and filling as above.
 
 use crate::error::{Result, ensure};
 use crate::linalg;
@@ -114,31 +120,145 @@ impl PairwiseSpectral {
             if s1 <= 0.0 || s2 > self.max_ratio * s1 {
                 continue;
             }
-            let cand = vecs.column(order[0]).to_owned();
-            if found.iter().any(|f| f.dot(&cand).abs() >= self.dedup) {
+            push_distinct(&mut found, vecs.column(order[0]).to_owned(), self.dedup);
+        }
+        let (dict, nfound, filled) = assemble(y, m, &found, rng);
+        Ok(SpectralInit {
+            dict,
+            found: nfound,
+            filled,
+            pairs,
+        })
+    }
+}
+
+/// Append `cand` unless it is within |cos| ≥ `dedup` of an atom already found.
+fn push_distinct(found: &mut Vec<ndarray::Array1<f64>>, cand: ndarray::Array1<f64>, dedup: f64) {
+    if !found.iter().any(|f| f.dot(&cand).abs() >= dedup) {
+        found.push(cand);
+    }
+}
+
+/// The n × m dictionary from the atoms found, completed with random (normalised) data columns.
+fn assemble(
+    y: ArrayView2<'_, f64>,
+    m: usize,
+    found: &[ndarray::Array1<f64>],
+    rng: &mut impl Rng,
+) -> (Array2<f64>, usize, usize) {
+    let (n, nn) = y.dim();
+    let nfound = found.len().min(m);
+    let mut dict = Array2::zeros((n, m));
+    for (j, f) in found.iter().take(m).enumerate() {
+        dict.column_mut(j).assign(f);
+    }
+    let mut filled = 0;
+    if nfound < m {
+        let extra = sample(rng, nn, (m - nfound).min(nn)).into_vec();
+        for (t, &i) in extra.iter().enumerate() {
+            let c = y.column(i);
+            let nc = c.dot(&c).sqrt();
+            if nc > 0.0 {
+                dict.column_mut(nfound + t).assign(&(&c / nc));
+            } else {
+                dict[(t % n, nfound + t)] = 1.0;
+            }
+            filled += 1;
+        }
+    }
+    (dict, nfound, filled)
+}
+
+/// Correlation-graph clustering initialization of AltMinDict (see the module doc).
+///
+/// | Name | Default | Purpose |
+/// |---|---|---|
+/// | `rho` | 0.5 | edge threshold on \|⟨y_i, y_j⟩\| (≈ C²/2 for non-zeros ≥ C) |
+/// | `samples` | 2000 (≤ N) | signals in the graph |
+/// | `min_common` | 4 | smallest common neighbourhood used |
+/// | `max_pairs` | 40·m | edges tried |
+/// | `max_ratio` | 0.5 | accept when σ₂ ≤ ratio·σ₁ |
+/// | `dedup` | 0.9 | duplicate threshold on \|cos\| |
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClusteringInit {
+    /// ρ.
+    pub rho: f64,
+    /// Graph size.
+    pub samples: usize,
+    /// Smallest |S|.
+    pub min_common: usize,
+    /// Edge budget (0 = 40·m).
+    pub max_pairs: usize,
+    /// σ₂/σ₁ bound.
+    pub max_ratio: f64,
+    /// Duplicate threshold.
+    pub dedup: f64,
+}
+
+impl Default for ClusteringInit {
+    fn default() -> Self {
+        ClusteringInit {
+            rho: 0.5,
+            samples: 2000,
+            min_common: 4,
+            max_pairs: 0,
+            max_ratio: 0.5,
+            dedup: 0.9,
+        }
+    }
+}
+
+impl ClusteringInit {
+    /// Run on `y` (n × N) for `m` atoms.
+    ///
+    /// # Errors
+    /// Fewer than 2 samples, ρ ≤ 0, an eigendecomposition failure.
+    pub fn build(
+        &self,
+        y: ArrayView2<'_, f64>,
+        m: usize,
+        rng: &mut impl Rng,
+    ) -> Result<SpectralInit> {
+        let (n, nn) = y.dim();
+        ensure!(nn >= 2, "n_samples", nn, "at least 2 signals");
+        ensure!(self.rho > 0.0, "rho", self.rho, "an edge threshold ρ > 0");
+        let p = self.samples.min(nn).max(2);
+        let budget = if self.max_pairs == 0 { 40 * m } else { self.max_pairs };
+        let idx = sample(rng, nn, p).into_vec();
+        let ys = y.select(Axis(1), &idx);
+        let g = linalg::gram(ys.view(), linalg::par());
+        let nbrs: Vec<Vec<usize>> = (0..p)
+            .map(|i| (0..p).filter(|&j| j != i && g[(i, j)].abs() >= self.rho).collect())
+            .collect();
+        let with_edges: Vec<usize> = (0..p).filter(|&i| !nbrs[i].is_empty()).collect();
+        let mut found: Vec<ndarray::Array1<f64>> = Vec::with_capacity(m);
+        let mut pairs = 0;
+        let mut mark = vec![false; p];
+        while found.len() < m && pairs < budget && !with_edges.is_empty() {
+            pairs += 1;
+            let i = with_edges[rng.random_range(0..with_edges.len())];
+            let j = nbrs[i][rng.random_range(0..nbrs[i].len())];
+            for &l in &nbrs[i] {
+                mark[l] = true;
+            }
+            let common: Vec<usize> = nbrs[j].iter().copied().filter(|&l| mark[l]).collect();
+            for &l in &nbrs[i] {
+                mark[l] = false;
+            }
+            if common.len() < self.min_common {
                 continue;
             }
-            found.push(cand);
-        }
-        let nfound = found.len();
-        let mut dict = Array2::zeros((n, m));
-        for (j, f) in found.iter().enumerate() {
-            dict.column_mut(j).assign(f);
-        }
-        let mut filled = 0;
-        if nfound < m {
-            let extra = sample(rng, nn, (m - nfound).min(nn)).into_vec();
-            for (t, &i) in extra.iter().enumerate() {
-                let c = y.column(i);
-                let nc = c.dot(&c).sqrt();
-                if nc > 0.0 {
-                    dict.column_mut(nfound + t).assign(&(&c / nc));
-                } else {
-                    dict[(t % n, nfound + t)] = 1.0;
-                }
-                filled += 1;
+            let yc = ys.select(Axis(1), &common);
+            let mat = linalg::matmul_nt(yc.view(), yc.view(), linalg::par());
+            let (w, vecs) = linalg::eigh(mat.view())?;
+            // eigh sorts ascending: the last two are the largest (the matrix is PSD)
+            let (s1, s2) = (w[n - 1], if n >= 2 { w[n - 2] } else { 0.0 });
+            if s1 <= 0.0 || s2 > self.max_ratio * s1 {
+                continue;
             }
+            push_distinct(&mut found, vecs.column(n - 1).to_owned(), self.dedup);
         }
+        let (dict, nfound, filled) = assemble(y, m, &found, rng);
         Ok(SpectralInit {
             dict,
             found: nfound,

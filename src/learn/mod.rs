@@ -25,7 +25,7 @@ pub mod update;
 
 pub use agd::{ApproxGradient, Decoder};
 pub use altmindict::AltMinDict;
-pub use init::PairwiseSpectral;
+pub use init::{ClusteringInit, PairwiseSpectral, SpectralInit};
 pub use observe::RecoveryObserver;
 pub use online::{Forgetting, OnlineDl, Sufficient};
 pub use update::{Bcd, DictUpdate, Ksvd, Mod};
@@ -50,6 +50,8 @@ pub enum Init {
     Gaussian,
     /// Arora et al. 2015's pairwise-reweighting spectral initialization ([`PairwiseSpectral`]).
     Spectral(PairwiseSpectral),
+    /// Agarwal et al. 2014's correlation-graph clustering initialization ([`ClusteringInit`]).
+    Clustering(ClusteringInit),
     /// `truth` with every column moved to columnwise distance `dist` along a random orthogonal
     /// direction (for local-convergence experiments): ‖a_i − a*_i‖ = dist exactly.
     NearTruth {
@@ -92,6 +94,7 @@ impl Init {
             }
             Init::Gaussian => crate::generate::dictionary::gaussian_matrix(n, m, rng),
             Init::Spectral(p) => p.build(y, m, rng)?.dict,
+            Init::Clustering(c) => c.build(y, m, rng)?.dict,
             Init::NearTruth { truth, dist } => {
                 ensure!(
                     truth.dim() == (n, m),
