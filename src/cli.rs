@@ -146,7 +146,7 @@ pub struct LearnArgs {
     /// Outer iterations (batch learners) — default 50 (altmin: 30).
     #[arg(long)]
     pub iters: Option<usize>,
-    /// Passes over the data (online, arora, noodl) — default 10 (arora/noodl: 20).
+    /// Passes over the data (online, arora, noodl) — default 30 (arora/noodl: 20).
     #[arg(long)]
     pub epochs: Option<f64>,
     /// Minibatch size (online, arora, noodl) — default 256.
@@ -624,10 +624,10 @@ fn learn(l: LearnArgs) -> Result<String> {
         }
         None => None,
     };
-    if let Some(r) = l.target_rate {
-        if !(r > 0.0 && r <= 1.0) {
-            return Err(Error::invalid("target_rate", r, "a fraction in (0, 1]"));
-        }
+    if let Some(r) = l.target_rate
+        && !(r > 0.0 && r <= 1.0)
+    {
+        return Err(Error::invalid("target_rate", r, "a fraction in (0, 1]"));
     }
     let init = match (&l.init_dict, l.init) {
         (Some(p), _) => Init::Given(io::read_matrix(p, "initial dictionary")?),

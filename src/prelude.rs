@@ -4,7 +4,9 @@ pub use crate::error::{Error, Result};
 pub use crate::generate::{
     self, CodeLaw, CoherenceMethod, CoherenceOptions, Noise, Support, Values,
 };
+pub use crate::code::SparseCoder;
 pub use crate::instance::{DictKind, Instance, InstanceSpec};
+pub use crate::learn::DictionaryLearner;
 pub use crate::linalg::{self, Par};
 pub use crate::metrics::{self, Recovery, RecoveryMetrics, SupportStats};
 pub use crate::report::{self, CurveOpts, Report, Series2, show_df, show_html, show_plot};

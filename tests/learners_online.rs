@@ -218,9 +218,12 @@ fn clustering_init_finds_atoms() {
     assert!(init.found >= 16, "found {} atoms by clustering", init.found);
     assert!(r.recovery_rate(0.9) >= 0.5, "score {}", r.recovery_score());
     // and AltMinDict from it recovers the dictionary
-    let out = AltMinDict { eps_min: 1e-3, ..Default::default() }
-        .learn(inst.y.view(), 32, &Init::Clustering(Default::default()), 2)
-        .unwrap();
+    let out = AltMinDict {
+        eps_min: 1e-3,
+        ..Default::default()
+    }
+    .learn(inst.y.view(), 32, &Init::Clustering(Default::default()), 2)
+    .unwrap();
     assert_recovers("altmindict from clustering init", &inst, &out.dict);
 }
 

@@ -223,12 +223,20 @@ impl ClusteringInit {
         ensure!(nn >= 2, "n_samples", nn, "at least 2 signals");
         ensure!(self.rho > 0.0, "rho", self.rho, "an edge threshold ρ > 0");
         let p = self.samples.min(nn).max(2);
-        let budget = if self.max_pairs == 0 { 40 * m } else { self.max_pairs };
+        let budget = if self.max_pairs == 0 {
+            40 * m
+        } else {
+            self.max_pairs
+        };
         let idx = sample(rng, nn, p).into_vec();
         let ys = y.select(Axis(1), &idx);
         let g = linalg::gram(ys.view(), linalg::par());
         let nbrs: Vec<Vec<usize>> = (0..p)
-            .map(|i| (0..p).filter(|&j| j != i && g[(i, j)].abs() >= self.rho).collect())
+            .map(|i| {
+                (0..p)
+                    .filter(|&j| j != i && g[(i, j)].abs() >= self.rho)
+                    .collect()
+            })
             .collect();
         let with_edges: Vec<usize> = (0..p).filter(|&i| !nbrs[i].is_empty()).collect();
         let mut found: Vec<ndarray::Array1<f64>> = Vec::with_capacity(m);

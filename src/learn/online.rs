@@ -67,10 +67,10 @@ pub enum Forgetting {
 /// |---|---|---|---|
 /// | `coder` | — | any [`SparseCoder`] | |
 /// | `batch` | 256 | signals per minibatch (η) | ≥ 1 |
-/// | `epochs` | 10 | passes over Y in [`DictionaryLearner::learn`] | > 0 |
+/// | `epochs` | 30 | passes over Y in [`DictionaryLearner::learn`] | > 0 |
 /// | `forgetting` | `Mairal` | [`Forgetting`] | β ∈ (0, 1] |
 /// | `sweeps` | 1 | BCD sweeps per minibatch | ≥ 1 |
-/// | `unused` | `RandomSample` | dead-atom policy | |
+/// | `unused` | `WorstReconstructed` | dead-atom policy (the worst-coded signal of the minibatch) | |
 /// | `dup_cos` | 0.99 | \|cos\| above which the less-used atom of a pair is replaced (≥ 1 disables) | (0, 1] |
 #[derive(Clone, Debug)]
 pub struct OnlineDl<C> {
@@ -96,10 +96,10 @@ impl<C: SparseCoder> OnlineDl<C> {
         OnlineDl {
             coder,
             batch: 256,
-            epochs: 10.0,
+            epochs: 30.0,
             forgetting: Forgetting::Mairal,
             sweeps: 1,
-            unused: UnusedAtoms::RandomSample,
+            unused: UnusedAtoms::WorstReconstructed,
             dup_cos: 0.99,
         }
     }
