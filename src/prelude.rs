@@ -1,10 +1,10 @@
 //! `use dictlab::prelude::*;` — the first line of every notebook.
 
+pub use crate::code::SparseCoder;
 pub use crate::error::{Error, Result};
 pub use crate::generate::{
     self, CodeLaw, CoherenceMethod, CoherenceOptions, Noise, Support, Values,
 };
-pub use crate::code::SparseCoder;
 pub use crate::instance::{DictKind, Instance, InstanceSpec};
 pub use crate::learn::DictionaryLearner;
 pub use crate::linalg::{self, Par};

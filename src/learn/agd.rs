@@ -29,7 +29,6 @@ use crate::iter::{self, Iterative, Observer, Record, Schedule, Stop};
 use crate::linalg;
 use crate::rng::rng_from_seed;
 use ndarray::{Array2, ArrayView2, Axis, Zip};
-use rand::seq::SliceRandom;
 
 /// How a minibatch is decoded.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -246,25 +245,12 @@ struct AgdAlg<'a> {
 impl Iterative for AgdAlg<'_> {
     type State = LearnState;
     fn step(&mut self, s: &mut LearnState) -> Result<()> {
-        let nn = self.y.ncols();
-        let b = self.p.batch.min(nn);
-        if s.order.len() != nn || s.cursor + b > nn {
-            s.order = (0..nn).collect();
-            s.order.shuffle(&mut s.rng);
-            s.cursor = 0;
-        }
-        let idx = s.order[s.cursor..s.cursor + b].to_vec();
-        s.cursor += b;
-        let batch = self.y.select(Axis(1), &idx);
+        let batch = s.next_minibatch(self.y, self.p.batch);
         self.p.partial_fit(s, batch.view())?;
         Ok(())
     }
     fn objective(&self, s: &LearnState) -> f64 {
-        if s.dict.iter().any(|v| !v.is_finite()) {
-            f64::NAN
-        } else {
-            s.data_fit
-        }
+        s.objective_value()
     }
     fn record(&self, s: &LearnState, rec: &mut Record) {
         rec.set("data_fit", s.data_fit);

@@ -107,11 +107,7 @@ impl Iterative for Alg<'_> {
         Ok(())
     }
     fn objective(&self, s: &LearnState) -> f64 {
-        if s.dict.iter().any(|v| !v.is_finite()) {
-            f64::NAN
-        } else {
-            s.data_fit
-        }
+        s.objective_value()
     }
     fn record(&self, s: &LearnState, rec: &mut Record) {
         rec.set("data_fit", s.data_fit);

@@ -229,6 +229,33 @@ impl LearnState {
     }
 }
 
+impl LearnState {
+    /// The next minibatch of `b` signals of `y` (n × N): consecutive slices of an epoch-wise
+    /// permutation drawn from the state's RNG (a new permutation when the epoch is used up).
+    pub fn next_minibatch(&mut self, y: ArrayView2<'_, f64>, b: usize) -> Array2<f64> {
+        use rand::seq::SliceRandom;
+        let nn = y.ncols();
+        let b = b.min(nn);
+        if self.order.len() != nn || self.cursor + b > nn {
+            self.order = (0..nn).collect();
+            self.order.shuffle(&mut self.rng);
+            self.cursor = 0;
+        }
+        let batch = y.select(Axis(1), &self.order[self.cursor..self.cursor + b]);
+        self.cursor += b;
+        batch
+    }
+    /// The engine objective of every learner: `data_fit`, or NaN once the dictionary is non-finite
+    /// (the engine then records `NonFinite`).
+    pub fn objective_value(&self) -> f64 {
+        if self.dict.iter().any(|v| !v.is_finite()) {
+            f64::NAN
+        } else {
+            self.data_fit
+        }
+    }
+}
+
 /// A dictionary learner: learns `m` atoms from `y` (n × N) from an [`Init`], on the shared
 /// iteration engine, reporting to an observer of [`LearnState`] (e.g. [`RecoveryObserver`]).
 pub trait DictionaryLearner: Send + Sync {
@@ -484,11 +511,7 @@ impl<C: SparseCoder, U: DictUpdate> Iterative for AltMinAlg<'_, C, U> {
         Ok(())
     }
     fn objective(&self, s: &LearnState) -> f64 {
-        if s.dict.iter().any(|v| !v.is_finite()) {
-            f64::NAN
-        } else {
-            s.data_fit
-        }
+        s.objective_value()
     }
     fn record(&self, s: &LearnState, rec: &mut Record) {
         rec.set("data_fit", s.data_fit);

@@ -39,8 +39,7 @@ use crate::error::{Error, Result, ensure};
 use crate::iter::{self, Iterative, Observer, Record, Schedule, Stop};
 use crate::linalg;
 use crate::rng::rng_from_seed;
-use ndarray::{Array2, ArrayView2, Axis};
-use rand::seq::SliceRandom;
+use ndarray::{Array2, ArrayView2};
 
 /// Sufficient statistics of the online learner: $A = \sum \beta\,xx^\top$ (m × m) and
 /// $B = \sum \beta\,yx^\top$ (n × m).
@@ -251,25 +250,11 @@ struct OnlineAlg<'a, C> {
 impl<C: SparseCoder> Iterative for OnlineAlg<'_, C> {
     type State = LearnState;
     fn step(&mut self, s: &mut LearnState) -> Result<()> {
-        let nn = self.y.ncols();
-        let eta = self.p.batch.min(nn);
-        if s.order.len() != nn || s.cursor + eta > nn {
-            // a new epoch: a fresh permutation from the learner's stream
-            s.order = (0..nn).collect();
-            s.order.shuffle(&mut s.rng);
-            s.cursor = 0;
-        }
-        let idx = s.order[s.cursor..s.cursor + eta].to_vec();
-        s.cursor += eta;
-        let batch = self.y.select(Axis(1), &idx);
+        let batch = s.next_minibatch(self.y, self.p.batch);
         self.p.partial_fit(s, batch.view())
     }
     fn objective(&self, s: &LearnState) -> f64 {
-        if s.dict.iter().any(|v| !v.is_finite()) {
-            f64::NAN
-        } else {
-            s.data_fit
-        }
+        s.objective_value()
     }
     fn record(&self, s: &LearnState, rec: &mut Record) {
         rec.set("data_fit", s.data_fit);
