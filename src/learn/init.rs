@@ -4,8 +4,9 @@
 //! $$M_{u,v} = \tfrac1{p}\sum_{i=1}^{p} \langle y_i,u\rangle\langle y_i,v\rangle\, y_iy_i^\top$$
 //! over p fresh samples has, when u and v share exactly one atom $a_j$, a dominant eigenvector close
 //! to $\pm a_j$ (top eigenvalue $\gtrsim k/m$, second one much smaller). The method scans pairs,
-//! keeps the top eigenvector when $|\sigma_1|$ clears `min_top` × the median of the accepted ones
-//! and $|\sigma_2| \le$ `max_ratio`·$|\sigma_1|$, drops duplicates up to sign (|cos| ≥ `dedup`), and
+//! keeps the top eigenvector when $|\sigma_2| \le$ `max_ratio`·$|\sigma_1|$ (the paper's spectral-gap
+//! test, with a ratio instead of its asymptotic thresholds), drops duplicates up to sign
+//! (|cos| ≥ `dedup`), and
 //! stops at m atoms. If the pair budget runs out first, the remaining atoms are random data columns
 //! — counted in [`SpectralInit::filled`], never silent. The paper's constants (Ω(k/m), O*(k/(m log m)))
 //! are asymptotic; the defaults below are ours.
@@ -15,6 +16,15 @@
 //! edge (i, j) the common neighbourhood $S = N(i)\cap N(j)$ of two signals that share one atom is
 //! made mostly of signals using that atom, so the top eigenvector of $\sum_{l\in S} y_ly_l^\top$
 //! estimates it. Same acceptance, de-duplication and filling as above.
+//!
+//! Both reuse one fixed subsample of the signals for every pair (the papers draw fresh samples per
+//! pair; with a finite N we cannot).
+//!
+//! ## References
+//! * Arora, Ge, Ma, Moitra (2015), "Simple, efficient, and neural algorithms for sparse coding",
+//!   COLT, Algorithm 3 (pairwise reweighting), Lemma 5.2 (the spectral gap).
+//! * Agarwal, Anandkumar, Jain, Netrapalli, Tandon (2014), "Learning sparsely used overcomplete
+//!   dictionaries via alternating minimization", COLT; SIAM J. Optim. 26(4) 2016, Algorithm 1.
 
 use crate::error::{Result, ensure};
 use crate::linalg;
