@@ -44,7 +44,7 @@ use serde::{Deserialize, Serialize};
 /// Normalise every column to unit ℓ2 norm.
 ///
 /// # Errors
-/// [`Error::InvalidParameter`] if a column has (near-)zero norm.
+/// [`crate::error::Error::InvalidParameter`] if a column has (near-)zero norm.
 pub fn normalize_columns(a: &mut Array2<f64>) -> Result<()> {
     for (j, mut col) in a.axis_iter_mut(Axis(1)).enumerate() {
         let nrm = col.dot(&col).sqrt();
