@@ -81,13 +81,7 @@ where
                     0.0,
                     Par::Seq,
                 );
-                let yb = y.slice(s![.., lo..hi]);
-                yy.iter_mut().for_each(|v| *v = 0.0);
-                for row in yb.rows() {
-                    for (o, v) in yy.iter_mut().zip(row.iter()) {
-                        *o += v * v;
-                    }
-                }
+                column_sq_norms_into(y.slice(s![.., lo..hi]), yy);
                 let mut out = Vec::with_capacity(8 * (hi - lo));
                 let (mut steps, mut not_ok, mut obj) = (0, 0, 0.0);
                 for j in lo..hi {
@@ -138,6 +132,16 @@ where
         steps_max,
         not_ok,
         objective,
+    }
+}
+
+/// `out[j] = ‖y_j‖²` for the columns of `y` (n × w, w ≤ out.len()), one pass over the rows.
+pub(crate) fn column_sq_norms_into(y: ArrayView2<'_, f64>, out: &mut [f64]) {
+    out.iter_mut().for_each(|v| *v = 0.0);
+    for row in y.rows() {
+        for (o, v) in out.iter_mut().zip(row.iter()) {
+            *o += v * v;
+        }
     }
 }
 

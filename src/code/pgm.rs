@@ -240,11 +240,7 @@ impl Sums {
 impl PgmAlg {
     fn new(p: &Pgm, y: ArrayView2<'_, f64>, pre: Precomputed) -> Self {
         let mut yy = vec![0.0; y.ncols()];
-        for row in y.rows() {
-            for (o, v) in yy.iter_mut().zip(row.iter()) {
-                *o += v * v;
-            }
-        }
+        super::batch::column_sq_norms_into(y, &mut yy);
         let half_yy = 0.5 * yy.iter().sum::<f64>();
         PgmAlg {
             p: p.clone(),

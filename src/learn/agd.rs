@@ -290,11 +290,6 @@ impl DictionaryLearner for ApproxGradient {
             .max(1.0) as usize;
         let mut alg = AgdAlg { p: self, y };
         let (s, info) = iter::run(&mut alg, state, &Stop::iters(steps), schedule, obs)?;
-        Ok(Learned {
-            dict: s.dict,
-            codes: s.codes,
-            info,
-            replaced_atoms: 0,
-        })
+        Ok(Learned::from_state(s, info))
     }
 }

@@ -18,7 +18,8 @@
 
 use super::update::{DictUpdate, Mod};
 use super::{
-    DictionaryLearner, Init, LearnState, Learned, UnusedAtoms, check_signals, replace_atoms,
+    DictionaryLearner, Init, LearnState, Learned, UnusedAtoms, check_signals, data_fit,
+    replace_atoms,
 };
 use crate::code::{LarsLasso, SparseCoder, check_problem};
 use crate::error::{Result, ensure};
@@ -98,8 +99,7 @@ impl Iterative for Alg<'_> {
             replace_atoms(&mut s.dict, self.y, &x, &unused, self.p.unused, &mut s.rng);
         s.replaced_total += s.replaced_last;
         Mod::default().update(&mut s.dict, self.y, &mut x)?;
-        let r = crate::code::residual(s.dict.view(), self.y, x.view());
-        s.data_fit = 0.5 * r.iter().map(|v| v * v).sum::<f64>();
+        s.data_fit = data_fit(s.dict.view(), self.y, x.view());
         s.codes = x;
         s.step += 1;
         s.samples_seen += self.y.ncols();
@@ -142,11 +142,6 @@ impl DictionaryLearner for AltMinDict {
             eps: self.eps0,
         };
         let (s, info) = iter::run(&mut alg, state, &Stop::iters(self.max_iters), schedule, obs)?;
-        Ok(Learned {
-            dict: s.dict,
-            codes: s.codes,
-            info,
-            replaced_atoms: s.replaced_total,
-        })
+        Ok(Learned::from_state(s, info))
     }
 }

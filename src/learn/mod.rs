@@ -316,24 +316,38 @@ pub(crate) fn clearing_candidates(
         .map(|r| r.iter().filter(|v| **v != 0.0).count())
         .collect();
     let mut bad: Vec<bool> = usage.iter().map(|&u| u == 0 || u < min_usage).collect();
-    if dup_cos < 1.0 {
-        let g = crate::linalg::gram(dict, crate::linalg::par());
-        for i in 0..m {
-            if bad[i] {
-                continue;
-            }
-            for j in i + 1..m {
-                if !bad[j] && g[(i, j)].abs() > dup_cos {
-                    let drop = if usage[j] <= usage[i] { j } else { i };
-                    bad[drop] = true;
-                    if drop == i {
-                        break;
-                    }
+    let weight: Vec<f64> = usage.iter().map(|&u| u as f64).collect();
+    mark_duplicates(dict, &weight, &mut bad, dup_cos);
+    (0..m).filter(|&j| bad[j]).collect()
+}
+
+/// Mark as `bad` the less used atom (by `usage`) of every pair of atoms not yet bad with
+/// |cos| > `dup_cos` (no-op for `dup_cos ≥ 1`); `dict` has unit-norm columns.
+pub(crate) fn mark_duplicates(
+    dict: ArrayView2<'_, f64>,
+    usage: &[f64],
+    bad: &mut [bool],
+    dup_cos: f64,
+) {
+    if dup_cos >= 1.0 {
+        return;
+    }
+    let m = dict.ncols();
+    let g = crate::linalg::gram(dict, crate::linalg::par());
+    for i in 0..m {
+        if bad[i] {
+            continue;
+        }
+        for j in i + 1..m {
+            if !bad[j] && g[(i, j)].abs() > dup_cos {
+                let drop = if usage[j] <= usage[i] { j } else { i };
+                bad[drop] = true;
+                if drop == i {
+                    break;
                 }
             }
         }
     }
-    (0..m).filter(|&j| bad[j]).collect()
 }
 
 /// Replace the atoms listed in `unused` by signals chosen by `policy` among the columns of `y`
@@ -392,6 +406,18 @@ pub struct Learned {
     pub replaced_atoms: usize,
 }
 
+impl Learned {
+    /// The result of a run that ended in state `s`.
+    pub fn from_state(s: LearnState, info: SolveInfo) -> Self {
+        Learned {
+            dict: s.dict,
+            codes: s.codes,
+            info,
+            replaced_atoms: s.replaced_total,
+        }
+    }
+}
+
 impl<C: SparseCoder, U: DictUpdate> AlternatingMinimization<C, U> {
     /// Compose a coder and an update (50 iterations, worst-reconstructed replacement).
     pub fn new(coder: C, update: U) -> Self {
@@ -415,11 +441,13 @@ impl<C: SparseCoder, U: DictUpdate> AlternatingMinimization<C, U> {
         self.unused = p;
         self
     }
-    /// Learn `m` atoms from `y` (n × N), observing the state on `schedule`.
-    ///
-    /// # Errors
-    /// Fewer samples than atoms, non-finite or all-zero signals, invalid coder parameters.
-    pub fn learn_observed(
+}
+
+impl<C: SparseCoder, U: DictUpdate> DictionaryLearner for AlternatingMinimization<C, U> {
+    fn name(&self) -> String {
+        format!("{}+{}", self.update.name(), self.coder.name())
+    }
+    fn learn_observed(
         &self,
         y: ArrayView2<'_, f64>,
         m: usize,
@@ -442,29 +470,7 @@ impl<C: SparseCoder, U: DictUpdate> AlternatingMinimization<C, U> {
             ..Default::default()
         };
         let (s, info) = iter::run(&mut alg, state, &stop, schedule, obs)?;
-        Ok(Learned {
-            dict: s.dict,
-            codes: s.codes,
-            info,
-            replaced_atoms: s.replaced_total,
-        })
-    }
-}
-
-impl<C: SparseCoder, U: DictUpdate> DictionaryLearner for AlternatingMinimization<C, U> {
-    fn name(&self) -> String {
-        format!("{}+{}", self.update.name(), self.coder.name())
-    }
-    fn learn_observed(
-        &self,
-        y: ArrayView2<'_, f64>,
-        m: usize,
-        init: &Init,
-        seed: u64,
-        schedule: Schedule,
-        obs: &mut dyn Observer<LearnState>,
-    ) -> Result<Learned> {
-        AlternatingMinimization::learn_observed(self, y, m, init, seed, schedule, obs)
+        Ok(Learned::from_state(s, info))
     }
 }
 
@@ -473,7 +479,12 @@ struct AltMinAlg<'a, C, U> {
     y: ArrayView2<'a, f64>,
 }
 
-fn data_fit(d: ArrayView2<'_, f64>, y: ArrayView2<'_, f64>, x: ArrayView2<'_, f64>) -> f64 {
+/// ½‖Y − AX‖².
+pub(crate) fn data_fit(
+    d: ArrayView2<'_, f64>,
+    y: ArrayView2<'_, f64>,
+    x: ArrayView2<'_, f64>,
+) -> f64 {
     0.5 * crate::code::residual(d, y, x)
         .iter()
         .map(|v| v * v)

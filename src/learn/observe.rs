@@ -8,7 +8,7 @@
 
 use super::LearnState;
 use crate::error::Result;
-use crate::iter::{Observer, Record, SolveInfo, Trace};
+use crate::iter::{Observer, Record, Trace};
 use crate::metrics::recovery::dictionary_recovery;
 use ndarray::{Array2, ArrayView2};
 use polars::prelude::DataFrame;
@@ -109,5 +109,4 @@ impl Observer<LearnState> for RecoveryObserver {
             ControlFlow::Continue(())
         }
     }
-    fn on_finish(&mut self, _state: &LearnState, _info: &SolveInfo) {}
 }

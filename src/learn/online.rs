@@ -32,7 +32,8 @@
 
 use super::update::bcd_sweeps;
 use super::{
-    DictionaryLearner, Init, LearnState, Learned, UnusedAtoms, check_signals, replace_atoms,
+    DictionaryLearner, Init, LearnState, Learned, UnusedAtoms, check_signals, mark_duplicates,
+    replace_atoms,
 };
 use crate::code::{SparseCoder, check_problem};
 use crate::error::{Error, Result, ensure};
@@ -202,23 +203,14 @@ impl<C: SparseCoder> OnlineDl<C> {
         // dead atoms
         let m = s.dict.ncols();
         let mean_diag = st.a.diag().sum() / m as f64;
-        let mut dead: Vec<usize> = (0..m)
-            .filter(|&j| st.a[(j, j)] <= 1e-6 * mean_diag.max(1e-300))
+        let usage: Vec<f64> = st.a.diag().to_vec();
+        let mut bad: Vec<bool> = usage
+            .iter()
+            .map(|&u| u <= 1e-6 * mean_diag.max(1e-300))
             .collect();
-        if self.dup_cos < 1.0 {
-            // duplicates: the atom with the smaller statistic A_jj of a pair with |cos| > dup_cos
-            let g = linalg::gram(s.dict.view(), par);
-            for i in 0..m {
-                for j in i + 1..m {
-                    if g[(i, j)].abs() > self.dup_cos {
-                        let drop = if st.a[(j, j)] <= st.a[(i, i)] { j } else { i };
-                        if !dead.contains(&drop) {
-                            dead.push(drop);
-                        }
-                    }
-                }
-            }
-        }
+        // duplicates: the atom with the smaller statistic A_jj of a pair with |cos| > dup_cos
+        mark_duplicates(s.dict.view(), &usage, &mut bad, self.dup_cos);
+        let dead: Vec<usize> = (0..m).filter(|&j| bad[j]).collect();
         s.replaced_last = replace_atoms(&mut s.dict, batch, &x, &dead, self.unused, &mut s.rng);
         for &j in &dead[..s.replaced_last] {
             st.a.row_mut(j).fill(0.0);
@@ -284,23 +276,6 @@ impl<C: SparseCoder> OnlineDl<C> {
         let mut alg = OnlineAlg { p: self, y };
         iter::run(&mut alg, state, &Stop::iters(steps.max(1)), schedule, obs)
     }
-
-    fn run_steps(
-        &self,
-        y: ArrayView2<'_, f64>,
-        state: LearnState,
-        steps: usize,
-        schedule: Schedule,
-        obs: &mut dyn Observer<LearnState>,
-    ) -> Result<Learned> {
-        let (s, info) = self.advance(y, state, steps, schedule, obs)?;
-        Ok(Learned {
-            dict: s.dict,
-            codes: s.codes,
-            info,
-            replaced_atoms: s.replaced_total,
-        })
-    }
 }
 
 impl<C: SparseCoder> DictionaryLearner for OnlineDl<C> {
@@ -324,6 +299,7 @@ impl<C: SparseCoder> DictionaryLearner for OnlineDl<C> {
         state.rng = rng;
         // objective before the first step: mean ½‖y‖² (the data fit of the zero code)
         state.data_fit = 0.5 * y.iter().map(|v| v * v).sum::<f64>() / y.ncols() as f64;
-        self.run_steps(y, state, self.total_steps(y.ncols()), schedule, obs)
+        let (s, info) = self.advance(y, state, self.total_steps(y.ncols()), schedule, obs)?;
+        Ok(Learned::from_state(s, info))
     }
 }
