@@ -19,6 +19,8 @@
 pub mod agd;
 pub mod altmindict;
 pub mod init;
+pub mod l4;
+pub mod msp;
 pub mod observe;
 pub mod online;
 pub mod update;
@@ -26,6 +28,8 @@ pub mod update;
 pub use agd::{ApproxGradient, Decoder};
 pub use altmindict::AltMinDict;
 pub use init::{ClusteringInit, PairwiseSpectral, SpectralInit};
+pub use l4::{L4Objective, L4Sphere, PointKind, Precondition, SphereSolver};
+pub use msp::Msp;
 pub use observe::RecoveryObserver;
 pub use online::{Forgetting, OnlineDl, Sufficient};
 pub use update::{Bcd, DictUpdate, Ksvd, Mod};

@@ -2,14 +2,14 @@
 //!
 //! [`RecoveryObserver`] records, at every scheduled iteration, the recovery metrics of
 //! [`crate::metrics::recovery`] (`recovery_score`, `recovery_rate@τ`, `columnwise_dist`,
-//! `max_sine_dist`) next to the engine's record, and can stop the run once a target rate is
+//! `max_sine_dist`, and `l4_error` for square dictionaries) next to the engine's record, and can stop the run once a target rate is
 //! reached — which is how "time until 95 % of atoms have |cos| > 0.99" is measured. Time excludes
 //! the observer's own work (the engine's clock is paused while observers run).
 
 use super::LearnState;
 use crate::error::Result;
 use crate::iter::{Observer, Record, Trace};
-use crate::metrics::recovery::dictionary_recovery;
+use crate::metrics::recovery::{dictionary_recovery, l4_error};
 use ndarray::{Array2, ArrayView2};
 use polars::prelude::DataFrame;
 use std::ops::ControlFlow;
@@ -69,6 +69,11 @@ impl RecoveryObserver {
             r.set("recovery_rate", rate);
             r.set("columnwise_dist", rc.columnwise_dist());
             r.set("max_sine_dist", rc.max_sine_dist());
+            if self.truth.is_square()
+                && let Ok(e) = l4_error(self.truth.view(), state.dict.view())
+            {
+                r.set("l4_error", e);
+            }
             self.last_rate = rate;
         } else {
             // a non-finite dictionary: recorded as NaN (the engine records the termination)

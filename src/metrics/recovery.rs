@@ -294,6 +294,31 @@ pub fn l4_error(truth: ArrayView2<'_, f64>, estimate: ArrayView2<'_, f64>) -> Re
     Ok(1.0 - p.iter().map(|x| x.powi(4)).sum::<f64>() / truth.nrows() as f64)
 }
 
+/// `l4_single` (PAPERS.md §0, Qu et al.): for one vector q (normalised here), max_i |⟨a_i, q⟩| over
+/// the unit-normalised true atoms; a run "succeeds" if it is ≥ 1 − ε (ε = 0.01 by default).
+///
+/// # Errors
+/// `q` of the wrong length or zero; a zero or non-finite true atom.
+pub fn l4_single(truth: ArrayView2<'_, f64>, q: ndarray::ArrayView1<'_, f64>) -> Result<f64> {
+    let n = truth.nrows();
+    if q.len() != n {
+        return Err(Error::shape("q (n × 1)", (n, 1), (q.len(), 1)));
+    }
+    crate::error::check_finite("truth", truth)?;
+    let a = unit_columns(truth, false, "truth")?;
+    let nq = q.dot(&q).sqrt();
+    ensure!(
+        nq > 0.0 && nq.is_finite(),
+        "q",
+        nq,
+        "a non-zero, finite vector"
+    );
+    Ok(a.t()
+        .dot(&q)
+        .iter()
+        .fold(0.0f64, |m, v| m.max(v.abs() / nq)))
+}
+
 /// Amari index of `P = Â⁺ A*` (square case), in [0, 1]; 0 iff P is a scaled permutation:
 /// (1/(2m(m−1)))·[Σ_i(Σ_j|p_ij|/max_k|p_ik| − 1) + Σ_j(Σ_i|p_ij|/max_k|p_kj| − 1)].
 ///
