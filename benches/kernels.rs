@@ -2,7 +2,8 @@
 //! N=10 000; "medium": n=128, m=256, k=10, N=50 000 with `DICTLAB_BENCH_MEDIUM=1`), generated
 //! in-process with the same law as ../shared/bench/anchors (Gaussian unit-norm atoms, exact-k
 //! supports, ±U[1,2] values, σ = 0.01). Run: `cargo bench --bench kernels`.
-//! Reports the GEMM rate of one FISTA iteration (2 m² N flops) next to the raw faer GEMM.
+//! Reports the GEMM rate of one FISTA iteration (2 m² N flops) next to the raw faer GEMM, and the
+//! MSP iteration rate at n = 100, p = 40 000 next to its two GEMMs.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use dictlab::code::{CoordinateDescent, LarsLasso, Omp, Pgm, SparseCoder};
@@ -62,5 +63,39 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench);
+/// MSP at the size of Zhai et al.'s Table 2 (n = 100, p = 40 000, θ = 0.3): 10 iterations
+/// (4 n² p flops each: DᵀY and Y(X∘³)ᵀ) next to the two raw GEMMs of the same shapes. The
+/// throughput is in flop/s.
+fn bench_msp(c: &mut Criterion) {
+    use dictlab::learn::{DictionaryLearner, Init, Msp};
+    let (n, p) = (100usize, 40_000usize);
+    let inst = InstanceSpec::new(n, n, p)
+        .bernoulli(0.3)
+        .dictionary(DictKind::Orthobasis)
+        .sample(7)
+        .expect("valid spec");
+    let y = inst.y.view();
+    let mut g = c.benchmark_group("msp_n100_p40000");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements((10 * 4 * n * n * p) as u64));
+    g.bench_function("msp_10_iters", |b| {
+        let msp = Msp {
+            max_iters: 10,
+            ..Default::default()
+        };
+        b.iter(|| black_box(msp.learn(y, n, &Init::Gaussian, 1).unwrap()))
+    });
+    g.throughput(Throughput::Elements((2 * n * n * p) as u64));
+    let d = inst.dict.clone();
+    let x = inst.codes.clone();
+    g.bench_function("gemm_dT_y", |b| {
+        b.iter(|| black_box(linalg::matmul_tn(d.view(), y, linalg::par())))
+    });
+    g.bench_function("gemm_y_xT", |b| {
+        b.iter(|| black_box(linalg::matmul_nt(y, x.view(), linalg::par())))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench, bench_msp);
 criterion_main!(benches);

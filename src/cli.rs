@@ -6,6 +6,7 @@
 //! dictlab encode --dict A.npy --signals Y.npy --method omp --sparsity 5 --out X.npy [--truth X.npy]
 //! dictlab encode --dict A.npy --signals Y.npy --method lasso --lambda 0.1 --out X.npy [--threads 2]
 //! dictlab learn --signals Y.npy --atoms 128 --method online --sparsity 5 --out D.npy [--truth A.npy] [--seed S]
+//! dictlab learn --signals Y.npy --atoms 128 --method l4 --theta 0.1 --out D.npy
 //! ```
 
 use crate::error::{Error, Result};
@@ -95,6 +96,10 @@ pub enum LearnerArg {
     Arora,
     /// NOODL: IHT decode + approximate gradient.
     Noodl,
+    /// MSP: ℓ4 maximization over the orthogonal group (square: --atoms = n).
+    Msp,
+    /// Overcomplete ℓ4 over the sphere from random starts (Qu et al.), --atoms m ≥ n.
+    L4,
 }
 
 /// Initializations on the command line.
@@ -108,6 +113,15 @@ pub enum InitArg {
     Spectral,
     /// Agarwal et al.'s correlation-graph clustering (AltMinDict's initialization).
     Clustering,
+}
+
+/// Solvers on the sphere (`--method l4`).
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq)]
+pub enum SphereSolverArg {
+    /// Fixed-point / power iteration.
+    Power,
+    /// Riemannian gradient descent with Armijo backtracking.
+    Rgd,
 }
 
 /// `dictlab learn` flags.
@@ -143,7 +157,7 @@ pub struct LearnArgs {
     /// Initial dictionary (n × m .npy).
     #[arg(long)]
     pub init_dict: Option<PathBuf>,
-    /// Outer iterations (batch learners) — default 50 (altmin: 30).
+    /// Outer iterations (batch learners) — default 50 (altmin: 30, msp: 200; l4: per run, 500).
     #[arg(long)]
     pub iters: Option<usize>,
     /// Passes over the data (online, arora, noodl) — default 30 (arora/noodl: 20).
@@ -167,6 +181,24 @@ pub struct LearnArgs {
     /// With --truth: stop once recovery_rate@0.99 reaches this fraction (e.g. 0.95).
     #[arg(long, requires = "truth")]
     pub target_rate: Option<f64>,
+    /// Bernoulli rate θ of the codes (l4) — default k/m from --sparsity, else 0.1.
+    #[arg(long)]
+    pub theta: Option<f64>,
+    /// Random starts per round (l4) — default max(2m, 16).
+    #[arg(long)]
+    pub starts: Option<usize>,
+    /// Rounds of starts (l4) — default 8.
+    #[arg(long)]
+    pub rounds: Option<usize>,
+    /// Solver on the sphere (l4).
+    #[arg(long, value_enum, default_value = "power")]
+    pub sphere_solver: SphereSolverArg,
+    /// Do not whiten the signals (l4): Qu et al.'s model assumes a tight frame.
+    #[arg(long)]
+    pub no_whiten: bool,
+    /// Procrustes polishing rounds after MSP (msp; ours) — default 0.
+    #[arg(long)]
+    pub polish: Option<usize>,
     /// Record every k-th iteration (default: log-spaced, 10 per decade).
     #[arg(long)]
     pub every: Option<usize>,
@@ -254,6 +286,35 @@ impl LearnArgs {
                     a.epochs = e;
                 }
                 Box::new(a)
+            }
+            LearnerArg::Msp => Box::new(Msp {
+                max_iters: iters(200),
+                polish_iters: self.polish.unwrap_or(0),
+                ..Default::default()
+            }),
+            LearnerArg::L4 => {
+                let theta = match (self.theta, self.sparsity) {
+                    (Some(t), _) => t,
+                    (None, Some(k)) => k as f64 / m as f64,
+                    (None, None) => 0.1,
+                };
+                let mut l = L4Sphere::new(theta);
+                if let Some(i) = self.iters {
+                    l.iters = i;
+                }
+                if let Some(s) = self.starts {
+                    l.starts = s;
+                }
+                if let Some(r) = self.rounds {
+                    l.rounds = r;
+                }
+                if self.no_whiten {
+                    l.precondition = Precondition::None;
+                }
+                if self.sphere_solver == SphereSolverArg::Rgd {
+                    l.solver = SphereSolver::Rgd { step: 1.0 };
+                }
+                Box::new(l)
             }
         })
     }

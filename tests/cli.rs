@@ -505,3 +505,72 @@ fn learn_every_method_writes_a_dictionary_and_reports_recovery() {
     assert_eq!(rc, 2);
     assert!(stderr.contains("samples"), "{stderr}");
 }
+
+#[test]
+fn learn_msp_and_l4() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (a, y, out) = (d.join("A.npy"), d.join("Y.npy"), d.join("D.npy"));
+    // square: MSP recovers an orthobasis
+    let inst = dictlab::InstanceSpec::new(12, 12, 4000)
+        .bernoulli(0.3)
+        .dictionary(dictlab::DictKind::Orthobasis)
+        .sample(5)
+        .unwrap();
+    io::write_matrix(&a, &inst.dict).unwrap();
+    io::write_matrix(&y, &inst.y).unwrap();
+    let args = |method: &'static str, atoms: &'static str| {
+        vec![
+            "learn".to_string(),
+            "--signals".into(),
+            p(&y).into(),
+            "--atoms".into(),
+            atoms.into(),
+            "--method".into(),
+            method.into(),
+            "--out".into(),
+            p(&out).into(),
+            "--truth".into(),
+            p(&a).into(),
+        ]
+    };
+    let run = |v: &[String]| dictlab(&v.iter().map(String::as_str).collect::<Vec<_>>());
+    let (rc, stdout, stderr) = run(&args("msp", "12"));
+    assert_eq!(rc, 0, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert!(
+        v["recovery"]["l4_error"].as_f64().unwrap() < 2e-2,
+        "{stdout}"
+    );
+    assert_eq!(
+        v["recovery"]["recovery_rate"].as_f64().unwrap(),
+        1.0,
+        "{stdout}"
+    );
+    // MSP refuses m ≠ n and names the overcomplete method
+    let (rc, _, stderr) = run(&args("msp", "24"));
+    assert_eq!(rc, 2);
+    assert!(stderr.contains("--method l4"), "{stderr}");
+    // l4 on the same square problem (K = 1): every atom from random starts
+    let mut l4 = args("l4", "12");
+    l4.extend([
+        "--theta".into(),
+        "0.3".into(),
+        "--sphere-solver".into(),
+        "rgd".into(),
+    ]);
+    let (rc, stdout, stderr) = run(&l4);
+    assert_eq!(rc, 0, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        v["recovery"]["recovery_rate"].as_f64().unwrap(),
+        1.0,
+        "{stdout}"
+    );
+    assert!(v["method"].as_str().unwrap().starts_with("l4["), "{stdout}");
+    let mut bad = args("l4", "12");
+    bad.extend(["--theta".into(), "1.5".into()]);
+    let (rc, _, stderr) = run(&bad);
+    assert_eq!(rc, 2);
+    assert!(stderr.contains("theta"), "{stderr}");
+}

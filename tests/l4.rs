@@ -43,7 +43,11 @@ fn msp_recovers_a_random_orthogonal_dictionary() {
     assert!(ep < 1e-3 && ep < e / 10.0, "polished l4_error {ep}");
     // the iterate stays orthogonal
     let g = out.dict.t().dot(&out.dict);
-    assert!((&g - &Array2::<f64>::eye(20)).iter().all(|v| v.abs() < 1e-10));
+    assert!(
+        (&g - &Array2::<f64>::eye(20))
+            .iter()
+            .all(|v| v.abs() < 1e-10)
+    );
     // ℓ4 value never decreases (MSP is a minorize–maximize iteration)
     let df = trace.to_frame().unwrap();
     let v: Vec<f64> = dictlab::sweep::column_f64(&df, "l4_value")
@@ -95,7 +99,10 @@ fn riemannian_gradient_matches_finite_differences_on_the_sphere() {
     let geo = |t: f64| &q * t.cos() + &v * t.sin();
     let fd = (obj.value(geo(h).view()) - obj.value(geo(-h).view())) / (2.0 * h);
     let an = g.dot(&v);
-    assert!((fd - an).abs() <= 1e-7 * an.abs().max(1.0), "fd {fd} vs {an}");
+    assert!(
+        (fd - an).abs() <= 1e-7 * an.abs().max(1.0),
+        "fd {fd} vs {an}"
+    );
     // Euclidean gradient against coordinate differences
     let eg = obj.euclidean_grad(q.view());
     for i in 0..6 {
@@ -115,8 +122,14 @@ fn riemannian_hessian_matches_second_differences_along_geodesics() {
     let fd = (obj.value(geo(h).view()) - 2.0 * obj.value(q.view()) + obj.value(geo(-h).view()))
         / (h * h);
     let an = v.dot(&hm.dot(&v));
-    assert!((fd - an).abs() <= 1e-5 * an.abs().max(1.0), "fd {fd} vs {an}");
-    assert!(hm.dot(&q).iter().all(|x| x.abs() < 1e-10), "q is in the null space");
+    assert!(
+        (fd - an).abs() <= 1e-5 * an.abs().max(1.0),
+        "fd {fd} vs {an}"
+    );
+    assert!(
+        hm.dot(&q).iter().all(|x| x.abs() < 1e-10),
+        "q is in the null space"
+    );
 }
 
 #[test]
@@ -126,7 +139,10 @@ fn critical_points_of_the_orthobasis_landscape_classified_by_hand() {
     let atoms = Array2::<f64>::eye(3);
     let tol = ClassifyTol::default();
     let r = std::f64::consts::FRAC_1_SQRT_2;
-    match obj.classify(array![0.0, -1.0, 0.0].view(), atoms.view(), &tol).unwrap() {
+    match obj
+        .classify(array![0.0, -1.0, 0.0].view(), atoms.view(), &tol)
+        .unwrap()
+    {
         PointKind::NearAtom { atom, sign, cos } => {
             assert_eq!((atom, sign), (1, -1.0));
             assert!((cos - 1.0).abs() < 1e-15);
@@ -151,7 +167,10 @@ fn critical_points_of_the_orthobasis_landscape_classified_by_hand() {
     }
     // (1,1,1)/√3: ∇²f = −I, qᵀ∇f = −1/3 ⇒ both curvatures −2/3 (a maximum of f)
     let t = 1.0 / 3f64.sqrt();
-    match obj.classify(array![t, t, t].view(), atoms.view(), &tol).unwrap() {
+    match obj
+        .classify(array![t, t, t].view(), atoms.view(), &tol)
+        .unwrap()
+    {
         PointKind::NegativeCurvature { min_curvature, .. } => {
             assert!((min_curvature + 2.0 / 3.0).abs() < 1e-12)
         }
@@ -242,11 +261,7 @@ fn l4_bad_input_is_a_typed_error() {
     let e = L4Objective::population(a.view()).unwrap_err();
     assert!(e.to_string().contains("unit-norm"), "{e}");
     let r = std::f64::consts::FRAC_1_SQRT_2;
-    let flat = array![
-        [1.0, 0.0, r, -r],
-        [0.0, 1.0, r, r],
-        [0.0, 0.0, 0.0, 0.0]
-    ];
+    let flat = array![[1.0, 0.0, r, -r], [0.0, 1.0, r, r], [0.0, 0.0, 0.0, 0.0]];
     let e = L4Objective::population(flat.view()).unwrap_err();
     assert!(e.to_string().contains("full row rank"), "{e}");
     let g = generate::gaussian_dictionary(6, 12, &mut rng_from_seed(3)).unwrap();
@@ -263,5 +278,8 @@ fn l4_bad_input_is_a_typed_error() {
     assert!(e.to_string().contains("rank-deficient"), "{e}");
     // an unnormalised q
     let obj = L4Objective::empirical(inst.y.view(), 0.2).unwrap();
-    assert!(obj.riemannian_grad(array![1.0, 1.0, 0.0, 0.0, 0.0, 0.0].view()).is_err());
+    assert!(
+        obj.riemannian_grad(array![1.0, 1.0, 0.0, 0.0, 0.0, 0.0].view())
+            .is_err()
+    );
 }

@@ -293,7 +293,12 @@ impl L4Objective {
         let h = self.riemannian_hessian(q)?;
         let (w, u) = linalg::eigh(h.view())?;
         let drop = (0..w.len())
-            .max_by(|&a, &b| u.column(a).dot(&q).abs().total_cmp(&u.column(b).dot(&q).abs()))
+            .max_by(|&a, &b| {
+                u.column(a)
+                    .dot(&q)
+                    .abs()
+                    .total_cmp(&u.column(b).dot(&q).abs())
+            })
             .unwrap_or(0);
         Ok((0..w.len()).filter(|&i| i != drop).map(|i| w[i]).collect())
     }
@@ -334,7 +339,11 @@ impl L4Objective {
         let n = self.dim();
         check_unit(q, n)?;
         if atoms.nrows() != n {
-            return Err(Error::shape("atoms (n × m)", (n, atoms.ncols()), atoms.dim()));
+            return Err(Error::shape(
+                "atoms (n × m)",
+                (n, atoms.ncols()),
+                atoms.dim(),
+            ));
         }
         let mut a = atoms.to_owned();
         normalize_columns(&mut a)?;
@@ -488,7 +497,9 @@ impl SphereSolver {
 pub struct SphereRuns {
     /// Current points (n × B, unit columns).
     pub q: Array2<f64>,
-    /// f at each point.
+    /// f at the last evaluated point of each run: the current point for converged runs and for
+    /// RGD; the point before the last move for active power-iteration runs (saves a GEMM per
+    /// iteration).
     pub value: Array1<f64>,
     /// ‖grad f‖ / |qᵀ∇f| at each point (at the last evaluation).
     pub grad_norm: Array1<f64>,
@@ -544,14 +555,6 @@ impl Iterative for Descent<'_> {
                     } else {
                         s.q.column_mut(k).assign(&qn.column(j));
                         still.push(k);
-                    }
-                }
-                // values at the moved points
-                let moved: Vec<usize> = still.clone();
-                if !moved.is_empty() {
-                    let v = self.obj.values(s.q.select(Axis(1), &moved).view());
-                    for (j, &k) in moved.iter().enumerate() {
-                        s.value[k] = v[j];
                     }
                 }
             }
@@ -638,7 +641,11 @@ pub fn descend(
 ) -> Result<(SphereRuns, SolveInfo)> {
     let n = obj.dim();
     if q0.nrows() != n {
-        return Err(Error::shape("starting points (n × B)", (n, q0.ncols()), q0.dim()));
+        return Err(Error::shape(
+            "starting points (n × B)",
+            (n, q0.ncols()),
+            q0.dim(),
+        ));
     }
     crate::error::check_finite("starting points", q0)?;
     ensure!(tol.is_finite() && tol > 0.0, "tol", tol, "a tolerance > 0");
@@ -937,7 +944,10 @@ impl DictionaryLearner for L4Sphere {
             p >= 2 * n,
             "n_samples",
             p,
-            format!("at least 2n = {} signals (the landscape needs p ≫ n)", 2 * n)
+            format!(
+                "at least 2n = {} signals (the landscape needs p ≫ n)",
+                2 * n
+            )
         );
         let mut rng = rng_from_seed(seed);
         let d0 = init.build(y, m, &mut rng)?;

@@ -9,6 +9,11 @@
 //! elapsed time every iteration. Unused atoms (a zero row of X) are handled by a chosen
 //! [`UnusedAtoms`] policy and **counted** in every record (`n_replaced_atoms`), never silently.
 //!
+//! The other learners of the module share the [`DictionaryLearner`] trait and the engine:
+//! [`OnlineDl`], [`AltMinDict`], [`ApproxGradient`] (Arora et al. / NOODL), [`Msp`] (ℓ4 over the
+//! orthogonal group) and [`L4Sphere`] (overcomplete ℓ4 over the sphere, with the landscape tools
+//! of [`l4`]).
+//!
 //! ## References
 //! * Engan, Aase, Husøy (1999), "Method of optimal directions for frame design", ICASSP, eq. (5).
 //! * Aharon, Elad, Bruckstein (2006), "K-SVD", IEEE TSP 54(11), Algorithm 1 (fig. 2).

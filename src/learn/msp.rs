@@ -96,7 +96,11 @@ impl Msp {
     pub fn polish(&self, y: ArrayView2<'_, f64>, dict: ArrayView2<'_, f64>) -> Result<Array2<f64>> {
         let n = dict.nrows();
         if dict.dim() != (n, n) || y.nrows() != n {
-            return Err(Error::shape("dictionary (n × n)", (y.nrows(), y.nrows()), dict.dim()));
+            return Err(Error::shape(
+                "dictionary (n × n)",
+                (y.nrows(), y.nrows()),
+                dict.dim(),
+            ));
         }
         ensure!(
             self.polish_threshold.is_finite() && self.polish_threshold >= 0.0,

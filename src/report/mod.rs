@@ -13,7 +13,8 @@
 use crate::error::Result;
 use crate::sweep::{column_f64, column_str};
 use ndarray::ArrayView2;
-use plotly::common::{ColorScale, ColorScalePalette, Mode, Title};
+pub use plotly::common::MarkerSymbol;
+use plotly::common::{ColorScale, ColorScalePalette, Marker, Mode, Title};
 use plotly::layout::{Axis, AxisType, BarMode, Layout};
 use plotly::{HeatMap, Histogram, Plot, Scatter};
 use polars::prelude::{AnyValue, DataFrame};
@@ -265,6 +266,16 @@ pub fn heatmap(
     p.add_trace(HeatMap::new(x, y, z).color_scale(ColorScale::Palette(ColorScalePalette::Viridis)));
     p.set_layout(layout(title, x_label, y_label));
     p
+}
+
+/// Overlay a named set of markers (e.g. critical points on a landscape heatmap) on `plot`.
+pub fn add_markers(plot: &mut Plot, name: &str, x: Vec<f64>, y: Vec<f64>, symbol: MarkerSymbol) {
+    plot.add_trace(
+        Scatter::new(x, y)
+            .mode(Mode::Markers)
+            .name(name)
+            .marker(Marker::new().symbol(symbol).size(10)),
+    );
 }
 
 /// Heatmap of the mean of `z` over rows sharing each (x, y) pair of a tidy frame.
