@@ -30,7 +30,7 @@ use crate::error::{Error, Result, ensure};
 use crate::iter::{self, Iterative, Observer, Record, Schedule, Stop};
 use crate::linalg::{self, Par};
 use crate::rng::rng_from_seed;
-use ndarray::{Array2, ArrayView2, Zip};
+use ndarray::{Array2, ArrayView2, Zip, s};
 
 /// MSP: ℓ4 maximization over O(n) (square dictionaries only).
 ///
@@ -124,11 +124,56 @@ impl Msp {
     }
 }
 
-/// The MSP iteration on the engine; `cube` is a reused m × p buffer.
+/// The MSP iteration on the engine.
 struct MspAlg<'a> {
     y: ArrayView2<'a, f64>,
-    cube: Array2<f64>,
-    m_buf: Array2<f64>,
+}
+
+/// `Y (X^{∘3})ᵀ` (n × m) for Y n × p, X m × p. The product has a long inner dimension p and a
+/// small output, which a GEMM does not parallelise well; here p is cut into a fixed number of
+/// blocks (not a function of the thread count, so the result is bit-identical for any number of
+/// threads), each block cubes 512-column panels into a cache-resident buffer and accumulates its
+/// own n × m product, and the partial products are summed in block order.
+fn stretch(y: ArrayView2<'_, f64>, x: ArrayView2<'_, f64>) -> Array2<f64> {
+    use rayon::prelude::*;
+    const PANEL: usize = 512;
+    const BLOCKS: usize = 16;
+    let (n, p) = y.dim();
+    let m = x.nrows();
+    let per = p.div_ceil(BLOCKS).max(1);
+    let parts: Vec<Array2<f64>> = (0..p.div_ceil(per))
+        .into_par_iter()
+        .map(|b| {
+            let (b0, b1) = (b * per, ((b + 1) * per).min(p));
+            let mut acc = Array2::zeros((n, m));
+            let mut buf = Array2::zeros((m, PANEL));
+            let mut c0 = b0;
+            while c0 < b1 {
+                let c1 = (c0 + PANEL).min(b1);
+                let mut cube = buf.slice_mut(s![.., ..c1 - c0]);
+                Zip::from(&mut cube)
+                    .and(x.slice(s![.., c0..c1]))
+                    .for_each(|c, &v| *c = v * v * v);
+                linalg::gemm_into(
+                    acc.view_mut(),
+                    1.0,
+                    y.slice(s![.., c0..c1]),
+                    false,
+                    cube.view(),
+                    true,
+                    1.0,
+                    Par::Seq,
+                );
+                c0 = c1;
+            }
+            acc
+        })
+        .collect();
+    let mut out = Array2::zeros((n, m));
+    for part in &parts {
+        out += part;
+    }
+    out
 }
 
 /// `‖X‖₄⁴ / p`.
@@ -155,21 +200,9 @@ impl Iterative for MspAlg<'_> {
     type State = LearnState;
     fn step(&mut self, s: &mut LearnState) -> Result<()> {
         // matching + stretching: Y (DᵀY)^{∘3 ᵀ}
-        Zip::from(&mut self.cube)
-            .and(&s.codes)
-            .par_for_each(|c, &x| *c = x * x * x);
-        linalg::gemm_into(
-            self.m_buf.view_mut(),
-            1.0,
-            self.y,
-            false,
-            self.cube.view(),
-            true,
-            0.0,
-            linalg::par(),
-        );
+        let m = stretch(self.y, s.codes.view());
         // projection onto O(n)
-        s.dict = linalg::polar(self.m_buf.view(), linalg::Par::Seq)?;
+        s.dict = linalg::polar(m.view(), linalg::Par::Seq)?;
         recode(s, self.y);
         s.step += 1;
         s.samples_seen += self.y.ncols();
@@ -227,11 +260,7 @@ impl DictionaryLearner for Msp {
         let mut state = LearnState::new(d0, rng);
         state.codes = Array2::zeros((m, p));
         recode(&mut state, y);
-        let mut alg = MspAlg {
-            y,
-            cube: Array2::zeros((m, p)),
-            m_buf: Array2::zeros((n, n)),
-        };
+        let mut alg = MspAlg { y };
         let stop = Stop {
             max_iters: self.max_iters,
             rel_decrease: self.rel_tol,
