@@ -219,17 +219,26 @@ let pt_table = dictlab::sweep::select(&dictlab::sweep::mean_by(&pt, &["p_inst_di
 report::show_df_rows(&pt_table, 200);
 // %% [markdown]
 // ## Observed
-// (Default sizes; the numbers below are printed by the cells above and were read from a run at the default size.)
-// - **Landscape, n = 3, K = 2.** Newton from 600 starts finds the 12 points ±a_i as critical points near the atoms, and
-//   every other critical point it finds has a direction of negative curvature — no spurious minimum on this instance.
-//   Descent (RGD or power iteration) from random starts ends near an atom for almost every start on the population
-//   objective; with p = 20 000 samples, the empirical limits are slightly displaced (finite-sample error) and some fall
-//   just below `l4_single = 0.99`. In n = 3 the frame is very coherent (μ ≈ 0.8), far from the theory's regime.
-// - **MSP.** On clean data MSP stops at the finite-sample floor of the ℓ4 maximizer (l4_error a few tenths of a %
-//   at these sizes, decreasing with p), not at zero; Procrustes polishing on the sparse codes brings the clean error
-//   down by two to three orders of magnitude. Noise and sparse corruption raise the error, outliers much less.
-// - **Overcomplete.** With whitening, recovery is complete for small θ up to K = 2–2.5 and degrades as θ and K grow;
-//   the fraction of random starts ending near an atom falls with K first. Coherence-targeted dictionaries at μ = 0.4
-//   behave like (or better than) random UNTFs once whitened; without whitening they lose atoms, as the non-tight
-//   frame biases ‖Aᵀq‖₂ over the sphere.
-// - Exact cell values vary with the single repetition at the default size; `DICTLAB_FULL=1` runs 3 repetitions.
+// Read from a run at the default size (numbers printed above; single repetitions, so cell values are noisy).
+// - **Landscape, n = 3, m = 6.** The random UNTF is very coherent (μ ≈ 0.81): *no* critical point lies near an atom —
+//   the minimizers of f̄ (6 points, 3 ± pairs) are spurious, the other 20 critical points found have negative
+//   curvature, and all 100 descent runs (RGD and power, population and p = 5000 samples) end at the spurious minima.
+//   The icosahedral ETF is degenerate: its six diagonals form a spherical 4-design, so `‖Aᵀq‖₄⁴` is *constant* on the
+//   sphere — every point is critical with zero curvature (classified "spurious minimum"), the map is flat, and the
+//   empirical runs are driven by finite-sample fluctuations only (0/100 near an atom). The coherence-targeted
+//   dictionary (μ ≈ 0.52, not tight) has critical points near the atoms (10 of the 12 ±a_i) next to 8 spurious minima.
+//   At n = 3 none of these frames is in the theory's regime (low coherence, large n).
+// - **MSP (n = 25, p = 10 000, 2 trials).** Clean data: l4_error 0.37 %, the finite-sample floor of the ℓ4 maximizer
+//   (it falls with p; 5 Procrustes polishing rounds bring it to 3e-4 %). Gaussian noise σ = 0.2 / 0.4: 0.52 % / 1.05 %;
+//   outliers 0.2p / 0.4p: 1.20 % / 2.01 % (polishing removes almost all of it: 0.008 % / 0.07 %); sparse corruption
+//   20 % / 40 %: 1.43 % / 2.86 % (at 40 %, 86 % of atoms above |cos| 0.99). 200 iterations take 0.4–0.7 s here.
+// - **QU-E1 (n = 16, p = 10 000, θ = 0.1, random UNTFs).** Runs ending near an atom: 64/64 at K = 1, 61/64 at K = 1.5,
+//   35/64 at K = 2, 12/64 at K = 2.5, 0/64 at K = 3 (best `l4_single` 0.9995 → 0.9876): at this small n the limits
+//   drift away from the atoms as K (and the UNTF's coherence, 0.45 → 0.67) grows.
+// - **QU-E2 (n = 16, p = 10 000).** Every atom is recovered only at K = 1. Random UNTFs: 88–92 % of atoms at K = 1.5,
+//   22–44 % at K = 2, ≤ 35 % beyond, 0 at K ≥ 2.5 with θ = 0.3. Coherence-targeted dictionaries (μ ≈ 0.35–0.40, whitened)
+//   do as well or better than the UNTFs at K = 2 (34–59 %), which at this size are *more* coherent (μ 0.46–0.57); without
+//   whitening they lose atoms as θ grows (K = 2: 56 / 31 / 0 % vs 56 / 59 / 34 % whitened). At K = 1 the generator
+//   returns an orthobasis (μ ≈ 0: a target above what m = n needs is not raised). The default size is far from the
+//   theory's large-n regime: the test instance n = 30, K = 2, θ = 0.05, p = 10⁵ recovers all 60 atoms;
+//   `DICTLAB_FULL=1` runs n = 32, p = 50 000 with 3 repetitions.

@@ -464,10 +464,7 @@ pub fn from_equal_area(lon: f64, z: f64) -> Array1<f64> {
 /// `b` points uniform on the sphere of R^n (normalised Gaussians), as columns.
 pub fn random_sphere(n: usize, b: usize, rng: &mut impl Rng) -> Array2<f64> {
     let mut q = crate::generate::dictionary::gaussian_matrix(n, b, rng);
-    for mut c in q.axis_iter_mut(Axis(1)) {
-        let nc = c.dot(&c).sqrt().max(1e-300);
-        c /= nc;
-    }
+    normalize_cols(&mut q);
     q
 }
 
@@ -541,35 +538,29 @@ impl Iterative for Descent<'_> {
             c.scaled_add(-d, &qj);
             rel[j] = c.dot(&c).sqrt() / d.abs().max(1e-300);
         }
-        let mut still = Vec::with_capacity(act.len());
+        // bookkeeping shared by both solvers; `pending` = local indices of runs still moving
+        let mut pending: Vec<usize> = vec![];
+        for (j, &k) in act.iter().enumerate() {
+            s.value[k] = vals[j];
+            s.grad_norm[k] = rel[j];
+            s.iters[k] += 1;
+            if rel[j] <= self.tol {
+                s.converged[k] = true;
+            } else {
+                pending.push(j);
+            }
+        }
+        let mut still = Vec::with_capacity(pending.len());
         match self.solver {
             SphereSolver::Power => {
                 let mut qn = -g;
                 normalize_cols(&mut qn);
-                for (j, &k) in act.iter().enumerate() {
-                    s.value[k] = vals[j];
-                    s.grad_norm[k] = rel[j];
-                    s.iters[k] += 1;
-                    if rel[j] <= self.tol {
-                        s.converged[k] = true;
-                    } else {
-                        s.q.column_mut(k).assign(&qn.column(j));
-                        still.push(k);
-                    }
+                for &j in &pending {
+                    s.q.column_mut(act[j]).assign(&qn.column(j));
+                    still.push(act[j]);
                 }
             }
             SphereSolver::Rgd { .. } => {
-                let mut pending: Vec<usize> = vec![];
-                for (j, &k) in act.iter().enumerate() {
-                    s.value[k] = vals[j];
-                    s.grad_norm[k] = rel[j];
-                    s.iters[k] += 1;
-                    if rel[j] <= self.tol {
-                        s.converged[k] = true;
-                    } else {
-                        pending.push(j);
-                    }
-                }
                 let gsq: Vec<f64> = (0..act.len())
                     .map(|j| rg.column(j).dot(&rg.column(j)))
                     .collect();
