@@ -434,6 +434,24 @@ impl L4Objective {
     }
 }
 
+/// The sample-size floor of the ℓ4 learners: p ≥ 2n signals (ℓ4 recovery needs p ≫ n; MSP's
+/// experiments use p = 400n).
+///
+/// # Errors
+/// `p < 2n`.
+pub fn check_sample_size(n: usize, p: usize) -> Result<()> {
+    ensure!(
+        p >= 2 * n,
+        "n_samples",
+        p,
+        format!(
+            "at least 2n = {} signals for n = {n} (ℓ4 recovery needs p ≫ n; the MSP paper uses p = 400n)",
+            2 * n
+        )
+    );
+    Ok(())
+}
+
 fn check_theta(theta: f64) -> Result<()> {
     ensure!(
         theta.is_finite() && theta > 0.0 && theta < 1.0,
@@ -931,15 +949,7 @@ impl DictionaryLearner for L4Sphere {
                  top-m principal subspace first"
             )
         );
-        ensure!(
-            p >= 2 * n,
-            "n_samples",
-            p,
-            format!(
-                "at least 2n = {} signals (the landscape needs p ≫ n)",
-                2 * n
-            )
-        );
+        check_sample_size(n, p)?;
         let mut rng = rng_from_seed(seed);
         let d0 = init.build(y, m, &mut rng)?;
         let (white, obj) = match self.precondition {

@@ -245,15 +245,7 @@ impl DictionaryLearner for Msp {
             ));
         }
         check_signals(y, m)?;
-        ensure!(
-            p >= 2 * n,
-            "n_samples",
-            p,
-            format!(
-                "at least 2n = {} signals for n = {n} (ℓ4 recovery needs p ≫ n; the paper uses p = 400n)",
-                2 * n
-            )
-        );
+        super::l4::check_sample_size(n, p)?;
         let mut rng = rng_from_seed(seed);
         let d0 = init.build(y, m, &mut rng)?;
         let d0 = linalg::polar(d0.view(), linalg::Par::Seq)?;
