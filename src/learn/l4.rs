@@ -2,7 +2,7 @@
 //! Zhu 2020), and the landscape tools to study it.
 //!
 //! For $Y = AX \in \mathbb R^{n\times p}$ with $A$ a unit-norm tight frame ($AA^\top = K I_n$,
-//! $K = m/n$) and Bernoulli(θ)–Gaussian codes, Qu et al. (eq. (2.2)) find one atom at a time from
+//! $K = m/n$) and Bernoulli(θ)–Gaussian codes, Qu et al. find one atom at a time from
 //! $$\min_{q \in \mathbb S^{n-1}} f(q) = -\frac{c}{p}\,\|Y^\top q\|_4^4,\qquad c = \frac{1}{12\,\theta(1-\theta)},$$
 //! whose expectation is $\bar f(q) = -\tfrac14\|A^\top q\|_4^4 + \text{const}$ (PAPERS.md §4a; the
 //! constant needs $\|A^\top q\|_2^2 = K$, i.e. a tight frame). With $f = -w\|M^\top q\|_4^4$
@@ -34,10 +34,12 @@
 //!
 //! ## References
 //! * Qu, Zhai, Li, Zhang, Zhu (2020), "Analysis of the optimization landscapes for overcomplete
-//!   representation learning", ICLR (arXiv 1912.02427), eq. (2.2) (objective), §2–3 (landscape),
-//!   §4 (Riemannian gradient descent from random initialization).
-//! * Absil, Mahony, Sepulchre (2008), *Optimization Algorithms on Matrix Manifolds*, §4.2
-//!   (retraction), eq. (5.14)/(5.19) (Riemannian Hessian on the sphere), Algorithm 5 (Newton).
+//!   representation learning", ICLR (arXiv 1912.02427): the objective and Riemannian gradient
+//!   descent from random initializations as PAPERS.md §4a states them (equation numbers not
+//!   checked against the PDF).
+//! * Absil, Mahony, Sepulchre (2008), *Optimization Algorithms on Matrix Manifolds*, §4.1
+//!   (retractions), §5.5 (Riemannian Hessian on a submanifold such as the sphere), ch. 6
+//!   (Riemannian Newton method).
 
 use super::{DictionaryLearner, Init, LearnState, Learned, check_signals};
 use crate::error::{Error, Result, ensure};

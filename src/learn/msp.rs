@@ -21,7 +21,8 @@
 //!
 //! ## References
 //! * Zhai, Yang, Liao, Wright, Ma (2020), "Complete dictionary learning via ℓ4-norm maximization
-//!   over the orthogonal group", JMLR 21(165), Algorithm 1 (MSP), eq. (10) (objective).
+//!   over the orthogonal group", JMLR 21(165), Algorithm 1 (MSP); the code of PAPERS.md §4b
+//!   (hermish/ZMZM-ICLR-2020, `msp-comparison/main.m`) for the protocol.
 //! * Zhai, Mehta, Zhou, Ma (2020), "Understanding ℓ4-based dictionary learning: interpretation,
 //!   stability, and robustness", ICLR, Table 2 (robustness protocol, PAPERS.md MSP-E1).
 
@@ -73,12 +74,18 @@ impl Msp {
     /// Validate.
     ///
     /// # Errors
-    /// Zero iterations or a non-positive tolerance.
+    /// Zero iterations, a non-positive tolerance or a negative polishing threshold.
     pub fn check(&self) -> Result<()> {
         ensure!(self.max_iters >= 1, "max_iters", self.max_iters, "≥ 1");
         if let Some(t) = self.rel_tol {
             ensure!(t.is_finite() && t > 0.0, "rel_tol", t, "a tolerance > 0");
         }
+        ensure!(
+            self.polish_threshold.is_finite() && self.polish_threshold >= 0.0,
+            "polish_threshold",
+            self.polish_threshold,
+            "a threshold ≥ 0 (relative to each code row's RMS)"
+        );
         Ok(())
     }
 }
@@ -102,12 +109,7 @@ impl Msp {
                 dict.dim(),
             ));
         }
-        ensure!(
-            self.polish_threshold.is_finite() && self.polish_threshold >= 0.0,
-            "polish_threshold",
-            self.polish_threshold,
-            "a threshold ≥ 0 (relative to each code row's RMS)"
-        );
+        self.check()?;
         let par = linalg::par();
         let mut d = dict.to_owned();
         for _ in 0..self.polish_iters {
