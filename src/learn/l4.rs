@@ -158,20 +158,22 @@ impl L4Objective {
             p,
             format!("at least n = {n} signals (p ≫ n for the landscape to be benign)")
         );
-        let s = linalg::matmul_nt(y, y, linalg::par());
-        let ev = linalg::eigvalsh(s.view())?;
-        let (lo, hi) = (ev[0], ev[n - 1]);
+        let ratio = eig_ratio_rows(y)?;
         ensure!(
-            hi > 0.0 && lo > 1e-12 * hi,
+            ratio > 1e-12,
             "signals",
-            format!("rank-deficient (λ_min/λ_max = {:.2e})", lo / hi.max(1e-300)),
+            format!("rank-deficient (λ_min/λ_max = {ratio:.2e})"),
             "signals spanning R^n: pass more signals, or a full-row-rank dictionary"
         );
+        Ok(Self::empirical_checked(y.to_owned(), theta))
+    }
+
+    /// The empirical objective of signals already known to be finite and to span R^n (e.g. the
+    /// output of a [`Whitener`], whose construction checked the rank), taking ownership.
+    fn empirical_checked(y: Array2<f64>, theta: f64) -> Self {
+        let p = y.ncols() as f64;
         let c = 1.0 / (12.0 * theta * (1.0 - theta));
-        Ok(L4Objective {
-            m: y.to_owned(),
-            w: c / p as f64,
-        })
+        L4Objective { m: y, w: c / p }
     }
 
     /// The expected objective $-\tfrac14\|A^\top q\|_4^4$ of a **unit-norm tight frame** A
@@ -215,12 +217,11 @@ impl L4Objective {
                 "unit-norm columns (generate::normalize_columns)"
             );
         }
-        let s = linalg::matmul_nt(a, a, Par::Seq);
-        let ev = linalg::eigvalsh(s.view())?;
+        let ratio = eig_ratio_rows(a)?;
         ensure!(
-            ev[0] > 1e-10 * ev[n - 1],
+            ratio > 1e-10,
             "dictionary",
-            format!("rank-deficient (λ_min(AAᵀ) = {:.2e})", ev[0]),
+            format!("rank-deficient (λ_min/λ_max of AAᵀ = {ratio:.2e})"),
             "a dictionary of full row rank n"
         );
         Ok(L4Objective {
@@ -236,8 +237,23 @@ impl L4Objective {
 
     /// f(q) (q need not be unit-norm here).
     pub fn value(&self, q: ArrayView1<'_, f64>) -> f64 {
-        let z = self.m.t().dot(&q);
+        self.f_of(self.m.t().dot(&q).view())
+    }
+
+    /// f from z = Mᵀq: −w Σ z⁴.
+    fn f_of(&self, z: ArrayView1<'_, f64>) -> f64 {
         -self.w * z.iter().map(|v| (v * v) * (v * v)).sum::<f64>()
+    }
+
+    /// The Riemannian gradient (I − qqᵀ)∇f, its norm relative to |qᵀ∇f|, and |qᵀ∇f| (the scale of
+    /// every tolerance here); no check on q.
+    fn grad_parts(&self, q: ArrayView1<'_, f64>) -> (Array1<f64>, f64, f64) {
+        let g = self.euclidean_grad(q);
+        let c = q.dot(&g);
+        let rg = &g - &(&q * c);
+        let scale = c.abs().max(1e-300);
+        let rel = rg.dot(&rg).sqrt() / scale;
+        (rg, rel, scale)
     }
 
     /// Euclidean gradient ∇f(q) = −4w M (Mᵀq)^∘3.
@@ -252,9 +268,7 @@ impl L4Objective {
     /// `q` not a unit vector of R^n.
     pub fn riemannian_grad(&self, q: ArrayView1<'_, f64>) -> Result<Array1<f64>> {
         check_unit(q, self.dim())?;
-        let g = self.euclidean_grad(q);
-        let c = q.dot(&g);
-        Ok(&g - &(&q * c))
+        Ok(self.grad_parts(q).0)
     }
 
     /// Riemannian Hessian as an n × n matrix, P(∇²f)P − (qᵀ∇f)P with P = I − qqᵀ (q is in its null
@@ -309,10 +323,7 @@ impl L4Objective {
     pub fn values_grads(&self, q: ArrayView2<'_, f64>) -> (Array1<f64>, Array2<f64>) {
         let par = linalg::par();
         let mut z = linalg::matmul_tn(self.m.view(), q, par);
-        let vals = z
-            .axis_iter(Axis(1))
-            .map(|c| -self.w * c.iter().map(|v| (v * v) * (v * v)).sum::<f64>())
-            .collect();
+        let vals = z.axis_iter(Axis(1)).map(|c| self.f_of(c)).collect();
         z.mapv_inplace(|v| v * v * v);
         let mut g = linalg::matmul_nn(self.m.view(), z.view(), par);
         g *= -4.0 * self.w;
@@ -322,9 +333,7 @@ impl L4Objective {
     /// Values of the columns of `q` (n × B): one GEMM.
     pub fn values(&self, q: ArrayView2<'_, f64>) -> Array1<f64> {
         let z = linalg::matmul_tn(self.m.view(), q, linalg::par());
-        z.axis_iter(Axis(1))
-            .map(|c| -self.w * c.iter().map(|v| (v * v) * (v * v)).sum::<f64>())
-            .collect()
+        z.axis_iter(Axis(1)).map(|c| self.f_of(c)).collect()
     }
 
     /// Classify a unit vector q against the atoms (columns of `atoms`, normalised here): near an
@@ -362,10 +371,7 @@ impl L4Objective {
                 cos: c.abs(),
             });
         }
-        let g = self.euclidean_grad(q);
-        let scale = q.dot(&g).abs().max(1e-300);
-        let rg = &g - &(&q * q.dot(&g));
-        let gn = rg.dot(&rg).sqrt() / scale;
+        let (_, gn, scale) = self.grad_parts(q);
         if gn > tol.grad {
             return Ok(PointKind::NotCritical { grad_norm: gn });
         }
@@ -403,10 +409,8 @@ impl L4Objective {
         check_unit(q0, self.dim())?;
         let mut q = q0.to_owned();
         for _ in 0..max_iters {
-            let g = self.euclidean_grad(q.view());
-            let scale = q.dot(&g).abs().max(1e-300);
-            let rg = &g - &(&q * q.dot(&g));
-            if rg.dot(&rg).sqrt() <= tol * scale {
+            let (rg, rel, _) = self.grad_parts(q.view());
+            if rel <= tol {
                 return Ok((q, true));
             }
             let h = self.riemannian_hessian(q.view())?;
@@ -429,9 +433,7 @@ impl L4Objective {
             let nq = q.dot(&q).sqrt();
             q /= nq;
         }
-        let g = self.euclidean_grad(q.view());
-        let rg = &g - &(&q * q.dot(&g));
-        let ok = rg.dot(&rg).sqrt() <= tol * q.dot(&g).abs().max(1e-300);
+        let ok = self.grad_parts(q.view()).1 <= tol;
         Ok((q, ok))
     }
 }
@@ -452,6 +454,14 @@ pub fn check_sample_size(n: usize, p: usize) -> Result<()> {
         )
     );
     Ok(())
+}
+
+/// λ_min/λ_max of a aᵀ (how far the rows of `a` are from spanning R^n; 0 if they do not).
+fn eig_ratio_rows(a: ArrayView2<'_, f64>) -> Result<f64> {
+    let s = linalg::matmul_nt(a, a, linalg::par());
+    let ev = linalg::eigvalsh(s.view())?;
+    let hi = ev[ev.len() - 1];
+    Ok(if hi > 0.0 { ev[0] / hi } else { 0.0 })
 }
 
 fn check_theta(theta: f64) -> Result<()> {
@@ -546,7 +556,7 @@ fn normalize_cols(q: &mut Array2<f64>) {
 impl Iterative for Descent<'_> {
     type State = SphereRuns;
     fn step(&mut self, s: &mut SphereRuns) -> Result<()> {
-        let act = s.active.clone();
+        let act = std::mem::take(&mut s.active);
         let qa = s.q.select(Axis(1), &act);
         let (vals, g) = self.obj.values_grads(qa.view());
         // Riemannian gradients and their relative norms
@@ -959,7 +969,7 @@ impl DictionaryLearner for L4Sphere {
             Precondition::Whiten => {
                 let w = Whitener::new(y)?;
                 let yb = linalg::matmul_nn(w.p.view(), y, linalg::par());
-                (Some(w), L4Objective::empirical(yb.view(), self.theta)?)
+                (Some(w), L4Objective::empirical_checked(yb, self.theta))
             }
         };
         let starts = if self.starts == 0 {

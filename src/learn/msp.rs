@@ -110,16 +110,18 @@ impl Msp {
             ));
         }
         self.check()?;
-        let par = linalg::par();
         let mut d = dict.to_owned();
         for _ in 0..self.polish_iters {
-            let mut x = linalg::matmul_tn(d.view(), y, par);
-            for mut row in x.rows_mut() {
-                let rms = (row.iter().map(|v| v * v).sum::<f64>() / row.len() as f64).sqrt();
-                let t = self.polish_threshold * rms;
-                row.mapv_inplace(|v| if v.abs() > t { v } else { 0.0 });
-            }
-            let m = linalg::matmul_nt(y, x.view(), par);
+            let x = linalg::matmul_tn(d.view(), y, linalg::par());
+            let t: Vec<f64> = x
+                .rows()
+                .into_iter()
+                .map(|row| {
+                    let ms = row.iter().map(|v| v * v).sum::<f64>() / row.len() as f64;
+                    self.polish_threshold * ms.sqrt()
+                })
+                .collect();
+            let m = y_times_mapped_t(y, x.view(), |i, v| if v.abs() > t[i] { v } else { 0.0 });
             d = linalg::polar(m.view(), Par::Seq)?;
         }
         Ok(d)
@@ -131,12 +133,17 @@ struct MspAlg<'a> {
     y: ArrayView2<'a, f64>,
 }
 
-/// `Y (X^{∘3})ᵀ` (n × m) for Y n × p, X m × p. The product has a long inner dimension p and a
-/// small output, which a GEMM does not parallelise well; here p is cut into a fixed number of
-/// blocks (not a function of the thread count, so the result is bit-identical for any number of
-/// threads), each block cubes 512-column panels into a cache-resident buffer and accumulates its
+/// `Y g(X)ᵀ` (n × m) for Y n × p, X m × p, with g applied entrywise as `g(row, x_ij)` (MSP's
+/// stretch `x³`, the polishing threshold). The product has a long inner dimension p and a small
+/// output, which a GEMM does not parallelise well; here p is cut into a fixed number of blocks
+/// (not a function of the thread count, so the result is bit-identical for any number of
+/// threads), each block maps 512-column panels into a cache-resident buffer and accumulates its
 /// own n × m product, and the partial products are summed in block order.
-fn stretch(y: ArrayView2<'_, f64>, x: ArrayView2<'_, f64>) -> Array2<f64> {
+fn y_times_mapped_t(
+    y: ArrayView2<'_, f64>,
+    x: ArrayView2<'_, f64>,
+    g: impl Fn(usize, f64) -> f64 + Sync,
+) -> Array2<f64> {
     use rayon::prelude::*;
     const PANEL: usize = 512;
     const BLOCKS: usize = 16;
@@ -152,16 +159,16 @@ fn stretch(y: ArrayView2<'_, f64>, x: ArrayView2<'_, f64>) -> Array2<f64> {
             let mut c0 = b0;
             while c0 < b1 {
                 let c1 = (c0 + PANEL).min(b1);
-                let mut cube = buf.slice_mut(s![.., ..c1 - c0]);
-                Zip::from(&mut cube)
+                let mut mapped = buf.slice_mut(s![.., ..c1 - c0]);
+                Zip::indexed(&mut mapped)
                     .and(x.slice(s![.., c0..c1]))
-                    .for_each(|c, &v| *c = v * v * v);
+                    .for_each(|(i, _), c, &v| *c = g(i, v));
                 linalg::gemm_into(
                     acc.view_mut(),
                     1.0,
                     y.slice(s![.., c0..c1]),
                     false,
-                    cube.view(),
+                    mapped.view(),
                     true,
                     1.0,
                     Par::Seq,
@@ -202,7 +209,7 @@ impl Iterative for MspAlg<'_> {
     type State = LearnState;
     fn step(&mut self, s: &mut LearnState) -> Result<()> {
         // matching + stretching: Y (DᵀY)^{∘3 ᵀ}
-        let m = stretch(self.y, s.codes.view());
+        let m = y_times_mapped_t(self.y, s.codes.view(), |_, x| x * x * x);
         // projection onto O(n)
         s.dict = linalg::polar(m.view(), linalg::Par::Seq)?;
         recode(s, self.y);
