@@ -6,6 +6,7 @@
 use std::{env, fs, path::Path};
 
 fn main() {
+    git_rev();
     println!("cargo:rerun-if-changed=notebooks/src");
     let out = Path::new(&env::var("OUT_DIR").unwrap()).join("notebooks_smoke.rs");
     let mut code = String::new();
@@ -41,4 +42,26 @@ fn main() {
         ));
     }
     fs::write(out, code).unwrap();
+}
+
+/// The git revision for sweep provenance (`DICTLAB_GIT_REV`), `unknown` outside a checkout.
+fn git_rev() {
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    let rev = git(&["rev-parse", "--short=12", "HEAD"]).unwrap_or_else(|| "unknown".into());
+    println!("cargo:rustc-env=DICTLAB_GIT_REV={rev}");
+    if let Some(dir) = git(&["rev-parse", "--git-dir"]) {
+        let dir = Path::new(&dir);
+        println!("cargo:rerun-if-changed={}", dir.join("HEAD").display());
+        if let Some(r) = git(&["symbolic-ref", "-q", "HEAD"]) {
+            println!("cargo:rerun-if-changed={}", dir.join(r).display());
+        }
+        println!("cargo:rerun-if-changed={}", dir.join("packed-refs").display());
+    }
 }

@@ -10,8 +10,7 @@
 //! ```
 
 use crate::error::{Error, Result};
-use crate::generate::{Noise, Support, Values};
-use crate::instance::{DictKind, InstanceSpec};
+use crate::instance::InstanceSpec;
 use crate::io;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -75,6 +74,103 @@ pub enum Command {
     Encode(EncodeArgs),
     /// Learn a dictionary from signals; write D.npy (n × m); with --truth print recovery metrics.
     Learn(LearnArgs),
+    /// Run (or resume) a sweep plan into a results directory, in durable chunks.
+    Sweep(SweepArgs),
+    /// Finished runs of a results directory and the shards still to run (as an --array= list).
+    Status(StatusArgs),
+    /// Merge a complete results directory into one parquet table.
+    Merge(MergeArgs),
+    /// Write a Slurm job-array script for a plan, the dependent merge job, and submit helpers.
+    EmitSlurm(EmitSlurmArgs),
+    /// Render a merged results table as a standalone offline HTML dashboard.
+    Report(ReportArgs),
+}
+
+/// `dictlab sweep` flags.
+#[derive(Debug, clap::Args)]
+pub struct SweepArgs {
+    /// Plan file (TOML; see `dictlab::sweep::plan`).
+    pub plan: PathBuf,
+    /// Results directory (created; rerunning resumes).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Run only items with id mod N = i: `i/N`, or `auto` under a Slurm array job.
+    #[arg(long)]
+    pub shard: Option<String>,
+    /// Concurrent runs (default: --threads ÷ the plan's threads_per_run).
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// `dictlab status` flags.
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// Results directory.
+    pub dir: PathBuf,
+    /// Shard count to name unfinished shards by (default: the one emit-slurm recorded, else the
+    /// one in the chunk names).
+    #[arg(long)]
+    pub shards: Option<usize>,
+    /// Print only the unfinished shards as an --array= list (empty when complete).
+    #[arg(long)]
+    pub array_list: bool,
+    /// Print the status as JSON.
+    #[arg(long, conflicts_with = "array_list")]
+    pub json: bool,
+}
+
+/// `dictlab merge` flags.
+#[derive(Debug, clap::Args)]
+pub struct MergeArgs {
+    /// Results directory.
+    pub dir: PathBuf,
+    /// Output parquet file.
+    #[arg(short = 'o', long = "out")]
+    pub out: PathBuf,
+}
+
+/// `dictlab emit-slurm` flags.
+#[derive(Debug, clap::Args)]
+pub struct EmitSlurmArgs {
+    /// Plan file.
+    pub plan: PathBuf,
+    /// Results directory the jobs write (scripts go to DIR/slurm/).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Array size N (shard i runs items with id mod N = i).
+    #[arg(long)]
+    pub shards: usize,
+    /// CPUs per array task (the sweep's thread count).
+    #[arg(long, default_value_t = 1)]
+    pub cpus_per_shard: usize,
+    /// Wall-time limit per task (Slurm syntax, e.g. 02:00:00).
+    #[arg(long, default_value = "01:00:00")]
+    pub time: String,
+    /// Memory per task (Slurm syntax, e.g. 4G); default: the partition's.
+    #[arg(long)]
+    pub mem: Option<String>,
+    /// Partition.
+    #[arg(long)]
+    pub partition: Option<String>,
+    /// The dictlab executable the jobs call (default: this one).
+    #[arg(long)]
+    pub dictlab: Option<PathBuf>,
+}
+
+/// `dictlab report` flags.
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// Merged results (parquet, from `dictlab merge`).
+    pub input: PathBuf,
+    /// Output HTML file.
+    #[arg(short = 'o', long = "out")]
+    pub out: PathBuf,
+    /// Title (default: from the file name).
+    #[arg(long)]
+    pub title: Option<String>,
 }
 
 /// Learners on the command line.
@@ -208,115 +304,55 @@ pub struct LearnArgs {
 }
 
 impl LearnArgs {
+    /// The method parameters these flags set, in registry spelling (see [`crate::registry`]).
+    fn params(&self) -> Vec<(String, crate::sweep::Value)> {
+        use crate::sweep::Value;
+        let mut kv: Vec<(String, Value)> = Vec::new();
+        let mut put = |k: &str, v: Option<Value>| {
+            if let Some(v) = v {
+                kv.push((k.to_string(), v));
+            }
+        };
+        let l4 = self.method == LearnerArg::L4;
+        put("sparsity", self.sparsity.map(Value::from));
+        put("lambda", self.lambda.map(Value::from));
+        put("iters", self.iters.map(Value::from));
+        put("epochs", self.epochs.map(Value::from));
+        put("batch", self.batch.map(Value::from));
+        put("eta", self.eta.map(Value::from));
+        put("tau", self.tau.map(Value::from));
+        put("eps0", self.eps0.map(Value::from));
+        put("eps_min", self.eps_min.map(Value::from));
+        put("theta", self.theta.map(Value::from));
+        put("starts", self.starts.map(Value::from));
+        put("rounds", self.rounds.map(Value::from));
+        put("polish", self.polish.map(Value::from));
+        if l4 {
+            put("whiten", self.no_whiten.then_some(Value::Bool(false)));
+            if self.sphere_solver == SphereSolverArg::Rgd {
+                put("sphere_solver", Some(Value::from("rgd")));
+            }
+        }
+        // flags that do not apply to the method are ignored, as they always were on this command
+        let name = self.method_name();
+        let keys = crate::registry::lookup(&name).map(|d| d.keys).unwrap_or(&[]);
+        kv.retain(|(k, _)| keys.contains(&k.as_str()));
+        kv
+    }
+    fn method_name(&self) -> String {
+        format!("{:?}", self.method).to_lowercase()
+    }
     /// The learner these flags describe (n × m dictionary).
     pub fn learner(&self, m: usize) -> Result<Box<dyn crate::learn::DictionaryLearner>> {
-        use crate::code::{LarsLasso, Omp, SparseCoder};
-        use crate::learn::*;
-        let k = || {
-            self.sparsity.ok_or_else(|| {
-                Error::invalid(
-                    "sparsity",
-                    "missing",
-                    format!("--sparsity <k> for --method {:?}", self.method).to_lowercase(),
-                )
-            })
+        let ctx = crate::registry::Context {
+            n_atoms: m,
+            sparsity: None,
+            truth: None,
         };
-        let coder = || -> Result<Box<dyn SparseCoder>> {
-            Ok(match self.lambda {
-                Some(l) => Box::new(LarsLasso::new(l)),
-                None => Box::new(Omp::with_sparsity(k()?)),
-            })
-        };
-        let iters = |d: usize| self.iters.unwrap_or(d);
-        let eta = || -> Result<f64> {
-            Ok(match self.eta {
-                Some(e) => e,
-                None => m as f64 / k()? as f64,
-            })
-        };
-        Ok(match self.method {
-            LearnerArg::Mod => Box::new(
-                AlternatingMinimization::new(coder()?, Mod::default()).max_iters(iters(50)),
-            ),
-            LearnerArg::Ksvd => Box::new(
-                AlternatingMinimization::new(Omp::with_sparsity(k()?), Ksvd::exact())
-                    .max_iters(iters(50)),
-            ),
-            LearnerArg::Aksvd => Box::new(
-                AlternatingMinimization::new(Omp::with_sparsity(k()?), Ksvd::approximate())
-                    .max_iters(iters(50)),
-            ),
-            LearnerArg::Bcd => Box::new(
-                AlternatingMinimization::new(coder()?, Bcd::default()).max_iters(iters(50)),
-            ),
-            LearnerArg::Online => {
-                let mut o = OnlineDl::new(coder()?);
-                if let Some(b) = self.batch {
-                    o.batch = b;
-                }
-                if let Some(e) = self.epochs {
-                    o.epochs = e;
-                }
-                Box::new(o)
-            }
-            LearnerArg::Altmin => {
-                let mut a = AltMinDict {
-                    max_iters: iters(30),
-                    ..Default::default()
-                };
-                if let Some(e) = self.eps0 {
-                    a.eps0 = e;
-                }
-                if let Some(e) = self.eps_min {
-                    a.eps_min = e;
-                }
-                Box::new(a)
-            }
-            LearnerArg::Arora | LearnerArg::Noodl => {
-                let tau = self.tau.unwrap_or(0.5);
-                let mut a = if self.method == LearnerArg::Arora {
-                    ApproxGradient::arora(tau, eta()?)
-                } else {
-                    ApproxGradient::noodl(tau, eta()?)
-                };
-                if let Some(b) = self.batch {
-                    a.batch = b;
-                }
-                if let Some(e) = self.epochs {
-                    a.epochs = e;
-                }
-                Box::new(a)
-            }
-            LearnerArg::Msp => Box::new(Msp {
-                max_iters: iters(200),
-                polish_iters: self.polish.unwrap_or(0),
-                ..Default::default()
-            }),
-            LearnerArg::L4 => {
-                let theta = match (self.theta, self.sparsity) {
-                    (Some(t), _) => t,
-                    (None, Some(k)) => k as f64 / m as f64,
-                    (None, None) => 0.1,
-                };
-                let mut l = L4Sphere::new(theta);
-                if let Some(i) = self.iters {
-                    l.iters = i;
-                }
-                if let Some(s) = self.starts {
-                    l.starts = s;
-                }
-                if let Some(r) = self.rounds {
-                    l.rounds = r;
-                }
-                if self.no_whiten {
-                    l.precondition = Precondition::None;
-                }
-                if self.sphere_solver == SphereSolverArg::Rgd {
-                    l.solver = SphereSolver::Rgd { step: 1.0 };
-                }
-                Box::new(l)
-            }
-        })
+        match crate::registry::build(&self.method_name(), &self.params(), &ctx)? {
+            crate::registry::Built::Learner(l, _) => Ok(l),
+            crate::registry::Built::Coder(_) => unreachable!("learn methods are learners"),
+        }
     }
 }
 
@@ -409,44 +445,32 @@ pub struct EncodeArgs {
 impl EncodeArgs {
     /// The coder these flags describe.
     pub fn coder(&self) -> Result<Box<dyn crate::code::SparseCoder>> {
-        use crate::code::*;
-        let need_lambda = || {
-            self.lambda.ok_or_else(|| {
-                Error::invalid(
-                    "lambda",
-                    "missing",
-                    format!("--lambda <λ > 0> for --method {:?}", self.method).to_lowercase(),
-                )
-            })
+        use crate::sweep::Value;
+        let name = format!("{:?}", self.method).to_lowercase();
+        let mut kv: Vec<(String, Value)> = Vec::new();
+        if let Some(k) = self.sparsity {
+            kv.push(("sparsity".into(), Value::from(k)));
+        }
+        if let Some(t) = self.tol {
+            kv.push(("tol".into(), Value::from(t)));
+        }
+        if let Some(l) = self.lambda {
+            kv.push(("lambda".into(), Value::from(l)));
+        }
+        if self.nonneg {
+            kv.push(("nonneg".into(), Value::Bool(true)));
+        }
+        let keys = crate::registry::lookup(&name)?.keys;
+        kv.retain(|(k, _)| keys.contains(&k.as_str()));
+        let ctx = crate::registry::Context {
+            n_atoms: 0,
+            sparsity: None,
+            truth: None,
         };
-        let need_k = || {
-            self.sparsity.ok_or_else(|| {
-                Error::invalid(
-                    "sparsity",
-                    "missing",
-                    format!("--sparsity <k> for --method {:?}", self.method).to_lowercase(),
-                )
-            })
-        };
-        Ok(match self.method {
-            CoderArg::Omp => match self.tol {
-                Some(eps) => Box::new(Omp::with_tolerance(eps)),
-                None => Box::new(Omp::with_sparsity(self.sparsity.ok_or_else(|| {
-                    Error::invalid(
-                        "sparsity",
-                        "missing",
-                        "--sparsity <k> (or --tol <ε>) for --method omp",
-                    )
-                })?)),
-            },
-            CoderArg::Lasso | CoderArg::Lars => {
-                Box::new(LarsLasso::new(need_lambda()?).nonneg(self.nonneg))
-            }
-            CoderArg::Fista => Box::new(Pgm::fista(need_lambda()?).nonneg(self.nonneg)),
-            CoderArg::Ista => Box::new(Pgm::ista(need_lambda()?).nonneg(self.nonneg)),
-            CoderArg::Cd => Box::new(CoordinateDescent::new(need_lambda()?).nonneg(self.nonneg)),
-            CoderArg::Iht => Box::new(Iht::new(need_k()?)),
-        })
+        match crate::registry::build(&name, &kv, &ctx)? {
+            crate::registry::Built::Coder(c) => Ok(c),
+            crate::registry::Built::Learner(..) => unreachable!("encode methods are coders"),
+        }
     }
 }
 
@@ -521,67 +545,53 @@ pub struct MetricsArgs {
 }
 
 impl GenerateArgs {
-    /// The spec these flags describe.
+    /// The spec these flags describe (through [`InstanceSpec::from_params`], the keys of sweep
+    /// plans).
     pub fn spec(&self) -> Result<InstanceSpec> {
-        let kind = match (self.dictionary, self.coherence) {
-            (None, Some(t)) | (Some(DictArg::Coherence), Some(t)) => {
-                DictKind::Coherence { target: t }
+        use crate::sweep::Value;
+        let mut kv: Vec<(String, Value)> = vec![
+            ("dim".into(), Value::from(self.dim)),
+            ("n_atoms".into(), Value::from(self.atoms)),
+            ("n_samples".into(), Value::from(self.samples)),
+        ];
+        let mut put = |k: &str, v: Option<Value>| {
+            if let Some(v) = v {
+                kv.push((k.to_string(), v));
             }
-            (Some(DictArg::Coherence), None) => {
-                return Err(Error::invalid(
-                    "dictionary",
-                    "coherence",
-                    "--coherence <target μ> with --dictionary coherence",
-                ));
-            }
-            (Some(k), Some(_)) => {
-                return Err(Error::invalid(
-                    "coherence",
-                    format!("{k:?}"),
-                    "--coherence only with --dictionary coherence (or no --dictionary)",
-                ));
-            }
-            (None, None) | (Some(DictArg::Gaussian), None) => DictKind::Gaussian,
-            (Some(DictArg::Orthobasis), None) => DictKind::Orthobasis,
-            (Some(DictArg::IdentityHadamard), None) => DictKind::IdentityHadamard,
-            (Some(DictArg::IdentityDct), None) => DictKind::IdentityDct,
-            (Some(DictArg::TightFrame), None) => DictKind::TightFrame,
-            (Some(DictArg::NearDuplicates), None) => DictKind::NearDuplicates {
-                cos: self.pair_cos,
-                pairs: self.pairs,
-            },
-            (Some(DictArg::SteinerEtf), None) => DictKind::SteinerEtf,
         };
-        let (a, b) = (self.value_low, self.value_high);
+        let dict = self.dictionary.map(|d| {
+            Value::from(
+                format!("{d:?}")
+                    .chars()
+                    .enumerate()
+                    .flat_map(|(i, c)| {
+                        let sep = (i > 0 && c.is_uppercase()).then_some('_');
+                        sep.into_iter().chain(c.to_lowercase())
+                    })
+                    .collect::<String>(),
+            )
+        });
+        let near = matches!(self.dictionary, Some(DictArg::NearDuplicates));
+        put("dictionary", dict);
+        put("coherence", self.coherence.map(Value::from));
+        put("pair_cos", near.then_some(Value::from(self.pair_cos)));
+        put("pairs", near.then_some(Value::from(self.pairs)));
+        put("sparsity", self.sparsity.map(Value::from));
+        put("theta", self.theta.map(Value::from));
+        put("zipf_exponent", self.zipf.map(Value::from));
         let values = match self.values {
-            ValuesArg::Gaussian => Values::Gaussian,
-            ValuesArg::Rademacher => Values::Rademacher,
-            ValuesArg::SignedUniform => Values::SignedUniform { a, b },
-            ValuesArg::NonnegUniform => Values::NonNegUniform { a, b },
-            ValuesArg::SharedSignUniform => Values::SharedSignUniform { a, b },
+            ValuesArg::Gaussian => "gaussian",
+            ValuesArg::Rademacher => "rademacher",
+            ValuesArg::SignedUniform => "signed_uniform",
+            ValuesArg::NonnegUniform => "nonneg_uniform",
+            ValuesArg::SharedSignUniform => "shared_sign_uniform",
         };
-        let support = match (self.theta, self.zipf) {
-            (Some(theta), _) => Support::Bernoulli { theta },
-            (None, Some(exponent)) => Support::Zipf {
-                k: self.sparsity.unwrap_or(3),
-                exponent,
-            },
-            (None, None) => Support::ExactK {
-                k: self.sparsity.unwrap_or(3),
-            },
-        };
-        let noise = match (self.noise_sigma, self.snr_db) {
-            (Some(sigma), _) => Noise::Sigma { sigma },
-            (None, Some(snr_db)) => Noise::SnrDb { snr_db },
-            _ => Noise::None,
-        };
-        let spec = InstanceSpec::new(self.dim, self.atoms, self.samples)
-            .dictionary(kind)
-            .support(support)
-            .values(values)
-            .noise(noise);
-        spec.check()?;
-        Ok(spec)
+        put("values", Some(Value::from(values)));
+        put("value_low", Some(Value::from(self.value_low)));
+        put("value_high", Some(Value::from(self.value_high)));
+        put("noise_sigma", self.noise_sigma.map(Value::from));
+        put("snr_db", self.snr_db.map(Value::from));
+        InstanceSpec::from_params(&kv)
     }
 }
 
@@ -657,6 +667,52 @@ pub fn run(cli: Cli) -> Result<String> {
             Ok(serde_json::to_string(&out)?)
         }
         Command::Learn(l) => learn(l),
+        Command::Sweep(a) => {
+            use crate::sweep::{Plan, RunOptions, Shard, run_plan};
+            let plan = Plan::from_file(&a.plan)?;
+            let shard = match &a.shard {
+                Some(s) => Shard::parse(s)?,
+                None => Shard::all(),
+            };
+            let opts = RunOptions {
+                shard,
+                workers: a.workers.unwrap_or(0),
+                progress: !a.quiet,
+            };
+            let summary = run_plan(&plan, &a.out, &opts)?;
+            Ok(serde_json::to_string(&summary)?)
+        }
+        Command::Status(a) => {
+            let st = crate::sweep::status(&a.dir, a.shards)?;
+            Ok(if a.array_list {
+                st.array_list()
+            } else if a.json {
+                serde_json::to_string(&st)?
+            } else {
+                st.to_string()
+            })
+        }
+        Command::Merge(a) => {
+            let df = crate::sweep::merge(&a.dir)?;
+            crate::sweep::store::write_parquet(&df, &a.out)?;
+            Ok(serde_json::to_string(&serde_json::json!({
+                "rows": df.height(),
+                "columns": df.width(),
+                "out": a.out,
+            }))?)
+        }
+        Command::EmitSlurm(a) => crate::sweep::slurm::emit(&a),
+        Command::Report(a) => {
+            let df = crate::sweep::store::read_parquet(&a.input)?;
+            let title = a.title.clone().unwrap_or_else(|| {
+                format!(
+                    "dictlab sweep report: {}",
+                    a.input.file_name().unwrap_or_default().to_string_lossy()
+                )
+            });
+            crate::sweep::dashboard::dashboard(&df, &title)?.write_html(&a.out)?;
+            Ok(serde_json::to_string(&serde_json::json!({"out": a.out}))?)
+        }
         Command::Metrics(m) => {
             let a = io::read_matrix(&m.truth, "true dictionary")?;
             let d = io::read_matrix(&m.estimate, "estimated dictionary")?;

@@ -61,6 +61,20 @@ pub enum Error {
         /// The underlying error.
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// A sweep plan is malformed (line 0: the plan as a whole).
+    #[error("sweep plan, line {line}: `{key}`: expected {expected}")]
+    Plan {
+        /// 1-based line in the TOML file (0 when the error is about the plan as a whole).
+        line: usize,
+        /// The key (or method id, or instance id) at fault.
+        key: String,
+        /// What would be valid, phrased as the fix.
+        expected: String,
+    },
+    /// A sweep's results directory or results do not belong together (plan hash mismatch, gaps,
+    /// duplicates).
+    #[error("sweep results: {0}")]
+    Results(String),
     /// An I/O error without a path.
     #[error(transparent)]
     Io(#[from] std::io::Error),

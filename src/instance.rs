@@ -125,6 +125,170 @@ impl InstanceSpec {
         self
     }
 
+    /// The keys [`InstanceSpec::from_params`] accepts (sweep plans' instance keys).
+    pub const KEYS: &'static [&'static str] = &[
+        "dim",
+        "n_atoms",
+        "n_samples",
+        "dictionary",
+        "coherence",
+        "pair_cos",
+        "pairs",
+        "sparsity",
+        "theta",
+        "zipf_exponent",
+        "values",
+        "value_low",
+        "value_high",
+        "noise_sigma",
+        "snr_db",
+    ];
+
+    /// A checked spec from named parameters (a sweep plan's instance keys; `dictlab generate`'s
+    /// flags map onto the same keys):
+    ///
+    /// | key | meaning (default) |
+    /// |---|---|
+    /// | `dim`, `n_atoms`, `n_samples` | n, m, N (required) |
+    /// | `dictionary` | `gaussian` (default), `orthobasis`, `identity_hadamard`, `identity_dct`, `tight_frame`, `coherence`, `near_duplicates`, `steiner_etf` |
+    /// | `coherence` | target μ (implies `dictionary = "coherence"`) |
+    /// | `pair_cos`, `pairs` | near-duplicate pairs (0.9, 1) |
+    /// | `sparsity` / `theta` | exact-k supports (k = 3) / Bernoulli(θ) supports |
+    /// | `zipf_exponent` | Zipf atom frequencies for exact-k supports |
+    /// | `values`, `value_low`, `value_high` | `gaussian` (default), `rademacher`, `signed_uniform`, `nonneg_uniform`, `shared_sign_uniform`; bounds (1, 2) |
+    /// | `noise_sigma` / `snr_db` | Gaussian noise by σ / by SNR in dB (none) |
+    ///
+    /// # Errors
+    /// An unknown key (the error lists the known ones), a value of the wrong type, conflicting
+    /// keys, and everything [`InstanceSpec::check`] rejects.
+    pub fn from_params(kv: &[(String, Value)]) -> Result<Self> {
+        for (k, _) in kv {
+            if !Self::KEYS.contains(&k.as_str()) {
+                return Err(Error::invalid(
+                    "instance key",
+                    k,
+                    format!("one of {}", Self::KEYS.join(", ")),
+                ));
+            }
+        }
+        let get = |k: &str| kv.iter().find(|(q, _)| q == k).map(|(_, v)| v);
+        let bad = |k: &str, v: &Value, what: &str| {
+            Error::invalid("instance key", format!("{k} = {v}"), what.to_string())
+        };
+        let num = |k: &str| -> Result<Option<f64>> {
+            get(k)
+                .map(|v| v.as_f64().ok_or_else(|| bad(k, v, "a number")))
+                .transpose()
+        };
+        let int = |k: &str| -> Result<Option<usize>> {
+            get(k)
+                .map(|v| {
+                    v.as_usize()
+                        .ok_or_else(|| bad(k, v, "a non-negative integer"))
+                })
+                .transpose()
+        };
+        let text = |k: &str| -> Result<Option<&str>> {
+            get(k)
+                .map(|v| v.as_str().ok_or_else(|| bad(k, v, "a string")))
+                .transpose()
+        };
+        let need = |k: &str| -> Result<usize> {
+            int(k)?.ok_or_else(|| {
+                Error::invalid("instance key", k, format!("a value for `{k}` (required)"))
+            })
+        };
+        let (n, m, nn) = (need("dim")?, need("n_atoms")?, need("n_samples")?);
+        let coherence = num("coherence")?;
+        let kind = match (text("dictionary")?, coherence) {
+            (None | Some("coherence"), Some(target)) => DictKind::Coherence { target },
+            (Some("coherence"), None) => {
+                return Err(Error::invalid(
+                    "dictionary",
+                    "coherence",
+                    "a target `coherence` (--coherence) with dictionary = coherence",
+                ));
+            }
+            (Some(d), Some(_)) => {
+                return Err(Error::invalid(
+                    "coherence",
+                    d,
+                    "`coherence` only with dictionary = coherence (or no dictionary key)",
+                ));
+            }
+            (None | Some("gaussian"), None) => DictKind::Gaussian,
+            (Some("orthobasis"), None) => DictKind::Orthobasis,
+            (Some("identity_hadamard"), None) => DictKind::IdentityHadamard,
+            (Some("identity_dct"), None) => DictKind::IdentityDct,
+            (Some("tight_frame"), None) => DictKind::TightFrame,
+            (Some("near_duplicates"), None) => DictKind::NearDuplicates {
+                cos: num("pair_cos")?.unwrap_or(0.9),
+                pairs: int("pairs")?.unwrap_or(1),
+            },
+            (Some("steiner_etf"), None) => DictKind::SteinerEtf,
+            (Some(other), None) => {
+                return Err(Error::invalid(
+                    "dictionary",
+                    other,
+                    "one of gaussian, orthobasis, identity_hadamard, identity_dct, tight_frame, coherence, near_duplicates, steiner_etf",
+                ));
+            }
+        };
+        let (a, b) = (
+            num("value_low")?.unwrap_or(1.0),
+            num("value_high")?.unwrap_or(2.0),
+        );
+        let values = match text("values")?.unwrap_or("gaussian") {
+            "gaussian" => Values::Gaussian,
+            "rademacher" => Values::Rademacher,
+            "signed_uniform" => Values::SignedUniform { a, b },
+            "nonneg_uniform" => Values::NonNegUniform { a, b },
+            "shared_sign_uniform" => Values::SharedSignUniform { a, b },
+            other => {
+                return Err(Error::invalid(
+                    "values",
+                    other,
+                    "one of gaussian, rademacher, signed_uniform, nonneg_uniform, shared_sign_uniform",
+                ));
+            }
+        };
+        let (k, theta, zipf) = (int("sparsity")?, num("theta")?, num("zipf_exponent")?);
+        let support = match (theta, k, zipf) {
+            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+                return Err(Error::invalid(
+                    "theta",
+                    "with sparsity or zipf_exponent",
+                    "either `theta` (Bernoulli supports) or `sparsity` (exact-k, optionally Zipf), not both",
+                ));
+            }
+            (Some(theta), None, None) => Support::Bernoulli { theta },
+            (None, k, Some(exponent)) => Support::Zipf {
+                k: k.unwrap_or(3),
+                exponent,
+            },
+            (None, k, None) => Support::ExactK { k: k.unwrap_or(3) },
+        };
+        let noise = match (num("noise_sigma")?, num("snr_db")?) {
+            (Some(_), Some(_)) => {
+                return Err(Error::invalid(
+                    "noise_sigma",
+                    "with snr_db",
+                    "either `noise_sigma` or `snr_db`, not both",
+                ));
+            }
+            (Some(sigma), None) => Noise::Sigma { sigma },
+            (None, Some(snr_db)) => Noise::SnrDb { snr_db },
+            (None, None) => Noise::None,
+        };
+        let spec = InstanceSpec::new(n, m, nn)
+            .dictionary(kind)
+            .support(support)
+            .values(values)
+            .noise(noise);
+        spec.check()?;
+        Ok(spec)
+    }
+
     /// Validate every field; errors name the fix.
     pub fn check(&self) -> Result<()> {
         let (n, m) = (self.dim, self.n_atoms);

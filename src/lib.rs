@@ -62,6 +62,7 @@ pub mod learn;
 pub mod linalg;
 pub mod metrics;
 pub mod prelude;
+pub mod registry;
 pub mod report;
 pub mod rng;
 pub mod sweep;

@@ -15,6 +15,15 @@
 //! `termination`. An item whose closure returns `Err` yields one row with `termination =
 //! "error: …"`: a sweep never loses rows.
 
+pub mod dashboard;
+pub mod exec;
+pub mod plan;
+pub mod slurm;
+pub mod store;
+
+pub use plan::{Plan, PlanMethod, RecordMode};
+pub use store::{RunOptions, RunSummary, Shard, Status, merge, run_cached, run_plan, status};
+
 use crate::error::{Error, Result};
 use crate::rng::derive_seed;
 use polars::prelude::{Column, DataFrame, DataType, NamedFrom, Series};

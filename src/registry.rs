@@ -1,0 +1,445 @@
+//! Methods by name: the one place where a method's name and its parameters become a sparse coder
+//! or a dictionary learner. The command line (`dictlab encode`, `dictlab learn`) and sweep plans
+//! (`[[method]]` entries) both go through [`build`], so a method behaves the same everywhere.
+//!
+//! | name | kind | parameters (default) |
+//! |---|---|---|
+//! | `omp` | coder | `sparsity` (instance k) or `tol` |
+//! | `lasso`, `lars` | coder (LARS homotopy) | `lambda`, `nonneg` (false) |
+//! | `fista`, `ista`, `cd` | coder | `lambda`, `nonneg` (false) |
+//! | `iht` | coder | `sparsity` (instance k) |
+//! | `mod`, `bcd` | learner | `sparsity` (instance k) or `lambda`, `iters` (50) |
+//! | `ksvd`, `aksvd` | learner | `sparsity` (instance k), `iters` (50) |
+//! | `online` | learner | `sparsity` or `lambda`, `epochs` (30), `batch` (256) |
+//! | `altmin` | learner | `iters` (30), `eps0` (1), `eps_min` (0) |
+//! | `arora`, `noodl` | learner | `sparsity`, `eta` (m/k), `tau` (0.5), `epochs` (20), `batch` (256) |
+//! | `msp` | learner (m = n) | `iters` (200), `polish` (0) |
+//! | `l4` | learner (m ≥ n) | `theta` (k/m), `iters` (500), `starts`, `rounds` (8), `sphere_solver` (`power`/`rgd`), `whiten` (true) |
+//!
+//! Every learner also takes `init` (`data` (default), `gaussian`, `spectral`, `clustering`,
+//! `near`) and, with `init = "near"`, `init_dist` (columnwise distance from the true dictionary,
+//! default 0.5). Adding a method: implement [`crate::code::SparseCoder`] or
+//! [`crate::learn::DictionaryLearner`], add one row to [`METHODS`] and one arm to [`build`].
+
+use crate::code::SparseCoder;
+use crate::error::{Error, Result};
+use crate::learn::{DictionaryLearner, Init};
+use crate::sweep::Value;
+use ndarray::Array2;
+
+/// Whether a method codes signals against a known dictionary or learns one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A sparse coder (run on the planted dictionary; measured by support recovery).
+    Coder,
+    /// A dictionary learner (measured by dictionary recovery).
+    Learner,
+}
+
+/// One registered method: name, kind and the parameters it accepts.
+#[derive(Clone, Copy, Debug)]
+pub struct MethodDef {
+    /// Name as written in plans and on the command line.
+    pub name: &'static str,
+    /// Coder or learner.
+    pub kind: Kind,
+    /// Accepted parameter keys.
+    pub keys: &'static [&'static str],
+}
+
+const LASSO: &[&str] = &["lambda", "nonneg"];
+const ALT: &[&str] = &["sparsity", "lambda", "iters", "init", "init_dist"];
+const KSVD: &[&str] = &["sparsity", "iters", "init", "init_dist"];
+const ONLINE: &[&str] = &["sparsity", "lambda", "epochs", "batch", "init", "init_dist"];
+const ALTMIN: &[&str] = &["iters", "eps0", "eps_min", "init", "init_dist"];
+const AGD: &[&str] = &["sparsity", "eta", "tau", "epochs", "batch", "init", "init_dist"];
+const MSP: &[&str] = &["iters", "polish", "init", "init_dist"];
+const L4: &[&str] = &[
+    "theta",
+    "sparsity",
+    "iters",
+    "starts",
+    "rounds",
+    "sphere_solver",
+    "whiten",
+    "init",
+    "init_dist",
+];
+
+/// Every method [`build`] knows.
+pub const METHODS: &[MethodDef] = &[
+    MethodDef {
+        name: "omp",
+        kind: Kind::Coder,
+        keys: &["sparsity", "tol"],
+    },
+    MethodDef {
+        name: "lasso",
+        kind: Kind::Coder,
+        keys: LASSO,
+    },
+    MethodDef {
+        name: "lars",
+        kind: Kind::Coder,
+        keys: LASSO,
+    },
+    MethodDef {
+        name: "fista",
+        kind: Kind::Coder,
+        keys: LASSO,
+    },
+    MethodDef {
+        name: "ista",
+        kind: Kind::Coder,
+        keys: LASSO,
+    },
+    MethodDef {
+        name: "cd",
+        kind: Kind::Coder,
+        keys: LASSO,
+    },
+    MethodDef {
+        name: "iht",
+        kind: Kind::Coder,
+        keys: &["sparsity"],
+    },
+    MethodDef {
+        name: "mod",
+        kind: Kind::Learner,
+        keys: ALT,
+    },
+    MethodDef {
+        name: "bcd",
+        kind: Kind::Learner,
+        keys: ALT,
+    },
+    MethodDef {
+        name: "ksvd",
+        kind: Kind::Learner,
+        keys: KSVD,
+    },
+    MethodDef {
+        name: "aksvd",
+        kind: Kind::Learner,
+        keys: KSVD,
+    },
+    MethodDef {
+        name: "online",
+        kind: Kind::Learner,
+        keys: ONLINE,
+    },
+    MethodDef {
+        name: "altmin",
+        kind: Kind::Learner,
+        keys: ALTMIN,
+    },
+    MethodDef {
+        name: "arora",
+        kind: Kind::Learner,
+        keys: AGD,
+    },
+    MethodDef {
+        name: "noodl",
+        kind: Kind::Learner,
+        keys: AGD,
+    },
+    MethodDef {
+        name: "msp",
+        kind: Kind::Learner,
+        keys: MSP,
+    },
+    MethodDef {
+        name: "l4",
+        kind: Kind::Learner,
+        keys: L4,
+    },
+];
+
+/// The definition of `name`, or an error listing the known names.
+///
+/// # Errors
+/// An unknown name.
+pub fn lookup(name: &str) -> Result<&'static MethodDef> {
+    METHODS.iter().find(|d| d.name == name).ok_or_else(|| {
+        Error::invalid(
+            "method",
+            name,
+            format!(
+                "one of {}",
+                METHODS.iter().map(|d| d.name).collect::<Vec<_>>().join(", ")
+            ),
+        )
+    })
+}
+
+/// Check that every key of `params` is accepted by `name` (without building anything).
+///
+/// # Errors
+/// An unknown method or an unknown parameter key (the error names it and the accepted keys).
+pub fn check_keys(name: &str, params: &[(String, Value)]) -> Result<&'static MethodDef> {
+    let def = lookup(name)?;
+    for (k, _) in params {
+        if !def.keys.contains(&k.as_str()) {
+            return Err(Error::invalid(
+                "method parameter",
+                format!("{name}.{k}"),
+                format!(
+                    "one of the parameters of `{name}`: {}",
+                    def.keys.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(def)
+}
+
+/// What the instance tells a method that is not in its parameters.
+#[derive(Clone, Debug)]
+pub struct Context<'a> {
+    /// Atoms to learn (m).
+    pub n_atoms: usize,
+    /// The instance's exact sparsity k, if its supports have one (default for `sparsity`).
+    pub sparsity: Option<usize>,
+    /// The planted dictionary (for `init = "near"`), if known.
+    pub truth: Option<&'a Array2<f64>>,
+}
+
+/// A built method.
+pub enum Built {
+    /// A sparse coder.
+    Coder(Box<dyn SparseCoder>),
+    /// A learner and its initialization.
+    Learner(Box<dyn DictionaryLearner>, Init),
+}
+
+/// Typed access to a method's parameters; errors name `method.key`.
+struct P<'a> {
+    method: &'a str,
+    kv: &'a [(String, Value)],
+}
+
+impl P<'_> {
+    fn get(&self, key: &str) -> Option<&Value> {
+        self.kv.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+    fn bad(&self, key: &str, v: &Value, expected: &str) -> Error {
+        Error::invalid(
+            "method parameter",
+            format!("{}.{key} = {v}", self.method),
+            expected.to_string(),
+        )
+    }
+    fn f64(&self, key: &str) -> Result<Option<f64>> {
+        self.get(key)
+            .map(|v| v.as_f64().ok_or_else(|| self.bad(key, v, "a number")))
+            .transpose()
+    }
+    fn usize(&self, key: &str) -> Result<Option<usize>> {
+        self.get(key)
+            .map(|v| {
+                v.as_usize()
+                    .ok_or_else(|| self.bad(key, v, "a non-negative integer"))
+            })
+            .transpose()
+    }
+    fn bool(&self, key: &str) -> Result<Option<bool>> {
+        self.get(key)
+            .map(|v| match v {
+                Value::Bool(b) => Ok(*b),
+                _ => Err(self.bad(key, v, "true or false")),
+            })
+            .transpose()
+    }
+    fn str(&self, key: &str) -> Result<Option<&str>> {
+        self.get(key)
+            .map(|v| v.as_str().ok_or_else(|| self.bad(key, v, "a string")))
+            .transpose()
+    }
+    fn required_f64(&self, key: &str) -> Result<f64> {
+        self.f64(key)?.ok_or_else(|| {
+            Error::invalid(
+                "method parameter",
+                format!("{}.{key}", self.method),
+                format!(
+                    "a value for `{key}` (method `{}` needs it: `--{}` on the command line, `{key} = …` in a plan)",
+                    self.method,
+                    key.replace('_', "-")
+                ),
+            )
+        })
+    }
+    fn sparsity(&self, ctx: &Context<'_>) -> Result<usize> {
+        match self.usize("sparsity")? {
+            Some(k) => Ok(k),
+            None => ctx.sparsity.ok_or_else(|| {
+                Error::invalid(
+                    "method parameter",
+                    format!("{}.sparsity", self.method),
+                    format!(
+                        "a value for `sparsity` (method `{}` needs it: `--sparsity <k>` on the command line, `sparsity = k` in a plan when the instance has no exact sparsity)",
+                        self.method
+                    ),
+                )
+            }),
+        }
+    }
+}
+
+/// Build method `name` with `params` for an instance described by `ctx`.
+///
+/// # Errors
+/// An unknown method or parameter, a parameter of the wrong type, a required parameter missing.
+/// Parameter ranges are checked by the method itself when it runs.
+pub fn build(name: &str, params: &[(String, Value)], ctx: &Context<'_>) -> Result<Built> {
+    use crate::code::*;
+    use crate::learn::*;
+    let def = check_keys(name, params)?;
+    let p = P { method: name, kv: params };
+    let m = ctx.n_atoms;
+    if def.kind == Kind::Coder {
+        let nonneg = p.bool("nonneg")?.unwrap_or(false);
+        let coder: Box<dyn SparseCoder> = match name {
+            "omp" => match p.f64("tol")? {
+                Some(eps) => Box::new(Omp::with_tolerance(eps)),
+                None => Box::new(Omp::with_sparsity(p.sparsity(ctx)?)),
+            },
+            "lasso" | "lars" => Box::new(LarsLasso::new(p.required_f64("lambda")?).nonneg(nonneg)),
+            "fista" => Box::new(Pgm::fista(p.required_f64("lambda")?).nonneg(nonneg)),
+            "ista" => Box::new(Pgm::ista(p.required_f64("lambda")?).nonneg(nonneg)),
+            "cd" => Box::new(CoordinateDescent::new(p.required_f64("lambda")?).nonneg(nonneg)),
+            "iht" => Box::new(Iht::new(p.sparsity(ctx)?)),
+            _ => unreachable!("every coder in METHODS has an arm"),
+        };
+        return Ok(Built::Coder(coder));
+    }
+    let coder = || -> Result<Box<dyn SparseCoder>> {
+        Ok(match p.f64("lambda")? {
+            Some(l) => Box::new(LarsLasso::new(l)),
+            None => Box::new(Omp::with_sparsity(p.sparsity(ctx)?)),
+        })
+    };
+    let iters = |d: usize| -> Result<usize> { Ok(p.usize("iters")?.unwrap_or(d)) };
+    let learner: Box<dyn DictionaryLearner> = match name {
+        "mod" => Box::new(AlternatingMinimization::new(coder()?, Mod::default()).max_iters(iters(50)?)),
+        "bcd" => Box::new(AlternatingMinimization::new(coder()?, Bcd::default()).max_iters(iters(50)?)),
+        "ksvd" => Box::new(
+            AlternatingMinimization::new(Omp::with_sparsity(p.sparsity(ctx)?), Ksvd::exact())
+                .max_iters(iters(50)?),
+        ),
+        "aksvd" => Box::new(
+            AlternatingMinimization::new(Omp::with_sparsity(p.sparsity(ctx)?), Ksvd::approximate())
+                .max_iters(iters(50)?),
+        ),
+        "online" => {
+            let mut o = OnlineDl::new(coder()?);
+            if let Some(b) = p.usize("batch")? {
+                o.batch = b;
+            }
+            if let Some(e) = p.f64("epochs")? {
+                o.epochs = e;
+            }
+            Box::new(o)
+        }
+        "altmin" => {
+            let mut a = AltMinDict {
+                max_iters: iters(30)?,
+                ..Default::default()
+            };
+            if let Some(e) = p.f64("eps0")? {
+                a.eps0 = e;
+            }
+            if let Some(e) = p.f64("eps_min")? {
+                a.eps_min = e;
+            }
+            Box::new(a)
+        }
+        "arora" | "noodl" => {
+            let tau = p.f64("tau")?.unwrap_or(0.5);
+            let eta = match p.f64("eta")? {
+                Some(e) => e,
+                None => m as f64 / p.sparsity(ctx)? as f64,
+            };
+            let mut a = if name == "arora" {
+                ApproxGradient::arora(tau, eta)
+            } else {
+                ApproxGradient::noodl(tau, eta)
+            };
+            if let Some(b) = p.usize("batch")? {
+                a.batch = b;
+            }
+            if let Some(e) = p.f64("epochs")? {
+                a.epochs = e;
+            }
+            Box::new(a)
+        }
+        "msp" => Box::new(Msp {
+            max_iters: iters(200)?,
+            polish_iters: p.usize("polish")?.unwrap_or(0),
+            ..Default::default()
+        }),
+        "l4" => {
+            let theta = match (p.f64("theta")?, p.usize("sparsity")?.or(ctx.sparsity)) {
+                (Some(t), _) => t,
+                (None, Some(k)) => k as f64 / m as f64,
+                (None, None) => 0.1,
+            };
+            let mut l = L4Sphere::new(theta);
+            if let Some(i) = p.usize("iters")? {
+                l.iters = i;
+            }
+            if let Some(s) = p.usize("starts")? {
+                l.starts = s;
+            }
+            if let Some(r) = p.usize("rounds")? {
+                l.rounds = r;
+            }
+            if !p.bool("whiten")?.unwrap_or(true) {
+                l.precondition = Precondition::None;
+            }
+            match p.str("sphere_solver")? {
+                None | Some("power") => {}
+                Some("rgd") => l.solver = SphereSolver::Rgd { step: 1.0 },
+                Some(other) => {
+                    return Err(p.bad("sphere_solver", &Value::from(other), "\"power\" or \"rgd\""));
+                }
+            }
+            Box::new(l)
+        }
+        _ => unreachable!("every learner in METHODS has an arm"),
+    };
+    let init = match p.str("init")?.unwrap_or("data") {
+        "data" => Init::RandomData,
+        "gaussian" => Init::Gaussian,
+        "spectral" => Init::Spectral(Default::default()),
+        "clustering" => Init::Clustering(Default::default()),
+        "near" => Init::NearTruth {
+            truth: ctx.truth.cloned().ok_or_else(|| {
+                Error::invalid(
+                    "method parameter",
+                    format!("{name}.init = near"),
+                    "a planted dictionary (init = \"near\" works in sweeps over planted instances)",
+                )
+            })?,
+            dist: p.f64("init_dist")?.unwrap_or(0.5),
+        },
+        other => {
+            return Err(p.bad(
+                "init",
+                &Value::from(other),
+                "one of \"data\", \"gaussian\", \"spectral\", \"clustering\", \"near\"",
+            ));
+        }
+    };
+    Ok(Built::Learner(learner, init))
+}
+
+/// The parametrised identity of a method: `name` alone, or `name[k1=v1,k2=v2]` in parameter order
+/// (what the `method` column of a sweep holds, e.g. `fista[lambda=0.1]`).
+pub fn method_id(name: &str, params: &[(String, Value)]) -> String {
+    if params.is_empty() {
+        name.to_string()
+    } else {
+        let kv: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        format!("{name}[{}]", kv.join(","))
+    }
+}

@@ -1,0 +1,241 @@
+//! `dictlab report`: a merged sweep table → one standalone, offline HTML page (plotly.js inlined).
+//!
+//! * **Phase transitions**: per method, the mean success metric at the final iteration over the
+//!   first two instance axes that vary (a heatmap; averaged over repetitions and the other axes),
+//!   or a curve over the one axis that varies. The success metric is `m_recovery_rate` (learners,
+//!   τ = 0.99) or `m_support_exact` (coders).
+//! * **Recovery vs time**: per learner, mean `m_recovery_score` against mean `time_s` at each
+//!   recorded iteration, with a band from the minimum to the maximum over repetitions and
+//!   instances.
+//! * **Results**: mean final metrics per (method, instance), and the count of each termination
+//!   per method.
+
+use super::{column_f64, column_str, mean_by, select};
+use crate::error::Result;
+use crate::report::{CurveOpts, Report, Series2, curves, heatmap_from_frame};
+use plotly::common::{Fill, Line, Mode};
+use plotly::{Plot, Scatter};
+use polars::prelude::*;
+use std::collections::BTreeMap;
+
+fn has(df: &DataFrame, name: &str) -> bool {
+    df.columns().iter().any(|c| c.name().as_str() == name)
+}
+
+/// The final row of every (item, method) run.
+///
+/// # Errors
+/// Missing `item`, `method` or `iter` columns.
+pub fn final_rows(df: &DataFrame) -> Result<DataFrame> {
+    let items = column_str(df, "item")?;
+    let methods = column_str(df, "method")?;
+    let iters = column_f64(df, "iter")?;
+    let mut last: BTreeMap<(String, String), (f64, usize)> = BTreeMap::new();
+    for r in 0..df.height() {
+        let it = iters[r].unwrap_or(f64::NEG_INFINITY);
+        let e = last
+            .entry((items[r].clone(), methods[r].clone()))
+            .or_insert((it, r));
+        if it >= e.0 {
+            *e = (it, r);
+        }
+    }
+    let mut rows: Vec<IdxSize> = last.values().map(|(_, r)| *r as IdxSize).collect();
+    rows.sort_unstable();
+    Ok(df.take(&IdxCa::from_vec("idx".into(), rows))?)
+}
+
+fn varying_axes(df: &DataFrame) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for c in df.columns() {
+        let name = c.name().as_str();
+        if !name.starts_with("p_inst_") || !c.dtype().is_primitive_numeric() {
+            continue;
+        }
+        let mut vals: Vec<String> = column_str(df, name)?;
+        vals.sort();
+        vals.dedup();
+        if vals.len() > 1 {
+            out.push(name.to_string());
+        }
+    }
+    Ok(out)
+}
+
+fn success_metric(df: &DataFrame) -> Result<Option<&'static str>> {
+    for m in ["m_recovery_rate", "m_support_exact"] {
+        if has(df, m) && column_f64(df, m)?.iter().any(|v| v.is_some()) {
+            return Ok(Some(m));
+        }
+    }
+    Ok(None)
+}
+
+fn band_plot(df: &DataFrame, title: &str) -> Result<Option<Plot>> {
+    if !has(df, "m_recovery_score") {
+        return Ok(None);
+    }
+    let methods = column_str(df, "method")?;
+    let iters = column_f64(df, "iter")?;
+    let times = column_f64(df, "time_s")?;
+    let score = column_f64(df, "m_recovery_score")?;
+    // method → iter → (times, scores)
+    let mut g: BTreeMap<&str, BTreeMap<i64, (Vec<f64>, Vec<f64>)>> = BTreeMap::new();
+    for r in 0..df.height() {
+        if let (Some(i), Some(t), Some(s)) = (iters[r], times[r], score[r]) {
+            let e = g.entry(&methods[r]).or_default().entry(i as i64).or_default();
+            e.0.push(t);
+            e.1.push(s);
+        }
+    }
+    if g.is_empty() {
+        return Ok(None);
+    }
+    let mut plot = curves(
+        title,
+        "time_s (mean over runs)",
+        "recovery_score",
+        &[],
+        &CurveOpts::default(),
+    );
+    for (m, by_iter) in &g {
+        let (mut t, mut lo, mut hi, mut mean) = (vec![], vec![], vec![], vec![]);
+        for (ts, ss) in by_iter.values() {
+            t.push(ts.iter().sum::<f64>() / ts.len() as f64);
+            lo.push(ss.iter().copied().fold(f64::INFINITY, f64::min));
+            hi.push(ss.iter().copied().fold(f64::NEG_INFINITY, f64::max));
+            mean.push(ss.iter().sum::<f64>() / ss.len() as f64);
+        }
+        plot.add_trace(
+            Scatter::new(t.clone(), lo)
+                .mode(Mode::Lines)
+                .line(Line::new().width(0.0))
+                .show_legend(false)
+                .name(format!("{m} min")),
+        );
+        plot.add_trace(
+            Scatter::new(t.clone(), hi)
+                .mode(Mode::Lines)
+                .line(Line::new().width(0.0))
+                .fill(Fill::ToNextY)
+                .show_legend(false)
+                .name(format!("{m} max")),
+        );
+        plot.add_trace(
+            Scatter::new(t, mean)
+                .mode(Mode::LinesMarkers)
+                .name(m.to_string()),
+        );
+    }
+    Ok(Some(plot))
+}
+
+/// The dashboard of a merged sweep table.
+///
+/// # Errors
+/// A table without the core columns (`item`, `method`, `iter`, `time_s`).
+pub fn dashboard(df: &DataFrame, title: &str) -> Result<Report> {
+    let fin = final_rows(df)?;
+    let hashes = if has(df, "plan_hash") {
+        let mut h = column_str(df, "plan_hash")?;
+        h.sort();
+        h.dedup();
+        h.join(", ")
+    } else {
+        "unknown".into()
+    };
+    let methods = {
+        let mut m = column_str(&fin, "method")?;
+        let mut seen = Vec::new();
+        m.retain(|x| {
+            let new = !seen.contains(x);
+            if new {
+                seen.push(x.clone());
+            }
+            new
+        });
+        m
+    };
+    let mut rep = Report::new(title).text(&format!(
+        "{} rows, {} runs, {} methods; plan hash {hashes}.",
+        df.height(),
+        fin.height(),
+        methods.len()
+    ));
+    let axes = varying_axes(&fin)?;
+    rep = rep.heading("Phase transitions (final iteration, mean over repetitions)");
+    for m in &methods {
+        let sub = super::filter_eq(&fin, &[("method", m.as_str().into())])?;
+        let Some(metric) = success_metric(&sub)? else {
+            rep = rep.text(&format!("{m}: no success metric (every run failed?)"));
+            continue;
+        };
+        let chart = format!("{m}: {}", metric.trim_start_matches("m_"));
+        match axes.as_slice() {
+            [] => {}
+            [x] => {
+                let g = mean_by(&sub, &[x.as_str()])?;
+                let xs: Vec<f64> = column_f64(&g, x)?.into_iter().flatten().collect();
+                let ys: Vec<f64> = column_f64(&g, metric)?
+                    .into_iter()
+                    .map(|v| v.unwrap_or(f64::NAN))
+                    .collect();
+                rep = rep.plot(&curves(
+                    &chart,
+                    x,
+                    metric,
+                    &[Series2::new(m.clone(), xs, ys)],
+                    &CurveOpts {
+                        markers: true,
+                        ..Default::default()
+                    },
+                ));
+            }
+            [x, y, ..] => rep = rep.plot(&heatmap_from_frame(&sub, x, y, metric, &chart)?),
+        }
+    }
+    if axes.is_empty() {
+        rep = rep.text("No instance axis varies: see the table below.");
+    }
+    if let Some(p) = band_plot(df, "Recovery vs time (band: min–max over runs)")? {
+        rep = rep.heading("Recovery vs time").plot(&p);
+    }
+    let wanted = [
+        "m_recovery_rate",
+        "m_recovery_score",
+        "m_max_sine_dist",
+        "m_spurious_atoms",
+        "m_support_f1",
+        "m_support_exact",
+        "m_time_to_95",
+        "time_s",
+    ];
+    let mut cols = vec!["method", "instance"];
+    cols.extend(wanted.iter().copied().filter(|c| has(&fin, c)));
+    let table = mean_by(&select(&fin, &cols)?, &["method", "instance"])?;
+    rep = rep
+        .heading("Results (final iteration, mean over repetitions)")
+        .table(&table, 500);
+    let terms = column_str(&fin, "termination")?;
+    let meths = column_str(&fin, "method")?;
+    let mut counts: BTreeMap<(String, String), i64> = BTreeMap::new();
+    for (m, t) in meths.into_iter().zip(terms) {
+        let t = if t.starts_with("error") { "error".into() } else { t };
+        *counts.entry((m, t)).or_default() += 1;
+    }
+    let (mut cm, mut ct, mut cn) = (vec![], vec![], vec![]);
+    for ((m, t), n) in counts {
+        cm.push(m);
+        ct.push(t);
+        cn.push(n);
+    }
+    let tdf = DataFrame::new(
+        cm.len(),
+        vec![
+            Column::new("method".into(), cm),
+            Column::new("termination".into(), ct),
+            Column::new("runs".into(), cn),
+        ],
+    )?;
+    Ok(rep.heading("Terminations").table(&tdf, 500))
+}

@@ -1,0 +1,225 @@
+//! One run of a plan: a method on a drawn instance → rows of the tidy table.
+//!
+//! * **Coders** code the planted signals with the planted dictionary: one row at the final
+//!   iteration with `support_precision/recall/f1/exact/hamming`, `code_err`, `objective`.
+//! * **Learners** start from their `init` with seed `derive_seed(item seed, "learner")` (the same
+//!   for every method of the item). Recorded iterations (the plan's `[record]`) get
+//!   `recovery_score`, `recovery_rate` (τ = 0.99), `columnwise_dist`, `max_sine_dist`, `data_fit`;
+//!   the final row gets every recovery metric of [`crate::metrics::recovery_metrics`], the support
+//!   statistics of the final codes (aligned to the true atoms; learners that keep no codes skip
+//!   them), `replaced_atoms` and `time_to_95` — the first observed time at which
+//!   `recovery_rate ≥ 0.95` (NaN if never; observed on the record schedule, or on a log-spaced
+//!   one with 10 points per decade when only the final row is recorded).
+//!
+//! A run that fails (invalid parameter for this instance, a panic) becomes one row whose
+//! `termination` starts with `error:` — a sweep never loses rows. The time budget stops a learner
+//! at the first iteration past it (`termination = time_budget`); coders are single calls and are
+//! not interrupted.
+
+use super::plan::{Plan, PlanMethod, RecordMode};
+use super::{Item, Row};
+use crate::error::Result;
+use crate::instance::Instance;
+use crate::iter::{Observer, Record, Schedule, Termination};
+use crate::learn::LearnState;
+use crate::metrics::{dictionary_recovery, recovery_metrics, support_recovery};
+use crate::registry::{self, Built, Context};
+use std::ops::ControlFlow;
+use std::time::Instant;
+
+/// Recovery-rate level for `time_to_95`.
+const TARGET: f64 = 0.95;
+
+/// The rows of `method` on `inst` (the instance of `item`); never fails: errors become a row.
+pub fn run_method(plan: &Plan, method: &PlanMethod, item: &Item, inst: &Instance) -> Vec<Row> {
+    let t0 = Instant::now();
+    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        run_checked(plan, method, item, inst)
+    }));
+    let err = match out {
+        Ok(Ok(rows)) if !rows.is_empty() => return rows,
+        Ok(Ok(_)) => "error: the run produced no rows".to_string(),
+        Ok(Err(e)) => format!("error: {e}"),
+        Err(p) => {
+            let msg = p
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            format!("error: panic: {msg}")
+        }
+    };
+    vec![error_row(method, err, t0.elapsed().as_secs_f64())]
+}
+
+/// The row recording a failed run.
+pub fn error_row(method: &PlanMethod, termination: String, time_s: f64) -> Row {
+    Row {
+        method: method.id.clone(),
+        params: method.params.clone(),
+        termination,
+        time_s,
+        ..Row::default()
+    }
+}
+
+fn support_metrics(row: &mut Row, x_true: ndarray::ArrayView2<'_, f64>, x_hat: ndarray::ArrayView2<'_, f64>) -> Result<()> {
+    let s = support_recovery(x_true, x_hat, 0.0)?;
+    for (k, v) in [
+        ("support_precision", s.support_precision),
+        ("support_recall", s.support_recall),
+        ("support_f1", s.support_f1),
+        ("support_exact", s.support_exact),
+        ("support_hamming", s.support_hamming),
+    ] {
+        row.metrics.push((k.into(), v));
+    }
+    row.metrics
+        .push(("code_err".into(), crate::metrics::code_err(x_true, x_hat)?));
+    Ok(())
+}
+
+fn run_checked(plan: &Plan, method: &PlanMethod, item: &Item, inst: &Instance) -> Result<Vec<Row>> {
+    let k = match inst.spec.codes.support {
+        crate::generate::Support::ExactK { k } | crate::generate::Support::Zipf { k, .. } => {
+            Some(k)
+        }
+        _ => None,
+    };
+    let ctx = Context {
+        n_atoms: inst.spec.n_atoms,
+        sparsity: k,
+        truth: Some(&inst.dict),
+    };
+    let base = Row {
+        method: method.id.clone(),
+        params: method.params.clone(),
+        ..Row::default()
+    };
+    match registry::build(&method.name, &method.params, &ctx)? {
+        Built::Coder(coder) => {
+            let t = Instant::now();
+            let enc = coder.encode(inst.dict.view(), inst.y.view())?;
+            let mut row = base;
+            row.time_s = t.elapsed().as_secs_f64();
+            row.iter = enc.info.iters as i64;
+            row.termination = enc.info.termination.to_string();
+            support_metrics(&mut row, inst.codes.view(), enc.codes.view())?;
+            row.metrics.push(("objective".into(), enc.info.objective));
+            Ok(vec![row])
+        }
+        Built::Learner(learner, init) => {
+            let mut obs = SweepObserver {
+                truth: &inst.dict,
+                record: plan.record,
+                probe: match plan.record {
+                    RecordMode::Final => Schedule::LogSpaced(10),
+                    r => r.schedule(),
+                },
+                budget: plan.time_budget_s,
+                base: &base,
+                rows: Vec::new(),
+                time_to_target: None,
+                over_budget: false,
+            };
+            let seed = crate::rng::derive_seed(item.seed, "learner");
+            let learned = learner.learn_observed(
+                inst.y.view(),
+                inst.spec.n_atoms,
+                &init,
+                seed,
+                Schedule::Every(1),
+                &mut obs,
+            )?;
+            let (mut rows, over, t95) = (obs.rows, obs.over_budget, obs.time_to_target);
+            let iters = learned.info.iters as i64;
+            rows.retain(|r| r.iter != iters);
+            let mut row = base.clone();
+            row.iter = iters;
+            row.time_s = learned.info.elapsed;
+            row.termination = if over && learned.info.termination == Termination::StoppedByObserver {
+                Termination::TimeBudget.to_string()
+            } else {
+                learned.info.termination.to_string()
+            };
+            row.metrics.push(("data_fit".into(), learned.info.objective));
+            if learned.dict.iter().all(|v| v.is_finite()) {
+                let r = recovery_metrics(inst.dict.view(), learned.dict.view(), 0.99)?;
+                for (k, v) in r.pairs() {
+                    row.metrics.push((k.into(), v));
+                }
+                if learned.codes.dim() == inst.codes.dim() {
+                    let rc = dictionary_recovery(inst.dict.view(), learned.dict.view())?;
+                    let aligned = rc.align_codes(learned.codes.view());
+                    support_metrics(&mut row, inst.codes.view(), aligned.view())?;
+                }
+                let t95 = t95.or_else(|| (r.recovery_rate >= TARGET).then_some(row.time_s));
+                row.metrics
+                    .push(("time_to_95".into(), t95.unwrap_or(f64::NAN)));
+            }
+            row.metrics
+                .push(("replaced_atoms".into(), learned.replaced_atoms as f64));
+            rows.push(row);
+            Ok(rows)
+        }
+    }
+}
+
+/// Records the plan's iterations, measures time to 95 % recovery and enforces the time budget.
+struct SweepObserver<'a> {
+    truth: &'a ndarray::Array2<f64>,
+    record: RecordMode,
+    probe: Schedule,
+    budget: Option<f64>,
+    base: &'a Row,
+    rows: Vec<Row>,
+    time_to_target: Option<f64>,
+    over_budget: bool,
+}
+
+impl SweepObserver<'_> {
+    fn observe(&mut self, iter: usize, elapsed: f64, s: &LearnState, rec: &Record) {
+            let rc = dictionary_recovery(self.truth.view(), s.dict.view()).ok();
+            let rate = rc.as_ref().map(|r| r.recovery_rate(0.99)).unwrap_or(f64::NAN);
+            if self.time_to_target.is_none() && rate >= TARGET {
+                self.time_to_target = Some(elapsed);
+            }
+            if self.record != RecordMode::Final {
+                let mut row = self.base.clone();
+                row.iter = iter as i64;
+                row.time_s = elapsed;
+                row.termination = "running".into();
+                row.metrics.push(("data_fit".into(), s.objective_value()));
+                if let Some(r) = rc {
+                    row.metrics.push(("recovery_score".into(), r.recovery_score()));
+                    row.metrics.push(("recovery_rate".into(), rate));
+                    row.metrics.push(("columnwise_dist".into(), r.columnwise_dist()));
+                    row.metrics.push(("max_sine_dist".into(), r.max_sine_dist()));
+                }
+                for (k, v) in &rec.0 {
+                    if *k != "objective" && *k != "data_fit" {
+                        row.metrics.push(((*k).to_string(), *v));
+                    }
+                }
+                self.rows.push(row);
+            }
+    }
+}
+
+impl Observer<LearnState> for SweepObserver<'_> {
+    fn on_init(&mut self, s: &LearnState, rec: &Record) {
+        self.observe(0, 0.0, s, rec);
+    }
+    fn on_iter(&mut self, iter: usize, elapsed: f64, s: &LearnState, rec: &Record) -> ControlFlow<()> {
+        if self.probe.hits(iter) {
+            self.observe(iter, elapsed, s, rec);
+        }
+        match self.budget {
+            Some(b) if elapsed > b => {
+                self.over_budget = true;
+                ControlFlow::Break(())
+            }
+            _ => ControlFlow::Continue(()),
+        }
+    }
+}

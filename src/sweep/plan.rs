@@ -1,0 +1,516 @@
+//! Sweep plans: a TOML file that says which planted instances to draw, which methods to run on
+//! each, how many repetitions, what to record, and how long a run may take.
+//!
+//! ```toml
+//! name = "coders-vs-coherence"   # free text, not part of the hash
+//! base_seed = 7                  # seeds: derive_seed(base_seed, "{instance}/rep={rep}")
+//! reps = 3
+//! time_budget_s = 60.0           # per run (learners stop at the first observed iteration past it)
+//! threads_per_run = 1            # rayon threads inside one run (not part of the hash)
+//!
+//! [record]                       # mode = "final" (default) | "every" (+ every = k) | "log" (+ per_decade = p)
+//! mode = "log"
+//! per_decade = 4
+//!
+//! [instance]                     # fixed instance keys (see InstanceSpec::from_params)
+//! dim = 16
+//! n_atoms = 32
+//! n_samples = 400
+//!
+//! [grid]                         # crossed axes, first slowest
+//! sparsity = [2, 3, 4]
+//! coherence = [0.3, 0.5]
+//!
+//! [[coupled]]                    # keys that move together
+//! keys = ["noise_sigma", "value_low"]
+//! values = [[0.0, 1.0], [0.1, 0.5]]
+//!
+//! [[method]]
+//! name = "omp"                   # sparsity defaults to the instance's k
+//!
+//! [[method]]
+//! name = "fista"
+//! lambda = [0.05, 0.1]           # a list crosses: fista[lambda=0.05] and fista[lambda=0.1]
+//! ```
+//!
+//! A method's identity in the results is its parametrised name (`fista[lambda=0.05]`, see
+//! [`crate::registry::method_id`]); instance keys are the fixed keys followed by the axes, so an
+//! instance id reads `dim=16,n_atoms=32,n_samples=400,sparsity=2,coherence=0.3`.
+//!
+//! The **plan hash** is the SHA-256 (first 16 hex digits) of the plan's meaning — base seed,
+//! repetitions, record mode, time budget, instance keys and axes in order, methods and their
+//! parameters in order — not of its text: comments, layout, `name` and `threads_per_run` do not
+//! change it; anything that changes a result does.
+//!
+//! Errors name the key and the line: unknown keys, unknown methods or method parameters, empty
+//! axes, values of the wrong type, a key both fixed and swept.
+
+use super::{Grid, Sweep, Value};
+use crate::error::{Error, Result};
+use crate::instance::InstanceSpec;
+use crate::iter::Schedule;
+use crate::registry;
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::path::Path;
+use toml::Spanned;
+
+/// What a run records besides its final row.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub enum RecordMode {
+    /// Only the final row.
+    Final,
+    /// Every k-th iteration and the final one.
+    Every(usize),
+    /// About `p` log-spaced iterations per decade and the final one.
+    LogSpaced(usize),
+}
+
+impl RecordMode {
+    /// The engine schedule of the recorded iterations.
+    pub fn schedule(&self) -> Schedule {
+        match *self {
+            RecordMode::Final => Schedule::Never,
+            RecordMode::Every(k) => Schedule::Every(k),
+            RecordMode::LogSpaced(p) => Schedule::LogSpaced(p),
+        }
+    }
+}
+
+/// One method of a plan, after list parameters were crossed.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PlanMethod {
+    /// Registry name (`fista`).
+    pub name: String,
+    /// Parameters in plan order.
+    pub params: Vec<(String, Value)>,
+    /// Parametrised identity (`fista[lambda=0.1]`).
+    pub id: String,
+}
+
+/// A parsed and checked sweep plan.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// Free-text name.
+    pub name: String,
+    /// Instances × repetitions × base seed (fixed instance keys are single-valued leading axes).
+    pub sweep: Sweep,
+    /// Instance keys in column order (fixed, then axes, then coupled keys).
+    pub instance_keys: Vec<String>,
+    /// Methods, in plan order.
+    pub methods: Vec<PlanMethod>,
+    /// Recording strategy.
+    pub record: RecordMode,
+    /// Per-run time budget in seconds.
+    pub time_budget_s: Option<f64>,
+    /// Rayon threads inside one run.
+    pub threads_per_run: usize,
+    /// The plan hash (see the module doc).
+    pub hash: String,
+    /// The TOML text the plan was read from.
+    pub source: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPlan {
+    name: Option<String>,
+    base_seed: Option<u64>,
+    reps: Option<Spanned<i64>>,
+    time_budget_s: Option<Spanned<f64>>,
+    threads_per_run: Option<Spanned<i64>>,
+    record: Option<Spanned<RawRecord>>,
+    #[serde(default)]
+    instance: IndexMap<Spanned<String>, Spanned<toml::Value>>,
+    #[serde(default)]
+    grid: IndexMap<Spanned<String>, Spanned<Vec<Spanned<toml::Value>>>>,
+    #[serde(default)]
+    coupled: Vec<Spanned<RawCoupled>>,
+    #[serde(default)]
+    method: Vec<Spanned<IndexMap<Spanned<String>, Spanned<toml::Value>>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRecord {
+    mode: Spanned<String>,
+    every: Option<Spanned<i64>>,
+    per_decade: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCoupled {
+    keys: Vec<Spanned<String>>,
+    values: Spanned<Vec<Spanned<Vec<Spanned<toml::Value>>>>>,
+}
+
+/// The meaning of a plan, serialised to compute its hash.
+#[derive(Serialize)]
+struct Canonical<'a> {
+    format: u32,
+    base_seed: u64,
+    reps: usize,
+    record: RecordMode,
+    time_budget_s: Option<f64>,
+    grid: &'a Grid,
+    methods: &'a [PlanMethod],
+}
+
+struct Src<'a>(&'a str);
+
+impl Src<'_> {
+    fn line(&self, offset: usize) -> usize {
+        self.0[..offset.min(self.0.len())]
+            .bytes()
+            .filter(|b| *b == b'\n')
+            .count()
+            + 1
+    }
+    fn err(&self, span: std::ops::Range<usize>, key: &str, expected: impl Into<String>) -> Error {
+        Error::Plan {
+            line: self.line(span.start),
+            key: key.to_string(),
+            expected: expected.into(),
+        }
+    }
+    fn scalar(&self, key: &str, v: &Spanned<toml::Value>) -> Result<Value> {
+        Ok(match v.get_ref() {
+            toml::Value::Integer(i) => Value::Int(*i),
+            toml::Value::Float(x) => Value::Float(*x),
+            toml::Value::Boolean(b) => Value::Bool(*b),
+            toml::Value::String(s) => Value::Str(s.clone()),
+            other => {
+                return Err(self.err(
+                    v.span(),
+                    key,
+                    format!(
+                        "a number, string or boolean (found {})",
+                        other.type_str()
+                    ),
+                ));
+            }
+        })
+    }
+    fn count(&self, key: &str, v: &Spanned<i64>, min: i64) -> Result<usize> {
+        if *v.get_ref() < min {
+            return Err(self.err(
+                v.span(),
+                key,
+                format!("an integer ≥ {min} (found {})", v.get_ref()),
+            ));
+        }
+        Ok(*v.get_ref() as usize)
+    }
+}
+
+impl Plan {
+    /// Read and check a plan file.
+    ///
+    /// # Errors
+    /// The file cannot be read; everything [`Plan::from_toml_str`] rejects.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| Error::File {
+            action: "read",
+            path: path.to_path_buf(),
+            source: Box::new(e),
+        })?;
+        Self::from_toml_str(&text)
+    }
+
+    /// Parse and check a plan from TOML text (see the module doc for the format).
+    ///
+    /// # Errors
+    /// [`Error::Plan`] naming the key and line: TOML syntax, unknown keys, values of the wrong
+    /// type, unknown instance keys, methods or method parameters, empty axes or no method, a
+    /// key both fixed and swept; an instance of the grid that [`InstanceSpec::from_params`]
+    /// rejects (named by its instance id).
+    pub fn from_toml_str(text: &str) -> Result<Self> {
+        let src = Src(text);
+        let raw: RawPlan = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| src.line(s.start)).unwrap_or(0);
+            Error::Plan {
+                line,
+                key: String::new(),
+                expected: e.message().trim().to_string(),
+            }
+        })?;
+        let reps = match &raw.reps {
+            Some(r) => src.count("reps", r, 1)?,
+            None => 1,
+        };
+        let threads_per_run = match &raw.threads_per_run {
+            Some(t) => src.count("threads_per_run", t, 1)?,
+            None => 1,
+        };
+        let time_budget_s = match &raw.time_budget_s {
+            Some(t) if !(*t.get_ref() > 0.0 && t.get_ref().is_finite()) => {
+                return Err(src.err(t.span(), "time_budget_s", "seconds > 0"));
+            }
+            Some(t) => Some(*t.get_ref()),
+            None => None,
+        };
+        let record = match &raw.record {
+            None => RecordMode::Final,
+            Some(r) => {
+                let r = r.get_ref();
+                match r.mode.get_ref().as_str() {
+                    "final" => RecordMode::Final,
+                    "every" => RecordMode::Every(match &r.every {
+                        Some(k) => src.count("record.every", k, 1)?,
+                        None => {
+                            return Err(src.err(
+                                r.mode.span(),
+                                "record.every",
+                                "`every = k` with mode = \"every\"",
+                            ));
+                        }
+                    }),
+                    "log" => RecordMode::LogSpaced(match &r.per_decade {
+                        Some(p) => src.count("record.per_decade", p, 1)?,
+                        None => 4,
+                    }),
+                    other => {
+                        return Err(src.err(
+                            r.mode.span(),
+                            "record.mode",
+                            format!("\"final\", \"every\" or \"log\" (found \"{other}\")"),
+                        ));
+                    }
+                }
+            }
+        };
+        // instance keys: fixed, then crossed axes, then coupled axes
+        let mut grid = Grid::new();
+        let mut keys: Vec<String> = Vec::new();
+        let seen = |k: &Spanned<String>, keys: &mut Vec<String>| -> Result<()> {
+            let name = k.get_ref();
+            if !InstanceSpec::KEYS.contains(&name.as_str()) {
+                return Err(src.err(
+                    k.span(),
+                    name,
+                    format!(
+                        "an instance key: one of {}",
+                        InstanceSpec::KEYS.join(", ")
+                    ),
+                ));
+            }
+            if keys.contains(name) {
+                return Err(src.err(
+                    k.span(),
+                    name,
+                    "each instance key once (fixed in [instance] or swept in [grid]/[[coupled]])",
+                ));
+            }
+            keys.push(name.clone());
+            Ok(())
+        };
+        for (k, v) in &raw.instance {
+            seen(k, &mut keys)?;
+            if v.get_ref().is_array() {
+                return Err(src.err(
+                    v.span(),
+                    k.get_ref(),
+                    "a single value in [instance] (put lists of values under [grid])",
+                ));
+            }
+            grid = grid.axis(k.get_ref(), [src.scalar(k.get_ref(), v)?]);
+        }
+        for (k, vs) in &raw.grid {
+            seen(k, &mut keys)?;
+            if vs.get_ref().is_empty() {
+                return Err(src.err(
+                    vs.span(),
+                    k.get_ref(),
+                    "at least one value (an empty axis makes an empty grid)",
+                ));
+            }
+            let vals: Vec<Value> = vs
+                .get_ref()
+                .iter()
+                .map(|v| src.scalar(k.get_ref(), v))
+                .collect::<Result<_>>()?;
+            grid = grid.axis(k.get_ref(), vals);
+        }
+        for c in &raw.coupled {
+            let c = c.get_ref();
+            for k in &c.keys {
+                seen(k, &mut keys)?;
+            }
+            let names: Vec<&str> = c.keys.iter().map(|k| k.get_ref().as_str()).collect();
+            let label = names.join(",");
+            if c.values.get_ref().is_empty() || names.is_empty() {
+                return Err(src.err(
+                    c.values.span(),
+                    &label,
+                    "at least one key and one tuple of values",
+                ));
+            }
+            let mut tuples = Vec::new();
+            for t in c.values.get_ref() {
+                if t.get_ref().len() != names.len() {
+                    return Err(src.err(
+                        t.span(),
+                        &label,
+                        format!("tuples of {} values, one per key", names.len()),
+                    ));
+                }
+                tuples.push(
+                    t.get_ref()
+                        .iter()
+                        .map(|v| src.scalar(&label, v))
+                        .collect::<Result<Vec<_>>>()?,
+                );
+            }
+            grid = grid.coupled(&names, tuples);
+        }
+        for k in ["dim", "n_atoms", "n_samples"] {
+            if !keys.iter().any(|q| q == k) {
+                return Err(Error::Plan {
+                    line: 0,
+                    key: k.to_string(),
+                    expected: format!("`{k}` in [instance] or [grid] (required)"),
+                });
+            }
+        }
+        // methods: list values cross
+        if raw.method.is_empty() {
+            return Err(Error::Plan {
+                line: 0,
+                key: "method".into(),
+                expected: "at least one [[method]] table with a `name`".into(),
+            });
+        }
+        let mut methods: Vec<PlanMethod> = Vec::new();
+        for table in &raw.method {
+            let t = table.get_ref();
+            let name = t
+                .iter()
+                .find(|(k, _)| k.get_ref() == "name")
+                .ok_or_else(|| src.err(table.span(), "method.name", "a `name` in every [[method]]"))?;
+            let name_str = match name.1.get_ref() {
+                toml::Value::String(s) => s.clone(),
+                _ => return Err(src.err(name.1.span(), "method.name", "a string")),
+            };
+            registry::lookup(&name_str).map_err(|e| {
+                src.err(name.1.span(), "method.name", e.to_string())
+            })?;
+            let mut variants: Vec<Vec<(String, Value)>> = vec![vec![]];
+            for (k, v) in t.iter().filter(|(k, _)| k.get_ref() != "name") {
+                let key = k.get_ref();
+                registry::check_keys(&name_str, &[(key.clone(), Value::Bool(false))])
+                    .map_err(|e| src.err(k.span(), &format!("{name_str}.{key}"), e.to_string()))?;
+                let vals: Vec<Value> = match v.get_ref() {
+                    toml::Value::Array(a) => {
+                        if a.is_empty() {
+                            return Err(src.err(
+                                v.span(),
+                                &format!("{name_str}.{key}"),
+                                "at least one value",
+                            ));
+                        }
+                        a.iter()
+                            .map(|x| src.scalar(key, &Spanned::new(v.span(), x.clone())))
+                            .collect::<Result<_>>()?
+                    }
+                    _ => vec![src.scalar(key, v)?],
+                };
+                variants = variants
+                    .into_iter()
+                    .flat_map(|base| {
+                        vals.iter().map(move |x| {
+                            let mut b = base.clone();
+                            b.push((key.clone(), x.clone()));
+                            b
+                        })
+                    })
+                    .collect();
+            }
+            for params in variants {
+                let id = registry::method_id(&name_str, &params);
+                if methods.iter().any(|m| m.id == id) {
+                    return Err(src.err(
+                        table.span(),
+                        &id,
+                        "each method (name and parameters) once",
+                    ));
+                }
+                methods.push(PlanMethod {
+                    name: name_str.clone(),
+                    params,
+                    id,
+                });
+            }
+        }
+        let sweep = Sweep::new(grid).reps(reps).base_seed(raw.base_seed.unwrap_or(0));
+        // every instance spec and every method's parameter types, checked before any work
+        let points = sweep.grid.points()?;
+        for p in &points {
+            let spec = InstanceSpec::from_params(&p.0).map_err(|e| Error::Plan {
+                line: 0,
+                key: p.id(),
+                expected: format!("a valid instance: {e}"),
+            })?;
+            let k = match spec.codes.support {
+                crate::generate::Support::ExactK { k } | crate::generate::Support::Zipf { k, .. } => Some(k),
+                _ => None,
+            };
+            let ctx = registry::Context {
+                n_atoms: spec.n_atoms,
+                sparsity: k,
+                truth: None,
+            };
+            for m in &methods {
+                let near = m.params.iter().any(|(k, v)| k == "init" && v.as_str() == Some("near"));
+                if near {
+                    continue; // needs the drawn instance; checked when it runs
+                }
+                registry::build(&m.name, &m.params, &ctx).map_err(|e| Error::Plan {
+                    line: 0,
+                    key: m.id.clone(),
+                    expected: format!("a method that can run on {}: {e}", p.id()),
+                })?;
+            }
+        }
+        let canon = Canonical {
+            format: 1,
+            base_seed: sweep.base_seed,
+            reps,
+            record,
+            time_budget_s,
+            grid: &sweep.grid,
+            methods: &methods,
+        };
+        let digest = Sha256::digest(serde_json::to_vec(&canon)?);
+        let hash: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        Ok(Plan {
+            name: raw.name.unwrap_or_default(),
+            sweep,
+            instance_keys: keys,
+            methods,
+            record,
+            time_budget_s,
+            threads_per_run,
+            hash,
+            source: text.to_string(),
+        })
+    }
+
+    /// Work items (instance × repetition), in item order.
+    ///
+    /// # Errors
+    /// None for a checked plan.
+    pub fn items(&self) -> Result<Vec<super::Item>> {
+        self.sweep.items()
+    }
+
+    /// Number of runs (items × methods).
+    ///
+    /// # Errors
+    /// None for a checked plan.
+    pub fn n_runs(&self) -> Result<usize> {
+        Ok(self.items()?.len() * self.methods.len())
+    }
+}

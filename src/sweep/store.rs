@@ -1,0 +1,809 @@
+//! Durable, resumable, shardable execution of a [`Plan`] into a results directory.
+//!
+//! # Layout of a results directory
+//! ```text
+//! DIR/meta.json        plan hash, plan name, counts, crate version (written once; a different plan is refused)
+//! DIR/plan.toml        the plan's text
+//! DIR/chunks/*.parquet the rows, in chunks; every run's rows are in exactly one chunk
+//! DIR/slurm/…          scripts written by `dictlab emit-slurm` (optional)
+//! DIR/all.parquet      the merged table (`dictlab merge DIR -o DIR/all.parquet`)
+//! ```
+//!
+//! # Durability
+//! A run (one method on one item) is finished when its rows are in a chunk. Workers send finished
+//! runs to one writer, which writes everything that has arrived as one parquet file — written to a
+//! temporary name, `fsync`ed, then renamed — so a chunk is either whole or absent (group commit:
+//! the writer is never idle while runs are waiting, so chunks grow when runs are short). A crash
+//! or `kill -9` therefore loses only the runs in flight and those that finished while the last
+//! chunk was being written. Rerunning the same command reads the chunks, skips the finished runs,
+//! redoes the others, and never writes a run twice. Unreadable chunk files (a machine crash in the
+//! middle of a write) are moved to `chunks/corrupt/` and their runs redone.
+//!
+//! # Sharding
+//! `--shard i/N` runs the items whose id satisfies `item % N == i` (all methods of an item stay in
+//! one shard, so its instance is drawn once); `--shard auto` reads `SLURM_ARRAY_TASK_ID` and
+//! `SLURM_ARRAY_TASK_COUNT`. Seeds never depend on the shard, so merged shards equal a single run.
+//!
+//! # Threads
+//! `W` workers (default: rayon's thread count ÷ `threads_per_run`) each own a rayon pool of
+//! `threads_per_run` threads, and each run executes inside its worker's pool: runs never share a
+//! pool, so a run computes the same bits whatever else runs beside it.
+
+use super::exec::{error_row, run_method};
+use super::plan::Plan;
+use super::{Item, Row, to_frame};
+use crate::error::{Error, Result};
+use polars::prelude::*;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::Instant;
+
+/// Git revision the binary was built from (`unknown` outside a git checkout).
+pub const GIT_REV: &str = env!("DICTLAB_GIT_REV");
+
+/// Which items a process runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    /// This shard's index i (0-based).
+    pub index: usize,
+    /// Number of shards N.
+    pub count: usize,
+}
+
+impl Shard {
+    /// The whole plan (shard 0/1).
+    pub fn all() -> Self {
+        Shard { index: 0, count: 1 }
+    }
+    /// Parse `i/N` (0 ≤ i < N) or `auto` (SLURM_ARRAY_TASK_ID / SLURM_ARRAY_TASK_COUNT).
+    ///
+    /// # Errors
+    /// A malformed spec, or `auto` outside a Slurm array job.
+    pub fn parse(s: &str) -> Result<Self> {
+        let bad = |why: &str| Error::invalid("shard", s, why.to_string());
+        if s == "auto" {
+            let var = |k: &str| {
+                std::env::var(k)
+                    .ok()
+                    .and_then(|v| v.trim().parse::<usize>().ok())
+            };
+            let (Some(i), Some(n)) = (var("SLURM_ARRAY_TASK_ID"), var("SLURM_ARRAY_TASK_COUNT"))
+            else {
+                return Err(bad(
+                    "`auto` inside a Slurm array job (SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT set); elsewhere give i/N",
+                ));
+            };
+            return Self::parse(&format!("{i}/{n}"));
+        }
+        let (i, n) = s
+            .split_once('/')
+            .ok_or_else(|| bad("i/N, e.g. 3/64, or auto"))?;
+        let i: usize = i.trim().parse().map_err(|_| bad("i/N with integers"))?;
+        let n: usize = n.trim().parse().map_err(|_| bad("i/N with integers"))?;
+        if n == 0 || i >= n {
+            return Err(bad("0 ≤ i < N"));
+        }
+        Ok(Shard { index: i, count: n })
+    }
+    /// Whether `item` belongs to this shard.
+    pub fn owns(&self, item: usize) -> bool {
+        item % self.count == self.index
+    }
+    fn tag(&self) -> String {
+        format!("s{}of{}", self.index, self.count)
+    }
+}
+
+/// How [`run_plan`] runs.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// Items to run.
+    pub shard: Shard,
+    /// Concurrent runs (0: rayon's thread count ÷ `threads_per_run`).
+    pub workers: usize,
+    /// Draw a progress bar on stderr (hidden anyway when stderr is not a terminal).
+    pub progress: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            shard: Shard::all(),
+            workers: 0,
+            progress: false,
+        }
+    }
+}
+
+/// What [`run_plan`] did.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct RunSummary {
+    /// Plan hash.
+    pub plan_hash: String,
+    /// Runs in this shard.
+    pub runs_in_shard: usize,
+    /// Runs found finished on disk and skipped.
+    pub runs_skipped: usize,
+    /// Runs executed now.
+    pub runs_done: usize,
+    /// Chunks written now.
+    pub chunks_written: usize,
+    /// Concurrent runs used.
+    pub workers: usize,
+    /// Wall time (s).
+    pub elapsed_s: f64,
+}
+
+fn file_err(action: &'static str, path: &Path, e: impl std::error::Error + Send + Sync + 'static) -> Error {
+    Error::File {
+        action,
+        path: path.to_path_buf(),
+        source: Box::new(e),
+    }
+}
+
+/// Write `bytes` to `path` through a temporary file, `fsync`, rename.
+fn write_atomic(path: &Path, write: impl FnOnce(&mut std::fs::File) -> Result<()>) -> Result<()> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".tmp-{}-{name}", std::process::id()));
+    let mut f = std::fs::File::create(&tmp).map_err(|e| file_err("write", &tmp, e))?;
+    write(&mut f)?;
+    f.flush().map_err(|e| file_err("write", &tmp, e))?;
+    f.sync_data().map_err(|e| file_err("write", &tmp, e))?;
+    drop(f);
+    std::fs::rename(&tmp, path).map_err(|e| file_err("write", path, e))
+}
+
+/// Write a frame as parquet, atomically.
+///
+/// # Errors
+/// I/O and polars errors (naming the path).
+pub fn write_parquet(df: &DataFrame, path: impl AsRef<Path>) -> Result<()> {
+    let path = path.as_ref();
+    let mut df = df.clone();
+    write_atomic(path, |f| {
+        ParquetWriter::new(f).finish(&mut df)?;
+        Ok(())
+    })
+}
+
+/// Read a parquet file.
+///
+/// # Errors
+/// I/O and polars errors (naming the path).
+pub fn read_parquet(path: impl AsRef<Path>) -> Result<DataFrame> {
+    let path = path.as_ref();
+    let f = std::fs::File::open(path).map_err(|e| file_err("read", path, e))?;
+    ParquetReader::new(f)
+        .finish()
+        .map_err(|e| file_err("read", path, e))
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Meta {
+    plan_hash: String,
+    plan_name: String,
+    items: usize,
+    methods: Vec<String>,
+    crate_version: String,
+}
+
+fn chunk_dir(dir: &Path) -> PathBuf {
+    dir.join("chunks")
+}
+
+/// Create (or reopen) a results directory for `plan`: checks it is writable and that it holds no
+/// other plan's results, before any work starts.
+///
+/// # Errors
+/// An unwritable directory (with the path and the OS error), a directory holding another plan
+/// (with both hashes).
+pub fn prepare_dir(plan: &Plan, dir: &Path) -> Result<()> {
+    let hint = |e: std::io::Error| Error::File {
+        action: "create the results directory",
+        path: dir.to_path_buf(),
+        source: format!("{e} — choose a writable --out directory").into(),
+    };
+    std::fs::create_dir_all(chunk_dir(dir)).map_err(hint)?;
+    let probe = dir.join(format!(".write-test-{}", std::process::id()));
+    std::fs::write(&probe, b"ok").map_err(hint)?;
+    let _ = std::fs::remove_file(&probe);
+    let meta_path = dir.join("meta.json");
+    if meta_path.exists() {
+        let old: Meta = serde_json::from_slice(
+            &std::fs::read(&meta_path).map_err(|e| file_err("read", &meta_path, e))?,
+        )?;
+        if old.plan_hash != plan.hash {
+            return Err(Error::Results(format!(
+                "{} holds results of plan hash {}, this plan has hash {}: use another --out directory (or delete that one to start over)",
+                dir.display(),
+                old.plan_hash,
+                plan.hash
+            )));
+        }
+        return Ok(());
+    }
+    let meta = Meta {
+        plan_hash: plan.hash.clone(),
+        plan_name: plan.name.clone(),
+        items: plan.items()?.len(),
+        methods: plan.methods.iter().map(|m| m.id.clone()).collect(),
+        crate_version: env!("CARGO_PKG_VERSION").into(),
+    };
+    write_atomic(&dir.join("plan.toml"), |f| {
+        use std::io::Write;
+        f.write_all(plan.source.as_bytes())
+            .map_err(|e| file_err("write", &dir.join("plan.toml"), e))
+    })?;
+    let bytes = serde_json::to_vec_pretty(&meta)?;
+    write_atomic(&meta_path, |f| {
+        use std::io::Write;
+        f.write_all(&bytes).map_err(|e| file_err("write", &meta_path, e))
+    })
+}
+
+/// The plan stored in a results directory.
+///
+/// # Errors
+/// No `plan.toml` there, or a plan that no longer parses.
+pub fn stored_plan(dir: &Path) -> Result<Plan> {
+    let p = dir.join("plan.toml");
+    if !p.exists() {
+        return Err(Error::Results(format!(
+            "{} is not a sweep results directory (no plan.toml): run `dictlab sweep PLAN --out {}` first",
+            dir.display(),
+            dir.display()
+        )));
+    }
+    Plan::from_file(p)
+}
+
+/// Chunk files of a directory, sorted by name.
+fn chunk_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let cd = chunk_dir(dir);
+    let mut v: Vec<PathBuf> = match std::fs::read_dir(&cd) {
+        Ok(rd) => rd
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                p.extension().is_some_and(|e| e == "parquet")
+                    && !p
+                        .file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with(".tmp-"))
+            })
+            .collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => vec![],
+        Err(e) => return Err(file_err("read", &cd, e)),
+    };
+    v.sort();
+    Ok(v)
+}
+
+fn run_keys(df: &DataFrame) -> Result<Vec<(i64, String)>> {
+    let items = super::column_f64(df, "item")?;
+    let methods = super::column_str(df, "method")?;
+    Ok(items
+        .into_iter()
+        .zip(methods)
+        .map(|(i, m)| (i.map_or(-1, |v| v as i64), m))
+        .collect())
+}
+
+/// Finished runs `(item, method id)` found in the chunks; unreadable chunks are moved aside.
+fn finished_runs(dir: &Path) -> Result<HashSet<(i64, String)>> {
+    let mut done = HashSet::new();
+    for path in chunk_files(dir)? {
+        let f = std::fs::File::open(&path).map_err(|e| file_err("read", &path, e))?;
+        let cols = vec!["item".to_string(), "method".to_string()];
+        match ParquetReader::new(f).with_columns(Some(cols)).finish() {
+            Ok(df) => done.extend(run_keys(&df)?),
+            Err(e) => {
+                let bad = chunk_dir(dir).join("corrupt");
+                std::fs::create_dir_all(&bad).map_err(|e| file_err("write", &bad, e))?;
+                let to = bad.join(path.file_name().unwrap_or_default());
+                eprintln!(
+                    "warning: unreadable chunk {} ({e}); moved to {} and its runs will be redone",
+                    path.display(),
+                    to.display()
+                );
+                std::fs::rename(&path, &to).map_err(|e| file_err("write", &to, e))?;
+            }
+        }
+    }
+    Ok(done)
+}
+
+/// Add the provenance columns to a chunk.
+fn with_provenance(mut df: DataFrame, plan_hash: &str) -> Result<DataFrame> {
+    let h = df.height();
+    for (name, v) in [
+        ("plan_hash", plan_hash),
+        ("crate_version", env!("CARGO_PKG_VERSION")),
+        ("git_rev", GIT_REV),
+    ] {
+        df.with_column(Column::new(name.into(), vec![v; h]))?;
+    }
+    Ok(df)
+}
+
+/// Run (or resume) `plan` into `dir`: every unfinished run of the shard, in parallel, with durable
+/// chunks (see the module doc).
+///
+/// # Errors
+/// The directory checks of [`prepare_dir`]; a chunk that cannot be written (the runs done so far
+/// stay on disk). Failing runs are rows, not errors.
+pub fn run_plan(plan: &Plan, dir: &Path, opts: &RunOptions) -> Result<RunSummary> {
+    let t0 = Instant::now();
+    prepare_dir(plan, dir)?;
+    let done = finished_runs(dir)?;
+    let items: Vec<Item> = plan
+        .items()?
+        .into_iter()
+        .filter(|it| opts.shard.owns(it.item))
+        .collect();
+    let runs_in_shard = items.len() * plan.methods.len();
+    let todo: Vec<(Item, Vec<usize>)> = items
+        .into_iter()
+        .filter_map(|it| {
+            let pending: Vec<usize> = (0..plan.methods.len())
+                .filter(|&j| !done.contains(&(it.item as i64, plan.methods[j].id.clone())))
+                .collect();
+            (!pending.is_empty()).then_some((it, pending))
+        })
+        .collect();
+    let n_todo: usize = todo.iter().map(|(_, p)| p.len()).sum();
+    let workers = if opts.workers > 0 {
+        opts.workers
+    } else {
+        (rayon::current_num_threads() / plan.threads_per_run).max(1)
+    }
+    .min(todo.len().max(1));
+    let bar = if opts.progress {
+        let b = indicatif::ProgressBar::new(n_todo as u64);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{elapsed_precise} [{bar:40}] {pos}/{len} runs  {per_sec}  ETA {eta}  {msg}",
+            )
+            .map_err(|e| Error::invalid("progress template", e.to_string(), "a valid template"))?
+            .progress_chars("=> "),
+        );
+        b
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let (tx, rx) = mpsc::channel::<(Item, Vec<Row>)>();
+    let mut chunks_written = 0usize;
+    let mut runs_done = 0usize;
+    let tag = opts.shard.tag();
+    let pid = std::process::id();
+    let write_result: Result<()> = std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let tx = tx.clone();
+            let (todo, next, stop) = (&todo, &next, &stop);
+            scope.spawn(move || {
+                let pool = match rayon::ThreadPoolBuilder::new()
+                    .num_threads(plan.threads_per_run)
+                    .build()
+                {
+                    Ok(p) => p,
+                    Err(e) => {
+                        eprintln!("error: cannot start a worker thread pool: {e}");
+                        stop.store(true, Ordering::SeqCst);
+                        return;
+                    }
+                };
+                loop {
+                    if stop.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    let k = next.fetch_add(1, Ordering::SeqCst);
+                    let Some((item, pending)) = todo.get(k) else {
+                        return;
+                    };
+                    let spec = crate::instance::InstanceSpec::from_params(&item.point.0);
+                    let inst = spec.and_then(|s| pool.install(|| s.sample(item.seed)));
+                    for &j in pending {
+                        let m = &plan.methods[j];
+                        let rows = match &inst {
+                            Ok(inst) => pool.install(|| run_method(plan, m, item, inst)),
+                            Err(e) => vec![error_row(m, format!("error: instance: {e}"), 0.0)],
+                        };
+                        if tx.send((item.clone(), rows)).is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+        drop(tx);
+        let mut seq = 0usize;
+        while let Ok(first) = rx.recv() {
+            let mut batch = vec![first];
+            while let Ok(more) = rx.try_recv() {
+                batch.push(more);
+            }
+            let df = with_provenance(to_frame(&batch)?, &plan.hash)?;
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0);
+            let path = chunk_dir(dir).join(format!("{tag}-{nanos:020}-{pid}-{seq:06}.parquet"));
+            seq += 1;
+            if let Err(e) = write_parquet(&df, &path) {
+                stop.store(true, Ordering::SeqCst);
+                return Err(e);
+            }
+            chunks_written += 1;
+            runs_done += batch.len();
+            bar.inc(batch.len() as u64);
+        }
+        Ok(())
+    });
+    bar.finish_and_clear();
+    write_result?;
+    Ok(RunSummary {
+        plan_hash: plan.hash.clone(),
+        runs_in_shard,
+        runs_skipped: runs_in_shard - n_todo,
+        runs_done,
+        chunks_written,
+        workers,
+        elapsed_s: t0.elapsed().as_secs_f64(),
+    })
+}
+
+/// Where a results directory stands.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Status {
+    /// Plan hash.
+    pub plan_hash: String,
+    /// Runs in the plan.
+    pub runs_total: usize,
+    /// Finished runs on disk.
+    pub runs_done: usize,
+    /// Shard count used to name missing shards.
+    pub shards: usize,
+    /// Shards with at least one unfinished run.
+    pub missing_shards: Vec<usize>,
+    /// Chunk files.
+    pub chunks: usize,
+}
+
+impl Status {
+    /// The missing shards as a Slurm `--array=` list (`1,3-5,9`); empty when complete.
+    pub fn array_list(&self) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        let s = &self.missing_shards;
+        let mut i = 0;
+        while i < s.len() {
+            let mut j = i;
+            while j + 1 < s.len() && s[j + 1] == s[j] + 1 {
+                j += 1;
+            }
+            parts.push(if j > i {
+                format!("{}-{}", s[i], s[j])
+            } else {
+                s[i].to_string()
+            });
+            i = j + 1;
+        }
+        parts.join(",")
+    }
+    /// Whether every run is on disk.
+    pub fn complete(&self) -> bool {
+        self.runs_done == self.runs_total
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "plan hash {}", self.plan_hash)?;
+        writeln!(
+            f,
+            "runs {}/{} finished in {} chunks",
+            self.runs_done, self.runs_total, self.chunks
+        )?;
+        if self.complete() {
+            write!(f, "complete: merge with `dictlab merge DIR -o all.parquet`")
+        } else {
+            writeln!(
+                f,
+                "unfinished shards ({} of {}): {:?}",
+                self.missing_shards.len(),
+                self.shards,
+                self.missing_shards
+            )?;
+            write!(f, "resubmit with --array={}", self.array_list())
+        }
+    }
+}
+
+/// The shard count recorded for a directory: `slurm/shards` (written by `emit-slurm`), else the
+/// largest N among chunk names `s{i}of{N}-…`, else 1.
+fn recorded_shards(dir: &Path) -> Result<usize> {
+    if let Ok(s) = std::fs::read_to_string(dir.join("slurm").join("shards"))
+        && let Ok(n) = s.trim().parse::<usize>()
+        && n >= 1
+    {
+        return Ok(n);
+    }
+    let mut n = 1;
+    for p in chunk_files(dir)? {
+        let name = p.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        if let Some(rest) = name.split('-').next().and_then(|t| t.split_once("of"))
+            && let Ok(c) = rest.1.parse::<usize>()
+        {
+            n = n.max(c);
+        }
+    }
+    Ok(n)
+}
+
+/// Which runs of the directory's plan are finished, and which shards (of `shards`, or of the
+/// recorded count) still have work.
+///
+/// # Errors
+/// Not a results directory; unreadable files.
+pub fn status(dir: &Path, shards: Option<usize>) -> Result<Status> {
+    let plan = stored_plan(dir)?;
+    let shards = match shards {
+        Some(0) => return Err(Error::invalid("shards", 0, "N ≥ 1")),
+        Some(n) => n,
+        None => recorded_shards(dir)?,
+    };
+    let done = finished_runs(dir)?;
+    let items = plan.items()?;
+    let mut missing = std::collections::BTreeSet::new();
+    let mut runs_done = 0;
+    for it in &items {
+        for m in &plan.methods {
+            if done.contains(&(it.item as i64, m.id.clone())) {
+                runs_done += 1;
+            } else {
+                missing.insert(it.item % shards);
+            }
+        }
+    }
+    Ok(Status {
+        plan_hash: plan.hash,
+        runs_total: items.len() * plan.methods.len(),
+        runs_done,
+        shards,
+        missing_shards: missing.into_iter().collect(),
+        chunks: chunk_files(dir)?.len(),
+    })
+}
+
+/// Vertical concatenation of frames with different columns: the union of the columns, missing
+/// ones null; a column that is integer in one frame and float in another becomes float, any other
+/// disagreement text. Columns keep their first-seen order.
+///
+/// # Errors
+/// Polars errors.
+pub fn union_concat(frames: &[DataFrame]) -> Result<DataFrame> {
+    let mut order: Vec<String> = Vec::new();
+    let mut types: HashMap<String, DataType> = HashMap::new();
+    for df in frames {
+        for c in df.columns() {
+            let name = c.name().to_string();
+            let dt = c.dtype().clone();
+            match types.get(&name) {
+                None => {
+                    order.push(name.clone());
+                    types.insert(name, dt);
+                }
+                Some(t) if *t == dt => {}
+                Some(t) => {
+                    let merged = match (t, &dt) {
+                        (DataType::Null, d) | (d, DataType::Null) => d.clone(),
+                        (DataType::Int64 | DataType::Float64, DataType::Int64 | DataType::Float64) => {
+                            DataType::Float64
+                        }
+                        _ => DataType::String,
+                    };
+                    types.insert(name, merged);
+                }
+            }
+        }
+    }
+    let mut out: Option<DataFrame> = None;
+    for df in frames {
+        let cols: Vec<Column> = order
+            .iter()
+            .map(|name| {
+                let dt = &types[name];
+                match super::col(df, name) {
+                    Ok(c) if c.dtype() == dt => Ok(c.clone()),
+                    Ok(c) => Ok(c.cast(dt)?),
+                    Err(_) => Ok(Column::full_null(name.as_str().into(), df.height(), dt)),
+                }
+            })
+            .collect::<Result<_>>()?;
+        let part = DataFrame::new(df.height(), cols)?;
+        match &mut out {
+            None => out = Some(part),
+            Some(o) => {
+                o.vstack_mut(&part)?;
+            }
+        }
+    }
+    let mut df = out.unwrap_or_default();
+    df.rechunk_mut();
+    Ok(df)
+}
+
+/// Merge a results directory into one table, sorted by (item, method in plan order, iter), with
+/// the columns in schema order (see `data/README.md`).
+///
+/// # Errors
+/// A chunk written by another plan (both hashes named), a run present in two chunks, unfinished
+/// runs (with the shards to resubmit), unreadable files.
+pub fn merge(dir: &Path) -> Result<DataFrame> {
+    let plan = stored_plan(dir)?;
+    let meta_path = dir.join("meta.json");
+    if let Ok(bytes) = std::fs::read(&meta_path) {
+        let meta: Meta = serde_json::from_slice(&bytes)?;
+        if meta.plan_hash != plan.hash {
+            return Err(Error::Results(format!(
+                "plan hash mismatch: meta.json says {}, plan.toml hashes to {} — the plan was edited after the sweep started; refusing to merge",
+                meta.plan_hash, plan.hash
+            )));
+        }
+    }
+    let mut frames = Vec::new();
+    let mut owner: HashMap<(i64, String), PathBuf> = HashMap::new();
+    let mut dups: Vec<String> = Vec::new();
+    for path in chunk_files(dir)? {
+        let df = read_parquet(&path)?;
+        for h in super::column_str(&df, "plan_hash")? {
+            if h != plan.hash {
+                return Err(Error::Results(format!(
+                    "plan hash mismatch: chunk {} was written by plan {h}, the directory's plan is {} — refusing to merge results of different plans",
+                    path.display(),
+                    plan.hash
+                )));
+            }
+        }
+        let mut seen_here = HashSet::new();
+        for key in run_keys(&df)? {
+            if seen_here.insert(key.clone())
+                && let Some(prev) = owner.insert(key.clone(), path.clone())
+            {
+                dups.push(format!(
+                    "item {} method {} in {} and {}",
+                    key.0,
+                    key.1,
+                    prev.display(),
+                    path.display()
+                ));
+            }
+        }
+        frames.push(df);
+    }
+    if !dups.is_empty() {
+        return Err(Error::Results(format!(
+            "{} runs appear in two chunks (two processes ran the same shard?): {}",
+            dups.len(),
+            dups.iter().take(5).cloned().collect::<Vec<_>>().join("; ")
+        )));
+    }
+    let st = status(dir, None)?;
+    if !st.complete() {
+        return Err(Error::Results(format!(
+            "{} of {} runs are not finished; shards to run: --array={} (see `dictlab status {}`)",
+            st.runs_total - st.runs_done,
+            st.runs_total,
+            st.array_list(),
+            dir.display()
+        )));
+    }
+    let df = union_concat(&frames)?;
+    canonical_order(&df, &plan)
+}
+
+/// Rows sorted by (item, method's position in the plan, iter); columns in schema order.
+fn canonical_order(df: &DataFrame, plan: &Plan) -> Result<DataFrame> {
+    let pos: HashMap<&str, usize> = plan
+        .methods
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.id.as_str(), i))
+        .collect();
+    let keys = run_keys(df)?;
+    let iters: Vec<i64> = super::column_f64(df, "iter")?
+        .into_iter()
+        .map(|v| v.map_or(0, |x| x as i64))
+        .collect();
+    let mut idx: Vec<usize> = (0..df.height()).collect();
+    idx.sort_by_key(|&r| {
+        (
+            keys[r].0,
+            pos.get(keys[r].1.as_str()).copied().unwrap_or(usize::MAX),
+            iters[r],
+        )
+    });
+    let take = IdxCa::from_vec(
+        "idx".into(),
+        idx.into_iter().map(|i| i as IdxSize).collect(),
+    );
+    let sorted = df.take(&take)?;
+    let names: Vec<String> = sorted
+        .columns()
+        .iter()
+        .map(|c| c.name().to_string())
+        .collect();
+    let core = ["item", "instance", "rep", "seed", "method", "iter", "time_s"];
+    let tail = ["termination", "plan_hash", "crate_version", "git_rev"];
+    let mut order: Vec<String> = core.iter().map(|s| s.to_string()).collect();
+    for k in &plan.instance_keys {
+        let n = format!("p_inst_{k}");
+        if names.contains(&n) {
+            order.push(n);
+        }
+    }
+    let mut rest: Vec<&String> = names
+        .iter()
+        .filter(|n| !order.contains(n) && !tail.contains(&n.as_str()))
+        .collect();
+    rest.sort_by_key(|n| {
+        (
+            if n.starts_with("p_method_") {
+                0
+            } else if n.starts_with("m_") {
+                1
+            } else {
+                2
+            },
+            n.to_string(),
+        )
+    });
+    order.extend(rest.into_iter().cloned());
+    order.extend(tail.iter().map(|s| s.to_string()));
+    let order: Vec<&str> = order
+        .iter()
+        .map(|s| s.as_str())
+        .filter(|n| names.iter().any(|q| q == n))
+        .collect();
+    super::select(&sorted, &order)
+}
+
+/// Run `plan` unless `path` already holds its merged results (same plan hash), then return the
+/// table. The work directory `{path}.runs/` keeps the chunks, so an interrupted call resumes.
+/// The notebook pattern: `let df = run_cached(&Plan::from_toml_str(PLAN)?, "../data/sweeps/x.parquet")?;`
+///
+/// # Errors
+/// As [`run_plan`] and [`merge`].
+pub fn run_cached(plan: &Plan, path: impl AsRef<Path>) -> Result<DataFrame> {
+    let path = path.as_ref();
+    if path.exists() {
+        let df = read_parquet(path)?;
+        let hashes = super::column_str(&df, "plan_hash")?;
+        if hashes.first().is_some_and(|h| *h == plan.hash) {
+            return Ok(df);
+        }
+        eprintln!(
+            "{} holds another plan's results; running plan {}",
+            path.display(),
+            plan.hash
+        );
+    }
+    let mut work = path.as_os_str().to_owned();
+    work.push(format!(".runs-{}", plan.hash));
+    let work = PathBuf::from(work);
+    run_plan(plan, &work, &RunOptions::default())?;
+    let df = merge(&work)?;
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| file_err("write", parent, e))?;
+    }
+    write_parquet(&df, path)?;
+    Ok(df)
+}
