@@ -1,0 +1,454 @@
+//! Sweep plans, durable runs, shards, resume after SIGKILL, merge checks, status, report.
+
+use dictlab::Error;
+use dictlab::polars::prelude::*;
+use dictlab::sweep::store::{read_parquet, write_parquet};
+use dictlab::sweep::{Plan, RunOptions, Shard, merge, run_cached, run_plan, status};
+use std::path::Path;
+use std::process::Command;
+
+const PLAN: &str = r#"
+name = "test"
+base_seed = 11
+reps = 2
+
+[record]
+mode = "log"
+per_decade = 3
+
+[instance]
+dim = 12
+n_atoms = 16
+n_samples = 200
+
+[grid]
+sparsity = [2, 3]
+coherence = [0.5, 0.7]
+
+[[method]]
+name = "omp"
+
+[[method]]
+name = "fista"
+lambda = [0.05, 0.2]
+
+[[method]]
+name = "mod"
+iters = 8
+"#;
+
+fn plan_error(text: &str) -> (usize, String, String) {
+    match Plan::from_toml_str(text) {
+        Err(Error::Plan {
+            line,
+            key,
+            expected,
+        }) => (line, key, expected),
+        Err(e) => panic!("expected a plan error, got {e}"),
+        Ok(_) => panic!("expected a plan error, the plan parsed"),
+    }
+}
+
+#[test]
+fn plan_expands_methods_and_instances() {
+    let p = Plan::from_toml_str(PLAN).unwrap();
+    let ids: Vec<&str> = p.methods.iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["omp", "fista[lambda=0.05]", "fista[lambda=0.2]", "mod[iters=8]"]
+    );
+    let items = p.items().unwrap();
+    assert_eq!(items.len(), 2 * 2 * 2);
+    assert_eq!(
+        items[0].instance,
+        "dim=12,n_atoms=16,n_samples=200,sparsity=2,coherence=0.5"
+    );
+    assert_eq!(p.n_runs().unwrap(), 32);
+    assert_eq!(
+        p.instance_keys,
+        ["dim", "n_atoms", "n_samples", "sparsity", "coherence"]
+    );
+}
+
+#[test]
+fn plan_hash_follows_meaning_not_text() {
+    let a = Plan::from_toml_str(PLAN).unwrap();
+    let reformatted = PLAN
+        .replace("name = \"test\"", "name = \"renamed\"  # a comment")
+        .replace("reps = 2", "reps   =   2\nthreads_per_run = 2");
+    let b = Plan::from_toml_str(&reformatted).unwrap();
+    assert_eq!(a.hash, b.hash);
+    let c = Plan::from_toml_str(&PLAN.replace("0.2]", "0.3]")).unwrap();
+    assert_ne!(a.hash, c.hash);
+    let d = Plan::from_toml_str(&PLAN.replace("base_seed = 11", "base_seed = 12")).unwrap();
+    assert_ne!(a.hash, d.hash);
+    assert_eq!(a.hash.len(), 16);
+}
+
+#[test]
+fn malformed_plans_name_key_and_line() {
+    // unknown method: line of the value
+    let (line, key, exp) = plan_error(&PLAN.replace("name = \"omp\"", "name = \"ompp\""));
+    assert_eq!((line, key.as_str()), (20, "method.name"));
+    assert!(exp.contains("omp") && exp.contains("fista"), "{exp}");
+    // unknown method parameter
+    let (line, key, exp) = plan_error(&PLAN.replace("iters = 8", "iterations = 8"));
+    assert_eq!((line, key.as_str()), (28, "mod.iterations"));
+    assert!(exp.contains("iters"), "{exp}");
+    // unknown instance key
+    let (line, key, exp) = plan_error(&PLAN.replace("n_samples = 200", "samples = 200"));
+    assert_eq!((line, key.as_str()), (13, "samples"));
+    assert!(exp.contains("n_samples"), "{exp}");
+    // unknown top-level key (TOML layer, still with the line)
+    let (line, _, exp) = plan_error(&PLAN.replace("reps = 2", "repetitions = 2"));
+    assert_eq!(line, 4);
+    assert!(exp.contains("repetitions"), "{exp}");
+    // empty axis
+    let (line, key, exp) = plan_error(&PLAN.replace("sparsity = [2, 3]", "sparsity = []"));
+    assert_eq!((line, key.as_str()), (16, "sparsity"));
+    assert!(exp.contains("empty"), "{exp}");
+    // wrong types
+    let (line, _, exp) = plan_error(&PLAN.replace("reps = 2", "reps = \"two\""));
+    assert_eq!(line, 4);
+    assert!(exp.contains("\"two\"") && exp.contains("i64"), "{exp}");
+    let (line, key, _) = plan_error(&PLAN.replace("dim = 12", "dim = [12, 16]"));
+    assert_eq!((line, key.as_str()), (11, "dim"));
+    let (line, key, exp) = plan_error(&PLAN.replace("iters = 8", "iters = \"eight\""));
+    assert_eq!(line, 0);
+    assert_eq!(key, "mod[iters=eight]");
+    assert!(exp.contains("non-negative integer"), "{exp}");
+    // a key both fixed and swept
+    let (line, key, _) = plan_error(&PLAN.replace("[grid]\n", "[grid]\ndim = [12]\n"));
+    assert_eq!((line, key.as_str()), (16, "dim"));
+    // no method, reps 0, invalid instance
+    let no_method = PLAN.split("[[method]]").next().unwrap();
+    assert_eq!(plan_error(no_method).1, "method");
+    assert_eq!(plan_error(&PLAN.replace("reps = 2", "reps = 0")).1, "reps");
+    let (_, key, exp) = plan_error(&PLAN.replace("coherence = [0.5, 0.7]", "coherence = [1.5]"));
+    assert!(key.contains("coherence=1.5"), "{key}");
+    assert!(exp.contains("μ < 1"), "{exp}");
+    // TOML syntax
+    let (line, _, _) = plan_error("reps = 2\n[grid\n");
+    assert_eq!(line, 2);
+}
+
+/// Equal in every column but the timing ones, compared bit for bit (floats by their bits).
+fn assert_same_results(a: &DataFrame, b: &DataFrame) {
+    let names = |d: &DataFrame| -> Vec<String> {
+        d.columns()
+            .iter()
+            .map(|c| c.name().to_string())
+            .filter(|n| n != "time_s" && n != "m_time_to_95")
+            .collect()
+    };
+    assert_eq!(names(a), names(b));
+    assert_eq!(a.height(), b.height());
+    for n in names(a) {
+        let (ca, cb) = (
+            dictlab::sweep::col(a, &n).unwrap(),
+            dictlab::sweep::col(b, &n).unwrap(),
+        );
+        assert_eq!(ca.dtype(), cb.dtype(), "{n}");
+        if ca.dtype() == &DataType::Float64 {
+            let bits = |c: &Column| -> Vec<Option<u64>> {
+                c.f64().unwrap().iter().map(|v| v.map(f64::to_bits)).collect()
+            };
+            assert_eq!(bits(ca), bits(cb), "column {n}");
+        } else {
+            assert_eq!(
+                dictlab::sweep::column_str(a, &n).unwrap(),
+                dictlab::sweep::column_str(b, &n).unwrap(),
+                "column {n}"
+            );
+        }
+    }
+}
+
+#[test]
+fn four_shards_merged_equal_the_single_run() {
+    let plan = Plan::from_toml_str(PLAN).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let single = dir.path().join("single");
+    let sharded = dir.path().join("sharded");
+    let s = run_plan(&plan, &single, &RunOptions::default()).unwrap();
+    assert_eq!((s.runs_in_shard, s.runs_done, s.runs_skipped), (32, 32, 0));
+    for i in 0..4 {
+        let opts = RunOptions {
+            shard: Shard { index: i, count: 4 },
+            workers: 1 + i % 2,
+            progress: false,
+        };
+        let s = run_plan(&plan, &sharded, &opts).unwrap();
+        assert_eq!(s.runs_done, 8);
+    }
+    let a = merge(&single).unwrap();
+    let b = merge(&sharded).unwrap();
+    assert_same_results(&a, &b);
+    // a row per recorded iteration: coders one, MOD one per log-spaced iteration (0,1,2,4,8)
+    let methods = dictlab::sweep::column_str(&a, "method").unwrap();
+    assert_eq!(methods.iter().filter(|m| *m == "omp").count(), 8);
+    assert_eq!(methods.iter().filter(|m| *m == "mod[iters=8]").count(), 8 * 5);
+    // every method saw the same instance (same seed per item)
+    let seeds = dictlab::sweep::column_str(&a, "seed").unwrap();
+    let items = dictlab::sweep::column_str(&a, "item").unwrap();
+    for (i, s) in items.iter().zip(&seeds) {
+        let first = items.iter().position(|j| j == i).unwrap();
+        assert_eq!(&seeds[first], s);
+    }
+    let terms = dictlab::sweep::column_str(&a, "termination").unwrap();
+    assert!(terms.iter().all(|t| !t.starts_with("error")), "{terms:?}");
+}
+
+#[test]
+fn rerun_resumes_and_status_names_missing_shards() {
+    let plan = Plan::from_toml_str(PLAN).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r");
+    for i in [0, 1, 3] {
+        let opts = RunOptions {
+            shard: Shard { index: i, count: 4 },
+            ..Default::default()
+        };
+        run_plan(&plan, &out, &opts).unwrap();
+    }
+    let st = status(&out, None).unwrap();
+    assert_eq!((st.runs_done, st.runs_total, st.shards), (24, 32, 4));
+    assert_eq!(st.missing_shards, vec![2]);
+    assert_eq!(st.array_list(), "2");
+    let err = merge(&out).unwrap_err().to_string();
+    assert!(err.contains("--array=2"), "{err}");
+    // the full rerun skips what is done and does the rest
+    let s = run_plan(&plan, &out, &RunOptions::default()).unwrap();
+    assert_eq!((s.runs_skipped, s.runs_done), (24, 8));
+    let s = run_plan(&plan, &out, &RunOptions::default()).unwrap();
+    assert_eq!((s.runs_skipped, s.runs_done, s.chunks_written), (32, 0, 0));
+    assert!(status(&out, None).unwrap().complete());
+    let df = merge(&out).unwrap();
+    let reference = tempfile::tempdir().unwrap();
+    run_plan(&plan, reference.path(), &RunOptions::default()).unwrap();
+    assert_same_results(&df, &merge(reference.path()).unwrap());
+}
+
+#[test]
+fn array_list_compresses_ranges() {
+    let st = dictlab::sweep::Status {
+        plan_hash: "x".into(),
+        runs_total: 10,
+        runs_done: 0,
+        shards: 12,
+        missing_shards: vec![0, 1, 2, 5, 7, 8, 11],
+        chunks: 0,
+    };
+    assert_eq!(st.array_list(), "0-2,5,7-8,11");
+}
+
+#[test]
+fn other_plans_results_are_refused_with_both_hashes() {
+    let a = Plan::from_toml_str(PLAN).unwrap();
+    let b = Plan::from_toml_str(&PLAN.replace("base_seed = 11", "base_seed = 12")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (da, db) = (dir.path().join("a"), dir.path().join("b"));
+    run_plan(&a, &da, &RunOptions::default()).unwrap();
+    // sweeping another plan into the same directory
+    let err = run_plan(&b, &da, &RunOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains(&a.hash) && err.contains(&b.hash), "{err}");
+    // a foreign chunk at merge
+    run_plan(&b, &db, &RunOptions::default()).unwrap();
+    let foreign = std::fs::read_dir(db.join("chunks"))
+        .unwrap()
+        .flatten()
+        .next()
+        .unwrap()
+        .path();
+    std::fs::copy(&foreign, da.join("chunks").join("zz-foreign.parquet")).unwrap();
+    let err = merge(&da).unwrap_err().to_string();
+    assert!(
+        err.contains("plan hash mismatch") && err.contains(&a.hash) && err.contains(&b.hash),
+        "{err}"
+    );
+}
+
+#[test]
+fn duplicate_runs_are_refused_at_merge() {
+    let plan = Plan::from_toml_str(PLAN).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    run_plan(&plan, dir.path(), &RunOptions::default()).unwrap();
+    let chunk = std::fs::read_dir(dir.path().join("chunks"))
+        .unwrap()
+        .flatten()
+        .next()
+        .unwrap()
+        .path();
+    let df = read_parquet(&chunk).unwrap();
+    write_parquet(&df, dir.path().join("chunks").join("zz-copy.parquet")).unwrap();
+    let err = merge(dir.path()).unwrap_err().to_string();
+    assert!(err.contains("two chunks"), "{err}");
+}
+
+#[test]
+fn unwritable_output_is_an_error_before_any_work() {
+    let plan = Plan::from_toml_str(PLAN).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    let err = run_plan(&plan, &file.join("out"), &RunOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("writable --out"), "{err}");
+}
+
+#[test]
+fn failing_runs_become_error_rows() {
+    // OMP asked for more atoms than the dictionary has: a run-time error, recorded as a row
+    let text = PLAN.replace("name = \"omp\"", "name = \"omp\"\nsparsity = 40");
+    let plan = Plan::from_toml_str(&text).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    run_plan(&plan, dir.path(), &RunOptions::default()).unwrap();
+    let df = merge(dir.path()).unwrap();
+    let methods = dictlab::sweep::column_str(&df, "method").unwrap();
+    let terms = dictlab::sweep::column_str(&df, "termination").unwrap();
+    let omp: Vec<&String> = methods
+        .iter()
+        .zip(&terms)
+        .filter(|(m, _)| m.starts_with("omp"))
+        .map(|(_, t)| t)
+        .collect();
+    assert_eq!(omp.len(), 8);
+    assert!(omp.iter().all(|t| t.starts_with("error:")), "{omp:?}");
+}
+
+fn dictlab_cmd() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_dictlab"))
+}
+
+#[test]
+fn sigkill_at_a_random_moment_then_rerun_loses_and_duplicates_nothing() {
+    // enough runs that the sweep takes about a second
+    let text = PLAN
+        .replace("reps = 2", "reps = 12")
+        .replace("iters = 8", "iters = 30");
+    let dir = tempfile::tempdir().unwrap();
+    let plan_path = dir.path().join("plan.toml");
+    std::fs::write(&plan_path, &text).unwrap();
+    let out = dir.path().join("out");
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    let delay = std::time::Duration::from_millis(50 + (nanos % 700) as u64);
+    let mut child = dictlab_cmd()
+        .args(["sweep", plan_path.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(delay);
+    child.kill().unwrap(); // SIGKILL
+    let status_killed = child.wait().unwrap();
+    let plan = Plan::from_toml_str(&text).unwrap();
+    let before = status(&out, None).map(|s| s.runs_done).unwrap_or(0);
+    eprintln!(
+        "killed after {delay:?} ({status_killed}); {before} of {} runs were on disk",
+        plan.n_runs().unwrap()
+    );
+    let rerun = dictlab_cmd()
+        .args(["sweep", plan_path.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"])
+        .output()
+        .unwrap();
+    assert!(rerun.status.success(), "{}", String::from_utf8_lossy(&rerun.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&rerun.stdout).unwrap();
+    assert_eq!(summary["runs_skipped"].as_u64().unwrap() as usize, before);
+    let merged = merge(&out).unwrap(); // refuses gaps and duplicates
+    let reference = dir.path().join("reference");
+    run_plan(&plan, &reference, &RunOptions::default()).unwrap();
+    assert_same_results(&merged, &merge(&reference).unwrap());
+}
+
+#[test]
+fn run_cached_reuses_results_on_disk() {
+    let plan = Plan::from_toml_str(PLAN).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sweeps").join("t.parquet");
+    let a = run_cached(&plan, &path).unwrap();
+    assert!(path.exists());
+    // remove the work directory: a second call must read the parquet, not rerun
+    for e in std::fs::read_dir(path.parent().unwrap()).unwrap().flatten() {
+        if e.path().is_dir() {
+            std::fs::remove_dir_all(e.path()).unwrap();
+        }
+    }
+    let b = run_cached(&plan, &path).unwrap();
+    assert!(a.equals_missing(&b));
+    let times = |d: &DataFrame| dictlab::sweep::column_f64(d, "time_s").unwrap();
+    assert_eq!(times(&a), times(&b), "the cached table, timings included");
+    // another plan at the same path is run, not mistaken for the cached one
+    let other = Plan::from_toml_str(&PLAN.replace("reps = 2", "reps = 1")).unwrap();
+    let c = run_cached(&other, &path).unwrap();
+    assert_eq!(c.height() * 2, a.height());
+}
+
+fn run_cli(args: &[&str]) -> (bool, String, String) {
+    let o = dictlab_cmd().args(args).output().unwrap();
+    (
+        o.status.success(),
+        String::from_utf8_lossy(&o.stdout).into(),
+        String::from_utf8_lossy(&o.stderr).into(),
+    )
+}
+
+#[test]
+fn cli_sweep_status_merge_report_and_emit_slurm() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |x: &Path| x.to_str().unwrap().to_string();
+    let plan = dir.path().join("plan.toml");
+    std::fs::write(&plan, PLAN).unwrap();
+    let out = dir.path().join("out");
+    let (ok, _, err) = run_cli(&["sweep", &p(&plan), "--out", &p(&out), "--shard", "1/2", "--quiet"]);
+    assert!(ok, "{err}");
+    let (ok, text, _) = run_cli(&["status", &p(&out)]);
+    assert!(ok);
+    assert!(text.contains("runs 16/32") && text.contains("--array=0"), "{text}");
+    let (ok, list, _) = run_cli(&["status", &p(&out), "--array-list"]);
+    assert!(ok);
+    assert_eq!(list.trim(), "0");
+    let (ok, _, err) = run_cli(&["merge", &p(&out), "-o", &p(&dir.path().join("x.parquet"))]);
+    assert!(!ok && err.contains("not finished"), "{err}");
+    let (ok, _, err) = run_cli(&["sweep", &p(&plan), "--out", &p(&out), "--shard", "0/2", "--quiet"]);
+    assert!(ok, "{err}");
+    let all = dir.path().join("all.parquet");
+    let (ok, _, err) = run_cli(&["merge", &p(&out), "-o", &p(&all)]);
+    assert!(ok, "{err}");
+    let html = dir.path().join("report.html");
+    let (ok, _, err) = run_cli(&["report", &p(&all), "-o", &p(&html)]);
+    assert!(ok, "{err}");
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("Phase transitions") && page.contains("Recovery vs time"));
+    assert!(page.contains("fista[lambda=0.05]") && page.contains("mod[iters=8]"));
+    assert!(page.contains("Plotly.newPlot") && !page.contains("<script src=\"http"));
+    // bad shard specs
+    let (ok, _, err) = run_cli(&["sweep", &p(&plan), "--out", &p(&out), "--shard", "2/2"]);
+    assert!(!ok && err.contains("0 ≤ i < N"), "{err}");
+    let (ok, _, err) = run_cli(&["sweep", &p(&plan), "--out", &p(&out), "--shard", "auto"]);
+    assert!(!ok && err.contains("SLURM_ARRAY_TASK_ID"), "{err}");
+    // emit-slurm
+    let sl = dir.path().join("sl");
+    let (ok, _, err) = run_cli(&[
+        "emit-slurm", &p(&plan), "--out", &p(&sl), "--shards", "64", "--cpus-per-shard", "8",
+        "--time", "02:00:00",
+    ]);
+    assert!(ok, "{err}");
+    let sbatch = std::fs::read_to_string(sl.join("slurm/sweep.sbatch")).unwrap();
+    for needle in [
+        "#SBATCH --array=0-63",
+        "#SBATCH --cpus-per-task=8",
+        "#SBATCH --time=02:00:00",
+        "--shard \"${SLURM_ARRAY_TASK_ID}/64\"",
+    ] {
+        assert!(sbatch.contains(needle), "{needle} missing in\n{sbatch}");
+    }
+    let submit = std::fs::read_to_string(sl.join("slurm/submit.sh")).unwrap();
+    assert!(submit.contains("--dependency=afterok:$A merge.sbatch"), "{submit}");
+    assert!(sl.join("plan.toml").exists() && sl.join("slurm/resubmit.sh").exists());
+    let (ok, _, err) = run_cli(&["emit-slurm", &p(&plan), "--out", &p(&sl), "--shards", "0"]);
+    assert!(!ok && err.contains("--shards ≥ 1"), "{err}");
+}
