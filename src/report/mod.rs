@@ -411,6 +411,11 @@ impl Report {
         self.body.push(frame_html(df, max_rows));
         self
     }
+    /// Show the report in a notebook cell (plotly.js loaded once per notebook, as [`show_plot`]).
+    pub fn show(&self) {
+        load_plotly_js();
+        show_html(&self.body.join("\n"));
+    }
     /// The HTML document.
     pub fn to_html(&self) -> String {
         format!(

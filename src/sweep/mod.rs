@@ -22,7 +22,9 @@ pub mod slurm;
 pub mod store;
 
 pub use plan::{Plan, PlanMethod, RecordMode};
-pub use store::{RunOptions, RunSummary, Shard, Status, merge, run_cached, run_plan, status};
+pub use store::{
+    RunOptions, RunSummary, Shard, Status, cache_path, merge, run_cached, run_plan, status,
+};
 
 use crate::error::{Error, Result};
 use crate::rng::derive_seed;

@@ -776,9 +776,22 @@ fn canonical_order(df: &DataFrame, plan: &Plan) -> Result<DataFrame> {
     super::select(&sorted, &order)
 }
 
+/// `data/sweeps/{name}` in this project (the ignored cache directory of [`run_cached`]), or
+/// `$DICTLAB_SWEEP_CACHE/{name}` when that variable is set. Notebooks and tests resolve the same
+/// file whatever their working directory.
+pub fn cache_path(name: &str) -> PathBuf {
+    match std::env::var_os("DICTLAB_SWEEP_CACHE") {
+        Some(d) => PathBuf::from(d).join(name),
+        None => Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("data")
+            .join("sweeps")
+            .join(name),
+    }
+}
+
 /// Run `plan` unless `path` already holds its merged results (same plan hash), then return the
 /// table. The work directory `{path}.runs/` keeps the chunks, so an interrupted call resumes.
-/// The notebook pattern: `let df = run_cached(&Plan::from_toml_str(PLAN)?, "../data/sweeps/x.parquet")?;`
+/// The notebook pattern: `let df = run_cached(&Plan::from_toml_str(PLAN)?, cache_path("x.parquet"))?;`
 ///
 /// # Errors
 /// As [`run_plan`] and [`merge`].
