@@ -33,7 +33,10 @@ lambda = 0.1
 }
 
 fn plain_loop(plan: &Plan) -> f64 {
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("pool");
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("pool");
     let t = Instant::now();
     let mut rows = 0usize;
     for item in plan.items().expect("items") {
@@ -69,9 +72,21 @@ fn main() {
     let t1 = best(&|| sweep(&plan, 1));
     let t2 = best(&|| sweep(&plan, 2));
     println!("sweep throughput, {runs} runs (OMP + FISTA, n=16, m=32, N=64), best of {trials}:");
-    println!("  plain loop, 1 thread : {:8.3} s  {:8.0} runs/s", t0, runs / t0);
-    println!("  run_plan, 1 worker   : {:8.3} s  {:8.0} runs/s", t1, runs / t1);
-    println!("  run_plan, 2 workers  : {:8.3} s  {:8.0} runs/s", t2, runs / t2);
+    println!(
+        "  plain loop, 1 thread : {:8.3} s  {:8.0} runs/s",
+        t0,
+        runs / t0
+    );
+    println!(
+        "  run_plan, 1 worker   : {:8.3} s  {:8.0} runs/s",
+        t1,
+        runs / t1
+    );
+    println!(
+        "  run_plan, 2 workers  : {:8.3} s  {:8.0} runs/s",
+        t2,
+        runs / t2
+    );
     println!("  scaling 1 → 2 workers: {:.2}x", t1 / t2);
     println!(
         "  runner overhead/run  : {:.3} ms (1 worker − plain loop, per run)",

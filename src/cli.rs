@@ -335,7 +335,9 @@ impl LearnArgs {
         }
         // flags that do not apply to the method are ignored, as they always were on this command
         let name = self.method_name();
-        let keys = crate::registry::lookup(&name).map(|d| d.keys).unwrap_or(&[]);
+        let keys = crate::registry::lookup(&name)
+            .map(|d| d.keys)
+            .unwrap_or(&[]);
         kv.retain(|(k, _)| keys.contains(&k.as_str()));
         kv
     }

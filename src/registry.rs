@@ -52,7 +52,15 @@ const ALT: &[&str] = &["sparsity", "lambda", "iters", "init", "init_dist"];
 const KSVD: &[&str] = &["sparsity", "iters", "init", "init_dist"];
 const ONLINE: &[&str] = &["sparsity", "lambda", "epochs", "batch", "init", "init_dist"];
 const ALTMIN: &[&str] = &["iters", "eps0", "eps_min", "init", "init_dist"];
-const AGD: &[&str] = &["sparsity", "eta", "tau", "epochs", "batch", "init", "init_dist"];
+const AGD: &[&str] = &[
+    "sparsity",
+    "eta",
+    "tau",
+    "epochs",
+    "batch",
+    "init",
+    "init_dist",
+];
 const MSP: &[&str] = &["iters", "polish", "init", "init_dist"];
 const L4: &[&str] = &[
     "theta",
@@ -166,7 +174,11 @@ pub fn lookup(name: &str) -> Result<&'static MethodDef> {
             name,
             format!(
                 "one of {}",
-                METHODS.iter().map(|d| d.name).collect::<Vec<_>>().join(", ")
+                METHODS
+                    .iter()
+                    .map(|d| d.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         )
     })
@@ -183,10 +195,7 @@ pub fn check_keys(name: &str, params: &[(String, Value)]) -> Result<&'static Met
             return Err(Error::invalid(
                 "method parameter",
                 format!("{name}.{k}"),
-                format!(
-                    "one of the parameters of `{name}`: {}",
-                    def.keys.join(", ")
-                ),
+                format!("one of the parameters of `{name}`: {}", def.keys.join(", ")),
             ));
         }
     }
@@ -294,7 +303,10 @@ pub fn build(name: &str, params: &[(String, Value)], ctx: &Context<'_>) -> Resul
     use crate::code::*;
     use crate::learn::*;
     let def = check_keys(name, params)?;
-    let p = P { method: name, kv: params };
+    let p = P {
+        method: name,
+        kv: params,
+    };
     let m = ctx.n_atoms;
     if def.kind == Kind::Coder {
         let nonneg = p.bool("nonneg")?.unwrap_or(false);
@@ -320,8 +332,12 @@ pub fn build(name: &str, params: &[(String, Value)], ctx: &Context<'_>) -> Resul
     };
     let iters = |d: usize| -> Result<usize> { Ok(p.usize("iters")?.unwrap_or(d)) };
     let learner: Box<dyn DictionaryLearner> = match name {
-        "mod" => Box::new(AlternatingMinimization::new(coder()?, Mod::default()).max_iters(iters(50)?)),
-        "bcd" => Box::new(AlternatingMinimization::new(coder()?, Bcd::default()).max_iters(iters(50)?)),
+        "mod" => {
+            Box::new(AlternatingMinimization::new(coder()?, Mod::default()).max_iters(iters(50)?))
+        }
+        "bcd" => {
+            Box::new(AlternatingMinimization::new(coder()?, Bcd::default()).max_iters(iters(50)?))
+        }
         "ksvd" => Box::new(
             AlternatingMinimization::new(Omp::with_sparsity(p.sparsity(ctx)?), Ksvd::exact())
                 .max_iters(iters(50)?),
@@ -400,7 +416,11 @@ pub fn build(name: &str, params: &[(String, Value)], ctx: &Context<'_>) -> Resul
                 None | Some("power") => {}
                 Some("rgd") => l.solver = SphereSolver::Rgd { step: 1.0 },
                 Some(other) => {
-                    return Err(p.bad("sphere_solver", &Value::from(other), "\"power\" or \"rgd\""));
+                    return Err(p.bad(
+                        "sphere_solver",
+                        &Value::from(other),
+                        "\"power\" or \"rgd\"",
+                    ));
                 }
             }
             Box::new(l)

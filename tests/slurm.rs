@@ -75,7 +75,12 @@ fn wait_gone(slurm: &Slurm, jobs: &str, limit: Duration) -> bool {
     let t = Instant::now();
     while t.elapsed() < limit {
         let (_, q) = sh(slurm, &format!("squeue -h -j {jobs} -o %T 2>/dev/null"));
-        if !q.lines().any(|l| l.contains("RUNNING") || l.contains("PENDING") || l.contains("CONFIGURING") || l.contains("COMPLETING")) {
+        if !q.lines().any(|l| {
+            l.contains("RUNNING")
+                || l.contains("PENDING")
+                || l.contains("CONFIGURING")
+                || l.contains("COMPLETING")
+        }) {
             return true;
         }
         std::thread::sleep(Duration::from_millis(300));
@@ -84,11 +89,18 @@ fn wait_gone(slurm: &Slurm, jobs: &str, limit: Duration) -> bool {
 }
 
 fn job_state(slurm: &Slurm, job: &str) -> String {
-    sh(slurm, &format!("scontrol show job {job} | grep -o 'JobState=[A-Z_]* Reason=[A-Za-z_]*'")).1
+    sh(
+        slurm,
+        &format!("scontrol show job {job} | grep -o 'JobState=[A-Z_]* Reason=[A-Za-z_]*'"),
+    )
+    .1
 }
 
 fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_default().trim().to_string()
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .trim()
+        .to_string()
 }
 
 #[test]
@@ -98,7 +110,9 @@ fn slurm_array_with_a_failed_shard_then_resubmitted_merges_to_the_single_run() {
         return;
     }
     let work = tempfile::tempdir().unwrap();
-    let sdir = std::env::var("DICTLAB_SLURM_DIR").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from("/var/tmp/dictlab-slurm"));
+    let sdir = std::env::var("DICTLAB_SLURM_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from("/var/tmp/dictlab-slurm"));
     let up = Command::new("bash")
         .arg(root().join("scripts/slurm/up.sh"))
         .env("DICTLAB_SLURM_DIR", &sdir)
@@ -112,7 +126,12 @@ fn slurm_array_with_a_failed_shard_then_resubmitted_merges_to_the_single_run() {
     );
     let slurm = Slurm {
         dir: sdir,
-        conf: String::from_utf8_lossy(&up.stdout).trim().lines().last().unwrap_or_default().to_string(),
+        conf: String::from_utf8_lossy(&up.stdout)
+            .trim()
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .to_string(),
     };
 
     let plan_path = work.path().join("plan.toml");
@@ -143,25 +162,62 @@ fn slurm_array_with_a_failed_shard_then_resubmitted_merges_to_the_single_run() {
         ),
     );
     assert!(ok, "emit-slurm: {msg}");
-    let (ok, msg) = sh(&slurm, &format!("'{}'", out.join("slurm/submit.sh").display()));
+    let (ok, msg) = sh(
+        &slurm,
+        &format!("'{}'", out.join("slurm/submit.sh").display()),
+    );
     assert!(ok, "submit.sh: {msg}");
-    let (array, merge_job) = (read(&out.join("slurm/array.jobid")), read(&out.join("slurm/merge.jobid")));
-    assert!(wait_gone(&slurm, &array, Duration::from_secs(180)), "the array did not finish in 3 min");
+    let (array, merge_job) = (
+        read(&out.join("slurm/array.jobid")),
+        read(&out.join("slurm/merge.jobid")),
+    );
+    assert!(
+        wait_gone(&slurm, &array, Duration::from_secs(180)),
+        "the array did not finish in 3 min"
+    );
     std::thread::sleep(Duration::from_secs(1));
     // the failed shard keeps the merge waiting, and status names it
     let st = job_state(&slurm, &merge_job);
-    assert!(st.contains("PENDING") && st.contains("Dependency"), "merge job: {st}");
+    assert!(
+        st.contains("PENDING") && st.contains("Dependency"),
+        "merge job: {st}"
+    );
     assert!(!out.join("all.parquet").exists());
-    let (ok, list) = sh(&slurm, &format!("'{}' status '{}' --array-list", env!("CARGO_BIN_EXE_dictlab"), out.display()));
+    let (ok, list) = sh(
+        &slurm,
+        &format!(
+            "'{}' status '{}' --array-list",
+            env!("CARGO_BIN_EXE_dictlab"),
+            out.display()
+        ),
+    );
     assert!(ok, "{list}");
     assert_eq!(list, "2");
     // resubmit: the merge follows the new array
     std::fs::remove_file(&marker).unwrap();
-    let (ok, msg) = sh(&slurm, &format!("'{}'", out.join("slurm/resubmit.sh").display()));
+    let (ok, msg) = sh(
+        &slurm,
+        &format!("'{}'", out.join("slurm/resubmit.sh").display()),
+    );
     assert!(ok, "resubmit.sh: {msg}");
-    assert!(wait_gone(&slurm, &read(&out.join("slurm/merge.jobid")), Duration::from_secs(180)), "merge did not finish");
+    assert!(
+        wait_gone(
+            &slurm,
+            &read(&out.join("slurm/merge.jobid")),
+            Duration::from_secs(180)
+        ),
+        "merge did not finish"
+    );
     let st = job_state(&slurm, &read(&out.join("slurm/merge.jobid")));
-    assert!(st.contains("COMPLETED"), "merge job: {st}\n{}", sh(&slurm, &format!("cat '{}'/slurm/logs/merge-*.log", out.display())).1);
+    assert!(
+        st.contains("COMPLETED"),
+        "merge job: {st}\n{}",
+        sh(
+            &slurm,
+            &format!("cat '{}'/slurm/logs/merge-*.log", out.display())
+        )
+        .1
+    );
     let merged = dictlab::sweep::store::read_parquet(out.join("all.parquet")).unwrap();
     // the same table as one machine computes
     let plan = Plan::from_toml_str(PLAN).unwrap();

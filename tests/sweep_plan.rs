@@ -55,7 +55,12 @@ fn plan_expands_methods_and_instances() {
     let ids: Vec<&str> = p.methods.iter().map(|m| m.id.as_str()).collect();
     assert_eq!(
         ids,
-        ["omp", "fista[lambda=0.05]", "fista[lambda=0.2]", "mod[iters=8]"]
+        [
+            "omp",
+            "fista[lambda=0.05]",
+            "fista[lambda=0.2]",
+            "mod[iters=8]"
+        ]
     );
     let items = p.items().unwrap();
     assert_eq!(items.len(), 2 * 2 * 2);
@@ -113,8 +118,15 @@ fn malformed_plans_name_key_and_line() {
     assert!(exp.contains("\"two\"") && exp.contains("i64"), "{exp}");
     let (line, key, _) = plan_error(&PLAN.replace("dim = 12", "dim = [12, 16]"));
     assert_eq!((line, key.as_str()), (11, "dim"));
+    let (line, key, exp) = plan_error(&PLAN.replace("n_atoms = 16", "n_atoms = 16.5"));
+    assert_eq!((line, key.as_str()), (12, "n_atoms"));
+    assert!(exp.contains("non-negative integer"), "{exp}");
+    let (line, key, exp) =
+        plan_error(&PLAN.replace("coherence = [0.5, 0.7]", "coherence = [0.5, \"high\"]"));
+    assert_eq!((line, key.as_str()), (17, "coherence"));
+    assert!(exp.contains("a number"), "{exp}");
     let (line, key, exp) = plan_error(&PLAN.replace("iters = 8", "iters = \"eight\""));
-    assert_eq!(line, 0);
+    assert_eq!(line, 27);
     assert_eq!(key, "mod[iters=eight]");
     assert!(exp.contains("non-negative integer"), "{exp}");
     // a key both fixed and swept
@@ -151,7 +163,11 @@ fn assert_same_results(a: &DataFrame, b: &DataFrame) {
         assert_eq!(ca.dtype(), cb.dtype(), "{n}");
         if ca.dtype() == &DataType::Float64 {
             let bits = |c: &Column| -> Vec<Option<u64>> {
-                c.f64().unwrap().iter().map(|v| v.map(f64::to_bits)).collect()
+                c.f64()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.map(f64::to_bits))
+                    .collect()
             };
             assert_eq!(bits(ca), bits(cb), "column {n}");
         } else {
@@ -187,7 +203,10 @@ fn four_shards_merged_equal_the_single_run() {
     // a row per recorded iteration: coders one, MOD one per log-spaced iteration (0,1,2,4,8)
     let methods = dictlab::sweep::column_str(&a, "method").unwrap();
     assert_eq!(methods.iter().filter(|m| *m == "omp").count(), 8);
-    assert_eq!(methods.iter().filter(|m| *m == "mod[iters=8]").count(), 8 * 5);
+    assert_eq!(
+        methods.iter().filter(|m| *m == "mod[iters=8]").count(),
+        8 * 5
+    );
     // every method saw the same instance (same seed per item)
     let seeds = dictlab::sweep::column_str(&a, "seed").unwrap();
     let items = dictlab::sweep::column_str(&a, "item").unwrap();
@@ -339,7 +358,13 @@ fn sigkill_at_a_random_moment_then_rerun_loses_and_duplicates_nothing() {
         .subsec_nanos();
     let delay = std::time::Duration::from_millis(50 + (nanos % 700) as u64);
     let mut child = dictlab_cmd()
-        .args(["sweep", plan_path.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"])
+        .args([
+            "sweep",
+            plan_path.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ])
         .spawn()
         .unwrap();
     std::thread::sleep(delay);
@@ -352,10 +377,20 @@ fn sigkill_at_a_random_moment_then_rerun_loses_and_duplicates_nothing() {
         plan.n_runs().unwrap()
     );
     let rerun = dictlab_cmd()
-        .args(["sweep", plan_path.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"])
+        .args([
+            "sweep",
+            plan_path.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ])
         .output()
         .unwrap();
-    assert!(rerun.status.success(), "{}", String::from_utf8_lossy(&rerun.stderr));
+    assert!(
+        rerun.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rerun.stderr)
+    );
     let summary: serde_json::Value = serde_json::from_slice(&rerun.stdout).unwrap();
     assert_eq!(summary["runs_skipped"].as_u64().unwrap() as usize, before);
     let merged = merge(&out).unwrap(); // refuses gaps and duplicates
@@ -403,17 +438,36 @@ fn cli_sweep_status_merge_report_and_emit_slurm() {
     let plan = dir.path().join("plan.toml");
     std::fs::write(&plan, PLAN).unwrap();
     let out = dir.path().join("out");
-    let (ok, _, err) = run_cli(&["sweep", &p(&plan), "--out", &p(&out), "--shard", "1/2", "--quiet"]);
+    let (ok, _, err) = run_cli(&[
+        "sweep",
+        &p(&plan),
+        "--out",
+        &p(&out),
+        "--shard",
+        "1/2",
+        "--quiet",
+    ]);
     assert!(ok, "{err}");
     let (ok, text, _) = run_cli(&["status", &p(&out)]);
     assert!(ok);
-    assert!(text.contains("runs 16/32") && text.contains("--array=0"), "{text}");
+    assert!(
+        text.contains("runs 16/32") && text.contains("--array=0"),
+        "{text}"
+    );
     let (ok, list, _) = run_cli(&["status", &p(&out), "--array-list"]);
     assert!(ok);
     assert_eq!(list.trim(), "0");
     let (ok, _, err) = run_cli(&["merge", &p(&out), "-o", &p(&dir.path().join("x.parquet"))]);
     assert!(!ok && err.contains("not finished"), "{err}");
-    let (ok, _, err) = run_cli(&["sweep", &p(&plan), "--out", &p(&out), "--shard", "0/2", "--quiet"]);
+    let (ok, _, err) = run_cli(&[
+        "sweep",
+        &p(&plan),
+        "--out",
+        &p(&out),
+        "--shard",
+        "0/2",
+        "--quiet",
+    ]);
     assert!(ok, "{err}");
     let all = dir.path().join("all.parquet");
     let (ok, _, err) = run_cli(&["merge", &p(&out), "-o", &p(&all)]);
@@ -433,8 +487,16 @@ fn cli_sweep_status_merge_report_and_emit_slurm() {
     // emit-slurm
     let sl = dir.path().join("sl");
     let (ok, _, err) = run_cli(&[
-        "emit-slurm", &p(&plan), "--out", &p(&sl), "--shards", "64", "--cpus-per-shard", "8",
-        "--time", "02:00:00",
+        "emit-slurm",
+        &p(&plan),
+        "--out",
+        &p(&sl),
+        "--shards",
+        "64",
+        "--cpus-per-shard",
+        "8",
+        "--time",
+        "02:00:00",
     ]);
     assert!(ok, "{err}");
     let sbatch = std::fs::read_to_string(sl.join("slurm/sweep.sbatch")).unwrap();
@@ -447,7 +509,10 @@ fn cli_sweep_status_merge_report_and_emit_slurm() {
         assert!(sbatch.contains(needle), "{needle} missing in\n{sbatch}");
     }
     let submit = std::fs::read_to_string(sl.join("slurm/submit.sh")).unwrap();
-    assert!(submit.contains("--dependency=afterok:$A merge.sbatch"), "{submit}");
+    assert!(
+        submit.contains("--dependency=afterok:$A merge.sbatch"),
+        "{submit}"
+    );
     assert!(sl.join("plan.toml").exists() && sl.join("slurm/resubmit.sh").exists());
     let (ok, _, err) = run_cli(&["emit-slurm", &p(&plan), "--out", &p(&sl), "--shards", "0"]);
     assert!(!ok && err.contains("--shards ≥ 1"), "{err}");

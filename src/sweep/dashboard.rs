@@ -71,6 +71,9 @@ fn success_metric(df: &DataFrame) -> Result<Option<&'static str>> {
     Ok(None)
 }
 
+/// Times and scores observed at one recorded iteration.
+type TimesScores = (Vec<f64>, Vec<f64>);
+
 fn band_plot(df: &DataFrame, title: &str) -> Result<Option<Plot>> {
     if !has(df, "m_recovery_score") {
         return Ok(None);
@@ -80,10 +83,14 @@ fn band_plot(df: &DataFrame, title: &str) -> Result<Option<Plot>> {
     let times = column_f64(df, "time_s")?;
     let score = column_f64(df, "m_recovery_score")?;
     // method → iter → (times, scores)
-    let mut g: BTreeMap<&str, BTreeMap<i64, (Vec<f64>, Vec<f64>)>> = BTreeMap::new();
+    let mut g: BTreeMap<&str, BTreeMap<i64, TimesScores>> = BTreeMap::new();
     for r in 0..df.height() {
         if let (Some(i), Some(t), Some(s)) = (iters[r], times[r], score[r]) {
-            let e = g.entry(&methods[r]).or_default().entry(i as i64).or_default();
+            let e = g
+                .entry(&methods[r])
+                .or_default()
+                .entry(i as i64)
+                .or_default();
             e.0.push(t);
             e.1.push(s);
         }
@@ -124,7 +131,7 @@ fn band_plot(df: &DataFrame, title: &str) -> Result<Option<Plot>> {
         plot.add_trace(
             Scatter::new(t, mean)
                 .mode(Mode::LinesMarkers)
-                .name(m.to_string()),
+                .name(*m),
         );
     }
     Ok(Some(plot))
@@ -220,7 +227,11 @@ pub fn dashboard(df: &DataFrame, title: &str) -> Result<Report> {
     let meths = column_str(&fin, "method")?;
     let mut counts: BTreeMap<(String, String), i64> = BTreeMap::new();
     for (m, t) in meths.into_iter().zip(terms) {
-        let t = if t.starts_with("error") { "error".into() } else { t };
+        let t = if t.starts_with("error") {
+            "error".into()
+        } else {
+            t
+        };
         *counts.entry((m, t)).or_default() += 1;
     }
     let (mut cm, mut ct, mut cn) = (vec![], vec![], vec![]);

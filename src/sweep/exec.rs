@@ -63,7 +63,11 @@ pub fn error_row(method: &PlanMethod, termination: String, time_s: f64) -> Row {
     }
 }
 
-fn support_metrics(row: &mut Row, x_true: ndarray::ArrayView2<'_, f64>, x_hat: ndarray::ArrayView2<'_, f64>) -> Result<()> {
+fn support_metrics(
+    row: &mut Row,
+    x_true: ndarray::ArrayView2<'_, f64>,
+    x_hat: ndarray::ArrayView2<'_, f64>,
+) -> Result<()> {
     let s = support_recovery(x_true, x_hat, 0.0)?;
     for (k, v) in [
         ("support_precision", s.support_precision),
@@ -137,12 +141,14 @@ fn run_checked(plan: &Plan, method: &PlanMethod, item: &Item, inst: &Instance) -
             let mut row = base.clone();
             row.iter = iters;
             row.time_s = learned.info.elapsed;
-            row.termination = if over && learned.info.termination == Termination::StoppedByObserver {
+            row.termination = if over && learned.info.termination == Termination::StoppedByObserver
+            {
                 Termination::TimeBudget.to_string()
             } else {
                 learned.info.termination.to_string()
             };
-            row.metrics.push(("data_fit".into(), learned.info.objective));
+            row.metrics
+                .push(("data_fit".into(), learned.info.objective));
             if learned.dict.iter().all(|v| v.is_finite()) {
                 let r = recovery_metrics(inst.dict.view(), learned.dict.view(), 0.99)?;
                 for (k, v) in r.pairs() {
@@ -179,30 +185,36 @@ struct SweepObserver<'a> {
 
 impl SweepObserver<'_> {
     fn observe(&mut self, iter: usize, elapsed: f64, s: &LearnState, rec: &Record) {
-            let rc = dictionary_recovery(self.truth.view(), s.dict.view()).ok();
-            let rate = rc.as_ref().map(|r| r.recovery_rate(0.99)).unwrap_or(f64::NAN);
-            if self.time_to_target.is_none() && rate >= TARGET {
-                self.time_to_target = Some(elapsed);
+        let rc = dictionary_recovery(self.truth.view(), s.dict.view()).ok();
+        let rate = rc
+            .as_ref()
+            .map(|r| r.recovery_rate(0.99))
+            .unwrap_or(f64::NAN);
+        if self.time_to_target.is_none() && rate >= TARGET {
+            self.time_to_target = Some(elapsed);
+        }
+        if self.record != RecordMode::Final {
+            let mut row = self.base.clone();
+            row.iter = iter as i64;
+            row.time_s = elapsed;
+            row.termination = "running".into();
+            row.metrics.push(("data_fit".into(), s.objective_value()));
+            if let Some(r) = rc {
+                row.metrics
+                    .push(("recovery_score".into(), r.recovery_score()));
+                row.metrics.push(("recovery_rate".into(), rate));
+                row.metrics
+                    .push(("columnwise_dist".into(), r.columnwise_dist()));
+                row.metrics
+                    .push(("max_sine_dist".into(), r.max_sine_dist()));
             }
-            if self.record != RecordMode::Final {
-                let mut row = self.base.clone();
-                row.iter = iter as i64;
-                row.time_s = elapsed;
-                row.termination = "running".into();
-                row.metrics.push(("data_fit".into(), s.objective_value()));
-                if let Some(r) = rc {
-                    row.metrics.push(("recovery_score".into(), r.recovery_score()));
-                    row.metrics.push(("recovery_rate".into(), rate));
-                    row.metrics.push(("columnwise_dist".into(), r.columnwise_dist()));
-                    row.metrics.push(("max_sine_dist".into(), r.max_sine_dist()));
+            for (k, v) in &rec.0 {
+                if *k != "objective" && *k != "data_fit" {
+                    row.metrics.push(((*k).to_string(), *v));
                 }
-                for (k, v) in &rec.0 {
-                    if *k != "objective" && *k != "data_fit" {
-                        row.metrics.push(((*k).to_string(), *v));
-                    }
-                }
-                self.rows.push(row);
             }
+            self.rows.push(row);
+        }
     }
 }
 
@@ -210,7 +222,13 @@ impl Observer<LearnState> for SweepObserver<'_> {
     fn on_init(&mut self, s: &LearnState, rec: &Record) {
         self.observe(0, 0.0, s, rec);
     }
-    fn on_iter(&mut self, iter: usize, elapsed: f64, s: &LearnState, rec: &Record) -> ControlFlow<()> {
+    fn on_iter(
+        &mut self,
+        iter: usize,
+        elapsed: f64,
+        s: &LearnState,
+        rec: &Record,
+    ) -> ControlFlow<()> {
         if self.probe.hits(iter) {
             self.observe(iter, elapsed, s, rec);
         }

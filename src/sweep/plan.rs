@@ -185,13 +185,28 @@ impl Src<'_> {
                 return Err(self.err(
                     v.span(),
                     key,
-                    format!(
-                        "a number, string or boolean (found {})",
-                        other.type_str()
-                    ),
+                    format!("a number, string or boolean (found {})", other.type_str()),
                 ));
             }
         })
+    }
+    /// A scalar instance value, type-checked against its key.
+    fn instance_value(&self, key: &str, v: &Spanned<toml::Value>) -> Result<Value> {
+        let x = self.scalar(key, v)?;
+        let ok = match key {
+            "dim" | "n_atoms" | "n_samples" | "sparsity" | "pairs" => x.as_usize().is_some(),
+            "dictionary" | "values" => x.as_str().is_some(),
+            _ => matches!(x, Value::Int(_) | Value::Float(_)),
+        };
+        if !ok {
+            let what = match key {
+                "dim" | "n_atoms" | "n_samples" | "sparsity" | "pairs" => "a non-negative integer",
+                "dictionary" | "values" => "a string",
+                _ => "a number",
+            };
+            return Err(self.err(v.span(), key, format!("{what} (found {x})")));
+        }
+        Ok(x)
     }
     fn count(&self, key: &str, v: &Spanned<i64>, min: i64) -> Result<usize> {
         if *v.get_ref() < min {
@@ -291,10 +306,7 @@ impl Plan {
                 return Err(src.err(
                     k.span(),
                     name,
-                    format!(
-                        "an instance key: one of {}",
-                        InstanceSpec::KEYS.join(", ")
-                    ),
+                    format!("an instance key: one of {}", InstanceSpec::KEYS.join(", ")),
                 ));
             }
             if keys.contains(name) {
@@ -316,7 +328,7 @@ impl Plan {
                     "a single value in [instance] (put lists of values under [grid])",
                 ));
             }
-            grid = grid.axis(k.get_ref(), [src.scalar(k.get_ref(), v)?]);
+            grid = grid.axis(k.get_ref(), [src.instance_value(k.get_ref(), v)?]);
         }
         for (k, vs) in &raw.grid {
             seen(k, &mut keys)?;
@@ -330,7 +342,7 @@ impl Plan {
             let vals: Vec<Value> = vs
                 .get_ref()
                 .iter()
-                .map(|v| src.scalar(k.get_ref(), v))
+                .map(|v| src.instance_value(k.get_ref(), v))
                 .collect::<Result<_>>()?;
             grid = grid.axis(k.get_ref(), vals);
         }
@@ -360,7 +372,8 @@ impl Plan {
                 tuples.push(
                     t.get_ref()
                         .iter()
-                        .map(|v| src.scalar(&label, v))
+                        .zip(&names)
+                        .map(|(v, k)| src.instance_value(k, v))
                         .collect::<Result<Vec<_>>>()?,
                 );
             }
@@ -384,19 +397,21 @@ impl Plan {
             });
         }
         let mut methods: Vec<PlanMethod> = Vec::new();
+        let mut method_lines: Vec<usize> = Vec::new();
         for table in &raw.method {
             let t = table.get_ref();
             let name = t
                 .iter()
                 .find(|(k, _)| k.get_ref() == "name")
-                .ok_or_else(|| src.err(table.span(), "method.name", "a `name` in every [[method]]"))?;
+                .ok_or_else(|| {
+                    src.err(table.span(), "method.name", "a `name` in every [[method]]")
+                })?;
             let name_str = match name.1.get_ref() {
                 toml::Value::String(s) => s.clone(),
                 _ => return Err(src.err(name.1.span(), "method.name", "a string")),
             };
-            registry::lookup(&name_str).map_err(|e| {
-                src.err(name.1.span(), "method.name", e.to_string())
-            })?;
+            registry::lookup(&name_str)
+                .map_err(|e| src.err(name.1.span(), "method.name", e.to_string()))?;
             let mut variants: Vec<Vec<(String, Value)>> = vec![vec![]];
             for (k, v) in t.iter().filter(|(k, _)| k.get_ref() != "name") {
                 let key = k.get_ref();
@@ -442,9 +457,12 @@ impl Plan {
                     params,
                     id,
                 });
+                method_lines.push(src.line(name.1.span().start));
             }
         }
-        let sweep = Sweep::new(grid).reps(reps).base_seed(raw.base_seed.unwrap_or(0));
+        let sweep = Sweep::new(grid)
+            .reps(reps)
+            .base_seed(raw.base_seed.unwrap_or(0));
         // every instance spec and every method's parameter types, checked before any work
         let points = sweep.grid.points()?;
         for p in &points {
@@ -454,7 +472,8 @@ impl Plan {
                 expected: format!("a valid instance: {e}"),
             })?;
             let k = match spec.codes.support {
-                crate::generate::Support::ExactK { k } | crate::generate::Support::Zipf { k, .. } => Some(k),
+                crate::generate::Support::ExactK { k }
+                | crate::generate::Support::Zipf { k, .. } => Some(k),
                 _ => None,
             };
             let ctx = registry::Context {
@@ -462,13 +481,16 @@ impl Plan {
                 sparsity: k,
                 truth: None,
             };
-            for m in &methods {
-                let near = m.params.iter().any(|(k, v)| k == "init" && v.as_str() == Some("near"));
+            for (m, &line) in methods.iter().zip(&method_lines) {
+                let near = m
+                    .params
+                    .iter()
+                    .any(|(k, v)| k == "init" && v.as_str() == Some("near"));
                 if near {
                     continue; // needs the drawn instance; checked when it runs
                 }
                 registry::build(&m.name, &m.params, &ctx).map_err(|e| Error::Plan {
-                    line: 0,
+                    line,
                     key: m.id.clone(),
                     expected: format!("a method that can run on {}: {e}", p.id()),
                 })?;

@@ -136,7 +136,11 @@ pub struct RunSummary {
     pub elapsed_s: f64,
 }
 
-fn file_err(action: &'static str, path: &Path, e: impl std::error::Error + Send + Sync + 'static) -> Error {
+fn file_err(
+    action: &'static str,
+    path: &Path,
+    e: impl std::error::Error + Send + Sync + 'static,
+) -> Error {
     Error::File {
         action,
         path: path.to_path_buf(),
@@ -245,7 +249,8 @@ pub fn prepare_dir(plan: &Plan, dir: &Path) -> Result<()> {
     let bytes = serde_json::to_vec_pretty(&meta)?;
     write_atomic(&meta_path, |f| {
         use std::io::Write;
-        f.write_all(&bytes).map_err(|e| file_err("write", &meta_path, e))
+        f.write_all(&bytes)
+            .map_err(|e| file_err("write", &meta_path, e))
     })
 }
 
@@ -538,7 +543,11 @@ fn recorded_shards(dir: &Path) -> Result<usize> {
     }
     let mut n = 1;
     for p in chunk_files(dir)? {
-        let name = p.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let name = p
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
         if let Some(rest) = name.split('-').next().and_then(|t| t.split_once("of"))
             && let Ok(c) = rest.1.parse::<usize>()
         {
@@ -605,9 +614,10 @@ pub fn union_concat(frames: &[DataFrame]) -> Result<DataFrame> {
                 Some(t) => {
                     let merged = match (t, &dt) {
                         (DataType::Null, d) | (d, DataType::Null) => d.clone(),
-                        (DataType::Int64 | DataType::Float64, DataType::Int64 | DataType::Float64) => {
-                            DataType::Float64
-                        }
+                        (
+                            DataType::Int64 | DataType::Float64,
+                            DataType::Int64 | DataType::Float64,
+                        ) => DataType::Float64,
                         _ => DataType::String,
                     };
                     types.insert(name, merged);
@@ -741,7 +751,9 @@ fn canonical_order(df: &DataFrame, plan: &Plan) -> Result<DataFrame> {
         .iter()
         .map(|c| c.name().to_string())
         .collect();
-    let core = ["item", "instance", "rep", "seed", "method", "iter", "time_s"];
+    let core = [
+        "item", "instance", "rep", "seed", "method", "iter", "time_s",
+    ];
     let tail = ["termination", "plan_hash", "crate_version", "git_rev"];
     let mut order: Vec<String> = core.iter().map(|s| s.to_string()).collect();
     for k in &plan.instance_keys {
