@@ -7,35 +7,8 @@ use dictlab::sweep::{Plan, RunOptions, Shard, merge, run_cached, run_plan, statu
 use std::path::Path;
 use std::process::Command;
 
-const PLAN: &str = r#"
-name = "test"
-base_seed = 11
-reps = 2
-
-[record]
-mode = "log"
-per_decade = 3
-
-[instance]
-dim = 12
-n_atoms = 16
-n_samples = 200
-
-[grid]
-sparsity = [2, 3]
-coherence = [0.5, 0.7]
-
-[[method]]
-name = "omp"
-
-[[method]]
-name = "fista"
-lambda = [0.05, 0.2]
-
-[[method]]
-name = "mod"
-iters = 8
-"#;
+mod common;
+use common::{PLAN, assert_same_results};
 
 fn plan_error(text: &str) -> (usize, String, String) {
     match Plan::from_toml_str(text) {
@@ -142,42 +115,6 @@ fn malformed_plans_name_key_and_line() {
     // TOML syntax
     let (line, _, _) = plan_error("reps = 2\n[grid\n");
     assert_eq!(line, 2);
-}
-
-/// Equal in every column but the timing ones, compared bit for bit (floats by their bits).
-fn assert_same_results(a: &DataFrame, b: &DataFrame) {
-    let names = |d: &DataFrame| -> Vec<String> {
-        d.columns()
-            .iter()
-            .map(|c| c.name().to_string())
-            .filter(|n| n != "time_s" && n != "m_time_to_95")
-            .collect()
-    };
-    assert_eq!(names(a), names(b));
-    assert_eq!(a.height(), b.height());
-    for n in names(a) {
-        let (ca, cb) = (
-            dictlab::sweep::col(a, &n).unwrap(),
-            dictlab::sweep::col(b, &n).unwrap(),
-        );
-        assert_eq!(ca.dtype(), cb.dtype(), "{n}");
-        if ca.dtype() == &DataType::Float64 {
-            let bits = |c: &Column| -> Vec<Option<u64>> {
-                c.f64()
-                    .unwrap()
-                    .iter()
-                    .map(|v| v.map(f64::to_bits))
-                    .collect()
-            };
-            assert_eq!(bits(ca), bits(cb), "column {n}");
-        } else {
-            assert_eq!(
-                dictlab::sweep::column_str(a, &n).unwrap(),
-                dictlab::sweep::column_str(b, &n).unwrap(),
-                "column {n}"
-            );
-        }
-    }
 }
 
 #[test]
@@ -357,16 +294,14 @@ fn sigkill_at_a_random_moment_then_rerun_loses_and_duplicates_nothing() {
         .unwrap()
         .subsec_nanos();
     let delay = std::time::Duration::from_millis(50 + (nanos % 700) as u64);
-    let mut child = dictlab_cmd()
-        .args([
-            "sweep",
-            plan_path.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--quiet",
-        ])
-        .spawn()
-        .unwrap();
+    let sweep_args = [
+        "sweep",
+        plan_path.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ];
+    let mut child = dictlab_cmd().args(sweep_args).spawn().unwrap();
     std::thread::sleep(delay);
     child.kill().unwrap(); // SIGKILL
     let status_killed = child.wait().unwrap();
@@ -376,16 +311,7 @@ fn sigkill_at_a_random_moment_then_rerun_loses_and_duplicates_nothing() {
         "killed after {delay:?} ({status_killed}); {before} of {} runs were on disk",
         plan.n_runs().unwrap()
     );
-    let rerun = dictlab_cmd()
-        .args([
-            "sweep",
-            plan_path.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--quiet",
-        ])
-        .output()
-        .unwrap();
+    let rerun = dictlab_cmd().args(sweep_args).output().unwrap();
     assert!(
         rerun.status.success(),
         "{}",

@@ -128,11 +128,7 @@ fn band_plot(df: &DataFrame, title: &str) -> Result<Option<Plot>> {
                 .show_legend(false)
                 .name(format!("{m} max")),
         );
-        plot.add_trace(
-            Scatter::new(t, mean)
-                .mode(Mode::LinesMarkers)
-                .name(*m),
-        );
+        plot.add_trace(Scatter::new(t, mean).mode(Mode::LinesMarkers).name(*m));
     }
     Ok(Some(plot))
 }
