@@ -680,6 +680,7 @@ pub fn run(cli: Cli) -> Result<String> {
                 shard,
                 workers: a.workers.unwrap_or(0),
                 progress: !a.quiet,
+                ..Default::default()
             };
             let summary = run_plan(&plan, &a.out, &opts)?;
             Ok(serde_json::to_string(&summary)?)

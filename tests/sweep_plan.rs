@@ -126,14 +126,26 @@ fn four_shards_merged_equal_the_single_run() {
     let s = run_plan(&plan, &single, &RunOptions::default()).unwrap();
     assert_eq!((s.runs_in_shard, s.runs_done, s.runs_skipped), (32, 32, 0));
     for i in 0..4 {
+        // chunks every 20 ms: the journal rotates many times while workers append
         let opts = RunOptions {
             shard: Shard { index: i, count: 4 },
             workers: 1 + i % 2,
-            progress: false,
+            chunk_every_s: 0.02,
+            ..Default::default()
         };
         let s = run_plan(&plan, &sharded, &opts).unwrap();
         assert_eq!(s.runs_done, 8);
+        assert!(s.chunks_written >= 1);
     }
+    assert!(
+        std::fs::read_dir(sharded.join("chunks")).unwrap().count() > 4,
+        "rotations wrote several chunks per shard"
+    );
+    assert_eq!(
+        std::fs::read_dir(sharded.join("journal")).unwrap().count(),
+        0,
+        "journals are deleted once their runs are in chunks"
+    );
     let a = merge(&single).unwrap();
     let b = merge(&sharded).unwrap();
     assert_same_results(&a, &b);
@@ -194,6 +206,7 @@ fn array_list_compresses_ranges() {
         shards: 12,
         missing_shards: vec![0, 1, 2, 5, 7, 8, 11],
         chunks: 0,
+        journaled: 0,
     };
     assert_eq!(st.array_list(), "0-2,5,7-8,11");
 }
@@ -319,6 +332,9 @@ fn sigkill_at_a_random_moment_then_rerun_loses_and_duplicates_nothing() {
     );
     let summary: serde_json::Value = serde_json::from_slice(&rerun.stdout).unwrap();
     assert_eq!(summary["runs_skipped"].as_u64().unwrap() as usize, before);
+    // killed well before the first chunk (every 5 s): everything it finished came from its journal
+    assert_eq!(summary["runs_recovered"].as_u64().unwrap() as usize, before);
+    eprintln!("rerun: {summary}");
     let merged = merge(&out).unwrap(); // refuses gaps and duplicates
     let reference = dir.path().join("reference");
     run_plan(&plan, &reference, &RunOptions::default()).unwrap();

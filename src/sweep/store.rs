@@ -5,19 +5,24 @@
 //! DIR/meta.json        plan hash, plan name, counts, crate version (written once; a different plan is refused)
 //! DIR/plan.toml        the plan's text
 //! DIR/chunks/*.parquet the rows, in chunks; every run's rows are in exactly one chunk
+//! DIR/journal/*.jsonl  runs finished since the last chunk of a running (or killed) sweep
 //! DIR/slurm/…          scripts written by `dictlab emit-slurm` (optional)
 //! DIR/all.parquet      the merged table (`dictlab merge DIR -o DIR/all.parquet`)
 //! ```
 //!
 //! # Durability
-//! A run (one method on one item) is finished when its rows are in a chunk. Workers send finished
-//! runs to one writer, which writes everything that has arrived as one parquet file — written to a
-//! temporary name, `fsync`ed, then renamed — so a chunk is either whole or absent (group commit:
-//! the writer is never idle while runs are waiting, so chunks grow when runs are short). A crash
-//! or `kill -9` therefore loses only the runs in flight and those that finished while the last
-//! chunk was being written. Rerunning the same command reads the chunks, skips the finished runs,
-//! redoes the others, and never writes a run twice. Unreadable chunk files (a machine crash in the
-//! middle of a write) are moved to `chunks/corrupt/` and their runs redone.
+//! A run (one method on one item) is finished when its rows are on disk. Each worker appends a
+//! finished run to the process's journal (`DIR/journal/*.jsonl`, one line per run, floats as their
+//! bits so nothing is rounded) in one `write` — a `kill -9` cannot take back what the kernel has
+//! received, so a crash loses only the runs in flight (and a line cut mid-write is ignored).
+//! Every few seconds, and at the end, the writer rotates the journal and turns the runs of the old
+//! one into a parquet chunk — written to a temporary name, `fsync`ed, renamed, so a chunk is whole
+//! or absent — then deletes the old journal. Rerunning the same command first moves the runs left
+//! in its shard's journals into a chunk (skipping any already in a chunk), then skips every
+//! finished run, redoes the others, and never writes a run twice. Journals are cheap (a JSON line
+//! per run) where a chunk per run would cost a parquet encode and an `fsync` each. Unreadable chunk
+//! files (a machine crash in the middle of a write) are moved to `chunks/corrupt/` and their runs
+//! redone.
 //!
 //! # Sharding
 //! `--shard i/N` runs the items whose id satisfies `item % N == i` (all methods of an item stay in
@@ -31,7 +36,7 @@
 
 use super::exec::{error_row, run_method};
 use super::plan::Plan;
-use super::{Item, Row, to_frame};
+use super::{Item, Row, Value, to_frame};
 use crate::error::{Error, Result};
 use polars::prelude::*;
 use std::collections::{HashMap, HashSet};
@@ -105,6 +110,8 @@ pub struct RunOptions {
     pub workers: usize,
     /// Draw a progress bar on stderr (hidden anyway when stderr is not a terminal).
     pub progress: bool,
+    /// Seconds between two chunk writes (finished runs reach the journal at once; default 5).
+    pub chunk_every_s: f64,
 }
 
 impl Default for RunOptions {
@@ -113,6 +120,7 @@ impl Default for RunOptions {
             shard: Shard::all(),
             workers: 0,
             progress: false,
+            chunk_every_s: 5.0,
         }
     }
 }
@@ -124,8 +132,10 @@ pub struct RunSummary {
     pub plan_hash: String,
     /// Runs in this shard.
     pub runs_in_shard: usize,
-    /// Runs found finished on disk and skipped.
+    /// Runs found finished on disk and skipped (recovered ones included).
     pub runs_skipped: usize,
+    /// Runs an interrupted process had journaled but not yet put in a chunk, moved to a chunk now.
+    pub runs_recovered: usize,
     /// Runs executed now.
     pub runs_done: usize,
     /// Chunks written now.
@@ -338,6 +348,236 @@ fn with_provenance(mut df: DataFrame, plan_hash: &str) -> Result<DataFrame> {
     Ok(df)
 }
 
+/// A parameter value in a journal line (floats as their bits: exact, NaN-safe).
+#[derive(serde::Serialize, serde::Deserialize)]
+enum JVal {
+    B(bool),
+    I(i64),
+    F(u64),
+    S(String),
+}
+
+/// One row in a journal line.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct JRow {
+    method: String,
+    iter: i64,
+    time: u64,
+    params: Vec<(String, JVal)>,
+    metrics: Vec<(String, u64)>,
+    termination: String,
+}
+
+/// One finished run as one journal line; the item is looked up in the plan by its index.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct JRun {
+    item: usize,
+    rows: Vec<JRow>,
+}
+
+impl JRun {
+    fn new(item: usize, rows: &[Row]) -> Self {
+        let rows = rows
+            .iter()
+            .map(|r| JRow {
+                method: r.method.clone(),
+                iter: r.iter,
+                time: r.time_s.to_bits(),
+                params: r
+                    .params
+                    .iter()
+                    .map(|(k, v)| {
+                        let v = match v {
+                            Value::Bool(b) => JVal::B(*b),
+                            Value::Int(i) => JVal::I(*i),
+                            Value::Float(x) => JVal::F(x.to_bits()),
+                            Value::Str(s) => JVal::S(s.clone()),
+                        };
+                        (k.clone(), v)
+                    })
+                    .collect(),
+                metrics: r
+                    .metrics
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.to_bits()))
+                    .collect(),
+                termination: r.termination.clone(),
+            })
+            .collect();
+        JRun { item, rows }
+    }
+    fn rows(self) -> Vec<Row> {
+        self.rows
+            .into_iter()
+            .map(|r| Row {
+                method: r.method,
+                iter: r.iter,
+                time_s: f64::from_bits(r.time),
+                params: r
+                    .params
+                    .into_iter()
+                    .map(|(k, v)| {
+                        let v = match v {
+                            JVal::B(b) => Value::Bool(b),
+                            JVal::I(i) => Value::Int(i),
+                            JVal::F(x) => Value::Float(f64::from_bits(x)),
+                            JVal::S(s) => Value::Str(s),
+                        };
+                        (k, v)
+                    })
+                    .collect(),
+                metrics: r
+                    .metrics
+                    .into_iter()
+                    .map(|(k, v)| (k, f64::from_bits(v)))
+                    .collect(),
+                termination: r.termination,
+            })
+            .collect()
+    }
+}
+
+fn journal_dir(dir: &Path) -> PathBuf {
+    dir.join("journal")
+}
+
+/// Journal files, optionally only those of shard `tag`, sorted by name.
+fn journal_files(dir: &Path, tag: Option<&str>) -> Result<Vec<PathBuf>> {
+    let jd = journal_dir(dir);
+    let mut v: Vec<PathBuf> = match std::fs::read_dir(&jd) {
+        Ok(rd) => rd
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+            .filter(|p| {
+                tag.is_none_or(|t| {
+                    p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with(&format!("{t}-")))
+                })
+            })
+            .collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => vec![],
+        Err(e) => return Err(file_err("read", &jd, e)),
+    };
+    v.sort();
+    Ok(v)
+}
+
+/// The complete lines of a journal (a line cut by a crash is ignored).
+fn read_journal(path: &Path, items: &[Item]) -> Result<Vec<(Item, Vec<Row>)>> {
+    let text = std::fs::read_to_string(path).map_err(|e| file_err("read", path, e))?;
+    let complete = match text.rfind('\n') {
+        Some(i) => &text[..i],
+        None => "",
+    };
+    let mut out = Vec::new();
+    for line in complete.lines().filter(|l| !l.trim().is_empty()) {
+        match serde_json::from_str::<JRun>(line) {
+            Ok(j) => match items.get(j.item) {
+                Some(it) => out.push((it.clone(), j.rows())),
+                None => eprintln!(
+                    "warning: {}: item {} is not in the plan; line ignored",
+                    path.display(),
+                    j.item
+                ),
+            },
+            Err(e) => eprintln!("warning: {}: unreadable line ignored ({e})", path.display()),
+        }
+    }
+    Ok(out)
+}
+
+/// Runs found in journals (any shard) and not yet in a chunk.
+fn journal_runs(
+    dir: &Path,
+    plan: &Plan,
+    done: &HashSet<(i64, String)>,
+) -> Result<HashSet<(i64, String)>> {
+    let items = plan.items()?;
+    let mut out = HashSet::new();
+    for p in journal_files(dir, None)? {
+        for (it, rows) in read_journal(&p, &items)? {
+            if let Some(r) = rows.first() {
+                let key = (it.item as i64, r.method.clone());
+                if !done.contains(&key) {
+                    out.insert(key);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Write one chunk (group of finished runs) atomically.
+fn write_chunk(
+    dir: &Path,
+    plan: &Plan,
+    tag: &str,
+    seq: usize,
+    runs: &[(Item, Vec<Row>)],
+) -> Result<()> {
+    let df = with_provenance(to_frame(runs)?, &plan.hash)?;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let path = chunk_dir(dir).join(format!(
+        "{tag}-{nanos:020}-{}-{seq:06}.parquet",
+        std::process::id()
+    ));
+    write_parquet(&df, &path)
+}
+
+/// Move the runs left in this shard's journals by an interrupted process into a chunk (skipping
+/// runs already in chunks), then delete those journals. Returns the runs recovered.
+fn recover_journals(
+    dir: &Path,
+    plan: &Plan,
+    tag: &str,
+    done: &mut HashSet<(i64, String)>,
+) -> Result<usize> {
+    let files = journal_files(dir, Some(tag))?;
+    if files.is_empty() {
+        return Ok(0);
+    }
+    let items = plan.items()?;
+    let mut runs = Vec::new();
+    for p in &files {
+        for (it, rows) in read_journal(p, &items)? {
+            let Some(m) = rows.first().map(|r| r.method.clone()) else {
+                continue;
+            };
+            if done.insert((it.item as i64, m)) {
+                runs.push((it, rows));
+            }
+        }
+    }
+    if !runs.is_empty() {
+        write_chunk(dir, plan, tag, 0, &runs)?;
+    }
+    for p in &files {
+        std::fs::remove_file(p).map_err(|e| file_err("remove", p, e))?;
+    }
+    Ok(runs.len())
+}
+
+/// The journal the workers append to; `index` counts rotations.
+struct Journal {
+    file: std::fs::File,
+    path: PathBuf,
+    index: usize,
+}
+
+fn open_journal(dir: &Path, tag: &str, index: usize) -> Result<Journal> {
+    let path = journal_dir(dir).join(format!("{tag}-{}-{index:06}.jsonl", std::process::id()));
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(|e| file_err("write", &path, e))?;
+    Ok(Journal { file, path, index })
+}
+
 /// Run (or resume) `plan` into `dir`: every unfinished run of the shard, in parallel, with durable
 /// chunks (see the module doc).
 ///
@@ -346,8 +586,18 @@ fn with_provenance(mut df: DataFrame, plan_hash: &str) -> Result<DataFrame> {
 /// stay on disk). Failing runs are rows, not errors.
 pub fn run_plan(plan: &Plan, dir: &Path, opts: &RunOptions) -> Result<RunSummary> {
     let t0 = Instant::now();
+    crate::error::ensure!(
+        opts.chunk_every_s > 0.0,
+        "chunk_every_s",
+        opts.chunk_every_s,
+        "seconds > 0"
+    );
     prepare_dir(plan, dir)?;
-    let done = finished_runs(dir)?;
+    std::fs::create_dir_all(journal_dir(dir))
+        .map_err(|e| file_err("write", &journal_dir(dir), e))?;
+    let tag = opts.shard.tag();
+    let mut done = finished_runs(dir)?;
+    let recovered = recover_journals(dir, plan, &tag, &mut done)?;
     let items: Vec<Item> = plan
         .items()?
         .into_iter()
@@ -385,15 +635,16 @@ pub fn run_plan(plan: &Plan, dir: &Path, opts: &RunOptions) -> Result<RunSummary
     };
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
-    let (tx, rx) = mpsc::channel::<(Item, Vec<Row>)>();
+    let journal = std::sync::Mutex::new(open_journal(dir, &tag, 0)?);
+    let journal_error: std::sync::Mutex<Option<Error>> = std::sync::Mutex::new(None);
+    let (tx, rx) = mpsc::channel::<(usize, Item, Vec<Row>)>();
     let mut chunks_written = 0usize;
     let mut runs_done = 0usize;
-    let tag = opts.shard.tag();
-    let pid = std::process::id();
     let write_result: Result<()> = std::thread::scope(|scope| {
         for _ in 0..workers {
             let tx = tx.clone();
-            let (todo, next, stop) = (&todo, &next, &stop);
+            let (todo, next, stop, journal, journal_error) =
+                (&todo, &next, &stop, &journal, &journal_error);
             scope.spawn(move || {
                 let pool = match rayon::ThreadPoolBuilder::new()
                     .num_threads(plan.threads_per_run)
@@ -422,7 +673,26 @@ pub fn run_plan(plan: &Plan, dir: &Path, opts: &RunOptions) -> Result<RunSummary
                             Ok(inst) => pool.install(|| run_method(plan, m, item, inst)),
                             Err(e) => vec![error_row(m, format!("error: instance: {e}"), 0.0)],
                         };
-                        if tx.send((item.clone(), rows)).is_err() {
+                        // one line per finished run, appended under the lock that also orders
+                        // the channel, so a rotation splits runs exactly between journals
+                        let line =
+                            serde_json::to_string(&JRun::new(item.item, &rows)).map(|mut l| {
+                                l.push('\n');
+                                l
+                            });
+                        let mut j = journal.lock().unwrap_or_else(|p| p.into_inner());
+                        let written = line.map_err(Error::from).and_then(|l| {
+                            use std::io::Write;
+                            j.file
+                                .write_all(l.as_bytes())
+                                .map_err(|e| file_err("write", &j.path, e))
+                        });
+                        if let Err(e) = written {
+                            *journal_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                            stop.store(true, Ordering::SeqCst);
+                            return;
+                        }
+                        if tx.send((j.index, item.clone(), rows)).is_err() {
                             return;
                         }
                     }
@@ -430,35 +700,79 @@ pub fn run_plan(plan: &Plan, dir: &Path, opts: &RunOptions) -> Result<RunSummary
             });
         }
         drop(tx);
-        let mut seq = 0usize;
-        while let Ok(first) = rx.recv() {
-            let mut batch = vec![first];
-            while let Ok(more) = rx.try_recv() {
-                batch.push(more);
+        // compaction: every `chunk_every_s` the journal rotates and the runs of the old one go to
+        // a chunk; the old journal is deleted once the chunk is on disk
+        let mut pending: Vec<(Item, Vec<Row>)> = Vec::new();
+        let mut carry: Vec<(Item, Vec<Row>)> = Vec::new();
+        let mut last = Instant::now();
+        let mut seq = 1usize;
+        let mut compact = |final_: bool,
+                           pending: &mut Vec<(Item, Vec<Row>)>,
+                           carry: &mut Vec<(Item, Vec<Row>)>|
+         -> Result<()> {
+            let (old_path, old_index) = {
+                let mut j = journal.lock().unwrap_or_else(|p| p.into_inner());
+                let old = (j.path.clone(), j.index);
+                if !final_ {
+                    *j = open_journal(dir, &tag, j.index + 1)?;
+                }
+                old
+            };
+            while let Ok((k, it, rows)) = rx.try_recv() {
+                bar.inc(1);
+                if k <= old_index {
+                    pending.push((it, rows));
+                } else {
+                    carry.push((it, rows));
+                }
             }
-            let df = with_provenance(to_frame(&batch)?, &plan.hash)?;
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or(0);
-            let path = chunk_dir(dir).join(format!("{tag}-{nanos:020}-{pid}-{seq:06}.parquet"));
-            seq += 1;
-            if let Err(e) = write_parquet(&df, &path) {
-                stop.store(true, Ordering::SeqCst);
-                return Err(e);
+            if !pending.is_empty() {
+                write_chunk(dir, plan, &tag, seq, pending)?;
+                seq += 1;
+                chunks_written += 1;
+                runs_done += pending.len();
             }
-            chunks_written += 1;
-            runs_done += batch.len();
-            bar.inc(batch.len() as u64);
+            std::fs::remove_file(&old_path).map_err(|e| file_err("remove", &old_path, e))?;
+            pending.clear();
+            pending.append(carry);
+            Ok(())
+        };
+        loop {
+            let wait = (opts.chunk_every_s - last.elapsed().as_secs_f64()).max(0.0);
+            match rx.recv_timeout(std::time::Duration::from_secs_f64(wait)) {
+                Ok((_, it, rows)) => {
+                    bar.inc(1);
+                    pending.push((it, rows));
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    compact(true, &mut pending, &mut carry)?;
+                    break;
+                }
+            }
+            if last.elapsed().as_secs_f64() >= opts.chunk_every_s {
+                if let Err(e) = compact(false, &mut pending, &mut carry) {
+                    stop.store(true, Ordering::SeqCst);
+                    return Err(e);
+                }
+                last = Instant::now();
+            }
         }
         Ok(())
     });
     bar.finish_and_clear();
     write_result?;
+    if let Some(e) = journal_error
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+    {
+        return Err(e);
+    }
     Ok(RunSummary {
         plan_hash: plan.hash.clone(),
         runs_in_shard,
         runs_skipped: runs_in_shard - n_todo,
+        runs_recovered: recovered,
         runs_done,
         chunks_written,
         workers,
@@ -481,6 +795,9 @@ pub struct Status {
     pub missing_shards: Vec<usize>,
     /// Chunk files.
     pub chunks: usize,
+    /// Finished runs still only in journals: a sweep is running, or was killed (rerunning its
+    /// command moves them to a chunk).
+    pub journaled: usize,
 }
 
 impl Status {
@@ -517,6 +834,13 @@ impl std::fmt::Display for Status {
             "runs {}/{} finished in {} chunks",
             self.runs_done, self.runs_total, self.chunks
         )?;
+        if self.journaled > 0 {
+            writeln!(
+                f,
+                "{} of them only in journals (a sweep is running, or was killed: rerun it to compact them)",
+                self.journaled
+            )?;
+        }
         if self.complete() {
             write!(f, "complete: merge with `dictlab merge DIR -o all.parquet`")
         } else {
@@ -569,7 +893,9 @@ pub fn status(dir: &Path, shards: Option<usize>) -> Result<Status> {
         Some(n) => n,
         None => recorded_shards(dir)?,
     };
-    let done = finished_runs(dir)?;
+    let mut done = finished_runs(dir)?;
+    let journaled = journal_runs(dir, &plan, &done)?;
+    done.extend(journaled.iter().cloned());
     let items = plan.items()?;
     let mut missing = std::collections::BTreeSet::new();
     let mut runs_done = 0;
@@ -589,6 +915,7 @@ pub fn status(dir: &Path, shards: Option<usize>) -> Result<Status> {
         shards,
         missing_shards: missing.into_iter().collect(),
         chunks: chunk_files(dir)?.len(),
+        journaled: journaled.len(),
     })
 }
 
@@ -707,6 +1034,13 @@ pub fn merge(dir: &Path) -> Result<DataFrame> {
         )));
     }
     let st = status(dir, None)?;
+    if st.journaled > 0 {
+        return Err(Error::Results(format!(
+            "{} finished runs are still only in journals under {}: a sweep is running there, or was killed — wait for it, or rerun its `dictlab sweep` command, which moves them to chunks",
+            st.journaled,
+            journal_dir(dir).display()
+        )));
+    }
     if !st.complete() {
         return Err(Error::Results(format!(
             "{} of {} runs are not finished; shards to run: --array={} (see `dictlab status {}`)",
