@@ -61,6 +61,7 @@ pub mod iter;
 pub mod learn;
 pub mod linalg;
 pub mod metrics;
+pub mod neural;
 pub mod prelude;
 pub mod registry;
 pub mod report;

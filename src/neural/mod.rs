@@ -1,0 +1,8 @@
+//! Neural methods that learn dictionaries: the weight-tied ReLU autoencoder of Rangamani et al.
+//! ([`relu_ae`]) and landscape probes around a planted dictionary ([`probe`]).
+//!
+//! Rows are atoms in this module: an autoencoder's encoder `W` is h × n and estimates `A*ᵀ`
+//! (compare with the crate's metrics through `W.t()`).
+
+pub mod probe;
+pub mod relu_ae;
