@@ -97,5 +97,31 @@ fn bench_msp(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench, bench_msp);
+/// Rangamani et al.'s tied ReLU autoencoder at Table 1's largest size (n = 50, h = 4096,
+/// N = 5000): one loss + gradient evaluation is five GEMMs of 2hnN flops each, next to one raw
+/// GEMM of the same shape. The throughput is in flop/s.
+fn bench_tied_ae(c: &mut Criterion) {
+    use dictlab::generate::Values;
+    use dictlab::neural::relu_ae::loss_grad;
+    let (n, h, nn) = (50usize, 4096usize, 5000usize);
+    let inst = InstanceSpec::new(n, h, nn)
+        .sparsity(5)
+        .values(Values::NonNegUniform { a: 1.0, b: 10.0 })
+        .sample(3)
+        .expect("valid spec");
+    let w = inst.dict.t().to_owned();
+    let mut g = c.benchmark_group("tied_ae_n50_h4096_N5000");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements((5 * 2 * h * n * nn) as u64));
+    g.bench_function("loss_grad", |b| {
+        b.iter(|| black_box(loss_grad(w.view(), inst.y.view(), 2.0).unwrap()))
+    });
+    g.throughput(Throughput::Elements((2 * h * n * nn) as u64));
+    g.bench_function("gemm_w_y", |b| {
+        b.iter(|| black_box(linalg::matmul_nn(w.view(), inst.y.view(), linalg::par())))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench, bench_msp, bench_tied_ae);
 criterion_main!(benches);

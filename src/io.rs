@@ -55,3 +55,28 @@ pub fn write_json<T: serde::Serialize>(path: impl AsRef<Path>, v: &T) -> Result<
         source: Box::new(e),
     })
 }
+
+/// Write a table as CSV (header row, `,` separator), creating the parent directory.
+///
+/// # Errors
+/// The file or its directory cannot be written.
+pub fn write_csv(path: impl AsRef<Path>, df: &polars::prelude::DataFrame) -> Result<()> {
+    use polars::prelude::SerWriter;
+    let path = path.as_ref();
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        create_dir(dir)?;
+    }
+    let f = std::fs::File::create(path).map_err(|e| Error::File {
+        action: "write",
+        path: path.to_path_buf(),
+        source: Box::new(e),
+    })?;
+    polars::prelude::CsvWriter::new(f).finish(&mut df.clone())?;
+    Ok(())
+}
+
+/// `{project}/{rel}`: a path inside this project (where notebooks write `data/results/…`),
+/// whatever the working directory.
+pub fn project_path(rel: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}

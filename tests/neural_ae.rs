@@ -184,3 +184,60 @@ fn probes_sit_at_the_requested_distance_and_lines_start_at_the_point() {
     assert!(probe.mean_row_norm_of_mean <= probe.mean_of_mean_row_norm + 1e-12);
     assert!(probe.active_fraction > 0.0);
 }
+
+#[test]
+fn rangamani_setup_rejects_bad_sizes_and_draws_the_paper_model() {
+    use dictlab::neural::rangamani::RangamaniSetup;
+    let ok = RangamaniSetup {
+        n_samples: 200,
+        ..RangamaniSetup::paper(256, 0.3)
+    };
+    assert_eq!(ok.k(), 5); // 256^0.3 = 5.28
+    assert_eq!(ok.k_floor(), 5);
+    assert!((ok.delta() - 256f64.powf(-0.6)).abs() < 1e-15);
+    let inst = ok.sample(1).unwrap();
+    assert_eq!(inst.dict.dim(), (50, 256));
+    assert!(
+        inst.codes
+            .iter()
+            .all(|v| *v == 0.0 || (1.0..=10.0).contains(v))
+    );
+    for col in inst.codes.columns() {
+        assert_eq!(col.iter().filter(|v| **v != 0.0).count(), 5);
+    }
+    for (bad, key) in [
+        (
+            RangamaniSetup {
+                hidden: 40,
+                ..ok.clone()
+            },
+            "hidden",
+        ),
+        (
+            RangamaniSetup {
+                p: 1.0,
+                ..ok.clone()
+            },
+            "`p`",
+        ),
+        (
+            RangamaniSetup {
+                p: 0.0,
+                ..ok.clone()
+            },
+            "`p`",
+        ),
+        (
+            RangamaniSetup {
+                a: 10.0,
+                b: 10.0,
+                ..ok.clone()
+            },
+            "`b`",
+        ),
+    ] {
+        let e = bad.check().unwrap_err().to_string();
+        assert!(e.contains(key), "{e}");
+        assert!(bad.sample(0).is_err());
+    }
+}

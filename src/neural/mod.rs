@@ -5,4 +5,5 @@
 //! (compare with the crate's metrics through `W.t()`).
 
 pub mod probe;
+pub mod rangamani;
 pub mod relu_ae;
