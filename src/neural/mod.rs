@@ -7,3 +7,4 @@
 pub mod probe;
 pub mod rangamani;
 pub mod relu_ae;
+pub mod sae;

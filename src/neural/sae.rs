@@ -1,0 +1,627 @@
+//! Untied sparse autoencoders (SAEs) as trained today to find dictionaries in neural activations,
+//! run here on planted dictionaries (PAPERS.md §15).
+//!
+//! # Model
+//! Encoder `W_e` (m × n), `b_e` (m), decoder `W_d` (n × m, unit columns), `b_d` (n); for a batch
+//! `Y` (n × B): `Z = W_e (Y − b_d) + b_e`, codes `F = σ(Z)`, `Ŷ = W_d F + b_d`, and
+//! ```text
+//! ReLU + L1 : F = ReLU(Z),                        L = (1/B) Σ ‖y − ŷ‖² + λ (1/B) Σ ‖f‖₁
+//! TopK      : F = ReLU(Z) on the k largest Z of each column, 0 elsewhere,   L = (1/B) Σ ‖y − ŷ‖²
+//! JumpReLU  : F_i = Z_i · H(Z_i − θ_i),  θ = exp(log θ) learned,          L = (1/B) Σ ‖y − ŷ‖² + λ (1/B) Σ ‖f‖₀
+//! ```
+//! (Bricken et al. 2023 / Cunningham et al. 2023 for ReLU + L1; Gao et al. 2024, "Scaling and
+//! evaluating sparse autoencoders", for TopK, without their auxiliary dead-latent loss;
+//! Rajamanoharan et al. 2024, "Jumping ahead", for JumpReLU.)
+//!
+//! # Gradients
+//! With `E = Ŷ − Y`, `D = 2E/B`: `∂W_d = D Fᵀ`, `∂b_d = Σ_cols D − W_eᵀ Σ_cols ∂Z`,
+//! `∂F = W_dᵀ D (+ λ/B where F > 0 for L1)`, `∂Z = ∂F ⊙ mask` (mask: Z > 0; the selected entries
+//! for TopK; Z > θ for JumpReLU), `∂W_e = ∂Z (Y − b_d)ᵀ`, `∂b_e = Σ_cols ∂Z`. These are exact
+//! (almost everywhere) and checked against finite differences. JumpReLU's threshold gets the
+//! straight-through estimate of Rajamanoharan et al. (their eqs. 11–12) with the rectangle kernel
+//! `K(u) = 1[|u| < ½]` of bandwidth ε: `∂θ_i = Σ_b [∂F_ib · (−Z_ib/ε) + λ/B · (−1/ε)] K((Z_ib − θ_i)/ε)`
+//! — the log-θ gradient of [`Sae::jumprelu_theta_surrogate`] (the step replaced by its
+//! kernel-smoothed ramp, the reconstruction's gradient held at the hard codes); the tests check it.
+//!
+//! # Training
+//! Adam (Kingma & Ba 2015, Alg. 1) on minibatches drawn uniformly from the signals, the decoder
+//! bias started at the data mean, decoder columns renormalized after every step, on the crate's iteration engine (one step per minibatch).
+//! [`dead_latents`] counts latents never active on an evaluation set.
+
+use crate::error::{Error, Result, ensure};
+use crate::iter::{self, Iterative, Observer, Schedule, SolveInfo, Stop};
+use crate::linalg::{gemm_into, par};
+use crate::rng::{Rng64, rng_from_seed};
+use ndarray::{Array1, Array2, ArrayView2, Axis, Zip};
+use rand::Rng;
+
+/// Which sparse autoencoder.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum SaeKind {
+    /// ReLU codes with an L1 penalty λ.
+    ReluL1 {
+        /// λ.
+        lambda: f64,
+    },
+    /// The k largest pre-activations per sample (after ReLU).
+    TopK {
+        /// Active latents per sample.
+        k: usize,
+    },
+    /// A learned threshold per latent, L0 penalty λ, straight-through bandwidth ε.
+    JumpRelu {
+        /// λ.
+        lambda: f64,
+        /// Kernel bandwidth ε.
+        bandwidth: f64,
+    },
+}
+
+impl SaeKind {
+    fn check(&self, m: usize) -> Result<()> {
+        match *self {
+            SaeKind::ReluL1 { lambda } => {
+                ensure!(
+                    lambda.is_finite() && lambda >= 0.0,
+                    "lambda",
+                    lambda,
+                    "λ ≥ 0"
+                )
+            }
+            SaeKind::TopK { k } => ensure!(k >= 1 && k <= m, "k", k, format!("1 ≤ k ≤ m = {m}")),
+            SaeKind::JumpRelu { lambda, bandwidth } => {
+                ensure!(
+                    lambda.is_finite() && lambda >= 0.0,
+                    "lambda",
+                    lambda,
+                    "λ ≥ 0"
+                );
+                ensure!(
+                    bandwidth.is_finite() && bandwidth > 0.0,
+                    "bandwidth",
+                    bandwidth,
+                    "a kernel bandwidth ε > 0"
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A sparse autoencoder's parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sae {
+    /// Which model.
+    pub kind: SaeKind,
+    /// Encoder W_e (m × n).
+    pub w_enc: Array2<f64>,
+    /// Encoder bias b_e (m).
+    pub b_enc: Array1<f64>,
+    /// Decoder W_d (n × m), unit columns: the learned dictionary.
+    pub w_dec: Array2<f64>,
+    /// Decoder bias b_d (n).
+    pub b_dec: Array1<f64>,
+    /// log θ (m), JumpReLU only (ignored otherwise).
+    pub log_theta: Array1<f64>,
+}
+
+/// Gradients, shaped like the parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SaeGrads {
+    /// ∂W_e.
+    pub w_enc: Array2<f64>,
+    /// ∂b_e.
+    pub b_enc: Array1<f64>,
+    /// ∂W_d.
+    pub w_dec: Array2<f64>,
+    /// ∂b_d.
+    pub b_dec: Array1<f64>,
+    /// ∂ log θ (straight-through for JumpReLU, zero otherwise).
+    pub log_theta: Array1<f64>,
+}
+
+fn rect(u: f64) -> f64 {
+    if u.abs() < 0.5 { 1.0 } else { 0.0 }
+}
+
+impl Sae {
+    /// A fresh model for n-dimensional signals and m latents: Gaussian decoder with unit columns,
+    /// encoder its transpose, zero biases, θ = `theta0` (JumpReLU).
+    ///
+    /// # Errors
+    /// m or n zero, invalid kind.
+    pub fn init(
+        n: usize,
+        m: usize,
+        kind: SaeKind,
+        theta0: f64,
+        rng: &mut impl Rng,
+    ) -> Result<Self> {
+        ensure!(n >= 1 && m >= 1, "n_atoms", m, "n ≥ 1 and m ≥ 1");
+        kind.check(m)?;
+        ensure!(
+            theta0.is_finite() && theta0 > 0.0,
+            "theta0",
+            theta0,
+            "an initial threshold > 0"
+        );
+        let w_dec = crate::generate::dictionary::gaussian_matrix(n, m, rng);
+        let mut s = Sae {
+            kind,
+            w_enc: w_dec.t().to_owned(),
+            b_enc: Array1::zeros(m),
+            w_dec,
+            b_dec: Array1::zeros(n),
+            log_theta: Array1::from_elem(m, theta0.ln()),
+        };
+        s.normalize_decoder();
+        s.w_enc = s.w_dec.t().to_owned();
+        Ok(s)
+    }
+    /// Number of latents m.
+    pub fn n_latents(&self) -> usize {
+        self.w_enc.nrows()
+    }
+    /// Scale the decoder's columns to unit norm (zero columns are left as they are).
+    pub fn normalize_decoder(&mut self) {
+        for mut c in self.w_dec.columns_mut() {
+            let nc = c.dot(&c).sqrt();
+            if nc > 0.0 {
+                c /= nc;
+            }
+        }
+    }
+    fn check_signals(&self, y: ArrayView2<'_, f64>) -> Result<()> {
+        if y.nrows() != self.w_dec.nrows() {
+            return Err(Error::shape(
+                "signals (n × B)",
+                (self.w_dec.nrows(), y.ncols()),
+                y.dim(),
+            ));
+        }
+        ensure!(y.ncols() >= 1, "batch", 0, "at least one signal");
+        Ok(())
+    }
+    /// `(Y − b_d, Z, F, mask)` for a batch.
+    fn forward(
+        &self,
+        y: ArrayView2<'_, f64>,
+    ) -> (Array2<f64>, Array2<f64>, Array2<f64>, Array2<f64>) {
+        let yc = &y - &self.b_dec.view().insert_axis(Axis(1));
+        let mut z = Array2::zeros((self.n_latents(), y.ncols()));
+        gemm_into(
+            z.view_mut(),
+            1.0,
+            self.w_enc.view(),
+            false,
+            yc.view(),
+            false,
+            0.0,
+            par(),
+        );
+        z += &self.b_enc.view().insert_axis(Axis(1));
+        let mut mask = Array2::zeros(z.dim());
+        match self.kind {
+            SaeKind::ReluL1 { .. } => Zip::from(&mut mask)
+                .and(&z)
+                .for_each(|m, &v| *m = (v > 0.0) as u8 as f64),
+            SaeKind::TopK { k } => {
+                let mut idx: Vec<usize> = Vec::with_capacity(z.nrows());
+                for (zc, mut mc) in z.columns().into_iter().zip(mask.columns_mut()) {
+                    idx.clear();
+                    idx.extend(0..zc.len());
+                    idx.select_nth_unstable_by(k - 1, |&a, &b| zc[b].total_cmp(&zc[a]));
+                    for &i in &idx[..k] {
+                        if zc[i] > 0.0 {
+                            mc[i] = 1.0;
+                        }
+                    }
+                }
+            }
+            SaeKind::JumpRelu { .. } => {
+                for (mut mr, (zr, lt)) in mask
+                    .rows_mut()
+                    .into_iter()
+                    .zip(z.rows().into_iter().zip(&self.log_theta))
+                {
+                    let th = lt.exp();
+                    Zip::from(&mut mr)
+                        .and(&zr)
+                        .for_each(|m, &v| *m = (v > th) as u8 as f64);
+                }
+            }
+        }
+        let f = &z * &mask;
+        (yc, z, f, mask)
+    }
+    /// Codes F (m × B) of a batch.
+    ///
+    /// # Errors
+    /// Signals of the wrong dimension.
+    pub fn encode(&self, y: ArrayView2<'_, f64>) -> Result<Array2<f64>> {
+        self.check_signals(y)?;
+        Ok(self.forward(y).2)
+    }
+    fn reconstruction_error(&self, y: ArrayView2<'_, f64>, f: &Array2<f64>) -> Array2<f64> {
+        let mut e = &self.b_dec.view().insert_axis(Axis(1)) - &y;
+        gemm_into(
+            e.view_mut(),
+            1.0,
+            self.w_dec.view(),
+            false,
+            f.view(),
+            false,
+            1.0,
+            par(),
+        );
+        e
+    }
+    /// The loss of the model's kind on a batch.
+    ///
+    /// # Errors
+    /// Signals of the wrong dimension.
+    pub fn loss(&self, y: ArrayView2<'_, f64>) -> Result<f64> {
+        self.check_signals(y)?;
+        let (_, _, f, mask) = self.forward(y);
+        let e = self.reconstruction_error(y, &f);
+        let b = y.ncols() as f64;
+        let rec = e.iter().map(|v| v * v).sum::<f64>() / b;
+        Ok(rec
+            + match self.kind {
+                SaeKind::ReluL1 { lambda } => lambda * f.iter().map(|v| v.abs()).sum::<f64>() / b,
+                SaeKind::TopK { .. } => 0.0,
+                SaeKind::JumpRelu { lambda, .. } => lambda * mask.sum() / b,
+            })
+    }
+    /// The function whose gradient in log θ is JumpReLU's straight-through estimate: with
+    /// `G = ∂(reconstruction)/∂F` at the hard codes (held fixed) and the kernel-smoothed step
+    /// `R(θ) = clamp((Z − θ)/ε + ½, 0, 1)`, `S(θ) = Σ G ⊙ Z ⊙ R(θ) + (λ/B) Σ R(θ)`. The step
+    /// itself has zero derivative almost everywhere; this is what the estimator differentiates
+    /// instead (Rajamanoharan et al. 2024), and the tests check [`Sae::loss_grad`] against it.
+    ///
+    /// # Errors
+    /// Not a JumpReLU model; signals of the wrong dimension.
+    pub fn jumprelu_theta_surrogate(
+        &self,
+        y: ArrayView2<'_, f64>,
+        log_theta: &Array1<f64>,
+    ) -> Result<f64> {
+        let SaeKind::JumpRelu { lambda, bandwidth } = self.kind else {
+            return Err(Error::invalid(
+                "kind",
+                format!("{:?}", self.kind),
+                "a JumpReLU model",
+            ));
+        };
+        self.check_signals(y)?;
+        let (_, z, f, _) = self.forward(y);
+        let b = y.ncols() as f64;
+        let d = self.reconstruction_error(y, &f) * (2.0 / b);
+        let mut g = Array2::zeros(f.dim());
+        gemm_into(
+            g.view_mut(),
+            1.0,
+            self.w_dec.view(),
+            true,
+            d.view(),
+            false,
+            0.0,
+            par(),
+        );
+        let mut total = 0.0;
+        for (i, lt) in log_theta.iter().enumerate() {
+            let th = lt.exp();
+            for (&zv, &gv) in z.row(i).iter().zip(g.row(i)) {
+                let r = ((zv - th) / bandwidth + 0.5).clamp(0.0, 1.0);
+                total += gv * zv * r + lambda / b * r;
+            }
+        }
+        Ok(total)
+    }
+    /// Loss and gradients on a batch (see the module doc).
+    ///
+    /// # Errors
+    /// Signals of the wrong dimension.
+    pub fn loss_grad(&self, y: ArrayView2<'_, f64>) -> Result<(f64, SaeGrads)> {
+        self.check_signals(y)?;
+        let b = y.ncols() as f64;
+        let (yc, z, f, mask) = self.forward(y);
+        let e = self.reconstruction_error(y, &f);
+        let mut loss = e.iter().map(|v| v * v).sum::<f64>() / b;
+        let d = &e * (2.0 / b);
+        let mut w_dec = Array2::zeros(self.w_dec.dim());
+        gemm_into(
+            w_dec.view_mut(),
+            1.0,
+            d.view(),
+            false,
+            f.view(),
+            true,
+            0.0,
+            par(),
+        );
+        let mut df = Array2::zeros(f.dim());
+        gemm_into(
+            df.view_mut(),
+            1.0,
+            self.w_dec.view(),
+            true,
+            d.view(),
+            false,
+            0.0,
+            par(),
+        );
+        let mut log_theta = Array1::zeros(self.n_latents());
+        match self.kind {
+            SaeKind::ReluL1 { lambda } => {
+                loss += lambda * f.sum() / b;
+                Zip::from(&mut df).and(&f).for_each(|g, &fv| {
+                    if fv > 0.0 {
+                        *g += lambda / b;
+                    }
+                });
+            }
+            SaeKind::TopK { .. } => {}
+            SaeKind::JumpRelu { lambda, bandwidth } => {
+                loss += lambda * mask.sum() / b;
+                for (i, lt) in self.log_theta.iter().enumerate() {
+                    let th = lt.exp();
+                    let mut g = 0.0;
+                    for (&zv, &dfv) in z.row(i).iter().zip(df.row(i)) {
+                        let k = rect((zv - th) / bandwidth);
+                        if k != 0.0 {
+                            g += (dfv * (-zv) + lambda / b * -1.0) / bandwidth;
+                        }
+                    }
+                    log_theta[i] = g * th; // d/d log θ = θ d/dθ
+                }
+            }
+        }
+        let dz = &df * &mask;
+        let mut w_enc = Array2::zeros(self.w_enc.dim());
+        gemm_into(
+            w_enc.view_mut(),
+            1.0,
+            dz.view(),
+            false,
+            yc.view(),
+            true,
+            0.0,
+            par(),
+        );
+        let b_enc = dz.sum_axis(Axis(1));
+        let b_dec = d.sum_axis(Axis(1)) - self.w_enc.t().dot(&b_enc);
+        Ok((
+            loss,
+            SaeGrads {
+                w_enc,
+                b_enc,
+                w_dec,
+                b_dec,
+                log_theta,
+            },
+        ))
+    }
+    /// All parameters as one vector (W_e, b_e, W_d, b_d, log θ), e.g. for finite differences.
+    pub fn to_flat(&self) -> Vec<f64> {
+        let mut v = Vec::new();
+        v.extend(self.w_enc.iter());
+        v.extend(self.b_enc.iter());
+        v.extend(self.w_dec.iter());
+        v.extend(self.b_dec.iter());
+        v.extend(self.log_theta.iter());
+        v
+    }
+    /// Set all parameters from a vector laid out as [`Sae::to_flat`].
+    ///
+    /// # Errors
+    /// A vector of the wrong length.
+    pub fn set_flat(&mut self, v: &[f64]) -> Result<()> {
+        ensure!(
+            v.len() == self.to_flat().len(),
+            "flat parameters",
+            v.len(),
+            format!("{} values", self.to_flat().len())
+        );
+        let mut it = v.iter().copied();
+        for x in self
+            .w_enc
+            .iter_mut()
+            .chain(self.b_enc.iter_mut())
+            .chain(self.w_dec.iter_mut())
+            .chain(self.b_dec.iter_mut())
+            .chain(self.log_theta.iter_mut())
+        {
+            *x = it.next().unwrap_or(0.0);
+        }
+        Ok(())
+    }
+}
+
+impl SaeGrads {
+    /// The gradient as one vector, laid out as [`Sae::to_flat`].
+    pub fn to_flat(&self) -> Vec<f64> {
+        let mut v = Vec::new();
+        v.extend(self.w_enc.iter());
+        v.extend(self.b_enc.iter());
+        v.extend(self.w_dec.iter());
+        v.extend(self.b_dec.iter());
+        v.extend(self.log_theta.iter());
+        v
+    }
+}
+
+/// Latents never active on `y` (n × N).
+///
+/// # Errors
+/// Signals of the wrong dimension.
+pub fn dead_latents(sae: &Sae, y: ArrayView2<'_, f64>) -> Result<usize> {
+    let f = sae.encode(y)?;
+    Ok(f.rows()
+        .into_iter()
+        .filter(|r| r.iter().all(|v| *v == 0.0))
+        .count())
+}
+
+/// Adam on a flat parameter vector (Kingma & Ba 2015, Algorithm 1).
+#[derive(Clone, Debug)]
+pub struct Adam {
+    /// Step size α.
+    pub lr: f64,
+    /// β₁.
+    pub beta1: f64,
+    /// β₂.
+    pub beta2: f64,
+    /// ε.
+    pub eps: f64,
+    t: i32,
+    m: Vec<f64>,
+    v: Vec<f64>,
+}
+
+impl Adam {
+    /// α with β₁ = 0.9, β₂ = 0.999, ε = 10⁻⁸.
+    pub fn new(lr: f64) -> Self {
+        Adam {
+            lr,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            t: 0,
+            m: vec![],
+            v: vec![],
+        }
+    }
+    /// One update of `x` with gradient `g`.
+    pub fn step(&mut self, x: &mut [f64], g: &[f64]) {
+        if self.m.len() != x.len() {
+            self.m = vec![0.0; x.len()];
+            self.v = vec![0.0; x.len()];
+            self.t = 0;
+        }
+        self.t += 1;
+        let (b1, b2) = (self.beta1, self.beta2);
+        let c1 = 1.0 - b1.powi(self.t);
+        let c2 = 1.0 - b2.powi(self.t);
+        for i in 0..x.len() {
+            self.m[i] = b1 * self.m[i] + (1.0 - b1) * g[i];
+            self.v[i] = b2 * self.v[i] + (1.0 - b2) * g[i] * g[i];
+            x[i] -= self.lr * (self.m[i] / c1) / ((self.v[i] / c2).sqrt() + self.eps);
+        }
+    }
+}
+
+/// Minibatch Adam training of a sparse autoencoder.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SaeTrainer {
+    /// Model.
+    pub kind: SaeKind,
+    /// Latents m.
+    pub n_latents: usize,
+    /// Minibatch size.
+    pub batch: usize,
+    /// Adam steps.
+    pub steps: usize,
+    /// Adam step size.
+    pub lr: f64,
+    /// Initial JumpReLU threshold.
+    pub theta0: f64,
+}
+
+impl SaeTrainer {
+    /// `kind` with m latents, batches of 256, 2000 steps at lr 10⁻³, θ₀ = 0.1.
+    pub fn new(kind: SaeKind, n_latents: usize) -> Self {
+        SaeTrainer {
+            kind,
+            n_latents,
+            batch: 256,
+            steps: 2000,
+            lr: 1e-3,
+            theta0: 0.1,
+        }
+    }
+    /// Train on the columns of `y` (n × N) from a model initialized with `seed`.
+    ///
+    /// # Errors
+    /// Invalid parameters, non-finite signals. Divergence is a termination.
+    pub fn train(
+        &self,
+        y: ArrayView2<'_, f64>,
+        seed: u64,
+        schedule: Schedule,
+        obs: &mut dyn Observer<SaeState>,
+    ) -> Result<(SaeState, SolveInfo)> {
+        ensure!(
+            self.batch >= 1,
+            "batch",
+            self.batch,
+            "a minibatch of at least 1 signal"
+        );
+        ensure!(
+            self.lr.is_finite() && self.lr > 0.0,
+            "lr",
+            self.lr,
+            "a step size > 0"
+        );
+        crate::error::check_finite("signals", y)?;
+        ensure!(y.ncols() >= 1, "n_samples", 0, "at least one signal");
+        let mut rng = rng_from_seed(seed);
+        let mut sae = Sae::init(y.nrows(), self.n_latents, self.kind, self.theta0, &mut rng)?;
+        // decoder bias starts at the data mean (Bricken et al. use the geometric median)
+        if let Some(mean) = y.mean_axis(Axis(1)) {
+            sae.b_dec = mean;
+        }
+        let state = SaeState {
+            sae,
+            adam: Adam::new(self.lr),
+            loss: f64::NAN,
+            rng,
+        };
+        let mut alg = SaeIter {
+            y: y.to_owned(),
+            batch: self.batch,
+        };
+        let mut state = state;
+        state.loss = state
+            .sae
+            .loss(y.slice(ndarray::s![.., ..self.batch.min(y.ncols())]))?;
+        iter::run(&mut alg, state, &Stop::iters(self.steps), schedule, obs)
+    }
+}
+
+/// Training state.
+#[derive(Clone, Debug)]
+pub struct SaeState {
+    /// The model.
+    pub sae: Sae,
+    /// The optimizer.
+    pub adam: Adam,
+    /// Loss on the last minibatch.
+    pub loss: f64,
+    /// Minibatch sampler.
+    pub rng: Rng64,
+}
+
+struct SaeIter {
+    y: Array2<f64>,
+    batch: usize,
+}
+
+impl Iterative for SaeIter {
+    type State = SaeState;
+    fn step(&mut self, s: &mut SaeState) -> Result<()> {
+        let nn = self.y.ncols();
+        let idx: Vec<usize> = (0..self.batch).map(|_| s.rng.random_range(0..nn)).collect();
+        let yb = self.y.select(Axis(1), &idx);
+        let (loss, g) = s.sae.loss_grad(yb.view())?;
+        let mut x = s.sae.to_flat();
+        s.adam.step(&mut x, &g.to_flat());
+        s.sae.set_flat(&x)?;
+        s.sae.normalize_decoder();
+        s.loss = loss;
+        Ok(())
+    }
+    fn objective(&self, s: &SaeState) -> f64 {
+        s.loss
+    }
+}
