@@ -370,7 +370,7 @@ impl Sae {
                     for (&zv, &dfv) in z.row(i).iter().zip(df.row(i)) {
                         let k = rect((zv - th) / bandwidth);
                         if k != 0.0 {
-                            g += (dfv * (-zv) + lambda / b * -1.0) / bandwidth;
+                            g -= (dfv * zv + lambda / b) / bandwidth;
                         }
                     }
                     log_theta[i] = g * th; // d/d log θ = θ d/dθ
