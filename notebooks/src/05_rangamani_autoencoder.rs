@@ -35,7 +35,8 @@ let ps: Vec<f64> = vec![0.05, 0.1, 0.2, 0.3, 0.5];
 let n_samples: usize = if full { 5000 } else { 1000 };
 let points: usize = if full { 200 } else { 10 };
 let seed: u64 = 2018;
-let setup = |h: usize, p: f64| RangamaniSetup { n_samples, ..RangamaniSetup::paper(h, p) };
+// (a fn, not a closure: evcxr keeps items across cells, not closures)
+fn setup(h: usize, p: f64, n_samples: usize) -> RangamaniSetup { RangamaniSetup { n_samples, ..RangamaniSetup::paper(h, p) } }
 println!("h = {hs:?}, p = {ps:?}, N = {n_samples}, {points} probe points per (h, p), full = {full}");
 // %% [markdown]
 // ## Theorem 3.1: the hidden layer's support at W near A*ᵀ
@@ -46,7 +47,7 @@ println!("h = {hs:?}, p = {ps:?}, N = {n_samples}, {points} probe points per (h,
 let thm = {
     let mut rows: Vec<Row> = Vec::new();
     let cases: Vec<(&str, Instance, f64)> = vec![
-        ("gaussian n=50 h=256 p=0.1", setup(256, 0.1).sample(seed)?, setup(256, 0.1).m1() * setup(256, 0.1).k() as f64),
+        ("gaussian n=50 h=256 p=0.1", setup(256, 0.1, n_samples).sample(seed)?, setup(256, 0.1, n_samples).m1() * setup(256, 0.1, n_samples).k() as f64),
         ("[I|H] n=64 h=128 k=2 U[1,2]", InstanceSpec::new(64, 128, n_samples).sparsity(2)
             .dictionary(DictKind::IdentityHadamard).values(Values::NonNegUniform { a: 1.0, b: 2.0 }).sample(seed)?, 1.5 * 2.0),
     ];
@@ -76,7 +77,7 @@ let table1 = {
     let grid = Grid::new().axis("h", hs.clone()).axis("p", ps.clone());
     Sweep::new(grid).base_seed(seed).run(|it| {
         let (h, p) = (it.point.usize("h")?, it.point.f64("p")?);
-        let su = setup(h, p);
+        let su = setup(h, p, n_samples);
         let inst = su.sample(it.seed)?;
         let mu = inst.coherence();
         let delta = su.delta();
@@ -157,7 +158,7 @@ let table2 = {
     let grid = Grid::new().axis("h", t2_hs).axis("p", vec![0.05, 0.1]);
     Sweep::new(grid).base_seed(seed + 1).run(|it| {
         let (h, p) = (it.point.usize("h")?, it.point.f64("p")?);
-        let su = setup(h, p);
+        let su = setup(h, p, n_samples);
         let inst = su.sample(it.seed)?;
         let mu = inst.coherence();
         let truth = inst.dict.t().to_owned();
@@ -220,7 +221,7 @@ if full {
         for rule in ["theorem", "quantile_k_over_h"] {
             let (mut loss_series, mut grad_series) = (Vec::new(), Vec::new());
             for p in [0.01, 0.1, 0.3] {
-                let su = setup(h, p);
+                let su = setup(h, p, n_samples);
                 let inst = su.sample(seed + 2)?;
                 let truth = inst.dict.t().to_owned();
                 let bias = if rule == "theorem" {
