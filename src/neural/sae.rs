@@ -256,6 +256,27 @@ impl Sae {
         );
         e
     }
+    /// `(E, D = 2E/B, ∂F = W_dᵀ D)` for codes `f` of batch `y`: the reconstruction's backward pass.
+    fn reconstruction_backward(
+        &self,
+        y: ArrayView2<'_, f64>,
+        f: &Array2<f64>,
+    ) -> (Array2<f64>, Array2<f64>, Array2<f64>) {
+        let e = self.reconstruction_error(y, f);
+        let d = &e * (2.0 / y.ncols() as f64);
+        let mut df = Array2::zeros(f.dim());
+        gemm_into(
+            df.view_mut(),
+            1.0,
+            self.w_dec.view(),
+            true,
+            d.view(),
+            false,
+            0.0,
+            par(),
+        );
+        (e, d, df)
+    }
     /// The loss of the model's kind on a batch.
     ///
     /// # Errors
@@ -296,18 +317,7 @@ impl Sae {
         self.check_signals(y)?;
         let (_, z, f, _) = self.forward(y);
         let b = y.ncols() as f64;
-        let d = self.reconstruction_error(y, &f) * (2.0 / b);
-        let mut g = Array2::zeros(f.dim());
-        gemm_into(
-            g.view_mut(),
-            1.0,
-            self.w_dec.view(),
-            true,
-            d.view(),
-            false,
-            0.0,
-            par(),
-        );
+        let (_, _, g) = self.reconstruction_backward(y, &f);
         let mut total = 0.0;
         for (i, lt) in log_theta.iter().enumerate() {
             let th = lt.exp();
@@ -326,9 +336,8 @@ impl Sae {
         self.check_signals(y)?;
         let b = y.ncols() as f64;
         let (yc, z, f, mask) = self.forward(y);
-        let e = self.reconstruction_error(y, &f);
+        let (e, d, mut df) = self.reconstruction_backward(y, &f);
         let mut loss = e.iter().map(|v| v * v).sum::<f64>() / b;
-        let d = &e * (2.0 / b);
         let mut w_dec = Array2::zeros(self.w_dec.dim());
         gemm_into(
             w_dec.view_mut(),
@@ -337,17 +346,6 @@ impl Sae {
             false,
             f.view(),
             true,
-            0.0,
-            par(),
-        );
-        let mut df = Array2::zeros(f.dim());
-        gemm_into(
-            df.view_mut(),
-            1.0,
-            self.w_dec.view(),
-            true,
-            d.view(),
-            false,
             0.0,
             par(),
         );
@@ -404,13 +402,13 @@ impl Sae {
     }
     /// All parameters as one vector (W_e, b_e, W_d, b_d, log θ), e.g. for finite differences.
     pub fn to_flat(&self) -> Vec<f64> {
-        let mut v = Vec::new();
-        v.extend(self.w_enc.iter());
-        v.extend(self.b_enc.iter());
-        v.extend(self.w_dec.iter());
-        v.extend(self.b_dec.iter());
-        v.extend(self.log_theta.iter());
-        v
+        flatten(
+            &self.w_enc,
+            &self.b_enc,
+            &self.w_dec,
+            &self.b_dec,
+            &self.log_theta,
+        )
     }
     /// Set all parameters from a vector laid out as [`Sae::to_flat`].
     ///
@@ -438,16 +436,34 @@ impl Sae {
     }
 }
 
+/// W_e, b_e, W_d, b_d, log θ in one vector (the layout of [`Sae::to_flat`]).
+fn flatten(
+    w_enc: &Array2<f64>,
+    b_enc: &Array1<f64>,
+    w_dec: &Array2<f64>,
+    b_dec: &Array1<f64>,
+    log_theta: &Array1<f64>,
+) -> Vec<f64> {
+    w_enc
+        .iter()
+        .chain(b_enc)
+        .chain(w_dec)
+        .chain(b_dec)
+        .chain(log_theta)
+        .copied()
+        .collect()
+}
+
 impl SaeGrads {
     /// The gradient as one vector, laid out as [`Sae::to_flat`].
     pub fn to_flat(&self) -> Vec<f64> {
-        let mut v = Vec::new();
-        v.extend(self.w_enc.iter());
-        v.extend(self.b_enc.iter());
-        v.extend(self.w_dec.iter());
-        v.extend(self.b_dec.iter());
-        v.extend(self.log_theta.iter());
-        v
+        flatten(
+            &self.w_enc,
+            &self.b_enc,
+            &self.w_dec,
+            &self.b_dec,
+            &self.log_theta,
+        )
     }
 }
 
