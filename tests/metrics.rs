@@ -184,3 +184,23 @@ proptest! {
         prop_assert!((r.recovery_score - 1.0).abs() < 1e-12 && r.columnwise_dist < 1e-6 && r.recovery_rate == 1.0);
     }
 }
+
+#[test]
+fn mmcs_fvu_and_shrinkage_hand_computed() {
+    use dictlab::metrics::{dictionary_recovery, fvu, shrinkage};
+    use ndarray::array;
+    // truth I₂, one estimate u = (1, 1)/√2: MMCS = (0.7071 + 0.7071)/2; the matched score leaves
+    // one atom unmatched: (0.7071 + 0)/2
+    let truth = array![[1.0, 0.0], [0.0, 1.0]];
+    let est = array![[1.0], [1.0]];
+    let r = dictionary_recovery(truth.view(), est.view()).unwrap();
+    let c = std::f64::consts::FRAC_1_SQRT_2;
+    assert!((r.mmcs() - c).abs() < 1e-12);
+    assert!((r.recovery_score() - c / 2.0).abs() < 1e-12);
+    // y = [1, −1], ŷ = [0.5, −0.5]: residual 0.5, variance about the mean 0 is 2 → 0.25; ‖ŷ‖/‖y‖ = 0.5
+    let y = array![[1.0, -1.0]];
+    let yh = array![[0.5, -0.5]];
+    assert!((fvu(y.view(), yh.view()).unwrap() - 0.25).abs() < 1e-12);
+    assert!((shrinkage(y.view(), yh.view()).unwrap() - 0.5).abs() < 1e-12);
+    assert!(fvu(array![[1.0, 1.0]].view(), yh.view()).is_err());
+}

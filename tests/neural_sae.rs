@@ -4,7 +4,7 @@
 use dictlab::generate::Values;
 use dictlab::instance::{DictKind, InstanceSpec};
 use dictlab::iter::{NoObserver, Schedule};
-use dictlab::neural::sae::{Sae, SaeKind, SaeTrainer, dead_latents};
+use dictlab::neural::sae::{Sae, SaeKind, SaeTrainer, dead_latents, evaluate};
 use dictlab::rng::rng_from_seed;
 use ndarray::Array2;
 use rand_distr::{Distribution, StandardNormal};
@@ -134,6 +134,19 @@ fn train_planted(kind: SaeKind, dict: DictKind, m: usize, k: usize, lr: f64) -> 
     assert!(info.termination.is_finite());
     let r = dictlab::metrics::recovery_metrics(inst.dict.view(), s.sae.w_dec.view(), 0.99).unwrap();
     let dead = dead_latents(&s.sae, inst.y.view()).unwrap();
+    let ev = evaluate(&s.sae, inst.dict.view(), inst.y.view(), inst.codes.view()).unwrap();
+    assert_eq!(ev.dead_latents, dead);
+    assert!((ev.recovery_score - r.recovery_score).abs() < 1e-12);
+    assert!(ev.mmcs >= ev.recovery_score - 1e-12);
+    assert!((ev.true_l0 - k as f64).abs() < 1e-12);
+    if ev.recovery_rate == 1.0 {
+        // every atom found: each matched latent fires exactly on its atom's support
+        assert!(
+            ev.latent_f1 > 0.99 && ev.fvu < 0.01 && (ev.l0 - ev.true_l0).abs() < 0.01,
+            "{ev:?}"
+        );
+    }
+    eprintln!("{ev:?}");
     eprintln!(
         "{kind:?}: recovery_score {:.4}, recovery_rate@0.99 {:.3}, dead {dead}",
         r.recovery_score, r.recovery_rate

@@ -15,5 +15,5 @@ pub use recovery::{
     DEFAULT_TAU, Recovery, RecoveryMetrics, amari_index, dictionary_recovery, fro_dist,
     fro_dist_rel, l4_error, l4_single, recovery_metrics,
 };
-pub use signal::{psnr, psnr_pudle, snr_db};
+pub use signal::{fvu, psnr, psnr_pudle, shrinkage, snr_db};
 pub use support::{SupportStats, code_err, support_recovery};

@@ -179,6 +179,16 @@ impl Recovery {
             .fold(0.0, f64::max)
             .sqrt()
     }
+    /// MMCS, the sparse-autoencoder community's "mean max cosine similarity": mean over true atoms
+    /// of max_j C_ij — no one-to-one matching, so one estimate may serve several atoms (compare
+    /// [`Recovery::recovery_score`], the matched mean, called MCC there).
+    pub fn mmcs(&self) -> f64 {
+        let m = self.n_atoms();
+        (0..m)
+            .map(|i| self.cos.row(i).iter().copied().fold(0.0, f64::max))
+            .sum::<f64>()
+            / m.max(1) as f64
+    }
     /// `recovery_rate@τ`: fraction of true atoms with max_j C_ij > τ.
     pub fn recovery_rate(&self, tau: f64) -> f64 {
         let m = self.n_atoms();

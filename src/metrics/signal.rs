@@ -7,6 +7,55 @@
 use crate::error::{Error, Result, check_finite, ensure};
 use ndarray::ArrayView2;
 
+/// Fraction of variance unexplained: `Σ‖y − ŷ‖² / Σ‖y − ȳ‖²`, ȳ the mean signal (columns are
+/// signals).
+///
+/// # Errors
+/// Shapes differ, non-finite or empty input, signals with no variance.
+pub fn fvu(reference: ArrayView2<'_, f64>, estimate: ArrayView2<'_, f64>) -> Result<f64> {
+    let res = mse(reference, estimate)? * reference.len() as f64;
+    let mean = reference
+        .mean_axis(ndarray::Axis(1))
+        .ok_or_else(|| Error::invalid("reference", "empty", "a non-empty array"))?;
+    let var: f64 = reference
+        .columns()
+        .into_iter()
+        .map(|c| (&c - &mean).mapv(|v| v * v).sum())
+        .sum();
+    ensure!(
+        var > 0.0,
+        "reference",
+        "constant signals",
+        "signals with non-zero variance"
+    );
+    Ok(res / var)
+}
+
+/// Shrinkage: mean over signals with `y ≠ 0` of `‖ŷ‖ / ‖y‖` (1 = no shrinkage; L1 penalties push
+/// it below 1).
+///
+/// # Errors
+/// Shapes differ, non-finite or empty input, all signals zero.
+pub fn shrinkage(reference: ArrayView2<'_, f64>, estimate: ArrayView2<'_, f64>) -> Result<f64> {
+    mse(reference, estimate)?;
+    let ratios: Vec<f64> = reference
+        .columns()
+        .into_iter()
+        .zip(estimate.columns())
+        .filter_map(|(r, e)| {
+            let nr = r.dot(&r).sqrt();
+            (nr > 0.0).then(|| e.dot(&e).sqrt() / nr)
+        })
+        .collect();
+    ensure!(
+        !ratios.is_empty(),
+        "reference",
+        "all zero",
+        "at least one non-zero signal"
+    );
+    Ok(ratios.iter().sum::<f64>() / ratios.len() as f64)
+}
+
 fn mse(r: ArrayView2<'_, f64>, e: ArrayView2<'_, f64>) -> Result<f64> {
     check_finite("reference", r)?;
     check_finite("estimate", e)?;
