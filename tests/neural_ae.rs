@@ -241,3 +241,31 @@ fn rangamani_setup_rejects_bad_sizes_and_draws_the_paper_model() {
         assert!(bad.sample(0).is_err());
     }
 }
+
+#[test]
+fn rows_are_classified_by_hand() {
+    use dictlab::neural::probe::{RowClass, classify_rows};
+    use ndarray::array;
+    let s = std::f64::consts::FRAC_1_SQRT_2;
+    let truth = Array2::<f64>::eye(4);
+    let y = Array2::<f64>::eye(4); // each signal one atom, positive
+    let rows = array![
+        [1.0, 0.0, 0.0, 0.0],     // atom 0
+        [0.999, 0.04, 0.0, 0.0],  // also atom 0 (|cos| ≈ 0.9992), less close: duplicate
+        [0.0, s, s, 0.0],         // combination of atoms 1 and 2
+        [-0.5, -0.5, -0.5, -0.5], // never active on positive signals
+        [0.5, 0.5, 0.5, 0.5],     // active, but needs all four atoms
+    ];
+    let c = classify_rows(rows.view(), truth.view(), y.view(), 0.0).unwrap();
+    assert_eq!(
+        c,
+        vec![
+            RowClass::Atom(0),
+            RowClass::Duplicate,
+            RowClass::Combination,
+            RowClass::Useless,
+            RowClass::Useless
+        ]
+    );
+    assert_eq!(c[2].name(), "combination");
+}

@@ -127,3 +127,137 @@ pub fn random_direction(h: usize, n: usize, rng: &mut impl Rng) -> Array2<f64> {
     }
     d
 }
+
+/// What a learned row has become (the blog note's classes; PAPERS.md §5, BLOG-E3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RowClass {
+    /// |cos| ≥ 0.99 with this atom, and the closest such row to it.
+    Atom(usize),
+    /// |cos| ≥ 0.99 with an atom another row already represents better, or with another row.
+    Duplicate,
+    /// Not an atom, but its projection onto the span of its 3 closest atoms keeps ≥ 0.99 of its norm.
+    Combination,
+    /// Never active on the signals, or none of the above.
+    Useless,
+}
+
+impl RowClass {
+    /// `atom`, `duplicate`, `combination` or `useless`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            RowClass::Atom(_) => "atom",
+            RowClass::Duplicate => "duplicate",
+            RowClass::Combination => "combination",
+            RowClass::Useless => "useless",
+        }
+    }
+}
+
+/// Norm of the projection of unit vector `r` onto the span of `atoms` (unit columns, full rank).
+fn projection_norm(r: ndarray::ArrayView1<'_, f64>, atoms: &[ndarray::ArrayView1<'_, f64>]) -> f64 {
+    // Gram–Schmidt on the (few) atoms, then ‖Σ ⟨r, q_k⟩ q_k‖
+    let mut basis: Vec<Array1<f64>> = Vec::new();
+    for a in atoms {
+        let mut q = a.to_owned();
+        for b in &basis {
+            let c = q.dot(b);
+            q.scaled_add(-c, b);
+        }
+        let nq = q.dot(&q).sqrt();
+        if nq > 1e-10 {
+            basis.push(q / nq);
+        }
+    }
+    basis.iter().map(|q| r.dot(q).powi(2)).sum::<f64>().sqrt()
+}
+
+/// Classify each row of `rows` (h × n) against the atoms of `truth` (n × m): see [`RowClass`].
+/// A row is *active* when `rows · y − eps > 0` for some signal of `y` (n × N).
+///
+/// # Errors
+/// Shapes that do not conform; a zero atom.
+pub fn classify_rows(
+    rows: ArrayView2<'_, f64>,
+    truth: ArrayView2<'_, f64>,
+    y: ArrayView2<'_, f64>,
+    eps: f64,
+) -> Result<Vec<RowClass>> {
+    let (h, n) = rows.dim();
+    if truth.nrows() != n || y.nrows() != n {
+        return Err(Error::shape(
+            "truth and signals (n rows)",
+            (n, truth.ncols()),
+            truth.dim(),
+        ));
+    }
+    let mut atoms = truth.to_owned();
+    for mut c in atoms.columns_mut() {
+        let nc = c.dot(&c).sqrt();
+        ensure!(nc > 0.0, "truth", "a zero atom", "non-zero atoms");
+        c /= nc;
+    }
+    let z = rows.dot(&y);
+    let active: Vec<bool> = z
+        .rows()
+        .into_iter()
+        .map(|r| r.iter().any(|v| *v > eps))
+        .collect();
+    let unit: Vec<Option<Array1<f64>>> = rows
+        .rows()
+        .into_iter()
+        .map(|r| {
+            let nr = r.dot(&r).sqrt();
+            (nr > 0.0).then(|| &r / nr)
+        })
+        .collect();
+    let mut best_for_atom: Vec<Option<(usize, f64)>> = vec![None; atoms.ncols()];
+    let mut top: Vec<(usize, f64)> = vec![(0, 0.0); h];
+    for i in 0..h {
+        if let (true, Some(u)) = (active[i], &unit[i]) {
+            let cos = atoms.t().dot(u).mapv(f64::abs);
+            let (j, c) =
+                cos.iter().enumerate().fold(
+                    (0, 0.0),
+                    |acc, (j, &c)| if c > acc.1 { (j, c) } else { acc },
+                );
+            top[i] = (j, c);
+            if c >= 0.99 && best_for_atom[j].is_none_or(|(_, b)| c > b) {
+                best_for_atom[j] = Some((i, c));
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(h);
+    for i in 0..h {
+        let Some(u) = (active[i]).then_some(()).and(unit[i].as_ref()) else {
+            out.push(RowClass::Useless);
+            continue;
+        };
+        let (j, c) = top[i];
+        if c >= 0.99 {
+            out.push(if best_for_atom[j].is_some_and(|(b, _)| b == i) {
+                RowClass::Atom(j)
+            } else {
+                RowClass::Duplicate
+            });
+            continue;
+        }
+        let dup = (0..h).any(|k| {
+            k != i && active[k] && unit[k].as_ref().is_some_and(|v| u.dot(v).abs() >= 0.99)
+        });
+        if dup {
+            out.push(RowClass::Duplicate);
+            continue;
+        }
+        let cos = atoms.t().dot(u).mapv(f64::abs);
+        let mut order: Vec<usize> = (0..cos.len()).collect();
+        order.sort_by(|&a, &b| cos[b].total_cmp(&cos[a]));
+        let near: Vec<ndarray::ArrayView1<'_, f64>> =
+            order.iter().take(3).map(|&k| atoms.column(k)).collect();
+        out.push(if projection_norm(u.view(), &near) >= 0.99 {
+            RowClass::Combination
+        } else {
+            RowClass::Useless
+        });
+    }
+    Ok(out)
+}
