@@ -303,58 +303,44 @@ pub struct LearnArgs {
     pub trace: Option<PathBuf>,
 }
 
+/// A value-enum's command-line name in registry / plan spelling (`identity-hadamard` →
+/// `identity_hadamard`, `Mod` → `mod`).
+fn registry_name(v: &impl ValueEnum) -> String {
+    v.to_possible_value()
+        .map(|p| p.get_name().replace('-', "_"))
+        .unwrap_or_default()
+}
+
 impl LearnArgs {
-    /// The method parameters these flags set, in registry spelling (see [`crate::registry`]).
-    fn params(&self) -> Vec<(String, crate::sweep::Value)> {
-        use crate::sweep::Value;
-        let mut kv: Vec<(String, Value)> = Vec::new();
-        let mut put = |k: &str, v: Option<Value>| {
-            if let Some(v) = v {
-                kv.push((k.to_string(), v));
-            }
-        };
-        let l4 = self.method == LearnerArg::L4;
-        put("sparsity", self.sparsity.map(Value::from));
-        put("lambda", self.lambda.map(Value::from));
-        put("iters", self.iters.map(Value::from));
-        put("epochs", self.epochs.map(Value::from));
-        put("batch", self.batch.map(Value::from));
-        put("eta", self.eta.map(Value::from));
-        put("tau", self.tau.map(Value::from));
-        put("eps0", self.eps0.map(Value::from));
-        put("eps_min", self.eps_min.map(Value::from));
-        put("theta", self.theta.map(Value::from));
-        put("starts", self.starts.map(Value::from));
-        put("rounds", self.rounds.map(Value::from));
-        put("polish", self.polish.map(Value::from));
-        if l4 {
-            put("whiten", self.no_whiten.then_some(Value::Bool(false)));
-            if self.sphere_solver == SphereSolverArg::Rgd {
-                put("sphere_solver", Some(Value::from("rgd")));
-            }
-        }
-        // flags that do not apply to the method are ignored, as they always were on this command
-        let name = self.method_name();
-        let keys = crate::registry::lookup(&name)
-            .map(|d| d.keys)
-            .unwrap_or(&[]);
-        kv.retain(|(k, _)| keys.contains(&k.as_str()));
-        kv
-    }
-    fn method_name(&self) -> String {
-        format!("{:?}", self.method).to_lowercase()
-    }
     /// The learner these flags describe (n × m dictionary).
     pub fn learner(&self, m: usize) -> Result<Box<dyn crate::learn::DictionaryLearner>> {
-        let ctx = crate::registry::Context {
-            n_atoms: m,
-            sparsity: None,
-            truth: None,
-        };
-        match crate::registry::build(&self.method_name(), &self.params(), &ctx)? {
-            crate::registry::Built::Learner(l, _) => Ok(l),
-            crate::registry::Built::Coder(_) => unreachable!("learn methods are learners"),
-        }
+        use crate::sweep::Value;
+        let name = registry_name(&self.method);
+        let params = crate::registry::params_from_flags(
+            &name,
+            vec![
+                ("sparsity", self.sparsity.map(Value::from)),
+                ("lambda", self.lambda.map(Value::from)),
+                ("iters", self.iters.map(Value::from)),
+                ("epochs", self.epochs.map(Value::from)),
+                ("batch", self.batch.map(Value::from)),
+                ("eta", self.eta.map(Value::from)),
+                ("tau", self.tau.map(Value::from)),
+                ("eps0", self.eps0.map(Value::from)),
+                ("eps_min", self.eps_min.map(Value::from)),
+                ("theta", self.theta.map(Value::from)),
+                ("starts", self.starts.map(Value::from)),
+                ("rounds", self.rounds.map(Value::from)),
+                ("polish", self.polish.map(Value::from)),
+                ("whiten", self.no_whiten.then_some(Value::Bool(false))),
+                (
+                    "sphere_solver",
+                    (self.sphere_solver != SphereSolverArg::Power)
+                        .then(|| Value::from(registry_name(&self.sphere_solver))),
+                ),
+            ],
+        )?;
+        crate::registry::build_learner(&name, &params, m)
     }
 }
 
@@ -448,31 +434,17 @@ impl EncodeArgs {
     /// The coder these flags describe.
     pub fn coder(&self) -> Result<Box<dyn crate::code::SparseCoder>> {
         use crate::sweep::Value;
-        let name = format!("{:?}", self.method).to_lowercase();
-        let mut kv: Vec<(String, Value)> = Vec::new();
-        if let Some(k) = self.sparsity {
-            kv.push(("sparsity".into(), Value::from(k)));
-        }
-        if let Some(t) = self.tol {
-            kv.push(("tol".into(), Value::from(t)));
-        }
-        if let Some(l) = self.lambda {
-            kv.push(("lambda".into(), Value::from(l)));
-        }
-        if self.nonneg {
-            kv.push(("nonneg".into(), Value::Bool(true)));
-        }
-        let keys = crate::registry::lookup(&name)?.keys;
-        kv.retain(|(k, _)| keys.contains(&k.as_str()));
-        let ctx = crate::registry::Context {
-            n_atoms: 0,
-            sparsity: None,
-            truth: None,
-        };
-        match crate::registry::build(&name, &kv, &ctx)? {
-            crate::registry::Built::Coder(c) => Ok(c),
-            crate::registry::Built::Learner(..) => unreachable!("encode methods are coders"),
-        }
+        let name = registry_name(&self.method);
+        let params = crate::registry::params_from_flags(
+            &name,
+            vec![
+                ("sparsity", self.sparsity.map(Value::from)),
+                ("tol", self.tol.map(Value::from)),
+                ("lambda", self.lambda.map(Value::from)),
+                ("nonneg", self.nonneg.then_some(Value::Bool(true))),
+            ],
+        )?;
+        crate::registry::build_coder(&name, &params)
     }
 }
 
@@ -551,48 +523,30 @@ impl GenerateArgs {
     /// plans).
     pub fn spec(&self) -> Result<InstanceSpec> {
         use crate::sweep::Value;
-        let mut kv: Vec<(String, Value)> = vec![
-            ("dim".into(), Value::from(self.dim)),
-            ("n_atoms".into(), Value::from(self.atoms)),
-            ("n_samples".into(), Value::from(self.samples)),
-        ];
-        let mut put = |k: &str, v: Option<Value>| {
-            if let Some(v) = v {
-                kv.push((k.to_string(), v));
-            }
-        };
-        let dict = self.dictionary.map(|d| {
-            Value::from(
-                format!("{d:?}")
-                    .chars()
-                    .enumerate()
-                    .flat_map(|(i, c)| {
-                        let sep = (i > 0 && c.is_uppercase()).then_some('_');
-                        sep.into_iter().chain(c.to_lowercase())
-                    })
-                    .collect::<String>(),
-            )
-        });
         let near = matches!(self.dictionary, Some(DictArg::NearDuplicates));
-        put("dictionary", dict);
-        put("coherence", self.coherence.map(Value::from));
-        put("pair_cos", near.then_some(Value::from(self.pair_cos)));
-        put("pairs", near.then_some(Value::from(self.pairs)));
-        put("sparsity", self.sparsity.map(Value::from));
-        put("theta", self.theta.map(Value::from));
-        put("zipf_exponent", self.zipf.map(Value::from));
-        let values = match self.values {
-            ValuesArg::Gaussian => "gaussian",
-            ValuesArg::Rademacher => "rademacher",
-            ValuesArg::SignedUniform => "signed_uniform",
-            ValuesArg::NonnegUniform => "nonneg_uniform",
-            ValuesArg::SharedSignUniform => "shared_sign_uniform",
-        };
-        put("values", Some(Value::from(values)));
-        put("value_low", Some(Value::from(self.value_low)));
-        put("value_high", Some(Value::from(self.value_high)));
-        put("noise_sigma", self.noise_sigma.map(Value::from));
-        put("snr_db", self.snr_db.map(Value::from));
+        let kv: Vec<(String, Value)> = [
+            ("dim", Some(Value::from(self.dim))),
+            ("n_atoms", Some(Value::from(self.atoms))),
+            ("n_samples", Some(Value::from(self.samples))),
+            (
+                "dictionary",
+                self.dictionary.map(|d| Value::from(registry_name(&d))),
+            ),
+            ("coherence", self.coherence.map(Value::from)),
+            ("pair_cos", near.then_some(Value::from(self.pair_cos))),
+            ("pairs", near.then_some(Value::from(self.pairs))),
+            ("sparsity", self.sparsity.map(Value::from)),
+            ("theta", self.theta.map(Value::from)),
+            ("zipf_exponent", self.zipf.map(Value::from)),
+            ("values", Some(Value::from(registry_name(&self.values)))),
+            ("value_low", Some(Value::from(self.value_low))),
+            ("value_high", Some(Value::from(self.value_high))),
+            ("noise_sigma", self.noise_sigma.map(Value::from)),
+            ("snr_db", self.snr_db.map(Value::from)),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k.to_string(), v)))
+        .collect();
         InstanceSpec::from_params(&kv)
     }
 }
@@ -659,11 +613,9 @@ pub fn run(cli: Cli) -> Result<String> {
             });
             if let Some(x) = truth {
                 let s = crate::metrics::support_recovery(x.view(), enc.codes.view(), 0.0)?;
-                out["support_precision"] = s.support_precision.into();
-                out["support_recall"] = s.support_recall.into();
-                out["support_f1"] = s.support_f1.into();
-                out["support_exact"] = s.support_exact.into();
-                out["support_hamming"] = s.support_hamming.into();
+                for (k, v) in s.pairs() {
+                    out[k] = v.into();
+                }
                 out["code_err"] = crate::metrics::code_err(x.view(), enc.codes.view())?.into();
             }
             Ok(serde_json::to_string(&out)?)

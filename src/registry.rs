@@ -213,6 +213,70 @@ pub struct Context<'a> {
     pub truth: Option<&'a Array2<f64>>,
 }
 
+impl<'a> Context<'a> {
+    /// The context of a planted instance described by `spec` (k from exact-k or Zipf supports).
+    pub fn for_spec(spec: &crate::instance::InstanceSpec, truth: Option<&'a Array2<f64>>) -> Self {
+        Context {
+            n_atoms: spec.n_atoms,
+            sparsity: spec.codes.exact_sparsity(),
+            truth,
+        }
+    }
+}
+
+/// The parameters set on a command line, in registry spelling: unset flags (`None`) and flags
+/// that `name` does not take are dropped (the CLI always ignored flags that do not apply).
+///
+/// # Errors
+/// An unknown method.
+pub fn params_from_flags(
+    name: &str,
+    flags: Vec<(&str, Option<Value>)>,
+) -> Result<Vec<(String, Value)>> {
+    let keys = lookup(name)?.keys;
+    Ok(flags
+        .into_iter()
+        .filter(|(k, _)| keys.contains(k))
+        .filter_map(|(k, v)| v.map(|v| (k.to_string(), v)))
+        .collect())
+}
+
+/// [`build`] for a method that must be a coder.
+///
+/// # Errors
+/// As [`build`]; a learner's name.
+pub fn build_coder(name: &str, params: &[(String, Value)]) -> Result<Box<dyn SparseCoder>> {
+    let ctx = Context {
+        n_atoms: 0,
+        sparsity: None,
+        truth: None,
+    };
+    match build(name, params, &ctx)? {
+        Built::Coder(c) => Ok(c),
+        Built::Learner(..) => Err(Error::invalid("method", name, "a sparse coder")),
+    }
+}
+
+/// [`build`] for a method that must be a learner of `n_atoms` atoms (its initialization dropped).
+///
+/// # Errors
+/// As [`build`]; a coder's name.
+pub fn build_learner(
+    name: &str,
+    params: &[(String, Value)],
+    n_atoms: usize,
+) -> Result<Box<dyn DictionaryLearner>> {
+    let ctx = Context {
+        n_atoms,
+        sparsity: None,
+        truth: None,
+    };
+    match build(name, params, &ctx)? {
+        Built::Learner(l, _) => Ok(l),
+        Built::Coder(_) => Err(Error::invalid("method", name, "a dictionary learner")),
+    }
+}
+
 /// A built method.
 pub enum Built {
     /// A sparse coder.

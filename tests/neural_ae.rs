@@ -8,12 +8,8 @@ use dictlab::neural::probe::{along_direction, gradient_probe, rows_at_distance};
 use dictlab::neural::relu_ae::{Bias, TiedAeGd, loss, loss_grad, support_recovery_rate};
 use dictlab::rng::rng_from_seed;
 use ndarray::Array2;
-use rand_distr::{Distribution, StandardNormal};
-
-fn gaussian(r: usize, c: usize, seed: u64) -> Array2<f64> {
-    let mut rng = rng_from_seed(seed);
-    Array2::from_shape_fn((r, c), |_| StandardNormal.sample(&mut rng))
-}
+mod common;
+use common::gaussian;
 
 #[test]
 fn analytic_gradient_matches_finite_differences() {
@@ -76,22 +72,8 @@ fn theorem_bias_recovers_supports_at_the_true_dictionary() {
     );
 }
 
-/// Mean over rows of ‖w_i − a_i‖, raw or with w_i normalized first.
 fn mean_row_dist(w: &Array2<f64>, truth_rows: &Array2<f64>, normalized: bool) -> f64 {
-    w.rows()
-        .into_iter()
-        .zip(truth_rows.rows())
-        .map(|(r, a)| {
-            let r = if normalized {
-                &r / r.dot(&r).sqrt()
-            } else {
-                r.to_owned()
-            };
-            let d = &r - &a;
-            d.dot(&d).sqrt()
-        })
-        .sum::<f64>()
-        / w.nrows() as f64
+    dictlab::neural::probe::mean_row_distance(w.view(), truth_rows.view(), normalized).unwrap()
 }
 
 #[test]

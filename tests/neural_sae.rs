@@ -7,12 +7,8 @@ use dictlab::iter::{NoObserver, Schedule};
 use dictlab::neural::sae::{Sae, SaeKind, SaeTrainer, dead_latents, evaluate};
 use dictlab::rng::rng_from_seed;
 use ndarray::Array2;
-use rand_distr::{Distribution, StandardNormal};
-
-fn gaussian(r: usize, c: usize, seed: u64) -> Array2<f64> {
-    let mut rng = rng_from_seed(seed);
-    Array2::from_shape_fn((r, c), |_| StandardNormal.sample(&mut rng))
-}
+mod common;
+use common::gaussian;
 
 fn model(kind: SaeKind) -> (Sae, Array2<f64>) {
     let (n, m) = (6, 10);

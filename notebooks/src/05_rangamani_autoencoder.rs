@@ -18,7 +18,7 @@
 :dep dictlab = { path = ".." }
 // %%
 use dictlab::prelude::*;
-use dictlab::neural::probe::{along_direction, gradient_probe, random_direction, rows_at_distance};
+use dictlab::neural::probe::{along_direction, gradient_probe, mean_row_distance, random_direction, rows_at_distance};
 use dictlab::neural::rangamani::{RangamaniSetup, xi};
 use dictlab::neural::relu_ae::{Bias, TiedAeGd, loss_grad, support_recovery_rate};
 use dictlab::sweep;
@@ -180,13 +180,8 @@ let table2 = {
         let mut gd = TiedAeGd::new(lr, eps);
         gd.max_iters = max_iters;
         let (s, info) = gd.run(w0.view(), inst.y.view(), iter::Schedule::Never, &mut iter::NoObserver)?;
-        let dist = |w: &Array2<f64>, norm: bool| -> f64 {
-            w.rows().into_iter().zip(truth.rows()).map(|(r, a)| {
-                let r = if norm { &r / r.dot(&r).sqrt().max(1e-300) } else { r.to_owned() };
-                let d = &r - &a; d.dot(&d).sqrt()
-            }).sum::<f64>() / h as f64
-        };
-        let (d0, d1, n0, n1) = (dist(&w0, false), dist(&s.w, false), dist(&w0, true), dist(&s.w, true));
+        let dist = |w: &Array2<f64>, norm: bool| mean_row_distance(w.view(), truth.view(), norm);
+        let (d0, d1, n0, n1) = (dist(&w0, false)?, dist(&s.w, false)?, dist(&w0, true)?, dist(&s.w, true)?);
         let rm = metrics::recovery_metrics(inst.dict.view(), s.w.t(), 0.99)?;
         let mut row = Row::new(rule);
         row.termination = info.termination.to_string();

@@ -15,7 +15,7 @@
 // %%
 use dictlab::prelude::*;
 use dictlab::iter;
-use dictlab::neural::probe::{classify_rows, rows_at_distance};
+use dictlab::neural::probe::{classify_rows, row_distances, rows_at_distance};
 use dictlab::neural::relu_ae::{AeState, Bias, TiedAeGd};
 use dictlab::neural::sae::{SaeKind, SaeTrainer, evaluate};
 use dictlab::sweep;
@@ -44,7 +44,7 @@ let e1 = {
     for r0 in [0.05, 0.1, 0.2, 0.4] {
         let w0 = rows_at_distance(truth_rows.view(), r0, &mut rng_from_seed(derive_seed(seed, &format!("start r={r0}"))))?;
         let eps = Bias::Quantile(1.0 - k as f64 / m as f64).value(w0.view(), inst.y.view())?;
-        let d0: Vec<f64> = w0.rows().into_iter().zip(truth_rows.rows()).map(|(a, b)| { let d = &a - &b; d.dot(&d).sqrt() }).collect();
+        let d0 = row_distances(w0.view(), truth_rows.view(), false)?;
         let mut gd = TiedAeGd::new(0.05, eps);
         gd.max_iters = gd_iters;
         let mut rec: Vec<Row> = Vec::new();

@@ -138,6 +138,14 @@ impl CodeLaw {
         Ok(())
     }
 
+    /// The exact number of non-zeros per code vector, for exact-k and Zipf supports.
+    pub fn exact_sparsity(&self) -> Option<usize> {
+        match self.support {
+            Support::ExactK { k } | Support::Zipf { k, .. } => Some(k),
+            Support::Bernoulli { .. } => None,
+        }
+    }
+
     /// Expected number of non-zeros per code vector.
     pub fn expected_sparsity(&self, m: usize) -> f64 {
         match self.support {

@@ -27,6 +27,19 @@ pub struct SupportStats {
     pub tol: f64,
 }
 
+impl SupportStats {
+    /// `(name, value)` pairs of the five statistics (for sweep rows and JSON output).
+    pub fn pairs(&self) -> [(&'static str, f64); 5] {
+        [
+            ("support_precision", self.support_precision),
+            ("support_recall", self.support_recall),
+            ("support_f1", self.support_f1),
+            ("support_exact", self.support_exact),
+            ("support_hamming", self.support_hamming),
+        ]
+    }
+}
+
 fn check_codes(x_true: ArrayView2<'_, f64>, x_hat: ArrayView2<'_, f64>) -> Result<()> {
     check_finite("true codes", x_true)?;
     check_finite("estimated codes", x_hat)?;

@@ -91,6 +91,47 @@ pub fn gradient_probe(
     })
 }
 
+/// ‖w_i − a_i‖ for each row of `w` against the row `a_i` of `truth_rows` (identity matching),
+/// with `w_i` scaled to unit norm first when `normalized` (a zero row then counts as distance ‖a_i‖).
+///
+/// # Errors
+/// Shapes differ.
+pub fn row_distances(
+    w: ArrayView2<'_, f64>,
+    truth_rows: ArrayView2<'_, f64>,
+    normalized: bool,
+) -> Result<Vec<f64>> {
+    if w.dim() != truth_rows.dim() {
+        return Err(Error::shape("rows (h × n)", truth_rows.dim(), w.dim()));
+    }
+    Ok(w.rows()
+        .into_iter()
+        .zip(truth_rows.rows())
+        .map(|(r, a)| {
+            let r = if normalized {
+                &r / r.dot(&r).sqrt().max(1e-300)
+            } else {
+                r.to_owned()
+            };
+            let d = &r - &a;
+            d.dot(&d).sqrt()
+        })
+        .collect())
+}
+
+/// Mean of [`row_distances`] (the columnwise distance averaged over atoms, identity matching).
+///
+/// # Errors
+/// Shapes differ.
+pub fn mean_row_distance(
+    w: ArrayView2<'_, f64>,
+    truth_rows: ArrayView2<'_, f64>,
+    normalized: bool,
+) -> Result<f64> {
+    let d = row_distances(w, truth_rows, normalized)?;
+    Ok(d.iter().sum::<f64>() / d.len().max(1) as f64)
+}
+
 /// Mean of the rows' Euclidean norms.
 pub fn mean_row_norm(g: ArrayView2<'_, f64>) -> f64 {
     g.rows().into_iter().map(|r| r.dot(&r).sqrt()).sum::<f64>() / g.nrows().max(1) as f64

@@ -68,14 +68,7 @@ fn support_metrics(
     x_true: ndarray::ArrayView2<'_, f64>,
     x_hat: ndarray::ArrayView2<'_, f64>,
 ) -> Result<()> {
-    let s = support_recovery(x_true, x_hat, 0.0)?;
-    for (k, v) in [
-        ("support_precision", s.support_precision),
-        ("support_recall", s.support_recall),
-        ("support_f1", s.support_f1),
-        ("support_exact", s.support_exact),
-        ("support_hamming", s.support_hamming),
-    ] {
+    for (k, v) in support_recovery(x_true, x_hat, 0.0)?.pairs() {
         row.metrics.push((k.into(), v));
     }
     row.metrics
@@ -84,17 +77,7 @@ fn support_metrics(
 }
 
 fn run_checked(plan: &Plan, method: &PlanMethod, item: &Item, inst: &Instance) -> Result<Vec<Row>> {
-    let k = match inst.spec.codes.support {
-        crate::generate::Support::ExactK { k } | crate::generate::Support::Zipf { k, .. } => {
-            Some(k)
-        }
-        _ => None,
-    };
-    let ctx = Context {
-        n_atoms: inst.spec.n_atoms,
-        sparsity: k,
-        truth: Some(&inst.dict),
-    };
+    let ctx = Context::for_spec(&inst.spec, Some(&inst.dict));
     let base = Row {
         method: method.id.clone(),
         params: method.params.clone(),

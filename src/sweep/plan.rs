@@ -471,16 +471,7 @@ impl Plan {
                 key: p.id(),
                 expected: format!("a valid instance: {e}"),
             })?;
-            let k = match spec.codes.support {
-                crate::generate::Support::ExactK { k }
-                | crate::generate::Support::Zipf { k, .. } => Some(k),
-                _ => None,
-            };
-            let ctx = registry::Context {
-                n_atoms: spec.n_atoms,
-                sparsity: k,
-                truth: None,
-            };
+            let ctx = registry::Context::for_spec(&spec, None);
             for (m, &line) in methods.iter().zip(&method_lines) {
                 let near = m
                     .params

@@ -175,6 +175,14 @@ fn write_atomic(path: &Path, write: impl FnOnce(&mut std::fs::File) -> Result<()
     std::fs::rename(&tmp, path).map_err(|e| file_err("write", path, e))
 }
 
+/// Write `bytes` to `path` atomically.
+fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic(path, |f| {
+        use std::io::Write;
+        f.write_all(bytes).map_err(|e| file_err("write", path, e))
+    })
+}
+
 /// Write a frame as parquet, atomically.
 ///
 /// # Errors
@@ -229,11 +237,7 @@ pub fn prepare_dir(plan: &Plan, dir: &Path) -> Result<()> {
     let probe = dir.join(format!(".write-test-{}", std::process::id()));
     std::fs::write(&probe, b"ok").map_err(hint)?;
     let _ = std::fs::remove_file(&probe);
-    let meta_path = dir.join("meta.json");
-    if meta_path.exists() {
-        let old: Meta = serde_json::from_slice(
-            &std::fs::read(&meta_path).map_err(|e| file_err("read", &meta_path, e))?,
-        )?;
+    if let Some(old) = read_meta(dir)? {
         if old.plan_hash != plan.hash {
             return Err(Error::Results(format!(
                 "{} holds results of plan hash {}, this plan has hash {}: use another --out directory (or delete that one to start over)",
@@ -251,17 +255,18 @@ pub fn prepare_dir(plan: &Plan, dir: &Path) -> Result<()> {
         methods: plan.methods.iter().map(|m| m.id.clone()).collect(),
         crate_version: env!("CARGO_PKG_VERSION").into(),
     };
-    write_atomic(&dir.join("plan.toml"), |f| {
-        use std::io::Write;
-        f.write_all(plan.source.as_bytes())
-            .map_err(|e| file_err("write", &dir.join("plan.toml"), e))
-    })?;
-    let bytes = serde_json::to_vec_pretty(&meta)?;
-    write_atomic(&meta_path, |f| {
-        use std::io::Write;
-        f.write_all(&bytes)
-            .map_err(|e| file_err("write", &meta_path, e))
-    })
+    write_bytes_atomic(&dir.join("plan.toml"), plan.source.as_bytes())?;
+    write_bytes_atomic(&dir.join("meta.json"), &serde_json::to_vec_pretty(&meta)?)
+}
+
+/// `DIR/meta.json`, if the directory has one.
+fn read_meta(dir: &Path) -> Result<Option<Meta>> {
+    let path = dir.join("meta.json");
+    match std::fs::read(&path) {
+        Ok(bytes) => Ok(Some(serde_json::from_slice(&bytes)?)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(file_err("read", &path, e)),
+    }
 }
 
 /// The plan stored in a results directory.
@@ -280,25 +285,29 @@ pub fn stored_plan(dir: &Path) -> Result<Plan> {
     Plan::from_file(p)
 }
 
-/// Chunk files of a directory, sorted by name.
-fn chunk_files(dir: &Path) -> Result<Vec<PathBuf>> {
-    let cd = chunk_dir(dir);
-    let mut v: Vec<PathBuf> = match std::fs::read_dir(&cd) {
+/// Files `*.{ext}` of `dir` whose name starts with `prefix` (temporary `.tmp-*` files excluded),
+/// sorted by name; none when `dir` does not exist.
+fn list_files(dir: &Path, ext: &str, prefix: &str) -> Result<Vec<PathBuf>> {
+    let mut v: Vec<PathBuf> = match std::fs::read_dir(dir) {
         Ok(rd) => rd
             .flatten()
             .map(|e| e.path())
             .filter(|p| {
-                p.extension().is_some_and(|e| e == "parquet")
-                    && !p
-                        .file_name()
-                        .is_some_and(|n| n.to_string_lossy().starts_with(".tmp-"))
+                let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
+                p.extension().is_some_and(|e| e == ext)
+                    && name.is_some_and(|n| n.starts_with(prefix) && !n.starts_with(".tmp-"))
             })
             .collect(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => vec![],
-        Err(e) => return Err(file_err("read", &cd, e)),
+        Err(e) => return Err(file_err("read", dir, e)),
     };
     v.sort();
     Ok(v)
+}
+
+/// Chunk files of a directory, sorted by name.
+fn chunk_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    list_files(&chunk_dir(dir), "parquet", "")
 }
 
 fn run_keys(df: &DataFrame) -> Result<Vec<(i64, String)>> {
@@ -443,24 +452,8 @@ fn journal_dir(dir: &Path) -> PathBuf {
 
 /// Journal files, optionally only those of shard `tag`, sorted by name.
 fn journal_files(dir: &Path, tag: Option<&str>) -> Result<Vec<PathBuf>> {
-    let jd = journal_dir(dir);
-    let mut v: Vec<PathBuf> = match std::fs::read_dir(&jd) {
-        Ok(rd) => rd
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
-            .filter(|p| {
-                tag.is_none_or(|t| {
-                    p.file_name()
-                        .is_some_and(|n| n.to_string_lossy().starts_with(&format!("{t}-")))
-                })
-            })
-            .collect(),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => vec![],
-        Err(e) => return Err(file_err("read", &jd, e)),
-    };
-    v.sort();
-    Ok(v)
+    let prefix = tag.map(|t| format!("{t}-")).unwrap_or_default();
+    list_files(&journal_dir(dir), "jsonl", &prefix)
 }
 
 /// The complete lines of a journal (a line cut by a crash is ignored).
@@ -887,14 +880,22 @@ fn recorded_shards(dir: &Path) -> Result<usize> {
 /// # Errors
 /// Not a results directory; unreadable files.
 pub fn status(dir: &Path, shards: Option<usize>) -> Result<Status> {
-    let plan = stored_plan(dir)?;
+    status_of(dir, &stored_plan(dir)?, finished_runs(dir)?, shards)
+}
+
+/// [`status`] given the directory's plan and the runs found in its chunks.
+fn status_of(
+    dir: &Path,
+    plan: &Plan,
+    mut done: HashSet<(i64, String)>,
+    shards: Option<usize>,
+) -> Result<Status> {
     let shards = match shards {
         Some(0) => return Err(Error::invalid("shards", 0, "N ≥ 1")),
         Some(n) => n,
         None => recorded_shards(dir)?,
     };
-    let mut done = finished_runs(dir)?;
-    let journaled = journal_runs(dir, &plan, &done)?;
+    let journaled = journal_runs(dir, plan, &done)?;
     done.extend(journaled.iter().cloned());
     let items = plan.items()?;
     let mut missing = std::collections::BTreeSet::new();
@@ -909,7 +910,7 @@ pub fn status(dir: &Path, shards: Option<usize>) -> Result<Status> {
         }
     }
     Ok(Status {
-        plan_hash: plan.hash,
+        plan_hash: plan.hash.clone(),
         runs_total: items.len() * plan.methods.len(),
         runs_done,
         shards,
@@ -986,15 +987,13 @@ pub fn union_concat(frames: &[DataFrame]) -> Result<DataFrame> {
 /// runs (with the shards to resubmit), unreadable files.
 pub fn merge(dir: &Path) -> Result<DataFrame> {
     let plan = stored_plan(dir)?;
-    let meta_path = dir.join("meta.json");
-    if let Ok(bytes) = std::fs::read(&meta_path) {
-        let meta: Meta = serde_json::from_slice(&bytes)?;
-        if meta.plan_hash != plan.hash {
-            return Err(Error::Results(format!(
-                "plan hash mismatch: meta.json says {}, plan.toml hashes to {} — the plan was edited after the sweep started; refusing to merge",
-                meta.plan_hash, plan.hash
-            )));
-        }
+    if let Some(meta) = read_meta(dir)?
+        && meta.plan_hash != plan.hash
+    {
+        return Err(Error::Results(format!(
+            "plan hash mismatch: meta.json says {}, plan.toml hashes to {} — the plan was edited after the sweep started; refusing to merge",
+            meta.plan_hash, plan.hash
+        )));
     }
     let mut frames = Vec::new();
     let mut owner: HashMap<(i64, String), PathBuf> = HashMap::new();
@@ -1033,7 +1032,8 @@ pub fn merge(dir: &Path) -> Result<DataFrame> {
             dups.iter().take(5).cloned().collect::<Vec<_>>().join("; ")
         )));
     }
-    let st = status(dir, None)?;
+    // the runs of the chunks just read: no second pass over the files
+    let st = status_of(dir, &plan, owner.into_keys().collect(), None)?;
     if st.journaled > 0 {
         return Err(Error::Results(format!(
             "{} finished runs are still only in journals under {}: a sweep is running there, or was killed — wait for it, or rerun its `dictlab sweep` command, which moves them to chunks",

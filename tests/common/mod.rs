@@ -1,7 +1,16 @@
-//! Shared by the sweep tests: a small plan and a bit-for-bit table comparison.
+//! Shared by the integration tests: a small sweep plan, a bit-for-bit table comparison, a
+//! seeded Gaussian matrix.
 #![allow(dead_code)]
 
 use dictlab::polars::prelude::*;
+use ndarray::Array2;
+use rand_distr::{Distribution, StandardNormal};
+
+/// An r × c standard-normal matrix from `seed`.
+pub fn gaussian(r: usize, c: usize, seed: u64) -> Array2<f64> {
+    let mut rng = dictlab::rng::rng_from_seed(seed);
+    Array2::from_shape_fn((r, c), |_| StandardNormal.sample(&mut rng))
+}
 
 /// 2 coherences × 2 sparsities × 2 repetitions; OMP, FISTA at two λ, MOD recorded at log-spaced
 /// iterations: 32 runs, a fraction of a second.
