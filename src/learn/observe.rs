@@ -64,11 +64,10 @@ impl RecoveryObserver {
     fn measure(&mut self, iter: usize, t: f64, state: &LearnState, rec: &Record) -> bool {
         let mut r = rec.clone();
         if let Ok(rc) = dictionary_recovery(self.truth.view(), state.dict.view()) {
+            for (k, v) in rc.summary(self.tau) {
+                r.set(k, v);
+            }
             let rate = rc.recovery_rate(self.tau);
-            r.set("recovery_score", rc.recovery_score());
-            r.set("recovery_rate", rate);
-            r.set("columnwise_dist", rc.columnwise_dist());
-            r.set("max_sine_dist", rc.max_sine_dist());
             if self.truth.is_square()
                 && let Ok(e) = l4_error(self.truth.view(), state.dict.view())
             {

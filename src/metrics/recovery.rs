@@ -189,6 +189,16 @@ impl Recovery {
             .sum::<f64>()
             / m.max(1) as f64
     }
+    /// The per-iteration summary recorded against time: `recovery_score`, `recovery_rate` (at τ),
+    /// `columnwise_dist`, `max_sine_dist`.
+    pub fn summary(&self, tau: f64) -> [(&'static str, f64); 4] {
+        [
+            ("recovery_score", self.recovery_score()),
+            ("recovery_rate", self.recovery_rate(tau)),
+            ("columnwise_dist", self.columnwise_dist()),
+            ("max_sine_dist", self.max_sine_dist()),
+        ]
+    }
     /// `recovery_rate@τ`: fraction of true atoms with max_j C_ij > τ.
     pub fn recovery_rate(&self, tau: f64) -> f64 {
         let m = self.n_atoms();

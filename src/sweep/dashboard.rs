@@ -19,7 +19,7 @@ use polars::prelude::*;
 use std::collections::BTreeMap;
 
 fn has(df: &DataFrame, name: &str) -> bool {
-    df.columns().iter().any(|c| c.name().as_str() == name)
+    super::col(df, name).is_ok()
 }
 
 /// The final row of every (item, method) run.

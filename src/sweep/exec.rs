@@ -183,13 +183,9 @@ impl SweepObserver<'_> {
             row.termination = "running".into();
             row.metrics.push(("data_fit".into(), s.objective_value()));
             if let Some(r) = rc {
-                row.metrics
-                    .push(("recovery_score".into(), r.recovery_score()));
-                row.metrics.push(("recovery_rate".into(), rate));
-                row.metrics
-                    .push(("columnwise_dist".into(), r.columnwise_dist()));
-                row.metrics
-                    .push(("max_sine_dist".into(), r.max_sine_dist()));
+                for (k, v) in r.summary(0.99) {
+                    row.metrics.push((k.into(), v));
+                }
             }
             for (k, v) in &rec.0 {
                 if *k != "objective" && *k != "data_fit" {
