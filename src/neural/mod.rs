@@ -4,7 +4,9 @@
 //! Rows are atoms in this module: an autoencoder's encoder `W` is h × n and estimates `A*ᵀ`
 //! (compare with the crate's metrics through `W.t()`).
 
+pub mod optim;
 pub mod probe;
 pub mod rangamani;
 pub mod relu_ae;
 pub mod sae;
+pub mod unrolled;

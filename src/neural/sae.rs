@@ -28,6 +28,7 @@
 //! bias started at the data mean, decoder columns renormalized after every step, on the crate's iteration engine (one step per minibatch).
 //! [`dead_latents`] counts latents never active on an evaluation set.
 
+pub use super::optim::Adam;
 use crate::error::{Error, Result, ensure};
 use crate::iter::{self, Iterative, Observer, Schedule, SolveInfo, Stop};
 use crate::linalg::{gemm_into, par};
@@ -584,54 +585,6 @@ pub fn evaluate(
         latent_recall: r / mm,
         latent_f1: f1 / mm,
     })
-}
-
-/// Adam on a flat parameter vector (Kingma & Ba 2015, Algorithm 1).
-#[derive(Clone, Debug)]
-pub struct Adam {
-    /// Step size α.
-    pub lr: f64,
-    /// β₁.
-    pub beta1: f64,
-    /// β₂.
-    pub beta2: f64,
-    /// ε.
-    pub eps: f64,
-    t: i32,
-    m: Vec<f64>,
-    v: Vec<f64>,
-}
-
-impl Adam {
-    /// α with β₁ = 0.9, β₂ = 0.999, ε = 10⁻⁸.
-    pub fn new(lr: f64) -> Self {
-        Adam {
-            lr,
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            t: 0,
-            m: vec![],
-            v: vec![],
-        }
-    }
-    /// One update of `x` with gradient `g`.
-    pub fn step(&mut self, x: &mut [f64], g: &[f64]) {
-        if self.m.len() != x.len() {
-            self.m = vec![0.0; x.len()];
-            self.v = vec![0.0; x.len()];
-            self.t = 0;
-        }
-        self.t += 1;
-        let (b1, b2) = (self.beta1, self.beta2);
-        let c1 = 1.0 - b1.powi(self.t);
-        let c2 = 1.0 - b2.powi(self.t);
-        for i in 0..x.len() {
-            self.m[i] = b1 * self.m[i] + (1.0 - b1) * g[i];
-            self.v[i] = b2 * self.v[i] + (1.0 - b2) * g[i] * g[i];
-            x[i] -= self.lr * (self.m[i] / c1) / ((self.v[i] / c2).sqrt() + self.eps);
-        }
-    }
 }
 
 /// Minibatch Adam training of a sparse autoencoder.

@@ -1,0 +1,146 @@
+//! First-order optimizers on flat parameter vectors, shared by every trained model of the crate
+//! (sparse autoencoders, unrolled dictionary learning, LISTA-type networks).
+//!
+//! * SGD: `x ← x − η g`.
+//! * Adam (Kingma & Ba 2015, Algorithm 1): `m ← β₁m + (1−β₁)g`, `v ← β₂v + (1−β₂)g²`,
+//!   `x ← x − α (m/(1−β₁ᵗ)) / (√(v/(1−β₂ᵗ)) + ε)`.
+
+/// Adam on a flat parameter vector (Kingma & Ba 2015, Algorithm 1).
+#[derive(Clone, Debug)]
+pub struct Adam {
+    /// Step size α.
+    pub lr: f64,
+    /// β₁.
+    pub beta1: f64,
+    /// β₂.
+    pub beta2: f64,
+    /// ε.
+    pub eps: f64,
+    t: i32,
+    m: Vec<f64>,
+    v: Vec<f64>,
+}
+
+impl Adam {
+    /// α with β₁ = 0.9, β₂ = 0.999, ε = 10⁻⁸.
+    pub fn new(lr: f64) -> Self {
+        Adam {
+            lr,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            t: 0,
+            m: vec![],
+            v: vec![],
+        }
+    }
+    /// One update of `x` with gradient `g`.
+    pub fn step(&mut self, x: &mut [f64], g: &[f64]) {
+        if self.m.len() != x.len() {
+            self.m = vec![0.0; x.len()];
+            self.v = vec![0.0; x.len()];
+            self.t = 0;
+        }
+        self.t += 1;
+        let (b1, b2) = (self.beta1, self.beta2);
+        let c1 = 1.0 - b1.powi(self.t);
+        let c2 = 1.0 - b2.powi(self.t);
+        for i in 0..x.len() {
+            self.m[i] = b1 * self.m[i] + (1.0 - b1) * g[i];
+            self.v[i] = b2 * self.v[i] + (1.0 - b2) * g[i] * g[i];
+            x[i] -= self.lr * (self.m[i] / c1) / ((self.v[i] / c2).sqrt() + self.eps);
+        }
+    }
+}
+
+/// Which optimizer a trainer uses (the state is created at the start of training).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Optimizer {
+    /// Plain gradient descent with step `lr`.
+    Sgd {
+        /// Step size η.
+        lr: f64,
+    },
+    /// Adam with step `lr` and denominator constant `eps` (β₁ = 0.9, β₂ = 0.999).
+    Adam {
+        /// Step size α.
+        lr: f64,
+        /// ε (PUDLE uses 10⁻⁸ in its theory runs and 10⁻³ in its baseline runs).
+        eps: f64,
+    },
+}
+
+impl Optimizer {
+    /// Adam with ε = 10⁻⁸.
+    pub fn adam(lr: f64) -> Self {
+        Optimizer::Adam { lr, eps: 1e-8 }
+    }
+    /// Validate.
+    ///
+    /// # Errors
+    /// A step size or ε that is not finite and positive.
+    pub fn check(&self) -> crate::error::Result<()> {
+        let (lr, eps) = match *self {
+            Optimizer::Sgd { lr } => (lr, 1.0),
+            Optimizer::Adam { lr, eps } => (lr, eps),
+        };
+        crate::error::ensure!(lr.is_finite() && lr > 0.0, "lr", lr, "a learning rate > 0");
+        crate::error::ensure!(eps.is_finite() && eps > 0.0, "adam_eps", eps, "ε > 0");
+        Ok(())
+    }
+    /// A fresh optimizer state.
+    pub fn start(&self) -> OptState {
+        match *self {
+            Optimizer::Sgd { lr } => OptState::Sgd { lr },
+            Optimizer::Adam { lr, eps } => {
+                let mut a = Adam::new(lr);
+                a.eps = eps;
+                OptState::Adam(a)
+            }
+        }
+    }
+}
+
+/// The running state of an [`Optimizer`].
+#[derive(Clone, Debug)]
+pub enum OptState {
+    /// SGD (stateless).
+    Sgd {
+        /// Step size.
+        lr: f64,
+    },
+    /// Adam's moments.
+    Adam(Adam),
+}
+
+impl OptState {
+    /// One update of `x` with gradient `g`.
+    pub fn step(&mut self, x: &mut [f64], g: &[f64]) {
+        match self {
+            OptState::Sgd { lr } => x.iter_mut().zip(g).for_each(|(xi, gi)| *xi -= *lr * gi),
+            OptState::Adam(a) => a.step(x, g),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hand_computed_steps() {
+        let mut x = vec![1.0, -2.0];
+        Optimizer::Sgd { lr: 0.5 }
+            .start()
+            .step(&mut x, &[2.0, -4.0]);
+        assert_eq!(x, vec![0.0, 0.0]);
+        // Adam's first step moves every coordinate by ≈ lr·sign(g) (bias-corrected m/√v = ±1)
+        let mut x = vec![1.0, -2.0];
+        let mut st = Optimizer::Adam { lr: 0.1, eps: 0.0 }.start();
+        st.step(&mut x, &[3.0, -0.5]);
+        assert!(
+            (x[0] - 0.9).abs() < 1e-12 && (x[1] + 1.9).abs() < 1e-12,
+            "{x:?}"
+        );
+    }
+}

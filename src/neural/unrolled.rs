@@ -1,0 +1,1087 @@
+//! Unrolled ISTA with a tied dictionary, and dictionary learning by (back)propagating through it.
+//!
+//! **Papers.** B. Tolooshams & D. Ba, "Stable and interpretable unrolled dictionary learning"
+//! (PUDLE, TMLR 2022, arXiv 2106.00058; §3 "model", eqs. (3)–(5) for the encoder and the three
+//! gradients, the NOODL baseline of Rambhatla et al. ICLR 2019, Alg. 1); B. Malézieux, T. Moreau,
+//! M. Kowalski, "Understanding approximate and unrolled dictionary learning for pattern recovery"
+//! (ICLR 2022, §3: g₁ = AM, g₂ = DDL, truncated backpropagation); P. Ablin, G. Peyré, T. Moreau,
+//! "Super-efficiency of automatic differentiation for functions defined as a minimum" (ICML 2020,
+//! §2 estimators g₁, g₂, g₃; g₃ for the Lasso restricted to the support). PAPERS.md §3, §7, §9.
+//!
+//! # Model
+//! With `D` (n × m, unit columns) and signals `X` (n × N), `T` layers of ISTA with step α:
+//! ```text
+//! z₀ = 0,   u_t = z_{t−1} − α Dᵀ(D z_{t−1} − x) = (I − α DᵀD) z_{t−1} + α Dᵀx,   z_t = S_t(u_t)
+//! ```
+//! `S_t` is the two-sided soft threshold at αλ, the one-sided one (codes ≥ 0), the hard threshold at
+//! τ (keep |u| > τ: PUDLE's AEhard and the IHT encoder of NOODL) or the soft threshold at αλβᵗ
+//! (AEdecay). The decoder is `x̂ = D z_T`. Losses are sample means:
+//! `rec(D) = (1/N) Σ ½‖x − D z_T‖²`, `lasso(D) = rec + λ (1/N) Σ ‖z_T‖₁`.
+//!
+//! # Gradients with respect to D ([`Gradient`])
+//! * `g_dec` (z_T detached; Malézieux's g₁, Ablin's analytic estimator): `(1/N)(D z_T − x) z_Tᵀ`.
+//! * `g_ae_lasso`, `g_ae_ls` (Malézieux's g₂): the exact derivative of `lasso(D)` / `rec(D)`
+//!   through all T layers. Reverse pass: with `r = D z_T − x`, `ḡ_T = Dᵀr (+ λ sign z_T)`, and for
+//!   t = T, …, 1: `ū_t = ḡ_t ⊙ 1[z_t ≠ 0]`, `ḡ_{t−1} = (I − αDᵀD) ū_t`. The layers' share of the
+//!   gradient sums to `−α D (P + Pᵀ) + α x qᵀ` with `P = Σ_t z_{t−1} ū_tᵀ` (m × m) and
+//!   `q = Σ_t ū_t`, so the whole reverse pass is two m × m × N GEMMs per layer (one forward):
+//!   `∇ = (1/N)[r z_Tᵀ − α D (P + Pᵀ) + α x qᵀ]`. Backpropagating only through the last K layers
+//!   (`depth = K`, z_{T−K} detached) gives the truncated estimator; K = 0 is `g_dec`.
+//! * `g_noodl`: `(1/N)(D z_T − x) sign(z_T)ᵀ` (Rambhatla et al., Alg. 1 step; PUDLE's baseline).
+//! * `g_implicit` (Ablin et al.'s g₃): `∇₂L − ∇₂₁L (∇₁₁L)⁻¹ ∇₁L` at (z_T, D) for
+//!   `L(z, D) = ½‖x − Dz‖² + λ‖z‖₁` restricted to S = supp(z_T): per sample
+//!   `v_S = (D_SᵀD_S)⁻¹ (D_Sᵀ r + λ sign z_S)` and `g = r (z − v)ᵀ − D v zᵀ`. At the exact Lasso
+//!   solution `v = 0` and it equals `g_dec` there.
+//!
+//! # Memory
+//! The reverse pass needs every `z_t`. [`Memory::StoreAll`] keeps them (T·m·N floats);
+//! [`Memory::Checkpoint`] keeps one every c layers and recomputes each segment once during the
+//! reverse pass (one extra forward, (T/c + c)·m·N floats); [`Memory::Auto`] stores all under
+//! 256 MiB and checkpoints every ⌈√T⌉ layers above.
+//!
+//! # Training ([`UnrolledDl`])
+//! SGD or Adam on D over full batches or shuffled minibatches, columns renormalized after each
+//! step as in PUDLE, on the crate's iteration engine (one step per batch). A diverging run ends with
+//! `Termination::NonFinite { iter }`. [`DlProbe`] records ground-truth metrics.
+
+use crate::code::{Pgm, SparseCoder, soft, soft_nonneg};
+use crate::error::{Error, Result, check_finite, ensure};
+use crate::generate::normalize_columns;
+use crate::iter::{self, Iterative, Observer, Record, Schedule, SolveInfo, Stop, Trace};
+use crate::linalg::{gemm_into, par};
+use crate::metrics;
+use crate::neural::optim::{OptState, Optimizer};
+use crate::rng::{Rng64, rng_from_seed};
+use ndarray::{Array2, ArrayView2, Axis, Zip};
+use rand::seq::SliceRandom;
+use rayon::prelude::*;
+
+/// The non-linearity of every layer.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Threshold {
+    /// Two-sided soft threshold at αλ.
+    Soft {
+        /// λ > 0.
+        lambda: f64,
+    },
+    /// One-sided soft threshold at αλ (codes ≥ 0: `max(u − αλ, 0)`).
+    SoftNonNeg {
+        /// λ > 0.
+        lambda: f64,
+    },
+    /// Hard threshold: keep `u` where `|u| > τ`.
+    Hard {
+        /// τ > 0.
+        tau: f64,
+    },
+    /// Soft threshold at αλβᵗ in layer t (PUDLE's AEdecay).
+    SoftDecay {
+        /// λ > 0.
+        lambda: f64,
+        /// β ∈ (0, 1].
+        beta: f64,
+    },
+}
+
+impl Threshold {
+    /// The λ of the Lasso this encoder approximates (none for the hard threshold).
+    pub fn lasso_lambda(&self) -> Option<f64> {
+        match *self {
+            Threshold::Soft { lambda }
+            | Threshold::SoftNonNeg { lambda }
+            | Threshold::SoftDecay { lambda, .. } => Some(lambda),
+            Threshold::Hard { .. } => None,
+        }
+    }
+    fn check(&self) -> Result<()> {
+        match *self {
+            Threshold::Soft { lambda }
+            | Threshold::SoftNonNeg { lambda }
+            | Threshold::SoftDecay { lambda, .. } => {
+                ensure!(
+                    lambda.is_finite() && lambda > 0.0,
+                    "lambda",
+                    lambda,
+                    "λ > 0"
+                );
+            }
+            Threshold::Hard { tau } => {
+                ensure!(
+                    tau.is_finite() && tau > 0.0,
+                    "tau",
+                    tau,
+                    "a hard threshold τ > 0"
+                );
+            }
+        }
+        if let Threshold::SoftDecay { beta, .. } = *self {
+            ensure!(
+                beta > 0.0 && beta <= 1.0,
+                "beta",
+                beta,
+                "a decay factor β in (0, 1]"
+            );
+        }
+        Ok(())
+    }
+    /// Threshold level of layer `t` (1-based) at step α.
+    fn level(&self, alpha: f64, t: usize) -> f64 {
+        match *self {
+            Threshold::Soft { lambda } | Threshold::SoftNonNeg { lambda } => alpha * lambda,
+            Threshold::Hard { tau } => tau,
+            Threshold::SoftDecay { lambda, beta } => {
+                alpha * lambda * beta.powi(i32::try_from(t).unwrap_or(i32::MAX))
+            }
+        }
+    }
+    fn apply(&self, u: &mut Array2<f64>, alpha: f64, t: usize) {
+        let thr = self.level(alpha, t);
+        match self {
+            Threshold::Soft { .. } | Threshold::SoftDecay { .. } => {
+                u.par_mapv_inplace(|v| soft(v, thr));
+            }
+            Threshold::SoftNonNeg { .. } => u.par_mapv_inplace(|v| soft_nonneg(v, thr)),
+            Threshold::Hard { .. } => u.par_mapv_inplace(|v| if v.abs() > thr { v } else { 0.0 }),
+        }
+    }
+}
+
+/// How the forward pass keeps what the reverse pass needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Memory {
+    /// Store every layer under 256 MiB, otherwise checkpoint every ⌈√T⌉ layers.
+    Auto,
+    /// Store every layer's codes.
+    StoreAll,
+    /// Store every c-th layer and recompute the segments during the reverse pass.
+    Checkpoint(usize),
+}
+
+/// Which dictionary gradient (see the module docs for the formulas).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Gradient {
+    /// z_T detached: `(D z_T − x) z_Tᵀ` (alternating minimization; g₁).
+    Dec,
+    /// Backpropagation of the Lasso loss through the last `depth` layers (all when `None`).
+    AeLasso {
+        /// Truncation depth K (None: all T layers).
+        depth: Option<usize>,
+    },
+    /// Backpropagation of the least-squares loss through the last `depth` layers.
+    AeLs {
+        /// Truncation depth K (None: all T layers).
+        depth: Option<usize>,
+    },
+    /// NOODL's `(D z_T − x) sign(z_T)ᵀ`.
+    Noodl,
+    /// The implicit (Jacobian-free) estimator g₃ restricted to the support.
+    Implicit,
+}
+
+impl Gradient {
+    /// `g_ae_lasso` through all layers.
+    pub const AE_LASSO: Gradient = Gradient::AeLasso { depth: None };
+    /// `g_ae_ls` through all layers.
+    pub const AE_LS: Gradient = Gradient::AeLs { depth: None };
+}
+
+impl std::fmt::Display for Gradient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Gradient::Dec => write!(f, "g_dec"),
+            Gradient::AeLasso { depth: None } => write!(f, "g_ae_lasso"),
+            Gradient::AeLasso { depth: Some(k) } => write!(f, "g_ae_lasso[depth={k}]"),
+            Gradient::AeLs { depth: None } => write!(f, "g_ae_ls"),
+            Gradient::AeLs { depth: Some(k) } => write!(f, "g_ae_ls[depth={k}]"),
+            Gradient::Noodl => write!(f, "g_noodl"),
+            Gradient::Implicit => write!(f, "g_implicit"),
+        }
+    }
+}
+
+/// A T-layer unrolled ISTA encoder with a tied dictionary.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Unrolled {
+    /// Number of layers T ≥ 1.
+    pub layers: usize,
+    /// Step α.
+    pub alpha: f64,
+    /// Non-linearity.
+    pub threshold: Threshold,
+    /// Storage policy of the reverse pass.
+    pub memory: Memory,
+}
+
+/// A dictionary gradient and the quantities computed on the way.
+#[derive(Clone, Debug)]
+pub struct GradEval {
+    /// The gradient (n × m).
+    pub grad: Array2<f64>,
+    /// The codes z_T (m × N).
+    pub codes: Array2<f64>,
+    /// `(1/N) Σ ½‖x − D z_T‖²` (against the target).
+    pub rec: f64,
+    /// `rec + λ (1/N) Σ ‖z_T‖₁` (NaN for the hard threshold).
+    pub lasso: f64,
+}
+
+impl GradEval {
+    /// The loss the gradient descends: the Lasso loss for `g_ae_lasso`, the reconstruction
+    /// otherwise (and for the hard threshold).
+    pub fn loss(&self, g: Gradient) -> f64 {
+        match g {
+            Gradient::AeLasso { .. } if self.lasso.is_finite() => self.lasso,
+            _ => self.rec,
+        }
+    }
+}
+
+/// Precomputed operators of one forward pass.
+struct Ops {
+    /// I − α DᵀD (symmetric).
+    mmat: Array2<f64>,
+    /// α Dᵀ x (m × N).
+    b: Array2<f64>,
+}
+
+impl Unrolled {
+    /// T layers of ISTA with step α and the given threshold; [`Memory::Auto`].
+    pub fn new(layers: usize, alpha: f64, threshold: Threshold) -> Self {
+        Unrolled {
+            layers,
+            alpha,
+            threshold,
+            memory: Memory::Auto,
+        }
+    }
+
+    /// Validate the parameters (not the dictionary).
+    ///
+    /// # Errors
+    /// T = 0, α ≤ 0 or not finite, an invalid threshold, a checkpoint interval of 0.
+    pub fn check(&self) -> Result<()> {
+        ensure!(
+            self.layers >= 1,
+            "layers",
+            self.layers,
+            "at least one unrolled layer (T ≥ 1)"
+        );
+        ensure!(
+            self.alpha.is_finite() && self.alpha > 0.0,
+            "alpha",
+            self.alpha,
+            "a step α > 0 (ISTA's usual step is 1/L, L = ‖D‖₂²)"
+        );
+        if let Memory::Checkpoint(c) = self.memory {
+            ensure!(c >= 1, "checkpoint", c, "a checkpoint interval ≥ 1");
+        }
+        self.threshold.check()
+    }
+
+    /// α·L for `d` (L = ‖D‖₂², by power iteration). ISTA is a descent method for α ≤ 1/L and
+    /// converges for α < 2/L; PUDLE's own settings have α·L ≈ 1.2 (α = 0.2 on a 50 × 100
+    /// Gaussian dictionary), so values in (1, 2) are allowed and reported, not refused.
+    ///
+    /// # Errors
+    /// α·L ≥ 2 (the iteration diverges), naming the largest admissible α.
+    pub fn check_step(&self, d: ArrayView2<'_, f64>) -> Result<f64> {
+        let g = crate::linalg::gram(d, par());
+        let l = crate::code::lipschitz_from_gram(g.view(), 100);
+        let al = self.alpha * l;
+        ensure!(
+            al < 2.0,
+            "alpha",
+            self.alpha,
+            format!(
+                "α < 2/L = {:.4} for this dictionary (L = ‖D‖₂² = {l:.4}; ISTA's usual step is 1/L = {:.4})",
+                2.0 / l,
+                1.0 / l
+            )
+        );
+        Ok(al)
+    }
+
+    fn ops(&self, d: ArrayView2<'_, f64>, x: ArrayView2<'_, f64>) -> Ops {
+        let m = d.ncols();
+        let mut mmat = Array2::<f64>::eye(m);
+        gemm_into(mmat.view_mut(), -self.alpha, d, true, d, false, 1.0, par());
+        let mut b = Array2::zeros((m, x.ncols()));
+        gemm_into(b.view_mut(), self.alpha, d, true, x, false, 0.0, par());
+        Ops { mmat, b }
+    }
+
+    /// Layer t (1-based) from z_{t−1} (`None` for z₀ = 0).
+    fn layer(&self, ops: &Ops, z: Option<&Array2<f64>>, t: usize) -> Array2<f64> {
+        let mut u = ops.b.clone();
+        if let Some(z) = z {
+            gemm_into(
+                u.view_mut(),
+                1.0,
+                ops.mmat.view(),
+                false,
+                z.view(),
+                false,
+                1.0,
+                par(),
+            );
+        }
+        self.threshold.apply(&mut u, self.alpha, t);
+        u
+    }
+
+    fn check_inputs(&self, d: ArrayView2<'_, f64>, x: ArrayView2<'_, f64>) -> Result<()> {
+        self.check()?;
+        if d.nrows() != x.nrows() {
+            return Err(Error::ShapeMismatch {
+                what: "signals (n × N) against the dictionary (n × m)",
+                expected: (d.nrows(), x.ncols()),
+                found: x.dim(),
+                hint: " (columns are signals; scikit-learn stores the transpose)".into(),
+            });
+        }
+        ensure!(x.ncols() >= 1, "n_samples", 0, "at least one signal");
+        check_finite("dictionary", d)?;
+        check_finite("signals", x)
+    }
+
+    /// The codes z_T (m × N) of the columns of `x`.
+    ///
+    /// # Errors
+    /// Invalid parameters, shapes, non-finite input.
+    pub fn encode(&self, d: ArrayView2<'_, f64>, x: ArrayView2<'_, f64>) -> Result<Array2<f64>> {
+        self.check_inputs(d, x)?;
+        let ops = self.ops(d, x);
+        Ok(self.forward_plain(&ops))
+    }
+
+    fn forward_plain(&self, ops: &Ops) -> Array2<f64> {
+        let mut z = self.layer(ops, None, 1);
+        for t in 2..=self.layers {
+            z = self.layer(ops, Some(&z), t);
+        }
+        z
+    }
+
+    /// Layers per stored segment.
+    fn segment(&self, m: usize, n_samples: usize) -> usize {
+        let t = self.layers;
+        match self.memory {
+            Memory::StoreAll => t,
+            Memory::Checkpoint(c) => c.min(t),
+            Memory::Auto => {
+                let bytes = (t + 1) as f64 * m as f64 * n_samples as f64 * 8.0;
+                if bytes <= 256.0 * 1024.0 * 1024.0 {
+                    t
+                } else {
+                    (t as f64).sqrt().ceil() as usize
+                }
+            }
+        }
+    }
+
+    /// The dictionary gradient `g` of `d` on signals `x` (encoder input); the loss compares the
+    /// decoding with `target` (default: `x`; a clean image for supervised denoising).
+    ///
+    /// # Errors
+    /// Invalid parameters or shapes, non-finite input, `g_ae_lasso`/`g_implicit` with the hard
+    /// threshold (no Lasso), a truncation depth above T.
+    pub fn gradient(
+        &self,
+        d: ArrayView2<'_, f64>,
+        x: ArrayView2<'_, f64>,
+        target: Option<ArrayView2<'_, f64>>,
+        g: Gradient,
+    ) -> Result<GradEval> {
+        self.check_inputs(d, x)?;
+        let tgt = target.unwrap_or(x);
+        if tgt.dim() != x.dim() {
+            return Err(Error::shape("target signals", x.dim(), tgt.dim()));
+        }
+        let lambda = self.threshold.lasso_lambda();
+        if matches!(g, Gradient::AeLasso { .. } | Gradient::Implicit) && lambda.is_none() {
+            return Err(Error::invalid(
+                "gradient",
+                g,
+                "g_ae_ls, g_dec or g_noodl with the hard threshold (it approximates no Lasso); or a soft threshold",
+            ));
+        }
+        if let Gradient::AeLasso { depth: Some(k) } | Gradient::AeLs { depth: Some(k) } = g {
+            ensure!(
+                k <= self.layers,
+                "depth",
+                k,
+                format!("a backpropagation depth ≤ T = {}", self.layers)
+            );
+        }
+        let nn = x.ncols() as f64;
+        let ops = self.ops(d, x);
+        let depth = match g {
+            Gradient::AeLasso { depth } | Gradient::AeLs { depth } => depth.unwrap_or(self.layers),
+            _ => 0,
+        };
+        let (z_t, stored) = if depth == 0 {
+            (self.forward_plain(&ops), None)
+        } else {
+            let (z, s) = self.forward_stored(&ops, x.ncols());
+            (z, Some(s))
+        };
+        // r = D z_T − target
+        let mut r = tgt.to_owned();
+        gemm_into(r.view_mut(), 1.0, d, false, z_t.view(), false, -1.0, par());
+        let rec = 0.5 * r.iter().map(|v| v * v).sum::<f64>() / nn;
+        let l1 = z_t.iter().map(|v| v.abs()).sum::<f64>() / nn;
+        let lasso = lambda.map_or(f64::NAN, |l| rec + l * l1);
+        let (n, m) = d.dim();
+        let mut grad = Array2::zeros((n, m));
+        match g {
+            Gradient::Dec
+            | Gradient::AeLasso { depth: Some(0) }
+            | Gradient::AeLs { depth: Some(0) } => {
+                gemm_into(
+                    grad.view_mut(),
+                    1.0 / nn,
+                    r.view(),
+                    false,
+                    z_t.view(),
+                    true,
+                    0.0,
+                    par(),
+                );
+            }
+            Gradient::Noodl => {
+                let s = z_t
+                    .mapv(f64::signum)
+                    .mapv(|v| if v.is_nan() { 0.0 } else { v });
+                let s = Zip::from(&s)
+                    .and(&z_t)
+                    .map_collect(|&si, &zi| if zi == 0.0 { 0.0 } else { si });
+                gemm_into(
+                    grad.view_mut(),
+                    1.0 / nn,
+                    r.view(),
+                    false,
+                    s.view(),
+                    true,
+                    0.0,
+                    par(),
+                );
+            }
+            Gradient::Implicit => {
+                let v = implicit_correction(d, &z_t, &r, lambda.unwrap_or(0.0))?;
+                // g = r (z − v)ᵀ − D v zᵀ
+                let zmv = &z_t - &v;
+                gemm_into(
+                    grad.view_mut(),
+                    1.0 / nn,
+                    r.view(),
+                    false,
+                    zmv.view(),
+                    true,
+                    0.0,
+                    par(),
+                );
+                let mut dv = Array2::zeros((n, x.ncols()));
+                gemm_into(dv.view_mut(), 1.0, d, false, v.view(), false, 0.0, par());
+                gemm_into(
+                    grad.view_mut(),
+                    -1.0 / nn,
+                    dv.view(),
+                    false,
+                    z_t.view(),
+                    true,
+                    1.0,
+                    par(),
+                );
+            }
+            Gradient::AeLasso { .. } | Gradient::AeLs { .. } => {
+                // ḡ_T = Dᵀ r (+ λ sign z_T)
+                let mut gbar = Array2::zeros((m, x.ncols()));
+                gemm_into(gbar.view_mut(), 1.0, d, true, r.view(), false, 0.0, par());
+                if let (Gradient::AeLasso { .. }, Some(l)) = (g, lambda) {
+                    Zip::from(&mut gbar).and(&z_t).par_for_each(|gb, &zv| {
+                        if zv != 0.0 {
+                            *gb += l * zv.signum();
+                        }
+                    });
+                }
+                let (p, q) = self.reverse(&ops, x.ncols(), gbar, depth, stored.unwrap_or_default());
+                // ∇ = (1/N)[r z_Tᵀ − α D (P + Pᵀ) + α x qᵀ]
+                gemm_into(
+                    grad.view_mut(),
+                    1.0 / nn,
+                    r.view(),
+                    false,
+                    z_t.view(),
+                    true,
+                    0.0,
+                    par(),
+                );
+                let psym = &p + &p.t();
+                gemm_into(
+                    grad.view_mut(),
+                    -self.alpha / nn,
+                    d,
+                    false,
+                    psym.view(),
+                    false,
+                    1.0,
+                    par(),
+                );
+                gemm_into(
+                    grad.view_mut(),
+                    self.alpha / nn,
+                    x,
+                    false,
+                    q.view(),
+                    true,
+                    1.0,
+                    par(),
+                );
+            }
+        }
+        Ok(GradEval {
+            grad,
+            codes: z_t,
+            rec,
+            lasso,
+        })
+    }
+
+    /// Forward pass keeping checkpoints: returns z_T and the stored layers (see [`Stored`]).
+    fn forward_stored(&self, ops: &Ops, n_samples: usize) -> (Array2<f64>, Stored) {
+        let t_max = self.layers;
+        let c = self.segment(ops.mmat.nrows(), n_samples);
+        let nseg = t_max.div_ceil(c);
+        let last_start = (nseg - 1) * c;
+        let mut st = Stored {
+            every: c,
+            checkpoints: vec![None],
+            last: vec![],
+            last_start,
+        };
+        if last_start == 0 {
+            st.last.push(None);
+        }
+        let mut z: Option<Array2<f64>> = None;
+        for t in 1..=t_max {
+            let zn = self.layer(ops, z.as_ref(), t);
+            if t > last_start {
+                st.last.push(Some(zn.clone()));
+            } else if t % c == 0 {
+                st.checkpoints.push(Some(zn.clone()));
+                if t == last_start {
+                    st.last.push(Some(zn.clone()));
+                }
+            }
+            z = Some(zn);
+        }
+        (z.unwrap_or_else(|| ops.b.clone()), st)
+    }
+
+    /// Reverse pass through the last `depth` layers from `ḡ_T`: returns (P, q).
+    fn reverse(
+        &self,
+        ops: &Ops,
+        n_samples: usize,
+        mut gbar: Array2<f64>,
+        depth: usize,
+        st: Stored,
+    ) -> (Array2<f64>, Array2<f64>) {
+        let m = ops.mmat.nrows();
+        let t_max = self.layers;
+        let t_lo = t_max + 1 - depth.max(1);
+        let mut p = Array2::zeros((m, m));
+        let mut q = Array2::zeros((m, n_samples));
+        let c = st.every;
+        let nseg = t_max.div_ceil(c);
+        let Stored {
+            checkpoints, last, ..
+        } = st;
+        let mut last = Some(last);
+        for k in (0..nseg).rev() {
+            let start = k * c;
+            let end = ((k + 1) * c).min(t_max);
+            if end < t_lo {
+                break;
+            }
+            // seg[i] = z_{start + i}, None for z₀
+            let seg: Vec<Option<Array2<f64>>> = if k == nseg - 1 {
+                last.take().unwrap_or_default()
+            } else {
+                let mut s = vec![checkpoints[k].clone()];
+                for t in start + 1..=end {
+                    let zn = self.layer(ops, s.last().and_then(Option::as_ref), t);
+                    s.push(Some(zn));
+                }
+                s
+            };
+            for t in (start + 1..=end).rev() {
+                if t < t_lo {
+                    break;
+                }
+                let zt = seg[t - start].as_ref().expect("layer t ≥ 1 is stored");
+                // ū_t = ḡ_t ⊙ 1[z_t ≠ 0]
+                Zip::from(&mut gbar).and(zt).par_for_each(|g, &zv| {
+                    if zv == 0.0 {
+                        *g = 0.0;
+                    }
+                });
+                if let Some(zprev) = seg[t - start - 1].as_ref() {
+                    gemm_into(
+                        p.view_mut(),
+                        1.0,
+                        zprev.view(),
+                        false,
+                        gbar.view(),
+                        true,
+                        1.0,
+                        par(),
+                    );
+                }
+                q += &gbar;
+                if t > t_lo {
+                    let mut next = Array2::zeros(gbar.raw_dim());
+                    gemm_into(
+                        next.view_mut(),
+                        1.0,
+                        ops.mmat.view(),
+                        false,
+                        gbar.view(),
+                        false,
+                        0.0,
+                        par(),
+                    );
+                    gbar = next;
+                }
+            }
+        }
+        (p, q)
+    }
+
+    /// FLOPs of one forward (`2 m² N` per layer) and one full reverse pass (`4 m² N` per layer),
+    /// GEMMs only.
+    pub fn flops(&self, m: usize, n_samples: usize, backprop: bool) -> f64 {
+        let per = 2.0 * (m * m) as f64 * n_samples as f64 * self.layers as f64;
+        if backprop { 3.0 * per } else { per }
+    }
+}
+
+/// What the forward pass kept for the reverse pass.
+#[derive(Default)]
+struct Stored {
+    every: usize,
+    /// z_0 (None), z_c, z_2c, … up to the last segment's start.
+    checkpoints: Vec<Option<Array2<f64>>>,
+    /// z_{last_start}, …, z_T.
+    last: Vec<Option<Array2<f64>>>,
+    #[allow(dead_code)]
+    last_start: usize,
+}
+
+/// Per sample, `v_S = (D_SᵀD_S)⁻¹ (D_Sᵀ r + λ sign z_S)` embedded in m dimensions (zero off S).
+fn implicit_correction(
+    d: ArrayView2<'_, f64>,
+    z: &Array2<f64>,
+    r: &Array2<f64>,
+    lambda: f64,
+) -> Result<Array2<f64>> {
+    let m = d.ncols();
+    let gram = crate::linalg::gram(d, par());
+    let mut dtr = Array2::zeros((m, r.ncols()));
+    gemm_into(dtr.view_mut(), 1.0, d, true, r.view(), false, 0.0, par());
+    let mut v = Array2::zeros(z.raw_dim());
+    let cols: Vec<Vec<f64>> = (0..z.ncols())
+        .into_par_iter()
+        .map(|j| {
+            let zc = z.column(j);
+            let s: Vec<usize> = (0..m).filter(|&i| zc[i] != 0.0).collect();
+            let k = s.len();
+            let mut out = vec![0.0; m];
+            if k == 0 {
+                return out;
+            }
+            let mut a: Vec<f64> = Vec::with_capacity(k * k);
+            for &i in &s {
+                for &l in &s {
+                    a.push(gram[[i, l]]);
+                }
+            }
+            let mut b: Vec<f64> = s
+                .iter()
+                .map(|&i| dtr[[i, j]] + lambda * zc[i].signum())
+                .collect();
+            small_spd_solve(&mut a, k, &mut b);
+            for (t, &i) in s.iter().enumerate() {
+                out[i] = b[t];
+            }
+            out
+        })
+        .collect();
+    for (j, c) in cols.into_iter().enumerate() {
+        v.column_mut(j).assign(&ndarray::Array1::from(c));
+    }
+    Ok(v)
+}
+
+/// Solve `A x = b` in place for a small symmetric positive semi-definite `A` (k × k, row-major) by
+/// Cholesky with a relative jitter when a pivot vanishes (supports larger than n make D_SᵀD_S
+/// singular: the minimum-norm-like solution of the jittered system is used).
+fn small_spd_solve(a: &mut [f64], k: usize, b: &mut [f64]) {
+    let scale = (0..k)
+        .map(|i| a[i * k + i])
+        .fold(0.0f64, f64::max)
+        .max(1e-300);
+    for i in 0..k {
+        for j in 0..=i {
+            let mut s = a[i * k + j];
+            for l in 0..j {
+                s -= a[i * k + l] * a[j * k + l];
+            }
+            if i == j {
+                a[i * k + i] = s.max(1e-12 * scale).sqrt();
+            } else {
+                a[i * k + j] = s / a[j * k + j];
+            }
+        }
+    }
+    for i in 0..k {
+        let mut s = b[i];
+        for l in 0..i {
+            s -= a[i * k + l] * b[l];
+        }
+        b[i] = s / a[i * k + i];
+    }
+    for i in (0..k).rev() {
+        let mut s = b[i];
+        for l in i + 1..k {
+            s -= a[l * k + i] * b[l];
+        }
+        b[i] = s / a[i * k + i];
+    }
+}
+
+/// PUDLE's initialization near the truth: `D* + std · N(0, 1)` entrywise, columns normalized
+/// (`std` is per entry, so the column perturbation is ≈ std·√n).
+///
+/// # Errors
+/// `std` negative or not finite; a zero column after perturbation.
+pub fn init_near(truth: ArrayView2<'_, f64>, std: f64, rng: &mut Rng64) -> Result<Array2<f64>> {
+    ensure!(
+        std.is_finite() && std >= 0.0,
+        "dict_init",
+        std,
+        "a per-entry std ≥ 0"
+    );
+    let noise = crate::generate::dictionary::gaussian_matrix(truth.nrows(), truth.ncols(), rng);
+    let mut d = &truth + &(noise * std);
+    normalize_columns(&mut d)?;
+    Ok(d)
+}
+
+/// Dictionary learning through an unrolled encoder.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UnrolledDl {
+    /// The encoder.
+    pub model: Unrolled,
+    /// Which gradient drives D.
+    pub gradient: Gradient,
+    /// SGD or Adam.
+    pub optimizer: Optimizer,
+    /// Optimizer steps.
+    pub steps: usize,
+    /// Minibatch size (None: full batch).
+    pub batch: Option<usize>,
+    /// Renormalize D's columns after every step (PUDLE: yes).
+    pub normalize: bool,
+    /// AEdecay's schedule: β decreases by `.0` every `.1` steps (PUDLE: 0.005 every 100), floored
+    /// at 0.01.
+    pub beta_decay: Option<(f64, usize)>,
+    /// Stop after this wall time.
+    pub time_budget: Option<std::time::Duration>,
+}
+
+impl UnrolledDl {
+    /// Full-batch Adam (lr 10⁻³, ε 10⁻⁸) for `steps` steps, renormalizing.
+    pub fn new(model: Unrolled, gradient: Gradient, steps: usize) -> Self {
+        UnrolledDl {
+            model,
+            gradient,
+            optimizer: Optimizer::adam(1e-3),
+            steps,
+            batch: None,
+            normalize: true,
+            beta_decay: None,
+            time_budget: None,
+        }
+    }
+
+    /// Train from `d0` (n × m) on the columns of `y` (n × N), the loss against `target` when given
+    /// (supervised denoising: `y` noisy, `target` clean). `seed` drives the minibatch order.
+    ///
+    /// # Errors
+    /// Invalid parameters or shapes, non-finite input, α·L ≥ 2 at `d0`. Divergence during training
+    /// is a `NonFinite` termination.
+    pub fn train(
+        &self,
+        d0: ArrayView2<'_, f64>,
+        y: ArrayView2<'_, f64>,
+        target: Option<ArrayView2<'_, f64>>,
+        seed: u64,
+        schedule: Schedule,
+        obs: &mut dyn Observer<DlState>,
+    ) -> Result<(DlState, SolveInfo)> {
+        self.optimizer.check()?;
+        self.model.check_inputs(d0, y)?;
+        if let Some(t) = target
+            && t.dim() != y.dim()
+        {
+            return Err(Error::shape("target signals", y.dim(), t.dim()));
+        }
+        if let Some(b) = self.batch {
+            ensure!(
+                b >= 1 && b <= y.ncols(),
+                "batch",
+                b,
+                format!("a minibatch size in [1, N = {}]", y.ncols())
+            );
+        }
+        if let Some((db, every)) = self.beta_decay {
+            ensure!(
+                db.is_finite() && db >= 0.0 && every >= 1,
+                "beta_decay",
+                format!("({db}, {every})"),
+                "a decrement ≥ 0 applied every ≥ 1 steps"
+            );
+        }
+        let alpha_l = self.model.check_step(d0)?;
+        let mut d = d0.to_owned();
+        normalize_columns(&mut d)?;
+        let first = self.model.gradient(d.view(), y, target, self.gradient)?;
+        let state = DlState {
+            loss: first.loss(self.gradient),
+            grad_norm: first.grad.iter().map(|v| v * v).sum::<f64>().sqrt(),
+            dict: d,
+            model: self.model.clone(),
+            opt: self.optimizer.start(),
+            rng: rng_from_seed(seed),
+            order: vec![],
+            cursor: 0,
+            step: 0,
+            alpha_l,
+        };
+        let mut alg = DlIter {
+            cfg: self.clone(),
+            y: y.to_owned(),
+            target: target.map(|t| t.to_owned()),
+        };
+        let stop = Stop {
+            max_iters: self.steps,
+            time_budget: self.time_budget,
+            ..Stop::default()
+        };
+        iter::run(&mut alg, state, &stop, schedule, obs)
+    }
+}
+
+/// Training state of [`UnrolledDl`].
+#[derive(Clone, Debug)]
+pub struct DlState {
+    /// The dictionary (n × m).
+    pub dict: Array2<f64>,
+    /// The encoder (β changes under a decay schedule).
+    pub model: Unrolled,
+    /// Loss of the last batch, before its step.
+    pub loss: f64,
+    /// ‖g‖_F of the last batch's gradient.
+    pub grad_norm: f64,
+    /// Steps taken.
+    pub step: usize,
+    /// α·L at the initial dictionary.
+    pub alpha_l: f64,
+    opt: OptState,
+    rng: Rng64,
+    order: Vec<usize>,
+    cursor: usize,
+}
+
+struct DlIter {
+    cfg: UnrolledDl,
+    y: Array2<f64>,
+    target: Option<Array2<f64>>,
+}
+
+impl DlIter {
+    fn batch(&self, s: &mut DlState) -> Option<Vec<usize>> {
+        let b = self.cfg.batch?;
+        let nn = self.y.ncols();
+        if s.cursor + b > s.order.len() {
+            s.order = (0..nn).collect();
+            s.order.shuffle(&mut s.rng);
+            s.cursor = 0;
+        }
+        let idx = s.order[s.cursor..s.cursor + b].to_vec();
+        s.cursor += b;
+        Some(idx)
+    }
+}
+
+impl Iterative for DlIter {
+    type State = DlState;
+    fn step(&mut self, s: &mut DlState) -> Result<()> {
+        let ev = match self.batch(s) {
+            None => s.model.gradient(
+                s.dict.view(),
+                self.y.view(),
+                self.target.as_ref().map(|t| t.view()),
+                self.cfg.gradient,
+            )?,
+            Some(idx) => {
+                let yb = self.y.select(Axis(1), &idx);
+                let tb = self.target.as_ref().map(|t| t.select(Axis(1), &idx));
+                s.model.gradient(
+                    s.dict.view(),
+                    yb.view(),
+                    tb.as_ref().map(|t| t.view()),
+                    self.cfg.gradient,
+                )?
+            }
+        };
+        s.loss = ev.loss(self.cfg.gradient);
+        s.grad_norm = ev.grad.iter().map(|v| v * v).sum::<f64>().sqrt();
+        if !s.loss.is_finite() || !s.grad_norm.is_finite() {
+            s.loss = f64::NAN;
+            return Ok(());
+        }
+        let g = ev.grad.as_standard_layout().to_owned();
+        let mut x = s.dict.as_standard_layout().to_owned();
+        s.opt.step(
+            x.as_slice_mut().expect("standard layout"),
+            g.as_slice().expect("standard layout"),
+        );
+        if self.cfg.normalize {
+            // a column driven to zero is a divergence, not an input error
+            if x.columns().into_iter().any(|c| c.dot(&c) == 0.0) {
+                s.loss = f64::NAN;
+                return Ok(());
+            }
+            normalize_columns(&mut x)?;
+        }
+        s.dict = x;
+        s.step += 1;
+        if let (Some((db, every)), Threshold::SoftDecay { lambda, beta }) =
+            (self.cfg.beta_decay, s.model.threshold)
+            && s.step.is_multiple_of(every)
+        {
+            s.model.threshold = Threshold::SoftDecay {
+                lambda,
+                beta: (beta - db).max(0.01),
+            };
+        }
+        if s.dict.iter().any(|v| !v.is_finite()) {
+            s.loss = f64::NAN;
+        }
+        Ok(())
+    }
+    fn objective(&self, s: &DlState) -> f64 {
+        s.loss
+    }
+    fn record(&self, s: &DlState, rec: &mut Record) {
+        rec.set("grad_norm", s.grad_norm);
+    }
+}
+
+/// Ground-truth metrics of a training run, recorded by [`DlProbe::trace`].
+///
+/// Per recorded step: `fro_dist` and `fro_dist_rel` (identity matching: PUDLE starts near D*),
+/// `recovery_score`, `columnwise_dist` (Hungarian); with codes, `code_err` = mean ‖z_T − z*‖ of the
+/// encoder at the current D on the probe's signals; with `grad_ref`, `grad_err`/`grad_cos` of the
+/// configured gradient on the probe's signals against the converged-Lasso gradient `(D ẑ − x)ẑᵀ/N`
+/// (ẑ by FISTA to a relative duality gap of 10⁻¹²).
+#[derive(Clone, Debug)]
+pub struct DlProbe {
+    /// D* (n × m).
+    pub truth: Array2<f64>,
+    /// Signals the code/gradient metrics use (n × N').
+    pub y: Array2<f64>,
+    /// Their true codes (m × N'), for `code_err`.
+    pub codes: Option<Array2<f64>>,
+    /// Compare the gradient with the converged-Lasso gradient (one FISTA solve per record).
+    pub grad_ref: Option<Gradient>,
+}
+
+impl DlProbe {
+    /// Metrics of `s` into `rec`.
+    pub fn record(&self, s: &DlState, rec: &mut Record) {
+        if let Ok(f) = metrics::fro_dist(self.truth.view(), s.dict.view()) {
+            rec.set("fro_dist", f);
+            rec.set("fro_dist_rel", f / (self.truth.ncols() as f64).sqrt());
+        }
+        if let Ok(r) = metrics::dictionary_recovery(self.truth.view(), s.dict.view()) {
+            rec.set("recovery_score", r.recovery_score());
+            rec.set("columnwise_dist", r.columnwise_dist());
+            rec.set("recovery_rate", r.recovery_rate(0.99));
+        }
+        if let Some(x) = &self.codes
+            && let Ok(z) = s.model.encode(s.dict.view(), self.y.view())
+            && let Ok(e) = metrics::code_err(x.view(), z.view())
+        {
+            rec.set("code_err", e);
+        }
+        if let Some(g) = self.grad_ref
+            && let Some(lambda) = s.model.threshold.lasso_lambda()
+            && let Ok((gref, _)) = lasso_gradient(s.dict.view(), self.y.view(), lambda)
+            && let Ok(ev) = s.model.gradient(s.dict.view(), self.y.view(), None, g)
+        {
+            let (e, c) = grad_err_cos(ev.grad.view(), gref.view());
+            rec.set("grad_err", e);
+            rec.set("grad_cos", c);
+        }
+    }
+    /// A [`Trace`] that adds these metrics to every recorded row.
+    pub fn trace(self) -> Trace<DlState> {
+        Trace::with_metrics(move |s: &DlState, rec: &mut Record| self.record(s, rec))
+    }
+}
+
+/// The converged-Lasso dictionary gradient `(1/N)(D ẑ − x) ẑᵀ` with ẑ the Lasso solution (FISTA to
+/// a relative duality gap of 10⁻¹², at most 10⁵ iterations); returns it with ẑ.
+///
+/// # Errors
+/// Invalid λ, shapes, non-finite input.
+pub fn lasso_gradient(
+    d: ArrayView2<'_, f64>,
+    x: ArrayView2<'_, f64>,
+    lambda: f64,
+) -> Result<(Array2<f64>, Array2<f64>)> {
+    let z = Pgm::fista(lambda)
+        .tol(1e-12)
+        .max_iters(100_000)
+        .encode(d, x)?
+        .codes;
+    let mut r = x.to_owned();
+    gemm_into(r.view_mut(), 1.0, d, false, z.view(), false, -1.0, par());
+    let mut g = Array2::zeros(d.raw_dim());
+    gemm_into(
+        g.view_mut(),
+        1.0 / x.ncols() as f64,
+        r.view(),
+        false,
+        z.view(),
+        true,
+        0.0,
+        par(),
+    );
+    Ok((g, z))
+}
+
+/// `(‖g − g_ref‖_F, ⟨g, g_ref⟩/(‖g‖‖g_ref‖))` (PAPERS.md `grad_err`, `grad_cos`).
+pub fn grad_err_cos(g: ArrayView2<'_, f64>, g_ref: ArrayView2<'_, f64>) -> (f64, f64) {
+    let e = Zip::from(&g)
+        .and(&g_ref)
+        .fold(0.0, |a, x, y| a + (x - y) * (x - y))
+        .sqrt();
+    let dot = Zip::from(&g).and(&g_ref).fold(0.0, |a, x, y| a + x * y);
+    let ng = g.iter().map(|v| v * v).sum::<f64>().sqrt();
+    let nr = g_ref.iter().map(|v| v * v).sum::<f64>().sqrt();
+    (e, dot / (ng * nr).max(1e-300))
+}
