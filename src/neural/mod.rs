@@ -4,6 +4,7 @@
 //! Rows are atoms in this module: an autoencoder's encoder `W` is h × n and estimates `A*ᵀ`
 //! (compare with the crate's metrics through `W.t()`).
 
+pub mod lista;
 pub mod optim;
 pub mod probe;
 pub mod rangamani;
