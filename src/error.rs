@@ -61,6 +61,16 @@ pub enum Error {
         /// The underlying error.
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// A file exists but is not in the expected format.
+    #[error("cannot read `{path}`: found {detail}; expected {expected}")]
+    Format {
+        /// The path.
+        path: PathBuf,
+        /// The format that would work, phrased as the fix.
+        expected: String,
+        /// What was found instead.
+        detail: String,
+    },
     /// A sweep plan is malformed (line 0: the plan as a whole).
     #[error("sweep plan, line {line}: `{key}`: expected {expected}")]
     Plan {

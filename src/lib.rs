@@ -55,6 +55,7 @@ pub mod code;
 pub mod doc;
 pub mod error;
 pub mod generate;
+pub mod image;
 pub mod instance;
 pub mod io;
 pub mod iter;

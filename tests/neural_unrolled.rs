@@ -342,3 +342,21 @@ fn bad_input_and_divergence() {
     );
     assert!(s.dict.iter().all(|v| v.is_finite()));
 }
+
+#[test]
+fn shipped_images_load() {
+    let dir = dictlab::io::project_path("data/images");
+    let train = dictlab::image::read_pgm_dir(&dir, "train_").unwrap();
+    let test = dictlab::image::read_pgm_dir(&dir, "test_").unwrap();
+    assert_eq!((train.len(), test.len()), (4, 3));
+    for (name, im) in train.iter().chain(&test) {
+        assert_eq!(im.dim(), (256, 256), "{name}");
+        let (lo, hi) = im
+            .iter()
+            .fold((1.0f64, 0.0f64), |(a, b), &v| (a.min(v), b.max(v)));
+        assert!(
+            lo >= 0.0 && hi <= 1.0 && hi - lo > 0.3,
+            "{name}: range [{lo}, {hi}]"
+        );
+    }
+}

@@ -134,16 +134,6 @@ impl Threshold {
             }
         }
     }
-    fn apply(&self, u: &mut Array2<f64>, alpha: f64, t: usize) {
-        let thr = self.level(alpha, t);
-        match self {
-            Threshold::Soft { .. } | Threshold::SoftDecay { .. } => {
-                u.par_mapv_inplace(|v| soft(v, thr));
-            }
-            Threshold::SoftNonNeg { .. } => u.par_mapv_inplace(|v| soft_nonneg(v, thr)),
-            Threshold::Hard { .. } => u.par_mapv_inplace(|v| if v.abs() > thr { v } else { 0.0 }),
-        }
-    }
 }
 
 /// How the forward pass keeps what the reverse pass needs.
@@ -238,10 +228,56 @@ impl GradEval {
 
 /// Precomputed operators of one forward pass.
 struct Ops {
-    /// I − α DᵀD (symmetric).
+    /// I − α DᵀD (m × m, symmetric: row i is column i).
     mmat: Array2<f64>,
-    /// α Dᵀ x (m × N).
-    b: Array2<f64>,
+    /// α xᵀD (N × m: one row per sample).
+    bt: Array2<f64>,
+}
+
+/// Codes of one layer, sample-major compressed rows: sample j's non-zeros are
+/// `idx[ptr[j]..ptr[j+1]]` (atom indices, increasing) with values `val[..]`.
+#[derive(Clone, Debug, Default)]
+struct Csr {
+    ptr: Vec<usize>,
+    idx: Vec<u32>,
+    val: Vec<f64>,
+}
+
+impl Csr {
+    fn row(&self, j: usize) -> (&[u32], &[f64]) {
+        let (a, b) = (self.ptr[j], self.ptr[j + 1]);
+        (&self.idx[a..b], &self.val[a..b])
+    }
+    /// The non-zeros of sample-major codes (N × m).
+    fn from_dense(z: &Array2<f64>) -> Csr {
+        let rows: Vec<(Vec<u32>, Vec<f64>)> = z
+            .axis_iter(Axis(0))
+            .into_par_iter()
+            .map(|r| {
+                let (mut ix, mut vs) = (vec![], vec![]);
+                for (i, &v) in r.iter().enumerate() {
+                    if v != 0.0 {
+                        ix.push(i as u32);
+                        vs.push(v);
+                    }
+                }
+                (ix, vs)
+            })
+            .collect();
+        let total = rows.iter().map(|r| r.0.len()).sum();
+        let mut out = Csr {
+            ptr: Vec::with_capacity(z.nrows() + 1),
+            idx: Vec::with_capacity(total),
+            val: Vec::with_capacity(total),
+        };
+        out.ptr.push(0);
+        for (ix, vs) in rows {
+            out.idx.extend(ix);
+            out.val.extend(vs);
+            out.ptr.push(out.idx.len());
+        }
+        out
+    }
 }
 
 impl Unrolled {
@@ -305,27 +341,35 @@ impl Unrolled {
         let m = d.ncols();
         let mut mmat = Array2::<f64>::eye(m);
         gemm_into(mmat.view_mut(), -self.alpha, d, true, d, false, 1.0, par());
-        let mut b = Array2::zeros((m, x.ncols()));
-        gemm_into(b.view_mut(), self.alpha, d, true, x, false, 0.0, par());
-        Ops { mmat, b }
+        let mut bt = Array2::zeros((x.ncols(), m));
+        gemm_into(bt.view_mut(), self.alpha, x, true, d, false, 0.0, par());
+        Ops { mmat, bt }
     }
 
-    /// Layer t (1-based) from z_{t−1} (`None` for z₀ = 0).
+    /// Layer t (1-based) from z_{t−1} (`None` for z₀ = 0), codes sample-major (N × m):
+    /// `u = α xᵀD + z (I − αDᵀD)` (one GEMM), then the threshold.
     fn layer(&self, ops: &Ops, z: Option<&Array2<f64>>, t: usize) -> Array2<f64> {
-        let mut u = ops.b.clone();
+        let mut u = ops.bt.clone();
         if let Some(z) = z {
             gemm_into(
                 u.view_mut(),
                 1.0,
-                ops.mmat.view(),
-                false,
                 z.view(),
+                false,
+                ops.mmat.view(),
                 false,
                 1.0,
                 par(),
             );
         }
-        self.threshold.apply(&mut u, self.alpha, t);
+        let thr = self.threshold.level(self.alpha, t);
+        match self.threshold {
+            Threshold::Soft { .. } | Threshold::SoftDecay { .. } => {
+                u.par_mapv_inplace(|v| soft(v, thr));
+            }
+            Threshold::SoftNonNeg { .. } => u.par_mapv_inplace(|v| soft_nonneg(v, thr)),
+            Threshold::Hard { .. } => u.par_mapv_inplace(|v| if v.abs() > thr { v } else { 0.0 }),
+        }
         u
     }
 
@@ -351,7 +395,7 @@ impl Unrolled {
     pub fn encode(&self, d: ArrayView2<'_, f64>, x: ArrayView2<'_, f64>) -> Result<Array2<f64>> {
         self.check_inputs(d, x)?;
         let ops = self.ops(d, x);
-        Ok(self.forward_plain(&ops))
+        Ok(self.forward_plain(&ops).t().as_standard_layout().to_owned())
     }
 
     fn forward_plain(&self, ops: &Ops) -> Array2<f64> {
@@ -369,8 +413,9 @@ impl Unrolled {
             Memory::StoreAll => t,
             Memory::Checkpoint(c) => c.min(t),
             Memory::Auto => {
-                let bytes = (t + 1) as f64 * m as f64 * n_samples as f64 * 8.0;
-                if bytes <= 256.0 * 1024.0 * 1024.0 {
+                // dense-equivalent bound (codes are stored sparse, so the real use is lower)
+                let bytes = (t + 1) as f64 * m as f64 * n_samples as f64 * 12.0;
+                if bytes <= 512.0 * 1024.0 * 1024.0 {
                     t
                 } else {
                     (t as f64).sqrt().ceil() as usize
@@ -414,47 +459,29 @@ impl Unrolled {
             );
         }
         let nn = x.ncols() as f64;
+        let (n, m) = d.dim();
         let ops = self.ops(d, x);
         let depth = match g {
             Gradient::AeLasso { depth } | Gradient::AeLs { depth } => depth.unwrap_or(self.layers),
             _ => 0,
         };
-        let (z_t, stored) = if depth == 0 {
+        let (z_s, stored) = if depth == 0 {
             (self.forward_plain(&ops), None)
         } else {
-            let (z, s) = self.forward_stored(&ops, x.ncols());
-            (z, Some(s))
+            let (z, st) = self.forward_stored(&ops, x.ncols());
+            (z, Some(st))
         };
+        let z_t = z_s.t().as_standard_layout().to_owned();
         // r = D z_T − target
         let mut r = tgt.to_owned();
         gemm_into(r.view_mut(), 1.0, d, false, z_t.view(), false, -1.0, par());
         let rec = 0.5 * r.iter().map(|v| v * v).sum::<f64>() / nn;
-        let l1 = z_t.iter().map(|v| v.abs()).sum::<f64>() / nn;
+        let l1 = z_s.iter().map(|v| v.abs()).sum::<f64>() / nn;
         let lasso = lambda.map_or(f64::NAN, |l| rec + l * l1);
-        let (n, m) = d.dim();
         let mut grad = Array2::zeros((n, m));
-        match g {
-            Gradient::Dec
-            | Gradient::AeLasso { depth: Some(0) }
-            | Gradient::AeLs { depth: Some(0) } => {
-                gemm_into(
-                    grad.view_mut(),
-                    1.0 / nn,
-                    r.view(),
-                    false,
-                    z_t.view(),
-                    true,
-                    0.0,
-                    par(),
-                );
-            }
-            Gradient::Noodl => {
-                let s = z_t
-                    .mapv(f64::signum)
-                    .mapv(|v| if v.is_nan() { 0.0 } else { v });
-                let s = Zip::from(&s)
-                    .and(&z_t)
-                    .map_collect(|&si, &zi| if zi == 0.0 { 0.0 } else { si });
+        match (g, stored) {
+            (Gradient::Noodl, _) => {
+                let s = z_t.mapv(|v| if v == 0.0 { 0.0 } else { v.signum() });
                 gemm_into(
                     grad.view_mut(),
                     1.0 / nn,
@@ -466,7 +493,7 @@ impl Unrolled {
                     par(),
                 );
             }
-            Gradient::Implicit => {
+            (Gradient::Implicit, _) => {
                 let v = implicit_correction(d, &z_t, &r, lambda.unwrap_or(0.0))?;
                 // g = r (z − v)ᵀ − D v zᵀ
                 let zmv = &z_t - &v;
@@ -493,19 +520,27 @@ impl Unrolled {
                     par(),
                 );
             }
-            Gradient::AeLasso { .. } | Gradient::AeLs { .. } => {
-                // ḡ_T = Dᵀ r (+ λ sign z_T)
-                let mut gbar = Array2::zeros((m, x.ncols()));
-                gemm_into(gbar.view_mut(), 1.0, d, true, r.view(), false, 0.0, par());
-                if let (Gradient::AeLasso { .. }, Some(l)) = (g, lambda) {
-                    Zip::from(&mut gbar).and(&z_t).par_for_each(|gb, &zv| {
-                        if zv != 0.0 {
-                            *gb += l * zv.signum();
-                        }
-                    });
-                }
-                let (p, q) = self.reverse(&ops, x.ncols(), gbar, depth, stored.unwrap_or_default());
-                // ∇ = (1/N)[r z_Tᵀ − α D (P + Pᵀ) + α x qᵀ]
+            (Gradient::AeLasso { .. } | Gradient::AeLs { .. }, Some(st)) => {
+                // ḡ_T = Dᵀ r (+ λ sign z_T), needed only on supp z_T (the first mask)
+                let mut gbar = Array2::zeros((x.ncols(), m));
+                gemm_into(gbar.view_mut(), 1.0, r.view(), true, d, false, 0.0, par());
+                let lam = match g {
+                    Gradient::AeLasso { .. } => lambda.unwrap_or(0.0),
+                    _ => 0.0,
+                };
+                let z_sp = Csr::from_dense(&z_s);
+                let ubar: Vec<f64> = (0..x.ncols())
+                    .flat_map(|j| {
+                        let (ix, vs) = z_sp.row(j);
+                        let gb = gbar.row(j);
+                        ix.iter()
+                            .zip(vs)
+                            .map(move |(&i, &v)| gb[i as usize] + lam * v.signum())
+                            .collect::<Vec<_>>()
+                    })
+                    .collect();
+                let (p, q) = self.reverse(&ops, ubar, depth, st);
+                // ∇ = (1/N)[r z_Tᵀ − α D (P + Pᵀ) + α x q]   (q is N × m)
                 gemm_into(
                     grad.view_mut(),
                     1.0 / nn,
@@ -533,8 +568,21 @@ impl Unrolled {
                     x,
                     false,
                     q.view(),
-                    true,
+                    false,
                     1.0,
+                    par(),
+                );
+            }
+            // g_dec, and backpropagation through zero layers
+            _ => {
+                gemm_into(
+                    grad.view_mut(),
+                    1.0 / nn,
+                    r.view(),
+                    false,
+                    z_t.view(),
+                    true,
+                    0.0,
                     par(),
                 );
             }
@@ -547,7 +595,7 @@ impl Unrolled {
         })
     }
 
-    /// Forward pass keeping checkpoints: returns z_T and the stored layers (see [`Stored`]).
+    /// Forward pass keeping checkpoints (sparse): returns z_T (N × m) and the stored layers.
     fn forward_stored(&self, ops: &Ops, n_samples: usize) -> (Array2<f64>, Stored) {
         let t_max = self.layers;
         let c = self.segment(ops.mmat.nrows(), n_samples);
@@ -557,7 +605,6 @@ impl Unrolled {
             every: c,
             checkpoints: vec![None],
             last: vec![],
-            last_start,
         };
         if last_start == 0 {
             st.last.push(None);
@@ -566,38 +613,46 @@ impl Unrolled {
         for t in 1..=t_max {
             let zn = self.layer(ops, z.as_ref(), t);
             if t > last_start {
-                st.last.push(Some(zn.clone()));
+                st.last.push(Some(Csr::from_dense(&zn)));
             } else if t % c == 0 {
                 st.checkpoints.push(Some(zn.clone()));
                 if t == last_start {
-                    st.last.push(Some(zn.clone()));
+                    st.last.push(Some(Csr::from_dense(&zn)));
                 }
             }
             z = Some(zn);
         }
-        (z.unwrap_or_else(|| ops.b.clone()), st)
+        (z.unwrap_or_else(|| ops.bt.clone()), st)
     }
 
-    /// Reverse pass through the last `depth` layers from `ḡ_T`: returns (P, q).
+    /// Reverse pass through the last `depth` layers from `ū_T` (ḡ_T on supp z_T, aligned with
+    /// z_T's entries): returns `P = Σ_t z_{t−1} ū_tᵀ` (m × m) and `q = Σ_t ū_t` (N × m).
+    ///
+    /// Per sample, `ū_{t−1} = ((I − αDᵀD) ū_t) ⊙ 1[z_{t−1} ≠ 0]` is only needed on supp z_{t−1},
+    /// so a layer costs `Σ_j |supp z_{t−1,j}| · |supp z_{t,j}|` flops, not a dense GEMM.
     fn reverse(
         &self,
         ops: &Ops,
-        n_samples: usize,
-        mut gbar: Array2<f64>,
+        mut ubar: Vec<f64>,
         depth: usize,
         st: Stored,
     ) -> (Array2<f64>, Array2<f64>) {
         let m = ops.mmat.nrows();
+        let n_samples = ops.bt.nrows();
         let t_max = self.layers;
         let t_lo = t_max + 1 - depth.max(1);
         let mut p = Array2::zeros((m, m));
-        let mut q = Array2::zeros((m, n_samples));
+        let mut q = Array2::<f64>::zeros((n_samples, m));
         let c = st.every;
         let nseg = t_max.div_ceil(c);
         let Stored {
             checkpoints, last, ..
         } = st;
         let mut last = Some(last);
+        let empty = Csr {
+            ptr: vec![0; n_samples + 1],
+            ..Default::default()
+        };
         for k in (0..nseg).rev() {
             let start = k * c;
             let end = ((k + 1) * c).min(t_max);
@@ -605,13 +660,15 @@ impl Unrolled {
                 break;
             }
             // seg[i] = z_{start + i}, None for z₀
-            let seg: Vec<Option<Array2<f64>>> = if k == nseg - 1 {
+            let seg: Vec<Option<Csr>> = if k == nseg - 1 {
                 last.take().unwrap_or_default()
             } else {
-                let mut s = vec![checkpoints[k].clone()];
+                let mut prev = checkpoints[k].clone();
+                let mut s = vec![prev.as_ref().map(Csr::from_dense)];
                 for t in start + 1..=end {
-                    let zn = self.layer(ops, s.last().and_then(Option::as_ref), t);
-                    s.push(Some(zn));
+                    let zn = self.layer(ops, prev.as_ref(), t);
+                    s.push(Some(Csr::from_dense(&zn)));
+                    prev = Some(zn);
                 }
                 s
             };
@@ -620,46 +677,61 @@ impl Unrolled {
                     break;
                 }
                 let zt = seg[t - start].as_ref().expect("layer t ≥ 1 is stored");
-                // ū_t = ḡ_t ⊙ 1[z_t ≠ 0]
-                Zip::from(&mut gbar).and(zt).par_for_each(|g, &zv| {
-                    if zv == 0.0 {
-                        *g = 0.0;
-                    }
-                });
-                if let Some(zprev) = seg[t - start - 1].as_ref() {
-                    gemm_into(
-                        p.view_mut(),
-                        1.0,
-                        zprev.view(),
-                        false,
-                        gbar.view(),
-                        true,
-                        1.0,
-                        par(),
-                    );
+                let zprev = seg[t - start - 1].as_ref().unwrap_or(&empty);
+                let need_next = t > t_lo;
+                // P += z_{t−1} ū_tᵀ (per-chunk accumulators), q += ū_t, ū_{t−1} on supp z_{t−1}
+                // few chunks (one m × m accumulator each): twice the thread count
+                let chunk = n_samples.div_ceil(2 * rayon::current_num_threads()).max(64);
+                let parts: Vec<(Array2<f64>, Vec<f64>)> = q
+                    .axis_chunks_iter_mut(Axis(0), chunk)
+                    .into_par_iter()
+                    .enumerate()
+                    .map(|(ci, mut qc)| {
+                        let mut pl = vec![0.0f64; m * m];
+                        let mut next = Vec::new();
+                        let mm = ops.mmat.as_slice().expect("standard layout");
+                        for (r, mut qrow) in qc.rows_mut().into_iter().enumerate() {
+                            let j = ci * chunk + r;
+                            let (ix, _) = zt.row(j);
+                            let ub = &ubar[zt.ptr[j]..zt.ptr[j + 1]];
+                            for (&b, &u) in ix.iter().zip(ub) {
+                                qrow[b as usize] += u;
+                            }
+                            let (px, pv) = zprev.row(j);
+                            for (&a, &za) in px.iter().zip(pv) {
+                                let a = a as usize;
+                                let prow = &mut pl[a * m..(a + 1) * m];
+                                let mrow = &mm[a * m..(a + 1) * m];
+                                let mut acc = 0.0;
+                                for (&b, &u) in ix.iter().zip(ub) {
+                                    prow[b as usize] += za * u;
+                                    acc += mrow[b as usize] * u;
+                                }
+                                if need_next {
+                                    next.push(acc);
+                                }
+                            }
+                        }
+                        let pl = Array2::from_shape_vec((m, m), pl).expect("m × m");
+                        (pl, next)
+                    })
+                    .collect();
+                let mut next_ubar = Vec::with_capacity(zprev.val.len());
+                for (pl, nx) in parts {
+                    p += &pl;
+                    next_ubar.extend(nx);
                 }
-                q += &gbar;
-                if t > t_lo {
-                    let mut next = Array2::zeros(gbar.raw_dim());
-                    gemm_into(
-                        next.view_mut(),
-                        1.0,
-                        ops.mmat.view(),
-                        false,
-                        gbar.view(),
-                        false,
-                        0.0,
-                        par(),
-                    );
-                    gbar = next;
+                if need_next {
+                    ubar = next_ubar;
                 }
             }
         }
         (p, q)
     }
 
-    /// FLOPs of one forward (`2 m² N` per layer) and one full reverse pass (`4 m² N` per layer),
-    /// GEMMs only.
+    /// FLOPs of one step if the layers were dense GEMMs: a forward `2 m² N` per layer, a reverse
+    /// `4 m² N` per layer (the sparse kernels do fewer; rates quoted against this count are
+    /// "dense-equivalent").
     pub fn flops(&self, m: usize, n_samples: usize, backprop: bool) -> f64 {
         let per = 2.0 * (m * m) as f64 * n_samples as f64 * self.layers as f64;
         if backprop { 3.0 * per } else { per }
@@ -670,12 +742,10 @@ impl Unrolled {
 #[derive(Default)]
 struct Stored {
     every: usize,
-    /// z_0 (None), z_c, z_2c, … up to the last segment's start.
+    /// z_0 (None), z_c, z_2c, … up to the last segment's start (dense, N × m).
     checkpoints: Vec<Option<Array2<f64>>>,
     /// z_{last_start}, …, z_T.
-    last: Vec<Option<Array2<f64>>>,
-    #[allow(dead_code)]
-    last_start: usize,
+    last: Vec<Option<Csr>>,
 }
 
 /// Per sample, `v_S = (D_SᵀD_S)⁻¹ (D_Sᵀ r + λ sign z_S)` embedded in m dimensions (zero off S).
