@@ -360,3 +360,48 @@ fn shipped_images_load() {
         );
     }
 }
+
+#[test]
+fn backtracking_descent_decreases_the_loss_monotonically() {
+    use dictlab::neural::unrolled::Backtracking;
+    let inst = InstanceSpec::new(15, 25, 500)
+        .sparsity(2)
+        .values(Values::SharedSignUniform { a: 1.0, b: 2.0 })
+        .sample(21)
+        .unwrap();
+    let d0 = init_near(inst.dict.view(), 0.15, &mut rng_from_seed(22)).unwrap();
+    for g in [Gradient::Dec, Gradient::AE_LASSO] {
+        let mut dl = UnrolledDl::new(
+            Unrolled::new(20, 0.2, Threshold::Soft { lambda: 0.1 }),
+            g,
+            60,
+        );
+        dl.line_search = Some(Backtracking::default());
+        dl.rel_tol = Some(1e-9);
+        let mut trace = dictlab::iter::Trace::new();
+        let (s, _) = dl
+            .train(
+                d0.view(),
+                inst.y.view(),
+                None,
+                0,
+                Schedule::Every(1),
+                &mut trace,
+            )
+            .unwrap();
+        let df = trace.to_frame().unwrap();
+        let f = dictlab::sweep::column_f64(&df, "objective").unwrap();
+        // the recorded loss after step 1 is the accepted Lasso loss: non-increasing from there
+        for w in f[1..].windows(2) {
+            assert!(w[1].unwrap() <= w[0].unwrap() + 1e-12, "{g}: {w:?}");
+        }
+        let r0 = dictlab::metrics::dictionary_recovery(inst.dict.view(), d0.view())
+            .unwrap()
+            .recovery_score();
+        let r1 = dictlab::metrics::dictionary_recovery(inst.dict.view(), s.dict.view())
+            .unwrap()
+            .recovery_score();
+        assert!(r1 > r0, "{g}: {r0} -> {r1}");
+        assert!(s.ls_step.is_finite());
+    }
+}

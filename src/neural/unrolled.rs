@@ -868,6 +868,40 @@ pub struct UnrolledDl {
     pub beta_decay: Option<(f64, usize)>,
     /// Stop after this wall time.
     pub time_budget: Option<std::time::Duration>,
+    /// Stop when the loss decreases by less than this relative amount in one step.
+    pub rel_tol: Option<f64>,
+    /// Full-batch gradient descent with backtracking instead of `optimizer` (Malézieux et al.'s
+    /// protocol, MMK-E3).
+    pub line_search: Option<Backtracking>,
+}
+
+/// Backtracking line search on D: from step `t`, halve (×β) until the normalized
+/// `D − t∇` has a lower loss; the next search starts at `min(grow · t, t_max)`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Backtracking {
+    /// Shrink factor β ∈ (0, 1) (0.5).
+    pub beta: f64,
+    /// First trial step (1).
+    pub t0: f64,
+    /// Growth of the next start (10).
+    pub grow: f64,
+    /// Cap on the start (10⁴).
+    pub t_max: f64,
+    /// Give up after this many halvings (the step is then not taken: converged).
+    pub max_halvings: usize,
+}
+
+impl Default for Backtracking {
+    /// β = 0.5, t₀ = 1, growth 10, cap 10⁴, 40 halvings (Malézieux et al.'s values).
+    fn default() -> Self {
+        Backtracking {
+            beta: 0.5,
+            t0: 1.0,
+            grow: 10.0,
+            t_max: 1e4,
+            max_halvings: 40,
+        }
+    }
 }
 
 impl UnrolledDl {
@@ -882,6 +916,8 @@ impl UnrolledDl {
             normalize: true,
             beta_decay: None,
             time_budget: None,
+            rel_tol: None,
+            line_search: None,
         }
     }
 
@@ -938,6 +974,7 @@ impl UnrolledDl {
             cursor: 0,
             step: 0,
             alpha_l,
+            ls_step: self.line_search.map_or(f64::NAN, |b| b.t0),
         };
         let mut alg = DlIter {
             cfg: self.clone(),
@@ -947,6 +984,7 @@ impl UnrolledDl {
         let stop = Stop {
             max_iters: self.steps,
             time_budget: self.time_budget,
+            rel_decrease: self.rel_tol,
             ..Stop::default()
         };
         iter::run(&mut alg, state, &stop, schedule, obs)
@@ -968,6 +1006,8 @@ pub struct DlState {
     pub step: usize,
     /// α·L at the initial dictionary.
     pub alpha_l: f64,
+    /// The last accepted line-search step (NaN without a line search).
+    pub ls_step: f64,
     opt: OptState,
     rng: Rng64,
     order: Vec<usize>,
@@ -992,6 +1032,50 @@ impl DlIter {
         let idx = s.order[s.cursor..s.cursor + b].to_vec();
         s.cursor += b;
         Some(idx)
+    }
+}
+
+impl DlIter {
+    /// The loss a line search compares: the Lasso loss when the encoder has one, else `rec`.
+    fn ls_loss(&self, s: &DlState, d: &Array2<f64>) -> Result<f64> {
+        let ev = s.model.gradient(
+            d.view(),
+            self.y.view(),
+            self.target.as_ref().map(|t| t.view()),
+            Gradient::Dec,
+        )?;
+        Ok(if ev.lasso.is_finite() {
+            ev.lasso
+        } else {
+            ev.rec
+        })
+    }
+    fn line_search_step(&self, s: &mut DlState, ev: &GradEval, ls: Backtracking) -> Result<()> {
+        let f0 = if ev.lasso.is_finite() {
+            ev.lasso
+        } else {
+            ev.rec
+        };
+        let mut t = s.ls_step.min(ls.t_max);
+        for _ in 0..ls.max_halvings {
+            let mut d = &s.dict - &(&ev.grad * t);
+            if d.columns().into_iter().all(|c| c.dot(&c) > 0.0) {
+                normalize_columns(&mut d)?;
+                let f = self.ls_loss(s, &d)?;
+                if f < f0 {
+                    s.dict = d;
+                    s.loss = f;
+                    s.step += 1;
+                    s.ls_step = (t * ls.grow).min(ls.t_max);
+                    return Ok(());
+                }
+            }
+            t *= ls.beta;
+        }
+        // no decrease along −∇ at any tried step: the loss stays (rel_tol then stops the run)
+        s.loss = f0;
+        s.step += 1;
+        Ok(())
     }
 }
 
@@ -1021,6 +1105,9 @@ impl Iterative for DlIter {
         if !s.loss.is_finite() || !s.grad_norm.is_finite() {
             s.loss = f64::NAN;
             return Ok(());
+        }
+        if let Some(ls) = self.cfg.line_search {
+            return self.line_search_step(s, &ev, ls);
         }
         let g = ev.grad.as_standard_layout().to_owned();
         let mut x = s.dict.as_standard_layout().to_owned();
