@@ -123,5 +123,71 @@ fn bench_tied_ae(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench, bench_msp, bench_tied_ae);
+/// PUDLE-E1's training step (n = 50, m = 100, k = 5, N = 10⁴ full batch, λ = 0.2, α = 0.2):
+/// the forward pass alone (g_dec) and forward + reverse (g_ae_ls) at T = 25 and 100, next to one
+/// dense layer GEMM (N × m × m). Throughput is the dense-equivalent flop count of
+/// `Unrolled::flops` (2m²N per forward layer, 4m²N per reverse layer); the sparse reverse pass does
+/// fewer.
+fn bench_unrolled(c: &mut Criterion) {
+    use dictlab::generate::Values;
+    use dictlab::neural::unrolled::{Gradient, Threshold, Unrolled};
+    let (n, m, nn) = (50usize, 100usize, 10_000usize);
+    let inst = InstanceSpec::new(n, m, nn)
+        .sparsity(5)
+        .values(Values::SharedSignUniform { a: 1.0, b: 2.0 })
+        .sample(39)
+        .expect("valid spec");
+    let mut g = c.benchmark_group("unrolled_pudle_e1");
+    g.sample_size(10);
+    for t in [25usize, 100] {
+        let model = Unrolled::new(t, 0.2, Threshold::Soft { lambda: 0.2 });
+        for (name, grad) in [("g_dec", Gradient::Dec), ("g_ae_ls", Gradient::AE_LS)] {
+            g.throughput(Throughput::Elements(
+                model.flops(m, nn, grad != Gradient::Dec) as u64,
+            ));
+            g.bench_function(BenchmarkId::new(name, t), |b| {
+                b.iter(|| {
+                    black_box(
+                        model
+                            .gradient(inst.dict.view(), inst.y.view(), None, grad)
+                            .unwrap(),
+                    )
+                })
+            });
+        }
+    }
+    let z = inst.codes.t().to_owned();
+    let gm = linalg::gram(inst.dict.view(), linalg::par());
+    g.throughput(Throughput::Elements((2 * m * m * nn) as u64));
+    g.bench_function("gemm_layer_N_m_m", |b| {
+        b.iter(|| black_box(linalg::matmul_nn(z.view(), gm.view(), linalg::par())))
+    });
+    g.finish();
+}
+
+/// One Adam step of a 16-layer LISTA (n = 64, m = 256, batch 256) on the Lasso objective.
+fn bench_lista(c: &mut Criterion) {
+    use dictlab::neural::lista::{ListaKind, ListaNet};
+    let mut rng = dictlab::rng::rng_from_seed(5);
+    let d = dictlab::generate::gaussian_dictionary(64, 256, &mut rng).expect("valid");
+    let x = dictlab::generate::gaussian_matrix(64, 256, &mut rng);
+    let mut g = c.benchmark_group("lista_n64_m256_b256");
+    g.sample_size(10);
+    for kind in [ListaKind::Slista, ListaKind::Lista] {
+        let net = ListaNet::new(kind, d.view(), 0.1, 16).expect("valid");
+        g.bench_function(BenchmarkId::new("loss_grad", kind.to_string()), |b| {
+            b.iter(|| black_box(net.loss_grad(x.view()).unwrap()))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    bench,
+    bench_msp,
+    bench_tied_ae,
+    bench_unrolled,
+    bench_lista
+);
 criterion_main!(benches);

@@ -629,7 +629,8 @@ impl Unrolled {
     /// z_T's entries): returns `P = Σ_t z_{t−1} ū_tᵀ` (m × m) and `q = Σ_t ū_t` (N × m).
     ///
     /// Per sample, `ū_{t−1} = ((I − αDᵀD) ū_t) ⊙ 1[z_{t−1} ≠ 0]` is only needed on supp z_{t−1},
-    /// so a layer costs `Σ_j |supp z_{t−1,j}| · |supp z_{t,j}|` flops, not a dense GEMM.
+    /// so a layer costs `4 m · |supp z_{t−1,j}|` flops per sample (contiguous rows), not a dense
+    /// `4 m² N` GEMM pair.
     fn reverse(
         &self,
         ops: &Ops,
@@ -690,26 +691,31 @@ impl Unrolled {
                         let mut pl = vec![0.0f64; m * m];
                         let mut next = Vec::new();
                         let mm = ops.mmat.as_slice().expect("standard layout");
+                        // ū_t of one sample scattered into a dense m-vector, so the per-atom work
+                        // is two contiguous length-m loops (vectorized) instead of scattered ones
+                        let mut ud = vec![0.0f64; m];
                         for (r, mut qrow) in qc.rows_mut().into_iter().enumerate() {
                             let j = ci * chunk + r;
                             let (ix, _) = zt.row(j);
                             let ub = &ubar[zt.ptr[j]..zt.ptr[j + 1]];
                             for (&b, &u) in ix.iter().zip(ub) {
                                 qrow[b as usize] += u;
+                                ud[b as usize] = u;
                             }
                             let (px, pv) = zprev.row(j);
                             for (&a, &za) in px.iter().zip(pv) {
                                 let a = a as usize;
                                 let prow = &mut pl[a * m..(a + 1) * m];
-                                let mrow = &mm[a * m..(a + 1) * m];
-                                let mut acc = 0.0;
-                                for (&b, &u) in ix.iter().zip(ub) {
-                                    prow[b as usize] += za * u;
-                                    acc += mrow[b as usize] * u;
-                                }
+                                prow.iter_mut().zip(&ud).for_each(|(pp, &u)| *pp += za * u);
                                 if need_next {
-                                    next.push(acc);
+                                    let mrow = &mm[a * m..(a + 1) * m];
+                                    next.push(
+                                        mrow.iter().zip(&ud).map(|(&x, &u)| x * u).sum::<f64>(),
+                                    );
                                 }
+                            }
+                            for &b in ix {
+                                ud[b as usize] = 0.0;
                             }
                         }
                         let pl = Array2::from_shape_vec((m, m), pl).expect("m × m");

@@ -1,0 +1,201 @@
+// %% [markdown]
+// # 08 — Unrolled vs alternating dictionary learning, and learned ISTA networks
+//
+// **Papers.** B. Malézieux, T. Moreau, M. Kowalski, "Understanding approximate and unrolled dictionary learning for
+// pattern recovery" (ICLR 2022; code bmalezieux/unrolled_dl) — PAPERS.md §7; P. Ablin, G. Peyré, T. Moreau,
+// "Super-efficiency of automatic differentiation for functions defined as a minimum" (ICML 2020) — §9;
+// P. Ablin, T. Moreau, M. Massias, A. Gramfort, "Learning step sizes for unfolded sparse coding" (NeurIPS 2019; code
+// tomMoral/adopty) and K. Gregor & Y. LeCun's LISTA (ICML 2010) — §8.
+//
+// **Problem.** min over Z and unit-norm D of ½‖DZ − Y‖² + λ‖Z‖₁. **AM** (alternating minimization) updates D with
+// g₁ = (D z_N − y) z_Nᵀ at the output of N ISTA iterations (the crate's `g_dec`); **DDL** backpropagates through the N
+// unrolled iterations (g₂, `g_ae_lasso`), optionally only through the last K (truncated backprop, `depth = K`).
+// Deviation: the crate unrolls ISTA, where Malézieux et al. also use FISTA; the step is 1/L throughout.
+//
+// **Setup (MMK common).** P = 30, d = 50 (the crate's n, m), A = randn/P with unit columns, codes Bernoulli(0.3) × N(0, 1),
+// noise σ = 0.1, λ = 0.1, D₀ = A + N(0, σ_D²), σ_D = 0.5·std(A), normalized.
+//
+// Default sizes are small; `DICTLAB_FULL=1` runs the papers' sizes.
+// %%
+:dep dictlab = { path = ".." }
+// %%
+use dictlab::prelude::*;
+use dictlab::iter;
+use dictlab::neural::unrolled::{Backtracking, DlProbe, Gradient, Threshold, Unrolled, UnrolledDl, grad_err_cos, lasso_gradient};
+use dictlab::neural::lista::{ListaKind, ListaNet, ListaTrainer};
+use dictlab::code::Pgm;
+use dictlab::sweep;
+// %% [markdown]
+// ## Configuration and the MMK instance
+// %%
+let full = std::env::var("DICTLAB_FULL").is_ok();
+let seed: u64 = 2022;
+// (a fn, not a closure: evcxr keeps items across cells) — problem `i` of the MMK setup: (instance, D₀, 1/L)
+fn mmk_problem(i: usize) -> Result<(Instance, Array2<f64>, f64)> {
+    let s = derive_seed(2022, &format!("MMK problem {i}"));
+    let inst = InstanceSpec::new(30, 50, 1000).support(Support::Bernoulli { theta: 0.3 }).values(Values::Gaussian)
+        .noise(Noise::Sigma { sigma: 0.1 }).sample(s)?;
+    let a = &inst.dict;
+    let mean = a.mean().unwrap_or(0.0);
+    let std = (a.mapv(|v| (v - mean).powi(2)).mean().unwrap_or(0.0)).sqrt();
+    let d0 = dictlab::neural::unrolled::init_near(a.view(), 0.5 * std, &mut rng_from_seed(derive_seed(s, "D0")))?;
+    let g = a.t().dot(a);
+    let step = 1.0 / dictlab::code::lipschitz_from_gram(g.view(), 50);
+    Ok((inst, d0, step))
+}
+
+let n_samples: usize = 1000;
+let inst = InstanceSpec::new(30, 50, n_samples)
+    .support(Support::Bernoulli { theta: 0.3 }).values(Values::Gaussian)
+    .noise(Noise::Sigma { sigma: 0.1 }).sample(seed)?;
+let lambda = 0.1;
+let step = {
+    let g = inst.dict.t().dot(&inst.dict);
+    1.0 / dictlab::code::lipschitz_from_gram(g.view(), 50)
+};
+// D₀ = A + N(0, σ_D²) with σ_D = 0.5·std(A), normalized
+let d0 = {
+    let a = &inst.dict;
+    let mean = a.mean().unwrap_or(0.0);
+    let std = (a.mapv(|v| (v - mean).powi(2)).mean().unwrap_or(0.0)).sqrt();
+    dictlab::neural::unrolled::init_near(a.view(), 0.5 * std, &mut rng_from_seed(derive_seed(seed, "D0")))?
+};
+println!("n = 30, m = 50, N = {n_samples}, λ = {lambda}, step 1/L = {step:.4}; recovery_score(D₀) = {:.3}",
+    metrics::dictionary_recovery(inst.dict.view(), d0.view())?.recovery_score());
+// %% [markdown]
+// ## MMK-E3: recovery vs the number of unrolled iterations (AM vs DDL vs truncated DDL)
+// Full-batch gradient descent on D with **backtracking** (β = 0.5, start 1, next start min(10·t, 10⁴)), columns
+// renormalized after each step, until the relative loss change is below 10⁻⁶ (or the step cap). For every number N of
+// unrolled iterations: AM (g₁), DDL through all N layers (g₂) and DDL truncated to the last 20 layers. Reported: the
+// final `recovery_score`, the Lasso loss, and the wall time. Default: 5 problems, N ∈ {5, 10, 20, 50, 100, 200};
+// full: 50 problems and 12 values of N up to 1000.
+// %%
+let e3 = {
+    let n_iters: Vec<usize> = if full { vec![5, 8, 12, 20, 30, 50, 80, 120, 200, 300, 500, 1000] } else { vec![5, 10, 20, 50, 100, 200] };
+    let problems: usize = if full { 50 } else { 5 };
+    let max_steps: usize = if full { 500 } else { 100 };
+    let grid = Grid::new().axis("n_unrolled", n_iters.clone()).axis("problem", (0..problems).collect::<Vec<usize>>());
+    Sweep::new(grid).base_seed(seed).run(|it| {
+        let t = it.point.usize("n_unrolled")?;
+        let p = mmk_problem(it.point.usize("problem")?)?;
+        let mut rows = Vec::new();
+        for (name, g) in [("AM (g1)", Gradient::Dec), ("DDL (g2)", Gradient::AE_LASSO), ("DDL depth 20", Gradient::AeLasso { depth: Some(20.min(t)) })] {
+            let mut dl = UnrolledDl::new(Unrolled::new(t, p.2, Threshold::Soft { lambda: 0.1 }), g, max_steps);
+            dl.line_search = Some(Backtracking::default());
+            dl.rel_tol = Some(1e-6);
+            let (s, info) = dl.train(p.1.view(), p.0.y.view(), None, it.seed, iter::Schedule::Never, &mut iter::NoObserver)?;
+            let rs = metrics::dictionary_recovery(p.0.dict.view(), s.dict.view())?.recovery_score();
+            let mut row = Row::new(name);
+            row.termination = info.termination.to_string();
+            rows.push(row.metric("recovery_score", rs).metric("loss", s.loss).metric("seconds", info.elapsed).metric("steps", info.iters as f64));
+        }
+        Ok(rows)
+    })?
+};
+let e3_mean = sweep::select(&sweep::mean_by(&e3, &["p_inst_n_unrolled", "method"])?, &["p_inst_n_unrolled", "method", "m_recovery_score", "m_loss", "m_seconds", "m_steps"])?;
+report::show_df(&e3_mean);
+report::show_plot(&report::curves_from_frame(&e3_mean, "p_inst_n_unrolled", "m_recovery_score", "method",
+    "MMK-E3: mean recovery_score vs unrolled iterations", &CurveOpts { log_x: true, markers: true, ..Default::default() })?);
+report::show_plot(&report::curves_from_frame(&e3_mean, "p_inst_n_unrolled", "m_seconds", "method",
+    "MMK-E3: mean wall time (s) vs unrolled iterations", &CurveOpts { log_x: true, log_y: true, markers: true })?);
+// %% [markdown]
+// ## MMK-E2 / APM-E1: the direction of the gradient vs the number of iterations and the backprop depth
+// At D₀, g\* = (D ẑ − Y)ẑᵀ/N with ẑ the converged Lasso solution (FISTA to a relative gap of 10⁻¹²). For t unrolled
+// iterations: g₁ (depth 0), g₂ truncated to depth 20 and 50, g₂ through all t layers, and the implicit estimator g₃
+// (Ablin et al. 2020). `grad_cos` and `grad_err` (PAPERS.md §0), with e_t = mean ‖z_t − ẑ‖ on a twin reading.
+// %%
+let e2 = {
+    let (g_star, z_star) = lasso_gradient(d0.view(), inst.y.view(), lambda)?;
+    let ts: Vec<usize> = if full {
+        let mut v: Vec<usize> = (0..100).map(|i| (10f64.powf(3.0 * i as f64 / 99.0)).round() as usize).collect(); v.dedup(); v
+    } else { vec![1, 2, 5, 10, 20, 50, 100, 200, 500] };
+    let mut rows: Vec<Row> = Vec::new();
+    for &t in &ts {
+        let model = Unrolled::new(t, step, Threshold::Soft { lambda });
+        let mut grads = vec![("g1 (depth 0)", Gradient::Dec), ("g2 (all layers)", Gradient::AE_LASSO), ("g3 (implicit)", Gradient::Implicit)];
+        if t > 20 { grads.push(("g2 depth 20", Gradient::AeLasso { depth: Some(20) })); }
+        if t > 50 { grads.push(("g2 depth 50", Gradient::AeLasso { depth: Some(50) })); }
+        for (name, g) in grads {
+            let ev = model.gradient(d0.view(), inst.y.view(), None, g)?;
+            let (e, c) = grad_err_cos(ev.grad.view(), g_star.view());
+            rows.push(Row::new(name).param("t", t as f64).metric("grad_err", e).metric("grad_cos", c)
+                .metric("e_t", metrics::code_err(z_star.view(), ev.codes.view())?));
+        }
+    }
+    sweep::to_frame(&[(Item { item: 0, point: Point(vec![]), instance: String::new(), rep: 0, seed }, rows)])?
+};
+report::show_plot(&report::curves_from_frame(&e2, "p_method_t", "m_grad_err", "method", "‖g − g*‖_F vs unrolled iterations t",
+    &CurveOpts { log_x: true, log_y: true, markers: true })?);
+report::show_plot(&report::curves_from_frame(&e2, "p_method_t", "m_grad_cos", "method", "cos(g, g*) vs unrolled iterations t",
+    &CurveOpts { log_x: true, markers: true, ..Default::default() })?);
+report::show_plot(&report::curves_from_frame(&sweep::filter_eq(&e2, &[("method", "g1 (depth 0)".into())])?, "p_method_t", "m_e_t", "method",
+    "e_t = mean ‖z_t − ẑ‖ vs t", &CurveOpts { log_x: true, log_y: true, markers: true })?);
+// %% [markdown]
+// ## SLISTA-E1: LISTA vs ALISTA vs SLISTA vs ISTA on the test Lasso objective vs depth
+// n = 64, m = 256 Gaussian unit atoms, **dense** codes z ~ N(0, 1), x = D z, each x rescaled so ‖Dᵀx‖_∞ = 1 (so
+// λ_max = 1), λ ∈ {0.1, 0.8}·λ_max; every network of every depth T trained unsupervised on the Lasso objective F(z_T)
+// with Adam (batch 256), ISTA untrained. Reported: test F(z_T) − F* (F* by FISTA to a relative gap of 10⁻¹²).
+// Default: 2000 train / 1000 test signals, T ∈ {1, 2, 4, 8}, 300 Adam steps; full: 10 000 / 10 000, T ∈ {1, …, 30} on
+// a grid, 3000 steps.
+// %%
+let (lista_rows, lista_deep) = {
+    let (n, m) = (64usize, 256usize);
+    let (n_train, n_test, steps): (usize, usize, usize) = if full { (10_000, 10_000, 3000) } else { (2000, 1000, 300) };
+    let depths: Vec<usize> = if full { vec![1, 2, 4, 6, 8, 12, 16, 20, 25, 30] } else { vec![1, 2, 4, 8] };
+    let mut rng = rng_from_seed(derive_seed(seed, "SLISTA data"));
+    let d = generate::dictionary::gaussian_dictionary(n, m, &mut rng)?;
+    let mk = |count: usize, rng: &mut Rng64| -> Array2<f64> {
+        let z = generate::dictionary::gaussian_matrix(m, count, rng);
+        let mut x = d.dot(&z);
+        let c = d.t().dot(&x);
+        for (j, mut col) in x.columns_mut().into_iter().enumerate() {
+            let s = c.column(j).iter().fold(0.0f64, |a, v| a.max(v.abs()));
+            col /= s;
+        }
+        x
+    };
+    let train = mk(n_train, &mut rng);
+    let test = mk(n_test, &mut rng);
+    let mut rows: Vec<Row> = Vec::new();
+    let mut deep: Option<ListaNet> = None;
+    for frac in [0.1, 0.8] {
+        let z_star = Pgm::fista(frac).tol(1e-12).max_iters(100_000).encode(d.view(), test.view())?.codes;
+        let f_star = {
+            let r = &test - &d.dot(&z_star);
+            0.5 * r.iter().map(|v| v * v).sum::<f64>() / n_test as f64 + frac * z_star.iter().map(|v| v.abs()).sum::<f64>() / n_test as f64
+        };
+        for &t in &depths {
+            for kind in [ListaKind::Ista, ListaKind::Slista, ListaKind::Alista, ListaKind::Lista] {
+                let net = ListaNet::new(kind, d.view(), frac, t)?;
+                let tr = ListaTrainer { steps: if kind == ListaKind::Ista { 0 } else { steps }, batch: 256, lr: 1e-3 };
+                let (st, info) = tr.train(net, train.view(), derive_seed(seed, &format!("{kind} {t} {frac}")), iter::Schedule::Never, &mut iter::NoObserver)?;
+                let f = *st.net.layer_objectives(test.view())?.last().unwrap_or(&f64::NAN);
+                let mut row = Row::new(&kind.to_string()).param("lambda_frac", format!("{frac}")).param("T", t as f64);
+                row.termination = info.termination.to_string();
+                rows.push(row.metric("f_minus_f_star", (f - f_star).max(1e-16)).metric("train_seconds", info.elapsed));
+                if kind == ListaKind::Lista && frac == 0.1 && Some(&t) == depths.last() { deep = Some(st.net.clone()); }
+            }
+        }
+    }
+    (sweep::to_frame(&[(Item { item: 0, point: Point(vec![]), instance: String::new(), rep: 0, seed }, rows)])?, deep)
+};
+for frac in [0.1, 0.8] {
+    let sub = sweep::filter_eq(&lista_rows, &[("p_method_lambda_frac", format!("{frac}").into())])?;
+    report::show_plot(&report::curves_from_frame(&sub, "p_method_T", "m_f_minus_f_star", "method",
+        &format!("SLISTA-E1: test F(z_T) − F* vs depth T, λ = {frac}·λ_max (simulated data)"), &CurveOpts { log_y: true, markers: true, ..Default::default() })?);
+}
+report::show_df(&sweep::select(&lista_rows, &["p_method_lambda_frac", "p_method_T", "method", "m_f_minus_f_star", "m_train_seconds", "termination"])?);
+// %% [markdown]
+// ## SLISTA-E2: how far LISTA's learned W_e^t is from a multiple of Dᵀ
+// For the deepest LISTA trained above (λ = 0.1·λ_max): per layer, min_a ‖W_e^t − a Dᵀ‖_F / ‖W_e^t‖_F (0 at the ISTA
+// initialization W_e = Dᵀ/L).
+// %%
+if let Some(net) = &lista_deep {
+    let dist = net.we_distance_to_dt();
+    let xs: Vec<f64> = (1..=dist.len()).map(|t| t as f64).collect();
+    report::show_plot(&report::curves("SLISTA-E2: relative distance of W_e^t to its best multiple of Dᵀ", "layer t", "distance",
+        &[Series2::new("LISTA", xs, dist.clone())], &CurveOpts { markers: true, ..Default::default() }));
+    println!("per-layer distance: {:?}", dist.iter().map(|v| format!("{v:.3}")).collect::<Vec<_>>());
+}
+// %% [markdown]
+// ## Observed
