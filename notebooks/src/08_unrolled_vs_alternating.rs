@@ -67,13 +67,13 @@ println!("n = 30, m = 50, N = {n_samples}, λ = {lambda}, step 1/L = {step:.4}; 
 // Full-batch gradient descent on D with **backtracking** (β = 0.5, start 1, next start min(10·t, 10⁴)), columns
 // renormalized after each step, until the relative loss change is below 10⁻⁶ (or the step cap). For every number N of
 // unrolled iterations: AM (g₁), DDL through all N layers (g₂) and DDL truncated to the last 20 layers. Reported: the
-// final `recovery_score`, the Lasso loss, and the wall time. Default: 5 problems, N ∈ {5, 10, 20, 50, 100, 200};
-// full: 50 problems and 12 values of N up to 1000.
+// final `recovery_score`, the Lasso loss, and the wall time. Default: 2 problems, N ∈ {5, 20, 50}, at most 30
+// descent steps; full: 50 problems, 12 values of N up to 1000, 500 steps.
 // %%
 let e3 = {
-    let n_iters: Vec<usize> = if full { vec![5, 8, 12, 20, 30, 50, 80, 120, 200, 300, 500, 1000] } else { vec![5, 10, 20, 50, 100, 200] };
-    let problems: usize = if full { 50 } else { 5 };
-    let max_steps: usize = if full { 500 } else { 100 };
+    let n_iters: Vec<usize> = if full { vec![5, 8, 12, 20, 30, 50, 80, 120, 200, 300, 500, 1000] } else { vec![5, 20, 50] };
+    let problems: usize = if full { 50 } else { 2 };
+    let max_steps: usize = if full { 500 } else { 30 };
     let grid = Grid::new().axis("n_unrolled", n_iters.clone()).axis("problem", (0..problems).collect::<Vec<usize>>());
     Sweep::new(grid).base_seed(seed).run(|it| {
         let t = it.point.usize("n_unrolled")?;
@@ -84,6 +84,7 @@ let e3 = {
             dl.line_search = Some(Backtracking::default());
             dl.rel_tol = Some(1e-6);
             let (s, info) = dl.train(p.1.view(), p.0.y.view(), None, it.seed, iter::Schedule::Never, &mut iter::NoObserver)?;
+            println!("N = {t:4}, problem {}, {name:13}: {} steps in {:.2} s", it.point.usize("problem")?, info.iters, info.elapsed);
             let rs = metrics::dictionary_recovery(p.0.dict.view(), s.dict.view())?.recovery_score();
             let mut row = Row::new(name);
             row.termination = info.termination.to_string();
