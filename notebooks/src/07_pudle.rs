@@ -44,12 +44,12 @@ println!("full = {full}, e3_full = {e3_full}");
 // PUDLE-E1: n = 50, m = 100, k = 5, N = 10⁴ codes U[1, 2] with a shared sign, λ = 0.2, α = 0.2, two-sided threshold,
 // D₀ = D* + 0.1·N(0, 1) normalized, full-batch Adam (lr 10⁻³, ε 10⁻⁸) for 600 steps. We record `fro_dist` =
 // ‖D* − D‖_F (identity matching, as PUDLE: runs start near D*) and `code_err` = mean ‖z_T − z*‖ every few steps.
-// Default: N = 2000, 150 steps, T ∈ {10, 25}. At α = 0.2 this dictionary has α·L ≈ 1.2 > 1 (ISTA converges for α·L < 2);
+// Default: N = 1000, 100 steps, T ∈ {10, 25}. At α = 0.2 this dictionary has α·L ≈ 1.2 > 1 (ISTA converges for α·L < 2);
 // the crate reports α·L and refuses α·L ≥ 2.
 // %%
 let (e1_n, e1_m, e1_k) = (50usize, 100usize, 5usize);
-let e1_samples: usize = if full { 10_000 } else { 2000 };
-let e1_steps: usize = if full { 600 } else { 150 };
+let e1_samples: usize = if full { 10_000 } else { 1000 };
+let e1_steps: usize = if full { 600 } else { 100 };
 let e1_ts: Vec<usize> = if full { vec![25, 50, 100] } else { vec![10, 25] };
 let e1_every: usize = if full { 20 } else { 10 };
 let e1_inst = pudle_instance(e1_n, e1_m, e1_k, e1_samples, seed)?;
@@ -69,7 +69,7 @@ for &t in &e1_ts {
 }
 // %%
 let e1_table = {
-    let marks: Vec<usize> = if full { vec![0, 100, 200, 300, 600] } else { vec![0, 50, 100, 150] };
+    let marks: Vec<usize> = if full { vec![0, 100, 200, 300, 600] } else { vec![0, 50, 100] };
     let mut rows: Vec<Row> = Vec::new();
     for (t, g, df, secs, _) in &e1_traces {
         let it = sweep::column_f64(df, "iter")?;

@@ -680,6 +680,14 @@ impl Unrolled {
                 let zt = seg[t - start].as_ref().expect("layer t ≥ 1 is stored");
                 let zprev = seg[t - start - 1].as_ref().unwrap_or(&empty);
                 let need_next = t > t_lo;
+                // dense layers (early ISTA iterates are far from sparse) go through GEMMs, sparse
+                // ones through per-sample row operations: the crossover is at ≈ 15 % density
+                let density = zprev.val.len() as f64 / (n_samples * m) as f64;
+                if density > 0.15 {
+                    ubar =
+                        self.reverse_layer_dense(ops, zt, zprev, &ubar, &mut p, &mut q, need_next);
+                    continue;
+                }
                 // P += z_{t−1} ū_tᵀ (per-chunk accumulators), q += ū_t, ū_{t−1} on supp z_{t−1}
                 // few chunks (one m × m accumulator each): twice the thread count
                 let chunk = n_samples.div_ceil(2 * rayon::current_num_threads()).max(64);
@@ -733,6 +741,69 @@ impl Unrolled {
             }
         }
         (p, q)
+    }
+
+    /// One reverse layer with dense GEMMs: `Ū` (N × m) scattered from ū_t on supp z_t,
+    /// `q += Ū`, `P += Z_{t−1}ᵀ Ū`, and ū_{t−1} = (Ū M) gathered on supp z_{t−1}.
+    #[allow(clippy::too_many_arguments)]
+    fn reverse_layer_dense(
+        &self,
+        ops: &Ops,
+        zt: &Csr,
+        zprev: &Csr,
+        ubar: &[f64],
+        p: &mut Array2<f64>,
+        q: &mut Array2<f64>,
+        need_next: bool,
+    ) -> Vec<f64> {
+        let (n_samples, m) = q.dim();
+        let scatter = |c: &Csr, vals: &[f64]| {
+            let mut d = Array2::<f64>::zeros((n_samples, m));
+            d.axis_iter_mut(Axis(0))
+                .into_par_iter()
+                .enumerate()
+                .for_each(|(j, mut row)| {
+                    let (a, b) = (c.ptr[j], c.ptr[j + 1]);
+                    for (&i, &v) in c.idx[a..b].iter().zip(&vals[a..b]) {
+                        row[i as usize] = v;
+                    }
+                });
+            d
+        };
+        let u = scatter(zt, ubar);
+        *q += &u;
+        let zp = scatter(zprev, &zprev.val);
+        gemm_into(
+            p.view_mut(),
+            1.0,
+            zp.view(),
+            true,
+            u.view(),
+            false,
+            1.0,
+            par(),
+        );
+        if !need_next {
+            return vec![];
+        }
+        let mut g = Array2::<f64>::zeros((n_samples, m));
+        gemm_into(
+            g.view_mut(),
+            1.0,
+            u.view(),
+            false,
+            ops.mmat.view(),
+            false,
+            0.0,
+            par(),
+        );
+        let mut next = Vec::with_capacity(zprev.val.len());
+        for j in 0..n_samples {
+            let (ix, _) = zprev.row(j);
+            let gr = g.row(j);
+            next.extend(ix.iter().map(|&i| gr[i as usize]));
+        }
+        next
     }
 
     /// FLOPs of one step if the layers were dense GEMMs: a forward `2 m² N` per layer, a reverse
