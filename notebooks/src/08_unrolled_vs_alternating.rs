@@ -94,11 +94,12 @@ let e3 = {
     })?
 };
 let e3_mean = sweep::select(&sweep::mean_by(&e3, &["p_inst_n_unrolled", "method"])?, &["p_inst_n_unrolled", "method", "m_recovery_score", "m_loss", "m_seconds", "m_steps"])?;
-report::show_df(&e3_mean);
 report::show_plot(&report::curves_from_frame(&e3_mean, "p_inst_n_unrolled", "m_recovery_score", "method",
     "MMK-E3: mean recovery_score vs unrolled iterations", &CurveOpts { log_x: true, markers: true, ..Default::default() })?);
 report::show_plot(&report::curves_from_frame(&e3_mean, "p_inst_n_unrolled", "m_seconds", "method",
     "MMK-E3: mean wall time (s) vs unrolled iterations", &CurveOpts { log_x: true, log_y: true, markers: true })?);
+// %%
+report::show_df(&e3_mean);
 // %% [markdown]
 // ## MMK-E2 / APM-E1: the direction of the gradient vs the number of iterations and the backprop depth
 // At D₀, g\* = (D ẑ − Y)ẑᵀ/N with ẑ the converged Lasso solution (FISTA to a relative gap of 10⁻¹²). For t unrolled
@@ -131,6 +132,31 @@ report::show_plot(&report::curves_from_frame(&e2, "p_method_t", "m_grad_cos", "m
     &CurveOpts { log_x: true, markers: true, ..Default::default() })?);
 report::show_plot(&report::curves_from_frame(&sweep::filter_eq(&e2, &[("method", "g1 (depth 0)".into())])?, "p_method_t", "m_e_t", "method",
     "e_t = mean ‖z_t − ẑ‖ vs t", &CurveOpts { log_x: true, log_y: true, markers: true })?);
+// %%
+{
+    let mut text = format!("{:>16} | grad_err (grad_cos) at t = 10, 50, 100, 500", "estimator");
+    for name in ["g1 (depth 0)", "g2 (all layers)", "g2 depth 20", "g2 depth 50", "g3 (implicit)"] {
+        let sub = sweep::filter_eq(&e2, &[("method", name.into())])?;
+        let tv = sweep::column_f64(&sub, "p_method_t")?;
+        let ev = sweep::column_f64(&sub, "m_grad_err")?;
+        let cv = sweep::column_f64(&sub, "m_grad_cos")?;
+        text.push_str(&format!("\n{name:>16} |"));
+        for t in [10.0, 50.0, 100.0, 500.0] {
+            match tv.iter().position(|x| *x == Some(t)) {
+                Some(i) => text.push_str(&format!(" {:.2e} ({:.4})", ev[i].unwrap_or(f64::NAN), cv[i].unwrap_or(f64::NAN))),
+                None => text.push_str("        —         "),
+            }
+        }
+    }
+    let e1 = sweep::filter_eq(&e2, &[("method", "g1 (depth 0)".into())])?;
+    let tv = sweep::column_f64(&e1, "p_method_t")?;
+    let et = sweep::column_f64(&e1, "m_e_t")?;
+    text.push_str("\n e_t at t = 10, 50, 100, 500:");
+    for t in [10.0, 50.0, 100.0, 500.0] {
+        if let Some(i) = tv.iter().position(|x| *x == Some(t)) { text.push_str(&format!(" {:.2e}", et[i].unwrap_or(f64::NAN))); }
+    }
+    report::show_text(&text);
+}
 // %% [markdown]
 // ## SLISTA-E1: LISTA vs ALISTA vs SLISTA vs ISTA on the test Lasso objective vs depth
 // n = 64, m = 256 Gaussian unit atoms, **dense** codes z ~ N(0, 1), x = D z, each x rescaled so ‖Dᵀx‖_∞ = 1 (so
@@ -200,3 +226,22 @@ if let Some(net) = &lista_deep {
 }
 // %% [markdown]
 // ## Observed
+// At the default sizes (seeds fixed):
+// - **MMK-E3** (2 problems, ≤ 30 backtracking steps from recovery_score(D₀) ≈ 0.89): more unrolled iterations help every
+//   method (N = 5: 0.935, N = 20: 0.966–0.969, N = 50: 0.976–0.978). DDL (full or truncated to 20 layers) is ahead of
+//   AM by 0.0003–0.002 at every N and reaches a slightly lower Lasso loss (N = 20: 1.099 vs 1.105), at 1.2–1.6× AM's
+//   time. With 30 steps none of the runs has met the 10⁻⁶ relative-decrease stop.
+// - **MMK-E2 / APM-E1.** Against the converged-Lasso gradient g\*, g₁ and g₂ converge as the iterates do (e_t = 1.45,
+//   0.76, 0.46, 0.061 at t = 10, 50, 100, 500): grad_err 0.130 / 0.132 at t = 10 and 3.5e-3 / 2.6e-3 at t = 500;
+//   g₂ points better (cos 0.979 vs 0.957 at t = 10); truncating g₂ to the last 20 or 50 layers lands between g₁ and full
+//   g₂. The **implicit g₃ is useless here** (grad_err 8–5000, cos ≈ 0): with Bernoulli(0.3) codes on m = 50 atoms in
+//   n = 30 dimensions the iterates' supports are large and not yet the solution's (e_t = 0.06 at t = 500), and
+//   D_SᵀD_S on them is nearly singular — the estimator needs support identification, which PUDLE-E2's 5-sparse setup
+//   has (notebook 07: g₃ matches g_ae_lasso there).
+// - **SLISTA-E1** (2000 training signals, 300 Adam steps): at λ = 0.1·λ_max every learned network beats ISTA at every
+//   depth (T = 8: ISTA 0.131, SLISTA 0.063, ALISTA 0.064, LISTA 0.058; T = 1: 0.649 / 0.440 / 0.258 / 0.189). At
+//   λ = 0.8·λ_max SLISTA is far ahead (T = 8: 2.3e-4 vs ISTA 3.0e-3), while ALISTA (0.023) and LISTA (0.013) stay above
+//   ISTA for T ≥ 4 — their thresholds are learned from the ISTA start in 300 steps, and the crate's ALISTA uses the
+//   Frobenius analytic weight.
+// - **SLISTA-E2.** The deepest LISTA's W_e^t sits at relative distance 0.41 (layer 1) down to 0.15 (layer 8) from its
+//   best multiple of Dᵀ: the learned encoder departs from Dᵀ most in the first layers.

@@ -31,7 +31,8 @@
 //! * `g_implicit` (Ablin et al.'s g₃): `∇₂L − ∇₂₁L (∇₁₁L)⁻¹ ∇₁L` at (z_T, D) for
 //!   `L(z, D) = ½‖x − Dz‖² + λ‖z‖₁` restricted to S = supp(z_T): per sample
 //!   `v_S = (D_SᵀD_S)⁻¹ (D_Sᵀ r + λ sign z_S)` and `g = r (z − v)ᵀ − D v zᵀ`. At the exact Lasso
-//!   solution `v = 0` and it equals `g_dec` there.
+//!   solution `v = 0` and it equals `g_dec` there. Samples whose support is larger than n (early
+//!   iterates; D_SᵀD_S is singular) get `v = 0`, i.e. g₁.
 //!
 //! # Memory
 //! The reverse pass needs every `z_t`. [`Memory::StoreAll`] keeps them (T·m·N floats);
@@ -832,7 +833,7 @@ fn implicit_correction(
     r: &Array2<f64>,
     lambda: f64,
 ) -> Result<Array2<f64>> {
-    let m = d.ncols();
+    let (n, m) = d.dim();
     let gram = crate::linalg::gram(d, par());
     let mut dtr = Array2::zeros((m, r.ncols()));
     gemm_into(dtr.view_mut(), 1.0, d, true, r.view(), false, 0.0, par());
@@ -844,7 +845,9 @@ fn implicit_correction(
             let s: Vec<usize> = (0..m).filter(|&i| zc[i] != 0.0).collect();
             let k = s.len();
             let mut out = vec![0.0; m];
-            if k == 0 {
+            // no support, or one larger than n (D_SᵀD_S singular: early iterates, not a Lasso
+            // solution) — g₃ is undefined there and the sample contributes g₁ (v = 0)
+            if k == 0 || k > n {
                 return out;
             }
             let mut a: Vec<f64> = Vec::with_capacity(k * k);
