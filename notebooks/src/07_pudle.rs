@@ -309,7 +309,8 @@ if full {
 //   g_implicit falls geometrically with T (log10 slopes −0.049, −0.056, −0.056 per layer; at T = 100: 4.8e-6, 1.9e-6,
 //   1.9e-6), while g_ae_ls stalls at ≈ 0.098 from T ≈ 30 on — it is the gradient of a different loss (no λ term).
 //   ‖ĝ − g*‖ = 0.14: the converged Lasso gradient is itself biased away from the true-code gradient. At T = 1 the
-//   implicit estimator is meaningless (2.6e13): the first iterate's support is larger than n, where D_SᵀD_S is singular.
+//   first iterate's supports are larger than n (D_SᵀD_S singular, g₃ undefined): those samples contribute g₁ (before
+//   that fallback, g₃ at T = 1 was 2.6e13 away from ĝ).
 // - **E3** (scaled down: n = 100, m = 150, 300 steps of batch 50): AE, AEdecay and AEhard all reduce fro_dist_rel from
 //   0.157 to below 0.01 (k = 3: 0.0043, 0.0020, 0.0002; k = 6: 0.0072, 0.0041, 0.0027) — bias reduction (decay,
 //   hard threshold) ends closer to D*. NOODL with PUDLE's SGD step lr = 20 leaves D* within 30 steps (fro_dist_rel
