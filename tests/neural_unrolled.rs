@@ -172,13 +172,18 @@ fn noodl_update_hand_computed() {
     assert!((ev.grad[(1, 0)] - 0.2).abs() < 1e-15);
 }
 
+/// PUDLE's generator: k-sparse codes, magnitudes U[1, 2] with one sign per sample.
+fn pudle(n: usize, m: usize, k: usize, n_samples: usize, seed: u64) -> dictlab::Instance {
+    InstanceSpec::new(n, m, n_samples)
+        .sparsity(k)
+        .values(Values::SharedSignUniform { a: 1.0, b: 2.0 })
+        .sample(seed)
+        .unwrap()
+}
+
 /// A planted instance with a clear Lasso solution: n = 20, m = 30, 3-sparse codes.
 fn easy() -> (Array2<f64>, Array2<f64>, Array2<f64>) {
-    let inst = InstanceSpec::new(20, 30, 200)
-        .sparsity(3)
-        .values(Values::SharedSignUniform { a: 1.0, b: 2.0 })
-        .sample(8)
-        .unwrap();
+    let inst = pudle(20, 30, 3, 200, 8);
     (inst.dict, inst.codes, inst.y)
 }
 
@@ -214,11 +219,7 @@ fn deep_encoders_approach_the_lasso_gradient_and_implicit_is_exact_at_the_soluti
 
 #[test]
 fn training_from_a_near_init_improves_recovery() {
-    let inst = InstanceSpec::new(20, 40, 2000)
-        .sparsity(3)
-        .values(Values::SharedSignUniform { a: 1.0, b: 2.0 })
-        .sample(9)
-        .unwrap();
+    let inst = pudle(20, 40, 3, 2000, 9);
     let d0 = init_near(inst.dict.view(), 0.1, &mut rng_from_seed(10)).unwrap();
     let f0 = dictlab::metrics::fro_dist(inst.dict.view(), d0.view()).unwrap();
     let cases = [
@@ -364,11 +365,7 @@ fn shipped_images_load() {
 #[test]
 fn backtracking_descent_decreases_the_loss_monotonically() {
     use dictlab::neural::unrolled::Backtracking;
-    let inst = InstanceSpec::new(15, 25, 500)
-        .sparsity(2)
-        .values(Values::SharedSignUniform { a: 1.0, b: 2.0 })
-        .sample(21)
-        .unwrap();
+    let inst = pudle(15, 25, 2, 500, 21);
     let d0 = init_near(inst.dict.view(), 0.15, &mut rng_from_seed(22)).unwrap();
     for g in [Gradient::Dec, Gradient::AE_LASSO] {
         let mut dl = UnrolledDl::new(

@@ -242,17 +242,14 @@ impl LearnState {
     /// The next minibatch of `b` signals of `y` (n × N): consecutive slices of an epoch-wise
     /// permutation drawn from the state's RNG (a new permutation when the epoch is used up).
     pub fn next_minibatch(&mut self, y: ArrayView2<'_, f64>, b: usize) -> Array2<f64> {
-        use rand::seq::SliceRandom;
-        let nn = y.ncols();
-        let b = b.min(nn);
-        if self.order.len() != nn || self.cursor + b > nn {
-            self.order = (0..nn).collect();
-            self.order.shuffle(&mut self.rng);
-            self.cursor = 0;
-        }
-        let batch = y.select(Axis(1), &self.order[self.cursor..self.cursor + b]);
-        self.cursor += b;
-        batch
+        let idx = next_epoch_batch(
+            &mut self.order,
+            &mut self.cursor,
+            y.ncols(),
+            b,
+            &mut self.rng,
+        );
+        y.select(Axis(1), idx)
     }
     /// The engine objective of every learner: `data_fit`, or NaN once the dictionary is non-finite
     /// (the engine then records `NonFinite`).
@@ -263,6 +260,28 @@ impl LearnState {
             self.data_fit
         }
     }
+}
+
+/// The next `b` (at most `nn`) sample indices of an epoch-wise permutation of `0..nn` drawn from
+/// `rng`: consecutive slices of `order` from `cursor`, with a new permutation when the epoch is
+/// used up (or `nn` changed). Shared by every minibatch learner and trainer.
+pub fn next_epoch_batch<'a>(
+    order: &'a mut Vec<usize>,
+    cursor: &mut usize,
+    nn: usize,
+    b: usize,
+    rng: &mut Rng64,
+) -> &'a [usize] {
+    use rand::seq::SliceRandom;
+    let b = b.min(nn);
+    if order.len() != nn || *cursor + b > nn {
+        *order = (0..nn).collect();
+        order.shuffle(rng);
+        *cursor = 0;
+    }
+    let start = *cursor;
+    *cursor += b;
+    &order[start..start + b]
 }
 
 /// A dictionary learner: learns `m` atoms from `y` (n × N) from an [`Init`], on the shared

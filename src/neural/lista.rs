@@ -34,8 +34,7 @@ use crate::iter::{self, Iterative, Observer, Record, Schedule, SolveInfo, Stop};
 use crate::linalg::{gemm_into, gram, par};
 use crate::neural::optim::Adam;
 use crate::rng::{Rng64, rng_from_seed};
-use ndarray::{Array2, ArrayView2, Axis, Zip};
-use rand::Rng;
+use ndarray::{Array2, ArrayView2, Zip};
 
 /// Which network.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -474,12 +473,25 @@ impl ListaNet {
         v
     }
 
+    /// The number of learned parameters (the length of [`ListaNet::to_flat`]).
+    pub fn n_params(&self) -> usize {
+        self.layers
+            .iter()
+            .map(|l| match self.kind {
+                ListaKind::Ista => 0,
+                ListaKind::Slista => 1,
+                ListaKind::Alista => 2,
+                ListaKind::Lista => l.we.len() + l.s.len() + 1,
+            })
+            .sum()
+    }
+
     /// Set the learned parameters from [`ListaNet::to_flat`]'s layout.
     ///
     /// # Errors
     /// A vector of the wrong length.
     pub fn set_flat(&mut self, v: &[f64]) -> Result<()> {
-        let want = self.to_flat().len();
+        let want = self.n_params();
         if v.len() != want {
             return Err(Error::shape("flat parameters", (want, 1), (v.len(), 1)));
         }
@@ -594,18 +606,7 @@ impl ListaTrainer {
         schedule: Schedule,
         obs: &mut dyn Observer<ListaState>,
     ) -> Result<(ListaState, SolveInfo)> {
-        ensure!(
-            self.batch >= 1,
-            "batch",
-            self.batch,
-            "a minibatch of at least 1 signal"
-        );
-        ensure!(
-            self.lr.is_finite() && self.lr > 0.0,
-            "lr",
-            self.lr,
-            "a step size > 0"
-        );
+        crate::neural::optim::check_minibatch(self.batch, self.lr)?;
         net.check_x(x)?;
         let loss = net
             .loss_grad(x.slice(ndarray::s![.., ..self.batch.min(x.ncols())]))?
@@ -635,9 +636,7 @@ impl Iterative for ListaIter {
         if s.net.kind == ListaKind::Ista {
             return Ok(());
         }
-        let nn = self.x.ncols();
-        let idx: Vec<usize> = (0..self.batch).map(|_| s.rng.random_range(0..nn)).collect();
-        let xb = self.x.select(Axis(1), &idx);
+        let xb = crate::neural::optim::sample_columns(self.x.view(), self.batch, &mut s.rng);
         let (f, g) = s.net.loss_grad(xb.view())?;
         s.loss = f;
         if !f.is_finite() || g.iter().any(|v| !v.is_finite()) {

@@ -1,9 +1,37 @@
 //! First-order optimizers on flat parameter vectors, shared by every trained model of the crate
 //! (sparse autoencoders, unrolled dictionary learning, LISTA-type networks).
 //!
+//! Also the minibatch plumbing of the minibatch trainers (sparse autoencoders, LISTA networks):
+//! [`check_minibatch`] and [`sample_columns`] (uniform, with replacement).
+//!
 //! * SGD: `x ← x − η g`.
 //! * Adam (Kingma & Ba 2015, Algorithm 1): `m ← β₁m + (1−β₁)g`, `v ← β₂v + (1−β₂)g²`,
 //!   `x ← x − α (m/(1−β₁ᵗ)) / (√(v/(1−β₂ᵗ)) + ε)`.
+
+use ndarray::{Array2, ArrayView2, Axis};
+use rand::Rng;
+
+/// Validate a minibatch size and a step size.
+///
+/// # Errors
+/// A batch of 0, a step size that is not finite and positive.
+pub fn check_minibatch(batch: usize, lr: f64) -> crate::error::Result<()> {
+    crate::error::ensure!(
+        batch >= 1,
+        "batch",
+        batch,
+        "a minibatch of at least 1 signal"
+    );
+    crate::error::ensure!(lr.is_finite() && lr > 0.0, "lr", lr, "a step size > 0");
+    Ok(())
+}
+
+/// `batch` columns of `y` drawn uniformly with replacement.
+pub fn sample_columns(y: ArrayView2<'_, f64>, batch: usize, rng: &mut impl Rng) -> Array2<f64> {
+    let nn = y.ncols();
+    let idx: Vec<usize> = (0..batch).map(|_| rng.random_range(0..nn)).collect();
+    y.select(Axis(1), &idx)
+}
 
 /// Adam on a flat parameter vector (Kingma & Ba 2015, Algorithm 1).
 #[derive(Clone, Debug)]

@@ -416,11 +416,16 @@ impl Sae {
     /// # Errors
     /// A vector of the wrong length.
     pub fn set_flat(&mut self, v: &[f64]) -> Result<()> {
+        let want = self.w_enc.len()
+            + self.b_enc.len()
+            + self.w_dec.len()
+            + self.b_dec.len()
+            + self.log_theta.len();
         ensure!(
-            v.len() == self.to_flat().len(),
+            v.len() == want,
             "flat parameters",
             v.len(),
-            format!("{} values", self.to_flat().len())
+            format!("{want} values")
         );
         let mut it = v.iter().copied();
         for x in self
@@ -627,18 +632,7 @@ impl SaeTrainer {
         schedule: Schedule,
         obs: &mut dyn Observer<SaeState>,
     ) -> Result<(SaeState, SolveInfo)> {
-        ensure!(
-            self.batch >= 1,
-            "batch",
-            self.batch,
-            "a minibatch of at least 1 signal"
-        );
-        ensure!(
-            self.lr.is_finite() && self.lr > 0.0,
-            "lr",
-            self.lr,
-            "a step size > 0"
-        );
+        super::optim::check_minibatch(self.batch, self.lr)?;
         crate::error::check_finite("signals", y)?;
         ensure!(y.ncols() >= 1, "n_samples", 0, "at least one signal");
         let mut rng = rng_from_seed(seed);
@@ -686,9 +680,7 @@ struct SaeIter {
 impl Iterative for SaeIter {
     type State = SaeState;
     fn step(&mut self, s: &mut SaeState) -> Result<()> {
-        let nn = self.y.ncols();
-        let idx: Vec<usize> = (0..self.batch).map(|_| s.rng.random_range(0..nn)).collect();
-        let yb = self.y.select(Axis(1), &idx);
+        let yb = super::optim::sample_columns(self.y.view(), self.batch, &mut s.rng);
         let (loss, g) = s.sae.loss_grad(yb.view())?;
         let mut x = s.sae.to_flat();
         s.adam.step(&mut x, &g.to_flat());

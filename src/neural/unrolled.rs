@@ -54,7 +54,6 @@ use crate::metrics;
 use crate::neural::optim::{OptState, Optimizer};
 use crate::rng::{Rng64, rng_from_seed};
 use ndarray::{Array2, ArrayView2, Axis, Zip};
-use rand::seq::SliceRandom;
 use rayon::prelude::*;
 
 /// The non-linearity of every layer.
@@ -479,114 +478,86 @@ impl Unrolled {
         let rec = 0.5 * r.iter().map(|v| v * v).sum::<f64>() / nn;
         let l1 = z_s.iter().map(|v| v.abs()).sum::<f64>() / nn;
         let lasso = lambda.map_or(f64::NAN, |l| rec + l * l1);
-        let mut grad = Array2::zeros((n, m));
-        match (g, stored) {
+        // every variant starts from r · Rᵀ / N: R = sign z_T (NOODL), z_T − v (implicit), z_T otherwise
+        let implicit_v = match g {
+            Gradient::Implicit => Some(implicit_correction(d, &z_t, &r, lambda.unwrap_or(0.0))?),
+            _ => None,
+        };
+        let right = match (g, &implicit_v) {
             (Gradient::Noodl, _) => {
-                let s = z_t.mapv(|v| if v == 0.0 { 0.0 } else { v.signum() });
-                gemm_into(
-                    grad.view_mut(),
-                    1.0 / nn,
-                    r.view(),
-                    false,
-                    s.view(),
-                    true,
-                    0.0,
-                    par(),
-                );
+                std::borrow::Cow::Owned(z_t.mapv(|v| if v == 0.0 { 0.0 } else { v.signum() }))
             }
-            (Gradient::Implicit, _) => {
-                let v = implicit_correction(d, &z_t, &r, lambda.unwrap_or(0.0))?;
-                // g = r (z − v)ᵀ − D v zᵀ
-                let zmv = &z_t - &v;
-                gemm_into(
-                    grad.view_mut(),
-                    1.0 / nn,
-                    r.view(),
-                    false,
-                    zmv.view(),
-                    true,
-                    0.0,
-                    par(),
-                );
-                let mut dv = Array2::zeros((n, x.ncols()));
-                gemm_into(dv.view_mut(), 1.0, d, false, v.view(), false, 0.0, par());
-                gemm_into(
-                    grad.view_mut(),
-                    -1.0 / nn,
-                    dv.view(),
-                    false,
-                    z_t.view(),
-                    true,
-                    1.0,
-                    par(),
-                );
-            }
-            (Gradient::AeLasso { .. } | Gradient::AeLs { .. }, Some(st)) => {
-                // ḡ_T = Dᵀ r (+ λ sign z_T), needed only on supp z_T (the first mask)
-                let mut gbar = Array2::zeros((x.ncols(), m));
-                gemm_into(gbar.view_mut(), 1.0, r.view(), true, d, false, 0.0, par());
-                let lam = match g {
-                    Gradient::AeLasso { .. } => lambda.unwrap_or(0.0),
-                    _ => 0.0,
-                };
-                let z_sp = Csr::from_dense(&z_s);
-                let ubar: Vec<f64> = (0..x.ncols())
-                    .flat_map(|j| {
-                        let (ix, vs) = z_sp.row(j);
-                        let gb = gbar.row(j);
-                        ix.iter()
-                            .zip(vs)
-                            .map(move |(&i, &v)| gb[i as usize] + lam * v.signum())
-                            .collect::<Vec<_>>()
-                    })
-                    .collect();
-                let (p, q) = self.reverse(&ops, ubar, depth, st);
-                // ∇ = (1/N)[r z_Tᵀ − α D (P + Pᵀ) + α x q]   (q is N × m)
-                gemm_into(
-                    grad.view_mut(),
-                    1.0 / nn,
-                    r.view(),
-                    false,
-                    z_t.view(),
-                    true,
-                    0.0,
-                    par(),
-                );
-                let psym = &p + &p.t();
-                gemm_into(
-                    grad.view_mut(),
-                    -self.alpha / nn,
-                    d,
-                    false,
-                    psym.view(),
-                    false,
-                    1.0,
-                    par(),
-                );
-                gemm_into(
-                    grad.view_mut(),
-                    self.alpha / nn,
-                    x,
-                    false,
-                    q.view(),
-                    false,
-                    1.0,
-                    par(),
-                );
-            }
-            // g_dec, and backpropagation through zero layers
-            _ => {
-                gemm_into(
-                    grad.view_mut(),
-                    1.0 / nn,
-                    r.view(),
-                    false,
-                    z_t.view(),
-                    true,
-                    0.0,
-                    par(),
-                );
-            }
+            (_, Some(v)) => std::borrow::Cow::Owned(&z_t - v),
+            _ => std::borrow::Cow::Borrowed(&z_t),
+        };
+        let mut grad = Array2::zeros((n, m));
+        gemm_into(
+            grad.view_mut(),
+            1.0 / nn,
+            r.view(),
+            false,
+            right.view(),
+            true,
+            0.0,
+            par(),
+        );
+        if let Some(v) = &implicit_v {
+            // g₃ = r (z − v)ᵀ − D v zᵀ
+            let mut dv = Array2::zeros((n, x.ncols()));
+            gemm_into(dv.view_mut(), 1.0, d, false, v.view(), false, 0.0, par());
+            gemm_into(
+                grad.view_mut(),
+                -1.0 / nn,
+                dv.view(),
+                false,
+                z_t.view(),
+                true,
+                1.0,
+                par(),
+            );
+        }
+        // backpropagation through `depth` ≥ 1 layers adds −α D (P + Pᵀ) + α x q
+        if let Some(st) = stored {
+            // ḡ_T = Dᵀ r (+ λ sign z_T), needed only on supp z_T (the first mask)
+            let mut gbar = Array2::zeros((x.ncols(), m));
+            gemm_into(gbar.view_mut(), 1.0, r.view(), true, d, false, 0.0, par());
+            let lam = match g {
+                Gradient::AeLasso { .. } => lambda.unwrap_or(0.0),
+                _ => 0.0,
+            };
+            let z_sp = Csr::from_dense(&z_s);
+            let ubar: Vec<f64> = (0..x.ncols())
+                .flat_map(|j| {
+                    let (ix, vs) = z_sp.row(j);
+                    let gb = gbar.row(j);
+                    ix.iter()
+                        .zip(vs)
+                        .map(move |(&i, &v)| gb[i as usize] + lam * v.signum())
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            let (p, q) = self.reverse(&ops, ubar, depth, st);
+            let psym = &p + &p.t();
+            gemm_into(
+                grad.view_mut(),
+                -self.alpha / nn,
+                d,
+                false,
+                psym.view(),
+                false,
+                1.0,
+                par(),
+            );
+            gemm_into(
+                grad.view_mut(),
+                self.alpha / nn,
+                x,
+                false,
+                q.view(),
+                false,
+                1.0,
+                par(),
+            );
         }
         Ok(GradEval {
             grad,
@@ -1103,15 +1074,14 @@ struct DlIter {
 impl DlIter {
     fn batch(&self, s: &mut DlState) -> Option<Vec<usize>> {
         let b = self.cfg.batch?;
-        let nn = self.y.ncols();
-        if s.cursor + b > s.order.len() {
-            s.order = (0..nn).collect();
-            s.order.shuffle(&mut s.rng);
-            s.cursor = 0;
-        }
-        let idx = s.order[s.cursor..s.cursor + b].to_vec();
-        s.cursor += b;
-        Some(idx)
+        let idx = crate::learn::next_epoch_batch(
+            &mut s.order,
+            &mut s.cursor,
+            self.y.ncols(),
+            b,
+            &mut s.rng,
+        );
+        Some(idx.to_vec())
     }
 }
 
