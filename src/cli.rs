@@ -466,6 +466,12 @@ pub struct GenerateArgs {
     /// Zipf exponent for atom frequencies (exact-k supports).
     #[arg(long, conflicts_with = "theta")]
     pub zipf: Option<f64>,
+    /// Correlated firing: atoms in groups of this size fire together (with --firing-corr).
+    #[arg(long, requires = "firing_corr", conflicts_with_all = ["theta", "zipf"])]
+    pub firing_group: Option<usize>,
+    /// Correlated firing: probability ρ that the next atom comes from an active group.
+    #[arg(long, requires = "firing_group")]
+    pub firing_corr: Option<f64>,
     /// Number of samples N.
     #[arg(long)]
     pub samples: usize,
@@ -538,6 +544,8 @@ impl GenerateArgs {
             ("sparsity", self.sparsity.map(Value::from)),
             ("theta", self.theta.map(Value::from)),
             ("zipf_exponent", self.zipf.map(Value::from)),
+            ("firing_group", self.firing_group.map(Value::from)),
+            ("firing_corr", self.firing_corr.map(Value::from)),
             ("values", Some(Value::from(registry_name(&self.values)))),
             ("value_low", Some(Value::from(self.value_low))),
             ("value_high", Some(Value::from(self.value_high))),

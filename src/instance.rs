@@ -137,6 +137,8 @@ impl InstanceSpec {
         "sparsity",
         "theta",
         "zipf_exponent",
+        "firing_group",
+        "firing_corr",
         "values",
         "value_low",
         "value_high",
@@ -155,6 +157,7 @@ impl InstanceSpec {
     /// | `pair_cos`, `pairs` | near-duplicate pairs (0.9, 1) |
     /// | `sparsity` / `theta` | exact-k supports (k = 3) / Bernoulli(θ) supports |
     /// | `zipf_exponent` | Zipf atom frequencies for exact-k supports |
+    /// | `firing_group`, `firing_corr` | correlated firing for exact-k supports: groups of g atoms, ρ (both required together) |
     /// | `values`, `value_low`, `value_high` | `gaussian` (default), `rademacher`, `signed_uniform`, `nonneg_uniform`, `shared_sign_uniform`; bounds (1, 2) |
     /// | `noise_sigma` / `snr_db` | Gaussian noise by σ / by SNR in dB (none) |
     ///
@@ -253,6 +256,36 @@ impl InstanceSpec {
             }
         };
         let (k, theta, zipf) = (int("sparsity")?, num("theta")?, num("zipf_exponent")?);
+        let corr = match (int("firing_group")?, num("firing_corr")?) {
+            (Some(group), Some(rho)) => Some((group, rho)),
+            (None, None) => None,
+            (g, _) => {
+                return Err(Error::invalid(
+                    if g.is_some() {
+                        "firing_group"
+                    } else {
+                        "firing_corr"
+                    },
+                    "alone",
+                    "both `firing_group` (group size) and `firing_corr` (ρ) for correlated firing",
+                ));
+            }
+        };
+        if let Some((group, rho)) = corr {
+            if theta.is_some() || zipf.is_some() {
+                return Err(Error::invalid(
+                    "firing_corr",
+                    "with theta or zipf_exponent",
+                    "correlated firing only with exact-k supports (`sparsity`), without `theta` or `zipf_exponent`",
+                ));
+            }
+            let spec = InstanceSpec::new(n, m, nn).support(Support::Correlated {
+                k: k.unwrap_or(3),
+                group,
+                rho,
+            });
+            return finish(spec, kind, values, noise_of(num("noise_sigma")?, num("snr_db")?)?);
+        }
         let support = match (theta, k, zipf) {
             (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
                 return Err(Error::invalid(
@@ -268,25 +301,13 @@ impl InstanceSpec {
             },
             (None, k, None) => Support::ExactK { k: k.unwrap_or(3) },
         };
-        let noise = match (num("noise_sigma")?, num("snr_db")?) {
-            (Some(_), Some(_)) => {
-                return Err(Error::invalid(
-                    "noise_sigma",
-                    "with snr_db",
-                    "either `noise_sigma` or `snr_db`, not both",
-                ));
-            }
-            (Some(sigma), None) => Noise::Sigma { sigma },
-            (None, Some(snr_db)) => Noise::SnrDb { snr_db },
-            (None, None) => Noise::None,
-        };
-        let spec = InstanceSpec::new(n, m, nn)
-            .dictionary(kind)
-            .support(support)
-            .values(values)
-            .noise(noise);
-        spec.check()?;
-        Ok(spec)
+        let noise = noise_of(num("noise_sigma")?, num("snr_db")?)?;
+        finish(
+            InstanceSpec::new(n, m, nn).support(support),
+            kind,
+            values,
+            noise,
+        )
     }
 
     /// Validate every field; errors name the fix.
@@ -460,6 +481,11 @@ impl InstanceSpec {
                 p.push(("sparsity".into(), Value::Int(k as i64)));
                 p.push(("zipf_exponent".into(), Value::Float(exponent)));
             }
+            Support::Correlated { k, group, rho } => {
+                p.push(("sparsity".into(), Value::Int(k as i64)));
+                p.push(("firing_group".into(), Value::Int(group as i64)));
+                p.push(("firing_corr".into(), Value::Float(rho)));
+            }
         }
         let values = serde_json::to_value(self.codes.values)
             .ok()
@@ -473,6 +499,27 @@ impl InstanceSpec {
         }
         p
     }
+}
+
+/// The noise law from `noise_sigma` / `snr_db` (at most one).
+fn noise_of(sigma: Option<f64>, snr_db: Option<f64>) -> Result<Noise> {
+    match (sigma, snr_db) {
+        (Some(_), Some(_)) => Err(Error::invalid(
+            "noise_sigma",
+            "with snr_db",
+            "either `noise_sigma` or `snr_db`, not both",
+        )),
+        (Some(sigma), None) => Ok(Noise::Sigma { sigma }),
+        (None, Some(snr_db)) => Ok(Noise::SnrDb { snr_db }),
+        (None, None) => Ok(Noise::None),
+    }
+}
+
+/// `spec` with its dictionary, value and noise laws, checked.
+fn finish(spec: InstanceSpec, kind: DictKind, values: Values, noise: Noise) -> Result<InstanceSpec> {
+    let spec = spec.dictionary(kind).values(values).noise(noise);
+    spec.check()?;
+    Ok(spec)
 }
 
 /// `A X` computed column by column from the non-zeros of `X` (parallel over columns, each column

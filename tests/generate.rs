@@ -213,6 +213,82 @@ fn code_laws_respect_sparsity_and_ranges() {
 }
 
 #[test]
+fn correlated_firing_keeps_k_and_the_marginals_and_raises_co_firing() {
+    let (m, k, g, nn) = (24usize, 3usize, 4usize, 6000usize);
+    let law = |rho| CodeLaw {
+        support: Support::Correlated { k, group: g, rho },
+        values: Values::Rademacher,
+    };
+    // fraction of samples whose k atoms lie in one group; counted by hand from the supports
+    let stats = |rho: f64, seed: u64| {
+        let x = law(rho)
+            .sample(m, nn, &mut rng_from_seed(seed))
+            .unwrap();
+        let mut one_group = 0usize;
+        for c in x.columns() {
+            let s: Vec<usize> = (0..m).filter(|&i| c[i] != 0.0).collect();
+            assert_eq!(s.len(), k, "exactly k atoms");
+            one_group += s.iter().all(|&i| i / g == s[0] / g) as usize;
+        }
+        let freq: Vec<f64> = x
+            .rows()
+            .into_iter()
+            .map(|r| r.iter().filter(|v| **v != 0.0).count() as f64 / nn as f64)
+            .collect();
+        (one_group as f64 / nn as f64, freq)
+    };
+    // ρ = 0: the uniform law; P(3 atoms in one group) = 6 · C(4,3) / C(24,3) = 24/2024
+    let (p0, f0) = stats(0.0, 1);
+    assert!((p0 - 24.0 / 2024.0).abs() < 0.01, "{p0}");
+    // ρ = 1 with g = 4 > k: every sample inside one group
+    let (p1, f1) = stats(1.0, 2);
+    assert_eq!(p1, 1.0);
+    // ρ = 0.5: second atom in the group w.p. ½ + ½·3/23, third likewise given that
+    let (ph, _) = stats(0.5, 3);
+    assert!(ph > 0.2 && ph < 0.45, "{ph}");
+    // marginals stay k/m = 0.125 (g divides m)
+    for f in f0.iter().chain(&f1) {
+        assert!((f - 0.125).abs() < 0.03, "{f}");
+    }
+    // the plan keys build the same law, and a lone key is an error naming its partner
+    let kv = |pairs: &[(&str, Value)]| {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect::<Vec<_>>()
+    };
+    let base = [
+        ("dim", Value::Int(8)),
+        ("n_atoms", Value::Int(24)),
+        ("n_samples", Value::Int(10)),
+        ("sparsity", Value::Int(3)),
+    ];
+    let mut with = base.to_vec();
+    with.push(("firing_group", Value::Int(4)));
+    with.push(("firing_corr", Value::Float(0.5)));
+    let spec = InstanceSpec::from_params(&kv(&with)).unwrap();
+    assert_eq!(
+        spec.codes.support,
+        Support::Correlated {
+            k: 3,
+            group: 4,
+            rho: 0.5
+        }
+    );
+    assert!(spec.params().iter().any(|(k, _)| k == "firing_corr"));
+    let mut lone = base.to_vec();
+    lone.push(("firing_group", Value::Int(4)));
+    let e = InstanceSpec::from_params(&kv(&lone)).unwrap_err();
+    assert!(e.to_string().contains("firing_corr"), "{e}");
+    let bad = InstanceSpec::new(8, 24, 10).support(Support::Correlated {
+        k: 3,
+        group: 4,
+        rho: 1.5,
+    });
+    assert!(bad.sample(0).unwrap_err().to_string().contains("ρ in [0, 1]"));
+}
+
+#[test]
 fn noise_hits_the_requested_snr() {
     let inst = InstanceSpec::new(32, 64, 4000)
         .sparsity(4)

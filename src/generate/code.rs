@@ -6,6 +6,7 @@
 //! | [`Support::ExactK`] | exactly k atoms per sample, uniform without replacement |
 //! | [`Support::Bernoulli`] | each atom active independently with probability θ (Qu et al., MSP, Malézieux) |
 //! | [`Support::Zipf`] | exactly k atoms per sample, atom i drawn with weight 1/(i+1)^s without replacement |
+//! | [`Support::Correlated`] | exactly k atoms per sample; atoms in groups of g consecutive indices fire together: after the first atom, each next one comes with probability ρ from the groups already active (SAE-style correlated firing, PAPERS.md §15) |
 //!
 //! | value law | meaning |
 //! |---|---|
@@ -42,6 +43,20 @@ pub enum Support {
         k: usize,
         /// Zipf exponent s ≥ 0 (0 is uniform).
         exponent: f64,
+    },
+    /// Exactly `k` atoms with correlated firing: atoms `0..g`, `g..2g`, … form groups; the first
+    /// atom of a sample is uniform, and each next one is drawn, with probability `rho`, uniformly
+    /// from the unused atoms of the groups already active (uniformly from all unused atoms
+    /// otherwise, or when those groups are used up). `rho = 0` is [`Support::ExactK`]; when `g`
+    /// divides `m`, every atom keeps the marginal frequency k/m (the law is invariant under
+    /// permutations that keep the groups).
+    Correlated {
+        /// Sparsity k.
+        k: usize,
+        /// Group size g ≥ 1 (atoms `i` and `j` share a group when `i / g == j / g`).
+        group: usize,
+        /// Probability ρ ∈ [0, 1] of drawing the next atom inside the active groups.
+        rho: f64,
     },
 }
 
@@ -89,7 +104,7 @@ impl CodeLaw {
     /// Validate against the number of atoms `m`.
     pub fn check(&self, m: usize) -> Result<()> {
         match self.support {
-            Support::ExactK { k } | Support::Zipf { k, .. } => {
+            Support::ExactK { k } | Support::Zipf { k, .. } | Support::Correlated { k, .. } => {
                 ensure!(k >= 1, "sparsity", k, "k ≥ 1");
                 ensure!(
                     k <= m,
@@ -101,6 +116,20 @@ impl CodeLaw {
             Support::Bernoulli { theta } => {
                 ensure!((0.0..=1.0).contains(&theta), "theta", theta, "θ in [0, 1]");
             }
+        }
+        if let Support::Correlated { group, rho, .. } = self.support {
+            ensure!(
+                group >= 1 && group <= m,
+                "firing_group",
+                group,
+                format!("a group size in 1..={m} (the number of atoms)")
+            );
+            ensure!(
+                (0.0..=1.0).contains(&rho),
+                "firing_corr",
+                rho,
+                "a probability ρ in [0, 1]"
+            );
         }
         if let Support::Zipf { exponent, .. } = self.support {
             ensure!(
@@ -141,7 +170,9 @@ impl CodeLaw {
     /// The exact number of non-zeros per code vector, for exact-k and Zipf supports.
     pub fn exact_sparsity(&self) -> Option<usize> {
         match self.support {
-            Support::ExactK { k } | Support::Zipf { k, .. } => Some(k),
+            Support::ExactK { k } | Support::Zipf { k, .. } | Support::Correlated { k, .. } => {
+                Some(k)
+            }
             Support::Bernoulli { .. } => None,
         }
     }
@@ -149,7 +180,9 @@ impl CodeLaw {
     /// Expected number of non-zeros per code vector.
     pub fn expected_sparsity(&self, m: usize) -> f64 {
         match self.support {
-            Support::ExactK { k } | Support::Zipf { k, .. } => k as f64,
+            Support::ExactK { k } | Support::Zipf { k, .. } | Support::Correlated { k, .. } => {
+                k as f64
+            }
             Support::Bernoulli { theta } => theta * m as f64,
         }
     }
@@ -176,6 +209,9 @@ impl CodeLaw {
                     let idx = rand::seq::index::sample_weighted(rng, m, |i| zipf_w[i], k)
                         .expect("weights are positive and finite");
                     support.extend(idx);
+                }
+                Support::Correlated { k, group, rho } => {
+                    correlated_support(m, k, group, rho, &mut support, rng)
                 }
             }
             support.sort_unstable();
@@ -204,5 +240,39 @@ impl CodeLaw {
             }
         }
         Ok(x)
+    }
+}
+
+/// Draw `k` distinct atoms of `0..m` into `out` by [`Support::Correlated`]'s law.
+fn correlated_support(
+    m: usize,
+    k: usize,
+    group: usize,
+    rho: f64,
+    out: &mut Vec<usize>,
+    rng: &mut impl Rng,
+) {
+    let mut used = vec![false; m];
+    let mut inside: Vec<usize> = Vec::new();
+    for _ in 0..k {
+        // unused atoms of the active groups
+        inside.clear();
+        if !out.is_empty() && rng.random::<f64>() < rho {
+            let mut groups: Vec<usize> = out.iter().map(|&i| i / group).collect();
+            groups.sort_unstable();
+            groups.dedup();
+            for g in groups {
+                inside.extend((g * group..((g + 1) * group).min(m)).filter(|&i| !used[i]));
+            }
+        }
+        let i = if inside.is_empty() {
+            // uniform over the unused atoms: the r-th unused index
+            let r = rng.random_range(0..m - out.len());
+            (0..m).filter(|&i| !used[i]).nth(r).expect("r < number of unused atoms")
+        } else {
+            inside[rng.random_range(0..inside.len())]
+        };
+        used[i] = true;
+        out.push(i);
     }
 }
