@@ -15,7 +15,7 @@
 // %%
 use dictlab::prelude::*;
 use dictlab::iter;
-use dictlab::neural::probe::{classify_rows, row_distances, rows_at_distance};
+use dictlab::neural::probe::{classify_rows, mean_row_distance, row_distances, rows_at_distance};
 use dictlab::neural::relu_ae::{AeState, Bias, TiedAeGd};
 use dictlab::neural::sae::{SaeKind, SaeTrainer, evaluate};
 use dictlab::sweep;
@@ -37,96 +37,194 @@ println!("n = {n}, m = {m}, k = {k}, N = {n_samples}, μ = {:.3}; GD {gd_iters} 
 // ## BLOG-E1/E2: local convergence, row by row
 // Rows start at distance r from their atoms (random directions). At every 10th iteration we record ‖B − Aᵀ‖_F, the
 // mean row distance, the cosine between −∇L and Aᵀ − B for the whole matrix, the mean over rows of the same cosine per
-// row, and how many rows are farther from their atom than at the start.
+// row, and how many rows are farther from their atom than at the start. At the end, each unit's firing
+// (b_iᵀy > ε) is scored against its atom's support on *fresh* samples (precision / recall, mean over units).
+// `track` is shared with BLOG-E4 below.
 // %%
-let e1 = {
-    let mut rows: Vec<Row> = Vec::new();
+use dictlab::neural::relu_ae::Unit;
+use dictlab::neural::probe::unit_support_precision_recall;
+/// One local-convergence run from `w0`; returns the trace rows, the row × iteration distance matrix and the
+/// final per-row cosines cos(−∇_{b_i}L, a_i − b_i).
+fn track(label: &str, r0: f64, w0: &Array2<f64>, inst: &Instance, eps: f64, unit: Unit, untied: bool, iters: usize, seed: u64)
+    -> Result<(Vec<Row>, Vec<Vec<f64>>, Vec<f64>)> {
+    let truth_rows = inst.dict.t().to_owned();
+    let m = truth_rows.nrows();
+    let d0 = row_distances(w0.view(), truth_rows.view(), false)?;
+    let mut gd = TiedAeGd::new(0.05, eps);
+    gd.max_iters = iters;
+    gd.unit = unit;
+    gd.untied = untied;
+    let mut rec: Vec<Row> = Vec::new();
+    let mut heat: Vec<Vec<f64>> = vec![Vec::new(); m];
+    let mut last_cos: Vec<f64> = vec![0.0; m];
+    let (s, _) = {
+        let mut obs = |it: usize, _t: f64, s: &AeState, _r: &iter::Record| -> std::ops::ControlFlow<()> {
+            let diff = &truth_rows - &s.w; // Aᵀ − B
+            let g = &s.eval.grad;
+            let norm = |a: &Array2<f64>| a.iter().map(|v| v * v).sum::<f64>().sqrt();
+            let whole = -(g * &diff).sum() / (norm(g) * norm(&diff)).max(1e-300);
+            let (mut per_row, mut farther, mut mean_d) = (0.0, 0usize, 0.0);
+            for i in 0..m {
+                let (gi, di) = (g.row(i), diff.row(i));
+                let dn = di.dot(&di).sqrt();
+                last_cos[i] = -gi.dot(&di) / (gi.dot(&gi).sqrt() * dn).max(1e-300);
+                per_row += last_cos[i];
+                if dn > d0[i] { farther += 1; }
+                mean_d += dn;
+                heat[i].push(dn);
+            }
+            let mut row = Row::new(label);
+            row.iter = it as i64;
+            rec.push(row.param("r0", r0)
+                .metric("fro_dist", norm(&diff))
+                .metric("mean_row_dist", mean_d / m as f64)
+                .metric("cos_whole", whole).metric("cos_rows_mean", per_row / m as f64)
+                .metric("rows_farther", farther as f64).metric("loss", s.eval.loss));
+            std::ops::ControlFlow::Continue(())
+        };
+        gd.run(w0.view(), inst.y.view(), iter::Schedule::Every(10), &mut obs)?
+    };
+    // unit firing vs the true supports on fresh samples from the same dictionary and code law
+    let mut rng = rng_from_seed(derive_seed(seed, "fresh"));
+    let x_fresh = inst.spec.codes.sample(m, 2000, &mut rng)?;
+    let y_fresh = dictlab::instance::sparse_product(inst.dict.view(), x_fresh.view());
+    let (p, r) = unit_support_precision_recall(s.w.view(), y_fresh.view(), eps, x_fresh.view())?;
+    let dec_rows = s.dec.as_ref().map(|d| d.t().to_owned());
+    let dec_dist = match &dec_rows { Some(d) => mean_row_distance(d.view(), truth_rows.view(), true)?, None => f64::NAN };
+    if let Some(last) = rec.last_mut() {
+        *last = last.clone().metric("unit_precision", p).metric("unit_recall", r)
+            .metric("mean_row_dist_normalized", mean_row_distance(s.w.view(), truth_rows.view(), true)?)
+            .metric("decoder_dist_normalized", dec_dist);
+    }
+    Ok((rec, heat, last_cos))
+}
+fn to_frame(rows: Vec<Row>, seed: u64) -> Result<DataFrame> {
+    sweep::to_frame(&[(Item { item: 0, point: Point(vec![]), instance: String::new(), rep: 0, seed }, rows)])
+}
+// %%
+let e1_runs = {
+    let mut runs = Vec::new();
     for r0 in [0.05, 0.1, 0.2, 0.4] {
         let w0 = rows_at_distance(truth_rows.view(), r0, &mut rng_from_seed(derive_seed(seed, &format!("start r={r0}"))))?;
         let eps = Bias::Quantile(1.0 - k as f64 / m as f64).value(w0.view(), inst.y.view())?;
-        let d0 = row_distances(w0.view(), truth_rows.view(), false)?;
-        let mut gd = TiedAeGd::new(0.05, eps);
-        gd.max_iters = gd_iters;
-        let mut rec: Vec<Row> = Vec::new();
-        {
-            let mut obs = |it: usize, _t: f64, s: &AeState, _r: &iter::Record| -> std::ops::ControlFlow<()> {
-                let diff = &truth_rows - &s.w; // Aᵀ − B
-                let g = &s.eval.grad;
-                let whole = -(g * &diff).sum() / (g.iter().map(|v| v * v).sum::<f64>().sqrt() * diff.iter().map(|v| v * v).sum::<f64>().sqrt()).max(1e-300);
-                let mut per_row = 0.0;
-                let mut farther = 0usize;
-                let mut mean_d = 0.0;
-                for i in 0..m {
-                    let (gi, di) = (g.row(i), diff.row(i));
-                    let dn = di.dot(&di).sqrt();
-                    per_row += -gi.dot(&di) / (gi.dot(&gi).sqrt() * dn).max(1e-300);
-                    if dn > d0[i] { farther += 1; }
-                    mean_d += dn;
-                }
-                let mut row = Row::new(format!("r0={r0}"));
-                row.iter = it as i64;
-                rec.push(row.param("r0", r0)
-                    .metric("fro_dist", diff.iter().map(|v| v * v).sum::<f64>().sqrt())
-                    .metric("mean_row_dist", mean_d / m as f64)
-                    .metric("cos_whole", whole).metric("cos_rows_mean", per_row / m as f64)
-                    .metric("rows_farther", farther as f64).metric("loss", s.eval.loss));
-                std::ops::ControlFlow::Continue(())
-            };
-            gd.run(w0.view(), inst.y.view(), iter::Schedule::Every(10), &mut obs)?;
-        }
-        rows.extend(rec);
+        runs.push((r0, track(&format!("r0={r0}"), r0, &w0, &inst, eps, Unit::Relu, false, gd_iters, seed)?));
     }
-    sweep::to_frame(&[(Item { item: 0, point: Point(vec![]), instance: String::new(), rep: 0, seed }, rows)])?
+    runs
 };
+let e1 = to_frame(e1_runs.iter().flat_map(|(_, (rows, _, _))| rows.clone()).collect(), seed)?;
 report::show_plot(&report::curves_from_frame(&e1, "iter", "m_mean_row_dist", "method", "Mean row distance to its atom", &CurveOpts::default())?);
 report::show_plot(&report::curves_from_frame(&e1, "iter", "m_cos_rows_mean", "method", "Mean per-row cos(−∇L_i, a_i − b_i)", &CurveOpts::default())?);
 report::show_plot(&report::curves_from_frame(&e1, "iter", "m_rows_farther", "method", "Rows farther from their atom than at the start", &CurveOpts::default())?);
-report::show_df(&sweep::select(&sweep::dashboard::final_rows(&e1)?, &["method", "iter", "m_fro_dist", "m_mean_row_dist", "m_cos_whole", "m_cos_rows_mean", "m_rows_farther"])?);
+report::show_df(&sweep::select(&sweep::dashboard::final_rows(&e1)?, &["method", "iter", "m_fro_dist", "m_mean_row_dist", "m_mean_row_dist_normalized", "m_cos_whole", "m_cos_rows_mean", "m_rows_farther", "m_unit_precision", "m_unit_recall"])?);
+// %% [markdown]
+// BLOG-E2's per-row views for r = 0.2: each row's distance to its atom over the iterations (one heat-map row per
+// atom), and the histogram over rows of the final per-row cosine, for every starting radius.
+// %%
+{
+    let (_, (_, heat, _)) = &e1_runs[2];
+    let its: Vec<f64> = (0..heat[0].len()).map(|j| (10 * j) as f64).collect();
+    report::show_plot(&report::heatmap("Row distance ‖b_i − a_i‖ (r = 0.2)", "iteration", "row i", its,
+        (0..heat.len()).map(|i| i as f64).collect(), heat.clone()));
+    let samples: Vec<(String, Vec<f64>)> = e1_runs.iter().map(|(r0, (_, _, c))| (format!("r0={r0}"), c.clone())).collect();
+    report::show_plot(&report::histogram("Final per-row cos(−∇_{b_i}L, a_i − b_i)", "cosine", &samples));
+}
 // %% [markdown]
 // ## BLOG-E3: from random starts — what does each row become?
 // Rows start as Gaussian directions or as normalized data samples ("sampling of Ah"); after descent each row is an
 // *atom* (|cos| ≥ 0.99, the closest such row), a *duplicate*, a *combination* (its projection on the span of its 3
-// closest atoms keeps ≥ 0.99 of its norm), or *useless* (never active, or none of these). Counts over m = 48 rows,
-// for two sparsities.
+// closest atoms keeps ≥ 0.99 of its norm), or *useless* (never active, or none of these). Over a sweep of
+// overcompleteness m/n and sparsity k, for both initializations, and (BLOG-E4) for three models: the tied ReLU AE, the
+// tied 1-bit AE and the 1-bit AE with an untied decoder. Rows are the *encoder's* (the note's B); for the untied model
+// the decoder columns are scored too (`dec_recovery_rate`).
 // %%
+/// Count the classes of the encoder rows of a converged model, with recovery metrics of encoder rows and decoder.
+fn blog_row(name: &str, s: &AeState, data: &Instance, eps: f64, info: &dictlab::iter::SolveInfo) -> Result<Row> {
+    let classes = classify_rows(s.w.view(), data.dict.view(), data.y.view(), eps)?;
+    let count = |c: &str| classes.iter().filter(|x| x.name() == c).count() as f64;
+    let rm = metrics::recovery_metrics(data.dict.view(), s.w.t(), 0.99)?;
+    let dec_rate = match &s.dec { Some(d) => metrics::recovery_metrics(data.dict.view(), d.view(), 0.99)?.recovery_rate, None => f64::NAN };
+    let mut row = Row::new(name).metric("atom", count("atom")).metric("combination", count("combination"))
+        .metric("duplicate", count("duplicate")).metric("useless", count("useless"))
+        .metric("recovery_rate", rm.recovery_rate).metric("recovery_score", rm.recovery_score)
+        .metric("row_coherence", metrics::coherence(s.w.t())).metric("dec_recovery_rate", dec_rate);
+    row.termination = info.termination.to_string();
+    Ok(row)
+}
 let e3 = {
-    let grid = Grid::new().axis("k", vec![1usize, 2]).axis("init", vec!["gaussian", "data"]);
+    let (dims, ratios, ks) = if full { (vec![32usize, 64], vec![1.5, 3.0], vec![1usize, 2, 3, 5]) } else { (vec![32usize], vec![1.5, 3.0], vec![1usize, 2, 3]) };
+    let grid = Grid::new().axis("n", dims).axis("ratio", ratios).axis("k", ks).axis("init", vec!["gaussian", "data"]);
     Sweep::new(grid).base_seed(seed).run(|it| {
-        let kk = it.point.usize("k")?;
+        let (nn, kk) = (it.point.usize("n")?, it.point.usize("k")?);
+        let mm = (it.point.f64("ratio")? * nn as f64).round() as usize;
         let init = it.point.str("init")?;
-        let data = InstanceSpec::new(n, m, n_samples).sparsity(kk).dictionary(DictKind::Gaussian)
+        let data = InstanceSpec::new(nn, mm, n_samples).sparsity(kk).dictionary(DictKind::Gaussian)
             .values(Values::NonNegUniform { a: 1.0, b: 2.0 }).sample(it.seed)?;
         let mut rng = rng_from_seed(derive_seed(it.seed, "init"));
         let start = if init == "gaussian" { Init::Gaussian } else { Init::RandomData };
-        let w0 = start.build(data.y.view(), m, &mut rng)?.t().to_owned();
-        let eps = Bias::Quantile(1.0 - kk as f64 / m as f64).value(w0.view(), data.y.view())?;
-        let mut gd = TiedAeGd::new(0.05, eps);
-        gd.max_iters = gd_iters;
-        let (s, info) = gd.run(w0.view(), data.y.view(), iter::Schedule::Never, &mut iter::NoObserver)?;
-        let classes = classify_rows(s.w.view(), data.dict.view(), data.y.view(), eps)?;
-        let count = |c: &str| classes.iter().filter(|x| x.name() == c).count() as f64;
-        let rm = metrics::recovery_metrics(data.dict.view(), s.w.t(), 0.99)?;
-        let mut row = Row::new("tied_ae").metric("atom", count("atom")).metric("combination", count("combination"))
-            .metric("duplicate", count("duplicate")).metric("useless", count("useless"))
-            .metric("recovery_rate", rm.recovery_rate).metric("recovery_score", rm.recovery_score)
-            .metric("row_coherence", metrics::coherence(s.w.t()));
-        row.termination = info.termination.to_string();
-        Ok(vec![row])
+        let w0 = start.build(data.y.view(), mm, &mut rng)?.t().to_owned();
+        let eps = Bias::Quantile(1.0 - kk as f64 / mm as f64).value(w0.view(), data.y.view())?;
+        let mut rows = Vec::new();
+        for (name, unit, untied) in [("relu_tied", Unit::Relu, false), ("sign_tied", Unit::Sign { scale: 1.5, bandwidth: 0.5 }, false),
+                                     ("sign_untied", Unit::Sign { scale: 1.5, bandwidth: 0.5 }, true)] {
+            let mut gd = TiedAeGd::new(0.05, eps);
+            gd.max_iters = gd_iters;
+            gd.unit = unit;
+            gd.untied = untied;
+            let (s, info) = gd.run(w0.view(), data.y.view(), iter::Schedule::Never, &mut iter::NoObserver)?;
+            rows.push(blog_row(name, &s, &data, eps, &info)?);
+        }
+        Ok(rows)
     })?
 };
-report::show_df(&sweep::select(&e3, &["p_inst_k", "p_inst_init", "m_atom", "m_combination", "m_duplicate", "m_useless", "m_recovery_rate", "m_recovery_score", "m_row_coherence", "termination"])?);
+{
+    let classes = ["atom", "duplicate", "combination", "useless"];
+    for model in ["relu_tied", "sign_tied", "sign_untied"] {
+        let sub = sweep::filter_eq(&e3, &[("method", Value::from(model))])?;
+        let (n_, r_, k_, i_) = (sweep::column_f64(&sub, "p_inst_n")?, sweep::column_f64(&sub, "p_inst_ratio")?,
+                                sweep::column_f64(&sub, "p_inst_k")?, sweep::column_str(&sub, "p_inst_init")?);
+        let cats: Vec<String> = (0..sub.height()).map(|i| format!("n{} m/n{} k{} {}", n_[i].unwrap_or(0.0), r_[i].unwrap_or(0.0),
+            k_[i].unwrap_or(0.0), i_[i])).collect();
+        let series: Vec<(String, Vec<f64>)> = classes.iter().map(|c| Ok((c.to_string(),
+            sweep::column_f64(&sub, &format!("m_{c}"))?.into_iter().map(|v| v.unwrap_or(0.0)).collect()))).collect::<Result<_>>()?;
+        report::show_plot(&report::stacked_bars(&format!("Row classes — {model}"), "rows", &cats, &series));
+    }
+}
+report::show_df(&sweep::select(&e3, &["p_inst_n", "p_inst_ratio", "p_inst_k", "p_inst_init", "method", "m_atom", "m_combination", "m_duplicate", "m_useless", "m_recovery_rate", "m_recovery_score", "m_dec_recovery_rate", "m_row_coherence", "termination"])?);
+// %% [markdown]
+// ## BLOG-E4: the 1-bit unit, local convergence
+// BLOG-E1 again with r = s·H(bᵀy − ε) (s = 1.5, the mean code value; straight-through bandwidth 0.5), tied and
+// untied. For the untied model `decoder_dist_normalized` is the decoder columns' mean distance (after
+// normalization) to their atoms.
+// %%
+let e4 = {
+    let mut rows = Vec::new();
+    for (model, untied) in [("sign_tied", false), ("sign_untied", true)] {
+        for r0 in [0.05, 0.1, 0.2, 0.4] {
+            let w0 = rows_at_distance(truth_rows.view(), r0, &mut rng_from_seed(derive_seed(seed, &format!("start r={r0}"))))?;
+            let eps = Bias::Quantile(1.0 - k as f64 / m as f64).value(w0.view(), inst.y.view())?;
+            let (r, _, _) = track(&format!("{model} r0={r0}"), r0, &w0, &inst, eps, Unit::Sign { scale: 1.5, bandwidth: 0.5 }, untied, gd_iters, seed)?;
+            rows.extend(r);
+        }
+    }
+    to_frame(rows, seed)?
+};
+report::show_plot(&report::curves_from_frame(&e4, "iter", "m_mean_row_dist", "method", "1-bit AE: mean encoder-row distance to its atom", &CurveOpts::default())?);
+report::show_df(&sweep::select(&sweep::dashboard::final_rows(&e4)?, &["method", "iter", "m_mean_row_dist", "m_mean_row_dist_normalized", "m_decoder_dist_normalized", "m_cos_whole", "m_cos_rows_mean", "m_rows_farther", "m_unit_precision", "m_unit_recall"])?);
 // %% [markdown]
 // ## Sparse autoencoders next to a classical learner
-// Same generator, coherence-targeted dictionaries at μ ∈ {0.3, 0.6}, k = 2: TopK (k = 2), ReLU + L1 (λ = 0.1),
+// Same generator, coherence-targeted dictionaries at μ ∈ {0.3, 0.6}, k = 2, with independent firing or SAE-style
+// *correlated* firing (`Support::Correlated`: atoms in groups of 4, the second atom of a sample comes from the first's
+// group with probability ρ = 0.8; every atom keeps frequency k/m): TopK (k = 2), ReLU + L1 (λ = 0.1),
 // JumpReLU (λ = 0.1, ε = 0.05) trained with Adam (batch 256, lr 10⁻³; b_d from the data mean; no auxiliary dead-latent
 // loss) against MOD + OMP (30 iterations from data columns). SAE metrics use the crate's names: recovery_score is the
 // "MCC" of that community, MMCS its unmatched variant.
 // %%
 let cmp = {
-    let grid = Grid::new().axis("coherence", vec![0.3, 0.6]);
+    let grid = Grid::new().axis("coherence", vec![0.3, 0.6]).axis("firing", vec!["independent", "correlated"]);
     Sweep::new(grid).base_seed(seed + 1).run(|it| {
         let mu = it.point.f64("coherence")?;
-        let data = InstanceSpec::new(n, m, n_samples).sparsity(2).dictionary(DictKind::Coherence { target: mu })
+        let support = if it.point.str("firing")? == "correlated" { Support::Correlated { k: 2, group: 4, rho: 0.8 } } else { Support::ExactK { k: 2 } };
+        let data = InstanceSpec::new(n, m, n_samples).support(support).dictionary(DictKind::Coherence { target: mu })
             .values(Values::NonNegUniform { a: 1.0, b: 2.0 }).sample(it.seed)?;
         let mut rows = Vec::new();
         for (name, kind) in [("topk[k=2]", SaeKind::TopK { k: 2 }), ("relu_l1[lambda=0.1]", SaeKind::ReluL1 { lambda: 0.1 }),
@@ -158,7 +256,7 @@ let cmp = {
         Ok(rows)
     })?
 };
-report::show_df(&sweep::select(&cmp, &["p_inst_coherence", "method", "time_s", "m_recovery_score", "m_mmcs", "m_recovery_rate", "m_l0", "m_fvu", "m_shrinkage", "m_dead_latents", "m_latent_f1"])?);
+report::show_df(&sweep::select(&cmp, &["p_inst_coherence", "p_inst_firing", "method", "time_s", "m_recovery_score", "m_mmcs", "m_recovery_rate", "m_l0", "m_fvu", "m_shrinkage", "m_dead_latents", "m_latent_f1"])?);
 // %% [markdown]
 // ## Observed
 // Default size (n = 32, m = 48, k = 2, N = 3000, μ(A*) = 0.55, 300 GD iterations at η = 0.05; fixed seeds):

@@ -132,6 +132,42 @@ pub fn mean_row_distance(
     Ok(d.iter().sum::<f64>() / d.len().max(1) as f64)
 }
 
+/// Per hidden unit, the precision and recall of its firing (`w_i · y > eps`) against the support
+/// of its atom (`x_true[i, ·] ≠ 0`) on signals `y` (n × N) with codes `x_true` (h × N); returns
+/// the means over units (a unit that never fires has precision 0, an atom never used recall 0).
+///
+/// # Errors
+/// Shapes that do not conform.
+pub fn unit_support_precision_recall(
+    w: ArrayView2<'_, f64>,
+    y: ArrayView2<'_, f64>,
+    eps: f64,
+    x_true: ArrayView2<'_, f64>,
+) -> Result<(f64, f64)> {
+    let (h, n) = w.dim();
+    if y.nrows() != n || x_true.dim() != (h, y.ncols()) {
+        return Err(Error::shape(
+            "signals (n × N) and codes (h × N)",
+            (h, y.ncols()),
+            x_true.dim(),
+        ));
+    }
+    let z = w.dot(&y);
+    let (mut p, mut r) = (0.0, 0.0);
+    for (zr, xr) in z.rows().into_iter().zip(x_true.rows()) {
+        let (mut tp, mut fired, mut used) = (0usize, 0usize, 0usize);
+        for (&zv, &xv) in zr.iter().zip(xr.iter()) {
+            let (f, u) = (zv > eps, xv != 0.0);
+            tp += (f && u) as usize;
+            fired += f as usize;
+            used += u as usize;
+        }
+        p += if fired > 0 { tp as f64 / fired as f64 } else { 0.0 };
+        r += if used > 0 { tp as f64 / used as f64 } else { 0.0 };
+    }
+    Ok((p / h.max(1) as f64, r / h.max(1) as f64))
+}
+
 /// Mean of the rows' Euclidean norms.
 pub fn mean_row_norm(g: ArrayView2<'_, f64>) -> f64 {
     g.rows().into_iter().map(|r| r.dot(&r).sqrt()).sum::<f64>() / g.nrows().max(1) as f64

@@ -24,6 +24,12 @@
 //! rule, a quantile of the pre-activations `W Y`. Where ε exceeds every pre-activation no unit is
 //! active and the gradient is exactly zero — [`AeEval::active_fraction`] reports it.
 //!
+//! # The blog note's variants ([`Unit`], untied decoder)
+//! PAPERS.md §5 (BLOG-E4) asks for the 1-bit unit `r = s·H(bᵀy − ε)` (the decoder sees only the
+//! sign of the biased response) with a straight-through surrogate gradient, and an untied
+//! decoder `Ŷ = D R` as an option; [`loss_grad_with`] and [`TiedAeGd`] take both. With an untied
+//! decoder, `∇_W` is the encoder path alone and `∇_D = G Rᵀ`.
+//!
 //! # Gradient descent ([`TiedAeGd`])
 //! `W ← W − η ∇L` on the full batch until `‖∇L‖_F < τ ‖∇L₀‖_F` (τ = 2·10⁻⁵ in the paper's Table 2),
 //! on the crate's iteration engine; a learning rate that diverges ends as
@@ -138,79 +144,244 @@ fn pre_activations(w: ArrayView2<'_, f64>, y: ArrayView2<'_, f64>) -> Array2<f64
     z
 }
 
+/// The hidden unit σ of `R = σ(W Y − ε)`.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub enum Unit {
+    /// `r = ReLU(z − ε)` (Rangamani et al.).
+    #[default]
+    Relu,
+    /// The blog note's 1-bit unit (BLOG-E4): `r = s · H(z − ε) = (s/2)(1 + sgn(bᵀy − ε))`, so
+    /// the decoder sees only the sign of the biased response. The step has zero derivative almost
+    /// everywhere; the encoder gets a **straight-through** surrogate (ours, as JumpReLU's
+    /// estimator): `∂r/∂z ≈ (s/β) 1[|z − ε| < β/2]`, the derivative of the ramp
+    /// `s · clamp((z − ε)/β + ½, 0, 1)`. The decoder's gradient is exact.
+    Sign {
+        /// Output level s > 0 of an active unit (the mean non-zero code value is the natural
+        /// choice for a tied decoder; an untied decoder absorbs it).
+        scale: f64,
+        /// Kernel bandwidth β > 0.
+        bandwidth: f64,
+    },
+}
+
+impl Unit {
+    fn check(&self) -> Result<()> {
+        if let Unit::Sign { scale, bandwidth } = *self {
+            ensure!(
+                scale.is_finite() && scale > 0.0,
+                "scale",
+                scale,
+                "an output level s > 0"
+            );
+            ensure!(
+                bandwidth.is_finite() && bandwidth > 0.0,
+                "bandwidth",
+                bandwidth,
+                "a surrogate bandwidth β > 0"
+            );
+        }
+        Ok(())
+    }
+}
+
 /// Loss, gradient and hidden-layer activity at one point.
 #[derive(Clone, Debug)]
 pub struct AeEval {
     /// L = ‖Ŷ − Y‖²/(2N).
     pub loss: f64,
-    /// ∇_W L (h × n).
+    /// ∇_W L (h × n): both paths for a tied decoder, the encoder path for an untied one.
     pub grad: Array2<f64>,
-    /// Fraction of (unit, sample) pairs with Z > 0.
+    /// ∇_D L (n × h) of an untied decoder `D`; `None` when tied.
+    pub grad_dec: Option<Array2<f64>>,
+    /// Fraction of (unit, sample) pairs with Z > ε.
     pub active_fraction: f64,
 }
 
-/// `(R, Ŷ − Y, active fraction)` at `w` with bias `eps`.
-fn forward(
-    w: ArrayView2<'_, f64>,
-    y: ArrayView2<'_, f64>,
-    eps: f64,
-) -> (Array2<f64>, Array2<f64>, f64) {
-    let mut r = pre_activations(w, y);
-    let mut active = 0usize;
-    r.mapv_inplace(|z| {
-        let v = z - eps;
-        if v > 0.0 {
-            active += 1;
-            v
-        } else {
-            0.0
-        }
-    });
-    let mut e = y.to_owned();
-    gemm_into(e.view_mut(), 1.0, w, true, r.view(), false, -1.0, par());
-    let frac = active as f64 / r.len() as f64;
-    (r, e, frac)
+/// The forward pass: hidden codes, `Ŷ − Y`, the biased pre-activations where the unit's
+/// derivative needs them, and the active fraction.
+struct Forward {
+    r: Array2<f64>,
+    e: Array2<f64>,
+    z: Option<Array2<f64>>,
+    active_fraction: f64,
 }
 
-/// The loss alone (two GEMMs).
+fn forward(
+    w: ArrayView2<'_, f64>,
+    dec: Option<ArrayView2<'_, f64>>,
+    y: ArrayView2<'_, f64>,
+    eps: f64,
+    unit: Unit,
+) -> Forward {
+    let mut z = pre_activations(w, y);
+    let mut active = 0usize;
+    let (r, z) = match unit {
+        Unit::Relu => {
+            z.mapv_inplace(|v| {
+                let v = v - eps;
+                if v > 0.0 {
+                    active += 1;
+                    v
+                } else {
+                    0.0
+                }
+            });
+            (z, None)
+        }
+        Unit::Sign { scale, .. } => {
+            z.mapv_inplace(|v| v - eps);
+            let r = z.mapv(|v| {
+                if v > 0.0 {
+                    active += 1;
+                    scale
+                } else {
+                    0.0
+                }
+            });
+            (r, Some(z))
+        }
+    };
+    let mut e = y.to_owned();
+    match dec {
+        None => gemm_into(e.view_mut(), 1.0, w, true, r.view(), false, -1.0, par()),
+        Some(d) => gemm_into(e.view_mut(), 1.0, d, false, r.view(), false, -1.0, par()),
+    }
+    let active_fraction = active as f64 / r.len() as f64;
+    Forward {
+        r,
+        e,
+        z,
+        active_fraction,
+    }
+}
+
+fn check_model(
+    w: ArrayView2<'_, f64>,
+    dec: Option<ArrayView2<'_, f64>>,
+    y: ArrayView2<'_, f64>,
+    unit: Unit,
+) -> Result<()> {
+    check(w, y)?;
+    unit.check()?;
+    if let Some(d) = dec {
+        let want = (w.ncols(), w.nrows());
+        if d.dim() != want {
+            return Err(Error::shape("untied decoder (n × h)", want, d.dim()));
+        }
+    }
+    Ok(())
+}
+
+/// The tied ReLU autoencoder's loss alone (two GEMMs).
 ///
 /// # Errors
 /// Shapes that do not conform.
 pub fn loss(w: ArrayView2<'_, f64>, y: ArrayView2<'_, f64>, eps: f64) -> Result<f64> {
-    check(w, y)?;
-    let (_, e, _) = forward(w, y, eps);
-    Ok(e.iter().map(|v| v * v).sum::<f64>() / (2.0 * y.ncols() as f64))
+    loss_with(w, None, y, eps, Unit::Relu)
 }
 
-/// Loss and analytic gradient (five GEMMs, see the module doc).
+/// The loss of the autoencoder with unit `unit` and decoder `dec` (`None`: tied, `Ŷ = Wᵀ R`).
+///
+/// # Errors
+/// Shapes that do not conform, invalid unit parameters.
+pub fn loss_with(
+    w: ArrayView2<'_, f64>,
+    dec: Option<ArrayView2<'_, f64>>,
+    y: ArrayView2<'_, f64>,
+    eps: f64,
+    unit: Unit,
+) -> Result<f64> {
+    check_model(w, dec, y, unit)?;
+    let f = forward(w, dec, y, eps, unit);
+    Ok(f.e.iter().map(|v| v * v).sum::<f64>() / (2.0 * y.ncols() as f64))
+}
+
+/// The tied ReLU autoencoder's loss and analytic gradient (five GEMMs, see the module doc).
 ///
 /// # Errors
 /// Shapes that do not conform.
 pub fn loss_grad(w: ArrayView2<'_, f64>, y: ArrayView2<'_, f64>, eps: f64) -> Result<AeEval> {
-    check(w, y)?;
+    loss_grad_with(w, None, y, eps, Unit::Relu)
+}
+
+/// Loss and gradient of the autoencoder with unit `unit` and decoder `dec` (`None`: tied).
+/// With `V` the decoder (`Wᵀ` or `D`), `G = (Ŷ − Y)/N` and `σ'` the unit's (surrogate)
+/// derivative: `∇_D = G Rᵀ` (untied) or its transpose `R Gᵀ` added to `∇_W` (tied), and
+/// `∇_W += ((Vᵀ G) ⊙ σ'(Z − ε)) Yᵀ`.
+///
+/// # Errors
+/// Shapes that do not conform, invalid unit parameters.
+pub fn loss_grad_with(
+    w: ArrayView2<'_, f64>,
+    dec: Option<ArrayView2<'_, f64>>,
+    y: ArrayView2<'_, f64>,
+    eps: f64,
+    unit: Unit,
+) -> Result<AeEval> {
+    check_model(w, dec, y, unit)?;
     let nn = y.ncols() as f64;
-    let (r, mut e, active_fraction) = forward(w, y, eps);
+    let Forward {
+        r,
+        mut e,
+        z,
+        active_fraction,
+    } = forward(w, dec, y, eps, unit);
     let loss = e.iter().map(|v| v * v).sum::<f64>() / (2.0 * nn);
     e.mapv_inplace(|v| v / nn); // G
-    // decoder path: R Gᵀ
     let mut grad = Array2::zeros(w.dim());
-    gemm_into(
-        grad.view_mut(),
-        1.0,
-        r.view(),
-        false,
-        e.view(),
-        true,
-        0.0,
-        par(),
-    );
-    // encoder path: ((W G) ⊙ 1[Z > 0]) Yᵀ; R > 0 exactly where Z > ε
-    let mut back = pre_activations(w, e.view());
-    Zip::from(&mut back).and(&r).for_each(|b, &rv| {
-        if rv <= 0.0 {
-            *b = 0.0;
+    // decoder path
+    let grad_dec = match dec {
+        None => {
+            gemm_into(
+                grad.view_mut(),
+                1.0,
+                r.view(),
+                false,
+                e.view(),
+                true,
+                0.0,
+                par(),
+            );
+            None
         }
-    });
+        Some(_) => {
+            let mut gd = Array2::zeros((w.ncols(), w.nrows()));
+            gemm_into(
+                gd.view_mut(),
+                1.0,
+                e.view(),
+                false,
+                r.view(),
+                true,
+                0.0,
+                par(),
+            );
+            Some(gd)
+        }
+    };
+    // encoder path: ((Vᵀ G) ⊙ σ') Yᵀ
+    let mut back = Array2::zeros(r.dim());
+    match dec {
+        None => gemm_into(back.view_mut(), 1.0, w, false, e.view(), false, 0.0, par()),
+        Some(d) => gemm_into(back.view_mut(), 1.0, d, true, e.view(), false, 0.0, par()),
+    }
+    match (unit, &z) {
+        (Unit::Sign { scale, bandwidth }, Some(z)) => {
+            Zip::from(&mut back).and(z).for_each(|b, &zv| {
+                *b *= if (zv / bandwidth).abs() < 0.5 {
+                    scale / bandwidth
+                } else {
+                    0.0
+                };
+            })
+        }
+        // ReLU: R > 0 exactly where Z > ε
+        _ => Zip::from(&mut back).and(&r).for_each(|b, &rv| {
+            if rv <= 0.0 {
+                *b = 0.0;
+            }
+        }),
+    }
     gemm_into(
         grad.view_mut(),
         1.0,
@@ -224,6 +395,7 @@ pub fn loss_grad(w: ArrayView2<'_, f64>, y: ArrayView2<'_, f64>, eps: f64) -> Re
     Ok(AeEval {
         loss,
         grad,
+        grad_dec,
         active_fraction,
     })
 }
@@ -261,7 +433,8 @@ pub fn support_recovery_rate(
     Ok(ok as f64 / y.ncols() as f64)
 }
 
-/// Full-batch gradient descent on the tied autoencoder.
+/// Full-batch gradient descent on the autoencoder: tied ReLU by default (the paper's model);
+/// [`TiedAeGd::unit`] and [`TiedAeGd::untied`] select the blog note's variants.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TiedAeGd {
     /// Learning rate η.
@@ -272,6 +445,10 @@ pub struct TiedAeGd {
     pub max_iters: usize,
     /// The bias ε (fixed during descent).
     pub eps: f64,
+    /// Hidden unit (ReLU by default).
+    pub unit: Unit,
+    /// Learn a separate decoder `D` (n × h), started at `W₀ᵀ`, instead of tying it to `Wᵀ`.
+    pub untied: bool,
 }
 
 impl TiedAeGd {
@@ -282,6 +459,8 @@ impl TiedAeGd {
             rel_grad_tol: 2e-5,
             max_iters: 10_000,
             eps,
+            unit: Unit::Relu,
+            untied: false,
         }
     }
     fn check(&self) -> Result<()> {
@@ -298,7 +477,7 @@ impl TiedAeGd {
             "a tolerance ≥ 0"
         );
         ensure!(self.eps.is_finite(), "eps", self.eps, "a finite bias");
-        Ok(())
+        self.unit.check()
     }
     /// Descend from `w0` (h × n) on `y` (n × N), observing [`AeState`] on `schedule`.
     ///
@@ -315,10 +494,12 @@ impl TiedAeGd {
         check(w0, y)?;
         crate::error::check_finite("signals", y)?;
         crate::error::check_finite("initial weights", w0)?;
-        let ev = loss_grad(w0, y, self.eps)?;
-        let g0 = ev.grad.iter().map(|v| v * v).sum::<f64>().sqrt();
+        let dec = self.untied.then(|| w0.t().to_owned());
+        let ev = loss_grad_with(w0, dec.as_ref().map(|d| d.view()), y, self.eps, self.unit)?;
+        let g0 = grad_norm(&ev);
         let state = AeState {
             w: w0.to_owned(),
+            dec,
             grad_norm: g0,
             grad_norm0: g0,
             eval: ev,
@@ -336,12 +517,23 @@ impl TiedAeGd {
 pub struct AeState {
     /// Current weights (h × n).
     pub w: Array2<f64>,
+    /// The untied decoder (n × h), if any.
+    pub dec: Option<Array2<f64>>,
     /// Loss, gradient and activity at `w`.
     pub eval: AeEval,
-    /// ‖∇L‖_F at `w`.
+    /// ‖∇L‖_F at `w` (both matrices for an untied decoder).
     pub grad_norm: f64,
     /// ‖∇L‖_F at the start.
     pub grad_norm0: f64,
+}
+
+fn grad_norm(ev: &AeEval) -> f64 {
+    ev.grad
+        .iter()
+        .chain(ev.grad_dec.iter().flatten())
+        .map(|v| v * v)
+        .sum::<f64>()
+        .sqrt()
 }
 
 struct GdIter {
@@ -353,8 +545,17 @@ impl Iterative for GdIter {
     type State = AeState;
     fn step(&mut self, s: &mut AeState) -> Result<()> {
         s.w.scaled_add(-self.params.lr, &s.eval.grad);
-        s.eval = loss_grad(s.w.view(), self.y.view(), self.params.eps)?;
-        s.grad_norm = s.eval.grad.iter().map(|v| v * v).sum::<f64>().sqrt();
+        if let (Some(d), Some(gd)) = (s.dec.as_mut(), s.eval.grad_dec.as_ref()) {
+            d.scaled_add(-self.params.lr, gd);
+        }
+        s.eval = loss_grad_with(
+            s.w.view(),
+            s.dec.as_ref().map(|d| d.view()),
+            self.y.view(),
+            self.params.eps,
+            self.params.unit,
+        )?;
+        s.grad_norm = grad_norm(&s.eval);
         Ok(())
     }
     fn objective(&self, s: &AeState) -> f64 {

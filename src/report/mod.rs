@@ -16,7 +16,7 @@ use ndarray::ArrayView2;
 pub use plotly::common::MarkerSymbol;
 use plotly::common::{ColorScale, ColorScalePalette, Marker, Mode, Title};
 use plotly::layout::{Axis, AxisType, BarMode, Layout};
-use plotly::{HeatMap, Histogram, Plot, Scatter};
+use plotly::{Bar, HeatMap, Histogram, Plot, Scatter};
 use polars::prelude::{AnyValue, DataFrame};
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -310,6 +310,22 @@ pub fn heatmap_from_frame(df: &DataFrame, x: &str, y: &str, z: &str, title: &str
         })
         .collect();
     Ok(heatmap(title, x, y, ux, uy, z))
+}
+
+/// Stacked bars: one bar per category, one stacked segment per series (`values[i]` for
+/// `categories[i]`), e.g. counts of row classes per setting.
+pub fn stacked_bars(
+    title: &str,
+    y_label: &str,
+    categories: &[String],
+    series: &[(String, Vec<f64>)],
+) -> Plot {
+    let mut p = Plot::new();
+    for (name, v) in series {
+        p.add_trace(Bar::new(categories.to_vec(), v.clone()).name(name));
+    }
+    p.set_layout(layout(title, "", y_label).bar_mode(BarMode::Stack));
+    p
 }
 
 /// Overlaid normalised histograms of several samples.
