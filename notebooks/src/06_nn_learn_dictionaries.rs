@@ -259,18 +259,32 @@ let cmp = {
 report::show_df(&sweep::select(&cmp, &["p_inst_coherence", "p_inst_firing", "method", "time_s", "m_recovery_score", "m_mmcs", "m_recovery_rate", "m_l0", "m_fvu", "m_shrinkage", "m_dead_latents", "m_latent_f1"])?);
 // %% [markdown]
 // ## Observed
-// Default size (n = 32, m = 48, k = 2, N = 3000, μ(A*) = 0.55, 300 GD iterations at η = 0.05; fixed seeds):
-// - **E1/E2.** From every starting radius the rows end about 0.32–0.39 from their (unit) atoms in raw distance —
-//   from r = 0.05, 0.1 and 0.2 that is *farther* than they started, for all 48 rows; only from r = 0.4 do 28 of 48 rows
-//   end closer. The whole-matrix cosine between −∇L and Aᵀ − B at the end is −0.51, −0.42, −0.19 and +0.20 for
-//   r = 0.05 … 0.4, and the per-row mean follows it closely: here rows do not drift *against* a well-aligned
-//   whole-matrix gradient — the whole matrix moves to the tied autoencoder's own equilibrium, whose rows are not unit
-//   atoms (their norms change; distances here are raw, as in the note — directions are not shown separately).
-// - **E3.** Gaussian starts: all 48 rows useless for k = 1 and k = 2 (recovery_score 0.49, 0.48). Data-sample starts:
-//   k = 1 gives 31 atoms, 16 duplicates, 1 combination (recovery_rate 0.65); k = 2 gives 28 combinations and 20 useless
-//   rows, no atom.
-// - **SAEs vs MOD** (k = 2): at μ = 0.3 TopK reaches recovery_score 0.991 and recovery_rate@0.99 0.94, ahead of MOD +
-//   OMP (0.958, 0.92), ReLU + L1 (0.927, 0.40) and JumpReLU (0.896, 0.00, 3 dead latents); at μ = 0.6 MOD keeps 0.83 of
-//   the atoms at 0.99 while TopK falls to 0.04 (score 0.948), ReLU + L1 to 0.25 and JumpReLU to 0. ReLU + L1 fires
-//   7.6–9.2 latents per signal for k = 2 (latent F1 0.36–0.43) and shrinks reconstructions to 0.93 of the signal norm;
-//   TopK and JumpReLU keep L0 ≈ 2. MOD ran in 0.06 s, each SAE (3000 Adam steps) in 0.7–0.9 s.
+// Default size (n = 32, m = 48, k = 2, N = 3000, μ(A*) = 0.55, 300 GD iterations at η = 0.05; fixed seeds, one draw per
+// setting — single runs, so read differences of a few rows as noise):
+// - **E1/E2 (tied ReLU).** From every starting radius the rows end 0.32–0.39 from their (unit) atoms in raw distance —
+//   from r = 0.05, 0.1 and 0.2 that is *farther* than they started, for all 48 rows; from r = 0.4, 20 rows end
+//   farther. In direction (rows normalized) they end 0.087, 0.093, 0.120 and 0.191 away: farther than the start for
+//   r ≤ 0.1, closer for r ≥ 0.2. The whole-matrix cosine between −∇L and Aᵀ − B at the end is −0.51, −0.42, −0.19 and
+//   +0.20 for r = 0.05 … 0.4, and the per-row mean follows it to within 0.01: rows do not drift *against* a
+//   well-aligned whole-matrix gradient here — the whole matrix moves to the tied autoencoder's own equilibrium, whose
+//   rows are not unit atoms. On fresh samples each unit fires on 97–98 % of its atom's uses (recall) and 78–79 % of
+//   its firings are its atom's (precision).
+// - **E3** (n = 32, m/n ∈ {1.5, 3}, k ∈ {1, 2, 3}). Gaussian starts: every row of every model ends *useless* (never
+//   active above ε or no structure), recovery_score 0.40–0.56. Data-sample starts: at k = 1 the tied ReLU AE ends with
+//   28 atoms + 20 duplicates (m = 48) and 59 + 37 (m = 96); the 1-bit variants with 26 and 49–52 atoms. At k = 2 no
+//   row is an atom: the tied ReLU AE makes 23 (m = 48) and 80 (m = 96) combinations of ≤ 3 atoms, the tied 1-bit AE 3
+//   and 25, the untied 1-bit AE 19 and 58, the rest useless. At k = 3 almost every row is useless. The untied
+//   decoder recovers 56–61 % of the atoms at 0.99 for k = 1 and none for k ≥ 2.
+// - **E4 (1-bit unit, near starts).** Tied: rows end 0.084, 0.088, 0.104, 0.144 from their atoms in direction for
+//   r = 0.05 … 0.4 — closer than the start from r ≥ 0.2, and with no row farther there; unit precision 0.96, recall
+//   0.87–0.88. Untied: the *decoder* columns end 0.038, 0.046, 0.072, 0.135 from their atoms (closer than the start
+//   for every r ≥ 0.1) while the *encoder* rows drift away (0.12, 0.15, 0.22, 0.36; all 48 rows farther for
+//   r ≤ 0.1, whole-matrix cosine −0.57 … −0.11): with an untied decoder the note's concern materialises for B — the
+//   encoder only needs the right signs, so its rows wander while the decoder learns the dictionary.
+// - **SAEs vs MOD** (k = 2). Independent firing: at μ = 0.3 JumpReLU and MOD + OMP tie on recovery_score (0.933) but
+//   only MOD recovers atoms at 0.99 (0.875 of them; TopK and JumpReLU 0, ReLU + L1 0.29); at μ = 0.6 MOD is best (0.962,
+//   0.92). *Correlated* firing (groups of 4, ρ = 0.8) hurts MOD (recovery_rate 0.67 and 0.65) and helps the SAEs with
+//   a sparsity-controlled code: JumpReLU reaches 0.981 / 0.94 at μ = 0.3 and 0.942 / 0.79 at μ = 0.6, TopK 0.65 at
+//   μ = 0.6. ReLU + L1 fires 7–10 latents per signal for k = 2 (latent F1 0.33–0.45) and shrinks reconstructions to
+//   0.93 of the signal norm; TopK and JumpReLU keep L0 ≈ 2. Dead latents: 0–4 of 48. MOD ran in 0.1 s, each SAE (3000
+//   Adam steps) in 2–3 s on the shared machine.
