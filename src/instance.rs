@@ -153,7 +153,7 @@ impl InstanceSpec {
     /// |---|---|
     /// | `dim`, `n_atoms`, `n_samples` | n, m, N (required) |
     /// | `dictionary` | `gaussian` (default), `orthobasis`, `identity_hadamard`, `identity_dct`, `tight_frame`, `coherence`, `near_duplicates`, `steiner_etf` |
-    /// | `coherence` | target μ (implies `dictionary = "coherence"`) |
+    /// | `coherence` | target μ (implies `dictionary = "coherence"`); `nan` means no target, so a plan can couple `dictionary` and `coherence` across kinds |
     /// | `pair_cos`, `pairs` | near-duplicate pairs (0.9, 1) |
     /// | `sparsity` / `theta` | exact-k supports (k = 3) / Bernoulli(θ) supports |
     /// | `zipf_exponent` | Zipf atom frequencies for exact-k supports |
@@ -202,7 +202,8 @@ impl InstanceSpec {
             })
         };
         let (n, m, nn) = (need("dim")?, need("n_atoms")?, need("n_samples")?);
-        let coherence = num("coherence")?;
+        // `coherence = nan` is "no target": plans couple it with other dictionary kinds
+        let coherence = num("coherence")?.filter(|c| !c.is_nan());
         let kind = match (text("dictionary")?, coherence) {
             (None | Some("coherence"), Some(target)) => DictKind::Coherence { target },
             (Some("coherence"), None) => {
@@ -284,7 +285,12 @@ impl InstanceSpec {
                 group,
                 rho,
             });
-            return finish(spec, kind, values, noise_of(num("noise_sigma")?, num("snr_db")?)?);
+            return finish(
+                spec,
+                kind,
+                values,
+                noise_of(num("noise_sigma")?, num("snr_db")?)?,
+            );
         }
         let support = match (theta, k, zipf) {
             (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
@@ -516,7 +522,12 @@ fn noise_of(sigma: Option<f64>, snr_db: Option<f64>) -> Result<Noise> {
 }
 
 /// `spec` with its dictionary, value and noise laws, checked.
-fn finish(spec: InstanceSpec, kind: DictKind, values: Values, noise: Noise) -> Result<InstanceSpec> {
+fn finish(
+    spec: InstanceSpec,
+    kind: DictKind,
+    values: Values,
+    noise: Noise,
+) -> Result<InstanceSpec> {
     let spec = spec.dictionary(kind).values(values).noise(noise);
     spec.check()?;
     Ok(spec)

@@ -15,6 +15,9 @@
 //! | `arora`, `noodl` | learner | `sparsity`, `eta` (m/k), `tau` (0.5), `epochs` (20), `batch` (256) |
 //! | `msp` | learner (m = n) | `iters` (200), `polish` (0) |
 //! | `l4` | learner (m ≥ n) | `theta` (k/m), `iters` (500), `starts`, `rounds` (8), `sphere_solver` (`power`/`rgd`), `whiten` (true) |
+//! | `relu_ae` | neural learner (tied ReLU AE) | `iters` (300), `lr` (0.05), `quantile` (1 − k/m), `unit` (`relu`/`sign`: the 1-bit unit at level s = 1), `untied` (false) |
+//! | `sae` | neural learner (sparse AE) | `kind` (`topk`/`relu_l1`/`jumprelu`), `k` (instance k, TopK), `lambda` (L1/L0), `bandwidth` (0.05), `steps` (3000), `batch` (256), `lr` (10⁻³), `theta0` (0.5) |
+//! | `unrolled` | neural learner (unrolled ISTA) | `gradient` (`dec`/`ae_lasso`/`ae_ls`/`noodl`/`implicit`), `layers` (25), `lambda`, `alpha_l` (1), `nonneg` (false), `steps` (300), `lr` (10⁻²), `batch` (full) |
 //!
 //! Every learner also takes `init` (`data` (default), `gaussian`, `spectral`, `clustering`,
 //! `near`) and, with `init = "near"`, `init_dist` (columnwise distance from the true dictionary,
@@ -70,6 +73,40 @@ const L4: &[&str] = &[
     "rounds",
     "sphere_solver",
     "whiten",
+    "init",
+    "init_dist",
+];
+
+const RELU_AE: &[&str] = &[
+    "iters",
+    "lr",
+    "quantile",
+    "unit",
+    "untied",
+    "init",
+    "init_dist",
+];
+const SAE: &[&str] = &[
+    "kind",
+    "k",
+    "lambda",
+    "bandwidth",
+    "steps",
+    "batch",
+    "lr",
+    "theta0",
+    "init",
+    "init_dist",
+];
+const UNROLLED: &[&str] = &[
+    "gradient",
+    "layers",
+    "lambda",
+    "alpha_l",
+    "nonneg",
+    "steps",
+    "lr",
+    "batch",
     "init",
     "init_dist",
 ];
@@ -160,6 +197,21 @@ pub const METHODS: &[MethodDef] = &[
         name: "l4",
         kind: Kind::Learner,
         keys: L4,
+    },
+    MethodDef {
+        name: "relu_ae",
+        kind: Kind::Learner,
+        keys: RELU_AE,
+    },
+    MethodDef {
+        name: "sae",
+        kind: Kind::Learner,
+        keys: SAE,
+    },
+    MethodDef {
+        name: "unrolled",
+        kind: Kind::Learner,
+        keys: UNROLLED,
     },
 ];
 
@@ -489,6 +541,7 @@ pub fn build(name: &str, params: &[(String, Value)], ctx: &Context<'_>) -> Resul
             }
             Box::new(l)
         }
+        "relu_ae" | "sae" | "unrolled" => neural(&p, ctx)?,
         _ => unreachable!("every learner in METHODS has an arm"),
     };
     let init = match p.str("init")?.unwrap_or("data") {
@@ -515,6 +568,120 @@ pub fn build(name: &str, params: &[(String, Value)], ctx: &Context<'_>) -> Resul
         }
     };
     Ok(Built::Learner(learner, init))
+}
+
+/// The neural learners of [`crate::neural::learners`].
+fn neural(p: &P<'_>, ctx: &Context<'_>) -> Result<Box<dyn DictionaryLearner>> {
+    use crate::neural::learners::{ReluAeLearner, SaeLearner, UnrolledLearner};
+    use crate::neural::relu_ae::Unit;
+    use crate::neural::sae::{SaeKind, SaeTrainer};
+    use crate::neural::unrolled::Gradient;
+    let m = ctx.n_atoms;
+    Ok(match p.method {
+        "relu_ae" => {
+            let quantile = match p.f64("quantile")? {
+                Some(q) => q,
+                None => 1.0 - p.sparsity(ctx)? as f64 / m.max(1) as f64,
+            };
+            let mut l = ReluAeLearner::new(p.usize("iters")?.unwrap_or(300), quantile);
+            if let Some(lr) = p.f64("lr")? {
+                l.lr = lr;
+            }
+            l.unit = match p.str("unit")?.unwrap_or("relu") {
+                "relu" => Unit::Relu,
+                "sign" => Unit::Sign {
+                    scale: 1.0,
+                    bandwidth: 0.5,
+                },
+                other => return Err(p.bad("unit", &Value::from(other), "\"relu\" or \"sign\"")),
+            };
+            l.untied = p.bool("untied")?.unwrap_or(false);
+            Box::new(l)
+        }
+        "sae" => {
+            let kind_name = p.str("kind")?.unwrap_or("topk");
+            let lambda = p.f64("lambda")?;
+            if kind_name == "topk" && lambda.is_some() {
+                return Err(Error::invalid(
+                    "method parameter",
+                    "sae.lambda",
+                    "no `lambda` with kind = \"topk\" (TopK has no penalty; set `k`)",
+                ));
+            }
+            let need_lambda = || {
+                lambda.ok_or_else(|| {
+                    Error::invalid(
+                        "method parameter",
+                        format!("sae.lambda (kind = {kind_name})"),
+                        "a value for `lambda` (the L1 / L0 weight), e.g. lambda = 0.1",
+                    )
+                })
+            };
+            let kind = match kind_name {
+                "topk" => SaeKind::TopK {
+                    k: match p.usize("k")? {
+                        Some(k) => k,
+                        None => p.sparsity(ctx)?,
+                    },
+                },
+                "relu_l1" => SaeKind::ReluL1 {
+                    lambda: need_lambda()?,
+                },
+                "jumprelu" => SaeKind::JumpRelu {
+                    lambda: need_lambda()?,
+                    bandwidth: p.f64("bandwidth")?.unwrap_or(0.05),
+                },
+                other => {
+                    return Err(p.bad(
+                        "kind",
+                        &Value::from(other),
+                        "one of \"topk\", \"relu_l1\", \"jumprelu\"",
+                    ));
+                }
+            };
+            let mut t = SaeTrainer::new(kind, m);
+            t.steps = p.usize("steps")?.unwrap_or(3000);
+            t.theta0 = p.f64("theta0")?.unwrap_or(0.5);
+            if let Some(b) = p.usize("batch")? {
+                t.batch = b;
+            }
+            if let Some(lr) = p.f64("lr")? {
+                t.lr = lr;
+            }
+            Box::new(SaeLearner { trainer: t })
+        }
+        _ => {
+            let gradient = match p.str("gradient")?.unwrap_or("dec") {
+                "dec" => Gradient::Dec,
+                "ae_lasso" => Gradient::AE_LASSO,
+                "ae_ls" => Gradient::AE_LS,
+                "noodl" => Gradient::Noodl,
+                "implicit" => Gradient::Implicit,
+                other => {
+                    return Err(p.bad(
+                        "gradient",
+                        &Value::from(other),
+                        "one of \"dec\", \"ae_lasso\", \"ae_ls\", \"noodl\", \"implicit\"",
+                    ));
+                }
+            };
+            let mut l = UnrolledLearner::new(
+                gradient,
+                p.usize("layers")?.unwrap_or(25),
+                p.required_f64("lambda")?,
+            );
+            if let Some(a) = p.f64("alpha_l")? {
+                l.alpha_l = a;
+            }
+            l.nonneg = p.bool("nonneg")?.unwrap_or(false);
+            l.steps = p.usize("steps")?.unwrap_or(300);
+            if let Some(lr) = p.f64("lr")? {
+                l.lr = lr;
+            }
+            l.batch = p.usize("batch")?;
+            Box::new(l)
+        }
+    })
 }
 
 /// The parametrised identity of a method: `name` alone, or `name[k1=v1,k2=v2]` in parameter order

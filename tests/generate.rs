@@ -221,9 +221,7 @@ fn correlated_firing_keeps_k_and_the_marginals_and_raises_co_firing() {
     };
     // fraction of samples whose k atoms lie in one group; counted by hand from the supports
     let stats = |rho: f64, seed: u64| {
-        let x = law(rho)
-            .sample(m, nn, &mut rng_from_seed(seed))
-            .unwrap();
+        let x = law(rho).sample(m, nn, &mut rng_from_seed(seed)).unwrap();
         let mut one_group = 0usize;
         for c in x.columns() {
             let s: Vec<usize> = (0..m).filter(|&i| c[i] != 0.0).collect();
@@ -285,7 +283,12 @@ fn correlated_firing_keeps_k_and_the_marginals_and_raises_co_firing() {
         group: 4,
         rho: 1.5,
     });
-    assert!(bad.sample(0).unwrap_err().to_string().contains("ρ in [0, 1]"));
+    assert!(
+        bad.sample(0)
+            .unwrap_err()
+            .to_string()
+            .contains("ρ in [0, 1]")
+    );
 }
 
 #[test]

@@ -78,7 +78,11 @@ fn untied_decoder_and_the_one_bit_unit_have_the_right_gradients() {
     let fd_d = fd_matrix(&d, |x| {
         loss_with(w.view(), Some(x.view()), y.view(), eps, Unit::Relu).unwrap()
     });
-    assert!(rel_err(&ev.grad, &fd_w) < 1e-6, "{}", rel_err(&ev.grad, &fd_w));
+    assert!(
+        rel_err(&ev.grad, &fd_w) < 1e-6,
+        "{}",
+        rel_err(&ev.grad, &fd_w)
+    );
     let gd = ev.grad_dec.clone().unwrap();
     assert!(rel_err(&gd, &fd_d) < 1e-6);
     // tied = untied at D = Wᵀ, encoder path + decoder path transposed
@@ -113,18 +117,33 @@ fn untied_decoder_and_the_one_bit_unit_have_the_right_gradients() {
         (&gbar * &z.mapv(|v| s_out * (v / beta + 0.5).clamp(0.0, 1.0))).sum()
     };
     let fd_s = fd_matrix(&w, surrogate);
-    assert!(rel_err(&ev.grad, &fd_s) < 1e-6, "{}", rel_err(&ev.grad, &fd_s));
+    assert!(
+        rel_err(&ev.grad, &fd_s) < 1e-6,
+        "{}",
+        rel_err(&ev.grad, &fd_s)
+    );
     assert!(ev.grad.iter().any(|v| *v != 0.0));
     // tied 1-bit: the loss's own gradient is the decoder path R Gᵀ; the rest is the estimate
     let tied = loss_grad_with(w.view(), None, y.view(), eps, sign).unwrap();
-    let fd_w = fd_matrix(&w, |x| loss_with(x.view(), None, y.view(), eps, sign).unwrap());
+    let fd_w = fd_matrix(&w, |x| {
+        loss_with(x.view(), None, y.view(), eps, sign).unwrap()
+    });
     let at = loss_grad_with(w.view(), Some(wt.view()), y.view(), eps, sign).unwrap();
     let dec_path = at.grad_dec.unwrap().t().to_owned();
     assert!(rel_err(&dec_path, &fd_w) < 1e-6);
     assert!(rel_err(&(&tied.grad - &at.grad), &dec_path) < 1e-12);
     // bad unit parameters and decoder shapes are errors naming the fix
-    let e = loss_with(w.view(), None, y.view(), eps, Unit::Sign { scale: 1.0, bandwidth: 0.0 })
-        .unwrap_err();
+    let e = loss_with(
+        w.view(),
+        None,
+        y.view(),
+        eps,
+        Unit::Sign {
+            scale: 1.0,
+            bandwidth: 0.0,
+        },
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("β > 0"), "{e}");
     assert!(loss_with(w.view(), Some(w.view()), y.view(), eps, Unit::Relu).is_err());
 }
@@ -386,6 +405,9 @@ fn unit_support_precision_recall_by_hand() {
     // unit 1 fires on signal 2; its atom is used on 1 and 2 → precision 1, recall ½
     let x = array![[1.0, 1.0, 0.0], [0.0, 1.0, 1.0]];
     let (p, r) = unit_support_precision_recall(w.view(), y.view(), 0.5, x.view()).unwrap();
-    assert!((p - 0.75).abs() < 1e-15 && (r - 0.5).abs() < 1e-15, "{p} {r}");
+    assert!(
+        (p - 0.75).abs() < 1e-15 && (r - 0.5).abs() < 1e-15,
+        "{p} {r}"
+    );
     assert!(unit_support_precision_recall(w.view(), y.view(), 0.5, x.t()).is_err());
 }

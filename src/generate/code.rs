@@ -268,7 +268,10 @@ fn correlated_support(
         let i = if inside.is_empty() {
             // uniform over the unused atoms: the r-th unused index
             let r = rng.random_range(0..m - out.len());
-            (0..m).filter(|&i| !used[i]).nth(r).expect("r < number of unused atoms")
+            (0..m)
+                .filter(|&i| !used[i])
+                .nth(r)
+                .expect("r < number of unused atoms")
         } else {
             inside[rng.random_range(0..inside.len())]
         };

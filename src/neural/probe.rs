@@ -162,8 +162,16 @@ pub fn unit_support_precision_recall(
             fired += f as usize;
             used += u as usize;
         }
-        p += if fired > 0 { tp as f64 / fired as f64 } else { 0.0 };
-        r += if used > 0 { tp as f64 / used as f64 } else { 0.0 };
+        p += if fired > 0 {
+            tp as f64 / fired as f64
+        } else {
+            0.0
+        };
+        r += if used > 0 {
+            tp as f64 / used as f64
+        } else {
+            0.0
+        };
     }
     Ok((p / h.max(1) as f64, r / h.max(1) as f64))
 }

@@ -641,20 +641,59 @@ impl SaeTrainer {
         if let Some(mean) = y.mean_axis(Axis(1)) {
             sae.b_dec = mean;
         }
-        let state = SaeState {
-            sae,
-            adam: Adam::new(self.lr),
+        self.run(sae, y, rng, schedule, obs)
+    }
+
+    /// Train the given model `sae` (e.g. a decoder set to a chosen initial dictionary) on the
+    /// columns of `y`; `seed` drives the minibatch order.
+    ///
+    /// # Errors
+    /// Invalid parameters, a model whose shape does not fit `y` or this trainer's latents,
+    /// non-finite signals. Divergence is a termination.
+    pub fn train_from(
+        &self,
+        sae: Sae,
+        y: ArrayView2<'_, f64>,
+        seed: u64,
+        schedule: Schedule,
+        obs: &mut dyn Observer<SaeState>,
+    ) -> Result<(SaeState, SolveInfo)> {
+        super::optim::check_minibatch(self.batch, self.lr)?;
+        crate::error::check_finite("signals", y)?;
+        ensure!(y.ncols() >= 1, "n_samples", 0, "at least one signal");
+        let rng = rng_from_seed(crate::rng::derive_seed(seed, "minibatches"));
+        self.run(sae, y, rng, schedule, obs)
+    }
+
+    fn run(
+        &self,
+        sae: Sae,
+        y: ArrayView2<'_, f64>,
+        rng: Rng64,
+        schedule: Schedule,
+        obs: &mut dyn Observer<SaeState>,
+    ) -> Result<(SaeState, SolveInfo)> {
+        sae.check_signals(y)?;
+        self.kind.check(sae.n_latents())?;
+        ensure!(
+            sae.n_latents() == self.n_latents,
+            "n_latents",
+            sae.n_latents(),
+            format!("a model with the trainer's {} latents", self.n_latents)
+        );
+        let mut state = SaeState {
             loss: f64::NAN,
             rng,
+            sae,
+            adam: Adam::new(self.lr),
         };
+        state.loss = state
+            .sae
+            .loss(y.slice(ndarray::s![.., ..self.batch.min(y.ncols())]))?;
         let mut alg = SaeIter {
             y: y.to_owned(),
             batch: self.batch,
         };
-        let mut state = state;
-        state.loss = state
-            .sae
-            .loss(y.slice(ndarray::s![.., ..self.batch.min(y.ncols())]))?;
         iter::run(&mut alg, state, &Stop::iters(self.steps), schedule, obs)
     }
 }

@@ -246,3 +246,195 @@ pub fn dashboard(df: &DataFrame, title: &str) -> Result<Report> {
     )?;
     Ok(rep.heading("Terminations").table(&tdf, 500))
 }
+
+/// The benchmark's headline: one row per method (plan order of first appearance) over the final
+/// rows of every run — `runs`, `errors` (runs whose termination starts with `error`),
+/// `success` (fraction of runs with `recovery_rate@0.99 ≥ 0.95`; coders: exact support
+/// recovery ≥ 0.95), mean `recovery_rate` and `recovery_score`, mean `spurious_atoms`, mean
+/// `support_f1`, median `time_s` and median `time_to_95` over the runs that reached it. Error
+/// runs count in `runs` and as failures in `success`; the means skip missing values.
+///
+/// # Errors
+/// Missing `item`, `method`, `iter` or `termination` columns.
+pub fn headline(df: &DataFrame) -> Result<DataFrame> {
+    let fin = final_rows(df)?;
+    let methods = column_str(&fin, "method")?;
+    let term = column_str(&fin, "termination")?;
+    let num = |name: &str| -> Result<Vec<f64>> {
+        Ok(if has(&fin, name) {
+            column_f64(&fin, name)?
+                .into_iter()
+                .map(|v| v.unwrap_or(f64::NAN))
+                .collect()
+        } else {
+            vec![f64::NAN; fin.height()]
+        })
+    };
+    let (rate, score, spur, f1, exact, time, t95) = (
+        num("m_recovery_rate")?,
+        num("m_recovery_score")?,
+        num("m_spurious_atoms")?,
+        num("m_support_f1")?,
+        num("m_support_exact")?,
+        num("time_s")?,
+        num("m_time_to_95")?,
+    );
+    let mut order: Vec<String> = Vec::new();
+    for m in &methods {
+        if !order.contains(m) {
+            order.push(m.clone());
+        }
+    }
+    let mean = |v: &[f64], idx: &[usize]| {
+        let xs: Vec<f64> = idx
+            .iter()
+            .map(|&i| v[i])
+            .filter(|x| x.is_finite())
+            .collect();
+        if xs.is_empty() {
+            f64::NAN
+        } else {
+            xs.iter().sum::<f64>() / xs.len() as f64
+        }
+    };
+    let median = |v: &[f64], idx: &[usize]| {
+        let mut xs: Vec<f64> = idx
+            .iter()
+            .map(|&i| v[i])
+            .filter(|x| x.is_finite())
+            .collect();
+        xs.sort_by(f64::total_cmp);
+        match xs.len() {
+            0 => f64::NAN,
+            l if l % 2 == 1 => xs[l / 2],
+            l => 0.5 * (xs[l / 2 - 1] + xs[l / 2]),
+        }
+    };
+    let mut cols: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    let (mut runs, mut errors) = (Vec::new(), Vec::new());
+    for m in &order {
+        let idx: Vec<usize> = (0..fin.height()).filter(|&i| &methods[i] == m).collect();
+        runs.push(idx.len() as u32);
+        errors.push(
+            idx.iter()
+                .filter(|&&i| term[i].starts_with("error"))
+                .count() as u32,
+        );
+        let ok = idx
+            .iter()
+            .filter(|&&i| {
+                let r = if rate[i].is_finite() {
+                    rate[i]
+                } else {
+                    exact[i]
+                };
+                !term[i].starts_with("error") && r >= 0.95
+            })
+            .count();
+        cols.entry("success")
+            .or_default()
+            .push(ok as f64 / idx.len().max(1) as f64);
+        cols.entry("recovery_rate")
+            .or_default()
+            .push(mean(&rate, &idx));
+        cols.entry("recovery_score")
+            .or_default()
+            .push(mean(&score, &idx));
+        cols.entry("spurious_atoms")
+            .or_default()
+            .push(mean(&spur, &idx));
+        cols.entry("support_f1").or_default().push(mean(&f1, &idx));
+        cols.entry("median_time_s")
+            .or_default()
+            .push(median(&time, &idx));
+        cols.entry("median_time_to_95")
+            .or_default()
+            .push(median(&t95, &idx));
+    }
+    let mut out: Vec<Column> = vec![
+        Column::new("method".into(), order),
+        Column::new("runs".into(), runs),
+        Column::new("errors".into(), errors),
+    ];
+    for name in [
+        "success",
+        "recovery_rate",
+        "recovery_score",
+        "spurious_atoms",
+        "support_f1",
+        "median_time_s",
+        "median_time_to_95",
+    ] {
+        out.push(Column::new(
+            name.into(),
+            cols.remove(name).unwrap_or_default(),
+        ));
+    }
+    let h = out[0].len();
+    Ok(DataFrame::new(h, out)?)
+}
+
+/// A frame as a GitHub-flavoured Markdown table (floats with 4 significant digits, NaN as `–`).
+///
+/// # Errors
+/// None in practice (columns are read as text or numbers).
+pub fn markdown_table(df: &DataFrame) -> Result<String> {
+    let names: Vec<String> = df.columns().iter().map(|c| c.name().to_string()).collect();
+    let mut cells: Vec<Vec<String>> = Vec::new();
+    for c in df.columns() {
+        let name = c.name().as_str();
+        cells.push(if c.dtype().is_float() {
+            column_f64(df, name)?
+                .into_iter()
+                .map(|v| match v {
+                    Some(x) if x.is_finite() => crate::report::fmt_f64(x),
+                    _ => "–".into(),
+                })
+                .collect()
+        } else {
+            column_str(df, name)?
+        });
+    }
+    let mut s = format!("| {} |\n|", names.join(" | "));
+    for c in df.columns() {
+        s.push_str(if c.dtype().is_primitive_numeric() {
+            " ---: |"
+        } else {
+            " --- |"
+        });
+    }
+    s.push('\n');
+    for r in 0..df.height() {
+        let row: Vec<&str> = cells.iter().map(|c| c[r].as_str()).collect();
+        s.push_str(&format!("| {} |\n", row.join(" | ")));
+    }
+    Ok(s)
+}
+
+/// Replace the text between the lines `<!-- {tag}:begin -->` and `<!-- {tag}:end -->` of `doc`
+/// with `body` (the markers stay).
+///
+/// # Errors
+/// A marker missing or out of order (the error names both markers).
+pub fn replace_block(doc: &str, tag: &str, body: &str) -> Result<String> {
+    let (b, e) = (
+        format!("<!-- {tag}:begin -->"),
+        format!("<!-- {tag}:end -->"),
+    );
+    match (doc.find(&b), doc.find(&e)) {
+        (Some(i), Some(j)) if i < j => {
+            let start = i + b.len();
+            Ok(format!(
+                "{}\n{}{}",
+                &doc[..start],
+                body.trim_end_matches('\n').to_string() + "\n",
+                &doc[j..]
+            ))
+        }
+        _ => Err(crate::error::Error::invalid(
+            "document",
+            format!("markers for `{tag}`"),
+            format!("the lines `{b}` and then `{e}` in the file to update"),
+        )),
+    }
+}

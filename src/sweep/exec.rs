@@ -52,6 +52,36 @@ pub fn run_method(plan: &Plan, method: &PlanMethod, item: &Item, inst: &Instance
     vec![error_row(method, err, t0.elapsed().as_secs_f64())]
 }
 
+/// What every row of an item records about its drawn instance (`m_inst_*`), so success can be
+/// read against the dictionary's measured properties: `inst_mu` (mutual coherence),
+/// `inst_rip_upper` (the Babel bound μ₁(k − 1) ≥ δ_k), `inst_rip_lower` (the worst of 200 random
+/// supports of size k: a certified lower bound on δ_k; seeded from the item), with k the
+/// instance's exact sparsity (its expected sparsity, rounded, for Bernoulli supports). A value
+/// that cannot be computed is NaN.
+pub fn instance_metrics(inst: &Instance, item_seed: u64) -> Vec<(String, f64)> {
+    use crate::metrics::{coherence, rip_lower_bound_mc, rip_upper_bound_babel};
+    let m = inst.dict.ncols();
+    let k = inst
+        .spec
+        .codes
+        .exact_sparsity()
+        .unwrap_or_else(|| inst.spec.codes.expected_sparsity(m).round() as usize)
+        .clamp(1, m.max(1));
+    let mut rng = crate::rng::rng_from_seed(crate::rng::derive_seed(item_seed, "rip"));
+    vec![
+        ("inst_mu".into(), coherence(inst.dict.view())),
+        (
+            "inst_rip_upper".into(),
+            rip_upper_bound_babel(inst.dict.view(), k).unwrap_or(f64::NAN),
+        ),
+        (
+            "inst_rip_lower".into(),
+            rip_lower_bound_mc(inst.dict.view(), k, 200, false, &mut rng)
+                .map_or(f64::NAN, |b| b.delta),
+        ),
+    ]
+}
+
 /// The row recording a failed run.
 pub fn error_row(method: &PlanMethod, termination: String, time_s: f64) -> Row {
     Row {

@@ -34,7 +34,7 @@
 //! `threads_per_run` threads, and each run executes inside its worker's pool: runs never share a
 //! pool, so a run computes the same bits whatever else runs beside it.
 
-use super::exec::{error_row, run_method};
+use super::exec::{error_row, instance_metrics, run_method};
 use super::plan::Plan;
 use super::{Item, Row, Value, to_frame};
 use crate::error::{Error, Result};
@@ -146,7 +146,7 @@ pub struct RunSummary {
     pub elapsed_s: f64,
 }
 
-fn file_err(
+pub(crate) fn file_err(
     action: &'static str,
     path: &Path,
     e: impl std::error::Error + Send + Sync + 'static,
@@ -660,12 +660,19 @@ pub fn run_plan(plan: &Plan, dir: &Path, opts: &RunOptions) -> Result<RunSummary
                     };
                     let spec = crate::instance::InstanceSpec::from_params(&item.point.0);
                     let inst = spec.and_then(|s| pool.install(|| s.sample(item.seed)));
+                    let inst_metrics = inst
+                        .as_ref()
+                        .map(|i| pool.install(|| instance_metrics(i, item.seed)))
+                        .unwrap_or_default();
                     for &j in pending {
                         let m = &plan.methods[j];
-                        let rows = match &inst {
+                        let mut rows = match &inst {
                             Ok(inst) => pool.install(|| run_method(plan, m, item, inst)),
                             Err(e) => vec![error_row(m, format!("error: instance: {e}"), 0.0)],
                         };
+                        for r in &mut rows {
+                            r.metrics.extend(inst_metrics.iter().cloned());
+                        }
                         // one line per finished run, appended under the lock that also orders
                         // the channel, so a rotation splits runs exactly between journals
                         let line =

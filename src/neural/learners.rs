@@ -1,0 +1,297 @@
+//! The neural methods as [`DictionaryLearner`]s, so that sweep plans, `dictlab learn` and the
+//! benchmark (issue 9, PAPERS.md §6) run them next to the classical learners, from the same
+//! initializations, measured by the same observer.
+//!
+//! | learner | model and objective | learned dictionary | final codes |
+//! |---|---|---|---|
+//! | [`ReluAeLearner`] | Rangamani et al.'s tied ReLU autoencoder (or the blog note's variants), full-batch GD on `(1/2N)‖Wᵀ ReLU(WY − ε) − Y‖²` ([`super::relu_ae`]) | rows of `W`, normalized | `ReLU(WY − ε)` |
+//! | [`SaeLearner`] | an untied sparse autoencoder (TopK, ReLU + L1, JumpReLU) trained by Adam ([`super::sae`]) | decoder columns | encoder codes |
+//! | [`UnrolledLearner`] | T-layer unrolled ISTA with a tied dictionary, trained by Adam on one of PUDLE's gradients ([`super::unrolled`]) | `D` | `z_T` |
+//!
+//! Each starts from the [`Init`] of the plan (the autoencoders' encoders start at `D₀ᵀ`), runs on
+//! the crate's iteration engine, and shows the sweep's observer a [`LearnState`] view of its
+//! state at every step (dictionary, and the training loss as `data_fit`), so recorded iterations,
+//! `time_to_95` and the time budget work as for every other learner.
+
+use super::relu_ae::{AeState, Bias, TiedAeGd, Unit};
+use super::sae::{Sae, SaeKind, SaeState, SaeTrainer};
+use super::unrolled::{DlState, Gradient, Threshold, Unrolled, UnrolledDl};
+use crate::error::{Result, ensure};
+use crate::iter::{Observer, Record, Schedule, SolveInfo};
+use crate::learn::{DictionaryLearner, Init, LearnState, Learned, check_signals};
+use crate::rng::rng_from_seed;
+use ndarray::{Array2, ArrayView2};
+use std::ops::ControlFlow;
+
+/// Shows an observer of [`LearnState`] the state `S` of a neural trainer through `view`.
+struct AsLearnState<'a, F> {
+    inner: &'a mut dyn Observer<LearnState>,
+    view: F,
+}
+
+impl<S, F: Fn(&S) -> LearnState> Observer<S> for AsLearnState<'_, F> {
+    fn on_init(&mut self, s: &S, rec: &Record) {
+        self.inner.on_init(&(self.view)(s), rec);
+    }
+    fn on_iter(&mut self, iter: usize, elapsed: f64, s: &S, rec: &Record) -> ControlFlow<()> {
+        self.inner.on_iter(iter, elapsed, &(self.view)(s), rec)
+    }
+    fn on_finish(&mut self, s: &S, info: &SolveInfo) {
+        self.inner.on_finish(&(self.view)(s), info);
+    }
+}
+
+/// A [`LearnState`] holding `dict` (columns normalized) and `loss` as its data fit.
+fn learn_view(dict: Array2<f64>, loss: f64) -> LearnState {
+    let mut s = LearnState::new(normalized(dict), rng_from_seed(0));
+    s.data_fit = loss;
+    s
+}
+
+fn normalized(mut d: Array2<f64>) -> Array2<f64> {
+    for mut c in d.columns_mut() {
+        let nc = c.dot(&c).sqrt();
+        if nc > 0.0 {
+            c /= nc;
+        }
+    }
+    d
+}
+
+/// The tied ReLU autoencoder (Rangamani et al.; [`super::relu_ae`]) as a dictionary learner:
+/// `W₀ = D₀ᵀ`, the bias ε set once at `W₀` as the `quantile` of `W₀ Y` (the data-driven rule of
+/// notebook 05/06: `1 − k/m` keeps about k of m units active), full-batch gradient descent.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReluAeLearner {
+    /// Iterations.
+    pub iters: usize,
+    /// Learning rate η.
+    pub lr: f64,
+    /// Quantile of `W₀ Y` that sets ε.
+    pub quantile: f64,
+    /// Hidden unit (ReLU, or the blog note's 1-bit unit).
+    pub unit: Unit,
+    /// Learn an untied decoder (the learned dictionary is then the decoder's columns).
+    pub untied: bool,
+}
+
+impl ReluAeLearner {
+    /// `iters` GD iterations at η = 0.05 with ε at the `quantile` of `W₀ Y`.
+    pub fn new(iters: usize, quantile: f64) -> Self {
+        ReluAeLearner {
+            iters,
+            lr: 0.05,
+            quantile,
+            unit: Unit::Relu,
+            untied: false,
+        }
+    }
+}
+
+impl DictionaryLearner for ReluAeLearner {
+    fn name(&self) -> String {
+        format!(
+            "relu_ae[iters={},lr={},q={}{}{}]",
+            self.iters,
+            self.lr,
+            self.quantile,
+            if matches!(self.unit, Unit::Sign { .. }) {
+                ",sign"
+            } else {
+                ""
+            },
+            if self.untied { ",untied" } else { "" }
+        )
+    }
+    fn learn_observed(
+        &self,
+        y: ArrayView2<'_, f64>,
+        m: usize,
+        init: &Init,
+        seed: u64,
+        schedule: Schedule,
+        obs: &mut dyn Observer<LearnState>,
+    ) -> Result<Learned> {
+        check_signals(y, m)?;
+        let mut rng = rng_from_seed(seed);
+        let w0 = init.build(y, m, &mut rng)?.t().to_owned();
+        let eps = Bias::Quantile(self.quantile).value(w0.view(), y)?;
+        let mut gd = TiedAeGd::new(self.lr, eps);
+        gd.max_iters = self.iters;
+        gd.unit = self.unit;
+        gd.untied = self.untied;
+        let dict_of = |s: &AeState| match &s.dec {
+            Some(d) => d.clone(),
+            None => s.w.t().to_owned(),
+        };
+        let mut view = AsLearnState {
+            inner: obs,
+            view: |s: &AeState| learn_view(dict_of(s), s.eval.loss),
+        };
+        let (s, info) = gd.run(w0.view(), y, schedule, &mut view)?;
+        let mut codes = s.w.dot(&y);
+        codes.mapv_inplace(|v| if v > eps { v - eps } else { 0.0 });
+        Ok(Learned {
+            dict: normalized(dict_of(&s)),
+            codes,
+            info,
+            replaced_atoms: 0,
+        })
+    }
+}
+
+/// An untied sparse autoencoder ([`super::sae`]) as a dictionary learner: decoder `D₀`, encoder
+/// `D₀ᵀ`, Adam on minibatches.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SaeLearner {
+    /// The trainer (model kind, steps, batch, learning rate, JumpReLU's θ₀).
+    pub trainer: SaeTrainer,
+}
+
+impl DictionaryLearner for SaeLearner {
+    fn name(&self) -> String {
+        let t = &self.trainer;
+        let kind = match t.kind {
+            SaeKind::TopK { k } => format!("topk,k={k}"),
+            SaeKind::ReluL1 { lambda } => format!("relu_l1,lambda={lambda}"),
+            SaeKind::JumpRelu { lambda, bandwidth } => {
+                format!("jumprelu,lambda={lambda},bandwidth={bandwidth}")
+            }
+        };
+        format!(
+            "sae[{kind},steps={},batch={},lr={}]",
+            t.steps, t.batch, t.lr
+        )
+    }
+    fn learn_observed(
+        &self,
+        y: ArrayView2<'_, f64>,
+        m: usize,
+        init: &Init,
+        seed: u64,
+        schedule: Schedule,
+        obs: &mut dyn Observer<LearnState>,
+    ) -> Result<Learned> {
+        check_signals(y, m)?;
+        let mut rng = rng_from_seed(seed);
+        let d0 = init.build(y, m, &mut rng)?;
+        let mut sae = Sae::init(
+            y.nrows(),
+            m,
+            self.trainer.kind,
+            self.trainer.theta0,
+            &mut rng,
+        )?;
+        sae.w_dec = normalized(d0);
+        sae.w_enc = sae.w_dec.t().to_owned();
+        // decoder bias at the data mean, as SaeTrainer::train does
+        if let Some(mean) = y.mean_axis(ndarray::Axis(1)) {
+            sae.b_dec = mean;
+        }
+        let mut view = AsLearnState {
+            inner: obs,
+            view: |s: &SaeState| learn_view(s.sae.w_dec.clone(), s.loss),
+        };
+        let (s, info) = self.trainer.train_from(sae, y, seed, schedule, &mut view)?;
+        Ok(Learned {
+            codes: s.sae.encode(y)?,
+            dict: s.sae.w_dec,
+            info,
+            replaced_atoms: 0,
+        })
+    }
+}
+
+/// Unrolled ISTA trained by backpropagation ([`super::unrolled`], PUDLE) as a dictionary learner:
+/// `T` layers, soft threshold at αλ (one-sided for non-negative codes), step α = `alpha_l`/L with
+/// L = ‖D₀‖₂² (the check α·L < 2 happens at `D₀`), Adam, columns renormalized after each step.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UnrolledLearner {
+    /// Layers T.
+    pub layers: usize,
+    /// λ of the Lasso the encoder approximates.
+    pub lambda: f64,
+    /// α·L at `D₀` (≤ 1 is ISTA's classical step; PUDLE runs about 1.1–1.2).
+    pub alpha_l: f64,
+    /// One-sided soft threshold (non-negative codes).
+    pub nonneg: bool,
+    /// Which dictionary gradient.
+    pub gradient: Gradient,
+    /// Adam steps.
+    pub steps: usize,
+    /// Adam step size.
+    pub lr: f64,
+    /// Minibatch size (full batch when `None`).
+    pub batch: Option<usize>,
+}
+
+impl UnrolledLearner {
+    /// `gradient` through `layers` layers at λ, α = 1/L, 300 full-batch Adam steps at 10⁻².
+    pub fn new(gradient: Gradient, layers: usize, lambda: f64) -> Self {
+        UnrolledLearner {
+            layers,
+            lambda,
+            alpha_l: 1.0,
+            nonneg: false,
+            gradient,
+            steps: 300,
+            lr: 1e-2,
+            batch: None,
+        }
+    }
+}
+
+impl DictionaryLearner for UnrolledLearner {
+    fn name(&self) -> String {
+        format!(
+            "unrolled[{},T={},lambda={},steps={},lr={}]",
+            self.gradient, self.layers, self.lambda, self.steps, self.lr
+        )
+    }
+    fn learn_observed(
+        &self,
+        y: ArrayView2<'_, f64>,
+        m: usize,
+        init: &Init,
+        seed: u64,
+        schedule: Schedule,
+        obs: &mut dyn Observer<LearnState>,
+    ) -> Result<Learned> {
+        check_signals(y, m)?;
+        ensure!(
+            self.alpha_l.is_finite() && self.alpha_l > 0.0 && self.alpha_l < 2.0,
+            "alpha_l",
+            self.alpha_l,
+            "α·L in (0, 2) (1 is ISTA's step 1/L)"
+        );
+        let mut rng = rng_from_seed(seed);
+        let d0 = normalized(init.build(y, m, &mut rng)?);
+        let l = crate::linalg::singular_values(d0.view())?
+            .first()
+            .map_or(1.0, |s| s * s);
+        let threshold = if self.nonneg {
+            Threshold::SoftNonNeg {
+                lambda: self.lambda,
+            }
+        } else {
+            Threshold::Soft {
+                lambda: self.lambda,
+            }
+        };
+        let model = Unrolled::new(self.layers, self.alpha_l / l, threshold);
+        let mut dl = UnrolledDl::new(model, self.gradient, self.steps);
+        dl.optimizer = super::optim::Optimizer::adam(self.lr);
+        dl.batch = self.batch;
+        let mut view = AsLearnState {
+            inner: obs,
+            view: |s: &DlState| learn_view(s.dict.clone(), s.loss),
+        };
+        let (s, info) = dl.train(d0.view(), y, None, seed, schedule, &mut view)?;
+        Ok(Learned {
+            codes: s.model.encode(s.dict.view(), y)?,
+            dict: s.dict,
+            info,
+            replaced_atoms: 0,
+        })
+    }
+}
