@@ -23,7 +23,8 @@ pub mod store;
 
 pub use plan::{Plan, PlanMethod, RecordMode};
 pub use store::{
-    RunOptions, RunSummary, Shard, Status, cache_path, merge, run_cached, run_plan, status,
+    RunOptions, RunSummary, Shard, Status, cache_path, merge, plan_path, run_cached, run_plan,
+    status,
 };
 
 use crate::error::{Error, Result};

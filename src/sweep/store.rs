@@ -1142,6 +1142,13 @@ pub fn cache_path(name: &str) -> PathBuf {
     }
 }
 
+/// `plans/{name}` in this project (the benchmark plans), whatever the working directory.
+pub fn plan_path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("plans")
+        .join(name)
+}
+
 /// Run `plan` unless `path` already holds its merged results (same plan hash), then return the
 /// table. The work directory `{path}.runs/` keeps the chunks, so an interrupted call resumes.
 /// The notebook pattern: `let df = run_cached(&Plan::from_toml_str(PLAN)?, cache_path("x.parquet"))?;`

@@ -1,0 +1,180 @@
+// %% [markdown]
+// # 09 — The dictionary-recovery benchmark: classical vs neural methods on coherence-controlled problems
+//
+// **What this notebook shows** (the Inria proposal's deliverable, PAPERS.md §6; issue 9). Planted problems
+// `Y = A* X* + E` whose dictionaries have a *controlled* mutual coherence μ (coherence-targeted, Gaussian, and the
+// union of bases [I | H]), over sparsity k and overcompleteness m/n; every method of the crate that learns a
+// dictionary — MOD, K-SVD, online DL, AltMinDict, ℓ4 maximization, NOODL, the tied ReLU autoencoder, sparse
+// autoencoders (TopK, ReLU + L1), unrolled ISTA trained with g_dec and g_ae_ls — runs on the same instances from the
+// same starts; OMP on the planted dictionary shows what sparse coding alone can do. The results are one tidy table
+// (one row per instance × method × repetition × recorded iteration) from `plans/benchmark_small.toml`, run here with
+// `run_cached`; `DICTLAB_FULL=1` reads `plans/benchmark_full.toml` instead (hours of CPU: run it with `dictlab sweep`
+// or under Slurm first, see BENCHMARK.md — `run_cached` then finds its merged table).
+//
+// **Metrics** (PAPERS.md §0): `recovery_rate` = fraction of true atoms matched at |cos| ≥ 0.99 (after the optimal
+// one-to-one matching), `recovery_score` = mean matched |cos|, `spurious_atoms` = learned atoms matching no true atom
+// at 0.99, `support_f1` of the final codes (aligned to the true atoms), `time_to_95` = first time the recovery rate
+// reaches 0.95. A run *succeeds* when its final recovery_rate ≥ 0.95. Every row also carries its instance's measured
+// μ and two bounds on its RIP constant δ_k: a certified lower bound (the worst of 200 random k-supports) and the Babel
+// upper bound μ₁(k − 1).
+// %%
+:dep dictlab = { path = ".." }
+// %%
+use dictlab::prelude::*;
+use dictlab::sweep::{self, Plan, cache_path, dashboard, plan_path, run_cached};
+// %% [markdown]
+// ## The plan
+// %%
+let full = std::env::var("DICTLAB_FULL").is_ok();
+let plan_name = if full { "benchmark_full" } else { "benchmark_small" };
+let plan = Plan::from_file(plan_path(&format!("{plan_name}.toml")))?;
+println!("{}\nplan hash {}: {} items × {} methods = {} runs", plan.name, plan.hash, plan.items()?.len(), plan.methods.len(), plan.n_runs()?);
+// %% [markdown]
+// ## Run it, or reuse it
+// The first execution runs every item on all cores (durable chunks under `data/sweeps/`, so an interrupted run
+// resumes); later executions read the merged table back.
+// %%
+let t = std::time::Instant::now();
+let df = run_cached(&plan, cache_path(&format!("09_{plan_name}.parquet")))?;
+let fin = dashboard::final_rows(&df)?;
+println!("{} rows, {} runs, {:.1} s (0 s when read from the cache)", df.height(), fin.height(), t.elapsed().as_secs_f64());
+// %% [markdown]
+// ## Headline
+// One row per method over every run of the plan: success = fraction of runs ending with recovery_rate ≥ 0.95; means of
+// the final recovery_rate, recovery_score, spurious atoms and support F1; median run time and median time to 95 % over
+// the runs that got there. This is the table `dictlab headline` writes into BENCHMARK.md.
+// %%
+let head = dashboard::headline(&df)?;
+report::show_df(&head);
+// %% [markdown]
+// ## Phase transitions over (k, μ) and (k, m/n)
+// Mean final recovery_rate per method over sparsity × target coherence (coherence-targeted dictionaries, both m),
+// with the classical exact-recovery guarantee k < (1 + 1/μ)/2 (OMP/BP on a known dictionary) drawn as markers; then
+// over sparsity × number of atoms m (n = 16; every dictionary family).
+// %%
+/// The final rows of `method` whose `col` equals `value` (as text).
+fn rows_of(fin: &DataFrame, method: &str, col: &str, value: &str) -> Result<DataFrame> {
+    let sub = sweep::filter_eq(fin, &[("method", Value::from(method))])?;
+    if col.is_empty() { Ok(sub) } else { sweep::filter_eq(&sub, &[(col, Value::from(value))]) }
+}
+let learners: Vec<String> = sweep::column_str(&head, "method")?.into_iter().filter(|m| m != "omp").collect();
+let mus: Vec<f64> = vec![0.3, 0.45, 0.5, 0.6, 0.7, 0.75];
+for m in &learners {
+    let sub = rows_of(&fin, m, "p_inst_dictionary", "coherence")?;
+    let mut p = report::heatmap_from_frame(&sub, "p_inst_coherence", "p_inst_sparsity", "m_recovery_rate", &format!("{m}: recovery_rate over (μ, k)"))?;
+    report::add_markers(&mut p, "k < (1 + 1/μ)/2", mus.clone(), mus.iter().map(|u| (1.0 + 1.0 / u) / 2.0).collect(), report::MarkerSymbol::X);
+    report::show_plot(&p);
+}
+for m in &learners {
+    let sub = rows_of(&fin, m, "", "")?;
+    report::show_plot(&report::heatmap_from_frame(&sub, "p_inst_n_atoms", "p_inst_sparsity", "m_recovery_rate", &format!("{m}: recovery_rate over (m, k)"))?);
+}
+// %% [markdown]
+// ## Time to recovery
+// Distribution of `time_to_95` over the runs that reached 95 % of the atoms at 0.99, per method (seconds, one thread
+// per run), and how many runs got there.
+// %%
+{
+    let mut samples: Vec<(String, Vec<f64>)> = Vec::new();
+    let mut rows: Vec<Row> = Vec::new();
+    for m in &learners {
+        let sub = rows_of(&fin, m, "", "")?;
+        let t95: Vec<f64> = sweep::column_f64(&sub, "m_time_to_95")?.into_iter().flatten().filter(|v| v.is_finite()).collect();
+        let mut r = Row::new(m.as_str()).metric("runs", sub.height() as f64).metric("reached_95", t95.len() as f64);
+        let mut s = t95.clone();
+        s.sort_by(f64::total_cmp);
+        if !s.is_empty() {
+            r = r.metric("min_s", s[0]).metric("median_s", s[s.len() / 2]).metric("max_s", s[s.len() - 1]);
+        }
+        rows.push(r);
+        if !t95.is_empty() { samples.push((m.clone(), t95.iter().map(|v| v.max(1e-5).log10()).collect())); }
+    }
+    report::show_plot(&report::histogram("time to 95 % recovery", "log10 seconds", &samples));
+    let df95 = sweep::to_frame(&[(Item { item: 0, point: Point(vec![]), instance: String::new(), rep: 0, seed: 0 }, rows)])?;
+    report::show_df(&sweep::select(&df95, &["method", "m_runs", "m_reached_95", "m_min_s", "m_median_s", "m_max_s"])?);
+}
+// %% [markdown]
+// ## Where neural methods succeed and classical ones fail — and vice versa
+// Per run of the plan (instance × repetition): the best final recovery_rate among the classical learners (MOD, K-SVD,
+// online, AltMinDict, ℓ4, NOODL) and among the neural ones (ReLU AE, SAEs, unrolled); counted by which side succeeds.
+// %%
+fn is_neural(m: &str) -> bool { m.starts_with("relu_ae") || m.starts_with("sae") || m.starts_with("unrolled") }
+{
+    let items = sweep::column_str(&fin, "item")?;
+    let methods = sweep::column_str(&fin, "method")?;
+    let rate = sweep::column_f64(&fin, "m_recovery_rate")?;
+    let (ks, mus_i, ms, dicts) = (sweep::column_str(&fin, "p_inst_sparsity")?, sweep::column_f64(&fin, "m_inst_mu")?,
+        sweep::column_str(&fin, "p_inst_n_atoms")?, sweep::column_str(&fin, "p_inst_dictionary")?);
+    let mut best: std::collections::BTreeMap<String, (f64, String, f64, String, String)> = Default::default();
+    let mut info: std::collections::BTreeMap<String, (String, String, String, f64)> = Default::default();
+    for i in 0..fin.height() {
+        if methods[i] == "omp" { continue; }
+        let r = rate[i].unwrap_or(0.0);
+        let e = best.entry(items[i].clone()).or_insert((0.0, String::new(), 0.0, String::new(), String::new()));
+        if is_neural(&methods[i]) { if r >= e.2 || e.3.is_empty() { e.2 = r; e.3 = methods[i].clone(); } }
+        else if r >= e.0 || e.1.is_empty() { e.0 = r; e.1 = methods[i].clone(); }
+        info.insert(items[i].clone(), (ks[i].clone(), ms[i].clone(), dicts[i].clone(), mus_i[i].unwrap_or(f64::NAN)));
+    }
+    let count = |f: &dyn Fn(f64, f64) -> bool| best.values().filter(|b| f(b.0, b.2)).count();
+    println!("runs: {}; both succeed {}; classical only {}; neural only {}; neither {}", best.len(),
+        count(&|c, n| c >= 0.95 && n >= 0.95), count(&|c, n| c >= 0.95 && n < 0.95),
+        count(&|c, n| c < 0.95 && n >= 0.95), count(&|c, n| c < 0.95 && n < 0.95));
+    let mut rows: Vec<Row> = Vec::new();
+    for (it, b) in &best {
+        if (b.0 >= 0.95) != (b.2 >= 0.95) {
+            let (k, m, d, mu) = &info[it];
+            rows.push(Row::new(if b.2 >= 0.95 { "neural only" } else { "classical only" })
+                .param("item", it.as_str()).param("k", k.as_str()).param("m", m.as_str()).param("dictionary", d.as_str())
+                .param("best_classical", b.1.as_str()).param("best_neural", b.3.as_str())
+                .metric("mu", *mu).metric("classical_rate", b.0).metric("neural_rate", b.2));
+        }
+    }
+    if rows.is_empty() {
+        println!("no run where exactly one side succeeds");
+    } else {
+        let d = sweep::to_frame(&[(Item { item: 0, point: Point(vec![]), instance: String::new(), rep: 0, seed: 0 }, rows)])?;
+        report::show_df(&sweep::select(&d, &["method", "p_method_item", "p_method_k", "p_method_m", "p_method_dictionary", "m_mu", "p_method_best_classical", "m_classical_rate", "p_method_best_neural", "m_neural_rate"])?);
+    }
+}
+// %% [markdown]
+// ## Success against the instance's RIP bounds
+// Mean final recovery_rate per method against the certified lower bound on δ_k of the instance (binned by 0.1): the
+// bound grows with k and μ, so this pools the whole grid along one axis that the theory cares about.
+// %%
+{
+    let lo = sweep::column_f64(&fin, "m_inst_rip_lower")?;
+    let methods = sweep::column_str(&fin, "method")?;
+    let rate = sweep::column_f64(&fin, "m_recovery_rate")?;
+    let mut series: Vec<Series2> = Vec::new();
+    for m in &learners {
+        let mut bins: std::collections::BTreeMap<i64, (f64, usize)> = Default::default();
+        for i in 0..fin.height() {
+            if &methods[i] != m { continue; }
+            if let (Some(d), Some(r)) = (lo[i], rate[i]) {
+                let e = bins.entry((d / 0.1).floor() as i64).or_insert((0.0, 0));
+                e.0 += r;
+                e.1 += 1;
+            }
+        }
+        let xs: Vec<f64> = bins.keys().map(|b| (*b as f64 + 0.5) * 0.1).collect();
+        let ys: Vec<f64> = bins.values().map(|(s, c)| s / *c as f64).collect();
+        series.push(Series2::new(m.clone(), xs, ys));
+    }
+    report::show_plot(&report::curves("recovery_rate vs the instance's δ_k lower bound", "δ_k lower bound (bin centre)", "mean recovery_rate", &series, &CurveOpts { markers: true, ..Default::default() }));
+}
+// %% [markdown]
+// ## Results files
+// The headline is also written to `data/results/09_benchmark/headline_<plan>.md` (Markdown) for the record;
+// `dictlab headline <merged parquet> --update BENCHMARK.md` puts the same table into BENCHMARK.md.
+// %%
+{
+    let dir = plan_path("").parent().map(|p| p.join("data/results/09_benchmark")).unwrap_or_default();
+    let md = dashboard::markdown_table(&head)?;
+    if full || std::env::var("DICTLAB_WRITE_RESULTS").is_ok() {
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(dir.join(format!("headline_{plan_name}.md")), &md)?;
+        println!("wrote {}", dir.join(format!("headline_{plan_name}.md")).display());
+    } else {
+        println!("(set DICTLAB_WRITE_RESULTS=1 to write {}/headline_{plan_name}.md)", dir.display());
+    }
+}
