@@ -191,6 +191,7 @@ fn headline_and_markdown_by_hand() {
     assert_eq!(col("recovery_rate"), [Some(0.75), Some(0.96)]);
     assert_eq!(col("median_time_s"), [Some(2.0), Some(1.05)]);
     assert_eq!(col("median_time_to_95"), [Some(0.5), Some(1.5)]);
+    assert_eq!(col("total_time_s"), [Some(4.0), Some(2.1)]);
     let md =
         dashboard::markdown_table(&dictlab::sweep::select(&h, &["method", "success"]).unwrap())
             .unwrap();

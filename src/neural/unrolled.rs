@@ -45,7 +45,7 @@
 //! step as in PUDLE, on the crate's iteration engine (one step per batch). A diverging run ends with
 //! `Termination::NonFinite { iter }`. [`DlProbe`] records ground-truth metrics.
 
-use crate::code::{Pgm, SparseCoder, soft, soft_nonneg};
+use crate::code::{Pgm, SparseCoder};
 use crate::error::{Error, Result, check_finite, ensure};
 use crate::generate::normalize_columns;
 use crate::iter::{self, Iterative, Observer, Record, Schedule, SolveInfo, Stop, Trace};
@@ -248,33 +248,42 @@ impl Csr {
         let (a, b) = (self.ptr[j], self.ptr[j + 1]);
         (&self.idx[a..b], &self.val[a..b])
     }
-    /// The non-zeros of sample-major codes (N × m).
+    /// The non-zeros of sample-major codes (N × m). Rows are compressed in a few contiguous
+    /// chunks (one pair of buffers each, sized by a counting pass), not one allocation per row.
     fn from_dense(z: &Array2<f64>) -> Csr {
-        let rows: Vec<(Vec<u32>, Vec<f64>)> = z
-            .axis_iter(Axis(0))
+        let n_rows = z.nrows();
+        let chunk = n_rows.div_ceil(4 * rayon::current_num_threads()).max(256);
+        let parts: Vec<(Vec<usize>, Vec<u32>, Vec<f64>)> = z
+            .axis_chunks_iter(Axis(0), chunk)
             .into_par_iter()
-            .map(|r| {
-                let (mut ix, mut vs) = (vec![], vec![]);
-                for (i, &v) in r.iter().enumerate() {
-                    if v != 0.0 {
-                        ix.push(i as u32);
-                        vs.push(v);
+            .map(|block| {
+                let nnz = block.iter().filter(|v| **v != 0.0).count();
+                let (mut ix, mut vs) = (Vec::with_capacity(nnz), Vec::with_capacity(nnz));
+                let mut counts = Vec::with_capacity(block.nrows());
+                for r in block.rows() {
+                    for (i, &v) in r.iter().enumerate() {
+                        if v != 0.0 {
+                            ix.push(i as u32);
+                            vs.push(v);
+                        }
                     }
+                    counts.push(ix.len());
                 }
-                (ix, vs)
+                (counts, ix, vs)
             })
             .collect();
-        let total = rows.iter().map(|r| r.0.len()).sum();
+        let total = parts.iter().map(|p| p.1.len()).sum();
         let mut out = Csr {
-            ptr: Vec::with_capacity(z.nrows() + 1),
+            ptr: Vec::with_capacity(n_rows + 1),
             idx: Vec::with_capacity(total),
             val: Vec::with_capacity(total),
         };
         out.ptr.push(0);
-        for (ix, vs) in rows {
+        for (counts, ix, vs) in parts {
+            let base = out.idx.len();
+            out.ptr.extend(counts.iter().map(|c| base + c));
             out.idx.extend(ix);
             out.val.extend(vs);
-            out.ptr.push(out.idx.len());
         }
         out
     }
@@ -363,12 +372,21 @@ impl Unrolled {
             );
         }
         let thr = self.threshold.level(self.alpha, t);
+        // branch-free element loops over large contiguous chunks (vectorized; one rayon task per
+        // 16 Ki values): soft(v, τ) = v − clamp(v, −τ, τ)
+        let data = u.as_slice_mut().expect("bt is in standard layout");
+        let chunks = data.par_chunks_mut(1 << 14);
         match self.threshold {
-            Threshold::Soft { .. } | Threshold::SoftDecay { .. } => {
-                u.par_mapv_inplace(|v| soft(v, thr));
-            }
-            Threshold::SoftNonNeg { .. } => u.par_mapv_inplace(|v| soft_nonneg(v, thr)),
-            Threshold::Hard { .. } => u.par_mapv_inplace(|v| if v.abs() > thr { v } else { 0.0 }),
+            Threshold::Soft { .. } | Threshold::SoftDecay { .. } => chunks.for_each(|c| {
+                c.iter_mut().for_each(|v| *v -= v.clamp(-thr, thr));
+            }),
+            Threshold::SoftNonNeg { .. } => chunks.for_each(|c| {
+                c.iter_mut().for_each(|v| *v = (*v - thr).max(0.0));
+            }),
+            Threshold::Hard { .. } => chunks.for_each(|c| {
+                c.iter_mut()
+                    .for_each(|v| *v = if v.abs() > thr { *v } else { 0.0 });
+            }),
         }
         u
     }

@@ -251,7 +251,8 @@ pub fn dashboard(df: &DataFrame, title: &str) -> Result<Report> {
 /// rows of every run — `runs`, `errors` (runs whose termination starts with `error`),
 /// `success` (fraction of runs with `recovery_rate@0.99 ≥ 0.95`; coders: exact support
 /// recovery ≥ 0.95), mean `recovery_rate` and `recovery_score`, mean `spurious_atoms`, mean
-/// `support_f1`, median `time_s` and median `time_to_95` over the runs that reached it. Error
+/// `support_f1`, median `time_s`, median `time_to_95` over the runs that reached it, and the
+/// total `time_s` of the method's runs (where a plan's CPU time goes). Error
 /// runs count in `runs` and as failures in `success`; the means skip missing values.
 ///
 /// # Errors
@@ -350,6 +351,9 @@ pub fn headline(df: &DataFrame) -> Result<DataFrame> {
         cols.entry("median_time_to_95")
             .or_default()
             .push(median(&t95, &idx));
+        cols.entry("total_time_s")
+            .or_default()
+            .push(idx.iter().map(|&i| time[i]).filter(|x| x.is_finite()).sum());
     }
     let mut out: Vec<Column> = vec![
         Column::new("method".into(), order),
@@ -364,6 +368,7 @@ pub fn headline(df: &DataFrame) -> Result<DataFrame> {
         "support_f1",
         "median_time_s",
         "median_time_to_95",
+        "total_time_s",
     ] {
         out.push(Column::new(
             name.into(),

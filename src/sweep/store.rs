@@ -1163,7 +1163,8 @@ pub fn run_cached(plan: &Plan, path: impl AsRef<Path>) -> Result<DataFrame> {
         if hashes.first().is_some_and(|h| *h == plan.hash) {
             return Ok(df);
         }
-        eprintln!(
+        // stdout: a notice, not a failure (notebook runners treat stderr as an error)
+        println!(
             "{} holds another plan's results; running plan {}",
             path.display(),
             plan.hash
