@@ -305,6 +305,14 @@ if full {
 //   slowest (5.64, 5.34); deeper encoders move further for every gradient. Final code error follows the same order
 //   (T = 25: 1.45 / 1.60 / 1.97). α·L = 1.10 at D₀ (> 1: PUDLE's α = 0.2 is above 1/L on this dictionary). One
 //   g_ae step costs 3–4× a g_dec step (reverse pass ≈ 2× the forward pass).
+// - **E1 at PUDLE's size** (`DICTLAB_FULL=1`: m = 50, p = 100, s = 5, N = 10⁴, 600 full-batch Adam steps at 10⁻³;
+//   committed as `data/results/07_pudle/e1.csv`, all marks in `e1_all.csv`): final fro_dist from 6.08 —
+//   g_dec 2.67 / 1.42 / 1.30, g_ae_lasso 1.79 / 1.32 / 1.30, **g_ae_ls 0.88 / 0.23 / 0.14** for T = 25 / 50 / 100. g_dec
+//   and g_ae_lasso move fastest early (≈ 1.4 at step 200 for T ≥ 50) and then plateau, slightly *rising* after their
+//   minimum (1.16 → 1.30 at T = 100): they follow the converged Lasso's biased dictionary; g_ae_ls is slow for 200 steps
+//   and then keeps descending to 0.14 — PUDLE's ordering. Larger T helps every gradient, most g_ae_ls. Final code
+//   error follows (T = 100: 0.60 / 0.60 / 0.51). The nine curves took ≈ 2.2 h on the 2-core machine while other
+//   work shared it (g_ae step at T = 100: 2.1–3.6 s).
 // - **E2** (n = 100, m = 150, N = 1000): against ĝ (the 1000-layer g_dec), the error of g_dec, g_ae_lasso and
 //   g_implicit falls geometrically with T (log10 slopes −0.049, −0.056, −0.056 per layer; at T = 100: 4.8e-6, 1.9e-6,
 //   1.9e-6), while g_ae_ls stalls at ≈ 0.098 from T ≈ 30 on — it is the gradient of a different loss (no λ term).
