@@ -331,3 +331,8 @@ if full {
 //   λ = 0.12 for both gradients (g_dec 25.60 dB, g_ae_ls 25.62 dB); g_ae_ls is ahead of g_dec by 0.02–0.15 dB at
 //   every λ; PSNR falls for larger λ (24.4 dB at 0.24). The hard-threshold encoder is best at τ = 0.02 (25.28 dB) and
 //   degrades fast with τ (21.47 dB at 0.1).
+// - **E4 at full size** (`DICTLAB_FULL=1`: 20 000 training patch pairs, 3000 steps, test stride 1; committed as
+//   `data/results/07_pudle/e4.csv`; noisy input 20.17 dB): soft threshold best at λ = 0.12 (g_dec 26.38 dB, g_ae_ls
+//   26.33 dB); g_ae_ls is ahead at λ = 0.08 (+0.01 dB) and at λ ≥ 0.16 (+0.17, +0.25, +0.21 dB), behind at 0.12
+//   (−0.05 dB). The hard-threshold encoder (g_ae_ls) gives the best PSNR of the run at τ = 0.02 (26.47 dB) and falls
+//   to 22.41 dB at τ = 0.1. E2 is the same at both sizes (PUDLE's own N = 1000). The whole full run took 8618 s.
