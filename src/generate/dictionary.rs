@@ -41,6 +41,17 @@ use rand::seq::index::sample;
 use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
 
+/// Scale every non-zero column to unit ℓ2 norm, leaving zero columns as they are (for learned
+/// dictionaries, where a dead atom is a result, not an error; [`normalize_columns`] refuses it).
+pub fn normalize_nonzero_columns(a: &mut Array2<f64>) {
+    for mut c in a.columns_mut() {
+        let nc = c.dot(&c).sqrt();
+        if nc > 0.0 {
+            c /= nc;
+        }
+    }
+}
+
 /// Normalise every column to unit ℓ2 norm.
 ///
 /// # Errors

@@ -17,6 +17,7 @@ use super::relu_ae::{AeState, Bias, TiedAeGd, Unit};
 use super::sae::{Sae, SaeKind, SaeState, SaeTrainer};
 use super::unrolled::{DlState, Gradient, Threshold, Unrolled, UnrolledDl};
 use crate::error::{Result, ensure};
+use crate::generate::dictionary::normalize_nonzero_columns;
 use crate::iter::{Observer, Record, Schedule, SolveInfo};
 use crate::learn::{DictionaryLearner, Init, LearnState, Learned, check_signals};
 use crate::rng::rng_from_seed;
@@ -49,12 +50,7 @@ fn learn_view(dict: Array2<f64>, loss: f64) -> LearnState {
 }
 
 fn normalized(mut d: Array2<f64>) -> Array2<f64> {
-    for mut c in d.columns_mut() {
-        let nc = c.dot(&c).sqrt();
-        if nc > 0.0 {
-            c /= nc;
-        }
-    }
+    normalize_nonzero_columns(&mut d);
     d
 }
 
@@ -182,12 +178,10 @@ impl DictionaryLearner for SaeLearner {
             self.trainer.theta0,
             &mut rng,
         )?;
-        sae.w_dec = normalized(d0);
-        sae.w_enc = sae.w_dec.t().to_owned();
-        // decoder bias at the data mean, as SaeTrainer::train does
-        if let Some(mean) = y.mean_axis(ndarray::Axis(1)) {
-            sae.b_dec = mean;
-        }
+        // Init::build returns unit columns
+        sae.w_enc = d0.t().to_owned();
+        sae.w_dec = d0;
+        sae.center_decoder_bias(y);
         let mut view = AsLearnState {
             inner: obs,
             view: |s: &SaeState| learn_view(s.sae.w_dec.clone(), s.loss),
@@ -265,7 +259,7 @@ impl DictionaryLearner for UnrolledLearner {
             "α·L in (0, 2) (1 is ISTA's step 1/L)"
         );
         let mut rng = rng_from_seed(seed);
-        let d0 = normalized(init.build(y, m, &mut rng)?);
+        let d0 = init.build(y, m, &mut rng)?; // unit columns
         let l = crate::linalg::singular_values(d0.view())?
             .first()
             .map_or(1.0, |s| s * s);

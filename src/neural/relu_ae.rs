@@ -198,11 +198,12 @@ pub struct AeEval {
 }
 
 /// The forward pass: hidden codes, `Ŷ − Y`, the biased pre-activations where the unit's
-/// derivative needs them, and the active fraction.
+/// derivative needs them, the loss and the active fraction.
 struct Forward {
     r: Array2<f64>,
     e: Array2<f64>,
     z: Option<Array2<f64>>,
+    loss: f64,
     active_fraction: f64,
 }
 
@@ -242,17 +243,30 @@ fn forward(
         }
     };
     let mut e = y.to_owned();
-    match dec {
-        None => gemm_into(e.view_mut(), 1.0, w, true, r.view(), false, -1.0, par()),
-        Some(d) => gemm_into(e.view_mut(), 1.0, d, false, r.view(), false, -1.0, par()),
-    }
+    gemm_into(
+        e.view_mut(),
+        1.0,
+        decoder(w, dec),
+        false,
+        r.view(),
+        false,
+        -1.0,
+        par(),
+    );
     let active_fraction = active as f64 / r.len() as f64;
+    let loss = e.iter().map(|v| v * v).sum::<f64>() / (2.0 * y.ncols() as f64);
     Forward {
         r,
         e,
         z,
+        loss,
         active_fraction,
     }
+}
+
+/// The decoder `V` (n × h): the untied `D`, or `Wᵀ` (a transposed view, no copy).
+fn decoder<'a>(w: ArrayView2<'a, f64>, dec: Option<ArrayView2<'a, f64>>) -> ArrayView2<'a, f64> {
+    dec.unwrap_or_else(|| w.reversed_axes())
 }
 
 fn check_model(
@@ -292,8 +306,7 @@ pub fn loss_with(
     unit: Unit,
 ) -> Result<f64> {
     check_model(w, dec, y, unit)?;
-    let f = forward(w, dec, y, eps, unit);
-    Ok(f.e.iter().map(|v| v * v).sum::<f64>() / (2.0 * y.ncols() as f64))
+    Ok(forward(w, dec, y, eps, unit).loss)
 }
 
 /// The tied ReLU autoencoder's loss and analytic gradient (five GEMMs, see the module doc).
@@ -324,9 +337,9 @@ pub fn loss_grad_with(
         r,
         mut e,
         z,
+        loss,
         active_fraction,
     } = forward(w, dec, y, eps, unit);
-    let loss = e.iter().map(|v| v * v).sum::<f64>() / (2.0 * nn);
     e.mapv_inplace(|v| v / nn); // G
     let mut grad = Array2::zeros(w.dim());
     // decoder path
@@ -361,10 +374,16 @@ pub fn loss_grad_with(
     };
     // encoder path: ((Vᵀ G) ⊙ σ') Yᵀ
     let mut back = Array2::zeros(r.dim());
-    match dec {
-        None => gemm_into(back.view_mut(), 1.0, w, false, e.view(), false, 0.0, par()),
-        Some(d) => gemm_into(back.view_mut(), 1.0, d, true, e.view(), false, 0.0, par()),
-    }
+    gemm_into(
+        back.view_mut(),
+        1.0,
+        decoder(w, dec),
+        true,
+        e.view(),
+        false,
+        0.0,
+        par(),
+    );
     match (unit, &z) {
         (Unit::Sign { scale, bandwidth }, Some(z)) => {
             Zip::from(&mut back).and(z).for_each(|b, &zv| {

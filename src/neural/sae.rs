@@ -165,11 +165,13 @@ impl Sae {
     }
     /// Scale the decoder's columns to unit norm (zero columns are left as they are).
     pub fn normalize_decoder(&mut self) {
-        for mut c in self.w_dec.columns_mut() {
-            let nc = c.dot(&c).sqrt();
-            if nc > 0.0 {
-                c /= nc;
-            }
+        crate::generate::dictionary::normalize_nonzero_columns(&mut self.w_dec);
+    }
+    /// Start the decoder bias at the mean of the signals `y` (n × N), as the trainers do (Bricken
+    /// et al. use the geometric median).
+    pub fn center_decoder_bias(&mut self, y: ArrayView2<'_, f64>) {
+        if let Some(mean) = y.mean_axis(Axis(1)) {
+            self.b_dec = mean;
         }
     }
     fn check_signals(&self, y: ArrayView2<'_, f64>) -> Result<()> {
@@ -632,15 +634,10 @@ impl SaeTrainer {
         schedule: Schedule,
         obs: &mut dyn Observer<SaeState>,
     ) -> Result<(SaeState, SolveInfo)> {
-        super::optim::check_minibatch(self.batch, self.lr)?;
-        crate::error::check_finite("signals", y)?;
-        ensure!(y.ncols() >= 1, "n_samples", 0, "at least one signal");
+        self.check_inputs(y)?;
         let mut rng = rng_from_seed(seed);
         let mut sae = Sae::init(y.nrows(), self.n_latents, self.kind, self.theta0, &mut rng)?;
-        // decoder bias starts at the data mean (Bricken et al. use the geometric median)
-        if let Some(mean) = y.mean_axis(Axis(1)) {
-            sae.b_dec = mean;
-        }
+        sae.center_decoder_bias(y);
         self.run(sae, y, rng, schedule, obs)
     }
 
@@ -658,11 +655,17 @@ impl SaeTrainer {
         schedule: Schedule,
         obs: &mut dyn Observer<SaeState>,
     ) -> Result<(SaeState, SolveInfo)> {
+        self.check_inputs(y)?;
+        let rng = rng_from_seed(crate::rng::derive_seed(seed, "minibatches"));
+        self.run(sae, y, rng, schedule, obs)
+    }
+
+    /// The checks both entry points make before building or touching a model.
+    fn check_inputs(&self, y: ArrayView2<'_, f64>) -> Result<()> {
         super::optim::check_minibatch(self.batch, self.lr)?;
         crate::error::check_finite("signals", y)?;
         ensure!(y.ncols() >= 1, "n_samples", 0, "at least one signal");
-        let rng = rng_from_seed(crate::rng::derive_seed(seed, "minibatches"));
-        self.run(sae, y, rng, schedule, obs)
+        Ok(())
     }
 
     fn run(

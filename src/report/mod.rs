@@ -72,7 +72,8 @@ fn escape(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
-fn fmt_any(v: &AnyValue<'_>) -> String {
+/// A table cell: floats by [`fmt_f64`], strings unquoted, nulls empty.
+pub(crate) fn fmt_any(v: &AnyValue<'_>) -> String {
     match v {
         AnyValue::Null => String::new(),
         AnyValue::Float64(x) => fmt_f64(*x),

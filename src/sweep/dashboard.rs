@@ -311,8 +311,18 @@ pub fn headline(df: &DataFrame) -> Result<DataFrame> {
             l => 0.5 * (xs[l / 2 - 1] + xs[l / 2]),
         }
     };
-    let mut cols: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    const STATS: [&str; 8] = [
+        "success",
+        "recovery_rate",
+        "recovery_score",
+        "spurious_atoms",
+        "support_f1",
+        "median_time_s",
+        "median_time_to_95",
+        "total_time_s",
+    ];
     let (mut runs, mut errors) = (Vec::new(), Vec::new());
+    let mut stats: Vec<[f64; STATS.len()]> = Vec::new();
     for m in &order {
         let idx: Vec<usize> = (0..fin.height()).filter(|&i| &methods[i] == m).collect();
         runs.push(idx.len() as u32);
@@ -332,48 +342,25 @@ pub fn headline(df: &DataFrame) -> Result<DataFrame> {
                 !term[i].starts_with("error") && r >= 0.95
             })
             .count();
-        cols.entry("success")
-            .or_default()
-            .push(ok as f64 / idx.len().max(1) as f64);
-        cols.entry("recovery_rate")
-            .or_default()
-            .push(mean(&rate, &idx));
-        cols.entry("recovery_score")
-            .or_default()
-            .push(mean(&score, &idx));
-        cols.entry("spurious_atoms")
-            .or_default()
-            .push(mean(&spur, &idx));
-        cols.entry("support_f1").or_default().push(mean(&f1, &idx));
-        cols.entry("median_time_s")
-            .or_default()
-            .push(median(&time, &idx));
-        cols.entry("median_time_to_95")
-            .or_default()
-            .push(median(&t95, &idx));
-        cols.entry("total_time_s")
-            .or_default()
-            .push(idx.iter().map(|&i| time[i]).filter(|x| x.is_finite()).sum());
+        stats.push([
+            ok as f64 / idx.len().max(1) as f64,
+            mean(&rate, &idx),
+            mean(&score, &idx),
+            mean(&spur, &idx),
+            mean(&f1, &idx),
+            median(&time, &idx),
+            median(&t95, &idx),
+            idx.iter().map(|&i| time[i]).filter(|x| x.is_finite()).sum(),
+        ]);
     }
     let mut out: Vec<Column> = vec![
         Column::new("method".into(), order),
         Column::new("runs".into(), runs),
         Column::new("errors".into(), errors),
     ];
-    for name in [
-        "success",
-        "recovery_rate",
-        "recovery_score",
-        "spurious_atoms",
-        "support_f1",
-        "median_time_s",
-        "median_time_to_95",
-        "total_time_s",
-    ] {
-        out.push(Column::new(
-            name.into(),
-            cols.remove(name).unwrap_or_default(),
-        ));
+    for (c, name) in STATS.iter().enumerate() {
+        let col: Vec<f64> = stats.iter().map(|row| row[c]).collect();
+        out.push(Column::new((*name).into(), col));
     }
     let h = out[0].len();
     Ok(DataFrame::new(h, out)?)
@@ -385,21 +372,6 @@ pub fn headline(df: &DataFrame) -> Result<DataFrame> {
 /// None in practice (columns are read as text or numbers).
 pub fn markdown_table(df: &DataFrame) -> Result<String> {
     let names: Vec<String> = df.columns().iter().map(|c| c.name().to_string()).collect();
-    let mut cells: Vec<Vec<String>> = Vec::new();
-    for c in df.columns() {
-        let name = c.name().as_str();
-        cells.push(if c.dtype().is_float() {
-            column_f64(df, name)?
-                .into_iter()
-                .map(|v| match v {
-                    Some(x) if x.is_finite() => crate::report::fmt_f64(x),
-                    _ => "–".into(),
-                })
-                .collect()
-        } else {
-            column_str(df, name)?
-        });
-    }
     let mut s = format!("| {} |\n|", names.join(" | "));
     for c in df.columns() {
         s.push_str(if c.dtype().is_primitive_numeric() {
@@ -410,7 +382,16 @@ pub fn markdown_table(df: &DataFrame) -> Result<String> {
     }
     s.push('\n');
     for r in 0..df.height() {
-        let row: Vec<&str> = cells.iter().map(|c| c[r].as_str()).collect();
+        let row: Vec<String> = df
+            .columns()
+            .iter()
+            .map(|c| match c.get(r)? {
+                AnyValue::Float64(x) if !x.is_finite() => Ok("–".to_string()),
+                AnyValue::Float32(x) if !x.is_finite() => Ok("–".to_string()),
+                AnyValue::Null if c.dtype().is_float() => Ok("–".to_string()),
+                v => Ok(crate::report::fmt_any(&v)),
+            })
+            .collect::<Result<_>>()?;
         s.push_str(&format!("| {} |\n", row.join(" | ")));
     }
     Ok(s)
