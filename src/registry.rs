@@ -18,6 +18,7 @@
 //! | `relu_ae` | neural learner (tied ReLU AE) | `iters` (300), `lr` (0.05), `quantile` (1 − k/m), `unit` (`relu`/`sign`: the 1-bit unit at level s = 1), `untied` (false) |
 //! | `sae` | neural learner (sparse AE) | `kind` (`topk`/`relu_l1`/`jumprelu`), `k` (instance k, TopK), `lambda` (L1/L0), `bandwidth` (0.05), `steps` (3000), `batch` (256), `lr` (10⁻³), `theta0` (0.5) |
 //! | `unrolled` | neural learner (unrolled ISTA) | `gradient` (`dec`/`ae_lasso`/`ae_ls`/`noodl`/`implicit`), `layers` (25), `lambda`, `alpha_l` (1), `nonneg` (false), `steps` (300), `lr` (10⁻²), `batch` (full) |
+//! | `lista_dl` | neural learner (LISTA-type encoder + D) | `network` (`slista`/`lista`), `layers` (10), `lambda`, `steps` (1000), `batch` (256), `lr` (10⁻³), `lr_dict` (10⁻³) |
 //!
 //! Every learner also takes `init` (`data` (default), `gaussian`, `spectral`, `clustering`,
 //! `near`) and, with `init = "near"`, `init_dist` (columnwise distance from the true dictionary,
@@ -107,6 +108,17 @@ const UNROLLED: &[&str] = &[
     "steps",
     "lr",
     "batch",
+    "init",
+    "init_dist",
+];
+const LISTA_DL: &[&str] = &[
+    "network",
+    "layers",
+    "lambda",
+    "steps",
+    "batch",
+    "lr",
+    "lr_dict",
     "init",
     "init_dist",
 ];
@@ -213,6 +225,11 @@ pub const METHODS: &[MethodDef] = &[
         kind: Kind::Learner,
         keys: UNROLLED,
     },
+    MethodDef {
+        name: "lista_dl",
+        kind: Kind::Learner,
+        keys: LISTA_DL,
+    },
 ];
 
 /// The definition of `name`, or an error listing the known names.
@@ -259,6 +276,8 @@ pub fn check_keys(name: &str, params: &[(String, Value)]) -> Result<&'static Met
 pub struct Context<'a> {
     /// Atoms to learn (m).
     pub n_atoms: usize,
+    /// The signal dimension n, if known (checks methods that need m = n before they run).
+    pub dim: Option<usize>,
     /// The instance's exact sparsity k, if its supports have one (default for `sparsity`).
     pub sparsity: Option<usize>,
     /// The planted dictionary (for `init = "near"`), if known.
@@ -270,6 +289,7 @@ impl<'a> Context<'a> {
     pub fn for_spec(spec: &crate::instance::InstanceSpec, truth: Option<&'a Array2<f64>>) -> Self {
         Context {
             n_atoms: spec.n_atoms,
+            dim: Some(spec.dim),
             sparsity: spec.codes.exact_sparsity(),
             truth,
         }
@@ -300,6 +320,7 @@ pub fn params_from_flags(
 pub fn build_coder(name: &str, params: &[(String, Value)]) -> Result<Box<dyn SparseCoder>> {
     let ctx = Context {
         n_atoms: 0,
+        dim: None,
         sparsity: None,
         truth: None,
     };
@@ -320,6 +341,7 @@ pub fn build_learner(
 ) -> Result<Box<dyn DictionaryLearner>> {
     let ctx = Context {
         n_atoms,
+        dim: None,
         sparsity: None,
         truth: None,
     };
@@ -504,6 +526,16 @@ pub fn build(name: &str, params: &[(String, Value)], ctx: &Context<'_>) -> Resul
             }
             Box::new(a)
         }
+        "msp" if ctx.dim.is_some_and(|n| n != m) => {
+            return Err(Error::invalid(
+                "method",
+                format!(
+                    "msp on m = {m} atoms, n = {} dimensions",
+                    ctx.dim.unwrap_or(0)
+                ),
+                "a complete dictionary (m = n): in a plan, restrict it with `when = { n_atoms = n }`; for m > n use `l4`",
+            ));
+        }
         "msp" => Box::new(Msp {
             max_iters: iters(200)?,
             polish_iters: p.usize("polish")?.unwrap_or(0),
@@ -541,7 +573,7 @@ pub fn build(name: &str, params: &[(String, Value)], ctx: &Context<'_>) -> Resul
             }
             Box::new(l)
         }
-        "relu_ae" | "sae" | "unrolled" => neural(&p, ctx)?,
+        "relu_ae" | "sae" | "unrolled" | "lista_dl" => neural(&p, ctx)?,
         _ => unreachable!("every learner in METHODS has an arm"),
     };
     let init = match p.str("init")?.unwrap_or("data") {
@@ -572,7 +604,8 @@ pub fn build(name: &str, params: &[(String, Value)], ctx: &Context<'_>) -> Resul
 
 /// The neural learners of [`crate::neural::learners`].
 fn neural(p: &P<'_>, ctx: &Context<'_>) -> Result<Box<dyn DictionaryLearner>> {
-    use crate::neural::learners::{ReluAeLearner, SaeLearner, UnrolledLearner};
+    use crate::neural::learners::{ListaLearner, ReluAeLearner, SaeLearner, UnrolledLearner};
+    use crate::neural::lista::ListaKind;
     use crate::neural::relu_ae::Unit;
     use crate::neural::sae::{SaeKind, SaeTrainer};
     use crate::neural::unrolled::Gradient;
@@ -649,6 +682,37 @@ fn neural(p: &P<'_>, ctx: &Context<'_>) -> Result<Box<dyn DictionaryLearner>> {
                 t.lr = lr;
             }
             Box::new(SaeLearner { trainer: t })
+        }
+        "lista_dl" => {
+            let network = match p.str("network")?.unwrap_or("slista") {
+                "slista" => ListaKind::Slista,
+                "lista" => ListaKind::Lista,
+                other => {
+                    return Err(p.bad(
+                        "network",
+                        &Value::from(other),
+                        "\"slista\" (encoder tied to D, learned steps) or \"lista\" (free encoder weights); ALISTA's W depends on D and cannot be trained with it",
+                    ));
+                }
+            };
+            let mut l = ListaLearner::new(
+                network,
+                p.usize("layers")?.unwrap_or(10),
+                p.required_f64("lambda")?,
+            );
+            if let Some(s) = p.usize("steps")? {
+                l.trainer.steps = s;
+            }
+            if let Some(b) = p.usize("batch")? {
+                l.trainer.batch = b;
+            }
+            if let Some(lr) = p.f64("lr")? {
+                l.trainer.lr = lr;
+            }
+            if let Some(lr) = p.f64("lr_dict")? {
+                l.trainer.lr_dict = lr;
+            }
+            Box::new(l)
         }
         _ => {
             let gradient = match p.str("gradient")?.unwrap_or("dec") {

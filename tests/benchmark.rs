@@ -70,14 +70,14 @@ fn the_small_plan_runs_at_toy_size_with_a_row_for_every_run() {
     store::run_plan(&plan, dir.path(), &store::RunOptions::default()).unwrap();
     let df = store::merge(dir.path()).unwrap();
     let fin = dashboard::final_rows(&df).unwrap();
-    assert_eq!(fin.height(), items.len() * plan.methods.len());
+    assert_eq!(fin.height(), plan.n_runs().unwrap());
     let pairs: BTreeSet<(String, String)> = sweep::column_str(&fin, "item")
         .unwrap()
         .into_iter()
         .zip(sweep::column_str(&fin, "method").unwrap())
         .collect();
     for it in &items {
-        for m in &plan.methods {
+        for m in plan.methods_for(it).map(|j| &plan.methods[j]) {
             assert!(
                 pairs.contains(&(it.item.to_string(), m.id.clone())),
                 "{} {}",
@@ -207,4 +207,37 @@ fn headline_and_markdown_by_hand() {
     );
     let e = dashboard::replace_block("no markers", "headline", "x").unwrap_err();
     assert!(e.to_string().contains("<!-- headline:begin -->"), "{e}");
+}
+
+#[test]
+fn every_plan_in_plans_parses_and_msp_runs_only_on_square_instances() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/plans");
+    let mut n = 0;
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "toml") {
+            Plan::from_file(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            n += 1;
+        }
+    }
+    assert!(n >= 2);
+    let full = Plan::from_file(format!("{dir}/benchmark_full.toml")).unwrap();
+    let items = full.items().unwrap();
+    let square: Vec<_> = items
+        .iter()
+        .filter(|it| it.point.get("n_atoms").and_then(Value::as_usize) == Some(32))
+        .collect();
+    assert!(!square.is_empty() && square.len() < items.len());
+    let msp: Vec<usize> = (0..full.methods.len())
+        .filter(|&j| full.methods[j].name == "msp")
+        .collect();
+    assert_eq!(msp.len(), 3, "one MSP per initialization");
+    for it in &items {
+        let runs_msp = full.methods_for(it).any(|j| msp.contains(&j));
+        assert_eq!(runs_msp, square.iter().any(|s| s.item == it.item));
+    }
+    assert_eq!(
+        full.n_runs().unwrap(),
+        items.len() * (full.methods.len() - 3) + square.len() * 3
+    );
 }

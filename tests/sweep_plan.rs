@@ -118,6 +118,64 @@ fn malformed_plans_name_key_and_line() {
 }
 
 #[test]
+fn when_filters_limit_a_method_to_some_instances() {
+    // MSP needs m = n: with a `when` filter it runs on the square instances only, and the plan
+    // check does not build it for the others
+    let text = r#"
+base_seed = 3
+[instance]
+dim = 8
+n_samples = 300
+sparsity = 1
+[grid]
+n_atoms = [8, 12]
+[[method]]
+name = "msp"
+iters = 20
+when = { n_atoms = 8 }
+[[method]]
+name = "mod"
+iters = 3
+when = { n_atoms = [8, 12], sparsity = 1.0 }
+"#;
+    let plan = Plan::from_toml_str(text).unwrap();
+    assert_eq!(plan.n_runs().unwrap(), 3);
+    let unfiltered = Plan::from_toml_str(&text.replace("when = { n_atoms = 8 }", "")).unwrap_err();
+    assert!(unfiltered.to_string().contains("msp"), "{unfiltered}");
+    // a filter that admits every instance changes nothing but the plan hash
+    let a = Plan::from_toml_str(&text.replace(", sparsity = 1.0 }", " }")).unwrap();
+    assert_eq!(a.n_runs().unwrap(), 3);
+    let b = Plan::from_toml_str(&text.replace("when = { n_atoms = [8, 12], sparsity = 1.0 }", ""))
+        .unwrap();
+    assert_eq!(b.n_runs().unwrap(), 3);
+    assert_ne!(a.hash, b.hash);
+    let dir = tempfile::tempdir().unwrap();
+    let s = run_plan(&plan, dir.path(), &RunOptions::default()).unwrap();
+    assert_eq!((s.runs_in_shard, s.runs_done), (3, 3));
+    let df = merge(dir.path()).unwrap();
+    let methods = dictlab::sweep::column_str(&df, "method").unwrap();
+    let atoms = dictlab::sweep::column_f64(&df, "p_inst_n_atoms").unwrap();
+    for (m, a) in methods.iter().zip(&atoms) {
+        if m.starts_with("msp") {
+            assert_eq!(*a, Some(8.0));
+        }
+    }
+    let st = status(dir.path(), None).unwrap();
+    assert_eq!((st.runs_total, st.runs_done), (3, 3));
+    // bad filters: an unknown key, an empty list, not a table
+    let (_, key, exp) = plan_error(&text.replace("when = { n_atoms = 8 }", "when = { atoms = 8 }"));
+    assert!(
+        key.ends_with("when.atoms") && exp.contains("n_atoms"),
+        "{key}: {exp}"
+    );
+    let (_, key, _) =
+        plan_error(&text.replace("when = { n_atoms = 8 }", "when = { n_atoms = [] }"));
+    assert!(key.ends_with("when.n_atoms"), "{key}");
+    let (_, _, exp) = plan_error(&text.replace("when = { n_atoms = 8 }", "when = 8"));
+    assert!(exp.contains("a table of instance keys"), "{exp}");
+}
+
+#[test]
 fn four_shards_merged_equal_the_single_run() {
     let plan = Plan::from_toml_str(PLAN).unwrap();
     let dir = tempfile::tempdir().unwrap();

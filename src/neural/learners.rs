@@ -7,12 +7,14 @@
 //! | [`ReluAeLearner`] | Rangamani et al.'s tied ReLU autoencoder (or the blog note's variants), full-batch GD on `(1/2N)‖Wᵀ ReLU(WY − ε) − Y‖²` ([`super::relu_ae`]) | rows of `W`, normalized | `ReLU(WY − ε)` |
 //! | [`SaeLearner`] | an untied sparse autoencoder (TopK, ReLU + L1, JumpReLU) trained by Adam ([`super::sae`]) | decoder columns | encoder codes |
 //! | [`UnrolledLearner`] | T-layer unrolled ISTA with a tied dictionary, trained by Adam on one of PUDLE's gradients ([`super::unrolled`]) | `D` | `z_T` |
+//! | [`ListaLearner`] | a SLISTA (tied, learned steps) or LISTA (free weights) encoder and `D` trained jointly by Adam on the Lasso objective of the network's codes ([`super::lista::ListaDl`]) | `D` | `z_T` |
 //!
 //! Each starts from the [`Init`] of the plan (the autoencoders' encoders start at `D₀ᵀ`), runs on
 //! the crate's iteration engine, and shows the sweep's observer a [`LearnState`] view of its
 //! state at every step (dictionary, and the training loss as `data_fit`), so recorded iterations,
 //! `time_to_95` and the time budget work as for every other learner.
 
+use super::lista::{ListaDl, ListaDlState, ListaKind, ListaNet};
 use super::relu_ae::{AeState, Bias, TiedAeGd, Unit};
 use super::sae::{Sae, SaeKind, SaeState, SaeTrainer};
 use super::unrolled::{DlState, Gradient, Threshold, Unrolled, UnrolledDl};
@@ -284,6 +286,68 @@ impl DictionaryLearner for UnrolledLearner {
         Ok(Learned {
             codes: s.model.encode(s.dict.view(), y)?,
             dict: s.dict,
+            info,
+            replaced_atoms: 0,
+        })
+    }
+}
+
+/// A LISTA-type encoder trained jointly with the dictionary ([`ListaDl`]) as a dictionary learner:
+/// the network starts at ISTA for `D₀` (step 1/L, threshold λ/L; LISTA's `W_e = D₀ᵀ/L`,
+/// `S = I − D₀ᵀD₀/L`), minibatch Adam on the network and on `D`, columns renormalized.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ListaLearner {
+    /// SLISTA (encoder tied to `D`) or LISTA (free encoder).
+    pub network: ListaKind,
+    /// Layers T.
+    pub layers: usize,
+    /// λ of the Lasso objective.
+    pub lambda: f64,
+    /// The trainer (steps, minibatch, the two Adam step sizes).
+    pub trainer: ListaDl,
+}
+
+impl ListaLearner {
+    /// `network` with `layers` layers at λ, [`ListaDl::default`]'s training.
+    pub fn new(network: ListaKind, layers: usize, lambda: f64) -> Self {
+        ListaLearner {
+            network,
+            layers,
+            lambda,
+            trainer: ListaDl::default(),
+        }
+    }
+}
+
+impl DictionaryLearner for ListaLearner {
+    fn name(&self) -> String {
+        let t = &self.trainer;
+        format!(
+            "lista_dl[{},T={},lambda={},steps={},batch={},lr={},lr_dict={}]",
+            self.network, self.layers, self.lambda, t.steps, t.batch, t.lr, t.lr_dict
+        )
+    }
+    fn learn_observed(
+        &self,
+        y: ArrayView2<'_, f64>,
+        m: usize,
+        init: &Init,
+        seed: u64,
+        schedule: Schedule,
+        obs: &mut dyn Observer<LearnState>,
+    ) -> Result<Learned> {
+        check_signals(y, m)?;
+        let mut rng = rng_from_seed(seed);
+        let d0 = init.build(y, m, &mut rng)?; // unit columns
+        let net = ListaNet::new(self.network, d0.view(), self.lambda, self.layers)?;
+        let mut view = AsLearnState {
+            inner: obs,
+            view: |s: &ListaDlState| learn_view(s.net.dict.clone(), s.loss),
+        };
+        let (s, info) = self.trainer.train(net, y, seed, schedule, &mut view)?;
+        Ok(Learned {
+            codes: s.net.encode(y)?,
+            dict: s.net.dict,
             info,
             replaced_atoms: 0,
         })

@@ -317,6 +317,34 @@ impl ListaNet {
     /// # Errors
     /// Shapes, non-finite signals.
     pub fn loss_grad(&self, x: ArrayView2<'_, f64>) -> Result<(f64, Vec<f64>)> {
+        let (f, g, _) = self.loss_grads(x, false)?;
+        Ok((f, g))
+    }
+
+    /// [`ListaNet::loss_grad`] and also the gradient of the loss with respect to the dictionary
+    /// `D` (n × m): through the decoder `½‖x − Dz_T‖²` for every network and, for ISTA and SLISTA
+    /// (whose layers apply `D`), through every layer as well.
+    ///
+    /// # Errors
+    /// Shapes, non-finite signals; ALISTA (its W is a function of D whose derivative is not
+    /// implemented: use SLISTA or LISTA to learn a dictionary).
+    pub fn loss_grad_dict(&self, x: ArrayView2<'_, f64>) -> Result<(f64, Vec<f64>, Array2<f64>)> {
+        if self.kind == ListaKind::Alista {
+            return Err(Error::invalid(
+                "network",
+                "ALISTA",
+                "SLISTA or LISTA to learn a dictionary (ALISTA's analytic W depends on D; its derivative is not implemented)",
+            ));
+        }
+        let (f, g, d) = self.loss_grads(x, true)?;
+        Ok((f, g, d.expect("requested")))
+    }
+
+    fn loss_grads(
+        &self,
+        x: ArrayView2<'_, f64>,
+        with_dict: bool,
+    ) -> Result<(f64, Vec<f64>, Option<Array2<f64>>)> {
         self.check_x(x)?;
         let (b, c) = self.bc(x);
         let b = b.clone();
@@ -342,6 +370,29 @@ impl ListaNet {
             if z != 0.0 {
                 *g += l_over_n * z.signum();
             }
+        });
+        // dictionary: decoder path r z_Tᵀ / N; the layers' path −D(P + Pᵀ) + X Qᵀ with
+        // P = Σ_t α_t z_{t−1} ū_tᵀ and Q = Σ_t α_t ū_t (ū already carries 1/N)
+        let through_layers = with_dict && matches!(self.kind, ListaKind::Ista | ListaKind::Slista);
+        let mut dd = with_dict.then(|| {
+            let mut g = Array2::zeros(self.dict.raw_dim());
+            gemm_into(
+                g.view_mut(),
+                1.0 / nn,
+                r.view(),
+                false,
+                z_t.view(),
+                true,
+                0.0,
+                par(),
+            );
+            g
+        });
+        let mut p_acc = Array2::<f64>::zeros(if through_layers { (m, m) } else { (0, 0) });
+        let mut q_acc = Array2::<f64>::zeros(if through_layers {
+            (m, x.ncols())
+        } else {
+            (0, 0)
         });
         let mut grads: Vec<LayerGrad> = Vec::with_capacity(self.layers.len());
         for t in (0..self.layers.len()).rev() {
@@ -396,6 +447,21 @@ impl ListaNet {
                     }
                 }
                 _ => {
+                    if through_layers {
+                        q_acc.scaled_add(l.step, ubar);
+                        if let Some(zp) = zprev {
+                            gemm_into(
+                                p_acc.view_mut(),
+                                l.step,
+                                zp.view(),
+                                false,
+                                ubar.view(),
+                                true,
+                                1.0,
+                                par(),
+                            );
+                        }
+                    }
                     // the step's own derivative: −Σ ū ⊙ (B z_{t−1} − c)
                     let mut bz = c.clone();
                     bz *= -1.0;
@@ -432,6 +498,20 @@ impl ListaNet {
             grads.push(lg);
         }
         grads.reverse();
+        if let (true, Some(g)) = (through_layers, dd.as_mut()) {
+            let sym = &p_acc + &p_acc.t();
+            gemm_into(
+                g.view_mut(),
+                -1.0,
+                self.dict.view(),
+                false,
+                sym.view(),
+                false,
+                1.0,
+                par(),
+            );
+            gemm_into(g.view_mut(), 1.0, x, false, q_acc.view(), true, 1.0, par());
+        }
         let mut flat = Vec::new();
         for g in grads {
             match self.kind {
@@ -448,7 +528,35 @@ impl ListaNet {
                 }
             }
         }
-        Ok((f, flat))
+        Ok((f, flat, dd))
+    }
+
+    /// Replace the dictionary (same shape), recomputing what the layers derive from it (DᵀD; ALISTA's
+    /// W and WᵀD). LISTA's learned matrices are left as they are.
+    ///
+    /// # Errors
+    /// A different shape, non-finite entries, zero atoms; (ALISTA) D not spanning ℝⁿ.
+    pub fn set_dict(&mut self, d: Array2<f64>) -> Result<()> {
+        if d.dim() != self.dict.dim() {
+            return Err(Error::shape("dictionary", self.dict.dim(), d.dim()));
+        }
+        crate::code::check_problem(d.view(), Array2::zeros((d.nrows(), 1)).view())?;
+        self.gram = gram(d.view(), par());
+        if self.kind == ListaKind::Alista {
+            self.w = alista_weight(d.view())?;
+            gemm_into(
+                self.wtd.view_mut(),
+                1.0,
+                self.w.view(),
+                true,
+                d.view(),
+                false,
+                0.0,
+                par(),
+            );
+        }
+        self.dict = d;
+        Ok(())
     }
 
     /// The learned parameters, layer by layer: SLISTA `[α_t]`, ALISTA `[γ_t, θ_t]`, LISTA
@@ -653,6 +761,135 @@ impl Iterative for ListaIter {
         s.loss
     }
     fn record(&self, s: &ListaState, rec: &mut Record) {
+        rec.set("batch_loss", s.loss);
+    }
+}
+
+/// Dictionary learning with a LISTA-type encoder (the "LISTA-based learners" of PAPERS.md §6):
+/// the network's learned parameters and the dictionary `D` are trained jointly by Adam on the
+/// Lasso objective of the network's codes, `(1/N) Σ ½‖y − D z_T(y; D, Θ)‖² + λ‖z_T‖₁`.
+///
+/// * SLISTA: the encoder is tied to `D` (layers `z_t = S_{λα_t}(z_{t−1} − α_tDᵀ(Dz_{t−1} − y))`),
+///   so the dictionary gradient flows through the decoder and every layer — PUDLE's `g_ae_lasso`
+///   with learned steps; CRsAE's tied encoder/decoder with ISTA layers.
+/// * LISTA: the encoder's `W_e^t, S^t, θ_t` are free (amortized sparse coding, as in predictive
+///   sparse decomposition); `D` gets the decoder gradient with the encoder's codes.
+///
+/// After each step the columns of `D` are renormalized to unit norm and what the layers derive
+/// from `D` is recomputed ([`ListaNet::set_dict`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ListaDl {
+    /// Adam steps.
+    pub steps: usize,
+    /// Minibatch size.
+    pub batch: usize,
+    /// Adam step size of the network's parameters.
+    pub lr: f64,
+    /// Adam step size of the dictionary.
+    pub lr_dict: f64,
+}
+
+impl Default for ListaDl {
+    /// 1000 steps, batches of 256, lr 10⁻³ for the network and for the dictionary.
+    fn default() -> Self {
+        ListaDl {
+            steps: 1000,
+            batch: 256,
+            lr: 1e-3,
+            lr_dict: 1e-3,
+        }
+    }
+}
+
+/// Training state of [`ListaDl`].
+#[derive(Clone, Debug)]
+pub struct ListaDlState {
+    /// The network (its `dict` is the learned dictionary).
+    pub net: ListaNet,
+    /// Loss of the last minibatch.
+    pub loss: f64,
+    adam: Adam,
+    adam_dict: Adam,
+    rng: Rng64,
+}
+
+impl ListaDl {
+    /// Train `net` (its dictionary is the start) on the columns of `y`; `seed` draws the
+    /// minibatches.
+    ///
+    /// # Errors
+    /// Invalid parameters, shapes, non-finite signals, ALISTA. Divergence is a `NonFinite`
+    /// termination with the last finite state kept.
+    pub fn train(
+        &self,
+        net: ListaNet,
+        y: ArrayView2<'_, f64>,
+        seed: u64,
+        schedule: Schedule,
+        obs: &mut dyn Observer<ListaDlState>,
+    ) -> Result<(ListaDlState, SolveInfo)> {
+        crate::neural::optim::check_minibatch(self.batch, self.lr)?;
+        ensure!(
+            self.lr_dict.is_finite() && self.lr_dict > 0.0,
+            "lr_dict",
+            self.lr_dict,
+            "a dictionary step size > 0"
+        );
+        let batch = self.batch.min(y.ncols().max(1));
+        net.check_x(y)?;
+        let loss = net.loss_grad_dict(y.slice(ndarray::s![.., ..batch]))?.0;
+        let state = ListaDlState {
+            net,
+            loss,
+            adam: Adam::new(self.lr),
+            adam_dict: Adam::new(self.lr_dict),
+            rng: rng_from_seed(seed),
+        };
+        let mut alg = ListaDlIter {
+            y: y.to_owned(),
+            batch,
+        };
+        iter::run(&mut alg, state, &Stop::iters(self.steps), schedule, obs)
+    }
+}
+
+struct ListaDlIter {
+    y: Array2<f64>,
+    batch: usize,
+}
+
+impl Iterative for ListaDlIter {
+    type State = ListaDlState;
+    fn step(&mut self, s: &mut ListaDlState) -> Result<()> {
+        let yb = crate::neural::optim::sample_columns(self.y.view(), self.batch, &mut s.rng);
+        let (f, g, gd) = s.net.loss_grad_dict(yb.view())?;
+        if !f.is_finite() || g.iter().chain(gd.iter()).any(|v| !v.is_finite()) {
+            s.loss = f64::NAN;
+            return Ok(());
+        }
+        s.loss = f;
+        if !g.is_empty() {
+            let mut p = s.net.to_flat();
+            s.adam.step(&mut p, &g);
+            s.net.set_flat(&p)?;
+            s.net.clip();
+        }
+        let mut d = s.net.dict.clone();
+        let flat = d.as_slice_mut().expect("owned standard layout");
+        s.adam_dict
+            .step(flat, gd.as_slice().expect("owned standard layout"));
+        crate::generate::dictionary::normalize_nonzero_columns(&mut d);
+        if d.columns().into_iter().any(|c| c.iter().all(|v| *v == 0.0)) {
+            // an atom collapsed to zero: keep the previous dictionary, report divergence
+            s.loss = f64::NAN;
+            return Ok(());
+        }
+        s.net.set_dict(d)
+    }
+    fn objective(&self, s: &ListaDlState) -> f64 {
+        s.loss
+    }
+    fn record(&self, s: &ListaDlState, rec: &mut Record) {
         rec.set("batch_loss", s.loss);
     }
 }

@@ -6,8 +6,9 @@
 //!   for every method of the item). Recorded iterations (the plan's `[record]`) get
 //!   `recovery_score`, `recovery_rate` (τ = 0.99), `columnwise_dist`, `max_sine_dist`, `data_fit`;
 //!   the final row gets every recovery metric of [`crate::metrics::recovery_metrics`], the support
-//!   statistics of the final codes (aligned to the true atoms; learners that keep no codes skip
-//!   them), `replaced_atoms` and `time_to_95` — the first observed time at which
+//!   statistics of the final codes (aligned to the true atoms; for learners that keep no codes,
+//!   Batch-OMP codes at the instance's k with the learned dictionary, marked `codes_by_omp = 1`),
+//!   `replaced_atoms` and `time_to_95` — the first observed time at which
 //!   `recovery_rate ≥ 0.95` (NaN if never; observed on the record schedule, or on a log-spaced
 //!   one with 10 points per decade when only the final row is recorded).
 //!
@@ -18,6 +19,7 @@
 
 use super::plan::{Plan, PlanMethod, RecordMode};
 use super::{Item, Row};
+use crate::code::SparseCoder;
 use crate::error::Result;
 use crate::instance::Instance;
 use crate::iter::{Observer, Record, Schedule, Termination};
@@ -52,6 +54,17 @@ pub fn run_method(plan: &Plan, method: &PlanMethod, item: &Item, inst: &Instance
     vec![error_row(method, err, t0.elapsed().as_secs_f64())]
 }
 
+/// The instance's exact sparsity k (its expected sparsity, rounded, for Bernoulli supports), in
+/// 1..=m.
+fn instance_k(inst: &Instance) -> usize {
+    let m = inst.dict.ncols();
+    inst.spec
+        .codes
+        .exact_sparsity()
+        .unwrap_or_else(|| inst.spec.codes.expected_sparsity(m).round() as usize)
+        .clamp(1, m.max(1))
+}
+
 /// What every row of an item records about its drawn instance (`m_inst_*`), so success can be
 /// read against the dictionary's measured properties: `inst_mu` (mutual coherence),
 /// `inst_rip_upper` (the Babel bound μ₁(k − 1) ≥ δ_k), `inst_rip_lower` (the worst of 200 random
@@ -60,13 +73,7 @@ pub fn run_method(plan: &Plan, method: &PlanMethod, item: &Item, inst: &Instance
 /// that cannot be computed is NaN.
 pub fn instance_metrics(inst: &Instance, item_seed: u64) -> Vec<(String, f64)> {
     use crate::metrics::{coherence, rip_lower_bound_mc, rip_upper_bound_babel};
-    let m = inst.dict.ncols();
-    let k = inst
-        .spec
-        .codes
-        .exact_sparsity()
-        .unwrap_or_else(|| inst.spec.codes.expected_sparsity(m).round() as usize)
-        .clamp(1, m.max(1));
+    let k = instance_k(inst);
     let mut rng = crate::rng::rng_from_seed(crate::rng::derive_seed(item_seed, "rip"));
     vec![
         ("inst_mu".into(), coherence(inst.dict.view())),
@@ -167,10 +174,24 @@ fn run_checked(plan: &Plan, method: &PlanMethod, item: &Item, inst: &Instance) -
                 for (k, v) in r.pairs() {
                     row.metrics.push((k.into(), v));
                 }
-                if learned.codes.dim() == inst.codes.dim() {
+                // the learner's own codes; for learners that keep none (online, ℓ4, Arora/NOODL),
+                // Batch-OMP at the instance's k with the learned dictionary (`codes_by_omp` = 1)
+                let own = learned.codes.dim() == inst.codes.dim();
+                let codes = if own {
+                    Some(learned.codes)
+                } else {
+                    let k = instance_k(inst).min(inst.spec.dim);
+                    crate::code::Omp::with_sparsity(k)
+                        .encode(learned.dict.view(), inst.y.view())
+                        .ok()
+                        .map(|e| e.codes)
+                };
+                if let Some(codes) = codes {
                     let rc = dictionary_recovery(inst.dict.view(), learned.dict.view())?;
-                    let aligned = rc.align_codes(learned.codes.view());
+                    let aligned = rc.align_codes(codes.view());
                     support_metrics(&mut row, inst.codes.view(), aligned.view())?;
+                    row.metrics
+                        .push(("codes_by_omp".into(), if own { 0.0 } else { 1.0 }));
                 }
                 let t95 = t95.or_else(|| (r.recovery_rate >= TARGET).then_some(row.time_s));
                 row.metrics

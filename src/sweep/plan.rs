@@ -31,6 +31,11 @@
 //! [[method]]
 //! name = "fista"
 //! lambda = [0.05, 0.1]           # a list crosses: fista[lambda=0.05] and fista[lambda=0.1]
+//!
+//! [[method]]
+//! name = "ista"
+//! lambda = 0.1
+//! when = { sparsity = [2, 3] }   # only on these instances (any instance key; a value or a list)
 //! ```
 //!
 //! A method's identity in the results is its parametrised name (`fista[lambda=0.05]`, see
@@ -87,6 +92,25 @@ pub struct PlanMethod {
     pub params: Vec<(String, Value)>,
     /// Parametrised identity (`fista[lambda=0.1]`).
     pub id: String,
+    /// Instance filter (`when = { n_atoms = 32 }`): the method runs only on instances whose
+    /// keys take one of the listed values; empty: every instance.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub when: Vec<(String, Vec<Value>)>,
+}
+
+impl PlanMethod {
+    /// Whether this method runs on the instance at `point` (its `when` filter; numbers compare
+    /// by value, so `32` matches `32.0`).
+    pub fn applies(&self, point: &super::Point) -> bool {
+        self.when.iter().all(|(k, allowed)| {
+            point.get(k).is_some_and(|v| {
+                allowed.iter().any(|a| match (a.as_f64(), v.as_f64()) {
+                    (Some(x), Some(y)) => x.total_cmp(&y).is_eq(),
+                    _ => a == v,
+                })
+            })
+        })
+    }
 }
 
 /// A parsed and checked sweep plan.
@@ -412,8 +436,46 @@ impl Plan {
             };
             registry::lookup(&name_str)
                 .map_err(|e| src.err(name.1.span(), "method.name", e.to_string()))?;
+            let mut when: Vec<(String, Vec<Value>)> = Vec::new();
+            if let Some((k, v)) = t.iter().find(|(k, _)| k.get_ref() == "when") {
+                let toml::Value::Table(tab) = v.get_ref() else {
+                    return Err(src.err(
+                        v.span(),
+                        &format!("{name_str}.when"),
+                        "a table of instance keys, e.g. when = { n_atoms = 32 } or when = { dictionary = [\"orthobasis\", \"coherence\"] }",
+                    ));
+                };
+                for (wk, wv) in tab {
+                    if !keys.iter().any(|x| x == wk) {
+                        return Err(src.err(
+                            k.span(),
+                            &format!("{name_str}.when.{wk}"),
+                            format!("an instance key of this plan (one of {})", keys.join(", ")),
+                        ));
+                    }
+                    let vals = match wv {
+                        toml::Value::Array(a) if !a.is_empty() => a.clone(),
+                        toml::Value::Array(_) => {
+                            return Err(src.err(
+                                v.span(),
+                                &format!("{name_str}.when.{wk}"),
+                                "at least one value",
+                            ));
+                        }
+                        x => vec![x.clone()],
+                    };
+                    let vals = vals
+                        .into_iter()
+                        .map(|x| src.scalar(wk, &Spanned::new(v.span(), x)))
+                        .collect::<Result<Vec<_>>>()?;
+                    when.push((wk.clone(), vals));
+                }
+            }
             let mut variants: Vec<Vec<(String, Value)>> = vec![vec![]];
-            for (k, v) in t.iter().filter(|(k, _)| k.get_ref() != "name") {
+            for (k, v) in t
+                .iter()
+                .filter(|(k, _)| k.get_ref() != "name" && k.get_ref() != "when")
+            {
                 let key = k.get_ref();
                 registry::check_keys(&name_str, &[(key.clone(), Value::Bool(false))])
                     .map_err(|e| src.err(k.span(), &format!("{name_str}.{key}"), e.to_string()))?;
@@ -456,6 +518,7 @@ impl Plan {
                     name: name_str.clone(),
                     params,
                     id,
+                    when: when.clone(),
                 });
                 method_lines.push(src.line(name.1.span().start));
             }
@@ -477,8 +540,8 @@ impl Plan {
                     .params
                     .iter()
                     .any(|(k, v)| k == "init" && v.as_str() == Some("near"));
-                if near {
-                    continue; // needs the drawn instance; checked when it runs
+                if near || !m.applies(p) {
+                    continue; // near: needs the drawn instance; checked when it runs
                 }
                 registry::build(&m.name, &m.params, &ctx).map_err(|e| Error::Plan {
                     line,
@@ -519,11 +582,20 @@ impl Plan {
         self.sweep.items()
     }
 
-    /// Number of runs (items × methods).
+    /// Number of runs (items × the methods whose `when` filter admits them).
     ///
     /// # Errors
     /// None for a checked plan.
     pub fn n_runs(&self) -> Result<usize> {
-        Ok(self.items()?.len() * self.methods.len())
+        Ok(self
+            .items()?
+            .iter()
+            .map(|it| self.methods_for(it).count())
+            .sum())
+    }
+
+    /// The indices of the methods that run on `item` (plan order).
+    pub fn methods_for<'a>(&'a self, item: &'a super::Item) -> impl Iterator<Item = usize> + 'a {
+        (0..self.methods.len()).filter(move |&j| self.methods[j].applies(&item.point))
     }
 }

@@ -596,11 +596,12 @@ pub fn run_plan(plan: &Plan, dir: &Path, opts: &RunOptions) -> Result<RunSummary
         .into_iter()
         .filter(|it| opts.shard.owns(it.item))
         .collect();
-    let runs_in_shard = items.len() * plan.methods.len();
+    let runs_in_shard: usize = items.iter().map(|it| plan.methods_for(it).count()).sum();
     let todo: Vec<(Item, Vec<usize>)> = items
         .into_iter()
         .filter_map(|it| {
-            let pending: Vec<usize> = (0..plan.methods.len())
+            let pending: Vec<usize> = plan
+                .methods_for(&it)
                 .filter(|&j| !done.contains(&(it.item as i64, plan.methods[j].id.clone())))
                 .collect();
             (!pending.is_empty()).then_some((it, pending))
@@ -907,8 +908,10 @@ fn status_of(
     let items = plan.items()?;
     let mut missing = std::collections::BTreeSet::new();
     let mut runs_done = 0;
+    let mut runs_total = 0;
     for it in &items {
-        for m in &plan.methods {
+        for m in plan.methods_for(it).map(|j| &plan.methods[j]) {
+            runs_total += 1;
             if done.contains(&(it.item as i64, m.id.clone())) {
                 runs_done += 1;
             } else {
@@ -918,7 +921,7 @@ fn status_of(
     }
     Ok(Status {
         plan_hash: plan.hash.clone(),
-        runs_total: items.len() * plan.methods.len(),
+        runs_total,
         runs_done,
         shards,
         missing_shards: missing.into_iter().collect(),
