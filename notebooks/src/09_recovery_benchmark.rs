@@ -5,15 +5,16 @@
 // `Y = A* X* + E` whose dictionaries have a *controlled* mutual coherence μ (coherence-targeted, Gaussian, and the
 // union of bases [I | H]), over sparsity k and overcompleteness m/n; every method of the crate that learns a
 // dictionary — MOD, K-SVD, online DL, AltMinDict, ℓ4 maximization, NOODL, the tied ReLU autoencoder, sparse
-// autoencoders (TopK, ReLU + L1), unrolled ISTA trained with g_dec and g_ae_ls — runs on the same instances from the
-// same starts; OMP on the planted dictionary shows what sparse coding alone can do. The results are one tidy table
+// autoencoders (TopK, ReLU + L1), unrolled ISTA trained with g_dec and g_ae_ls, and the LISTA-type learners (a SLISTA
+// or LISTA encoder trained jointly with D) — runs on the same instances from the same starts; OMP on the planted dictionary shows what sparse coding alone can do. The results are one tidy table
 // (one row per instance × method × repetition × recorded iteration) from `plans/benchmark_small.toml`, run here with
 // `run_cached`; `DICTLAB_FULL=1` reads `plans/benchmark_full.toml` instead (hours of CPU: run it with `dictlab sweep`
 // or under Slurm first, see BENCHMARK.md — `run_cached` then finds its merged table).
 //
 // **Metrics** (PAPERS.md §0): `recovery_rate` = fraction of true atoms matched at |cos| ≥ 0.99 (after the optimal
 // one-to-one matching), `recovery_score` = mean matched |cos|, `spurious_atoms` = learned atoms matching no true atom
-// at 0.99, `support_f1` of the final codes (aligned to the true atoms), `time_to_95` = first time the recovery rate
+// at 0.99, `support_f1` of the final codes (aligned to the true atoms; learners that keep no codes — online, ℓ4,
+// NOODL — get Batch-OMP codes at k with their dictionary), `time_to_95` = first time the recovery rate
 // reaches 0.95. A run *succeeds* when its final recovery_rate ≥ 0.95. Every row also carries its instance's measured
 // μ and two bounds on its RIP constant δ_k: a certified lower bound (the worst of 200 random k-supports) and the Babel
 // upper bound μ₁(k − 1).
@@ -96,9 +97,9 @@ for m in &learners {
 // %% [markdown]
 // ## Where neural methods succeed and classical ones fail — and vice versa
 // Per run of the plan (instance × repetition): the best final recovery_rate among the classical learners (MOD, K-SVD,
-// online, AltMinDict, ℓ4, NOODL) and among the neural ones (ReLU AE, SAEs, unrolled); counted by which side succeeds.
+// online, AltMinDict, ℓ4, NOODL) and among the neural ones (ReLU AE, SAEs, unrolled, LISTA-type); counted by which side succeeds.
 // %%
-fn is_neural(m: &str) -> bool { m.starts_with("relu_ae") || m.starts_with("sae") || m.starts_with("unrolled") }
+fn is_neural(m: &str) -> bool { ["relu_ae", "sae", "unrolled", "lista_dl"].iter().any(|p| m.starts_with(p)) }
 {
     let items = sweep::column_str(&fin, "item")?;
     let methods = sweep::column_str(&fin, "method")?;
@@ -181,27 +182,31 @@ fn is_neural(m: &str) -> bool { m.starts_with("relu_ae") || m.starts_with("sae")
 // %% [markdown]
 // ## Observed
 // Small plan (n = 16, m ∈ {24, 32}, N = 1000, σ = 0.01, non-negative U[1, 2] codes, k ∈ {1, 2, 4}, nine dictionary
-// tuples, one repetition: 27 instances × 13 methods = 351 runs; fixed seeds, so every number but the times is
+// tuples, one repetition: 27 instances × 15 methods = 405 runs; fixed seeds, so every number but the times is
 // reproducible):
 // - **Nobody succeeds often at this size.** OMP on the planted dictionary recovers every support exactly on 78 % of
 //   the instances, but the best learner, online DL from data columns, ends with ≥ 95 % of the atoms at |cos| ≥ 0.99 on
 //   only 33 % of them (mean recovery_rate 0.61, ≈ 11 spurious atoms of 24–32). ℓ4 maximization succeeds on 19 % — all
 //   at k = 1 —, NOODL from A* + 0.3 on 22 % (from data columns: never), K-SVD 7 %, MOD 4 %: from data columns at
 //   k = 1 both keep duplicated columns (each signal is one scaled atom), which the 0.99 threshold counts as misses.
-// - **Neural learners trail.** Unrolled ISTA with g_dec reaches a mean recovery_rate of 0.29 and succeeds once; with
-//   g_ae_ls 0.14; the tied ReLU AE 0.19; TopK SAE 0.07 (its recovery_score, 0.85, is close to the classical ones: its
-//   atoms are near but not within 0.99) and ReLU + L1 0 (score 0.75, shrinkage). They also leave the most spurious
-//   atoms (20–28 of 24–32).
-// - **Where each side wins.** Of 27 instances, 12 are solved by a classical learner and by no neural one, 1 by a
-//   neural learner only (k = 2, m = 24, μ = 0.28: unrolled g_dec at 1.0 where the best classical, online DL, reaches
-//   0.83), none by both, 14 by neither.
-// - **RIP.** Pooled over the grid, the mean recovery_rate falls with the instance's certified δ_k lower bound — for the
-//   classical learners 0.59 (δ_k < 0.2, i.e. k = 1), 0.49, 0.23, 0.20 up to δ_k = 0.8 and 0 above 1; for the neural
-//   ones 0.32, 0.15, 0.05, 0.01, 0. The mean δ_k lower bound is 0 at k = 1, 0.47 at k = 2 and 0.85 at k = 4, so
-//   along this axis δ_k is mostly k.
-// - **Cost.** The run took 4 min 42 s of wall time with 2 workers while another notebook shared the machine (measured
-//   from the chunk times). Before the fix below, the CPU time was 554 s, 63 % of it in unrolled g_ae_ls (350 s; g_dec 71 s,
-//   the two SAEs 70 s, every classical learner together 60 s). Profiling g_ae_ls showed an implementation defect, not
-//   arithmetic: converting each layer's codes to compressed rows allocated two vectors per sample (48 % of the time),
-//   and the thresholds ran through per-element parallel iterators; both are fixed (one allocation per chunk,
-//   branch-free chunked loops), which cut a g_ae_ls step at this size from ≈ 41 ms to ≈ 17 ms.
+// - **Among neural learners, the LISTA-type ones lead.** A LISTA encoder trained jointly with D reaches a mean
+//   recovery_rate of 0.51 (SLISTA tied to D: 0.45), 7 % successes each, 14–16 spurious atoms — close to MOD and K-SVD
+//   (0.49 / 0.51) and well above the other neural models: unrolled ISTA with g_dec 0.29 (one success), with g_ae_ls
+//   0.14; the tied ReLU AE 0.19; TopK SAE 0.07 (its recovery_score, 0.85, is close to the classical ones: its atoms
+//   are near but not within 0.99) and ReLU + L1 0 (score 0.75, shrinkage), which leave 20–28 spurious atoms.
+//   Support F1 of the final codes: OMP on A* 0.97; online DL 0.75 and ℓ4 0.73 (both with Batch-OMP codes at k, as they
+//   keep none), SAE TopK 0.76, LISTA 0.69, K-SVD 0.69, MOD 0.69.
+// - **Where each side wins.** Of 27 instances, 2 are solved by both sides, 10 by a classical learner only, 2 by a
+//   neural learner only — both at k = 2, m = 24: LISTA-DL at 1.0 where the best classical (NOODL from A* + 0.3)
+//   reaches 0.83 (μ = 0.37), and unrolled g_dec at 1.0 against online DL's 0.83 (μ = 0.28) — and 13 by neither.
+// - **RIP.** The mean recovery_rate falls with the instance's certified δ_k lower bound for every method (chart above):
+//   at δ_k < 0.1 (k = 1) online DL 0.99, ℓ4 0.89, LISTA-DL 0.82–0.83, unrolled g_dec 0.61, ReLU AE 0.55; between 0.2
+//   and 0.5 online / MOD / K-SVD 0.69–0.92 and LISTA-DL 0.59–1.0 while ℓ4 and the AE drop to ≈ 0; every method is at
+//   0 above δ_k = 1.1. The mean δ_k lower bound is 0 at k = 1, 0.47 at k = 2 and 0.85 at k = 4, so along this axis
+//   δ_k is mostly k.
+// - **Cost.** The run took 2 min 16 s of wall time with 2 workers on this machine's 2 cores (231 s of CPU): unrolled
+//   g_ae_ls 97 s, the two LISTA-DL 80 s, the SAEs 33 s, unrolled g_dec 20 s, every classical learner together 28 s. At
+//   the previous stop, before the fix below, the same plan without LISTA-DL took 554 s of CPU, 350 s of it in g_ae_ls.
+//   Profiling g_ae_ls showed an implementation defect, not arithmetic: converting each layer's codes to compressed
+//   rows allocated two vectors per sample (48 % of the time), and the thresholds ran through per-element parallel
+//   iterators; both are fixed (one allocation per chunk, branch-free chunked loops).
