@@ -1,7 +1,6 @@
 //! The driver shared by the per-signal coders (OMP, CD, LARS): signals are coded in blocks on the
 //! rayon pool, each worker reusing one scratch state (no per-signal allocation), each block
-//! returning its non-zeros as (column, row, value) triples that are scattered into the dense
-//! m × N code matrix at the end. The per-signal objective is accumulated in the same pass, so no
+//! writing its non-zeros straight into its own columns of the dense m × N code matrix. The per-signal objective is accumulated in the same pass, so no
 //! coder recomputes `Y − AX` just to report it.
 
 use crate::linalg;
@@ -23,23 +22,20 @@ pub(crate) struct SignalOut {
     pub objective: f64,
 }
 
-/// Where one signal writes its non-zeros.
+/// Where one signal writes its non-zeros: its column of the (zero-initialized) code matrix.
 pub(crate) struct Sink<'a> {
-    col: u32,
-    out: &'a mut Vec<(u32, u32, f64)>,
+    col: ndarray::ArrayViewMut1<'a, f64>,
 }
 
 impl Sink<'_> {
     #[inline]
     pub fn push(&mut self, row: usize, v: f64) {
-        if v != 0.0 {
-            self.out.push((self.col, row as u32, v));
-        }
+        self.col[row] = v;
     }
 }
 
-/// One block's non-zeros (column, row, value), max steps, count not ok, objective.
-type BlockOut = (Vec<(u32, u32, f64)>, usize, usize, f64);
+/// One block's max steps, count not ok, objective.
+type BlockOut = (usize, usize, f64);
 
 /// Outcome of a batch.
 pub(crate) struct Batch {
@@ -64,11 +60,16 @@ where
     F: Fn(&mut S, usize, &[f64], f64, &mut Sink<'_>) -> SignalOut + Sync + Send,
 {
     let (m, nn) = (dict.ncols(), y.ncols());
-    let blocks: Vec<BlockOut> = (0..nn.div_ceil(BLOCK))
+    // each block of signals writes its own columns of X directly (disjoint mutable views), so
+    // no triples are collected and scattered afterwards
+    let mut codes = Array2::zeros((m, nn));
+    let blocks: Vec<BlockOut> = codes
+        .axis_chunks_iter_mut(Axis(1), BLOCK)
         .into_par_iter()
+        .enumerate()
         .map_init(
             || (init(), Array2::<f64>::zeros((BLOCK, m)), vec![0.0; BLOCK]),
-            |(scratch, corr, yy), b| {
+            |(scratch, corr, yy), (b, mut xb)| {
                 let (lo, hi) = (b * BLOCK, ((b + 1) * BLOCK).min(nn));
                 let mut cb = corr.slice_mut(s![..hi - lo, ..]);
                 linalg::gemm_into(
@@ -82,13 +83,9 @@ where
                     Par::Seq,
                 );
                 column_sq_norms_into(y.slice(s![.., lo..hi]), yy);
-                let mut out = Vec::with_capacity(8 * (hi - lo));
                 let (mut steps, mut not_ok, mut obj) = (0, 0, 0.0);
-                for j in lo..hi {
-                    let mut sink = Sink {
-                        col: j as u32,
-                        out: &mut out,
-                    };
+                for (j, col) in (lo..hi).zip(xb.columns_mut()) {
+                    let mut sink = Sink { col };
                     let row = cb.row(j - lo);
                     let bj = row
                         .as_slice()
@@ -98,31 +95,12 @@ where
                     not_ok += (!o.ok) as usize;
                     obj += o.objective;
                 }
-                (out, steps, not_ok, obj)
+                (steps, not_ok, obj)
             },
         )
         .collect();
-    // Scatter in parallel over row bands of X: each band's pages are first touched (faulted in)
-    // by the thread that fills them, so page faults — costly here — run concurrently.
-    let mut codes = Array2::zeros((m, nn));
-    let band = m.div_ceil(4 * rayon::current_num_threads()).max(1);
-    codes
-        .axis_chunks_iter_mut(Axis(0), band)
-        .into_par_iter()
-        .enumerate()
-        .for_each(|(c, mut rows)| {
-            let lo = (c * band) as u32;
-            let hi = lo + rows.nrows() as u32;
-            for (out, ..) in &blocks {
-                for &(j, i, v) in out {
-                    if i >= lo && i < hi {
-                        rows[((i - lo) as usize, j as usize)] = v;
-                    }
-                }
-            }
-        });
     let (mut steps_max, mut not_ok, mut objective) = (0, 0, 0.0);
-    for (_, s, k, o) in blocks {
+    for (s, k, o) in blocks {
         steps_max = steps_max.max(s);
         not_ok += k;
         objective += o;
@@ -137,12 +115,34 @@ where
 
 /// `out[j] = ‖y_j‖²` for the columns of `y` (n × w, w ≤ out.len()), one pass over the rows.
 pub(crate) fn column_sq_norms_into(y: ArrayView2<'_, f64>, out: &mut [f64]) {
+    if y.nrows() > 1 && y.strides()[0] == 1 {
+        // column-major signals (numpy's Fortran order): one contiguous pass per column
+        for (o, c) in out.iter_mut().zip(y.columns()) {
+            *o = sq_norm(c.as_slice().expect("unit row stride"));
+        }
+        return;
+    }
     out.iter_mut().for_each(|v| *v = 0.0);
     for row in y.rows() {
         for (o, v) in out.iter_mut().zip(row.iter()) {
             *o += v * v;
         }
     }
+}
+
+/// `‖v‖²` with 8 independent accumulators (a vectorized reduction, not one serial chain).
+#[inline(always)]
+#[allow(clippy::needless_range_loop)] // fixed-width lanes
+pub(crate) fn sq_norm(v: &[f64]) -> f64 {
+    const W: usize = 8;
+    let mut acc = [0.0f64; W];
+    let mut chunks = v.chunks_exact(W);
+    for ch in &mut chunks {
+        for l in 0..W {
+            acc[l] += ch[l] * ch[l];
+        }
+    }
+    acc.iter().sum::<f64>() + chunks.remainder().iter().map(|x| x * x).sum::<f64>()
 }
 
 /// `½‖y − Ax‖² + λ‖x‖₁` from the Gram: ½(‖y‖² − 2xᵀb + xᵀGx) + λ‖x‖₁ over the support `idx`
@@ -238,76 +238,136 @@ pub(crate) fn gemv_rows(out: &mut [f64], g: &[f64], m: usize, rows: &[usize], c:
     }
 }
 
-/// Index of the largest `|v_i|·w_i` (`w` = 1 when `None`) above `floor`, skipping `excluded`
-/// entries: a vectorisable max pass, then a search for the first index attaining it; falls back to
-/// a masked scan only when the maximiser is excluded.
+/// `max_i |v_i|·w_i` (`w` = 1 when `None`; −1 for an empty `v`): 8 independent lanes, so the pass
+/// compiles to vector max instructions.
 #[inline(always)]
-#[allow(clippy::float_cmp, clippy::needless_range_loop)] // exact ties pick the first index
-pub(crate) fn argmax_abs(
-    v: &[f64],
-    w: Option<&[f64]>,
-    excluded: &[bool],
-    floor: f64,
-) -> Option<usize> {
-    let score = |i: usize| match w {
-        None => v[i].abs(),
-        Some(w) => v[i].abs() * w[i],
-    };
-    // one pass, 4 lanes each tracking (value, first index): compiles to compare + blend
-    const W: usize = 4;
+pub(crate) fn max_score(v: &[f64], w: Option<&[f64]>) -> f64 {
+    const W: usize = 8;
     let mut lv = [-1.0f64; W];
-    let mut li = [0usize; W];
     let full = v.len() / W * W;
     match w {
         None => {
-            for (c, ch) in v[..full].chunks_exact(W).enumerate() {
+            for ch in v[..full].chunks_exact(W) {
                 for l in 0..W {
                     let s = ch[l].abs();
-                    let gt = s > lv[l];
-                    lv[l] = if gt { s } else { lv[l] };
-                    li[l] = if gt { c * W + l } else { li[l] };
+                    lv[l] = if s > lv[l] { s } else { lv[l] };
                 }
             }
         }
         Some(w) => {
-            for (c, (ch, wh)) in v[..full]
-                .chunks_exact(W)
-                .zip(w[..full].chunks_exact(W))
-                .enumerate()
-            {
+            for (ch, wh) in v[..full].chunks_exact(W).zip(w[..full].chunks_exact(W)) {
                 for l in 0..W {
                     let s = ch[l].abs() * wh[l];
-                    let gt = s > lv[l];
-                    lv[l] = if gt { s } else { lv[l] };
-                    li[l] = if gt { c * W + l } else { li[l] };
+                    lv[l] = if s > lv[l] { s } else { lv[l] };
                 }
             }
         }
     }
-    let (mut best, mut i) = (lv[0], li[0]);
-    for l in 1..W {
-        if lv[l] > best || (lv[l] == best && li[l] < i) {
-            best = lv[l];
-            i = li[l];
-        }
-    }
+    let mut best = lv.iter().fold(-1.0f64, |a, &b| if b > a { b } else { a });
     for t in full..v.len() {
-        let s = score(t);
+        let s = score(v, w, t);
         if s > best {
             best = s;
-            i = t;
         }
     }
+    best
+}
+
+#[inline(always)]
+fn score(v: &[f64], w: Option<&[f64]>, i: usize) -> f64 {
+    match w {
+        None => v[i].abs(),
+        Some(w) => v[i].abs() * w[i],
+    }
+}
+
+/// `v ← v − a·x`, returning `max_i |v_i|·w_i` of the result (one fused pass; see [`max_score`]).
+#[inline(always)]
+#[allow(clippy::needless_range_loop)] // fixed-width lanes: the loops below are vectorized
+pub(crate) fn axpy_neg_max(v: &mut [f64], a: f64, x: &[f64], w: Option<&[f64]>) -> f64 {
+    const W: usize = 8;
+    let n = v.len().min(x.len());
+    let mut lv = [-1.0f64; W];
+    let full = n / W * W;
+    let mut i0 = 0;
+    while i0 < full {
+        let mut c = [0.0f64; W];
+        c.copy_from_slice(&v[i0..i0 + W]);
+        let xc: &[f64; W] = x[i0..i0 + W].try_into().expect("W entries");
+        for l in 0..W {
+            c[l] -= a * xc[l];
+        }
+        v[i0..i0 + W].copy_from_slice(&c);
+        match w {
+            None => {
+                for l in 0..W {
+                    let s = c[l].abs();
+                    lv[l] = if s > lv[l] { s } else { lv[l] };
+                }
+            }
+            Some(w) => {
+                let wc: &[f64; W] = w[i0..i0 + W].try_into().expect("W entries");
+                for l in 0..W {
+                    let s = c[l].abs() * wc[l];
+                    lv[l] = if s > lv[l] { s } else { lv[l] };
+                }
+            }
+        }
+        i0 += W;
+    }
+    let mut best = lv.iter().fold(-1.0f64, |a, &b| if b > a { b } else { a });
+    for t in full..n {
+        v[t] -= a * x[t];
+        let s = score(v, w, t);
+        if s > best {
+            best = s;
+        }
+    }
+    best
+}
+
+/// The first index whose score `|v_i|·w_i` equals `best` (the value [`max_score`] returned), if it
+/// is above `floor` and not `excluded`; when the maximiser is excluded, the best non-excluded
+/// index above `floor` (a masked scan). Exact ties pick the first index.
+#[inline(always)]
+#[allow(clippy::float_cmp)] // `best` is one of the scores, computed the same way
+pub(crate) fn argmax_at(
+    v: &[f64],
+    w: Option<&[f64]>,
+    best: f64,
+    excluded: &[bool],
+    floor: f64,
+) -> Option<usize> {
     if best <= floor {
         return None;
     }
+    // find the first chunk holding `best` (a vector compare per chunk), then the index in it
+    const W: usize = 8;
+    let full = v.len() / W * W;
+    let mut found = None;
+    let mut i0 = 0;
+    while i0 < full {
+        let mut hit = false;
+        for l in 0..W {
+            hit |= score(v, w, i0 + l) == best;
+        }
+        if hit {
+            found = (i0..i0 + W).find(|&i| score(v, w, i) == best);
+            break;
+        }
+        i0 += W;
+    }
+    let i = match found {
+        Some(i) => i,
+        None => (full..v.len()).find(|&i| score(v, w, i) == best)?,
+    };
     if !excluded[i] {
         return Some(i);
     }
     let mut arg = None;
     let mut bv = floor;
     for i in 0..v.len() {
-        let s = score(i);
+        let s = score(v, w, i);
         if s > bv && !excluded[i] {
             bv = s;
             arg = Some(i);

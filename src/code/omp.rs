@@ -18,7 +18,7 @@
 //! * Rubinstein, Zibulevsky, Elad (2008), "Efficient implementation of the K-SVD algorithm using
 //!   batch orthogonal matching pursuit", Technion CS-2008-08, Algorithm 3 (Batch-OMP).
 
-use super::batch::{SignalOut, argmax_abs, gemv_rows_neg, per_signal};
+use super::batch::{SignalOut, argmax_at, axpy_neg_max, gemv_rows_neg, max_score, per_signal};
 use super::{CodeInfo, Encoding, SparseCoder, check_problem};
 use crate::error::{Result, ensure};
 use crate::iter::{Criterion, Termination};
@@ -85,10 +85,12 @@ impl Omp {
 struct Scratch {
     alpha: Vec<f64>,
     chol: Vec<f64>, // row-major lower triangle, kmax × kmax
-    tmp: Vec<f64>,
+    z: Vec<f64>,    // z = L⁻¹ α⁰_I
+    w: Vec<f64>,    // W = G[:, I] L⁻ᵀ, column j at w[j m..(j + 1) m]
     x: Vec<f64>,
     support: Vec<usize>,
     in_support: Vec<bool>,
+    cols: Vec<usize>, // 0..kmax (the column indices of W for the row kernel)
 }
 
 impl Scratch {
@@ -96,10 +98,12 @@ impl Scratch {
         Scratch {
             alpha: vec![0.0; m],
             chol: vec![0.0; kmax * kmax],
-            tmp: vec![0.0; kmax],
+            z: vec![0.0; kmax],
+            w: vec![0.0; m * kmax],
             x: Vec::with_capacity(kmax),
             support: Vec::with_capacity(kmax),
             in_support: vec![false; m],
+            cols: (0..kmax).collect(),
         }
     }
 }
@@ -115,16 +119,27 @@ struct Problem<'a> {
 }
 
 /// One signal: fills `sc.support`/`sc.x`; returns (premature, ‖r‖²).
+///
+/// Batch-OMP in its Gram–Schmidt form: with `L` the Cholesky factor of `G_II`, keep
+/// `W = G[:, I] L⁻ᵀ` (the correlations of the atoms with the orthonormalized support) and
+/// `z = L⁻¹ α⁰_I`. Adding atom i: the new row of L is `W[i, :]` (so no triangular solve), its
+/// diagonal `d = √(G_ii − ‖W[i, :]‖²)`, `z_s = α[i] / d` (forward substitution is prefix-stable),
+/// the new column `W[:, s] = (G[:, i] − W w) / d`, and `α ← α − z_s W[:, s]`,
+/// `‖r‖² ← ‖r‖² − z_s²` — the same O(k m) per step as recomputing `α⁰ − G[:, I] x_I`, but reading
+/// the small, cache-resident W instead of k rows of G, and nothing after the last atom. `x` comes
+/// from one back substitution `Lᵀ x = z` at the end.
 #[inline(always)]
 fn omp_one(p: &Problem<'_>, sc: &mut Scratch, alpha0: &[f64], yy: f64) -> (bool, f64) {
     let (m, kmax, g) = (p.m, p.kmax, p.g);
     let Scratch {
         alpha,
         chol,
-        tmp,
+        z,
+        w,
         x,
         support,
         in_support,
+        cols,
     } = sc;
     alpha.copy_from_slice(alpha0);
     support.clear();
@@ -132,6 +147,7 @@ fn omp_one(p: &Problem<'_>, sc: &mut Scratch, alpha0: &[f64], yy: f64) -> (bool,
     let mut err2 = yy;
     let mut premature = false;
     let floor = 1e-14 * yy.sqrt();
+    let mut best = max_score(alpha, p.inv_norm);
     for s in 0..kmax {
         if let OmpStop::Residual(eps) = p.stop
             && err2 <= eps * eps
@@ -139,67 +155,54 @@ fn omp_one(p: &Problem<'_>, sc: &mut Scratch, alpha0: &[f64], yy: f64) -> (bool,
             break;
         }
         // argmax over atoms not in the support (their α is ~0 anyway; excluded for robustness)
-        let Some(best) = argmax_abs(alpha, p.inv_norm, in_support, floor) else {
+        let Some(i) = argmax_at(alpha, p.inv_norm, best, in_support, floor) else {
             break; // residual orthogonal to every remaining atom
         };
-        let i = best;
-        if s == 0 {
-            chol[0] = p.diag[i].sqrt();
-        } else {
-            // w = L⁻¹ G[I, i]
-            let gi = &g[i * m..(i + 1) * m];
-            let mut ww = 0.0;
-            for r in 0..s {
-                let lr = &chol[r * kmax..r * kmax + r + 1];
-                let mut v = gi[support[r]];
-                for c in 0..r {
-                    v -= lr[c] * tmp[c];
-                }
-                v /= lr[r];
-                tmp[r] = v;
-                ww += v * v;
-            }
-            let d = p.diag[i] - ww;
-            if d <= 1e-12 * p.diag[i] {
-                premature = true;
-                break;
-            }
-            chol[s * kmax..s * kmax + s].copy_from_slice(&tmp[..s]);
-            chol[s * kmax + s] = d.sqrt();
+        // the new row of L: W[i, 0..s]
+        let row = &mut chol[s * kmax..s * kmax + s + 1];
+        let mut ww = 0.0;
+        for j in 0..s {
+            let v = w[j * m + i];
+            row[j] = v;
+            ww += v * v;
         }
+        let d2 = p.diag[i] - ww;
+        if d2 <= 1e-12 * p.diag[i] {
+            premature = true;
+            break;
+        }
+        let d = d2.sqrt();
+        row[s] = d;
+        let zs = alpha[i] / d;
+        z[s] = zs;
+        err2 -= zs * zs;
         support.push(i);
         in_support[i] = true;
-        let k = s + 1;
-        // solve L z = α0_I, then Lᵀ x = z
-        for r in 0..k {
-            let lr = &chol[r * kmax..r * kmax + r + 1];
-            let mut v = alpha0[support[r]];
-            for c in 0..r {
-                v -= lr[c] * tmp[c];
-            }
-            tmp[r] = v / lr[r];
+        if s + 1 == kmax {
+            break; // α is not needed after the last atom
         }
-        x.clear();
-        x.resize(k, 0.0);
-        for r in (0..k).rev() {
-            let mut v = tmp[r];
-            for c in r + 1..k {
-                v -= chol[c * kmax + r] * x[c];
-            }
-            x[r] = v / chol[r * kmax + r];
+        // W[:, s] = (G[i, :] − Σ_j W[:, j] L[s, j]) / d;  α −= z_s W[:, s]
+        let (prev, rest) = w.split_at_mut(s * m);
+        let col = &mut rest[..m];
+        gemv_rows_neg(col, &g[i * m..(i + 1) * m], prev, m, &cols[..s], &row[..s]);
+        let inv_d = 1.0 / d;
+        col.iter_mut().for_each(|c| *c *= inv_d);
+        best = axpy_neg_max(alpha, zs, col, p.inv_norm);
+    }
+    // Lᵀ x = z
+    let k = support.len();
+    x.resize(k, 0.0);
+    for r in (0..k).rev() {
+        let mut v = z[r];
+        for c in r + 1..k {
+            v -= chol[c * kmax + r] * x[c];
         }
-        // α = α0 − G[:, I] x_I (G symmetric: rows of G are contiguous)
-        gemv_rows_neg(alpha, alpha0, g, m, support, x);
-        err2 = yy
-            - support
-                .iter()
-                .zip(x.iter())
-                .map(|(&j, &v)| v * alpha0[j])
-                .sum::<f64>();
+        x[r] = v / chol[r * kmax + r];
     }
     for &j in support.iter() {
         in_support[j] = false;
     }
+    // the error by the running update (‖y‖² − ‖z‖²), as the Cholesky form's ‖y‖² − x_Iᵀα⁰_I
     (premature, err2.max(0.0))
 }
 
