@@ -145,6 +145,7 @@ struct Scratch {
     d: Vec<f64>,
     a: Vec<f64>,
     vals: Vec<f64>,
+    steps: Vec<f64>, // join step of every atom at this breakpoint (first_join's buffer)
 }
 
 impl Scratch {
@@ -159,6 +160,7 @@ impl Scratch {
             d: vec![0.0; cap],
             a: vec![0.0; m],
             vals: Vec::with_capacity(cap),
+            steps: vec![0.0; m],
         }
     }
 }
@@ -187,6 +189,7 @@ fn lars_one(p: &Problem<'_>, sc: &mut Scratch, b: &[f64], yy: f64) -> (usize, bo
         signs,
         d,
         a,
+        steps: jstep,
         ..
     } = sc;
     for &j in active.iter() {
@@ -235,7 +238,7 @@ fn lars_one(p: &Problem<'_>, sc: &mut Scratch, b: &[f64], yy: f64) -> (usize, bo
         // step lengths
         let mut gamma = lam - lambda;
         let mut event: Option<(bool, usize)> = None; // (is_join, index)
-        if let Some((g, jj)) = first_join(a, c, is_active, lam, nonneg, gamma) {
+        if let Some((g, jj)) = first_join(a, c, is_active, lam, nonneg, gamma, jstep) {
             gamma = g;
             event = Some((true, jj));
         }
@@ -306,8 +309,10 @@ fn lars_one(p: &Problem<'_>, sc: &mut Scratch, b: &[f64], yy: f64) -> (usize, bo
 
 /// Smallest join step over inactive atoms: γ_j = min over the admissible of (λ − c_j)/(1 − a_j) and
 /// (λ + c_j)/(1 + a_j) (only the first for `nonneg`), below `cap`; ties go to the first index.
-/// Branch-free over 4 lanes so the divisions vectorise (the scan is O(m) per breakpoint).
+/// Three simple passes so each vectorizes (the divisions and selects, a lane-wise minimum, the
+/// first index attaining it), with `buf` (length m) holding the candidates.
 #[inline(always)]
+#[allow(clippy::float_cmp)] // the minimum is one of the candidates, compared exactly
 fn first_join(
     a: &[f64],
     c: &[f64],
@@ -315,9 +320,12 @@ fn first_join(
     lam: f64,
     nonneg: bool,
     cap: f64,
+    buf: &mut [f64],
 ) -> Option<(f64, usize)> {
-    #[inline(always)]
-    fn cand(aj: f64, cj: f64, active: bool, lam: f64, nonneg: bool) -> f64 {
+    let m = a.len();
+    let (a, c, is_active, buf) = (&a[..m], &c[..m], &is_active[..m], &mut buf[..m]);
+    for j in 0..m {
+        let (aj, cj) = (a[j], c[j]);
         let (d1, d2) = (1.0 - aj, 1.0 + aj);
         let g1 = (lam - cj) / d1;
         let g2 = (lam + cj) / d2;
@@ -332,36 +340,26 @@ fn first_join(
             f64::INFINITY
         };
         let g = if g2 < g1 { g2 } else { g1 };
-        if active { f64::INFINITY } else { g }
+        buf[j] = if is_active[j] { f64::INFINITY } else { g };
     }
-    const W: usize = 4;
-    let m = a.len();
-    let full = m / W * W;
-    let mut lv = [cap; W];
-    let mut li = [usize::MAX; W];
-    for i0 in (0..full).step_by(W) {
+    const W: usize = 8;
+    let mut lv = [f64::INFINITY; W];
+    let mut chunks = buf.chunks_exact(W);
+    for ch in &mut chunks {
         for l in 0..W {
-            let g = cand(a[i0 + l], c[i0 + l], is_active[i0 + l], lam, nonneg);
-            let lt = g < lv[l];
-            lv[l] = if lt { g } else { lv[l] };
-            li[l] = if lt { i0 + l } else { li[l] };
+            lv[l] = if ch[l] < lv[l] { ch[l] } else { lv[l] };
         }
     }
-    let (mut best, mut idx) = (cap, usize::MAX);
-    for l in 0..W {
-        if li[l] != usize::MAX && (lv[l] < best || (lv[l] <= best && li[l] < idx)) {
-            best = lv[l];
-            idx = li[l];
-        }
-    }
-    for j in full..m {
-        let g = cand(a[j], c[j], is_active[j], lam, nonneg);
+    let mut best = lv.iter().fold(f64::INFINITY, |x, &y| if y < x { y } else { x });
+    for &g in chunks.remainder() {
         if g < best {
             best = g;
-            idx = j;
         }
     }
-    (idx != usize::MAX).then_some((best, idx))
+    if best >= cap {
+        return None;
+    }
+    buf.iter().position(|&g| g == best).map(|j| (best, j))
 }
 
 /// [`lars_one`] compiled for AVX2 + FMA (selected at run time).

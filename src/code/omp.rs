@@ -213,7 +213,19 @@ fn omp_one_avx2(p: &Problem<'_>, sc: &mut Scratch, alpha0: &[f64], yy: f64) -> (
     omp_one(p, sc, alpha0, yy)
 }
 
+/// [`omp_one`] compiled for AVX-512 (selected at run time).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+fn omp_one_avx512(p: &Problem<'_>, sc: &mut Scratch, alpha0: &[f64], yy: f64) -> (bool, f64) {
+    omp_one(p, sc, alpha0, yy)
+}
+
 fn omp_dispatch(p: &Problem<'_>, sc: &mut Scratch, alpha0: &[f64], yy: f64) -> (bool, f64) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU supports the features the function was compiled for.
+        return unsafe { omp_one_avx512(p, sc, alpha0, yy) };
+    }
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
         // SAFETY: the CPU supports the features the function was compiled for.
@@ -256,19 +268,23 @@ impl SparseCoder for Omp {
             || Scratch::new(m, kmax),
             |sc, _, b, yy, sink| {
                 let (premature, r2) = omp_dispatch(&p, sc, b, yy);
+                let mut finite = true;
                 for (&i, &v) in sc.support.iter().zip(&sc.x) {
+                    finite &= v.is_finite();
                     sink.push(i, v);
                 }
                 SignalOut {
                     steps: sc.support.len(),
                     ok: !premature,
-                    objective: 0.5 * r2,
+                    // non-finite codes make the objective NaN (checked once below, not by a pass
+                    // over the whole m × N matrix)
+                    objective: if finite { 0.5 * r2 } else { f64::NAN },
                 }
             },
         );
         let (x, iters, premature, obj) =
             (batch.codes, batch.steps_max, batch.not_ok, batch.objective);
-        let termination = if x.iter().all(|v| v.is_finite()) {
+        let termination = if obj.is_finite() {
             Termination::Converged(Criterion::Solver("omp_stop"))
         } else {
             Termination::NonFinite { iter: iters }
