@@ -318,7 +318,7 @@ pub(crate) fn axpy_neg_max(v: &mut [f64], a: f64, x: &[f64], w: Option<&[f64]>) 
 /// is above `floor` and not `excluded`; when the maximiser is excluded, the best non-excluded
 /// index above `floor` (a masked scan). Exact ties pick the first index.
 #[inline(always)]
-#[allow(clippy::float_cmp)] // `best` is one of the scores, computed the same way
+#[allow(clippy::float_cmp, clippy::needless_range_loop)] // `best` is one of the scores
 pub(crate) fn argmax_at(
     v: &[f64],
     w: Option<&[f64]>,

@@ -350,7 +350,9 @@ fn first_join(
             lv[l] = if ch[l] < lv[l] { ch[l] } else { lv[l] };
         }
     }
-    let mut best = lv.iter().fold(f64::INFINITY, |x, &y| if y < x { y } else { x });
+    let mut best = lv
+        .iter()
+        .fold(f64::INFINITY, |x, &y| if y < x { y } else { x });
     for &g in chunks.remainder() {
         if g < best {
             best = g;
