@@ -309,10 +309,13 @@ fn encode_round_trip_with_truth_and_errors() {
         p(&x),
         "--threads",
         "2",
+        "--repeat",
+        "3",
     ]);
     assert_eq!(rc, 0, "{stderr}");
     let m: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
     assert_eq!(m["support_exact"].as_f64(), Some(1.0), "{stdout}");
+    assert_eq!(m["repeat"].as_u64(), Some(3), "{stdout}");
     assert_eq!(io::read_matrix(&out, "X").unwrap().dim(), (128, 50));
     for method in ["lasso", "fista", "ista", "cd", "lars"] {
         let (rc, stdout, stderr) = dictlab(&[
@@ -345,6 +348,10 @@ fn encode_round_trip_with_truth_and_errors() {
             "k ≤ min(n, m)",
         ),
         (vec!["--method", "fista", "--lambda", "0"], "λ > 0"),
+        (
+            vec!["--method", "omp", "--sparsity", "3", "--repeat", "0"],
+            "--repeat ≥ 1",
+        ),
     ] {
         let mut all = vec![
             "encode",
