@@ -27,6 +27,21 @@
 //! ALISTA `∂γ_t = −Σ ū_t ⊙ (WᵀD z_{t−1} − Wᵀx)`, `ḡ_{t−1} = ū_t − γ_t DᵀW ū_t`;
 //! LISTA `∂W_e^t = ū_t xᵀ`, `∂S^t = ū_t z_{t−1}ᵀ`, `ḡ_{t−1} = S^{tᵀ} ū_t` — all checked against
 //! finite differences.
+//!
+//! # Dictionary learning with a LISTA-type encoder ([`ListaDl`])
+//! ```text
+//! min_{D, Θ}  (1/N) Σ_j ½‖y_j − D z_T(y_j; D, Θ)‖² + λ‖z_T(y_j; D, Θ)‖₁,   ‖d_i‖ = 1
+//! ```
+//! SLISTA's layers apply D (tied encoder/decoder as CRsAE: B. Tolooshams, S. Dey, D. Ba, "Deep
+//! residual autoencoders for expectation maximization-inspired dictionary learning", IEEE TNNLS
+//! 2020, §III — with ISTA layers and fixed λ here; the unrolled gradient is PUDLE's g_ae_lasso,
+//! Malézieux et al. 2022 eq. (7), with learned steps); LISTA's encoder is free (amortized sparse
+//! coding: K. Kavukcuoglu, M. Ranzato, Y. LeCun, "Fast inference in sparse coding algorithms with
+//! applications to object recognition", 2008 — PSD — with a LISTA encoder). The dictionary
+//! gradient: the decoder's `(D z_T − y) z_Tᵀ / N` plus, for layers that apply D, with
+//! `u_t = z_{t−1} − α_t Dᵀ(D z_{t−1} − y)`, `Σ_t ∂⟨ū_t, u_t⟩/∂D = −D(P + Pᵀ) + Y Qᵀ`,
+//! `P = Σ_t α_t z_{t−1} ū_tᵀ`, `Q = Σ_t α_t ū_t` (checked against finite differences and against
+//! the sparse reverse pass of [`crate::neural::unrolled`]). PAPERS.md §6 ("LISTA-based learners").
 
 use crate::code::soft;
 use crate::error::{Error, Result, check_finite, ensure};
@@ -630,6 +645,16 @@ impl ListaNet {
         Ok(())
     }
 
+    /// One Adam update of the learned parameters with gradient `g` ([`ListaNet::to_flat`]'s
+    /// layout), steps and thresholds clipped at 0 afterwards.
+    fn adam_step(&mut self, adam: &mut Adam, g: &[f64]) -> Result<()> {
+        let mut p = self.to_flat();
+        adam.step(&mut p, g);
+        self.set_flat(&p)?;
+        self.clip();
+        Ok(())
+    }
+
     /// Clip steps and thresholds at 0 (after an optimizer step).
     fn clip(&mut self) {
         for l in &mut self.layers {
@@ -751,11 +776,7 @@ impl Iterative for ListaIter {
             s.loss = f64::NAN;
             return Ok(());
         }
-        let mut p = s.net.to_flat();
-        s.adam.step(&mut p, &g);
-        s.net.set_flat(&p)?;
-        s.net.clip();
-        Ok(())
+        s.net.adam_step(&mut s.adam, &g)
     }
     fn objective(&self, s: &ListaState) -> f64 {
         s.loss
@@ -869,10 +890,7 @@ impl Iterative for ListaDlIter {
         }
         s.loss = f;
         if !g.is_empty() {
-            let mut p = s.net.to_flat();
-            s.adam.step(&mut p, &g);
-            s.net.set_flat(&p)?;
-            s.net.clip();
+            s.net.adam_step(&mut s.adam, &g)?;
         }
         let mut d = s.net.dict.clone();
         let flat = d.as_slice_mut().expect("owned standard layout");
