@@ -184,11 +184,11 @@ fn four_shards_merged_equal_the_single_run() {
     let s = run_plan(&plan, &single, &RunOptions::default()).unwrap();
     assert_eq!((s.runs_in_shard, s.runs_done, s.runs_skipped), (32, 32, 0));
     for i in 0..4 {
-        // chunks every 20 ms: the journal rotates many times while workers append
+        // chunks every 1 ms: the journal rotates many times while workers append (runs take ms)
         let opts = RunOptions {
             shard: Shard { index: i, count: 4 },
             workers: 1 + i % 2,
-            chunk_every_s: 0.02,
+            chunk_every_s: 0.001,
             ..Default::default()
         };
         let s = run_plan(&plan, &sharded, &opts).unwrap();
