@@ -252,14 +252,15 @@ impl PgmAlg {
     fn init_state(&self) -> PgmState {
         let (m, nn) = self.pre.aty.dim();
         let l = lipschitz_from_gram(self.pre.gram.view(), 200);
-        let zeros = Array2::zeros((m, nn));
+        // fresh zeroed mappings (no copies of one zero matrix), faulted in by the parallel passes
+        let zeros = || super::batch::zeros_hugepages(m, nn);
         PgmState {
-            x: zeros.clone(),
-            gx: zeros.clone(),
-            x_prev: zeros.clone(),
-            gx_prev: zeros.clone(),
-            x_next: zeros.clone(),
-            gx_next: zeros,
+            x: zeros(),
+            gx: zeros(),
+            x_prev: zeros(),
+            gx_prev: zeros(),
+            x_next: zeros(),
+            gx_next: zeros(),
             beta: 0.0,
             t: 1.0,
             lipschitz: l.max(1e-300),
