@@ -1,12 +1,23 @@
 //! The driver shared by the per-signal coders (OMP, CD, LARS): signals are coded in blocks on the
 //! rayon pool, each worker reusing one scratch state (no per-signal allocation), each block
-//! writing its non-zeros straight into its own columns of the dense m × N code matrix. The per-signal objective is accumulated in the same pass, so no
-//! coder recomputes `Y − AX` just to report it.
+//! writing its non-zeros straight into its own columns of the dense m × N code matrix. The
+//! per-signal objective is accumulated in the same pass, so no coder recomputes `Y − AX` just to
+//! report it.
+//!
+//! Also the run-time CPU check of the kernels compiled for AVX2 + FMA ([`has_avx2_fma`]).
 
 use crate::linalg;
 use faer::Par;
 use ndarray::{Array2, ArrayView2, Axis, s};
 use rayon::prelude::*;
+
+/// Whether the CPU runs the kernels compiled with `#[target_feature(enable = "avx2,fma")]`
+/// (OMP, LARS, the proximal-gradient panels); the macro caches its answer.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+pub(crate) fn has_avx2_fma() -> bool {
+    std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+}
 
 /// Signals per parallel task.
 const BLOCK: usize = 128;
@@ -304,14 +315,6 @@ fn score(v: &[f64], w: Option<&[f64]>, i: usize) -> f64 {
         None => v[i].abs(),
         Some(w) => v[i].abs() * w[i],
     }
-}
-
-/// `v ← v − a·x`, returning `max_i |v_i|·w_i` of the result: two simple passes (an axpy and
-/// [`max_score`]), which vectorize cleanly — a fused single loop did not.
-#[inline(always)]
-pub(crate) fn axpy_neg_max(v: &mut [f64], a: f64, x: &[f64], w: Option<&[f64]>) -> f64 {
-    axpy_neg(v, a, x);
-    max_score(v, w)
 }
 
 /// The first index whose score `|v_i|·w_i` equals `best` (the value [`max_score`] returned), if it

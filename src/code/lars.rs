@@ -373,7 +373,7 @@ fn lars_one_avx2(p: &Problem<'_>, sc: &mut Scratch, b: &[f64], yy: f64) -> (usiz
 
 fn lars_dispatch(p: &Problem<'_>, sc: &mut Scratch, b: &[f64], yy: f64) -> (usize, bool) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+    if super::batch::has_avx2_fma() {
         // SAFETY: the CPU supports the features the function was compiled for.
         return unsafe { lars_one_avx2(p, sc, b, yy) };
     }

@@ -18,7 +18,7 @@
 //! * Rubinstein, Zibulevsky, Elad (2008), "Efficient implementation of the K-SVD algorithm using
 //!   batch orthogonal matching pursuit", Technion CS-2008-08, Algorithm 3 (Batch-OMP).
 
-use super::batch::{SignalOut, argmax_at, axpy_neg_max, gemv_rows_neg, max_score, per_signal};
+use super::batch::{SignalOut, argmax_at, axpy_neg, gemv_rows_neg, max_score, per_signal};
 use super::{CodeInfo, Encoding, SparseCoder, check_problem};
 use crate::error::{Result, ensure};
 use crate::iter::{Criterion, Termination};
@@ -187,7 +187,8 @@ fn omp_one(p: &Problem<'_>, sc: &mut Scratch, alpha0: &[f64], yy: f64) -> (bool,
         gemv_rows_neg(col, &g[i * m..(i + 1) * m], prev, m, &cols[..s], &row[..s]);
         let inv_d = 1.0 / d;
         col.iter_mut().for_each(|c| *c *= inv_d);
-        best = axpy_neg_max(alpha, zs, col, p.inv_norm);
+        axpy_neg(alpha, zs, col);
+        best = max_score(alpha, p.inv_norm);
     }
     // Lᵀ x = z
     let k = support.len();
@@ -227,7 +228,7 @@ fn omp_dispatch(p: &Problem<'_>, sc: &mut Scratch, alpha0: &[f64], yy: f64) -> (
         return unsafe { omp_one_avx512(p, sc, alpha0, yy) };
     }
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+    if super::batch::has_avx2_fma() {
         // SAFETY: the CPU supports the features the function was compiled for.
         return unsafe { omp_one_avx2(p, sc, alpha0, yy) };
     }

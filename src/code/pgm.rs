@@ -319,8 +319,7 @@ impl Panel<'_> {
     /// half of an iteration's memory traffic; the crate's baseline target has only SSE2).
     fn dispatch(&self, pi: usize, xn: ArrayViewMut2<'_, f64>, gxn: ArrayViewMut2<'_, f64>) -> Sums {
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
+        if super::batch::has_avx2_fma() {
             // SAFETY: the CPU supports the features the function was compiled for.
             return unsafe { self.run_avx2(pi, xn, gxn) };
         }
