@@ -13,12 +13,16 @@
 //! selected atom is linearly dependent on the support: the signal stops early and is counted in
 //! [`super::CodeInfo::premature`] (scikit-learn only warns).
 //!
+//! The O(m) work of a step (new W column, α update, next arg-max) runs in one fused pass with
+//! AVX-512 intrinsics where the CPU has them (`avx512` below, checked against the portable
+//! kernels by a unit test), else in separate auto-vectorized passes.
+//!
 //! ## References
 //! * Pati, Rezaiifar, Krishnaprasad (1993), "Orthogonal matching pursuit", Asilomar.
 //! * Rubinstein, Zibulevsky, Elad (2008), "Efficient implementation of the K-SVD algorithm using
 //!   batch orthogonal matching pursuit", Technion CS-2008-08, Algorithm 3 (Batch-OMP).
 
-use super::batch::{SignalOut, argmax_at, axpy_neg, gemv_rows_neg, max_score, per_signal};
+use super::batch::{SignalOut, axpy_neg, per_signal};
 use super::{CodeInfo, Encoding, SparseCoder, check_problem};
 use crate::error::{Result, ensure};
 use crate::iter::{Criterion, Termination};
@@ -90,7 +94,6 @@ struct Scratch {
     x: Vec<f64>,
     support: Vec<usize>,
     in_support: Vec<bool>,
-    cols: Vec<usize>, // 0..kmax (the column indices of W for the row kernel)
 }
 
 impl Scratch {
@@ -103,7 +106,6 @@ impl Scratch {
             x: Vec::with_capacity(kmax),
             support: Vec::with_capacity(kmax),
             in_support: vec![false; m],
-            cols: (0..kmax).collect(),
         }
     }
 }
@@ -113,7 +115,7 @@ struct Problem<'a> {
     g: &'a [f64], // m × m row-major
     m: usize,
     diag: &'a [f64],
-    inv_norm: Option<&'a [f64]>, // None when every atom has unit norm
+    weights: &'a [f64], // 1/‖a_i‖: atoms are selected by |α_i|/‖a_i‖
     stop: OmpStop,
     kmax: usize,
 }
@@ -129,7 +131,12 @@ struct Problem<'a> {
 /// the small, cache-resident W instead of k rows of G, and nothing after the last atom. `x` comes
 /// from one back substitution `Lᵀ x = z` at the end.
 #[inline(always)]
-fn omp_one(p: &Problem<'_>, sc: &mut Scratch, alpha0: &[f64], yy: f64) -> (bool, f64) {
+fn omp_one<K: StepKernel>(
+    p: &Problem<'_>,
+    sc: &mut Scratch,
+    alpha0: &[f64],
+    yy: f64,
+) -> (bool, f64) {
     let (m, kmax, g) = (p.m, p.kmax, p.g);
     let Scratch {
         alpha,
@@ -139,7 +146,6 @@ fn omp_one(p: &Problem<'_>, sc: &mut Scratch, alpha0: &[f64], yy: f64) -> (bool,
         x,
         support,
         in_support,
-        cols,
     } = sc;
     alpha.copy_from_slice(alpha0);
     support.clear();
@@ -147,17 +153,23 @@ fn omp_one(p: &Problem<'_>, sc: &mut Scratch, alpha0: &[f64], yy: f64) -> (bool,
     let mut err2 = yy;
     let mut premature = false;
     let floor = 1e-14 * yy.sqrt();
-    let mut best = max_score(alpha, p.inv_norm);
+    let (mut best, mut i) = K::argmax(alpha, p.weights);
     for s in 0..kmax {
         if let OmpStop::Residual(eps) = p.stop
             && err2 <= eps * eps
         {
             break;
         }
-        // argmax over atoms not in the support (their α is ~0 anyway; excluded for robustness)
-        let Some(i) = argmax_at(alpha, p.inv_norm, best, in_support, floor) else {
+        if best <= floor {
             break; // residual orthogonal to every remaining atom
-        };
+        }
+        if in_support[i] {
+            // a selected atom's α is ~0 in exact arithmetic: never select it twice
+            match masked_argmax(alpha, p.weights, in_support, floor) {
+                Some(j) => i = j,
+                None => break,
+            }
+        }
         // the new row of L: W[i, 0..s]
         let row = &mut chol[s * kmax..s * kmax + s + 1];
         let mut ww = 0.0;
@@ -181,14 +193,18 @@ fn omp_one(p: &Problem<'_>, sc: &mut Scratch, alpha0: &[f64], yy: f64) -> (bool,
         if s + 1 == kmax {
             break; // α is not needed after the last atom
         }
-        // W[:, s] = (G[i, :] − Σ_j W[:, j] L[s, j]) / d;  α −= z_s W[:, s]
+        // W[:, s] = (G[i, :] − Σ_j W[:, j] L[s, j]) / d;  α −= z_s W[:, s]; the next arg-max
         let (prev, rest) = w.split_at_mut(s * m);
-        let col = &mut rest[..m];
-        gemv_rows_neg(col, &g[i * m..(i + 1) * m], prev, m, &cols[..s], &row[..s]);
-        let inv_d = 1.0 / d;
-        col.iter_mut().for_each(|c| *c *= inv_d);
-        axpy_neg(alpha, zs, col);
-        best = max_score(alpha, p.inv_norm);
+        (best, i) = K::step(
+            alpha,
+            &mut rest[..m],
+            &g[i * m..(i + 1) * m],
+            prev,
+            &row[..s],
+            1.0 / d,
+            zs,
+            p.weights,
+        );
     }
     // Lᵀ x = z
     let k = support.len();
@@ -207,23 +223,159 @@ fn omp_one(p: &Problem<'_>, sc: &mut Scratch, alpha0: &[f64], yy: f64) -> (bool,
     (premature, err2.max(0.0))
 }
 
+/// The best index outside the support with a score above `floor` (rarely needed: see
+/// [`omp_one`]).
+fn masked_argmax(v: &[f64], w: &[f64], excluded: &[bool], floor: f64) -> Option<usize> {
+    let mut arg = None;
+    let mut bv = floor;
+    for (i, ((&vi, &wi), &ex)) in v.iter().zip(w).zip(excluded).enumerate() {
+        let s = vi.abs() * wi;
+        if s > bv && !ex {
+            bv = s;
+            arg = Some(i);
+        }
+    }
+    arg
+}
+
+/// The O(m) kernels of one Batch-OMP step. Scores are `|α_i|·w_i`; ties pick the first index.
+trait StepKernel {
+    /// `(max_i |v_i|·w_i, its first index)`.
+    fn argmax(v: &[f64], w: &[f64]) -> (f64, usize);
+    /// `col = (g_row − Σ_j c_j prev[:, j]) · inv_d` (`prev` holds `c.len()` columns of length m),
+    /// `α ← α − zs·col`, and then [`StepKernel::argmax`] of the updated α.
+    #[allow(clippy::too_many_arguments)]
+    fn step(
+        alpha: &mut [f64],
+        col: &mut [f64],
+        g_row: &[f64],
+        prev: &[f64],
+        c: &[f64],
+        inv_d: f64,
+        zs: f64,
+        w: &[f64],
+    ) -> (f64, usize);
+}
+
+/// Portable kernels: separate passes (GEMV, scale, AXPY, max, first index) that the compiler
+/// vectorizes for the target it is compiled for.
+struct Portable;
+
+impl StepKernel for Portable {
+    #[inline(always)]
+    fn argmax(v: &[f64], w: &[f64]) -> (f64, usize) {
+        let best = max_score(v, w);
+        (best, first_at(v, w, best).unwrap_or(0))
+    }
+    #[inline(always)]
+    fn step(
+        alpha: &mut [f64],
+        col: &mut [f64],
+        g_row: &[f64],
+        prev: &[f64],
+        c: &[f64],
+        inv_d: f64,
+        zs: f64,
+        w: &[f64],
+    ) -> (f64, usize) {
+        let m = alpha.len();
+        gemv_cols_neg(col, g_row, prev, m, c);
+        col.iter_mut().for_each(|v| *v *= inv_d);
+        axpy_neg(alpha, zs, col);
+        Self::argmax(alpha, w)
+    }
+}
+
+/// `out = b − Σ_t c_t W[:, t]` for the columns of `w` (column t at `w[t m..(t + 1) m]`): a GEMV
+/// accumulated in registers 32 entries at a time (one store per entry).
+#[inline(always)]
+fn gemv_cols_neg(out: &mut [f64], b: &[f64], w: &[f64], m: usize, c: &[f64]) {
+    // 32 lanes = 8 independent AVX accumulators: enough to hide the add latency
+    const W: usize = 32;
+    let full = m / W * W;
+    for i0 in (0..full).step_by(W) {
+        let mut acc = [0.0; W];
+        acc.copy_from_slice(&b[i0..i0 + W]);
+        for (t, &ct) in c.iter().enumerate() {
+            let col = &w[t * m + i0..t * m + i0 + W];
+            for l in 0..W {
+                acc[l] = (-ct).mul_add(col[l], acc[l]);
+            }
+        }
+        out[i0..i0 + W].copy_from_slice(&acc);
+    }
+    for i in full..m {
+        let mut v = b[i];
+        for (t, &ct) in c.iter().enumerate() {
+            v -= ct * w[t * m + i];
+        }
+        out[i] = v;
+    }
+}
+
+/// `max_i |v_i|·w_i` (−1 for an empty `v`): 16 independent lanes, so the pass compiles to vector
+/// max instructions.
+#[inline(always)]
+#[allow(clippy::needless_range_loop)] // fixed-width lanes
+fn max_score(v: &[f64], w: &[f64]) -> f64 {
+    const W: usize = 16; // two vector accumulators: the max chain is latency-bound
+    let mut lv = [-1.0f64; W];
+    let full = v.len() / W * W;
+    for (ch, wh) in v[..full].chunks_exact(W).zip(w[..full].chunks_exact(W)) {
+        for l in 0..W {
+            let s = ch[l].abs() * wh[l];
+            lv[l] = if s > lv[l] { s } else { lv[l] };
+        }
+    }
+    let mut best = lv.iter().fold(-1.0f64, |a, &b| if b > a { b } else { a });
+    for (&x, &wt) in v[full..].iter().zip(&w[full..]) {
+        let s = x.abs() * wt;
+        if s > best {
+            best = s;
+        }
+    }
+    best
+}
+
+/// The first index whose score `|v_i|·w_i` equals `best` (the value [`max_score`] returned): the
+/// first chunk holding it (a vector compare per chunk), then the index in it.
+#[inline(always)]
+#[allow(clippy::float_cmp)] // `best` is one of the scores
+fn first_at(v: &[f64], w: &[f64], best: f64) -> Option<usize> {
+    const W: usize = 8;
+    let full = v.len() / W * W;
+    let chunk = v[..full]
+        .chunks_exact(W)
+        .zip(w[..full].chunks_exact(W))
+        .position(|(ch, wh)| {
+            ch.iter()
+                .zip(wh)
+                .fold(false, |h, (x, wi)| h | (x.abs() * wi == best))
+        });
+    let range = match chunk {
+        Some(c) => c * W..(c + 1) * W,
+        None => full..v.len(),
+    };
+    range.into_iter().find(|&i| v[i].abs() * w[i] == best)
+}
+
 /// [`omp_one`] compiled for AVX2 + FMA (selected at run time).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 fn omp_one_avx2(p: &Problem<'_>, sc: &mut Scratch, alpha0: &[f64], yy: f64) -> (bool, f64) {
-    omp_one(p, sc, alpha0, yy)
+    omp_one::<Portable>(p, sc, alpha0, yy)
 }
 
-/// [`omp_one`] compiled for AVX-512 (selected at run time).
+/// [`omp_one`] with the AVX-512 kernels (selected at run time).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
 fn omp_one_avx512(p: &Problem<'_>, sc: &mut Scratch, alpha0: &[f64], yy: f64) -> (bool, f64) {
-    omp_one(p, sc, alpha0, yy)
+    omp_one::<avx512::Kernel>(p, sc, alpha0, yy)
 }
 
 fn omp_dispatch(p: &Problem<'_>, sc: &mut Scratch, alpha0: &[f64], yy: f64) -> (bool, f64) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") {
+    if avx512::available() {
         // SAFETY: the CPU supports the features the function was compiled for.
         return unsafe { omp_one_avx512(p, sc, alpha0, yy) };
     }
@@ -232,7 +384,237 @@ fn omp_dispatch(p: &Problem<'_>, sc: &mut Scratch, alpha0: &[f64], yy: f64) -> (
         // SAFETY: the CPU supports the features the function was compiled for.
         return unsafe { omp_one_avx2(p, sc, alpha0, yy) };
     }
-    omp_one(p, sc, alpha0, yy)
+    omp_one::<Portable>(p, sc, alpha0, yy)
+}
+
+/// One fused AVX-512 pass per step: the GEMV, the scaling, the α update and the arg-max of the
+/// updated scores run 8 atoms at a time in registers (α and the new W column are written once,
+/// nothing is re-read), with four independent arg-max trackers (blend on a compare mask, the
+/// index kept as a vector of `f64`), so the pass is neither branchy nor one serial chain.
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use super::StepKernel;
+    use std::arch::x86_64::*;
+
+    /// Whether the CPU has AVX-512F (and the AVX2 + FMA the surrounding code is compiled with).
+    pub(super) fn available() -> bool {
+        std::arch::is_x86_feature_detected!("avx512f") && super::super::batch::has_avx2_fma()
+    }
+
+    /// Running maxima with their indices, per lane.
+    #[derive(Clone, Copy)]
+    struct Track {
+        val: __m512d,
+        idx: __m512d,
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn track_new() -> Track {
+        Track {
+            val: _mm512_set1_pd(-1.0),
+            idx: _mm512_setzero_pd(),
+        }
+    }
+
+    /// Feed scores `s` at indices `at` (strictly greater wins: the first index is kept).
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn feed(t: &mut Track, s: __m512d, at: __m512d) {
+        let gt = _mm512_cmp_pd_mask::<_CMP_GT_OQ>(s, t.val);
+        t.val = _mm512_mask_blend_pd(gt, t.val, s);
+        t.idx = _mm512_mask_blend_pd(gt, t.idx, at);
+    }
+
+    /// Merge two trackers lane by lane (larger score, then smaller index).
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn merge(a: Track, b: Track) -> Track {
+        let gt = _mm512_cmp_pd_mask::<_CMP_GT_OQ>(b.val, a.val);
+        let eq = _mm512_cmp_pd_mask::<_CMP_EQ_OQ>(b.val, a.val);
+        let lt = _mm512_cmp_pd_mask::<_CMP_LT_OQ>(b.idx, a.idx);
+        let take = gt | (eq & lt);
+        Track {
+            val: _mm512_mask_blend_pd(take, a.val, b.val),
+            idx: _mm512_mask_blend_pd(take, a.idx, b.idx),
+        }
+    }
+
+    /// The best score and its first index over the lanes, then the scalar tail `v[from..]`.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn finish(t: Track, v: &[f64], w: &[f64], from: usize) -> (f64, usize) {
+        let mut best = _mm512_reduce_max_pd(t.val);
+        let eq = _mm512_cmp_pd_mask::<_CMP_EQ_OQ>(t.val, _mm512_set1_pd(best));
+        let idx = _mm512_mask_blend_pd(eq, _mm512_set1_pd(f64::INFINITY), t.idx);
+        let first = _mm512_reduce_min_pd(idx);
+        let mut at = if first.is_finite() { first as usize } else { 0 };
+        for i in from..v.len() {
+            let s = v[i].abs() * w[i];
+            if s > best {
+                (best, at) = (s, i);
+            }
+        }
+        (best, at)
+    }
+
+    /// Lane offsets 0..8 as `f64`.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn lanes() -> __m512d {
+        _mm512_setr_pd(0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0)
+    }
+
+    /// `|v|·w` for 8 entries at `i`.
+    ///
+    /// # Safety
+    /// `i + 8 ≤ v.len(), w.len()`.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn scores(v: *const f64, w: *const f64, i: usize) -> __m512d {
+        // SAFETY: in bounds by the caller's contract
+        unsafe {
+            _mm512_mul_pd(
+                _mm512_abs_pd(_mm512_loadu_pd(v.add(i))),
+                _mm512_loadu_pd(w.add(i)),
+            )
+        }
+    }
+
+    /// The AVX-512 kernels. Only [`super::omp_one_avx512`] uses them, and it runs only where
+    /// [`available`] said yes: that is the safety argument of the `unsafe` calls below.
+    pub(super) struct Kernel;
+
+    impl StepKernel for Kernel {
+        #[inline(always)]
+        fn argmax(v: &[f64], w: &[f64]) -> (f64, usize) {
+            // SAFETY: see `Kernel`
+            unsafe { argmax(v, w) }
+        }
+        #[inline(always)]
+        fn step(
+            alpha: &mut [f64],
+            col: &mut [f64],
+            g_row: &[f64],
+            prev: &[f64],
+            c: &[f64],
+            inv_d: f64,
+            zs: f64,
+            w: &[f64],
+        ) -> (f64, usize) {
+            // SAFETY: see `Kernel`
+            unsafe { step(alpha, col, g_row, prev, c, inv_d, zs, w) }
+        }
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn argmax(v: &[f64], w: &[f64]) -> (f64, usize) {
+        let m = v.len();
+        assert!(w.len() >= m);
+        let full = m / 8 * 8;
+        let (vp, wp) = (v.as_ptr(), w.as_ptr());
+        let mut t = [track_new(); 2];
+        let mut at = lanes();
+        let eight = _mm512_set1_pd(8.0);
+        for (c, i0) in (0..full).step_by(8).enumerate() {
+            // SAFETY: i0 + 8 ≤ full ≤ m ≤ w.len()
+            let s = unsafe { scores(vp, wp, i0) };
+            feed(&mut t[c & 1], s, at);
+            at = _mm512_add_pd(at, eight);
+        }
+        finish(merge(t[0], t[1]), v, w, full)
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f,fma")]
+    #[allow(clippy::too_many_arguments)]
+    fn step(
+        alpha: &mut [f64],
+        col: &mut [f64],
+        g_row: &[f64],
+        prev: &[f64],
+        c: &[f64],
+        inv_d: f64,
+        zs: f64,
+        w: &[f64],
+    ) -> (f64, usize) {
+        let m = alpha.len();
+        assert!(col.len() >= m && g_row.len() >= m && w.len() >= m);
+        assert!(prev.len() >= c.len() * m);
+        let full = m / 8 * 8;
+        let (ap, cp, gp, pp, wp) = (
+            alpha.as_mut_ptr(),
+            col.as_mut_ptr(),
+            g_row.as_ptr(),
+            prev.as_ptr(),
+            w.as_ptr(),
+        );
+        let (vinv, vzs, eight) = (
+            _mm512_set1_pd(inv_d),
+            _mm512_set1_pd(zs),
+            _mm512_set1_pd(8.0),
+        );
+        let mut t = [track_new(); 4];
+        let mut at = lanes();
+        // 32 atoms per iteration: four independent FMA chains over the support
+        let full32 = m / 32 * 32;
+        for i0 in (0..full32).step_by(32) {
+            // SAFETY: i0 + 32 ≤ m, and column j of `prev` is prev[j m..(j + 1) m] (lengths
+            // asserted above); `alpha` and `col` are distinct slices
+            unsafe {
+                let mut acc = [
+                    _mm512_loadu_pd(gp.add(i0)),
+                    _mm512_loadu_pd(gp.add(i0 + 8)),
+                    _mm512_loadu_pd(gp.add(i0 + 16)),
+                    _mm512_loadu_pd(gp.add(i0 + 24)),
+                ];
+                for (j, &cj) in c.iter().enumerate() {
+                    let (q, vc) = (pp.add(j * m + i0), _mm512_set1_pd(cj));
+                    for (u, a) in acc.iter_mut().enumerate() {
+                        *a = _mm512_fnmadd_pd(vc, _mm512_loadu_pd(q.add(8 * u)), *a);
+                    }
+                }
+                for (u, a) in acc.into_iter().enumerate() {
+                    let a = _mm512_mul_pd(a, vinv);
+                    _mm512_storeu_pd(cp.add(i0 + 8 * u), a);
+                    let na = _mm512_fnmadd_pd(vzs, a, _mm512_loadu_pd(ap.add(i0 + 8 * u)));
+                    _mm512_storeu_pd(ap.add(i0 + 8 * u), na);
+                    let sc = _mm512_mul_pd(_mm512_abs_pd(na), _mm512_loadu_pd(wp.add(i0 + 8 * u)));
+                    feed(&mut t[u], sc, at);
+                    at = _mm512_add_pd(at, eight);
+                }
+            }
+        }
+        for i0 in (full32..full).step_by(8) {
+            // SAFETY: as above, i0 + 8 ≤ m
+            let s = unsafe {
+                let mut acc = _mm512_loadu_pd(gp.add(i0));
+                for (j, &cj) in c.iter().enumerate() {
+                    let pc = _mm512_loadu_pd(pp.add(j * m + i0));
+                    acc = _mm512_fnmadd_pd(_mm512_set1_pd(cj), pc, acc);
+                }
+                acc = _mm512_mul_pd(acc, vinv);
+                _mm512_storeu_pd(cp.add(i0), acc);
+                let a = _mm512_fnmadd_pd(vzs, acc, _mm512_loadu_pd(ap.add(i0)));
+                _mm512_storeu_pd(ap.add(i0), a);
+                _mm512_mul_pd(_mm512_abs_pd(a), _mm512_loadu_pd(wp.add(i0)))
+            };
+            feed(&mut t[0], s, at);
+            at = _mm512_add_pd(at, eight);
+        }
+        for i in full..m {
+            let mut v = g_row[i];
+            for (j, &cj) in c.iter().enumerate() {
+                v = (-cj).mul_add(prev[j * m + i], v);
+            }
+            v *= inv_d;
+            col[i] = v;
+            alpha[i] = (-zs).mul_add(v, alpha[i]);
+        }
+        let t = merge(merge(t[0], t[1]), merge(t[2], t[3]));
+        finish(t, alpha, w, full)
+    }
 }
 
 impl SparseCoder for Omp {
@@ -252,14 +634,13 @@ impl SparseCoder for Omp {
             OmpStop::Residual(_) => n.min(m),
         };
         let gram = linalg::gram(dict, linalg::par());
-        let unit = diag.iter().all(|d| (d - 1.0).abs() <= 1e-12);
-        let inv_norm: Vec<f64> = diag.iter().map(|d| 1.0 / d.sqrt()).collect();
+        let weights: Vec<f64> = diag.iter().map(|d| 1.0 / d.sqrt()).collect();
         let gs = gram.as_slice().expect("fresh Gram is contiguous");
         let p = Problem {
             g: gs,
             m,
             diag: &diag,
-            inv_norm: (!unit).then_some(&inv_norm[..]),
+            weights: &weights,
             stop: self.stop,
             kmax,
         };
@@ -300,5 +681,73 @@ impl SparseCoder for Omp {
                 premature,
             },
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+
+    fn random(rng: &mut StdRng, len: usize) -> Vec<f64> {
+        (0..len).map(|_| rng.random_range(-1.0..1.0)).collect()
+    }
+
+    /// Every kernel this CPU can run against the portable one, on lengths with and without a
+    /// vector tail, with exact ties (the first index must win) and non-unit weights.
+    fn kernels_agree<K: StepKernel>() {
+        let mut rng = StdRng::seed_from_u64(7);
+        for m in [1, 5, 8, 13, 31, 32, 40, 64, 100, 128, 257] {
+            for s in 0..4 {
+                let w = if s % 2 == 0 {
+                    vec![1.0; m]
+                } else {
+                    (0..m).map(|_| rng.random_range(0.5..2.0)).collect()
+                };
+                let mut v = random(&mut rng, m);
+                if m > 3 {
+                    // an exact tie at the top, the later index in a lower lane
+                    let (hi, lo) = (m - 1, m / 3);
+                    v[hi] = 5.0 / w[hi];
+                    v[lo] = -5.0 / w[lo];
+                    let p = Portable::argmax(&v, &w);
+                    assert_eq!(K::argmax(&v, &w).1, p.1, "tie, m = {m}");
+                }
+                assert_eq!(K::argmax(&v, &w), Portable::argmax(&v, &w), "m = {m}");
+
+                let (g, prev, c) = (
+                    random(&mut rng, m),
+                    random(&mut rng, s * m),
+                    random(&mut rng, s),
+                );
+                let (mut a1, mut a2) = (v.clone(), v.clone());
+                let (mut c1, mut c2) = (vec![0.0; m], vec![0.0; m]);
+                let r1 = Portable::step(&mut a1, &mut c1, &g, &prev, &c, 1.3, 0.7, &w);
+                let r2 = K::step(&mut a2, &mut c2, &g, &prev, &c, 1.3, 0.7, &w);
+                for (x, y) in a1.iter().zip(&a2).chain(c1.iter().zip(&c2)) {
+                    assert!((x - y).abs() <= 1e-12, "m = {m}, s = {s}: {x} vs {y}");
+                }
+                assert_eq!(r1.1, r2.1, "m = {m}, s = {s}");
+                assert!((r1.0 - r2.0).abs() <= 1e-12);
+            }
+        }
+    }
+
+    #[test]
+    fn portable_kernel_finds_the_first_maximum() {
+        let w = [1.0, 2.0, 1.0, 0.5, 1.0];
+        // scores 1, 4, 4, 1.5, 3: the first of the tied maxima
+        assert_eq!(Portable::argmax(&[1.0, -2.0, 4.0, 3.0, 3.0], &w), (4.0, 1));
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx512_kernels_agree_with_the_portable_ones() {
+        if avx512::available() {
+            kernels_agree::<avx512::Kernel>();
+        } else {
+            eprintln!("no AVX-512 on this CPU: the AVX-512 OMP kernels are not exercised");
+        }
     }
 }
