@@ -216,7 +216,8 @@ pub(crate) fn axpy_neg(y: &mut [f64], a: f64, x: &[f64]) {
     }
 }
 
-/// `out = Σ_t c_t G[rows_t, :]` (as [`gemv_rows_neg`], without the base vector).
+/// `out = Σ_t c_t G[rows_t, :]` for the rows of the row-major m × m matrix `g` (a GEMV with the
+/// selected rows, accumulated in registers 32 entries at a time: one store per entry).
 #[inline(always)]
 pub(crate) fn gemv_rows(out: &mut [f64], g: &[f64], m: usize, rows: &[usize], c: &[f64]) {
     const W: usize = 32;

@@ -8,7 +8,10 @@
 //! coefficient crossing zero, $\gamma = -x_i/d_i$ (the Lasso modification: drop); or
 //! $\lambda - \gamma = \lambda_{target}$ (stop). $G_{II}$'s Cholesky factor grows by one row on a join
 //! and is refactored on a drop. With `nonneg`, only positive correlations join.
-//! Cost per signal: O(m |I|) per breakpoint plus O(|I|²) solves.
+//! Cost per signal: O(m |I|) per breakpoint plus O(|I|²) solves. The O(m) work of a breakpoint
+//! (c's update by the last step, `a`, the join steps with one division per atom, their minimum)
+//! runs as one fused AVX-512 pass where the CPU has it (`avx512` below, checked against the
+//! portable passes by a unit test).
 //!
 //! ## References
 //! * Efron, Hastie, Johnstone, Tibshirani (2004), "Least angle regression", Ann. Stat. 32(2),
@@ -178,7 +181,7 @@ struct Problem<'a> {
 
 /// One signal (b = Aᵀy): leaves the code on `sc.active`/`sc.x`; returns (breakpoints, reached λ).
 #[inline(always)]
-fn lars_one(p: &Problem<'_>, sc: &mut Scratch, b: &[f64], yy: f64) -> (usize, bool) {
+fn lars_one<K: JoinKernel>(p: &Problem<'_>, sc: &mut Scratch, b: &[f64], yy: f64) -> (usize, bool) {
     let (g, m, lambda, nonneg, cap) = (p.g, p.m, p.lambda, p.nonneg, p.cap);
     let Scratch {
         c,
@@ -199,6 +202,9 @@ fn lars_one(p: &Problem<'_>, sc: &mut Scratch, b: &[f64], yy: f64) -> (usize, bo
     active.clear();
     signs.clear();
     c.copy_from_slice(b);
+    // c's update by the last step, c −= γ a, is applied by the next pass (γ = 0 at the start)
+    a.fill(0.0);
+    let mut pending = 0.0;
     // λ_max and the first atom
     let (mut j0, mut lam) = (usize::MAX, 0.0);
     for (j, &cj) in c.iter().enumerate() {
@@ -222,7 +228,9 @@ fn lars_one(p: &Problem<'_>, sc: &mut Scratch, b: &[f64], yy: f64) -> (usize, bo
             }
             active.push(j);
             is_active[j] = true;
-            signs.push(if c[j] >= 0.0 { 1.0 } else { -1.0 });
+            // c_j after the pending update (|c_j| = λ > 0 for a joining atom)
+            let cj = c[j] - pending * a[j];
+            signs.push(if cj >= 0.0 { 1.0 } else { -1.0 });
             if !chol_append(g, m, active, l, cap) {
                 // dependent atom: undo and stop at the current breakpoint
                 active.pop();
@@ -234,11 +242,25 @@ fn lars_one(p: &Problem<'_>, sc: &mut Scratch, b: &[f64], yy: f64) -> (usize, bo
         }
         let k = active.len();
         solve(l, cap, k, signs, d);
-        gemv_rows(a, g, m, active, &d[..k]);
         // step lengths
         let mut gamma = lam - lambda;
         let mut event: Option<(bool, usize)> = None; // (is_join, index)
-        if let Some((g, jj)) = first_join(a, c, is_active, lam, nonneg, gamma, jstep) {
+        let found = K::pass(
+            JoinPass {
+                c,
+                a,
+                pending,
+                g,
+                active,
+                d: &d[..k],
+                is_active,
+                lam,
+                nonneg,
+                cap: gamma,
+            },
+            jstep,
+        );
+        if let Some((g, jj)) = found {
             gamma = g;
             event = Some((true, jj));
         }
@@ -270,7 +292,7 @@ fn lars_one(p: &Problem<'_>, sc: &mut Scratch, b: &[f64], yy: f64) -> (usize, bo
         for t in 0..k {
             x[active[t]] += gamma * d[t];
         }
-        axpy_neg(c, gamma, a);
+        pending = gamma;
         lam -= gamma;
         steps += 1;
         match event {
@@ -307,6 +329,28 @@ fn lars_one(p: &Problem<'_>, sc: &mut Scratch, b: &[f64], yy: f64) -> (usize, bo
     (steps, reached)
 }
 
+/// The join step of one inactive atom: the smallest admissible of (λ − c)/(1 − a) and
+/// (λ + c)/(1 + a) (only the first for `nonneg`; ∞ when none is), with one division for both.
+#[inline(always)]
+fn join_step(a: f64, c: f64, lam: f64, nonneg: bool) -> f64 {
+    let (d1, d2) = (1.0 - a, 1.0 + a);
+    // 1/(d1 d2) serves both (d1 or d2 near 0 is rejected below)
+    let r = 1.0 / (d1 * d2);
+    let g1 = (lam - c) * d2 * r;
+    let g2 = (lam + c) * d1 * r;
+    let g1 = if d1.abs() > 1e-15 && g1 > 1e-15 {
+        g1
+    } else {
+        f64::INFINITY
+    };
+    let g2 = if !nonneg && d2.abs() > 1e-15 && g2 > 1e-15 {
+        g2
+    } else {
+        f64::INFINITY
+    };
+    if g2 < g1 { g2 } else { g1 }
+}
+
 /// Smallest join step over inactive atoms: γ_j = min over the admissible of (λ − c_j)/(1 − a_j) and
 /// (λ + c_j)/(1 + a_j) (only the first for `nonneg`), below `cap`; ties go to the first index.
 /// Three simple passes so each vectorizes (the divisions and selects, a lane-wise minimum, the
@@ -325,21 +369,7 @@ fn first_join(
     let m = a.len();
     let (a, c, is_active, buf) = (&a[..m], &c[..m], &is_active[..m], &mut buf[..m]);
     for j in 0..m {
-        let (aj, cj) = (a[j], c[j]);
-        let (d1, d2) = (1.0 - aj, 1.0 + aj);
-        let g1 = (lam - cj) / d1;
-        let g2 = (lam + cj) / d2;
-        let g1 = if d1.abs() > 1e-15 && g1 > 1e-15 {
-            g1
-        } else {
-            f64::INFINITY
-        };
-        let g2 = if !nonneg && d2.abs() > 1e-15 && g2 > 1e-15 {
-            g2
-        } else {
-            f64::INFINITY
-        };
-        let g = if g2 < g1 { g2 } else { g1 };
+        let g = join_step(a[j], c[j], lam, nonneg);
         buf[j] = if is_active[j] { f64::INFINITY } else { g };
     }
     const W: usize = 8;
@@ -364,20 +394,221 @@ fn first_join(
     buf.iter().position(|&g| g == best).map(|j| (best, j))
 }
 
+/// The inputs of one breakpoint's O(m) pass (see [`JoinKernel::pass`]).
+struct JoinPass<'a> {
+    c: &'a mut [f64],
+    a: &'a mut [f64],
+    /// The previous step γ, whose update `c −= γ a` (with the old `a`) is still to be applied.
+    pending: f64,
+    g: &'a [f64],
+    active: &'a [usize],
+    d: &'a [f64],
+    is_active: &'a [bool],
+    lam: f64,
+    nonneg: bool,
+    /// Join steps at or above this are not events.
+    cap: f64,
+}
+
+/// The O(m) work of one LARS breakpoint.
+trait JoinKernel {
+    /// `c −= pending·a` (the last step's update), then `a = G[:, I] d_I`, then
+    /// [`first_join`]'s smallest admissible join step and its first index, if below `cap`.
+    fn pass(p: JoinPass<'_>, buf: &mut [f64]) -> Option<(f64, usize)>;
+}
+
+/// Portable kernels: separate auto-vectorized passes.
+struct Portable;
+
+impl JoinKernel for Portable {
+    #[inline(always)]
+    fn pass(p: JoinPass<'_>, buf: &mut [f64]) -> Option<(f64, usize)> {
+        let m = p.c.len();
+        axpy_neg(p.c, p.pending, p.a);
+        gemv_rows(p.a, p.g, m, p.active, p.d);
+        first_join(p.a, p.c, p.is_active, p.lam, p.nonneg, p.cap, buf)
+    }
+}
+
 /// [`lars_one`] compiled for AVX2 + FMA (selected at run time).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 fn lars_one_avx2(p: &Problem<'_>, sc: &mut Scratch, b: &[f64], yy: f64) -> (usize, bool) {
-    lars_one(p, sc, b, yy)
+    lars_one::<Portable>(p, sc, b, yy)
+}
+
+/// [`lars_one`] with the AVX-512 kernel (selected at run time).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+fn lars_one_avx512(p: &Problem<'_>, sc: &mut Scratch, b: &[f64], yy: f64) -> (usize, bool) {
+    lars_one::<avx512::Kernel>(p, sc, b, yy)
 }
 
 fn lars_dispatch(p: &Problem<'_>, sc: &mut Scratch, b: &[f64], yy: f64) -> (usize, bool) {
+    #[cfg(target_arch = "x86_64")]
+    if super::omp::avx512_available() {
+        // SAFETY: the CPU supports the features the function was compiled for.
+        return unsafe { lars_one_avx512(p, sc, b, yy) };
+    }
     #[cfg(target_arch = "x86_64")]
     if super::batch::has_avx2_fma() {
         // SAFETY: the CPU supports the features the function was compiled for.
         return unsafe { lars_one_avx2(p, sc, b, yy) };
     }
-    lars_one(p, sc, b, yy)
+    lars_one::<Portable>(p, sc, b, yy)
+}
+
+/// One fused AVX-512 pass per breakpoint, 8 atoms at a time in registers: the deferred update of
+/// c, the new `a = G[:, I] d_I` (four independent FMA chains, 32 atoms per iteration), both join
+/// candidates with one division, and the running minimum with its index (four trackers).
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use super::{JoinKernel, JoinPass};
+    use std::arch::x86_64::*;
+
+    /// The AVX-512 kernel. Only [`super::lars_one_avx512`] uses it, and it runs only where
+    /// AVX-512F was detected: that is the safety argument of the `unsafe` call below.
+    pub(super) struct Kernel;
+
+    impl JoinKernel for Kernel {
+        #[inline(always)]
+        fn pass(p: JoinPass<'_>, _buf: &mut [f64]) -> Option<(f64, usize)> {
+            // SAFETY: see `Kernel`
+            unsafe { pass(p) }
+        }
+    }
+
+    /// Running minima with their indices, per lane.
+    #[derive(Clone, Copy)]
+    struct Track {
+        val: __m512d,
+        idx: __m512d,
+    }
+
+    /// 8 atoms starting at `i`: apply the pending update to c, form a (from `acc` = G[:, I] d_I),
+    /// store both, feed the admissible join steps to `t`.
+    #[inline]
+    #[target_feature(enable = "avx512f,fma")]
+    fn lanes8(p: &mut JoinPass<'_>, i: usize, acc: __m512d, t: &mut Track, at: __m512d) {
+        let (cp, ap) = (p.c.as_mut_ptr(), p.a.as_mut_ptr());
+        // SAFETY: i + 8 ≤ m = c.len() = a.len() = is_active.len() (the caller's loop bounds)
+        let (cv, act) = unsafe {
+            let cv = _mm512_fnmadd_pd(
+                _mm512_set1_pd(p.pending),
+                _mm512_loadu_pd(ap.add(i)),
+                _mm512_loadu_pd(cp.add(i)),
+            );
+            _mm512_storeu_pd(cp.add(i), cv);
+            _mm512_storeu_pd(ap.add(i), acc);
+            let bytes = _mm_loadl_epi64(p.is_active.as_ptr().add(i) as *const __m128i);
+            let act = _mm512_cmpneq_epi64_mask(_mm512_cvtepu8_epi64(bytes), _mm512_setzero_si512());
+            (cv, act)
+        };
+        let (one, lam, tiny) = (
+            _mm512_set1_pd(1.0),
+            _mm512_set1_pd(p.lam),
+            _mm512_set1_pd(1e-15),
+        );
+        let inf = _mm512_set1_pd(f64::INFINITY);
+        let d1 = _mm512_sub_pd(one, acc);
+        let d2 = _mm512_add_pd(one, acc);
+        let r = _mm512_div_pd(one, _mm512_mul_pd(d1, d2));
+        let g1 = _mm512_mul_pd(_mm512_mul_pd(_mm512_sub_pd(lam, cv), d2), r);
+        let g2 = _mm512_mul_pd(_mm512_mul_pd(_mm512_add_pd(lam, cv), d1), r);
+        let ok1 = _mm512_cmp_pd_mask::<_CMP_GT_OQ>(_mm512_abs_pd(d1), tiny)
+            & _mm512_cmp_pd_mask::<_CMP_GT_OQ>(g1, tiny);
+        let ok2 = if p.nonneg {
+            0
+        } else {
+            _mm512_cmp_pd_mask::<_CMP_GT_OQ>(_mm512_abs_pd(d2), tiny)
+                & _mm512_cmp_pd_mask::<_CMP_GT_OQ>(g2, tiny)
+        };
+        let g1 = _mm512_mask_blend_pd(ok1, inf, g1);
+        let g2 = _mm512_mask_blend_pd(ok2, inf, g2);
+        let g = _mm512_mask_blend_pd(_mm512_cmp_pd_mask::<_CMP_LT_OQ>(g2, g1), g1, g2);
+        let g = _mm512_mask_blend_pd(act, g, inf);
+        let lt = _mm512_cmp_pd_mask::<_CMP_LT_OQ>(g, t.val);
+        t.val = _mm512_mask_blend_pd(lt, t.val, g);
+        t.idx = _mm512_mask_blend_pd(lt, t.idx, at);
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f,fma")]
+    fn pass(mut p: JoinPass<'_>) -> Option<(f64, usize)> {
+        let m = p.c.len();
+        assert!(p.a.len() == m && p.is_active.len() == m);
+        assert!(p.d.len() == p.active.len());
+        assert!(p.active.iter().all(|&r| (r + 1) * m <= p.g.len()));
+        let gp = p.g.as_ptr();
+        let full = m / 8 * 8;
+        let full32 = m / 32 * 32;
+        let fresh = Track {
+            val: _mm512_set1_pd(f64::INFINITY),
+            idx: _mm512_setzero_pd(),
+        };
+        let mut t = [fresh; 4];
+        let eight = _mm512_set1_pd(8.0);
+        let mut at = _mm512_setr_pd(0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0);
+        for i0 in (0..full32).step_by(32) {
+            let mut acc = [_mm512_setzero_pd(); 4];
+            for (&r, &dt) in p.active.iter().zip(p.d) {
+                let vd = _mm512_set1_pd(dt);
+                for (u, a) in acc.iter_mut().enumerate() {
+                    // SAFETY: row r of G has m entries (asserted), i0 + 8u + 8 ≤ m
+                    let gv = unsafe { _mm512_loadu_pd(gp.add(r * m + i0 + 8 * u)) };
+                    *a = _mm512_fmadd_pd(vd, gv, *a);
+                }
+            }
+            for (u, a) in acc.into_iter().enumerate() {
+                lanes8(&mut p, i0 + 8 * u, a, &mut t[u], at);
+                at = _mm512_add_pd(at, eight);
+            }
+        }
+        for i0 in (full32..full).step_by(8) {
+            let mut a = _mm512_setzero_pd();
+            for (&r, &dt) in p.active.iter().zip(p.d) {
+                // SAFETY: as above
+                let gv = unsafe { _mm512_loadu_pd(gp.add(r * m + i0)) };
+                a = _mm512_fmadd_pd(_mm512_set1_pd(dt), gv, a);
+            }
+            lanes8(&mut p, i0, a, &mut t[0], at);
+            at = _mm512_add_pd(at, eight);
+        }
+        // merge the trackers (smaller step, then smaller index), then reduce
+        let merge = |x: Track, y: Track| {
+            let lt = _mm512_cmp_pd_mask::<_CMP_LT_OQ>(y.val, x.val);
+            let eq = _mm512_cmp_pd_mask::<_CMP_EQ_OQ>(y.val, x.val);
+            let first = _mm512_cmp_pd_mask::<_CMP_LT_OQ>(y.idx, x.idx);
+            let take = lt | (eq & first);
+            Track {
+                val: _mm512_mask_blend_pd(take, x.val, y.val),
+                idx: _mm512_mask_blend_pd(take, x.idx, y.idx),
+            }
+        };
+        let t = merge(merge(t[0], t[1]), merge(t[2], t[3]));
+        let mut best = _mm512_reduce_min_pd(t.val);
+        let eq = _mm512_cmp_pd_mask::<_CMP_EQ_OQ>(t.val, _mm512_set1_pd(best));
+        let first = _mm512_reduce_min_pd(_mm512_mask_blend_pd(
+            eq,
+            _mm512_set1_pd(f64::INFINITY),
+            t.idx,
+        ));
+        let mut at = if first.is_finite() { first as usize } else { 0 };
+        // the scalar tail, as the portable kernel
+        for j in full..m {
+            p.c[j] = (-p.pending).mul_add(p.a[j], p.c[j]);
+            let mut aj = 0.0;
+            for (&r, &dt) in p.active.iter().zip(p.d) {
+                aj = dt.mul_add(p.g[r * m + j], aj);
+            }
+            p.a[j] = aj;
+            let g = super::join_step(aj, p.c[j], p.lam, p.nonneg);
+            if !p.is_active[j] && g < best {
+                (best, at) = (g, j);
+            }
+        }
+        (best < p.cap).then_some((best, at))
+    }
 }
 
 impl SparseCoder for LarsLasso {
@@ -455,5 +686,78 @@ impl SparseCoder for LarsLasso {
                 premature: 0,
             },
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+
+    /// The AVX-512 pass against the portable passes: same c, a, join step and index, on lengths
+    /// with and without a vector tail, signed and non-negative, with active atoms excluded.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx512_pass_agrees_with_the_portable_one() {
+        if !super::super::omp::avx512_available() {
+            eprintln!("no AVX-512 on this CPU: the AVX-512 LARS pass is not exercised");
+            return;
+        }
+        let mut rng = StdRng::seed_from_u64(11);
+        let mut joins = 0;
+        for m in [3, 8, 13, 32, 40, 64, 100, 256] {
+            for nonneg in [false, true] {
+                let g: Vec<f64> = (0..m * m).map(|_| rng.random_range(-0.3..0.3)).collect();
+                let k = (m / 4).clamp(1, 6);
+                let active: Vec<usize> = (0..k).map(|t| (t * 7) % m).collect::<Vec<_>>();
+                let mut active = active;
+                active.dedup();
+                let mut is_active = vec![false; m];
+                active.iter().for_each(|&j| is_active[j] = true);
+                let d: Vec<f64> = (0..active.len())
+                    .map(|_| rng.random_range(-1.0..1.0))
+                    .collect();
+                let c0: Vec<f64> = (0..m).map(|_| rng.random_range(-0.5..0.5)).collect();
+                let a0: Vec<f64> = (0..m).map(|_| rng.random_range(-0.5..0.5)).collect();
+                let mut out = Vec::new();
+                for fused in [false, true] {
+                    let (mut c, mut a, mut buf) = (c0.clone(), a0.clone(), vec![0.0; m]);
+                    let p = JoinPass {
+                        c: &mut c,
+                        a: &mut a,
+                        pending: 0.3,
+                        g: &g,
+                        active: &active,
+                        d: &d,
+                        is_active: &is_active,
+                        lam: 0.8,
+                        nonneg,
+                        cap: 10.0,
+                    };
+                    let r = if fused {
+                        <avx512::Kernel as JoinKernel>::pass(p, &mut buf)
+                    } else {
+                        Portable::pass(p, &mut buf)
+                    };
+                    out.push((c, a, r));
+                }
+                let ((c1, a1, r1), (c2, a2, r2)) = (&out[0], &out[1]);
+                for (x, y) in c1.iter().zip(c2).chain(a1.iter().zip(a2)) {
+                    assert!((x - y).abs() <= 1e-12, "m = {m}: {x} vs {y}");
+                }
+                match (r1, r2) {
+                    (Some((g1, j1)), Some((g2, j2))) => {
+                        assert_eq!(j1, j2, "m = {m}, nonneg = {nonneg}");
+                        assert!((g1 - g2).abs() <= 1e-12 * g1.abs().max(1.0));
+                        assert!(!is_active[*j1]);
+                        joins += 1;
+                    }
+                    (None, None) => {}
+                    _ => panic!("m = {m}: {r1:?} vs {r2:?}"),
+                }
+            }
+        }
+        assert!(joins >= 10, "only {joins} cases had a join");
     }
 }

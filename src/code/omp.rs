@@ -373,9 +373,16 @@ fn omp_one_avx512(p: &Problem<'_>, sc: &mut Scratch, alpha0: &[f64], yy: f64) ->
     omp_one::<avx512::Kernel>(p, sc, alpha0, yy)
 }
 
+/// Whether the CPU runs the kernels compiled with `#[target_feature(enable = "avx512f,avx2,fma")]`
+/// (OMP's and LARS's fused passes).
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn avx512_available() -> bool {
+    std::arch::is_x86_feature_detected!("avx512f") && super::batch::has_avx2_fma()
+}
+
 fn omp_dispatch(p: &Problem<'_>, sc: &mut Scratch, alpha0: &[f64], yy: f64) -> (bool, f64) {
     #[cfg(target_arch = "x86_64")]
-    if avx512::available() {
+    if avx512_available() {
         // SAFETY: the CPU supports the features the function was compiled for.
         return unsafe { omp_one_avx512(p, sc, alpha0, yy) };
     }
@@ -395,11 +402,6 @@ fn omp_dispatch(p: &Problem<'_>, sc: &mut Scratch, alpha0: &[f64], yy: f64) -> (
 mod avx512 {
     use super::StepKernel;
     use std::arch::x86_64::*;
-
-    /// Whether the CPU has AVX-512F (and the AVX2 + FMA the surrounding code is compiled with).
-    pub(super) fn available() -> bool {
-        std::arch::is_x86_feature_detected!("avx512f") && super::super::batch::has_avx2_fma()
-    }
 
     /// Running maxima with their indices, per lane.
     #[derive(Clone, Copy)]
@@ -482,7 +484,7 @@ mod avx512 {
     }
 
     /// The AVX-512 kernels. Only [`super::omp_one_avx512`] uses them, and it runs only where
-    /// [`available`] said yes: that is the safety argument of the `unsafe` calls below.
+    /// [`avx512_available`] said yes: that is the safety argument of the `unsafe` calls below.
     pub(super) struct Kernel;
 
     impl StepKernel for Kernel {
@@ -744,7 +746,7 @@ mod tests {
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn avx512_kernels_agree_with_the_portable_ones() {
-        if avx512::available() {
+        if avx512_available() {
             kernels_agree::<avx512::Kernel>();
         } else {
             eprintln!("no AVX-512 on this CPU: the AVX-512 OMP kernels are not exercised");
