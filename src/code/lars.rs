@@ -76,6 +76,9 @@ impl LarsLasso {
     }
 }
 
+/// The Cholesky factor `L` of `G_II` (row-major, row stride `cap`) with its diagonal stored
+/// inverted, `1/L_rr`: the triangular solves of every breakpoint then multiply instead of
+/// dividing (a division's latency sat on their serial chains). False if `G_II` is singular.
 fn cholesky(g: &[f64], m: usize, idx: &[usize], l: &mut [f64], cap: usize) -> bool {
     let k = idx.len();
     for r in 0..k {
@@ -88,9 +91,9 @@ fn cholesky(g: &[f64], m: usize, idx: &[usize], l: &mut [f64], cap: usize) -> bo
                 if v <= 1e-14 * g[idx[r] * m + idx[r]] {
                     return false;
                 }
-                l[r * cap + r] = v.sqrt();
+                l[r * cap + r] = 1.0 / v.sqrt();
             } else {
-                l[r * cap + c] = v / l[c * cap + c];
+                l[r * cap + c] = v * l[c * cap + c];
             }
         }
     }
@@ -108,7 +111,7 @@ fn chol_append(g: &[f64], m: usize, idx: &[usize], l: &mut [f64], cap: usize) ->
         for c in 0..r {
             v -= l[r * cap + c] * l[k * cap + c];
         }
-        v /= l[r * cap + r];
+        v *= l[r * cap + r];
         l[k * cap + r] = v;
         ww += v * v;
     }
@@ -116,25 +119,63 @@ fn chol_append(g: &[f64], m: usize, idx: &[usize], l: &mut [f64], cap: usize) ->
     if d <= 1e-14 * gj[j] {
         return false;
     }
-    l[k * cap + k] = d.sqrt();
+    l[k * cap + k] = 1.0 / d.sqrt();
     true
 }
 
-fn solve(l: &[f64], cap: usize, k: usize, rhs: &[f64], out: &mut [f64]) {
-    for r in 0..k {
+/// Forward substitution `L u = rhs` for rows `from..k`, rows `..from` of `u` already solved (the
+/// solution is prefix-stable: an appended atom adds one row).
+fn forward(l: &[f64], cap: usize, from: usize, k: usize, rhs: &[f64], u: &mut [f64]) {
+    for r in from..k {
         let mut v = rhs[r];
         for c in 0..r {
-            v -= l[r * cap + c] * out[c];
+            v -= l[r * cap + c] * u[c];
         }
-        out[r] = v / l[r * cap + r];
+        u[r] = v * l[r * cap + r];
     }
+}
+
+/// Back substitution `Lᵀ out = u` (inverted diagonal, see [`cholesky`]) in its column form: once
+/// `out_r` is known, subtract it times column r of `Lᵀ` — row r of `L`, contiguous — from the
+/// rows above (an AXPY per row instead of a dot product per row: the serial chain is one
+/// multiply-add long per row).
+fn back(l: &[f64], cap: usize, k: usize, u: &[f64], out: &mut [f64]) {
+    out[..k].copy_from_slice(&u[..k]);
     for r in (0..k).rev() {
-        let mut v = out[r];
-        for c in r + 1..k {
-            v -= l[c * cap + r] * out[c];
+        let xr = out[r] * l[r * cap + r];
+        out[r] = xr;
+        for (o, &lv) in out[..r].iter_mut().zip(&l[r * cap..r * cap + r]) {
+            *o -= lv * xr;
         }
-        out[r] = v / l[r * cap + r];
     }
+}
+
+/// `λ_max = max_j |c_j|` (`max_j c_j` for non-negative codes; 0 when no entry is positive) and
+/// its first index: a lane-wise maximum (16 independent lanes, so it compiles to vector max
+/// instructions), then the first chunk holding it.
+#[inline(always)]
+#[allow(clippy::needless_range_loop, clippy::float_cmp)] // fixed-width lanes; `best` is an entry
+fn lambda_max(c: &[f64], nonneg: bool) -> (f64, usize) {
+    const W: usize = 16;
+    let score = |v: f64| if nonneg { v } else { v.abs() };
+    let mut lv = [0.0f64; W];
+    let full = c.len() / W * W;
+    for ch in c[..full].chunks_exact(W) {
+        for l in 0..W {
+            let s = score(ch[l]);
+            lv[l] = if s > lv[l] { s } else { lv[l] };
+        }
+    }
+    let mut best = lv.iter().fold(0.0f64, |a, &b| if b > a { b } else { a });
+    for &v in &c[full..] {
+        let s = score(v);
+        best = if s > best { s } else { best };
+    }
+    if best <= 0.0 {
+        return (0.0, 0);
+    }
+    let at = c.iter().position(|&v| score(v) == best).unwrap_or(0);
+    (best, at)
 }
 
 /// Per-worker scratch (allocated once per worker, reset per signal in O(m)).
@@ -145,6 +186,7 @@ struct Scratch {
     is_active: Vec<bool>,
     l: Vec<f64>,
     signs: Vec<f64>,
+    u: Vec<f64>, // L⁻¹ s_I, extended row by row while atoms only join
     d: Vec<f64>,
     a: Vec<f64>,
     vals: Vec<f64>,
@@ -160,6 +202,7 @@ impl Scratch {
             is_active: vec![false; m],
             l: vec![0.0; cap * cap],
             signs: Vec::with_capacity(cap),
+            u: vec![0.0; cap],
             d: vec![0.0; cap],
             a: vec![0.0; m],
             vals: Vec::with_capacity(cap),
@@ -190,6 +233,7 @@ fn lars_one<K: JoinKernel>(p: &Problem<'_>, sc: &mut Scratch, b: &[f64], yy: f64
         is_active,
         l,
         signs,
+        u,
         d,
         a,
         steps: jstep,
@@ -206,21 +250,15 @@ fn lars_one<K: JoinKernel>(p: &Problem<'_>, sc: &mut Scratch, b: &[f64], yy: f64
     a.fill(0.0);
     let mut pending = 0.0;
     // λ_max and the first atom
-    let (mut j0, mut lam) = (usize::MAX, 0.0);
-    for (j, &cj) in c.iter().enumerate() {
-        let v = if nonneg { cj } else { cj.abs() };
-        if v > lam {
-            lam = v;
-            j0 = j;
-        }
-    }
+    let (mut lam, j0) = lambda_max(c, nonneg);
     let mut rr = yy; // ‖r‖², tracked for the residual target
-    if lam <= lambda || j0 == usize::MAX || p.residual2.is_some_and(|e2| rr <= e2) {
+    if lam <= lambda || p.residual2.is_some_and(|e2| rr <= e2) {
         return (0, true);
     }
     let mut hit_residual = false;
     let mut join = Some(j0);
     let mut steps = 0;
+    let mut u_len = 0; // rows of u valid for the current factor
     loop {
         if let Some(j) = join.take() {
             if active.len() >= cap {
@@ -241,7 +279,10 @@ fn lars_one<K: JoinKernel>(p: &Problem<'_>, sc: &mut Scratch, b: &[f64], yy: f64
             }
         }
         let k = active.len();
-        solve(l, cap, k, signs, d);
+        // d = G_II⁻¹ s_I: only the new rows of u = L⁻¹ s_I, then the back substitution
+        forward(l, cap, u_len, k, signs, u);
+        u_len = k;
+        back(l, cap, k, u, d);
         // step lengths
         let mut gamma = lam - lambda;
         let mut event: Option<(bool, usize)> = None; // (is_join, index)
@@ -304,6 +345,7 @@ fn lars_one<K: JoinKernel>(p: &Problem<'_>, sc: &mut Scratch, b: &[f64], yy: f64
                 is_active[j] = false;
                 x[j] = 0.0;
                 cholesky(g, m, active, l, cap);
+                u_len = 0;
             }
         }
         if steps >= p.max_steps {
@@ -319,7 +361,8 @@ fn lars_one<K: JoinKernel>(p: &Problem<'_>, sc: &mut Scratch, b: &[f64], yy: f64
         for t in 0..k {
             a[t] = b[active[t]] - lam * signs[t];
         }
-        solve(l, cap, k, &a[..k], d);
+        forward(l, cap, 0, k, &a[..k], u);
+        back(l, cap, k, u, d);
         if (0..k).all(|t| d[t] * signs[t] > 0.0) {
             for t in 0..k {
                 x[active[t]] = d[t];
@@ -694,6 +737,75 @@ mod tests {
     use super::*;
     use rand::rngs::StdRng;
     use rand::{Rng, SeedableRng};
+
+    /// The factor with its inverted diagonal, grown atom by atom, solves `G_II d = s` (checked by
+    /// multiplying back), the prefix-stable forward rows equal a fresh forward solve, and a
+    /// hand-computed 2 × 2 case: G = [[4, 2], [2, 5]] → L = [[2, 0], [1, 2]], stored diagonal 1/2.
+    #[test]
+    fn inverted_diagonal_factor_solves_the_gram_system() {
+        let g2 = [4.0, 2.0, 2.0, 5.0];
+        let mut l2 = [0.0; 4];
+        assert!(cholesky(&g2, 2, &[0, 1], &mut l2, 2));
+        assert_eq!(l2, [0.5, 0.0, 1.0, 0.5]);
+        let (mut u2, mut d2) = ([0.0; 2], [0.0; 2]);
+        forward(&l2, 2, 0, 2, &[1.0, 1.0], &mut u2);
+        back(&l2, 2, 2, &u2, &mut d2);
+        // G⁻¹ (1, 1) = (3, 2) / 16
+        assert!((d2[0] - 3.0 / 16.0).abs() < 1e-15 && (d2[1] - 2.0 / 16.0).abs() < 1e-15);
+
+        let mut rng = StdRng::seed_from_u64(5);
+        let (n, m, cap) = (12, 9, 9);
+        let a: Vec<f64> = (0..n * m).map(|_| rng.random_range(-1.0..1.0)).collect();
+        let mut g = vec![0.0; m * m];
+        for i in 0..m {
+            for j in 0..m {
+                g[i * m + j] = (0..n).map(|r| a[r * m + i] * a[r * m + j]).sum();
+            }
+        }
+        let idx = [4, 0, 7, 2, 8, 1];
+        let s: Vec<f64> = (0..idx.len())
+            .map(|t| if t % 2 == 0 { 1.0 } else { -1.0 })
+            .collect();
+        let (mut l, mut u, mut d) = (vec![0.0; cap * cap], vec![0.0; cap], vec![0.0; cap]);
+        let mut fresh = vec![0.0; cap];
+        for k in 1..=idx.len() {
+            assert!(chol_append(&g, m, &idx[..k], &mut l, cap));
+            forward(&l, cap, k - 1, k, &s, &mut u);
+            forward(&l, cap, 0, k, &s, &mut fresh);
+            assert_eq!(u[..k], fresh[..k]);
+            back(&l, cap, k, &u, &mut d);
+            for r in 0..k {
+                let gd: f64 = (0..k).map(|c| g[idx[r] * m + idx[c]] * d[c]).sum();
+                assert!(
+                    (gd - s[r]).abs() < 1e-9,
+                    "k = {k}, row {r}: {gd} vs {}",
+                    s[r]
+                );
+            }
+        }
+        // the incremental factor equals the one computed at once
+        let mut l_once = vec![0.0; cap * cap];
+        assert!(cholesky(&g, m, &idx, &mut l_once, cap));
+        for (x, y) in l.iter().zip(&l_once) {
+            assert!((x - y).abs() < 1e-12);
+        }
+    }
+
+    /// `λ_max` by hand: the largest |c| (the largest c for non-negative codes), first index on
+    /// ties, across the 16-lane body and the tail; 0 when nothing is positive.
+    #[test]
+    fn lambda_max_takes_the_first_largest_entry() {
+        let mut c = vec![0.1; 37];
+        c[5] = -3.0;
+        c[20] = 3.0;
+        c[36] = 2.5;
+        assert_eq!(lambda_max(&c, false), (3.0, 5));
+        assert_eq!(lambda_max(&c, true), (3.0, 20));
+        c[36] = 4.0; // in the tail
+        assert_eq!(lambda_max(&c, false), (4.0, 36));
+        assert_eq!(lambda_max(&[-1.0, -2.0], true), (0.0, 0));
+        assert_eq!(lambda_max(&[], false), (0.0, 0));
+    }
 
     /// The AVX-512 pass against the portable passes: same c, a, join step and index, on lengths
     /// with and without a vector tail, signed and non-negative, with active atoms excluded.

@@ -88,7 +88,7 @@ impl Omp {
 /// Per-worker scratch (no allocation per signal).
 struct Scratch {
     alpha: Vec<f64>,
-    chol: Vec<f64>, // row-major lower triangle, kmax × kmax
+    chol: Vec<f64>, // row-major lower triangle, kmax × kmax, diagonal stored as 1/L_ss
     z: Vec<f64>,    // z = L⁻¹ α⁰_I
     w: Vec<f64>,    // W = G[:, I] L⁻ᵀ, column j at w[j m..(j + 1) m]
     x: Vec<f64>,
@@ -147,13 +147,12 @@ fn omp_one<K: StepKernel>(
         support,
         in_support,
     } = sc;
-    alpha.copy_from_slice(alpha0);
     support.clear();
     x.clear();
     let mut err2 = yy;
     let mut premature = false;
     let floor = 1e-14 * yy.sqrt();
-    let (mut best, mut i) = K::argmax(alpha, p.weights);
+    let (mut best, mut i) = K::start(alpha, alpha0, p.weights);
     for s in 0..kmax {
         if let OmpStop::Residual(eps) = p.stop
             && err2 <= eps * eps
@@ -183,9 +182,10 @@ fn omp_one<K: StepKernel>(
             premature = true;
             break;
         }
-        let d = d2.sqrt();
-        row[s] = d;
-        let zs = alpha[i] / d;
+        // L's diagonal is kept inverted (one division per step, none in the back substitution)
+        let inv_d = 1.0 / d2.sqrt();
+        row[s] = inv_d;
+        let zs = alpha[i] * inv_d;
         z[s] = zs;
         err2 -= zs * zs;
         support.push(i);
@@ -201,7 +201,7 @@ fn omp_one<K: StepKernel>(
             &g[i * m..(i + 1) * m],
             prev,
             &row[..s],
-            1.0 / d,
+            inv_d,
             zs,
             p.weights,
         );
@@ -214,7 +214,7 @@ fn omp_one<K: StepKernel>(
         for c in r + 1..k {
             v -= chol[c * kmax + r] * x[c];
         }
-        x[r] = v / chol[r * kmax + r];
+        x[r] = v * chol[r * kmax + r]; // the inverted diagonal
     }
     for &j in support.iter() {
         in_support[j] = false;
@@ -242,6 +242,12 @@ fn masked_argmax(v: &[f64], w: &[f64], excluded: &[bool], floor: f64) -> Option<
 trait StepKernel {
     /// `(max_i |v_i|·w_i, its first index)`.
     fn argmax(v: &[f64], w: &[f64]) -> (f64, usize);
+    /// `alpha = alpha0`, then [`StepKernel::argmax`] of it (one pass where the kernel fuses them).
+    #[inline(always)]
+    fn start(alpha: &mut [f64], alpha0: &[f64], w: &[f64]) -> (f64, usize) {
+        alpha.copy_from_slice(alpha0);
+        Self::argmax(alpha, w)
+    }
     /// `col = (g_row − Σ_j c_j prev[:, j]) · inv_d` (`prev` holds `c.len()` columns of length m),
     /// `α ← α − zs·col`, and then [`StepKernel::argmax`] of the updated α.
     #[allow(clippy::too_many_arguments)]
@@ -467,22 +473,6 @@ mod avx512 {
         _mm512_setr_pd(0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0)
     }
 
-    /// `|v|·w` for 8 entries at `i`.
-    ///
-    /// # Safety
-    /// `i + 8 ≤ v.len(), w.len()`.
-    #[inline]
-    #[target_feature(enable = "avx512f")]
-    unsafe fn scores(v: *const f64, w: *const f64, i: usize) -> __m512d {
-        // SAFETY: in bounds by the caller's contract
-        unsafe {
-            _mm512_mul_pd(
-                _mm512_abs_pd(_mm512_loadu_pd(v.add(i))),
-                _mm512_loadu_pd(w.add(i)),
-            )
-        }
-    }
-
     /// The AVX-512 kernels. Only [`super::omp_one_avx512`] uses them, and it runs only where
     /// [`avx512_available`] said yes: that is the safety argument of the `unsafe` calls below.
     pub(super) struct Kernel;
@@ -492,6 +482,11 @@ mod avx512 {
         fn argmax(v: &[f64], w: &[f64]) -> (f64, usize) {
             // SAFETY: see `Kernel`
             unsafe { argmax(v, w) }
+        }
+        #[inline(always)]
+        fn start(alpha: &mut [f64], alpha0: &[f64], w: &[f64]) -> (f64, usize) {
+            // SAFETY: see `Kernel`
+            unsafe { start(alpha, alpha0, w) }
         }
         #[inline(always)]
         fn step(
@@ -512,20 +507,70 @@ mod avx512 {
     #[inline]
     #[target_feature(enable = "avx512f")]
     fn argmax(v: &[f64], w: &[f64]) -> (f64, usize) {
+        // SAFETY: no destination
+        unsafe { scan(v, std::ptr::null_mut(), w) }
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn start(alpha: &mut [f64], alpha0: &[f64], w: &[f64]) -> (f64, usize) {
+        assert!(alpha.len() == alpha0.len());
+        // SAFETY: `alpha` has the length of `alpha0` and does not overlap it (`&mut`)
+        unsafe { scan(alpha0, alpha.as_mut_ptr(), w) }
+    }
+
+    /// The arg-max of `|v|·w`, copying `v` to `dst` on the way unless `dst` is null: 16 entries
+    /// per iteration into two named trackers (an array of trackers indexed by the loop
+    /// counter was spilled to the stack, and the masked stores into it stalled the loads).
+    ///
+    /// # Safety
+    /// `dst` is null or valid for `v.len()` writes and does not overlap `v` or `w`.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn scan(v: &[f64], dst: *mut f64, w: &[f64]) -> (f64, usize) {
         let m = v.len();
         assert!(w.len() >= m);
-        let full = m / 8 * 8;
+        let (full16, full) = (m / 16 * 16, m / 8 * 8);
         let (vp, wp) = (v.as_ptr(), w.as_ptr());
-        let mut t = [track_new(); 2];
+        let (mut t0, mut t1) = (track_new(), track_new());
+        let (eight, sixteen) = (_mm512_set1_pd(8.0), _mm512_set1_pd(16.0));
         let mut at = lanes();
-        let eight = _mm512_set1_pd(8.0);
-        for (c, i0) in (0..full).step_by(8).enumerate() {
-            // SAFETY: i0 + 8 ≤ full ≤ m ≤ w.len()
-            let s = unsafe { scores(vp, wp, i0) };
-            feed(&mut t[c & 1], s, at);
-            at = _mm512_add_pd(at, eight);
+        for i0 in (0..full16).step_by(16) {
+            // SAFETY: i0 + 16 ≤ m ≤ w.len(); `dst` by the caller's contract
+            unsafe {
+                let (a0, a1) = (_mm512_loadu_pd(vp.add(i0)), _mm512_loadu_pd(vp.add(i0 + 8)));
+                if !dst.is_null() {
+                    _mm512_storeu_pd(dst.add(i0), a0);
+                    _mm512_storeu_pd(dst.add(i0 + 8), a1);
+                }
+                let s0 = _mm512_mul_pd(_mm512_abs_pd(a0), _mm512_loadu_pd(wp.add(i0)));
+                let s1 = _mm512_mul_pd(_mm512_abs_pd(a1), _mm512_loadu_pd(wp.add(i0 + 8)));
+                feed(&mut t0, s0, at);
+                feed(&mut t1, s1, _mm512_add_pd(at, eight));
+            }
+            at = _mm512_add_pd(at, sixteen);
         }
-        finish(merge(t[0], t[1]), v, w, full)
+        if full16 < full {
+            // SAFETY: full16 + 8 = full ≤ m
+            unsafe {
+                let a0 = _mm512_loadu_pd(vp.add(full16));
+                if !dst.is_null() {
+                    _mm512_storeu_pd(dst.add(full16), a0);
+                }
+                feed(
+                    &mut t0,
+                    _mm512_mul_pd(_mm512_abs_pd(a0), _mm512_loadu_pd(wp.add(full16))),
+                    at,
+                );
+            }
+        }
+        if !dst.is_null() {
+            for i in full..m {
+                // SAFETY: i < m
+                unsafe { *dst.add(i) = v[i] };
+            }
+        }
+        finish(merge(t0, t1), v, w, full)
     }
 
     #[inline]
@@ -717,6 +762,13 @@ mod tests {
                     assert_eq!(K::argmax(&v, &w).1, p.1, "tie, m = {m}");
                 }
                 assert_eq!(K::argmax(&v, &w), Portable::argmax(&v, &w), "m = {m}");
+                let mut copy = vec![f64::NAN; m];
+                assert_eq!(
+                    K::start(&mut copy, &v, &w),
+                    Portable::argmax(&v, &w),
+                    "m = {m}"
+                );
+                assert_eq!(copy, v, "start copies α⁰, m = {m}");
 
                 let (g, prev, c) = (
                     random(&mut rng, m),
