@@ -70,6 +70,28 @@ where
     FI: Fn() -> S + Sync + Send,
     F: Fn(&mut S, usize, &[f64], f64, &mut Sink<'_>) -> SignalOut + Sync + Send,
 {
+    per_signal_pairs(dict, y, init, &f, |sc, j, b, yy, [sa, sb]| {
+        [f(sc, j, b[0], yy[0], sa), f(sc, j + 1, b[1], yy[1], sb)]
+    })
+}
+
+/// [`per_signal`] that hands the signals to `two(scratch, j, [b_j, b_j+1], [‖y_j‖², ‖y_j+1‖²],
+/// [sink_j, sink_j+1])` two at a time (a coder interleaves their serial chains), and the last
+/// one of an odd block to `one`.
+pub(crate) fn per_signal_pairs<S, FI, F1, F2>(
+    dict: ArrayView2<'_, f64>,
+    y: ArrayView2<'_, f64>,
+    init: FI,
+    one: F1,
+    two: F2,
+) -> Batch
+where
+    FI: Fn() -> S + Sync + Send,
+    F1: Fn(&mut S, usize, &[f64], f64, &mut Sink<'_>) -> SignalOut + Sync + Send,
+    F2: Fn(&mut S, usize, [&[f64]; 2], [f64; 2], [&mut Sink<'_>; 2]) -> [SignalOut; 2]
+        + Sync
+        + Send,
+{
     let (m, nn) = (dict.ncols(), y.ncols());
     // each block of signals writes its own columns of X directly (disjoint mutable views), so
     // no triples are collected and scattered afterwards
@@ -94,17 +116,41 @@ where
                     Par::Seq,
                 );
                 column_sq_norms_into(y.slice(s![.., lo..hi]), yy);
+                let row = |r: usize| {
+                    cb.row(r)
+                        .to_slice()
+                        .expect("rows of a fresh array are contiguous")
+                };
                 let (mut steps, mut not_ok, mut obj) = (0, 0, 0.0);
-                for (j, col) in (lo..hi).zip(xb.columns_mut()) {
-                    let mut sink = Sink { col };
-                    let row = cb.row(j - lo);
-                    let bj = row
-                        .as_slice()
-                        .expect("rows of a fresh array are contiguous");
-                    let o = f(scratch, j, bj, yy[j - lo], &mut sink);
+                let mut tally = |o: SignalOut| {
                     steps = steps.max(o.steps);
                     not_ok += (!o.ok) as usize;
                     obj += o.objective;
+                };
+                for (c, mut cols) in xb.axis_chunks_iter_mut(Axis(1), 2).enumerate() {
+                    let r = 2 * c; // signal lo + r
+                    if cols.ncols() == 2 {
+                        let (a, b) = cols.view_mut().split_at(Axis(1), 1);
+                        let mut sa = Sink {
+                            col: a.index_axis_move(Axis(1), 0),
+                        };
+                        let mut sb = Sink {
+                            col: b.index_axis_move(Axis(1), 0),
+                        };
+                        let outs = two(
+                            scratch,
+                            lo + r,
+                            [row(r), row(r + 1)],
+                            [yy[r], yy[r + 1]],
+                            [&mut sa, &mut sb],
+                        );
+                        outs.into_iter().for_each(&mut tally);
+                    } else {
+                        let mut sink = Sink {
+                            col: cols.index_axis_move(Axis(1), 0),
+                        };
+                        tally(one(scratch, lo + r, row(r), yy[r], &mut sink));
+                    }
                 }
                 (steps, not_ok, obj)
             },

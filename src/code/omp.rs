@@ -22,7 +22,7 @@
 //! * Rubinstein, Zibulevsky, Elad (2008), "Efficient implementation of the K-SVD algorithm using
 //!   batch orthogonal matching pursuit", Technion CS-2008-08, Algorithm 3 (Batch-OMP).
 
-use super::batch::{SignalOut, axpy_neg, per_signal};
+use super::batch::{SignalOut, Sink, axpy_neg, per_signal_pairs};
 use super::{CodeInfo, Encoding, SparseCoder, check_problem};
 use crate::error::{Result, ensure};
 use crate::iter::{Criterion, Termination};
@@ -120,6 +120,137 @@ struct Problem<'a> {
     kmax: usize,
 }
 
+/// The running state of one signal's Batch-OMP loop (see [`omp_one`]).
+#[derive(Clone, Copy)]
+struct Run {
+    err2: f64,
+    premature: bool,
+    floor: f64,
+    /// The next atom and its score.
+    best: f64,
+    i: usize,
+    /// False once the signal has stopped (or taken its last atom).
+    live: bool,
+}
+
+/// Reset the scratch for a new signal and find its first atom.
+#[inline(always)]
+fn begin<K: StepKernel>(p: &Problem<'_>, sc: &mut Scratch, alpha0: &[f64], yy: f64) -> Run {
+    sc.support.clear();
+    sc.x.clear();
+    let (best, i) = K::start(&mut sc.alpha, alpha0, p.weights);
+    Run {
+        err2: yy,
+        premature: false,
+        floor: 1e-14 * yy.sqrt(),
+        best,
+        i,
+        live: true,
+    }
+}
+
+/// The scalar part of step `s`: the stop tests, the new row of L, `z_s`, the support. Returns
+/// `(1/L_ss, z_s)` when the step's O(m) pass must follow ([`pass`]); `None` when the signal has
+/// stopped or just took its last atom (then `run.live` is false).
+#[inline(always)]
+fn head(p: &Problem<'_>, sc: &mut Scratch, run: &mut Run, s: usize) -> Option<(f64, f64)> {
+    let (m, kmax) = (p.m, p.kmax);
+    run.live = false;
+    if let OmpStop::Residual(eps) = p.stop
+        && run.err2 <= eps * eps
+    {
+        return None;
+    }
+    if run.best <= run.floor {
+        return None; // residual orthogonal to every remaining atom
+    }
+    if sc.in_support[run.i] {
+        // a selected atom's α is ~0 in exact arithmetic: never select it twice
+        run.i = masked_argmax(&sc.alpha, p.weights, &sc.in_support, run.floor)?;
+    }
+    let i = run.i;
+    // the new row of L: W[i, 0..s]
+    let row = &mut sc.chol[s * kmax..s * kmax + s + 1];
+    let mut ww = 0.0;
+    for (j, r) in row[..s].iter_mut().enumerate() {
+        let v = sc.w[j * m + i];
+        *r = v;
+        ww += v * v;
+    }
+    let d2 = p.diag[i] - ww;
+    if d2 <= 1e-12 * p.diag[i] {
+        run.premature = true;
+        return None;
+    }
+    // L's diagonal is kept inverted (one division per step, none in the back substitution)
+    let inv_d = 1.0 / d2.sqrt();
+    row[s] = inv_d;
+    let zs = sc.alpha[i] * inv_d;
+    sc.z[s] = zs;
+    run.err2 -= zs * zs;
+    sc.support.push(i);
+    sc.in_support[i] = true;
+    if s + 1 == kmax {
+        return None; // α is not needed after the last atom
+    }
+    run.live = true;
+    Some((inv_d, zs))
+}
+
+/// The O(m) pass of step `s`: `W[:, s] = (G[i, :] − Σ_j W[:, j] L[s, j]) / L_ss`,
+/// `α −= z_s W[:, s]`, and the next arg-max.
+#[inline(always)]
+fn pass<K: StepKernel>(
+    p: &Problem<'_>,
+    sc: &mut Scratch,
+    run: &mut Run,
+    s: usize,
+    inv_d: f64,
+    zs: f64,
+) {
+    let (m, kmax) = (p.m, p.kmax);
+    let i = run.i;
+    let (prev, rest) = sc.w.split_at_mut(s * m);
+    (run.best, run.i) = K::step(
+        &mut sc.alpha,
+        &mut rest[..m],
+        &p.g[i * m..(i + 1) * m],
+        prev,
+        &sc.chol[s * kmax..s * kmax + s],
+        inv_d,
+        zs,
+        p.weights,
+    );
+}
+
+/// `x` from `Lᵀ x = z`; clears the support marks; returns (premature, ‖r‖²).
+#[inline(always)]
+fn end(p: &Problem<'_>, sc: &mut Scratch, run: &Run) -> (bool, f64) {
+    let kmax = p.kmax;
+    let Scratch {
+        chol,
+        z,
+        x,
+        support,
+        in_support,
+        ..
+    } = sc;
+    let k = support.len();
+    x.resize(k, 0.0);
+    for r in (0..k).rev() {
+        let mut v = z[r];
+        for c in r + 1..k {
+            v -= chol[c * kmax + r] * x[c];
+        }
+        x[r] = v * chol[r * kmax + r]; // the inverted diagonal
+    }
+    for &j in support.iter() {
+        in_support[j] = false;
+    }
+    // the error by the running update (‖y‖² − ‖z‖²), as the Cholesky form's ‖y‖² − x_Iᵀα⁰_I
+    (run.premature, run.err2.max(0.0))
+}
+
 /// One signal: fills `sc.support`/`sc.x`; returns (premature, ‖r‖²).
 ///
 /// Batch-OMP in its Gram–Schmidt form: with `L` the Cholesky factor of `G_II`, keep
@@ -137,90 +268,51 @@ fn omp_one<K: StepKernel>(
     alpha0: &[f64],
     yy: f64,
 ) -> (bool, f64) {
-    let (m, kmax, g) = (p.m, p.kmax, p.g);
-    let Scratch {
-        alpha,
-        chol,
-        z,
-        w,
-        x,
-        support,
-        in_support,
-    } = sc;
-    support.clear();
-    x.clear();
-    let mut err2 = yy;
-    let mut premature = false;
-    let floor = 1e-14 * yy.sqrt();
-    let (mut best, mut i) = K::start(alpha, alpha0, p.weights);
-    for s in 0..kmax {
-        if let OmpStop::Residual(eps) = p.stop
-            && err2 <= eps * eps
-        {
+    let mut run = begin::<K>(p, sc, alpha0, yy);
+    for s in 0..p.kmax {
+        match head(p, sc, &mut run, s) {
+            Some((inv_d, zs)) => pass::<K>(p, sc, &mut run, s, inv_d, zs),
+            None => break,
+        }
+    }
+    end(p, sc, &run)
+}
+
+/// Two signals in lock step: each step's scalar parts (arg-max reduction → √ → division, a
+/// serial chain) of both signals come before their O(m) passes, so the out-of-order core runs
+/// one signal's chain beside the other's vector work. Same results as two [`omp_one`] calls.
+#[inline(always)]
+fn omp_pair<K: StepKernel>(
+    p: &Problem<'_>,
+    sc: &mut [Scratch; 2],
+    alpha0: [&[f64]; 2],
+    yy: [f64; 2],
+) -> [(bool, f64); 2] {
+    let [sa, sb] = sc;
+    let mut ra = begin::<K>(p, sa, alpha0[0], yy[0]);
+    let mut rb = begin::<K>(p, sb, alpha0[1], yy[1]);
+    for s in 0..p.kmax {
+        let ha = if ra.live {
+            head(p, sa, &mut ra, s)
+        } else {
+            None
+        };
+        let hb = if rb.live {
+            head(p, sb, &mut rb, s)
+        } else {
+            None
+        };
+        if ha.is_none() && hb.is_none() {
             break;
         }
-        if best <= floor {
-            break; // residual orthogonal to every remaining atom
+        if let Some((inv_d, zs)) = ha {
+            pass::<K>(p, sa, &mut ra, s, inv_d, zs);
         }
-        if in_support[i] {
-            // a selected atom's α is ~0 in exact arithmetic: never select it twice
-            match masked_argmax(alpha, p.weights, in_support, floor) {
-                Some(j) => i = j,
-                None => break,
-            }
+        if let Some((inv_d, zs)) = hb {
+            pass::<K>(p, sb, &mut rb, s, inv_d, zs);
         }
-        // the new row of L: W[i, 0..s]
-        let row = &mut chol[s * kmax..s * kmax + s + 1];
-        let mut ww = 0.0;
-        for j in 0..s {
-            let v = w[j * m + i];
-            row[j] = v;
-            ww += v * v;
-        }
-        let d2 = p.diag[i] - ww;
-        if d2 <= 1e-12 * p.diag[i] {
-            premature = true;
-            break;
-        }
-        // L's diagonal is kept inverted (one division per step, none in the back substitution)
-        let inv_d = 1.0 / d2.sqrt();
-        row[s] = inv_d;
-        let zs = alpha[i] * inv_d;
-        z[s] = zs;
-        err2 -= zs * zs;
-        support.push(i);
-        in_support[i] = true;
-        if s + 1 == kmax {
-            break; // α is not needed after the last atom
-        }
-        // W[:, s] = (G[i, :] − Σ_j W[:, j] L[s, j]) / d;  α −= z_s W[:, s]; the next arg-max
-        let (prev, rest) = w.split_at_mut(s * m);
-        (best, i) = K::step(
-            alpha,
-            &mut rest[..m],
-            &g[i * m..(i + 1) * m],
-            prev,
-            &row[..s],
-            inv_d,
-            zs,
-            p.weights,
-        );
     }
-    // Lᵀ x = z
-    let k = support.len();
-    x.resize(k, 0.0);
-    for r in (0..k).rev() {
-        let mut v = z[r];
-        for c in r + 1..k {
-            v -= chol[c * kmax + r] * x[c];
-        }
-        x[r] = v * chol[r * kmax + r]; // the inverted diagonal
-    }
-    for &j in support.iter() {
-        in_support[j] = false;
-    }
-    // the error by the running update (‖y‖² − ‖z‖²), as the Cholesky form's ‖y‖² − x_Iᵀα⁰_I
-    (premature, err2.max(0.0))
+    [end(p, sa, &ra), end(p, sb, &rb)]
 }
 
 /// The best index outside the support with a score above `floor` (rarely needed: see
@@ -400,6 +492,49 @@ fn omp_dispatch(p: &Problem<'_>, sc: &mut Scratch, alpha0: &[f64], yy: f64) -> (
     omp_one::<Portable>(p, sc, alpha0, yy)
 }
 
+/// [`omp_pair`] compiled for AVX2 + FMA (selected at run time).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn omp_pair_avx2(
+    p: &Problem<'_>,
+    sc: &mut [Scratch; 2],
+    a0: [&[f64]; 2],
+    yy: [f64; 2],
+) -> [(bool, f64); 2] {
+    omp_pair::<Portable>(p, sc, a0, yy)
+}
+
+/// [`omp_pair`] with the AVX-512 kernels (selected at run time).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+fn omp_pair_avx512(
+    p: &Problem<'_>,
+    sc: &mut [Scratch; 2],
+    a0: [&[f64]; 2],
+    yy: [f64; 2],
+) -> [(bool, f64); 2] {
+    omp_pair::<avx512::Kernel>(p, sc, a0, yy)
+}
+
+fn omp_pair_dispatch(
+    p: &Problem<'_>,
+    sc: &mut [Scratch; 2],
+    a0: [&[f64]; 2],
+    yy: [f64; 2],
+) -> [(bool, f64); 2] {
+    #[cfg(target_arch = "x86_64")]
+    if avx512_available() {
+        // SAFETY: the CPU supports the features the function was compiled for.
+        return unsafe { omp_pair_avx512(p, sc, a0, yy) };
+    }
+    #[cfg(target_arch = "x86_64")]
+    if super::batch::has_avx2_fma() {
+        // SAFETY: the CPU supports the features the function was compiled for.
+        return unsafe { omp_pair_avx2(p, sc, a0, yy) };
+    }
+    omp_pair::<Portable>(p, sc, a0, yy)
+}
+
 /// One fused AVX-512 pass per step: the GEMV, the scaling, the α update and the arg-max of the
 /// updated scores run 8 atoms at a time in registers (α and the new W column are written once,
 /// nothing is re-read), with four independent arg-max trackers (blend on a compare mask, the
@@ -565,9 +700,9 @@ mod avx512 {
             }
         }
         if !dst.is_null() {
-            for i in full..m {
+            for (i, &vi) in v.iter().enumerate().skip(full) {
                 // SAFETY: i < m
-                unsafe { *dst.add(i) = v[i] };
+                unsafe { *dst.add(i) = vi };
             }
         }
         finish(merge(t0, t1), v, w, full)
@@ -691,24 +826,32 @@ impl SparseCoder for Omp {
             stop: self.stop,
             kmax,
         };
-        let batch = per_signal(
+        // a signal's codes into its sink; its report
+        let emit = |sc: &Scratch, (premature, r2): (bool, f64), sink: &mut Sink<'_>| {
+            let mut finite = true;
+            for (&i, &v) in sc.support.iter().zip(&sc.x) {
+                finite &= v.is_finite();
+                sink.push(i, v);
+            }
+            SignalOut {
+                steps: sc.support.len(),
+                ok: !premature,
+                // non-finite codes make the objective NaN (checked once below, not by a pass
+                // over the whole m × N matrix)
+                objective: if finite { 0.5 * r2 } else { f64::NAN },
+            }
+        };
+        let batch = per_signal_pairs(
             dict,
             y,
-            || Scratch::new(m, kmax),
+            || [Scratch::new(m, kmax), Scratch::new(m, kmax)],
             |sc, _, b, yy, sink| {
-                let (premature, r2) = omp_dispatch(&p, sc, b, yy);
-                let mut finite = true;
-                for (&i, &v) in sc.support.iter().zip(&sc.x) {
-                    finite &= v.is_finite();
-                    sink.push(i, v);
-                }
-                SignalOut {
-                    steps: sc.support.len(),
-                    ok: !premature,
-                    // non-finite codes make the objective NaN (checked once below, not by a pass
-                    // over the whole m × N matrix)
-                    objective: if finite { 0.5 * r2 } else { f64::NAN },
-                }
+                let r = omp_dispatch(&p, &mut sc[0], b, yy);
+                emit(&sc[0], r, sink)
+            },
+            |sc, _, b, yy, [sa, sb]| {
+                let [ra, rb] = omp_pair_dispatch(&p, sc, b, yy);
+                [emit(&sc[0], ra, sa), emit(&sc[1], rb, sb)]
             },
         );
         let (x, iters, premature, obj) =
@@ -739,6 +882,89 @@ mod tests {
 
     fn random(rng: &mut StdRng, len: usize) -> Vec<f64> {
         (0..len).map(|_| rng.random_range(-1.0..1.0)).collect()
+    }
+
+    /// Two signals in lock step give exactly what two separate runs give — supports, codes,
+    /// residuals — also when the signals stop at different steps (residual targets reached at
+    /// different k, a signal with y = 0, one exactly on two atoms), with the kernels the dispatch
+    /// picks on this CPU and with the portable ones.
+    #[test]
+    fn pairs_agree_with_single_signals() {
+        let mut rng = StdRng::seed_from_u64(3);
+        let (n, m) = (10, 23);
+        let mut a = random(&mut rng, n * m); // row-major n × m
+        for r in 0..n {
+            a[r * m + 7] = a[r * m + 2]; // atoms 2 and 7 equal: a dependent pair
+        }
+        let mut g = vec![0.0; m * m];
+        for i in 0..m {
+            for j in 0..m {
+                g[i * m + j] = (0..n).map(|r| a[r * m + i] * a[r * m + j]).sum();
+            }
+        }
+        let diag: Vec<f64> = (0..m).map(|i| g[i * m + i]).collect();
+        let weights: Vec<f64> = diag.iter().map(|d| 1.0 / d.sqrt()).collect();
+        let signals: Vec<Vec<f64>> = (0..8)
+            .map(|t| match t {
+                0 => vec![0.0; n],
+                1 => (0..n).map(|r| a[r * m + 2] - 0.5 * a[r * m + 11]).collect(),
+                _ => random(&mut rng, n),
+            })
+            .collect();
+        let corr = |y: &[f64]| -> Vec<f64> {
+            (0..m)
+                .map(|i| (0..n).map(|r| a[r * m + i] * y[r]).sum())
+                .collect()
+        };
+        let mut uneven = false;
+        for stop in [
+            OmpStop::Sparsity(4),
+            OmpStop::Sparsity(n),
+            OmpStop::Residual(0.3),
+        ] {
+            let kmax = match stop {
+                OmpStop::Sparsity(k) => k,
+                OmpStop::Residual(_) => n,
+            };
+            let p = Problem {
+                g: &g,
+                m,
+                diag: &diag,
+                weights: &weights,
+                stop,
+                kmax,
+            };
+            for pair in signals.chunks(2).chain([&signals[1..3], &signals[0..1]]) {
+                let (b0, b1) = (corr(&pair[0]), corr(&pair[pair.len() - 1]));
+                let yy = [sq(&pair[0]), sq(&pair[pair.len() - 1])];
+                let mut single = [Scratch::new(m, kmax), Scratch::new(m, kmax)];
+                let r0 = omp_dispatch(&p, &mut single[0], &b0, yy[0]);
+                let r1 = omp_dispatch(&p, &mut single[1], &b1, yy[1]);
+                let mut both = [Scratch::new(m, kmax), Scratch::new(m, kmax)];
+                let rp = omp_pair_dispatch(&p, &mut both, [&b0, &b1], yy);
+                assert_eq!([r0, r1], rp, "{stop:?}");
+                uneven |= single[0].support.len() != single[1].support.len();
+                let mut portable = [Scratch::new(m, kmax), Scratch::new(m, kmax)];
+                let rq = omp_pair::<Portable>(&p, &mut portable, [&b0, &b1], yy);
+                for (t, sc) in single.iter().enumerate() {
+                    assert_eq!(sc.support, both[t].support, "{stop:?}");
+                    assert_eq!(sc.x, both[t].x, "{stop:?}");
+                    assert_eq!(sc.support, portable[t].support, "{stop:?}");
+                    for (u, v) in sc.x.iter().zip(&portable[t].x) {
+                        assert!((u - v).abs() <= 1e-10 * (1.0 + u.abs()));
+                    }
+                    assert!((rq[t].1 - rp[t].1).abs() <= 1e-10 * (1.0 + rp[t].1));
+                }
+            }
+        }
+        assert!(
+            uneven,
+            "no pair stopped at different steps: the test lost its point"
+        );
+    }
+
+    fn sq(v: &[f64]) -> f64 {
+        v.iter().map(|x| x * x).sum()
     }
 
     /// Every kernel this CPU can run against the portable one, on lengths with and without a
