@@ -457,18 +457,57 @@ fn first_at(v: &[f64], w: &[f64], best: f64) -> Option<usize> {
     range.into_iter().find(|&i| v[i].abs() * w[i] == best)
 }
 
-/// [`omp_one`] compiled for AVX2 + FMA (selected at run time).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn omp_one_avx2(p: &Problem<'_>, sc: &mut Scratch, alpha0: &[f64], yy: f64) -> (bool, f64) {
-    omp_one::<Portable>(p, sc, alpha0, yy)
+/// A unit of Batch-OMP work, generic over the step kernels: [`dispatch`] runs it with the best
+/// kernels this CPU has.
+trait Job {
+    type Out;
+    fn run<K: StepKernel>(self) -> Self::Out;
 }
 
-/// [`omp_one`] with the AVX-512 kernels (selected at run time).
+/// One signal ([`omp_one`]).
+struct One<'a, 'p> {
+    p: &'a Problem<'p>,
+    sc: &'a mut Scratch,
+    alpha0: &'a [f64],
+    yy: f64,
+}
+
+impl Job for One<'_, '_> {
+    type Out = (bool, f64);
+    #[inline(always)]
+    fn run<K: StepKernel>(self) -> Self::Out {
+        omp_one::<K>(self.p, self.sc, self.alpha0, self.yy)
+    }
+}
+
+/// Two signals in lock step ([`omp_pair`]).
+struct Pair<'a, 'p> {
+    p: &'a Problem<'p>,
+    sc: &'a mut [Scratch; 2],
+    alpha0: [&'a [f64]; 2],
+    yy: [f64; 2],
+}
+
+impl Job for Pair<'_, '_> {
+    type Out = [(bool, f64); 2];
+    #[inline(always)]
+    fn run<K: StepKernel>(self) -> Self::Out {
+        omp_pair::<K>(self.p, self.sc, self.alpha0, self.yy)
+    }
+}
+
+/// `job` with the portable kernels compiled for AVX2 + FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn run_avx2<J: Job>(job: J) -> J::Out {
+    job.run::<Portable>()
+}
+
+/// `job` with the AVX-512 kernels.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
-fn omp_one_avx512(p: &Problem<'_>, sc: &mut Scratch, alpha0: &[f64], yy: f64) -> (bool, f64) {
-    omp_one::<avx512::Kernel>(p, sc, alpha0, yy)
+fn run_avx512<J: Job>(job: J) -> J::Out {
+    job.run::<avx512::Kernel>()
 }
 
 /// Whether the CPU runs the kernels compiled with `#[target_feature(enable = "avx512f,avx2,fma")]`
@@ -478,61 +517,19 @@ pub(crate) fn avx512_available() -> bool {
     std::arch::is_x86_feature_detected!("avx512f") && super::batch::has_avx2_fma()
 }
 
-fn omp_dispatch(p: &Problem<'_>, sc: &mut Scratch, alpha0: &[f64], yy: f64) -> (bool, f64) {
+/// Run `job` with the best kernels the CPU has (checked at run time).
+fn dispatch<J: Job>(job: J) -> J::Out {
     #[cfg(target_arch = "x86_64")]
     if avx512_available() {
         // SAFETY: the CPU supports the features the function was compiled for.
-        return unsafe { omp_one_avx512(p, sc, alpha0, yy) };
+        return unsafe { run_avx512(job) };
     }
     #[cfg(target_arch = "x86_64")]
     if super::batch::has_avx2_fma() {
         // SAFETY: the CPU supports the features the function was compiled for.
-        return unsafe { omp_one_avx2(p, sc, alpha0, yy) };
+        return unsafe { run_avx2(job) };
     }
-    omp_one::<Portable>(p, sc, alpha0, yy)
-}
-
-/// [`omp_pair`] compiled for AVX2 + FMA (selected at run time).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn omp_pair_avx2(
-    p: &Problem<'_>,
-    sc: &mut [Scratch; 2],
-    a0: [&[f64]; 2],
-    yy: [f64; 2],
-) -> [(bool, f64); 2] {
-    omp_pair::<Portable>(p, sc, a0, yy)
-}
-
-/// [`omp_pair`] with the AVX-512 kernels (selected at run time).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-fn omp_pair_avx512(
-    p: &Problem<'_>,
-    sc: &mut [Scratch; 2],
-    a0: [&[f64]; 2],
-    yy: [f64; 2],
-) -> [(bool, f64); 2] {
-    omp_pair::<avx512::Kernel>(p, sc, a0, yy)
-}
-
-fn omp_pair_dispatch(
-    p: &Problem<'_>,
-    sc: &mut [Scratch; 2],
-    a0: [&[f64]; 2],
-    yy: [f64; 2],
-) -> [(bool, f64); 2] {
-    #[cfg(target_arch = "x86_64")]
-    if avx512_available() {
-        // SAFETY: the CPU supports the features the function was compiled for.
-        return unsafe { omp_pair_avx512(p, sc, a0, yy) };
-    }
-    #[cfg(target_arch = "x86_64")]
-    if super::batch::has_avx2_fma() {
-        // SAFETY: the CPU supports the features the function was compiled for.
-        return unsafe { omp_pair_avx2(p, sc, a0, yy) };
-    }
-    omp_pair::<Portable>(p, sc, a0, yy)
+    job.run::<Portable>()
 }
 
 /// One fused AVX-512 pass per step: the GEMV, the scaling, the α update and the arg-max of the
@@ -608,7 +605,7 @@ mod avx512 {
         _mm512_setr_pd(0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0)
     }
 
-    /// The AVX-512 kernels. Only [`super::omp_one_avx512`] uses them, and it runs only where
+    /// The AVX-512 kernels. Only [`super::run_avx512`] uses them, and it runs only where
     /// [`avx512_available`] said yes: that is the safety argument of the `unsafe` calls below.
     pub(super) struct Kernel;
 
@@ -846,11 +843,21 @@ impl SparseCoder for Omp {
             y,
             || [Scratch::new(m, kmax), Scratch::new(m, kmax)],
             |sc, _, b, yy, sink| {
-                let r = omp_dispatch(&p, &mut sc[0], b, yy);
+                let r = dispatch(One {
+                    p: &p,
+                    sc: &mut sc[0],
+                    alpha0: b,
+                    yy,
+                });
                 emit(&sc[0], r, sink)
             },
             |sc, _, b, yy, [sa, sb]| {
-                let [ra, rb] = omp_pair_dispatch(&p, sc, b, yy);
+                let [ra, rb] = dispatch(Pair {
+                    p: &p,
+                    sc,
+                    alpha0: b,
+                    yy,
+                });
                 [emit(&sc[0], ra, sa), emit(&sc[1], rb, sb)]
             },
         );
@@ -938,10 +945,26 @@ mod tests {
                 let (b0, b1) = (corr(&pair[0]), corr(&pair[pair.len() - 1]));
                 let yy = [sq(&pair[0]), sq(&pair[pair.len() - 1])];
                 let mut single = [Scratch::new(m, kmax), Scratch::new(m, kmax)];
-                let r0 = omp_dispatch(&p, &mut single[0], &b0, yy[0]);
-                let r1 = omp_dispatch(&p, &mut single[1], &b1, yy[1]);
+                let [s0, s1] = &mut single;
+                let r0 = dispatch(One {
+                    p: &p,
+                    sc: s0,
+                    alpha0: &b0,
+                    yy: yy[0],
+                });
+                let r1 = dispatch(One {
+                    p: &p,
+                    sc: s1,
+                    alpha0: &b1,
+                    yy: yy[1],
+                });
                 let mut both = [Scratch::new(m, kmax), Scratch::new(m, kmax)];
-                let rp = omp_pair_dispatch(&p, &mut both, [&b0, &b1], yy);
+                let rp = dispatch(Pair {
+                    p: &p,
+                    sc: &mut both,
+                    alpha0: [&b0, &b1],
+                    yy,
+                });
                 assert_eq!([r0, r1], rp, "{stop:?}");
                 uneven |= single[0].support.len() != single[1].support.len();
                 let mut portable = [Scratch::new(m, kmax), Scratch::new(m, kmax)];
