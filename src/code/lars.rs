@@ -152,7 +152,7 @@ fn back(l: &[f64], cap: usize, k: usize, u: &[f64], out: &mut [f64]) {
 
 /// `λ_max = max_j |c_j|` (`max_j c_j` for non-negative codes; 0 when no entry is positive) and
 /// its first index: a lane-wise maximum (16 independent lanes, so it compiles to vector max
-/// instructions), then the first chunk holding it.
+/// instructions), then a search for the first entry holding it.
 #[inline(always)]
 #[allow(clippy::needless_range_loop, clippy::float_cmp)] // fixed-width lanes; `best` is an entry
 fn lambda_max(c: &[f64], nonneg: bool) -> (f64, usize) {

@@ -15,7 +15,10 @@
 //!
 //! The O(m) work of a step (new W column, α update, next arg-max) runs in one fused pass with
 //! AVX-512 intrinsics where the CPU has them (`avx512` below, checked against the portable
-//! kernels by a unit test), else in separate auto-vectorized passes.
+//! kernels by a unit test), else in separate auto-vectorized passes. Each worker codes two signals
+//! in lock step (`omp_pair`): both scalar chains of a step (arg-max reduction, square root,
+//! division) come before both O(m) passes, so one signal's chain overlaps the other's vector work;
+//! the results equal one-at-a-time coding bit for bit.
 //!
 //! ## References
 //! * Pati, Rezaiifar, Krishnaprasad (1993), "Orthogonal matching pursuit", Asilomar.
