@@ -13,7 +13,7 @@ cargo-test:
 	cargo test --doc
 
 notebooks-test: setup
-	./scripts/notebooks.sh target/nbtest
+	DICTLAB_CHECK_EXTRA=target/report-check/report.html ./scripts/notebooks.sh target/nbtest
 
 test:
 	@mkdir -p target
@@ -21,7 +21,7 @@ test:
 	@$(MAKE) --no-print-directory cargo-test || { kill $$(cat target/setup.pid) 2>/dev/null; exit 1; }
 	@echo "waiting for set-up (log: target/setup.log)"; while kill -0 $$(cat target/setup.pid) 2>/dev/null; do sleep 5; done
 	@./scripts/setup.sh
-	./scripts/notebooks.sh target/nbtest
+	DICTLAB_CHECK_EXTRA=target/report-check/report.html ./scripts/notebooks.sh target/nbtest
 
 # Regenerate notebooks/*.ipynb from their percent-format sources in notebooks/src/.
 notebooks:

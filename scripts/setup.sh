@@ -17,6 +17,19 @@ if ! cargo install --list 2>/dev/null | grep -q "^evcxr_jupyter v0.22"; then
   cargo install evcxr_jupyter --locked --version 0.22.0
 fi
 
+# Headless Chromium for the reports' browser check (scripts/check_reports.py): Debian's package, as
+# the Slurm test installs Slurm's (needs root, as CI is). DICTLAB_CHROMIUM names another browser.
+if [ -z "${DICTLAB_CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing Debian's chromium (browser check of the reports)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }
+  else
+    echo "setup: chromium is missing and cannot be installed here (not root or no apt-get);" \
+         "install it or set DICTLAB_CHROMIUM, or the reports' browser check fails" >&2
+  fi
+fi
+
 KDIR="${JUPYTER_DATA_DIR:-$HOME/.local/share/jupyter}/kernels/rust"
 if [ ! -f "$KDIR/kernel.json" ]; then
   echo "setup: registering the rust kernel"

@@ -19,9 +19,13 @@ use std::path::PathBuf;
 #[derive(Debug, Parser)]
 #[command(name = "dictlab", version, about)]
 pub struct Cli {
-    /// Thread count (default: all cores).
+    /// Thread count (default: all cores; at most 4 × the cores, more is capped with a warning).
     #[arg(long, global = true)]
     pub threads: Option<usize>,
+    /// Refuse any single allocation above this size (bytes, or with a K/M/G/T suffix: 8G).
+    /// Default: the memory available on the machine (or DICTLAB_MAX_MEMORY).
+    #[arg(long, global = true, value_name = "SIZE")]
+    pub max_memory: Option<String>,
     /// The command.
     #[command(subcommand)]
     pub command: Command,
@@ -78,6 +82,9 @@ pub enum Command {
     Sweep(SweepArgs),
     /// Finished runs of a results directory and the shards still to run (as an --array= list).
     Status(StatusArgs),
+    /// Repair a results directory: move corrupt chunks aside and drop runs duplicated across
+    /// chunks (the only command that moves files; refused while a sweep writes the directory).
+    Repair(RepairArgs),
     /// Merge a complete results directory into one parquet table.
     Merge(MergeArgs),
     /// Write a Slurm job-array script for a plan, the dependent merge job, and submit helpers.
@@ -87,6 +94,13 @@ pub enum Command {
     /// Print the per-method headline table of a merged results table (Markdown), or write it into
     /// a document between `<!-- headline:begin -->` and `<!-- headline:end -->` (BENCHMARK.md).
     Headline(HeadlineArgs),
+}
+
+/// `dictlab repair` flags.
+#[derive(Debug, clap::Args)]
+pub struct RepairArgs {
+    /// Results directory.
+    pub dir: PathBuf,
 }
 
 /// `dictlab headline` flags.
@@ -576,14 +590,50 @@ impl GenerateArgs {
     }
 }
 
+/// The cores of this machine (1 when unknown).
+pub fn cores() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+/// A thread count checked and capped at 4 × the cores, with a warning on stderr when capped
+/// (more threads than that only add switching: 10 000 threads made a 10 ms job take 39 s).
+///
+/// # Errors
+/// `t = 0`.
+pub fn cap_threads(t: usize, flag: &str) -> Result<usize> {
+    crate::error::ensure!(t >= 1, "threads", t, format!("{flag} ≥ 1"));
+    let cap = 4 * cores();
+    if t > cap {
+        eprintln!(
+            "warning: {flag} {t} capped at {cap} (4 × the {} cores of this machine)",
+            cores()
+        );
+        return Ok(cap);
+    }
+    Ok(t)
+}
+
 /// Run a parsed command; returns what to print on stdout.
 pub fn run(cli: Cli) -> Result<String> {
+    if let Some(m) = &cli.max_memory {
+        crate::mem::set_limit(crate::mem::parse_size(m)?.max(1));
+    }
     if let Some(t) = cli.threads {
-        crate::error::ensure!(t >= 1, "threads", t, "--threads ≥ 1");
-        // A second initialisation (in tests) is harmless: keep the existing pool.
-        let _ = rayon::ThreadPoolBuilder::new()
+        let t = cap_threads(t, "--threads")?;
+        // A second initialisation (in tests) keeps the existing pool; any other failure is an error.
+        if let Err(e) = rayon::ThreadPoolBuilder::new()
             .num_threads(t)
-            .build_global();
+            .build_global()
+            && rayon::current_num_threads() != t
+        {
+            return Err(crate::error::Error::invalid(
+                "threads",
+                t,
+                format!("a thread count the system can start ({e})"),
+            ));
+        }
     }
     match cli.command {
         Command::Generate(g) => {
@@ -611,6 +661,12 @@ pub fn run(cli: Cli) -> Result<String> {
             let coder = e.coder()?;
             let d = io::read_matrix(&e.dict, "dictionary")?;
             let y = io::read_matrix(&e.signals, "signals")?;
+            check_layout(&d, &y)?;
+            crate::mem::check(
+                format!("the codes of {} atoms × {} signals", d.ncols(), y.ncols()),
+                crate::mem::f64_bytes(&[(d.ncols(), y.ncols()), (d.ncols(), d.ncols())]),
+            )?;
+            check_output_dir(&e.out)?;
             let truth = match &e.truth {
                 Some(p) => {
                     let x = io::read_matrix(p, "true codes")?;
@@ -668,7 +724,21 @@ pub fn run(cli: Cli) -> Result<String> {
                 ..Default::default()
             };
             let summary = run_plan(&plan, &a.out, &opts)?;
-            Ok(serde_json::to_string(&summary)?)
+            let json = serde_json::to_string(&summary)?;
+            if summary.runs_failed > 0 {
+                return Err(crate::error::Error::RunsFailed {
+                    failed: summary.runs_failed,
+                    total: summary.runs_done,
+                    by_message: summary
+                        .errors
+                        .iter()
+                        .map(|(m, n)| format!("{n} × {m}"))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                    summary: json,
+                });
+            }
+            Ok(json)
         }
         Command::Status(a) => {
             let st = crate::sweep::status(&a.dir, a.shards)?;
@@ -680,7 +750,11 @@ pub fn run(cli: Cli) -> Result<String> {
                 st.to_string()
             })
         }
+        Command::Repair(a) => Ok(serde_json::to_string(&crate::sweep::store::repair(
+            &a.dir,
+        )?)?),
         Command::Merge(a) => {
+            check_output_dir(&a.out)?;
             let df = crate::sweep::merge(&a.dir)?;
             crate::sweep::store::write_parquet(&df, &a.out)?;
             Ok(serde_json::to_string(&serde_json::json!({
@@ -691,7 +765,7 @@ pub fn run(cli: Cli) -> Result<String> {
         }
         Command::EmitSlurm(a) => crate::sweep::slurm::emit(&a),
         Command::Report(a) => {
-            let df = crate::sweep::store::read_parquet(&a.input)?;
+            let df = crate::sweep::store::read_results(&a.input)?;
             let title = a.title.clone().unwrap_or_else(|| {
                 format!(
                     "dictlab sweep report: {}",
@@ -702,7 +776,7 @@ pub fn run(cli: Cli) -> Result<String> {
             Ok(serde_json::to_string(&serde_json::json!({"out": a.out}))?)
         }
         Command::Headline(a) => {
-            let df = crate::sweep::store::read_parquet(&a.input)?;
+            let df = crate::sweep::store::read_results(&a.input)?;
             let body = headline_block(&df, &a.input)?;
             match &a.update {
                 None => Ok(body),
@@ -740,10 +814,66 @@ fn headline_block(df: &polars::prelude::DataFrame, input: &std::path::Path) -> R
     ))
 }
 
+/// The dictionary (n × m) and signals (n × N) agree on n; when they do not, say which one looks
+/// transposed (scikit-learn's layout).
+fn check_layout(d: &ndarray::Array2<f64>, y: &ndarray::Array2<f64>) -> Result<()> {
+    if d.nrows() == y.nrows() {
+        return Ok(());
+    }
+    let hint = if d.ncols() == y.nrows() {
+        "; the dictionary looks transposed (scikit-learn's components_ is m × n): save `components_.T`"
+    } else if y.ncols() == d.nrows() {
+        "; the signals look transposed (scikit-learn's X is N × n): save `X.T`"
+    } else if d.ncols() == y.ncols() {
+        "; both look transposed (scikit-learn's layout): save `components_.T` and `X.T`"
+    } else {
+        ""
+    };
+    Err(Error::ShapeMismatch {
+        what: "signals (n × N) against the dictionary (n × m): n must agree",
+        expected: (d.nrows(), y.ncols()),
+        found: y.dim(),
+        hint: hint.to_string(),
+    })
+}
+
+/// The directory an output file goes to exists (checked before any long work, so that a wrong
+/// path does not throw the results away at the end).
+fn check_output_dir(path: &std::path::Path) -> Result<()> {
+    match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(dir) if !dir.is_dir() => Err(Error::invalid(
+            "output path",
+            path.display(),
+            format!(
+                "a file in an existing directory (`{}` does not exist: create it first)",
+                dir.display()
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn learn(l: LearnArgs) -> Result<String> {
     use crate::learn::{Init, RecoveryObserver};
+    check_output_dir(&l.out)?;
+    if let Some(t) = &l.trace {
+        check_output_dir(t)?;
+    }
     let y = io::read_matrix(&l.signals, "signals")?;
     let m = l.atoms;
+    crate::mem::check(
+        format!(
+            "learning {m} atoms from {} signals of dimension {}",
+            y.ncols(),
+            y.nrows()
+        ),
+        crate::mem::f64_bytes(&[
+            (m, y.ncols()),
+            (y.nrows(), y.ncols()),
+            (y.nrows(), m),
+            (m, m),
+        ]),
+    )?;
     let learner = l.learner(m)?;
     let truth = match &l.truth {
         Some(p) => {

@@ -61,6 +61,18 @@ pub enum Error {
         /// The underlying error.
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// An allocation would not fit in memory (checked before allocating; see [`crate::mem`]).
+    #[error(
+        "{what} needs {needed}, more than the {limit}: use smaller sizes, or raise the limit with --max-memory (or DICTLAB_MAX_MEMORY) if the machine really has the memory"
+    )]
+    TooLarge {
+        /// What was about to be allocated.
+        what: String,
+        /// Its size, human-readable.
+        needed: String,
+        /// The limit and where it comes from.
+        limit: String,
+    },
     /// A file exists but is not in the expected format.
     #[error("cannot read `{path}`: found {detail}; expected {expected}")]
     Format {
@@ -80,6 +92,30 @@ pub enum Error {
         key: String,
         /// What would be valid, phrased as the fix.
         expected: String,
+    },
+    /// Another process is writing the same results directory (and shard).
+    #[error(
+        "`{dir}` ({shard}) is being written by process {pid}: wait for it to finish or stop it, then rerun (two writers would run the same items twice)"
+    )]
+    Locked {
+        /// The results directory.
+        dir: PathBuf,
+        /// Which shard ("all shards" for an unsharded run).
+        shard: String,
+        /// The holder's PID as it wrote it in the lock file ("unknown" if unreadable).
+        pid: String,
+    },
+    /// A sweep finished, but some of its runs are error rows (they are in the results).
+    #[error("{failed} of {total} runs failed (error rows kept in the results): {by_message}")]
+    RunsFailed {
+        /// Runs with an error row.
+        failed: usize,
+        /// Runs executed.
+        total: usize,
+        /// Counts by message, most frequent first.
+        by_message: String,
+        /// The run summary (JSON), printed on stdout.
+        summary: String,
     },
     /// A sweep's results directory or results do not belong together (plan hash mismatch, gaps,
     /// duplicates).

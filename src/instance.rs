@@ -180,7 +180,11 @@ impl InstanceSpec {
         };
         let num = |k: &str| -> Result<Option<f64>> {
             get(k)
-                .map(|v| v.as_f64().ok_or_else(|| bad(k, v, "a number")))
+                .map(|v| {
+                    v.as_f64()
+                        .filter(|x| x.is_finite())
+                        .ok_or_else(|| bad(k, v, "a finite number"))
+                })
                 .transpose()
         };
         let int = |k: &str| -> Result<Option<usize>> {
@@ -322,6 +326,13 @@ impl InstanceSpec {
         ensure!(n >= 1, "dim", n, "n ≥ 1");
         ensure!(m >= 1, "n_atoms", m, "m ≥ 1");
         ensure!(self.n_samples >= 1, "n_samples", self.n_samples, "N ≥ 1");
+        crate::mem::check(
+            format!(
+                "an instance with dim {n}, {m} atoms and {} samples",
+                self.n_samples
+            ),
+            self.bytes(),
+        )?;
         self.codes.check(m)?;
         self.noise.check()?;
         match self.dictionary {
@@ -398,6 +409,19 @@ impl InstanceSpec {
             DictKind::Gaussian => {}
         }
         Ok(())
+    }
+
+    /// Bytes held while sampling: A (n × m), X (m × N), the clean product, the noise and Y
+    /// (n × N each), and the m × m Gram matrices of the coherence generators.
+    pub fn bytes(&self) -> u128 {
+        let (n, m, nn) = (self.dim, self.n_atoms, self.n_samples);
+        let gram = match self.dictionary {
+            DictKind::Coherence { .. } | DictKind::TightFrame | DictKind::NearDuplicates { .. } => {
+                3
+            }
+            _ => 0,
+        };
+        crate::mem::f64_bytes(&[(n, m), (m, nn), (n, nn), (n, nn), (n, nn), (m, m * gram)])
     }
 
     /// Draw the dictionary alone (with the coherence report where relevant).

@@ -61,6 +61,7 @@ pub mod io;
 pub mod iter;
 pub mod learn;
 pub mod linalg;
+pub mod mem;
 pub mod metrics;
 pub mod neural;
 pub mod prelude;

@@ -9,7 +9,9 @@ pub use crate::instance::{DictKind, Instance, InstanceSpec};
 pub use crate::learn::DictionaryLearner;
 pub use crate::linalg::{self, Par};
 pub use crate::metrics::{self, Recovery, RecoveryMetrics, SupportStats};
-pub use crate::report::{self, CurveOpts, Report, Series2, show_df, show_html, show_plot};
+pub use crate::report::{
+    self, CurveOpts, Report, Series2, show_df, show_headline, show_html, show_plot, show_text,
+};
 pub use crate::rng::{Rng, Rng64, SeedableRng, derive_seed, rng_from_seed};
 pub use crate::sweep::{Grid, Item, Point, Row, Sweep, Value};
 pub use crate::{io, ndarray, plotly, polars};

@@ -52,6 +52,12 @@ pub struct MethodDef {
 }
 
 const LASSO: &[&str] = &["lambda", "nonneg"];
+/// Counts that must be ≥ 1 wherever they appear.
+const COUNTS: &[&str] = &[
+    "iters", "epochs", "starts", "rounds", "batch", "steps", "layers", "sparsity",
+];
+/// Parameters that must be > 0 wherever they appear.
+const POSITIVE: &[&str] = &["lambda", "eta", "lr", "tau", "epochs"];
 const ALT: &[&str] = &["sparsity", "lambda", "iters", "init", "init_dist"];
 const KSVD: &[&str] = &["sparsity", "iters", "init", "init_dist"];
 const ONLINE: &[&str] = &["sparsity", "lambda", "epochs", "batch", "init", "init_dist"];
@@ -306,11 +312,30 @@ pub fn params_from_flags(
     flags: Vec<(&str, Option<Value>)>,
 ) -> Result<Vec<(String, Value)>> {
     let keys = lookup(name)?.keys;
-    Ok(flags
-        .into_iter()
-        .filter(|(k, _)| keys.contains(k))
-        .filter_map(|(k, v)| v.map(|v| (k.to_string(), v)))
-        .collect())
+    let mut out = Vec::new();
+    for (k, v) in flags {
+        let Some(v) = v else { continue };
+        if !keys.contains(&k) {
+            // refuse, don't drop: `--nonneg` with omp silently wrote negative codes
+            return Err(Error::invalid(
+                "flag",
+                format!("--{} with method `{name}`", k.replace('_', "-")),
+                format!(
+                    "only flags that apply to `{name}`: {}",
+                    if keys.is_empty() {
+                        "none of the method flags".to_string()
+                    } else {
+                        keys.iter()
+                            .map(|k| format!("--{}", k.replace('_', "-")))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    }
+                ),
+            ));
+        }
+        out.push((k.to_string(), v));
+    }
+    Ok(out)
 }
 
 /// [`build`] for a method that must be a coder.
@@ -377,17 +402,35 @@ impl P<'_> {
         )
     }
     fn f64(&self, key: &str) -> Result<Option<f64>> {
-        self.get(key)
-            .map(|v| v.as_f64().ok_or_else(|| self.bad(key, v, "a number")))
-            .transpose()
+        let x = self
+            .get(key)
+            .map(|v| {
+                v.as_f64()
+                    .filter(|x| x.is_finite())
+                    .ok_or_else(|| self.bad(key, v, "a finite number"))
+            })
+            .transpose()?;
+        // penalties and step sizes: refused here, by the plan check, not as error rows at run time
+        if let (Some(x), true) = (x, POSITIVE.contains(&key))
+            && x <= 0.0
+        {
+            return Err(self.bad(key, &Value::Float(x), "a number > 0"));
+        }
+        Ok(x)
     }
     fn usize(&self, key: &str) -> Result<Option<usize>> {
-        self.get(key)
+        let n = self
+            .get(key)
             .map(|v| {
                 v.as_usize()
                     .ok_or_else(|| self.bad(key, v, "a non-negative integer"))
             })
-            .transpose()
+            .transpose()?;
+        // zero iterations / starts would return the start unoptimised, reported as a result
+        if n == Some(0) && COUNTS.contains(&key) {
+            return Err(self.bad(key, &Value::Int(0), "at least 1"));
+        }
+        Ok(n)
     }
     fn bool(&self, key: &str) -> Result<Option<bool>> {
         self.get(key)

@@ -1,9 +1,10 @@
+//! paper: dictlab's own tour: generators, coherence and RIP bounds, recovery metrics (docs/protocols.md §0–§1)
 // %% [markdown]
 // # 00 — A tour of dictlab
 //
 // **What this notebook shows.** One planted problem `Y = A* X* + E` from a coherence-targeted generator; its coherence,
 // Babel function and RIP *bounds*; then `A*` corrupted by known amounts (plus a random permutation and sign flips) so we
-// can watch every recovery metric of PAPERS.md §0 respond.
+// can watch every recovery metric of docs/protocols.md §0 respond.
 //
 // Conventions: columns are atoms and samples — `Y` is n × N, `A` is n × m, `X` is m × N (scikit-learn stores the
 // transpose). Default sizes are small; `DICTLAB_FULL=1` switches to larger ones.
@@ -114,6 +115,22 @@ show_plot(&report::histogram("Off-diagonal |Gram| entries", "|<a_i, a_j>|", &[
     ("Gaussian".to_string(), g_gauss),
     (format!("coherence-targeted (mu <= {mu_target})"), g_target),
 ]));
+// %% [markdown]
+// ## Headline
+// The one-line finding of this run, written from the numbers above (it also heads this notebook's card in the reports' index).
+// %%
+{
+    let eps_col = dictlab::sweep::column_f64(&summary, "p_inst_eps")?;
+    let at = |c: &str, e: f64| -> Result<f64> {
+        let v = dictlab::sweep::column_f64(&summary, c)?;
+        Ok(eps_col.iter().position(|x| *x == Some(e)).and_then(|i| v[i]).unwrap_or(f64::NAN))
+    };
+    report::show_headline(&format!(
+        "The coherence generator reached μ = {:.3} for a target of {mu_target} (Welch bound {:.3}). Under a 10 % Gaussian \
+         corruption of A* (then permuted and sign-flipped) the share of atoms found at |cos| > 0.99 falls to {:.2} while the \
+         recovery score stays at {:.3}: the two metrics answer different questions.",
+        rep.achieved, rep.lower_bound, at("m_recovery_rate", 0.1)?, at("m_recovery_score", 0.1)?));
+}
 // %% [markdown]
 // ## Observed
 // - The generator's report above states the achieved μ next to the target and the Welch bound; it sits under the

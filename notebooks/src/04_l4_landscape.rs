@@ -1,3 +1,4 @@
+//! paper: Qu, Zhai, Li, Zhang, Zhu, ICLR 2020; Zhai, Mehta, Zhou, Ma, ICLR 2020 (MSP, Table 2)
 // %% [markdown]
 // # 04 — ℓ4-norm dictionary learning: the landscape on the sphere, MSP's robustness table, overcomplete recovery
 //
@@ -10,7 +11,7 @@
 //   (`A ← P_O(n)[(AY)^{∘3}Yᵀ]`, one SVD per iteration) recovers it, and is robust to Gaussian noise, outliers and sparse
 //   corruption (Table 2 of the ICLR paper).
 //
-// Protocols: PAPERS.md §4a (QU-E1/E2) and §4b (MSP-E1). Sizes marked "ours" are not from the papers (no official code
+// Protocols: docs/protocols.md §4a (QU-E1/E2) and §4b (MSP-E1). Sizes marked "ours" are not from the papers (no official code
 // for Qu et al.). Default sizes are small; `DICTLAB_FULL=1` runs the paper's MSP size (n = 100, p = 40 000, 5 trials)
 // and a larger phase-transition grid.
 // %%
@@ -28,7 +29,7 @@ let seed: u64 = 4;
 println!("full size: {full}");
 // %% [markdown]
 // ## 1. The landscape in n = 3, K = 2
-// Two unit-norm tight frames with m = 6 atoms in R³: a random UNTF (PAPERS.md §1.3) and the six diagonals of the
+// Two unit-norm tight frames with m = 6 atoms in R³: a random UNTF (docs/protocols.md §1.3) and the six diagonals of the
 // icosahedron, an equiangular tight frame at the Welch bound μ = 1/√5 ≈ 0.447; and, outside the theory, a
 // coherence-targeted dictionary (μ = 0.55, not tight: its map is `¼‖Aᵀq‖₄⁴` alone, not an expectation of the empirical
 // objective, since ‖Aᵀq‖₂ varies over the sphere). For a tight frame the expected objective is
@@ -96,7 +97,7 @@ for (fname, a3) in [("random UNTF", &a_rand), ("icosahedral ETF", &a_ico), ("coh
 // %% [markdown]
 // Where does descent go? Riemannian gradient descent (Armijo) and the power iteration from 100 random starts, on the
 // population objective and on the empirical one (p = 5000 samples, θ = 0.1): fraction of runs whose limit has
-// `l4_single ≥ 0.99` (PAPERS.md §0).
+// `l4_single ≥ 0.99` (docs/protocols.md §0).
 // %%
 let q0 = l4::random_sphere(3usize, 100usize, &mut rng_from_seed(seed + 3));
 for (fname, a3) in [("random UNTF", &a_rand), ("icosahedral ETF", &a_ico)] {
@@ -116,7 +117,7 @@ for (fname, a3) in [("random UNTF", &a_rand), ("icosahedral ETF", &a_ico)] {
     }
 }
 // %% [markdown]
-// ## 2. MSP robustness (Zhai, Mehta, Zhou, Ma, ICLR 2020, Table 2; PAPERS.md MSP-E1)
+// ## 2. MSP robustness (Zhai, Mehta, Zhou, Ma, ICLR 2020, Table 2; docs/protocols.md §4b)
 // `Y = D_o X`, `D_o` Haar-orthogonal, `X` Bernoulli(0.3)–Gaussian, 200 MSP iterations from a Haar-random start. Conditions:
 // clean; Gaussian noise σ ∈ {0.2, 0.4} added to every entry; outliers (0.2p or 0.4p extra columns of N(0, 1) appended);
 // sparse corruption (±1 added to a random 20 % or 40 % of the entries). `l4_error = 1 − ‖ÂᵀD_o‖₄⁴/n` in %, mean over
@@ -217,6 +218,23 @@ for d in ["untf", "coherence_0.4", "coherence_0.4_nowhiten"] {
 let pt_table = dictlab::sweep::select(&dictlab::sweep::mean_by(&pt, &["p_inst_dictionary", "p_inst_K", "p_inst_theta"])?,
     &["p_inst_dictionary", "p_inst_K", "p_inst_theta", "m_coherence", "m_recovery_rate", "m_recovery_score", "m_success", "m_rounds", "time_s"])?;
 report::show_df_rows(&pt_table, 200);
+// %% [markdown]
+// ## Headline
+// The one-line finding of this run, written from the numbers above (it also heads this notebook's card in the reports' index).
+// %%
+{
+    let cond = dictlab::sweep::column_str(&msp_table, "p_inst_condition")?;
+    let err = dictlab::sweep::column_f64(&msp_table, "m_l4_error_pct")?;
+    let at = |c: &str| cond.iter().position(|x| x == c).and_then(|i| err[i]).unwrap_or(f64::NAN);
+    let untf = dictlab::sweep::filter_eq(&pt, &[("p_inst_dictionary", "untf".into())])?;
+    let by_k = report::ranking(&untf, "p_inst_K", "m_recovery_rate")?;
+    let rate_at = |k: &str| by_k.iter().find(|r| r.0 == k).map(|r| r.1).unwrap_or(f64::NAN);
+    report::show_headline(&format!(
+        "MSP recovers an orthogonal dictionary (n = {n_msp}) with ℓ4 error {:.2} % on clean data and {:.2} % with 40 % of \
+         entries corrupted; ℓ4 maximization over the sphere on random tight frames (n = {n_pt}) finds {:.0} % of the atoms at \
+         K = 1.5 but {:.0} % at K = 2.5.",
+        at("clean"), at("corruption_0.4"), 100.0 * rate_at("1.5"), 100.0 * rate_at("2.5")));
+}
 // %% [markdown]
 // ## Observed
 // Read from a run at the default size (numbers printed above; single repetitions, so cell values are noisy).

@@ -1,7 +1,8 @@
+//! paper: "Neural nets learn dictionaries?" (blog note, 2016); sparse autoencoders (Cunningham et al. 2024; Gao et al. 2024)
 // %% [markdown]
 // # 06 — "Neural nets learn dictionaries?" (blog note, 2016) and sparse autoencoders on planted dictionaries
 //
-// **The note's question** (PAPERS.md §5): with data y = A h, h sparse, does gradient descent drive the rows b_i of an
+// **The note's question** (docs/protocols.md §5): with data y = A h, h sparse, does gradient descent drive the rows b_i of an
 // encoder B toward the rows of Aᵀ — or can the whole-matrix gradient point the right way while individual rows drift
 // until they no longer decode? The note fixes no architecture; we use the tied ReLU autoencoder of notebook 05 (B = W,
 // r = ReLU(W y − ε), ŷ = Wᵀ r) with a data-driven ε (the quantile of W y that keeps k/m of the units active at the
@@ -257,6 +258,17 @@ let cmp = {
     })?
 };
 report::show_df(&sweep::select(&cmp, &["p_inst_coherence", "p_inst_firing", "method", "time_s", "m_recovery_score", "m_mmcs", "m_recovery_rate", "m_l0", "m_fvu", "m_shrinkage", "m_dead_latents", "m_latent_f1"])?);
+// %% [markdown]
+// ## Headline
+// The one-line finding of this run, written from the numbers above (it also heads this notebook's card in the reports' index).
+// %%
+{
+    let r = report::ranking(&cmp, "method", "m_recovery_rate")?;
+    let list = r.iter().map(|(m, v)| format!("{m} {v:.2}")).collect::<Vec<_>>().join(", ");
+    report::show_headline(&format!(
+        "On four planted problems (n = {n}, m = {m}, k = 2; μ ∈ {{0.3, 0.6}}, independent or correlated firing), mean share \
+         of atoms recovered at |cos| > 0.99: {list}."));
+}
 // %% [markdown]
 // ## Observed
 // Default size (n = 32, m = 48, k = 2, N = 3000, μ(A*) = 0.55, 300 GD iterations at η = 0.05; fixed seeds, one draw per

@@ -1,8 +1,9 @@
+//! paper: Malézieux, Moreau, Kowalski, ICLR 2022; Ablin, Peyré, Moreau, ICML 2020; Ablin et al., NeurIPS 2019 (SLISTA)
 // %% [markdown]
 // # 08 — Unrolled vs alternating dictionary learning, and learned ISTA networks
 //
 // **Papers.** B. Malézieux, T. Moreau, M. Kowalski, "Understanding approximate and unrolled dictionary learning for
-// pattern recovery" (ICLR 2022; code bmalezieux/unrolled_dl) — PAPERS.md §7; P. Ablin, G. Peyré, T. Moreau,
+// pattern recovery" (ICLR 2022; code bmalezieux/unrolled_dl) — docs/protocols.md §7; P. Ablin, G. Peyré, T. Moreau,
 // "Super-efficiency of automatic differentiation for functions defined as a minimum" (ICML 2020) — §9;
 // P. Ablin, T. Moreau, M. Massias, A. Gramfort, "Learning step sizes for unfolded sparse coding" (NeurIPS 2019; code
 // tomMoral/adopty) and K. Gregor & Y. LeCun's LISTA (ICML 2010) — §8.
@@ -104,7 +105,7 @@ report::show_df(&e3_mean);
 // ## MMK-E2 / APM-E1: the direction of the gradient vs the number of iterations and the backprop depth
 // At D₀, g\* = (D ẑ − Y)ẑᵀ/N with ẑ the converged Lasso solution (FISTA to a relative gap of 10⁻¹²). For t unrolled
 // iterations: g₁ (depth 0), g₂ truncated to depth 20 and 50, g₂ through all t layers, and the implicit estimator g₃
-// (Ablin et al. 2020). `grad_cos` and `grad_err` (PAPERS.md §0), with e_t = mean ‖z_t − ẑ‖ on a twin reading.
+// (Ablin et al. 2020). `grad_cos` and `grad_err` (docs/protocols.md §0), with e_t = mean ‖z_t − ẑ‖ on a twin reading.
 // %%
 let e2 = {
     let (g_star, z_star) = lasso_gradient(d0.view(), inst.y.view(), lambda)?;
@@ -223,6 +224,16 @@ if let Some(net) = &lista_deep {
     report::show_plot(&report::curves("SLISTA-E2: relative distance of W_e^t to its best multiple of Dᵀ", "layer t", "distance",
         &[Series2::new("LISTA", xs, dist.clone())], &CurveOpts { markers: true, ..Default::default() }));
     println!("per-layer distance: {:?}", dist.iter().map(|v| format!("{v:.3}")).collect::<Vec<_>>());
+}
+// %% [markdown]
+// ## Headline
+// The one-line finding of this run, written from the numbers above (it also heads this notebook's card in the reports' index).
+// %%
+{
+    let r = report::ranking(&e3_mean, "method", "m_recovery_score")?;
+    let list = r.iter().map(|(m, v)| format!("{m} {v:.3}")).collect::<Vec<_>>().join(", ");
+    report::show_headline(&format!(
+        "MMK-E3 (P = 30, d = 50): mean recovery_score over the unrolled depths — {list}."));
 }
 // %% [markdown]
 // ## Observed

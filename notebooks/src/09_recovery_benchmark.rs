@@ -1,7 +1,8 @@
+//! paper: The recovery benchmark asked for by the Inria internship proposal (Moreau & Gramfort)
 // %% [markdown]
 // # 09 — The dictionary-recovery benchmark: classical vs neural methods on coherence-controlled problems
 //
-// **What this notebook shows** (the Inria proposal's deliverable, PAPERS.md §6; issue 9). Planted problems
+// **What this notebook shows** (the Inria proposal's deliverable, docs/protocols.md §6; issue 9). Planted problems
 // `Y = A* X* + E` whose dictionaries have a *controlled* mutual coherence μ (coherence-targeted, Gaussian, and the
 // union of bases [I | H]), over sparsity k and overcompleteness m/n; every method of the crate that learns a
 // dictionary — MOD, K-SVD, online DL, AltMinDict, ℓ4 maximization, NOODL, the tied ReLU autoencoder, sparse
@@ -11,7 +12,7 @@
 // `run_cached`; `DICTLAB_FULL=1` reads `plans/benchmark_full.toml` instead (hours of CPU: run it with `dictlab sweep`
 // or under Slurm first, see BENCHMARK.md — `run_cached` then finds its merged table).
 //
-// **Metrics** (PAPERS.md §0): `recovery_rate` = fraction of true atoms matched at |cos| ≥ 0.99 (after the optimal
+// **Metrics** (docs/protocols.md §0): `recovery_rate` = fraction of true atoms matched at |cos| ≥ 0.99 (after the optimal
 // one-to-one matching), `recovery_score` = mean matched |cos|, `spurious_atoms` = learned atoms matching no true atom
 // at 0.99, `support_f1` of the final codes (aligned to the true atoms; learners that keep no codes — online, ℓ4,
 // NOODL — get Batch-OMP codes at k with their dictionary), `time_to_95` = first time the recovery rate
@@ -178,6 +179,20 @@ fn is_neural(m: &str) -> bool { ["relu_ae", "sae", "unrolled", "lista_dl"].iter(
     } else {
         println!("(set DICTLAB_WRITE_RESULTS=1 to write {}/headline_{plan_name}.md)", dir.display());
     }
+}
+// %% [markdown]
+// ## Headline
+// The one-line finding of this run, written from the numbers above (it also heads this notebook's card in the reports' index).
+// %%
+{
+    let r = report::ranking(&fin, "method", "m_recovery_rate")?;
+    let (best, worst) = (&r[0], &r[r.len() - 1]);
+    let runs = fin.height();
+    report::show_headline(&format!(
+        "{runs} runs of {} methods on the {plan_name} plan: {} recovers the most atoms (mean final recovery_rate {:.2}), \
+         {} the fewest ({:.2}); the top three are {}.",
+        r.len(), best.0, best.1, worst.0, worst.1,
+        r.iter().take(3).map(|(m, v)| format!("{m} ({v:.2})")).collect::<Vec<_>>().join(", ")));
 }
 // %% [markdown]
 // ## Observed

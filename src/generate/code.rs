@@ -6,7 +6,7 @@
 //! | [`Support::ExactK`] | exactly k atoms per sample, uniform without replacement |
 //! | [`Support::Bernoulli`] | each atom active independently with probability θ (Qu et al., MSP, Malézieux) |
 //! | [`Support::Zipf`] | exactly k atoms per sample, atom i drawn with weight 1/(i+1)^s without replacement |
-//! | [`Support::Correlated`] | exactly k atoms per sample; atoms in groups of g consecutive indices fire together: after the first atom, each next one comes with probability ρ from the groups already active (SAE-style correlated firing, PAPERS.md §15) |
+//! | [`Support::Correlated`] | exactly k atoms per sample; atoms in groups of g consecutive indices fire together: after the first atom, each next one comes with probability ρ from the groups already active (SAE-style correlated firing, docs/protocols.md §15) |
 //!
 //! | value law | meaning |
 //! |---|---|
@@ -193,8 +193,15 @@ impl CodeLaw {
         let mut x = Array2::zeros((m, n_samples));
         let mut support = Vec::with_capacity(m);
         let zipf_w: Vec<f64> = match self.support {
+            // floored at the smallest normal f64: for a large exponent 1/(i+1)^s underflows to 0,
+            // and a zero weight can never be drawn, which left fewer than k atoms per sample
+            // (--zipf 1000 gave 2 of k = 4); floored atoms tie among themselves
             Support::Zipf { exponent, .. } => (0..m)
-                .map(|i| 1.0 / ((i + 1) as f64).powf(exponent))
+                .map(|i| {
+                    (-exponent * ((i + 1) as f64).ln())
+                        .exp()
+                        .max(f64::MIN_POSITIVE)
+                })
                 .collect(),
             _ => Vec::new(),
         };
@@ -206,9 +213,23 @@ impl CodeLaw {
                     support.extend((0..m).filter(|_| rng.random::<f64>() < theta))
                 }
                 Support::Zipf { k, .. } => {
-                    let idx = rand::seq::index::sample_weighted(rng, m, |i| zipf_w[i], k)
-                        .expect("weights are positive and finite");
+                    let idx = rand::seq::index::sample_weighted(rng, m, |i| zipf_w[i], k).map_err(
+                        |e| {
+                            crate::error::Error::invalid(
+                                "zipf_exponent",
+                                e,
+                                "weights that can be drawn",
+                            )
+                        },
+                    )?;
                     support.extend(idx);
+                    if support.len() != k {
+                        return Err(crate::error::Error::invalid(
+                            "zipf_exponent",
+                            format!("{} atoms drawn of k = {k}", support.len()),
+                            "a smaller Zipf exponent (the weights underflow)",
+                        ));
+                    }
                 }
                 Support::Correlated { k, group, rho } => {
                     correlated_support(m, k, group, rho, &mut support, rng)

@@ -87,7 +87,7 @@ pub fn gaussian_matrix(n: usize, m: usize, rng: &mut impl Rng) -> Array2<f64> {
     a
 }
 
-/// Gaussian dictionary with unit-norm columns (PAPERS.md §1.8). `μ ≈ sqrt(4 log m / n)`.
+/// Gaussian dictionary with unit-norm columns (docs/protocols.md §1.8). `μ ≈ sqrt(4 log m / n)`.
 pub fn gaussian_dictionary(n: usize, m: usize, rng: &mut impl Rng) -> Result<Array2<f64>> {
     check_dims(n, m)?;
     let mut a = gaussian_matrix(n, m, rng);
@@ -174,7 +174,7 @@ pub struct FrameReport {
     pub iters: usize,
 }
 
-/// Random unit-norm tight frame (PAPERS.md §1.3): alternate the polar step `A ← √K·UVᵀ` with
+/// Random unit-norm tight frame (docs/protocols.md §1.3): alternate the polar step `A ← √K·UVᵀ` with
 /// column normalisation from a Gaussian start until ‖AAᵀ − K·I‖_F < `tol` (K = m/n).
 ///
 /// # Errors
@@ -228,7 +228,7 @@ pub fn tightness_residual(a: ArrayView2<'_, f64>) -> f64 {
 }
 
 /// Real Steiner ETF from the BIBD(v, 2, 1) of all pairs of `v` points and a Sylvester Hadamard
-/// matrix of order `v` (PAPERS.md §1.7): `n = v(v−1)/2`, `m = v²`, μ = 1/(v−1) = Welch bound.
+/// matrix of order `v` (docs/protocols.md §1.7): `n = v(v−1)/2`, `m = v²`, μ = 1/(v−1) = Welch bound.
 /// Fixtures: v = 4 (6 × 16), v = 8 (28 × 64), v = 16 (120 × 256).
 ///
 /// # Errors
@@ -520,7 +520,7 @@ pub fn pnorm_continuation(
     Ok((best, total))
 }
 
-/// Tropp et al. alternating projection towards μ ≤ `mu` (PAPERS.md §1.4).
+/// Tropp et al. alternating projection towards μ ≤ `mu` (docs/protocols.md §1.4).
 pub fn alternating_projection(a: Array2<f64>, mu: f64, iters: usize) -> Result<Array2<f64>> {
     let (n, m) = a.dim();
     let mut g = linalg::gram(a.view(), Par::Seq);

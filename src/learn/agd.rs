@@ -10,7 +10,7 @@
 //!   $|\cdot| \ge \tau$; the paper takes τ = C/2 for non-zeros bounded below by C);
 //! * `Iht { tau0, tau, step, iters }` — NOODL: $x^0 = \mathrm{HT}_{\tau_0}(A^\top y)$, then
 //!   `iters` steps $x \leftarrow \mathrm{HT}_\tau(x - \text{step}\cdot A^\top(Ax - y))$; PUDLE's
-//!   implementation uses step 0.2, τ = 0.1, 100 iterations (PAPERS.md §11).
+//!   implementation uses step 0.2, τ = 0.1, 100 iterations (docs/protocols.md §11).
 //!
 //! The theory assumes an initialization (δ, 2)-near the truth with δ = O*(1/log n), e.g. from the
 //! pairwise-reweighting spectral method ([`super::PairwiseSpectral`]) and a step η = Θ(m/k).

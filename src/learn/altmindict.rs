@@ -2,7 +2,7 @@
 //! Anandkumar, Jain, Netrapalli, Tandon).
 //!
 //! From an initial dictionary $A^0$ close to $A^*$ (columnwise distance $\varepsilon_0 \le c/s^2$ in
-//! the analysis), iterate (PAPERS.md §10; SIOPT 2016, Algorithm 2):
+//! the analysis), iterate (docs/protocols.md §10; SIOPT 2016, Algorithm 2):
 //! $$X^t_i = \arg\min_x \|x\|_1 \ \text{s.t.}\ \|y_i - A^t x\|_2 \le \varepsilon_t
 //!   \quad\text{(then zero the entries with } |x| < \text{threshold}\cdot\varepsilon_t),$$
 //! $$A^{t+1} = YX^{t\top}(X^tX^{t\top})^{-1},\ \text{columns normalised},\qquad

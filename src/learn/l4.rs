@@ -4,7 +4,7 @@
 //! For $Y = AX \in \mathbb R^{n\times p}$ with $A$ a unit-norm tight frame ($AA^\top = K I_n$,
 //! $K = m/n$) and Bernoulli(θ)–Gaussian codes, Qu et al. find one atom at a time from
 //! $$\min_{q \in \mathbb S^{n-1}} f(q) = -\frac{c}{p}\,\|Y^\top q\|_4^4,\qquad c = \frac{1}{12\,\theta(1-\theta)},$$
-//! whose expectation is $\bar f(q) = -\tfrac14\|A^\top q\|_4^4 + \text{const}$ (PAPERS.md §4a; the
+//! whose expectation is $\bar f(q) = -\tfrac14\|A^\top q\|_4^4 + \text{const}$ (docs/protocols.md §4a; the
 //! constant needs $\|A^\top q\|_2^2 = K$, i.e. a tight frame). With $f = -w\|M^\top q\|_4^4$
 //! ($M = Y, w = c/p$ empirically; $M = A, w = \tfrac14$ in expectation) every routine here uses
 //! $$\nabla f = -4w\,M (M^\top q)^{\circ3},\quad \nabla^2 f = -12w\,M\,\mathrm{diag}\big((M^\top q)^{\circ2}\big)M^\top,$$
@@ -18,7 +18,7 @@
 //!
 //! **Whole dictionary** ([`L4Sphere`]): rounds of random starts (uniform on the sphere), converged
 //! limits ranked by ℓ4 value and de-duplicated up to sign (|cos| > 0.99), until m atoms are found
-//! or the rounds run out. Deflation is not exact for overcomplete A (PAPERS.md §4a) and is not
+//! or the rounds run out. Deflation is not exact for overcomplete A (docs/protocols.md §4a) and is not
 //! offered. **Preconditioning** ([`Precondition::Whiten`]): $\bar Y = PY$ with
 //! $P = (\tfrac1p YY^\top / s)^{-1/2}$, $s$ the mean eigenvalue, which makes the effective dictionary
 //! $PA$ a tight frame in expectation (for a UNTF, $P \to I$); atoms map back as $a \propto P^{-1}q$.
@@ -35,7 +35,7 @@
 //! ## References
 //! * Qu, Zhai, Li, Zhang, Zhu (2020), "Analysis of the optimization landscapes for overcomplete
 //!   representation learning", ICLR (arXiv 1912.02427): the objective and Riemannian gradient
-//!   descent from random initializations as PAPERS.md §4a states them (equation numbers not
+//!   descent from random initializations as docs/protocols.md §4a states them (equation numbers not
 //!   checked against the PDF).
 //! * Absil, Mahony, Sepulchre (2008), *Optimization Algorithms on Matrix Manifolds*, §4.1
 //!   (retractions), §5.5 (Riemannian Hessian on a submanifold such as the sphere), ch. 6
@@ -106,7 +106,7 @@ impl PointKind {
 /// |qᵀ∇f(q)| = 4|f(q)|, so they do not depend on the scale of the data.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ClassifyTol {
-    /// Near an atom if max |⟨a_i, q⟩| ≥ 1 − `atom_eps` (PAPERS.md `l4_single`, ε = 0.01).
+    /// Near an atom if max |⟨a_i, q⟩| ≥ 1 − `atom_eps` (docs/protocols.md §0 `l4_single`, ε = 0.01).
     pub atom_eps: f64,
     /// Critical if ‖grad f‖ ≤ `grad` · |qᵀ∇f|.
     pub grad: f64,

@@ -21,10 +21,10 @@
 //!
 //! ## References
 //! * Zhai, Yang, Liao, Wright, Ma (2020), "Complete dictionary learning via ℓ4-norm maximization
-//!   over the orthogonal group", JMLR 21(165), Algorithm 1 (MSP); the code of PAPERS.md §4b
+//!   over the orthogonal group", JMLR 21(165), Algorithm 1 (MSP); the code of docs/protocols.md §4b
 //!   (hermish/ZMZM-ICLR-2020, `msp-comparison/main.m`) for the protocol.
 //! * Zhai, Mehta, Zhou, Ma (2020), "Understanding ℓ4-based dictionary learning: interpretation,
-//!   stability, and robustness", ICLR, Table 2 (robustness protocol, PAPERS.md MSP-E1).
+//!   stability, and robustness", ICLR, Table 2 (robustness protocol, docs/protocols.md §4b).
 
 use super::{DictionaryLearner, Init, LearnState, Learned, check_signals};
 use crate::error::{Error, Result, ensure};

@@ -1,4 +1,4 @@
-//! Coherence, Babel function, Welch bound and RIP bounds (PAPERS.md §1.1, §1.9, §1.10).
+//! Coherence, Babel function, Welch bound and RIP bounds (docs/protocols.md §1.1, §1.9, §1.10).
 //!
 //! Every function normalises the columns first (on a copy): coherence is a property of the atoms'
 //! directions. RIP constants are NP-hard to compute, so this module only returns **bounds**, named

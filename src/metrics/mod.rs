@@ -1,6 +1,6 @@
 //! Metrics: coherence and RIP bounds, dictionary recovery up to permutation and sign, support
 //! recovery, signal quality. Free functions with a fixed `(truth, estimate)` argument order; names
-//! follow PAPERS.md §0.
+//! follow docs/protocols.md §0.
 
 pub mod coherence;
 pub mod recovery;

@@ -1,4 +1,4 @@
-//! Dictionary recovery up to permutation and sign (PAPERS.md §0).
+//! Dictionary recovery up to permutation and sign (docs/protocols.md §0).
 //!
 //! Both dictionaries are column-normalised first. With $C_{ij} = |\langle a_i, \hat a_j\rangle|$
 //! (true atoms in rows, estimates in columns), the Hungarian matching
@@ -314,7 +314,7 @@ pub fn l4_error(truth: ArrayView2<'_, f64>, estimate: ArrayView2<'_, f64>) -> Re
     Ok(1.0 - p.iter().map(|x| x.powi(4)).sum::<f64>() / truth.nrows() as f64)
 }
 
-/// `l4_single` (PAPERS.md §0, Qu et al.): for one vector q (normalised here), max_i |⟨a_i, q⟩| over
+/// `l4_single` (docs/protocols.md §0, Qu et al.): for one vector q (normalised here), max_i |⟨a_i, q⟩| over
 /// the unit-normalised true atoms; a run "succeeds" if it is ≥ 1 − ε (ε = 0.01 by default).
 ///
 /// # Errors
@@ -383,7 +383,7 @@ pub fn amari_index(truth: ArrayView2<'_, f64>, estimate: ArrayView2<'_, f64>) ->
     Ok(total / (2.0 * m as f64 * (m as f64 - 1.0)))
 }
 
-/// Every recovery metric, keyed by its PAPERS.md name (what `dictlab metrics` prints).
+/// Every recovery metric, keyed by its name in docs/protocols.md §0 (what `dictlab metrics` prints).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RecoveryMetrics {
     /// Mean matched |cos|.

@@ -1,4 +1,4 @@
-//! Support recovery and code error (PAPERS.md §0).
+//! Support recovery and code error (docs/protocols.md §0).
 //!
 //! Per sample j, $S = \operatorname{supp}(x^*_j)$ and $\hat S = \{i : |\hat x_{ij}| > \mathrm{tol}\}$;
 //! $P = |S\cap\hat S|/|\hat S|$, $R = |S\cap\hat S|/|S|$, $F_1 = 2PR/(P+R)$, averaged over samples.

@@ -1,5 +1,5 @@
 //! The neural methods as [`DictionaryLearner`]s, so that sweep plans, `dictlab learn` and the
-//! benchmark (issue 9, PAPERS.md §6) run them next to the classical learners, from the same
+//! benchmark (issue 9, docs/protocols.md §6) run them next to the classical learners, from the same
 //! initializations, measured by the same observer.
 //!
 //! | learner | model and objective | learned dictionary | final codes |

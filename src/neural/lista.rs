@@ -5,7 +5,7 @@
 //! §2, eq. (3): LISTA); J. Liu, X. Chen, Z. Wang, W. Yin, "ALISTA: analytic weights are as good
 //! as learned weights in LISTA" (ICLR 2019, eqs. (14)–(16)); P. Ablin, T. Moreau, M. Massias,
 //! A. Gramfort, "Learning step sizes for unfolded sparse coding" (NeurIPS 2019, §3 SLISTA, and the
-//! unsupervised training of §4 / Fig. 6). PAPERS.md §8.
+//! unsupervised training of §4 / Fig. 6). docs/protocols.md §8.
 //!
 //! # Networks (z₀ = 0, t = 1..T, S_θ the soft threshold)
 //! ```text
@@ -41,7 +41,7 @@
 //! gradient: the decoder's `(D z_T − y) z_Tᵀ / N` plus, for layers that apply D, with
 //! `u_t = z_{t−1} − α_t Dᵀ(D z_{t−1} − y)`, `Σ_t ∂⟨ū_t, u_t⟩/∂D = −D(P + Pᵀ) + Y Qᵀ`,
 //! `P = Σ_t α_t z_{t−1} ū_tᵀ`, `Q = Σ_t α_t ū_t` (checked against finite differences and against
-//! the sparse reverse pass of [`crate::neural::unrolled`]). PAPERS.md §6 ("LISTA-based learners").
+//! the sparse reverse pass of [`crate::neural::unrolled`]). docs/protocols.md §6 ("LISTA-based learners").
 
 use crate::code::soft;
 use crate::error::{Error, Result, check_finite, ensure};
@@ -786,7 +786,7 @@ impl Iterative for ListaIter {
     }
 }
 
-/// Dictionary learning with a LISTA-type encoder (the "LISTA-based learners" of PAPERS.md §6):
+/// Dictionary learning with a LISTA-type encoder (the "LISTA-based learners" of docs/protocols.md §6):
 /// the network's learned parameters and the dictionary `D` are trained jointly by Adam on the
 /// Lasso objective of the network's codes, `(1/N) Σ ½‖y − D z_T(y; D, Θ)‖² + λ‖z_T‖₁`.
 ///

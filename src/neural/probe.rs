@@ -47,7 +47,7 @@ fn unit_vector(n: usize, rng: &mut impl Rng) -> Array1<f64> {
 /// Gradient statistics over `points` probes at distance `dist` from `truth_rows` (h × n).
 #[derive(Clone, Debug, PartialEq)]
 pub struct GradientProbe {
-    /// Reading (a) of PAPERS.md: mean over rows of ‖(1/P) Σ_j G_j[i, :]‖ (the averaged gradient).
+    /// Reading (a) of docs/protocols.md §2: mean over rows of ‖(1/P) Σ_j G_j[i, :]‖ (the averaged gradient).
     pub mean_row_norm_of_mean: f64,
     /// Reading (b): mean over points of the mean row norm of G_j.
     pub mean_of_mean_row_norm: f64,
@@ -213,7 +213,7 @@ pub fn random_direction(h: usize, n: usize, rng: &mut impl Rng) -> Array2<f64> {
     d
 }
 
-/// What a learned row has become (the blog note's classes; PAPERS.md §5, BLOG-E3).
+/// What a learned row has become (the blog note's classes; docs/protocols.md §5, BLOG-E3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RowClass {
     /// |cos| ≥ 0.99 with this atom, and the closest such row to it.

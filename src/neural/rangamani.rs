@@ -1,4 +1,4 @@
-//! The experimental setup of Rangamani et al. (ISIT 2018, Sec. 4; PAPERS.md §2): a Gaussian
+//! The experimental setup of Rangamani et al. (ISIT 2018, Sec. 4; docs/protocols.md §2): a Gaussian
 //! dictionary A* (n × h, unit columns), non-negative codes with k = h^p non-zeros drawn from
 //! U[a, b] on uniform supports, N signals, the columnwise radius δ = h^{−2p} and the bias rules
 //! evaluated at the measured coherence.

@@ -25,7 +25,7 @@
 //! active and the gradient is exactly zero — [`AeEval::active_fraction`] reports it.
 //!
 //! # The blog note's variants ([`Unit`], untied decoder)
-//! PAPERS.md §5 (BLOG-E4) asks for the 1-bit unit `r = s·H(bᵀy − ε)` (the decoder sees only the
+//! docs/protocols.md §5 (BLOG-E4) asks for the 1-bit unit `r = s·H(bᵀy − ε)` (the decoder sees only the
 //! sign of the biased response) with a straight-through surrogate gradient, and an untied
 //! decoder `Ŷ = D R` as an option; [`loss_grad_with`] and [`TiedAeGd`] take both. With an untied
 //! decoder, `∇_W` is the encoder path alone and `∇_D = G Rᵀ`.
@@ -39,7 +39,7 @@
 //! ## References
 //! - A. Rangamani et al., "Sparse coding and autoencoders", ISIT 2018 (arXiv 1708.03735): the model
 //!   (Sec. 2), Theorem 3.1 (support recovery and the bias), Tables 1–2 and Figure 1 (Sec. 4).
-//! - PAPERS.md §2 for the protocol and the v1 code's variants.
+//! - docs/protocols.md §2 for the protocol and the v1 code's variants.
 
 use crate::error::{Error, Result, ensure};
 use crate::iter::{self, Criterion, Iterative, Observer, Schedule, SolveInfo, Stop};

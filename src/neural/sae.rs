@@ -1,5 +1,5 @@
 //! Untied sparse autoencoders (SAEs) as trained today to find dictionaries in neural activations,
-//! run here on planted dictionaries (PAPERS.md §15).
+//! run here on planted dictionaries (docs/protocols.md §15).
 //!
 //! # Model
 //! Encoder `W_e` (m × n), `b_e` (m), decoder `W_d` (n × m, unit columns), `b_d` (n); for a batch
@@ -487,7 +487,7 @@ pub fn dead_latents(sae: &Sae, y: ArrayView2<'_, f64>) -> Result<usize> {
         .count())
 }
 
-/// A sparse autoencoder measured against a planted dictionary and codes (PAPERS.md §15's metrics
+/// A sparse autoencoder measured against a planted dictionary and codes (docs/protocols.md §15's metrics
 /// under this crate's names).
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct SaeEval {

@@ -6,7 +6,7 @@
 //! M. Kowalski, "Understanding approximate and unrolled dictionary learning for pattern recovery"
 //! (ICLR 2022, §3: g₁ = AM, g₂ = DDL, truncated backpropagation); P. Ablin, G. Peyré, T. Moreau,
 //! "Super-efficiency of automatic differentiation for functions defined as a minimum" (ICML 2020,
-//! §2 estimators g₁, g₂, g₃; g₃ for the Lasso restricted to the support). PAPERS.md §3, §7, §9.
+//! §2 estimators g₁, g₂, g₃; g₃ for the Lasso restricted to the support). docs/protocols.md §3, §7, §9.
 //!
 //! # Model
 //! With `D` (n × m, unit columns) and signals `X` (n × N), `T` layers of ISTA with step α:
@@ -1299,7 +1299,7 @@ pub fn lasso_gradient(
     Ok((g, z))
 }
 
-/// `(‖g − g_ref‖_F, ⟨g, g_ref⟩/(‖g‖‖g_ref‖))` (PAPERS.md `grad_err`, `grad_cos`).
+/// `(‖g − g_ref‖_F, ⟨g, g_ref⟩/(‖g‖‖g_ref‖))` (docs/protocols.md §0 `grad_err`, `grad_cos`).
 pub fn grad_err_cos(g: ArrayView2<'_, f64>, g_ref: ArrayView2<'_, f64>) -> (f64, f64) {
     let e = Zip::from(&g)
         .and(&g_ref)

@@ -10,6 +10,8 @@
 //! [`curves`], [`curves_from_frame`], [`heatmap`], [`heatmap_from_frame`], [`histogram`],
 //! [`atom_grid`]. [`Report`] assembles markdown, tables and plots into one standalone HTML file.
 
+pub mod paper;
+
 use crate::error::Result;
 use crate::sweep::{column_f64, column_str};
 use ndarray::ArrayView2;
@@ -21,7 +23,6 @@ use polars::prelude::{AnyValue, DataFrame};
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-static JS_LOADED: AtomicBool = AtomicBool::new(false);
 static DISPLAY: AtomicBool = AtomicBool::new(true);
 
 /// Turn notebook display on or off (off: every `show_*` is a no-op; the smoke tests use this).
@@ -30,26 +31,133 @@ pub fn set_display(on: bool) {
 }
 static DIV_COUNTER: AtomicUsize = AtomicUsize::new(0);
 
+/// What one evcxr cell shows: evcxr keeps **one value per MIME type per cell** — of several
+/// `EVCXR_BEGIN_CONTENT text/html` blocks printed by one cell only the last reaches the notebook
+/// (evcxr 0.22, `EvalOutputs::content_by_mime_type` is a map). Printing plotly.js and then a
+/// chart therefore lost plotly.js, and a cell with two charts kept one. So every `show_*` call
+/// appends its HTML to the running cell's record and prints the whole record: the last block of a
+/// cell carries everything the cell showed, in order.
+///
+/// The record is a small file per kernel process (`$TMPDIR/dictlab-display-<pid>-<start>`), not a
+/// `static`: evcxr links this crate into every cell's library, so each cell — and each function
+/// defined in an earlier cell — has its own copy of every static. The file is shared by all of
+/// them. Its first line is the cell's key; plotly.js is stored as [`JS_PLACEHOLDER`] and put back
+/// when printed, so the file stays small.
+fn record_path() -> Option<std::path::PathBuf> {
+    // the process start time (field 22 of /proc/self/stat) tells a reused pid apart
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let start = stat
+        .rsplit(')')
+        .next()?
+        .split_whitespace()
+        .nth(19)?
+        .to_string();
+    Some(std::env::temp_dir().join(format!("dictlab-display-{}-{start}", std::process::id())))
+}
+
+/// Stands for plotly.js in a cell's record.
+const JS_PLACEHOLDER: &str = "<!--dictlab:plotly.js-->";
+
+/// The evcxr cell now running, if any: evcxr compiles every cell into `libcode_<N>.so` and loads it
+/// just before running it (and keeps earlier ones loaded), so the highest `N` mapped into this
+/// process names the running cell. `None` outside evcxr (or where `/proc/self/maps` is missing).
+fn evcxr_cell() -> Option<u64> {
+    cell_in_maps(&std::fs::read_to_string("/proc/self/maps").ok()?)
+}
+
+/// The highest `N` of a `libcode_<N>.so` mapping in a `/proc/<pid>/maps` text.
+fn cell_in_maps(maps: &str) -> Option<u64> {
+    maps.lines()
+        .filter_map(|l| {
+            let name = l.rsplit('/').next()?;
+            name.strip_prefix("libcode_")?
+                .strip_suffix(".so")?
+                .parse::<u64>()
+                .ok()
+        })
+        .max()
+}
+
+/// The record after cell `cell` shows `html`, given the record so far (`None`: no record yet);
+/// a record of another cell is started afresh. Returns the new record (first line: the key).
+fn accumulate(record: Option<&str>, cell: u64, html: &str) -> String {
+    let key = cell.to_string();
+    let body = record
+        .and_then(|r| r.split_once('\n'))
+        .filter(|(k, _)| *k == key)
+        .map(|(_, b)| b);
+    match body {
+        Some(b) if !b.is_empty() => format!("{key}\n{b}\n{html}"),
+        _ => format!("{key}\n{html}"),
+    }
+}
+
 /// Print raw HTML as a `text/html` output of the current evcxr cell.
+///
+/// Several calls in one cell all show, in order (see [`record_path`]); outside evcxr each call
+/// prints its own block.
 pub fn show_html(html: &str) {
     if !DISPLAY.load(Ordering::SeqCst) {
         return;
     }
-    println!("EVCXR_BEGIN_CONTENT text/html\n{html}\nEVCXR_END_CONTENT");
+    let shown = match (evcxr_cell(), record_path()) {
+        (Some(cell), Some(path)) => {
+            let stored = html.replace(&plotly_js_script(), JS_PLACEHOLDER);
+            let prev = std::fs::read_to_string(&path).ok();
+            let record = accumulate(prev.as_deref(), cell, &stored);
+            // a record that cannot be written only costs the earlier outputs of this cell
+            let _ = std::fs::write(&path, &record);
+            let body = record.split_once('\n').map_or("", |(_, b)| b);
+            body.replace(JS_PLACEHOLDER, &plotly_js_script())
+        }
+        _ => html.to_string(),
+    };
+    println!("EVCXR_BEGIN_CONTENT text/html\n{shown}\nEVCXR_END_CONTENT");
 }
 
-/// Inline plotly.js into the notebook output (no-op after the first call).
-pub fn load_plotly_js() {
-    if !JS_LOADED.swap(true, Ordering::SeqCst) {
-        show_html(&Plot::offline_js_sources());
+/// plotly.js (3.0.1, bundled by plotly's `plotly_embed_js` feature) as one `<script>` element,
+/// without the MathJax bundle that `Plot::offline_js_sources` appends (2 MB; no chart here uses
+/// LaTeX).
+pub fn plotly_js_script() -> String {
+    let all = Plot::offline_js_sources();
+    match all.find("</script>") {
+        Some(end) => all[..end + "</script>".len()].to_string(),
+        None => all,
     }
+}
+
+/// Set in the environment of a kernel whose notebook output already holds plotly.js.
+///
+/// Not a `static`: evcxr links this crate into every cell's library, so each cell has its own
+/// copy of every static (a static flag re-inlined the 4.6 MB of plotly.js in every chart cell,
+/// and a static counter gave two cells' charts the same div id). The environment is one per
+/// process, shared by all cells.
+const JS_LOADED_VAR: &str = "DICTLAB_PLOTLY_JS_LOADED";
+
+/// Inline plotly.js into the notebook output (no-op after the first call in this kernel).
+pub fn load_plotly_js() {
+    if !DISPLAY.load(Ordering::SeqCst) {
+        return;
+    }
+    let pid = std::process::id().to_string();
+    if std::env::var(JS_LOADED_VAR).is_ok_and(|v| v == pid) {
+        return;
+    }
+    show_html(&plotly_js_script());
+    // SAFETY: `set_var` races only with a concurrent read of the environment by another thread;
+    // notebook display runs on the kernel's main thread between cells' computations, when no
+    // thread of this crate reads the environment.
+    unsafe { std::env::set_var(JS_LOADED_VAR, pid) };
 }
 
 /// HTML fragment of a plot (needs plotly.js on the page).
 pub fn plot_html(plot: &Plot) -> String {
+    // each copy of this crate in a kernel (one per evcxr cell, see `record_path`) counts from 0:
+    // the copy's address keeps the ids apart
     let id = format!(
-        "dictlab-plot-{}-{}",
+        "dictlab-plot-{}-{:x}-{}",
         std::process::id(),
+        &DIV_COUNTER as *const AtomicUsize as usize,
         DIV_COUNTER.fetch_add(1, Ordering::SeqCst)
     );
     plot.to_inline_html(Some(&id))
@@ -59,6 +167,63 @@ pub fn plot_html(plot: &Plot) -> String {
 pub fn show_plot(plot: &Plot) {
     load_plotly_js();
     show_html(&plot_html(plot));
+}
+
+/// A `<script>` for the `<head>` of a standalone page: records script errors (a chart that fails to
+/// draw) on `<html data-js-errors>`, where the browser check of `make test` reads them, and shows
+/// them in a red banner for the reader. The notebook template (scripts/nbtemplate) carries the same.
+pub const ERROR_HOOK: &str = r#"<script type="text/javascript">
+(function () {
+  var errs = [];
+  function rec(m) {
+    errs.push(m);
+    document.documentElement.setAttribute("data-js-errors", errs.join(" | "));
+  }
+  window.addEventListener("error", function (e) { rec((e.message || "error") + " (" + (e.filename || "") + ":" + (e.lineno || "") + ")"); });
+  window.addEventListener("unhandledrejection", function (e) { rec("unhandled rejection: " + e.reason); });
+  window.addEventListener("load", function () {
+    if (!errs.length) return;
+    var b = document.createElement("div");
+    b.style.cssText = "background:#fdd;border:1px solid #c00;padding:6px;margin:6px;font-family:sans-serif";
+    b.textContent = errs.length + " script error(s) on this page; some charts may be missing: " + errs.join(" | ");
+    document.body.insertBefore(b, document.body.firstChild);
+  });
+})();
+</script>"#;
+
+/// Show a notebook's one-line headline finding, written from what the run measured. The report
+/// runner reads it (the `dictlab-headline` element) into the card of `reports/index.html`.
+pub fn show_headline(text: &str) {
+    show_html(&format!(
+        "<div class=\"dictlab-headline\" style=\"border-left:4px solid #1f77b4;padding:4px 10px;margin:6px 0;font-size:15px\"><b>Headline.</b> {}</div>",
+        escape(text)
+    ));
+}
+
+/// Mean of `value` per distinct `key` (NaN and missing values skipped), best (largest) first: the
+/// ranking a headline is written from, e.g. `ranking(&final_rows, "method", "m_recovery_rate")`.
+///
+/// # Errors
+/// A column is missing or `value` is not numeric.
+pub fn ranking(df: &DataFrame, key: &str, value: &str) -> Result<Vec<(String, f64)>> {
+    let keys = column_str(df, key)?;
+    let vals = column_f64(df, value)?;
+    let mut acc: Vec<(String, f64, usize)> = Vec::new();
+    for (k, v) in keys.into_iter().zip(vals) {
+        let Some(v) = v.filter(|v| v.is_finite()) else {
+            continue;
+        };
+        match acc.iter_mut().find(|a| a.0 == k) {
+            Some(a) => {
+                a.1 += v;
+                a.2 += 1;
+            }
+            None => acc.push((k, v, 1)),
+        }
+    }
+    let mut out: Vec<(String, f64)> = acc.into_iter().map(|(k, s, n)| (k, s / n as f64)).collect();
+    out.sort_by(|a, b| b.1.total_cmp(&a.1));
+    Ok(out)
 }
 
 /// Show markdown-ish text as an HTML paragraph (escaped).
@@ -433,13 +598,19 @@ impl Report {
         load_plotly_js();
         show_html(&self.body.join("\n"));
     }
-    /// The HTML document.
+    /// The HTML document: plotly.js inlined once (only when there is a chart), no network access,
+    /// script errors recorded on `<html data-js-errors>` and shown in a banner.
     pub fn to_html(&self) -> String {
+        let body = self.body.join("\n");
+        let js = if body.contains("Plotly.newPlot(\"") {
+            plotly_js_script()
+        } else {
+            String::new()
+        };
         format!(
-            "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{t}</title></head><body style=\"font-family:sans-serif\"><h1>{t}</h1>{js}{body}</body></html>",
+            "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{t}</title>{hook}</head><body style=\"font-family:sans-serif\"><h1>{t}</h1>{js}{body}</body></html>",
             t = escape(&self.title),
-            js = Plot::offline_js_sources(),
-            body = self.body.join("\n")
+            hook = ERROR_HOOK,
         )
     }
     /// Write the HTML document.
@@ -450,5 +621,97 @@ impl Report {
             path: path.to_path_buf(),
             source: Box::new(e),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn running_cell_is_the_highest_loaded_libcode() {
+        let maps = "\
+7f00-7f01 r-xp 00000000 08:01 1 /var/tmp/x/target/debug/deps/libcode_3.so
+7f02-7f03 r-xp 00000000 08:01 2 /var/tmp/x/target/debug/deps/libdictlab-abc.so
+7f04-7f05 r-xp 00000000 08:01 3 /var/tmp/x/target/debug/deps/libcode_12.so
+7f06-7f07 r--p 00000000 08:01 3 /var/tmp/x/target/debug/deps/libcode_12.so
+7f08-7f09 r-xp 00000000 08:01 4 /usr/lib/libcode_x.so
+7f0a-7f0b rw-p 00000000 00:00 0 [heap]";
+        assert_eq!(cell_in_maps(maps), Some(12));
+        assert_eq!(cell_in_maps("7f0a-7f0b rw-p 00000000 00:00 0 [heap]"), None);
+    }
+
+    #[test]
+    fn one_cell_shows_everything_it_printed_and_a_new_cell_starts_afresh() {
+        // evcxr keeps only a cell's last text/html block, so that block must hold all of them
+        let r = accumulate(None, 4, "<script>js</script>");
+        assert_eq!(r, "4\n<script>js</script>");
+        let r = accumulate(Some(&r), 4, "<div>chart 1</div>");
+        let r = accumulate(Some(&r), 4, "<div>chart 2</div>");
+        assert_eq!(
+            r,
+            "4\n<script>js</script>\n<div>chart 1</div>\n<div>chart 2</div>"
+        );
+        // the next cell starts afresh, also after a record of a cell with the same digits
+        assert_eq!(accumulate(Some(&r), 5, "<p>t</p>"), "5\n<p>t</p>");
+        assert_eq!(
+            accumulate(Some("44\n<p>x</p>"), 4, "<p>y</p>"),
+            "4\n<p>y</p>"
+        );
+        assert_eq!(accumulate(Some("garbage"), 4, "<p>y</p>"), "4\n<p>y</p>");
+    }
+
+    #[test]
+    fn ranking_means_per_key_best_first_by_hand() {
+        use polars::prelude::{NamedFrom, Series};
+        let df = DataFrame::new(
+            5,
+            vec![
+                Series::new("method".into(), &["a", "b", "a", "b", "c"]).into(),
+                Series::new(
+                    "v".into(),
+                    &[Some(1.0), Some(0.9), Some(0.0), None, Some(f64::NAN)],
+                )
+                .into(),
+            ],
+        )
+        .unwrap();
+        // a: (1 + 0)/2 = 0.5; b: 0.9 (the null skipped); c has no finite value
+        let r = ranking(&df, "method", "v").unwrap();
+        assert_eq!(r, vec![("b".to_string(), 0.9), ("a".to_string(), 0.5)]);
+    }
+
+    #[test]
+    fn plotly_js_alone_is_one_script_element() {
+        let js = plotly_js_script();
+        assert!(js.starts_with("<script"));
+        assert!(js.trim_end().ends_with("</script>"));
+        assert_eq!(js.matches("</script>").count(), 1);
+        assert!(
+            js.contains("plotly.js v"),
+            "the bundle's banner names plotly.js"
+        );
+        assert!(
+            js.len() < 5_000_000,
+            "the MathJax bundle (2 MB) is left out"
+        );
+        assert!(js.len() > 1_000_000, "plotly.js is inlined, not linked");
+    }
+
+    #[test]
+    fn report_inlines_plotly_once_and_only_with_charts() {
+        let p = curves(
+            "t",
+            "x",
+            "y",
+            &[Series2::new("a", vec![1.0, 2.0], vec![3.0, 4.0])],
+            &CurveOpts::default(),
+        );
+        let html = Report::new("r").plot(&p).plot(&p).to_html();
+        assert_eq!(html.matches("plotly.js v").count(), 1);
+        assert_eq!(html.matches("Plotly.newPlot(\"").count(), 2);
+        assert!(html.contains("data-js-errors"));
+        let plain = Report::new("r").text("no chart").to_html();
+        assert!(!plain.contains("plotly.js v"));
     }
 }

@@ -17,6 +17,7 @@
 
 pub mod dashboard;
 pub mod exec;
+pub mod lock;
 pub mod plan;
 pub mod slurm;
 pub mod store;

@@ -142,6 +142,12 @@ pub struct RunSummary {
     pub chunks_written: usize,
     /// Concurrent runs used.
     pub workers: usize,
+    /// Runs executed now that ended in an error row, by message (most frequent first).
+    pub runs_failed: usize,
+    /// `(message, count)` of the failed runs, most frequent first.
+    pub errors: Vec<(String, usize)>,
+    /// Stale temporary files of this shard removed at start (left by a killed writer).
+    pub tmp_removed: usize,
     /// Wall time (s).
     pub elapsed_s: f64,
 }
@@ -208,6 +214,37 @@ pub fn read_parquet(path: impl AsRef<Path>) -> Result<DataFrame> {
         .map_err(|e| file_err("read", path, e))
 }
 
+/// Read a merged results table (`dictlab merge`'s output) and check that it is one: the columns
+/// every dictlab results table has, and at least one row.
+///
+/// # Errors
+/// Unreadable file; [`Error::Format`] "not a dictlab results table" (naming the missing columns)
+/// or an empty table.
+pub fn read_results(path: impl AsRef<Path>) -> Result<DataFrame> {
+    let path = path.as_ref();
+    let df = read_parquet(path)?;
+    let names: Vec<String> = df.columns().iter().map(|c| c.name().to_string()).collect();
+    let missing: Vec<&str> = ["item", "method", "iter", "termination", "plan_hash"]
+        .into_iter()
+        .filter(|c| !names.iter().any(|n| n == c))
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::Format {
+            path: path.to_path_buf(),
+            expected: "a dictlab results table (the output of `dictlab merge`)".into(),
+            detail: format!("a parquet table without the columns {missing:?}"),
+        });
+    }
+    if df.height() == 0 {
+        return Err(Error::Format {
+            path: path.to_path_buf(),
+            expected: "a results table with at least one run".into(),
+            detail: "an empty table".into(),
+        });
+    }
+    Ok(df)
+}
+
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Meta {
     plan_hash: String,
@@ -263,7 +300,15 @@ pub fn prepare_dir(plan: &Plan, dir: &Path) -> Result<()> {
 fn read_meta(dir: &Path) -> Result<Option<Meta>> {
     let path = dir.join("meta.json");
     match std::fs::read(&path) {
-        Ok(bytes) => Ok(Some(serde_json::from_slice(&bytes)?)),
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| Error::Format {
+                path: path.clone(),
+                expected:
+                    "the meta.json a sweep writes (delete it: the next `dictlab sweep` rewrites it)"
+                        .into(),
+                detail: format!("invalid JSON ({e})"),
+            }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(file_err("read", &path, e)),
     }
@@ -320,14 +365,29 @@ fn run_keys(df: &DataFrame) -> Result<Vec<(i64, String)>> {
         .collect())
 }
 
-/// Finished runs `(item, method id)` found in the chunks; unreadable chunks are moved aside.
-fn finished_runs(dir: &Path) -> Result<HashSet<(i64, String)>> {
+/// Finished runs `(item, method id)` found in the chunks. A corrupt chunk (checksum or parquet)
+/// is an error naming it, unless `move_bad` (a sweep or `dictlab repair`, holding the lock): then
+/// it is moved to `chunks/corrupt/` and its runs count as not done.
+fn finished_runs(dir: &Path, move_bad: bool) -> Result<HashSet<(i64, String)>> {
     let mut done = HashSet::new();
     for path in chunk_files(dir)? {
         let f = std::fs::File::open(&path).map_err(|e| file_err("read", &path, e))?;
         let cols = vec!["item".to_string(), "method".to_string()];
-        match ParquetReader::new(f).with_columns(Some(cols)).finish() {
+        let read = verify_chunk(&path).and_then(|()| {
+            ParquetReader::new(f)
+                .with_columns(Some(cols))
+                .finish()
+                .map_err(|e| {
+                    Error::Results(format!(
+                        "chunk {} is unreadable ({e}): run `dictlab repair {}` to move it aside; the next sweep redoes its runs",
+                        path.display(),
+                        dir.display()
+                    ))
+                })
+        });
+        match read {
             Ok(df) => done.extend(run_keys(&df)?),
+            Err(e) if !move_bad => return Err(e),
             Err(e) => {
                 let bad = chunk_dir(dir).join("corrupt");
                 std::fs::create_dir_all(&bad).map_err(|e| file_err("write", &bad, e))?;
@@ -514,11 +574,85 @@ fn write_chunk(
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0);
+    let mut bytes = Vec::new();
+    ParquetWriter::new(&mut bytes).finish(&mut df.clone())?;
     let path = chunk_dir(dir).join(format!(
-        "{tag}-{nanos:020}-{}-{seq:06}.parquet",
-        std::process::id()
+        "{tag}-{nanos:020}-{}-{seq:06}-{}.parquet",
+        std::process::id(),
+        checksum(&bytes)
     ));
-    write_parquet(&df, &path)
+    write_bytes_atomic(&path, &bytes)
+}
+
+/// The first 16 hex digits of the SHA-256 of a chunk's bytes: the last field of its file name,
+/// written atomically with the file (see [`verify_chunk`]).
+fn checksum(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Check a chunk's bytes against the checksum in its name (chunks named before checksums were
+/// added carry none and are only checked by parquet itself).
+///
+/// # Errors
+/// [`Error::Results`] naming the chunk and the fix.
+pub(crate) fn verify_chunk(path: &Path) -> Result<()> {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let Some(want) = stem
+        .rsplit('-')
+        .next()
+        .filter(|h| h.len() == 16 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+    else {
+        return Ok(());
+    };
+    let bytes = std::fs::read(path).map_err(|e| file_err("read", path, e))?;
+    let got = checksum(&bytes);
+    if got != want {
+        return Err(Error::Results(format!(
+            "chunk {} is corrupt (checksum {got}, its name says {want}): run `dictlab repair {}` to move it aside; the next sweep redoes its runs",
+            path.display(),
+            path.parent()
+                .and_then(Path::parent)
+                .map(|d| d.display().to_string())
+                .unwrap_or_default()
+        )));
+    }
+    Ok(())
+}
+
+/// Remove the temporary files a killed writer of shard `tag` (or of any shard, for `None`) left
+/// in `dir`'s chunk directory; the caller holds the lock that makes them stale.
+fn clean_tmp(dir: &Path, tag: Option<&str>) -> Result<usize> {
+    let cdir = chunk_dir(dir);
+    let Ok(rd) = std::fs::read_dir(&cdir) else {
+        return Ok(0);
+    };
+    let mut n = 0;
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix(".tmp-") else {
+            continue;
+        };
+        // .tmp-{pid}-{tag}-…
+        let mine = match tag {
+            None => true,
+            Some(t) => rest
+                .split_once('-')
+                .is_some_and(|(_, after)| after.starts_with(&format!("{t}-"))),
+        };
+        if mine {
+            std::fs::remove_file(e.path()).map_err(|err| file_err("remove", &e.path(), err))?;
+            n += 1;
+        }
+    }
+    Ok(n)
 }
 
 /// Move the runs left in this shard's journals by an interrupted process into a chunk (skipping
@@ -589,7 +723,10 @@ pub fn run_plan(plan: &Plan, dir: &Path, opts: &RunOptions) -> Result<RunSummary
     std::fs::create_dir_all(journal_dir(dir))
         .map_err(|e| file_err("write", &journal_dir(dir), e))?;
     let tag = opts.shard.tag();
-    let mut done = finished_runs(dir)?;
+    // one writer per (directory, shard), for the sweep's whole life (see `super::lock`)
+    let _lock = super::lock::lock_for_sweep(dir, (opts.shard.count > 1).then_some(tag.as_str()))?;
+    let tmp_removed = clean_tmp(dir, (opts.shard.count > 1).then_some(tag.as_str()))?;
+    let mut done = finished_runs(dir, true)?;
     let recovered = recover_journals(dir, plan, &tag, &mut done)?;
     let items: Vec<Item> = plan
         .items()?
@@ -634,6 +771,7 @@ pub fn run_plan(plan: &Plan, dir: &Path, opts: &RunOptions) -> Result<RunSummary
     let (tx, rx) = mpsc::channel::<(usize, Item, Vec<Row>)>();
     let mut chunks_written = 0usize;
     let mut runs_done = 0usize;
+    let mut errors: HashMap<String, usize> = HashMap::new();
     let write_result: Result<()> = std::thread::scope(|scope| {
         for _ in 0..workers {
             let tx = tx.clone();
@@ -646,7 +784,12 @@ pub fn run_plan(plan: &Plan, dir: &Path, opts: &RunOptions) -> Result<RunSummary
                 {
                     Ok(p) => p,
                     Err(e) => {
-                        eprintln!("error: cannot start a worker thread pool: {e}");
+                        *journal_error.lock().unwrap_or_else(|p| p.into_inner()) =
+                            Some(Error::invalid(
+                                "threads_per_run",
+                                plan.threads_per_run,
+                                format!("a thread count the system can start ({e})"),
+                            ));
                         stop.store(true, Ordering::SeqCst);
                         return;
                     }
@@ -732,6 +875,20 @@ pub fn run_plan(plan: &Plan, dir: &Path, opts: &RunOptions) -> Result<RunSummary
                 seq += 1;
                 chunks_written += 1;
                 runs_done += pending.len();
+                for (_, rows) in pending.iter() {
+                    if let Some(msg) = rows.iter().find_map(|r| {
+                        r.termination.strip_prefix("error: ").map(|m| {
+                            // the kind of error, without the numbers that differ per run
+                            m.split(|c: char| c.is_ascii_digit())
+                                .next()
+                                .unwrap_or(m)
+                                .trim()
+                                .to_string()
+                        })
+                    }) {
+                        *errors.entry(msg).or_default() += 1;
+                    }
+                }
             }
             std::fs::remove_file(&old_path).map_err(|e| file_err("remove", &old_path, e))?;
             pending.clear();
@@ -769,6 +926,8 @@ pub fn run_plan(plan: &Plan, dir: &Path, opts: &RunOptions) -> Result<RunSummary
     {
         return Err(e);
     }
+    let mut errors: Vec<(String, usize)> = errors.into_iter().collect();
+    errors.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     Ok(RunSummary {
         plan_hash: plan.hash.clone(),
         runs_in_shard,
@@ -777,8 +936,84 @@ pub fn run_plan(plan: &Plan, dir: &Path, opts: &RunOptions) -> Result<RunSummary
         runs_done,
         chunks_written,
         workers,
+        runs_failed: errors.iter().map(|e| e.1).sum(),
+        errors,
+        tmp_removed,
         elapsed_s: t0.elapsed().as_secs_f64(),
     })
+}
+
+/// What [`repair`] did.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct Repair {
+    /// Corrupt chunks moved to `chunks/corrupt/` (their runs will be redone).
+    pub corrupt_moved: usize,
+    /// Chunks whose every run is also in an earlier chunk, moved to `chunks/duplicate/`.
+    pub duplicate_chunks_moved: usize,
+    /// Chunks rewritten without the runs an earlier chunk already holds.
+    pub chunks_rewritten: usize,
+    /// Runs dropped as duplicates.
+    pub duplicate_runs_dropped: usize,
+}
+
+/// Repair a results directory (`dictlab repair`): corrupt chunks (checksum or parquet) are
+/// moved to `chunks/corrupt/`, and a run found in two chunks is kept in the first (by name)
+/// only. Holds the directory's exclusive lock, so it never runs beside a sweep.
+///
+/// # Errors
+/// [`Error::Locked`] while a sweep writes the directory; I/O errors naming the path.
+pub fn repair(dir: &Path) -> Result<Repair> {
+    let _lock = super::lock::lock_exclusive(dir)?;
+    let mut out = Repair::default();
+    let before = chunk_files(dir)?.len();
+    finished_runs(dir, true)?;
+    out.corrupt_moved = before - chunk_files(dir)?.len();
+    let mut seen: HashSet<(i64, String)> = HashSet::new();
+    for path in chunk_files(dir)? {
+        let df = read_parquet(&path)?;
+        let keys = run_keys(&df)?;
+        let run_set: HashSet<&(i64, String)> = keys.iter().collect();
+        let dup: HashSet<(i64, String)> = run_set
+            .iter()
+            .filter(|k| seen.contains(**k))
+            .map(|k| (*k).clone())
+            .collect();
+        if dup.is_empty() {
+            seen.extend(keys);
+            continue;
+        }
+        out.duplicate_runs_dropped += dup.len();
+        if dup.len() == run_set.len() {
+            let aside = chunk_dir(dir).join("duplicate");
+            std::fs::create_dir_all(&aside).map_err(|e| file_err("write", &aside, e))?;
+            let to = aside.join(path.file_name().unwrap_or_default());
+            std::fs::rename(&path, &to).map_err(|e| file_err("write", &to, e))?;
+            out.duplicate_chunks_moved += 1;
+            continue;
+        }
+        let mask: Vec<bool> = keys.iter().map(|k| !dup.contains(k)).collect();
+        let mut kept = df.filter(&BooleanChunked::new("keep".into(), &mask))?;
+        let mut bytes = Vec::new();
+        ParquetWriter::new(&mut bytes).finish(&mut kept)?;
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let base = match stem.rsplit_once('-') {
+            Some((b, h)) if h.len() == 16 && h.bytes().all(|c| c.is_ascii_hexdigit()) => {
+                b.to_string()
+            }
+            _ => stem.clone(),
+        };
+        let new = chunk_dir(dir).join(format!("{base}-{}.parquet", checksum(&bytes)));
+        write_bytes_atomic(&new, &bytes)?;
+        if new != path {
+            std::fs::remove_file(&path).map_err(|e| file_err("remove", &path, e))?;
+        }
+        seen.extend(run_keys(&kept)?);
+        out.chunks_rewritten += 1;
+    }
+    Ok(out)
 }
 
 /// Where a results directory stands.
@@ -888,7 +1123,7 @@ fn recorded_shards(dir: &Path) -> Result<usize> {
 /// # Errors
 /// Not a results directory; unreadable files.
 pub fn status(dir: &Path, shards: Option<usize>) -> Result<Status> {
-    status_of(dir, &stored_plan(dir)?, finished_runs(dir)?, shards)
+    status_of(dir, &stored_plan(dir)?, finished_runs(dir, false)?, shards)
 }
 
 /// [`status`] given the directory's plan and the runs found in its chunks.
@@ -1009,6 +1244,7 @@ pub fn merge(dir: &Path) -> Result<DataFrame> {
     let mut owner: HashMap<(i64, String), PathBuf> = HashMap::new();
     let mut dups: Vec<String> = Vec::new();
     for path in chunk_files(dir)? {
+        verify_chunk(&path)?;
         let df = read_parquet(&path)?;
         for h in super::column_str(&df, "plan_hash")? {
             if h != plan.hash {

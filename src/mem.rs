@@ -1,0 +1,143 @@
+//! One memory check before any large allocation.
+//!
+//! Sizes are checked *before* allocating, so that `--dim 100000 --atoms 100000` or an `.npy`
+//! header that claims 10¹⁰ entries is a typed error naming the size and the fix, not an abort
+//! inside the allocator. The limit is, in order: [`set_limit`] (the CLI's `--max-memory`, a plan's
+//! `max_memory`), the `DICTLAB_MAX_MEMORY` environment variable, or the memory the system reports
+//! as available (`MemAvailable` of `/proc/meminfo`). Where none is known, nothing is refused.
+//!
+//! Estimates count the dense `f64` arrays a step holds at once (inputs, outputs, the main
+//! temporaries); they are lower bounds, so the check refuses only what cannot fit.
+
+use crate::error::{Error, Result};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+static LIMIT: AtomicU64 = AtomicU64::new(0);
+
+/// Set the memory limit for this process (bytes; 0 restores the default).
+pub fn set_limit(bytes: u64) {
+    LIMIT.store(bytes, Ordering::SeqCst);
+}
+
+/// Parse a size: bytes, or a number with a K/M/G/T suffix (powers of 1024; `8G`, `512M`, `1.5T`).
+///
+/// # Errors
+/// Not a non-negative finite number with an optional suffix.
+pub fn parse_size(s: &str) -> Result<u64> {
+    let t = s.trim();
+    let (num, mult) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let m: f64 = match c.to_ascii_uppercase() {
+                'B' => 1.0,
+                'K' => 1024.0,
+                'M' => 1024f64.powi(2),
+                'G' => 1024f64.powi(3),
+                'T' => 1024f64.powi(4),
+                _ => f64::NAN,
+            };
+            (&t[..i], m)
+        }
+        _ => (t, 1.0),
+    };
+    let x: f64 = num.trim().parse().unwrap_or(f64::NAN);
+    let bytes = x * mult;
+    if !(0.0..1.8e19).contains(&bytes) {
+        return Err(Error::invalid(
+            "max_memory",
+            s,
+            "a size in bytes or with a K/M/G/T suffix, e.g. 8G or 512M",
+        ));
+    }
+    Ok(bytes as u64)
+}
+
+/// `MemAvailable` of `/proc/meminfo`, in bytes.
+fn available() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb.saturating_mul(1024))
+}
+
+/// The limit in force and where it comes from.
+pub fn limit() -> Option<(u64, &'static str)> {
+    let set = LIMIT.load(Ordering::SeqCst);
+    if set > 0 {
+        return Some((set, "--max-memory limit"));
+    }
+    if let Some(b) = std::env::var("DICTLAB_MAX_MEMORY")
+        .ok()
+        .and_then(|v| parse_size(&v).ok())
+    {
+        return Some((b, "DICTLAB_MAX_MEMORY limit"));
+    }
+    available().map(|b| (b, "memory available on this machine"))
+}
+
+/// Bytes of `f64` arrays with these entry counts (saturating: a product that overflows is
+/// simply too large).
+pub fn f64_bytes(counts: &[(usize, usize)]) -> u128 {
+    counts
+        .iter()
+        .map(|&(r, c)| (r as u128).saturating_mul(c as u128))
+        .fold(0u128, |a, b| a.saturating_add(b))
+        .saturating_mul(8)
+}
+
+/// Human-readable bytes (`1.5 GiB`).
+pub fn human(bytes: u128) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    let mut x = bytes as f64;
+    let mut u = 0;
+    while x >= 1024.0 && u + 1 < units.len() {
+        x /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{x:.1} {}", units[u])
+    }
+}
+
+/// Refuse `bytes` for `what` if it exceeds the limit (see the module doc).
+///
+/// # Errors
+/// [`Error::TooLarge`], naming the size, the limit and the fix.
+pub fn check(what: impl Into<String>, bytes: u128) -> Result<()> {
+    match limit() {
+        Some((lim, source)) if bytes > lim as u128 => Err(Error::TooLarge {
+            what: what.into(),
+            needed: human(bytes),
+            limit: format!("{} ({source})", human(lim as u128)),
+        }),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_with_suffixes_and_refuse_nonsense() {
+        assert_eq!(parse_size("1024").unwrap(), 1024);
+        assert_eq!(parse_size("8G").unwrap(), 8 << 30);
+        assert_eq!(parse_size("512m").unwrap(), 512 << 20);
+        assert_eq!(parse_size("1.5K").unwrap(), 1536);
+        for bad in ["", "NaN", "-1G", "12Q", "inf", "G"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn byte_counts_saturate_instead_of_overflowing() {
+        assert_eq!(f64_bytes(&[(2, 3), (4, 1)]), 80);
+        assert_eq!(
+            f64_bytes(&[(usize::MAX, usize::MAX), (usize::MAX, usize::MAX)]),
+            u128::MAX
+        );
+        assert_eq!(human(1536), "1.5 KiB");
+        assert_eq!(human(3 << 30), "3.0 GiB");
+    }
+}

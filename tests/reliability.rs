@@ -1,0 +1,469 @@
+//! Hostile and careless use of the real `dictlab` binary: sizes that cannot fit, lying `.npy`
+//! headers, absurd thread counts, two writers on one results directory, flipped bytes in a chunk,
+//! flags that do not apply, NaN parameters, runs that fail inside a sweep. Each case was a crash,
+//! a silent wrong result or an exit code of 0 before; each must now be a clear error (exit 2), or
+//! exit 3 for a sweep that finished with error rows.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+fn dictlab(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_dictlab"))
+        .args(args)
+        .output()
+        .expect("run dictlab");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+fn small_instance(dir: &Path) -> PathBuf {
+    let out = dir.join("inst");
+    let (rc, _, err) = dictlab(&[
+        "generate",
+        "--dim",
+        "16",
+        "--atoms",
+        "32",
+        "--sparsity",
+        "3",
+        "--samples",
+        "200",
+        "--out",
+        p(&out),
+    ]);
+    assert_eq!(rc, 0, "{err}");
+    out
+}
+
+#[test]
+fn sizes_that_cannot_fit_are_refused_before_allocating() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        vec!["--dim", "100000", "--atoms", "100000", "--samples", "1000"],
+        vec!["--dim", "16", "--atoms", "32", "--samples", "1000000000"],
+    ] {
+        let mut a = vec!["generate", "--sparsity", "5", "--out", p(dir.path())];
+        a.extend(args);
+        let (rc, _, err) = dictlab(&a);
+        assert_eq!(rc, 2, "{err}");
+        assert!(err.contains("GiB") && err.contains("--max-memory"), "{err}");
+    }
+    // the override refuses what the machine could hold
+    let (rc, _, err) = dictlab(&[
+        "--max-memory",
+        "1K",
+        "generate",
+        "--dim",
+        "16",
+        "--atoms",
+        "32",
+        "--samples",
+        "200",
+        "--out",
+        p(dir.path()),
+    ]);
+    assert_eq!(rc, 2, "{err}");
+    assert!(err.contains("--max-memory limit"), "{err}");
+    let (rc, _, err) = dictlab(&[
+        "--max-memory",
+        "lots",
+        "metrics",
+        "--truth",
+        "a",
+        "--estimate",
+        "b",
+    ]);
+    assert_eq!(rc, 2);
+    assert!(err.contains("K/M/G/T"), "{err}");
+}
+
+#[test]
+fn an_npy_header_is_checked_against_the_file_length() {
+    let dir = tempfile::tempdir().unwrap();
+    let inst = small_instance(dir.path());
+    // a 193-byte file whose header claims (100000, 100000) float64
+    let dict = "{'descr': '<f8', 'fortran_order': False, 'shape': (100000, 100000), }";
+    let mut text = dict.to_string();
+    while !(10 + text.len() + 1).is_multiple_of(64) {
+        text.push(' ');
+    }
+    text.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend_from_slice(&(text.len() as u16).to_le_bytes());
+    bytes.extend_from_slice(text.as_bytes());
+    bytes.resize(193, 0);
+    let liar = dir.path().join("liar.npy");
+    std::fs::write(&liar, &bytes).unwrap();
+    for args in [
+        vec!["metrics", "--truth", p(&liar), "--estimate", p(&liar)],
+        vec![
+            "encode",
+            "--dict",
+            p(&liar),
+            "--signals",
+            p(&inst.join("Y.npy")),
+            "--method",
+            "omp",
+            "--sparsity",
+            "3",
+            "--out",
+            p(&dir.path().join("x.npy")),
+        ],
+    ] {
+        let (rc, _, err) = dictlab(&args);
+        assert_eq!(rc, 2, "{err}");
+        assert!(
+            err.contains("truncated") && err.contains("liar.npy"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn thread_counts_are_capped_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let inst = small_instance(dir.path());
+    let t = std::time::Instant::now();
+    let (rc, _, err) = dictlab(&[
+        "--threads",
+        "10000",
+        "encode",
+        "--dict",
+        p(&inst.join("A.npy")),
+        "--signals",
+        p(&inst.join("Y.npy")),
+        "--method",
+        "omp",
+        "--sparsity",
+        "3",
+        "--out",
+        p(&dir.path().join("x.npy")),
+    ]);
+    assert_eq!(rc, 0, "{err}");
+    assert!(err.contains("capped at"), "{err}");
+    // not a timing assertion of speed: 10 000 threads took 39 s; the cap makes it an ordinary run
+    assert!(t.elapsed().as_secs() < 30);
+}
+
+#[test]
+fn flags_that_do_not_apply_and_bad_outputs_are_refused_up_front() {
+    let dir = tempfile::tempdir().unwrap();
+    let inst = small_instance(dir.path());
+    let (a, y) = (inst.join("A.npy"), inst.join("Y.npy"));
+    let x = dir.path().join("x.npy");
+    for (flag, val) in [("--nonneg", None), ("--lambda", Some("0.1"))] {
+        let mut args = vec![
+            "encode",
+            "--dict",
+            p(&a),
+            "--signals",
+            p(&y),
+            "--method",
+            "omp",
+            "--sparsity",
+            "3",
+            "--out",
+            p(&x),
+            flag,
+        ];
+        args.extend(val);
+        let (rc, _, err) = dictlab(&args);
+        assert_eq!(rc, 2, "{flag}: {err}");
+        assert!(err.contains(flag) && err.contains("omp"), "{err}");
+    }
+    assert!(!x.exists(), "nothing written");
+    // a missing output directory is named before any work
+    let (rc, _, err) = dictlab(&[
+        "learn",
+        "--signals",
+        p(&y),
+        "--atoms",
+        "32",
+        "--method",
+        "mod",
+        "--sparsity",
+        "3",
+        "--out",
+        p(&dir.path().join("d.npy")),
+        "--truth",
+        p(&a),
+        "--trace",
+        p(&dir.path().join("nodir/t.csv")),
+    ]);
+    assert_eq!(rc, 2, "{err}");
+    assert!(err.contains("does not exist"), "{err}");
+    // the scikit-learn layout: a transposed dictionary gets the hint
+    let at = dir.path().join("At.npy");
+    let d = dictlab::io::read_matrix(&a, "d").unwrap();
+    dictlab::io::write_matrix(&at, &d.t().to_owned()).unwrap();
+    let (rc, _, err) = dictlab(&[
+        "encode",
+        "--dict",
+        p(&at),
+        "--signals",
+        p(&y),
+        "--method",
+        "omp",
+        "--sparsity",
+        "3",
+        "--out",
+        p(&x),
+    ]);
+    assert_eq!(rc, 2, "{err}");
+    assert!(err.contains("dictionary looks transposed"), "{err}");
+}
+
+#[test]
+fn nan_and_underflow_in_generator_parameters() {
+    let dir = tempfile::tempdir().unwrap();
+    let (rc, _, err) = dictlab(&[
+        "generate",
+        "--dim",
+        "16",
+        "--atoms",
+        "32",
+        "--samples",
+        "100",
+        "--coherence",
+        "NaN",
+        "--out",
+        p(dir.path()),
+    ]);
+    assert_eq!(rc, 2, "{err}");
+    assert!(err.contains("finite"), "{err}");
+    // Zipf weights that underflow still give exactly k atoms per sample
+    let out = dir.path().join("z");
+    let (rc, _, err) = dictlab(&[
+        "generate",
+        "--dim",
+        "16",
+        "--atoms",
+        "32",
+        "--sparsity",
+        "4",
+        "--zipf",
+        "1000",
+        "--samples",
+        "100",
+        "--out",
+        p(&out),
+    ]);
+    assert_eq!(rc, 0, "{err}");
+    let x = dictlab::io::read_matrix(out.join("X.npy"), "codes").unwrap();
+    for c in x.columns() {
+        assert_eq!(c.iter().filter(|v| **v != 0.0).count(), 4);
+    }
+}
+
+const PLAN: &str = r#"
+name = "reliability"
+base_seed = 1
+reps = 2
+[instance]
+dim = 16
+n_atoms = 32
+n_samples = 300
+[grid]
+sparsity = [2, 3, 4]
+[[method]]
+name = "omp"
+[[method]]
+name = "mod"
+iters = 5
+"#;
+
+fn write_plan(dir: &Path, text: &str) -> PathBuf {
+    let plan = dir.join("plan.toml");
+    std::fs::write(&plan, text).unwrap();
+    plan
+}
+
+#[test]
+fn plan_values_that_cannot_run_are_refused_by_the_plan_check() {
+    let dir = tempfile::tempdir().unwrap();
+    for bad in ["lambda = nan", "lambda = -1.0", "epochs = -5", "epochs = 0"] {
+        let text = format!("{PLAN}\n[[method]]\nname = \"online\"\n{bad}\n");
+        let plan = write_plan(dir.path(), &text);
+        let (rc, _, err) = dictlab(&[
+            "sweep",
+            p(&plan),
+            "--out",
+            p(&dir.path().join("r")),
+            "--quiet",
+        ]);
+        assert_eq!(rc, 2, "{bad}: {err}");
+        assert!(err.contains("online"), "{bad}: {err}");
+    }
+}
+
+#[test]
+fn a_sweep_with_failing_runs_finishes_the_others_and_exits_3() {
+    let dir = tempfile::tempdir().unwrap();
+    // m = 3n: the coherence generator cannot reach 1.07 × the Welch bound (0.206) — it stops
+    // near 1.14 × — so those instances become error rows; the μ = 0.5 ones run normally
+    let text = r#"
+name = "failing runs"
+base_seed = 1
+reps = 2
+[instance]
+dim = 16
+n_atoms = 48
+n_samples = 200
+[grid]
+coherence = [0.5, 0.22]
+[[method]]
+name = "omp"
+[[method]]
+name = "mod"
+iters = 3
+"#;
+    let plan = write_plan(dir.path(), text);
+    let out = dir.path().join("r");
+    let (rc, stdout, err) = dictlab(&["sweep", p(&plan), "--out", p(&out), "--quiet"]);
+    if rc == 0 {
+        // every target reachable on this machine's draw: nothing to check
+        return;
+    }
+    assert_eq!(rc, 3, "{err}");
+    assert!(err.contains("runs failed"), "{err}");
+    let summary: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert!(summary["runs_failed"].as_u64().unwrap() >= 1);
+    assert_eq!(
+        summary["runs_done"].as_u64().unwrap(),
+        8,
+        "every run has a row"
+    );
+}
+
+#[test]
+fn a_second_writer_is_refused_naming_the_first_and_nothing_is_duplicated() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = PLAN
+        .replace("iters = 5", "iters = 400")
+        .replace("reps = 2", "reps = 6");
+    let plan = write_plan(dir.path(), &text);
+    let out = dir.path().join("r");
+    let mut first = Command::new(env!("CARGO_BIN_EXE_dictlab"))
+        .args([
+            "--threads",
+            "1",
+            "sweep",
+            p(&plan),
+            "--out",
+            p(&out),
+            "--quiet",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lock = out.join("locks/dir.lock");
+    let t = std::time::Instant::now();
+    while !std::fs::read_to_string(&lock).is_ok_and(|s| !s.trim().is_empty()) {
+        assert!(
+            t.elapsed().as_secs() < 60,
+            "the first sweep never took its lock"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let (rc, _, err) = dictlab(&["sweep", p(&plan), "--out", p(&out), "--quiet"]);
+    let still_running = first.try_wait().unwrap().is_none();
+    if still_running {
+        assert_eq!(rc, 2, "{err}");
+        assert!(err.contains(&first.id().to_string()), "{err}");
+        let (rc, _, err) = dictlab(&[
+            "sweep",
+            p(&plan),
+            "--out",
+            p(&out),
+            "--shard",
+            "1/4",
+            "--quiet",
+        ]);
+        assert_eq!(rc, 2, "a shard beside an unsharded run: {err}");
+    }
+    assert!(first.wait().unwrap().success());
+    let (rc, _, err) = dictlab(&["merge", p(&out), "-o", p(&dir.path().join("all.parquet"))]);
+    assert_eq!(rc, 0, "merge after the refused second writer: {err}");
+    // and after it, a rerun skips everything
+    let (rc, stdout, err) = dictlab(&["sweep", p(&plan), "--out", p(&out), "--quiet"]);
+    assert_eq!(rc, 0, "{err}");
+    let s: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(s["runs_done"], 0);
+}
+
+#[test]
+fn a_flipped_chunk_is_named_by_merge_and_status_and_repair_moves_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = write_plan(dir.path(), PLAN);
+    let out = dir.path().join("r");
+    let (rc, _, err) = dictlab(&["sweep", p(&plan), "--out", p(&out), "--quiet"]);
+    assert_eq!(rc, 0, "{err}");
+    let chunk = std::fs::read_dir(out.join("chunks"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .unwrap();
+    let mut bytes = std::fs::read(&chunk).unwrap();
+    let mid = bytes.len() / 2;
+    for b in &mut bytes[mid..mid + 16] {
+        *b ^= 0x5a;
+    }
+    std::fs::write(&chunk, &bytes).unwrap();
+    let merged = dir.path().join("all.parquet");
+    for args in [
+        vec!["merge", p(&out), "-o", p(&merged)],
+        vec!["status", p(&out)],
+    ] {
+        let (rc, _, err) = dictlab(&args);
+        assert_eq!(rc, 2, "{args:?}: {err}");
+        assert!(
+            err.contains("corrupt") && err.contains("dictlab repair"),
+            "{err}"
+        );
+    }
+    assert!(chunk.exists(), "status moves nothing");
+    let (rc, stdout, err) = dictlab(&["repair", p(&out)]);
+    assert_eq!(rc, 0, "{err}");
+    assert!(stdout.contains("\"corrupt_moved\":1"), "{stdout}");
+    // the next sweep redoes the lost runs, then everything merges
+    let (rc, _, err) = dictlab(&["sweep", p(&plan), "--out", p(&out), "--quiet"]);
+    assert_eq!(rc, 0, "{err}");
+    let (rc, _, err) = dictlab(&["merge", p(&out), "-o", p(&merged)]);
+    assert_eq!(rc, 0, "{err}");
+    // a foreign or empty table is not a results table
+    let empty = dir.path().join("empty.parquet");
+    let none: [&str; 0] = [];
+    let df = dictlab::polars::prelude::df!(
+        "item" => none, "method" => none, "iter" => none, "termination" => none, "plan_hash" => none
+    )
+    .unwrap();
+    dictlab::sweep::store::write_parquet(&df, &empty).unwrap();
+    let doc = dir.path().join("BENCH.md");
+    std::fs::write(
+        &doc,
+        "x\n<!-- headline:begin -->\nold\n<!-- headline:end -->\n",
+    )
+    .unwrap();
+    let (rc, _, err) = dictlab(&["headline", p(&empty), "--update", p(&doc)]);
+    assert_eq!(rc, 2, "{err}");
+    assert!(err.contains("empty table"), "{err}");
+    assert!(
+        std::fs::read_to_string(&doc).unwrap().contains("old"),
+        "the document is untouched"
+    );
+    let foreign = dir.path().join("foreign.parquet");
+    let df = dictlab::polars::prelude::df!("a" => [1.0, 2.0]).unwrap();
+    dictlab::sweep::store::write_parquet(&df, &foreign).unwrap();
+    let (rc, _, err) = dictlab(&["headline", p(&foreign)]);
+    assert_eq!(rc, 2, "{err}");
+    assert!(err.contains("dictlab results table"), "{err}");
+}
