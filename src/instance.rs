@@ -181,8 +181,9 @@ impl InstanceSpec {
         let num = |k: &str| -> Result<Option<f64>> {
             get(k)
                 .map(|v| {
+                    // NaN only as `coherence`'s "no target" placeholder (below)
                     v.as_f64()
-                        .filter(|x| x.is_finite())
+                        .filter(|x| x.is_finite() || (k == "coherence" && x.is_nan()))
                         .ok_or_else(|| bad(k, v, "a finite number"))
                 })
                 .transpose()
@@ -206,8 +207,19 @@ impl InstanceSpec {
             })
         };
         let (n, m, nn) = (need("dim")?, need("n_atoms")?, need("n_samples")?);
-        // `coherence = nan` is "no target": plans couple it with other dictionary kinds
-        let coherence = num("coherence")?.filter(|c| !c.is_nan());
+        // `coherence = nan` is "no target": plans couple it with other dictionary kinds; it must
+        // come with such a kind (alone it silently meant a Gaussian dictionary)
+        let raw_coherence = num("coherence")?;
+        if raw_coherence.is_some_and(f64::is_nan)
+            && matches!(text("dictionary")?, None | Some("coherence"))
+        {
+            return Err(bad(
+                "coherence",
+                &Value::Float(f64::NAN),
+                "a finite target μ (NaN means \"no target\" only beside another dictionary kind)",
+            ));
+        }
+        let coherence = raw_coherence.filter(|c| !c.is_nan());
         let kind = match (text("dictionary")?, coherence) {
             (None | Some("coherence"), Some(target)) => DictKind::Coherence { target },
             (Some("coherence"), None) => {
