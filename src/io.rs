@@ -48,14 +48,19 @@ pub(crate) fn npy_header(bytes: &[u8]) -> Option<(Vec<usize>, usize, usize)> {
         .filter(|t| !t.is_empty())
         .map(|t| t.parse().ok())
         .collect::<Option<_>>()?;
-    let descr = &text[text.find("'descr'")? + 7..];
-    let descr = &descr[descr.find('\'')? + 1..];
-    let descr = &descr[..descr.find('\'')?];
-    let item: usize = descr
-        .trim_start_matches(['<', '>', '|', '='])
-        .get(1..)?
-        .parse()
-        .ok()?;
+    // the item size, when the dtype is one numpy writes (`<f8`, `|u1`, …); 0 when unreadable
+    let item = text
+        .find("'descr'")
+        .and_then(|i| {
+            let d = &text[i + 7..];
+            let d = &d[d.find('\'')? + 1..];
+            let d = &d[..d.find('\'')?];
+            d.trim_start_matches(['<', '>', '|', '='])
+                .get(1..)?
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0);
     Some((shape, item, start + len))
 }
 
@@ -74,13 +79,31 @@ fn check_npy_size(path: &Path, what: &'static str) -> Result<()> {
             Ok(k) => got += k,
         }
     }
-    let Some((shape, item, data_start)) = npy_header(&head[..got]) else {
+    let Some((shape, _item, data_start)) = npy_header(&head[..got]) else {
         return Ok(());
     };
     let entries = shape
         .iter()
         .fold(1u128, |a, &d| a.saturating_mul(d as u128));
-    let need = entries.saturating_mul(item as u128);
+    // the reader allocates the declared entries as f64 before it looks at the dtype, and only a
+    // float64 file can be read: whatever the header's dtype says, the file must hold 8 bytes per
+    // entry (a fuzz case: dtype 'zz' with shape (100000, 100000) aborted on a 80 GB allocation)
+    let need = entries.saturating_mul(8);
+    // a shape whose non-zero dimensions multiply past the address space (with a zero somewhere,
+    // so that no data is declared) panics inside the reader's shape arithmetic
+    let sizes_fit = shape
+        .iter()
+        .filter(|&&d| d > 0)
+        .try_fold(8usize, |a, &d| a.checked_mul(d))
+        .is_some_and(|b| b <= isize::MAX as usize);
+    if !sizes_fit {
+        return Err(Error::Format {
+            path: path.to_path_buf(),
+            expected: "a shape whose sizes fit in memory (write the file again with np.save)"
+                .into(),
+            detail: format!("shape {shape:?}"),
+        });
+    }
     let file_len = f.metadata().map(|m| m.len() as u128).unwrap_or(u128::MAX);
     let have = file_len.saturating_sub(data_start as u128);
     if need > have {

@@ -302,11 +302,12 @@ impl<'a> Context<'a> {
     }
 }
 
-/// The parameters set on a command line, in registry spelling: unset flags (`None`) and flags
-/// that `name` does not take are dropped (the CLI always ignored flags that do not apply).
+/// The parameters set on a command line, in registry spelling: unset flags (`None`) are dropped;
+/// a flag that `name` does not take is refused (dropping it silently ran another model than the
+/// user asked for: `--nonneg` with omp wrote negative codes).
 ///
 /// # Errors
-/// An unknown method.
+/// An unknown method; a flag the method does not take.
 pub fn params_from_flags(
     name: &str,
     flags: Vec<(&str, Option<Value>)>,

@@ -416,7 +416,32 @@ pub fn curves_from_frame(
             }
         }
     }
-    Ok(curves(title, x, y, &series, opts))
+    Ok(curves(title, &axis_title(x), &axis_title(y), &series, opts))
+}
+
+/// A readable axis title for a results-table column: the `p_inst_` / `p_method_` / `m_` prefixes
+/// dropped, units named for the columns that have one (`time_s` → "time (s)").
+pub fn axis_title(column: &str) -> String {
+    let bare = column
+        .strip_prefix("p_inst_")
+        .or_else(|| column.strip_prefix("p_method_"))
+        .or_else(|| column.strip_prefix("m_"))
+        .unwrap_or(column);
+    match bare {
+        "time_s" | "seconds" => "time (s)".into(),
+        "time_to_95" => "time to 95 % recovery (s)".into(),
+        "iter" => "iteration".into(),
+        "n_atoms" => "atoms m".into(),
+        "dim" => "dimension n".into(),
+        "n_samples" => "samples N".into(),
+        "sparsity" => "sparsity k".into(),
+        "coherence" => "target coherence μ".into(),
+        "mu" => "coherence μ".into(),
+        "recovery_rate" => "recovery_rate (share of atoms with |cos| > 0.99)".into(),
+        "recovery_score" => "recovery_score (mean matched |cos|)".into(),
+        "n_unrolled" => "unrolled iterations".into(),
+        other => other.replace('_', " "),
+    }
 }
 
 /// Heatmap (phase transition): `z[i][j]` at (x_j, y_i).
@@ -475,7 +500,7 @@ pub fn heatmap_from_frame(df: &DataFrame, x: &str, y: &str, z: &str, title: &str
                 .collect()
         })
         .collect();
-    Ok(heatmap(title, x, y, ux, uy, z))
+    Ok(heatmap(title, &axis_title(x), &axis_title(y), ux, uy, z))
 }
 
 /// Stacked bars: one bar per category, one stacked segment per series (`values[i]` for
@@ -679,6 +704,14 @@ mod tests {
         // a: (1 + 0)/2 = 0.5; b: 0.9 (the null skipped); c has no finite value
         let r = ranking(&df, "method", "v").unwrap();
         assert_eq!(r, vec![("b".to_string(), 0.9), ("a".to_string(), 0.5)]);
+    }
+
+    #[test]
+    fn axis_titles_drop_prefixes_and_name_units() {
+        assert_eq!(axis_title("m_time_s"), "time (s)");
+        assert_eq!(axis_title("p_inst_sparsity"), "sparsity k");
+        assert_eq!(axis_title("m_grad_err"), "grad err");
+        assert_eq!(axis_title("iter"), "iteration");
     }
 
     #[test]

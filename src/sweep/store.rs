@@ -6,6 +6,7 @@
 //! DIR/plan.toml        the plan's text
 //! DIR/chunks/*.parquet the rows, in chunks; every run's rows are in exactly one chunk
 //! DIR/journal/*.jsonl  runs finished since the last chunk of a running (or killed) sweep
+//! DIR/locks/*.lock     advisory locks of the running sweeps, with their PIDs (`super::lock`)
 //! DIR/slurm/…          scripts written by `dictlab emit-slurm` (optional)
 //! DIR/all.parquet      the merged table (`dictlab merge DIR -o DIR/all.parquet`)
 //! ```
@@ -20,9 +21,16 @@
 //! or absent — then deletes the old journal. Rerunning the same command first moves the runs left
 //! in its shard's journals into a chunk (skipping any already in a chunk), then skips every
 //! finished run, redoes the others, and never writes a run twice. Journals are cheap (a JSON line
-//! per run) where a chunk per run would cost a parquet encode and an `fsync` each. Unreadable chunk
-//! files (a machine crash in the middle of a write) are moved to `chunks/corrupt/` and their runs
-//! redone.
+//! per run) where a chunk per run would cost a parquet encode and an `fsync` each.
+//!
+//! # Integrity
+//! A chunk's name ends with the first 16 hex digits of the SHA-256 of its bytes, so the checksum
+//! is written atomically with the file. `merge` and `status` verify it and name a corrupt chunk
+//! with the fix; they never move files. A sweep (holding its lock) and `dictlab repair` move
+//! corrupt chunks to `chunks/corrupt/` (their runs are redone by the next sweep); `repair` also
+//! keeps a run found in two chunks in the first only. One process writes a directory's shard at a
+//! time ([`super::lock`]); the temporary files a killed writer left are removed by the next run of
+//! that shard.
 //!
 //! # Sharding
 //! `--shard i/N` runs the items whose id satisfies `item % N == i` (all methods of an item stay in
