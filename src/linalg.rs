@@ -17,6 +17,21 @@ use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, ShapeBuilder};
 
 pub use faer::Par;
 
+/// The ℓ2 norm of a vector, robust to scale: entries of 1e200 (whose squares overflow) or
+/// 1e-200 (whose squares underflow) give their true norm, not ∞ or 0.
+pub fn norm2(v: ndarray::ArrayView1<'_, f64>) -> f64 {
+    let sq = v.dot(&v);
+    if sq.is_finite() && sq > 1e-280 {
+        return sq.sqrt(); // the common case, bit-identical to `v.dot(&v).sqrt()`
+    }
+    // squares overflowed (entries near 1e154 and above) or underflowed: scale before squaring
+    let big = v.iter().fold(0.0f64, |a, x| a.max(x.abs()));
+    if big == 0.0 || !big.is_finite() {
+        return big;
+    }
+    big * v.iter().map(|x| (x / big) * (x / big)).sum::<f64>().sqrt()
+}
+
 /// Parallelism over the current rayon pool (`Par::Seq` when it has one thread).
 pub fn par() -> Par {
     let n = rayon::current_num_threads();
@@ -184,6 +199,16 @@ pub fn zeros_f(rows: usize, cols: usize) -> Array2<f64> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn norm2_is_exact_at_any_scale_and_unchanged_at_ordinary_ones() {
+        use ndarray::array;
+        assert!((super::norm2(array![3e200, 4e200].view()) / 5e200 - 1.0).abs() < 1e-15);
+        assert!((super::norm2(array![3e-200, -4e-200].view()) / 5e-200 - 1.0).abs() < 1e-15);
+        assert_eq!(super::norm2(array![0.0, 0.0].view()), 0.0);
+        let v = array![0.3, -1.7, 2.5, 1e-3];
+        assert_eq!(super::norm2(v.view()), v.dot(&v).sqrt());
+    }
+
     use super::*;
     use ndarray::array;
 

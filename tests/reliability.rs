@@ -467,3 +467,42 @@ fn a_flipped_chunk_is_named_by_merge_and_status_and_repair_moves_it() {
     assert_eq!(rc, 2, "{err}");
     assert!(err.contains("dictlab results table"), "{err}");
 }
+
+#[test]
+fn a_dictionary_at_a_huge_scale_is_measured_right_and_refused_by_the_coders() {
+    let dir = tempfile::tempdir().unwrap();
+    let inst = small_instance(dir.path());
+    let a = dictlab::io::read_matrix(inst.join("A.npy"), "d").unwrap();
+    let big = dir.path().join("big.npy");
+    dictlab::io::write_matrix(&big, &(&a * 1e200)).unwrap();
+    // the metrics normalize with a scale-robust norm: a scaled copy is a perfect recovery
+    let (rc, out, err) = dictlab(&[
+        "metrics",
+        "--truth",
+        p(&inst.join("A.npy")),
+        "--estimate",
+        p(&big),
+    ]);
+    assert_eq!(rc, 0, "{err}");
+    let m: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert!(
+        (m["recovery_score"].as_f64().unwrap() - 1.0).abs() < 1e-12,
+        "{out}"
+    );
+    // the coders would square 1e200: refused with the fix instead of all-zero codes "converged"
+    let (rc, _, err) = dictlab(&[
+        "encode",
+        "--dict",
+        p(&big),
+        "--signals",
+        p(&inst.join("Y.npy")),
+        "--method",
+        "omp",
+        "--sparsity",
+        "3",
+        "--out",
+        p(&dir.path().join("x.npy")),
+    ]);
+    assert_eq!(rc, 2, "{err}");
+    assert!(err.contains("normalize its columns"), "{err}");
+}

@@ -105,6 +105,28 @@ pub fn check_problem(dict: ArrayView2<'_, f64>, y: ArrayView2<'_, f64>) -> Resul
     check_finite("dictionary", dict)?;
     check_finite("signals", y)?;
     let norms: Vec<f64> = dict.axis_iter(Axis(1)).map(|c| c.dot(&c)).collect();
+    // squares that overflow make every correlation and the Gram matrix infinite: the coders would
+    // return zeros "converged" (a dictionary scaled by 1e200)
+    if let Some(j) = norms.iter().position(|v| !v.is_finite()) {
+        return Err(Error::invalid(
+            "dictionary",
+            format!(
+                "atom {j} has norm {:.3e}, whose square overflows",
+                crate::linalg::norm2(dict.column(j))
+            ),
+            "a dictionary with a sane scale: normalize its columns (unit-norm atoms) first",
+        ));
+    }
+    if let Some(i) = y.axis_iter(Axis(1)).position(|c| !c.dot(&c).is_finite()) {
+        return Err(Error::invalid(
+            "signals",
+            format!(
+                "signal {i} has norm {:.3e}, whose square overflows",
+                crate::linalg::norm2(y.column(i))
+            ),
+            "signals with a sane scale: divide them by their largest norm first",
+        ));
+    }
     if let Some(j) = norms.iter().position(|&v| v <= 1e-300) {
         return Err(Error::invalid(
             "dictionary",

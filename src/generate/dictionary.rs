@@ -58,9 +58,9 @@ pub fn normalize_nonzero_columns(a: &mut Array2<f64>) {
 /// [`crate::error::Error::InvalidParameter`] if a column has (near-)zero norm.
 pub fn normalize_columns(a: &mut Array2<f64>) -> Result<()> {
     for (j, mut col) in a.axis_iter_mut(Axis(1)).enumerate() {
-        let nrm = col.dot(&col).sqrt();
+        let nrm = crate::linalg::norm2(col.view());
         ensure!(
-            nrm > 1e-300 && nrm.is_finite(),
+            nrm > 0.0 && nrm.is_finite(),
             "dictionary",
             format!("column {j} has norm {nrm}"),
             "non-zero, finite atoms (remove or resample zero columns)"

@@ -36,7 +36,7 @@ fn unit_columns(
 ) -> Result<Array2<f64>> {
     let mut b = a.to_owned();
     for (j, mut c) in b.axis_iter_mut(Axis(1)).enumerate() {
-        let n = c.dot(&c).sqrt();
+        let n = crate::linalg::norm2(c.view());
         if n > 0.0 {
             c.mapv_inplace(|x| x / n);
         } else if !allow_zero {
