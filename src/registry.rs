@@ -717,8 +717,13 @@ fn neural(p: &P<'_>, ctx: &Context<'_>) -> Result<Box<dyn DictionaryLearner>> {
                 }
             };
             let mut t = SaeTrainer::new(kind, m);
-            t.steps = p.usize("steps")?.unwrap_or(3000);
-            t.theta0 = p.f64("theta0")?.unwrap_or(0.5);
+            // defaults: SaeTrainer::new's (one place; tests/registry_defaults.rs)
+            if let Some(s) = p.usize("steps")? {
+                t.steps = s;
+            }
+            if let Some(th) = p.f64("theta0")? {
+                t.theta0 = th;
+            }
             if let Some(b) = p.usize("batch")? {
                 t.batch = b;
             }

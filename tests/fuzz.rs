@@ -13,6 +13,9 @@
 //!
 //! Run longer with `PROPTEST_CASES=100000 cargo test --release --test fuzz`.
 
+mod common;
+
+use common::npy_bytes;
 use dictlab::registry::{self, Built, Context, METHODS};
 use dictlab::sweep::Value;
 use proptest::prelude::*;
@@ -46,28 +49,6 @@ fn no_panic<T>(what: &str, f: impl FnOnce() -> T) -> T {
 
 // ---------------------------------------------------------------- .npy
 
-fn npy_bytes(descr: &str, shape: &[u64], fortran: bool, data_len: usize, garbage: u8) -> Vec<u8> {
-    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-    let shape = match dims.len() {
-        1 => format!("({},)", dims[0]),
-        _ => format!("({})", dims.join(", ")),
-    };
-    let dict = format!(
-        "{{'descr': '{descr}', 'fortran_order': {}, 'shape': {shape}, }}",
-        if fortran { "True" } else { "False" }
-    );
-    let mut text = dict;
-    while !(10 + text.len() + 1).is_multiple_of(64) {
-        text.push(' ');
-    }
-    text.push('\n');
-    let mut b = b"\x93NUMPY\x01\x00".to_vec();
-    b.extend_from_slice(&(text.len() as u16).to_le_bytes());
-    b.extend_from_slice(text.as_bytes());
-    b.extend(std::iter::repeat_n(garbage, data_len));
-    b
-}
-
 proptest! {
     #![proptest_config(cases(20000))]
     #[test]
@@ -82,6 +63,11 @@ proptest! {
     ) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.npy");
+        let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+        let shape = match dims.len() {
+            1 => format!("({},)", dims[0]),
+            _ => format!("({})", dims.join(", ")),
+        };
         let bytes = if use_raw { raw } else { npy_bytes(descr, &shape, fortran, data_len, garbage) };
         std::fs::write(&path, &bytes).unwrap();
         let r = no_panic("read_matrix", || dictlab::io::read_matrix(&path, "fuzz"));

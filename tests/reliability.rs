@@ -4,20 +4,11 @@
 //! a silent wrong result or an exit code of 0 before; each must now be a clear error (exit 2), or
 //! exit 3 for a sweep that finished with error rows.
 
+mod common;
+
+use common::{dictlab, npy_bytes};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-
-fn dictlab(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_dictlab"))
-        .args(args)
-        .output()
-        .expect("run dictlab");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
-}
 
 fn p(path: &Path) -> &str {
     path.to_str().unwrap()
@@ -89,15 +80,7 @@ fn an_npy_header_is_checked_against_the_file_length() {
     let dir = tempfile::tempdir().unwrap();
     let inst = small_instance(dir.path());
     // a 193-byte file whose header claims (100000, 100000) float64
-    let dict = "{'descr': '<f8', 'fortran_order': False, 'shape': (100000, 100000), }";
-    let mut text = dict.to_string();
-    while !(10 + text.len() + 1).is_multiple_of(64) {
-        text.push(' ');
-    }
-    text.push('\n');
-    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-    bytes.extend_from_slice(&(text.len() as u16).to_le_bytes());
-    bytes.extend_from_slice(text.as_bytes());
+    let mut bytes = npy_bytes("<f8", "(100000, 100000)", false, 0, 0);
     bytes.resize(193, 0);
     let liar = dir.path().join("liar.npy");
     std::fs::write(&liar, &bytes).unwrap();

@@ -612,15 +612,17 @@ pub struct SaeTrainer {
 }
 
 impl SaeTrainer {
-    /// `kind` with m latents, batches of 256, 2000 steps at lr 10⁻³, θ₀ = 0.1.
+    /// `kind` with m latents, batches of 256, 3000 steps at lr 10⁻³, θ₀ = 0.5 — the defaults of
+    /// the registry's `sae` (which builds from this constructor), so a library user and a plan
+    /// user get the same model.
     pub fn new(kind: SaeKind, n_latents: usize) -> Self {
         SaeTrainer {
             kind,
             n_latents,
             batch: 256,
-            steps: 2000,
+            steps: 3000,
             lr: 1e-3,
-            theta0: 0.1,
+            theta0: 0.5,
         }
     }
     /// Train on the columns of `y` (n × N) from a model initialized with `seed`.

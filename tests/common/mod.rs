@@ -79,3 +79,35 @@ pub fn assert_same_results(a: &DataFrame, b: &DataFrame) {
         }
     }
 }
+
+/// Run the `dictlab` binary of this build: (exit code, stdout, stderr).
+pub fn dictlab(args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dictlab"))
+        .args(args)
+        .output()
+        .expect("run dictlab");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+/// The bytes of a version-1 `.npy` file with this header (`shape` as written in it, e.g.
+/// `(3, 4)`) followed by `data_len` bytes `fill`: the hostile files of the reliability and fuzz
+/// tests.
+pub fn npy_bytes(descr: &str, shape: &str, fortran: bool, data_len: usize, fill: u8) -> Vec<u8> {
+    let mut text = format!(
+        "{{'descr': '{descr}', 'fortran_order': {}, 'shape': {shape}, }}",
+        if fortran { "True" } else { "False" }
+    );
+    while !(10 + text.len() + 1).is_multiple_of(64) {
+        text.push(' ');
+    }
+    text.push('\n');
+    let mut b = b"\x93NUMPY\x01\x00".to_vec();
+    b.extend_from_slice(&(text.len() as u16).to_le_bytes());
+    b.extend_from_slice(text.as_bytes());
+    b.extend(std::iter::repeat_n(fill, data_len));
+    b
+}
