@@ -5,6 +5,7 @@
 //! |---|---|---|
 //! | [`Pgm`] (`Pgm::ista`, `Pgm::fista`) | Lasso | proximal gradient, batched (one m×m×N GEMM per iteration) |
 //! | [`CoordinateDescent`] | Lasso | cyclic CD on the Gram matrix, active sets, parallel over signals |
+//! | [`LarsLasso`] | Lasso (exact) | LARS homotopy on the Gram matrix, per signal (the path SPAMS follows) |
 //! | [`Omp`] | ℓ0 (k atoms or residual tolerance) | Batch-OMP with progressive Cholesky, parallel over signals |
 //! | [`Iht`] | ℓ0 (exactly k) | iterative hard thresholding, batched |
 //! | [`threshold`] | one step | soft / hard-k / ReLU encoders used by neural models |

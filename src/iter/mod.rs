@@ -1,5 +1,5 @@
-//! The iteration engine shared by every iterative method (coders now; learners and neural training
-//! reuse it).
+//! The iteration engine shared by every iterative method: the iterative coders, the dictionary
+//! learners and the neural trainers all run through [`run`].
 //!
 //! An algorithm implements [`Iterative`]: a `step` over its own state, an `objective`, a `record`
 //! of per-iteration diagnostics and an optional solver-specific convergence test. [`run`] owns the

@@ -4,8 +4,11 @@
 //! truncated and implicit estimators ([`unrolled`]); LISTA, ALISTA and SLISTA ([`lista`]); the
 //! shared optimizers ([`optim`]); all of them as dictionary learners for sweeps ([`learners`]).
 //!
-//! Rows are atoms in this module: an autoencoder's encoder `W` is h × n and estimates `A*ᵀ`
-//! (compare with the crate's metrics through `W.t()`).
+//! **Layouts differ by model; say which at every boundary.** The tied ReLU autoencoder
+//! ([`relu_ae`], [`rangamani`], [`probe`]) keeps the paper's `W` (h × n), whose *rows* estimate the
+//! atoms (`A*ᵀ`; compare through `W.t()`). The sparse autoencoders ([`sae`]: decoder n × m),
+//! unrolled ISTA ([`unrolled`]) and the LISTA family ([`lista`]) keep dictionaries with atoms in
+//! *columns*, as the rest of the crate; [`learners`] returns every model's dictionary n × m.
 
 pub mod learners;
 pub mod lista;

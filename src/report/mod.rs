@@ -94,7 +94,8 @@ fn accumulate(record: Option<&str>, cell: u64, html: &str) -> String {
 
 /// Print raw HTML as a `text/html` output of the current evcxr cell.
 ///
-/// Several calls in one cell all show, in order (see [`record_path`]); outside evcxr each call
+/// Several calls in one cell all show, in order (each call prints everything the cell has shown
+/// so far: evcxr keeps only the last block); outside evcxr each call
 /// prints its own block.
 pub fn show_html(html: &str) {
     if !DISPLAY.load(Ordering::SeqCst) {
