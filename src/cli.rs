@@ -590,38 +590,13 @@ impl GenerateArgs {
     }
 }
 
-/// The cores of this machine (1 when unknown).
-pub fn cores() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-}
-
-/// A thread count checked and capped at 4 × the cores, with a warning on stderr when capped
-/// (more threads than that only add switching: 10 000 threads made a 10 ms job take 39 s).
-///
-/// # Errors
-/// `t = 0`.
-pub fn cap_threads(t: usize, flag: &str) -> Result<usize> {
-    crate::error::ensure!(t >= 1, "threads", t, format!("{flag} ≥ 1"));
-    let cap = 4 * cores();
-    if t > cap {
-        eprintln!(
-            "warning: {flag} {t} capped at {cap} (4 × the {} cores of this machine)",
-            cores()
-        );
-        return Ok(cap);
-    }
-    Ok(t)
-}
-
 /// Run a parsed command; returns what to print on stdout.
 pub fn run(cli: Cli) -> Result<String> {
     if let Some(m) = &cli.max_memory {
         crate::mem::set_limit(crate::mem::parse_size(m)?.max(1));
     }
     if let Some(t) = cli.threads {
-        let t = cap_threads(t, "--threads")?;
+        let t = crate::mem::cap_threads(t, "--threads")?;
         // A second initialisation (in tests) keeps the existing pool; any other failure is an error.
         if let Err(e) = rayon::ThreadPoolBuilder::new()
             .num_threads(t)

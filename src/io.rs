@@ -79,16 +79,18 @@ fn check_npy_size(path: &Path, what: &'static str) -> Result<()> {
             Ok(k) => got += k,
         }
     }
-    let Some((shape, _item, data_start)) = npy_header(&head[..got]) else {
+    let Some((shape, item, data_start)) = npy_header(&head[..got]) else {
         return Ok(());
     };
     let entries = shape
         .iter()
         .fold(1u128, |a, &d| a.saturating_mul(d as u128));
-    // the reader allocates the declared entries as f64 before it looks at the dtype, and only a
-    // float64 file can be read: whatever the header's dtype says, the file must hold 8 bytes per
-    // entry (a fuzz case: dtype 'zz' with shape (100000, 100000) aborted on a 80 GB allocation)
-    let need = entries.saturating_mul(8);
+    // the reader allocates the declared entries as f64 before it looks at the dtype: the file must
+    // hold the declared item size per entry, 8 bytes when the dtype is unreadable (a fuzz case:
+    // dtype 'zz' with shape (100000, 100000) aborted on an 80 GB allocation); a readable dtype
+    // other than float64 then gets the reader's own dtype message
+    let item = if item == 0 { 8 } else { item };
+    let need = entries.saturating_mul(item as u128);
     // a shape whose non-zero dimensions multiply past the address space (with a zero somewhere,
     // so that no data is declared) panics inside the reader's shape arithmetic
     let sizes_fit = shape
@@ -117,7 +119,7 @@ fn check_npy_size(path: &Path, what: &'static str) -> Result<()> {
     }
     crate::mem::check(
         format!("reading the {what} {} (shape {shape:?})", path.display()),
-        need,
+        entries.saturating_mul(8),
     )
 }
 

@@ -415,7 +415,14 @@ impl P<'_> {
         if let (Some(x), true) = (x, POSITIVE.contains(&key))
             && x <= 0.0
         {
-            return Err(self.bad(key, &Value::Float(x), "a number > 0"));
+            let expected = match key {
+                "lambda" => "λ > 0",
+                "eta" => "a step η > 0",
+                "tau" => "a threshold τ > 0",
+                "lr" => "a learning rate > 0",
+                _ => "a number > 0",
+            };
+            return Err(self.bad(key, &Value::Float(x), expected));
         }
         Ok(x)
     }

@@ -459,8 +459,13 @@ fn learn_every_method_writes_a_dictionary_and_reports_recovery() {
         );
     }
     // the theory-driven methods run and report (recovery is tested in tests/learners_online.rs)
-    for method in ["altmin", "arora", "noodl"] {
-        let (rc, stdout, stderr) = dictlab(&[
+    // (only the flags each method takes: a flag that does not apply is refused)
+    for (method, flags) in [
+        ("altmin", vec!["--iters", "2"]),
+        ("arora", vec!["--sparsity", "2", "--epochs", "1"]),
+        ("noodl", vec!["--sparsity", "2", "--epochs", "1"]),
+    ] {
+        let mut args = vec![
             "learn",
             "--signals",
             p(&y),
@@ -468,17 +473,13 @@ fn learn_every_method_writes_a_dictionary_and_reports_recovery() {
             "32",
             "--method",
             method,
-            "--sparsity",
-            "2",
             "--out",
             p(&out),
             "--truth",
             p(&a),
-            "--epochs",
-            "1",
-            "--iters",
-            "2",
-        ]);
+        ];
+        args.extend(flags);
+        let (rc, stdout, stderr) = dictlab(&args);
         assert_eq!(rc, 0, "{method}: {stderr}");
         assert!(stdout.contains("\"recovery\""), "{method}: {stdout}");
     }

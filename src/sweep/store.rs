@@ -753,10 +753,11 @@ pub fn run_plan(plan: &Plan, dir: &Path, opts: &RunOptions) -> Result<RunSummary
         })
         .collect();
     let n_todo: usize = todo.iter().map(|(_, p)| p.len()).sum();
+    let threads_per_run = crate::mem::cap_threads(plan.threads_per_run, "threads_per_run")?;
     let workers = if opts.workers > 0 {
-        opts.workers
+        crate::mem::cap_threads(opts.workers, "--workers")?
     } else {
-        (rayon::current_num_threads() / plan.threads_per_run).max(1)
+        (rayon::current_num_threads() / threads_per_run).max(1)
     }
     .min(todo.len().max(1));
     let bar = if opts.progress {
@@ -787,7 +788,7 @@ pub fn run_plan(plan: &Plan, dir: &Path, opts: &RunOptions) -> Result<RunSummary
                 (&todo, &next, &stop, &journal, &journal_error);
             scope.spawn(move || {
                 let pool = match rayon::ThreadPoolBuilder::new()
-                    .num_threads(plan.threads_per_run)
+                    .num_threads(threads_per_run)
                     .build()
                 {
                     Ok(p) => p,
@@ -795,7 +796,7 @@ pub fn run_plan(plan: &Plan, dir: &Path, opts: &RunOptions) -> Result<RunSummary
                         *journal_error.lock().unwrap_or_else(|p| p.into_inner()) =
                             Some(Error::invalid(
                                 "threads_per_run",
-                                plan.threads_per_run,
+                                threads_per_run,
                                 format!("a thread count the system can start ({e})"),
                             ));
                         stop.store(true, Ordering::SeqCst);
