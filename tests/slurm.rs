@@ -120,7 +120,7 @@ fn slurm_array_with_a_failed_shard_then_resubmitted_merges_to_the_single_run() {
     std::fs::write(
         &wrapper,
         format!(
-            "#!/bin/sh\nif [ \"$SLURM_ARRAY_TASK_ID\" = 2 ] && [ -e '{m}' ]; then echo 'injected failure of shard 2' >&2; exit 3; fi\nexec '{x}' \"$@\"\n",
+            "#!/bin/sh\nif [ \"$SLURM_ARRAY_TASK_ID\" = 2 ] && [ -e '{m}' ]; then echo 'injected failure of shard 2' >&2; exit 1; fi\nexec '{x}' \"$@\"\n",
             m = marker.display(),
             x = env!("CARGO_BIN_EXE_dictlab")
         ),

@@ -384,8 +384,9 @@ fn sigkill_at_a_random_moment_then_rerun_loses_and_duplicates_nothing() {
         plan.n_runs().unwrap()
     );
     let rerun = dictlab_cmd().args(sweep_args).output().unwrap();
+    // exit 3: finished, with the error rows this plan plants on purpose (an unreachable coherence)
     assert!(
-        rerun.status.success(),
+        matches!(rerun.status.code(), Some(0 | 3)),
         "{}",
         String::from_utf8_lossy(&rerun.stderr)
     );
