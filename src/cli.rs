@@ -85,6 +85,8 @@ pub enum Command {
     /// Repair a results directory: move corrupt chunks aside and drop runs duplicated across
     /// chunks (the only command that moves files; refused while a sweep writes the directory).
     Repair(RepairArgs),
+    /// List the methods of plans and the command line, or one method's parameters.
+    Methods(MethodsArgs),
     /// Merge a complete results directory into one parquet table.
     Merge(MergeArgs),
     /// Write a Slurm job-array script for a plan, the dependent merge job, and submit helpers.
@@ -94,6 +96,68 @@ pub enum Command {
     /// Print the per-method headline table of a merged results table (Markdown), or write it into
     /// a document between `<!-- headline:begin -->` and `<!-- headline:end -->` (BENCHMARK.md).
     Headline(HeadlineArgs),
+}
+
+/// `-p KEY=VALUE` arguments added to `params` (a key given twice is an error; values typed as
+/// in a plan: true/false, integers, numbers, else text).
+///
+/// # Errors
+/// A malformed argument, a key the method does not take, a key also set by a flag.
+pub fn with_param_flags(
+    method: &str,
+    mut params: Vec<(String, crate::sweep::Value)>,
+    raw: &[String],
+) -> Result<Vec<(String, crate::sweep::Value)>> {
+    use crate::sweep::Value;
+    let def = crate::registry::lookup(method)?;
+    for kv in raw {
+        let Some((k, v)) = kv.split_once('=') else {
+            return Err(Error::invalid("param", kv, "KEY=VALUE, e.g. -p steps=2000"));
+        };
+        let (k, v) = (k.trim(), v.trim());
+        if k == "init" || k == "init_dist" {
+            return Err(Error::invalid(
+                "param",
+                k,
+                "--init / --init-dist / --init-dict for the start (not -p)",
+            ));
+        }
+        if !def.keys.contains(&k) {
+            return Err(Error::invalid(
+                "param",
+                format!("{k} for method `{method}`"),
+                format!(
+                    "one of its parameters: {} (dictlab methods {method})",
+                    def.keys.join(", ")
+                ),
+            ));
+        }
+        if params.iter().any(|(x, _)| x == k) {
+            return Err(Error::invalid(
+                "param",
+                k,
+                "each parameter once (a flag already sets it)",
+            ));
+        }
+        let value = if let Ok(b) = v.parse::<bool>() {
+            Value::Bool(b)
+        } else if let Ok(i) = v.parse::<i64>() {
+            Value::Int(i)
+        } else if let Ok(x) = v.parse::<f64>() {
+            Value::Float(x)
+        } else {
+            Value::from(v)
+        };
+        params.push((k.to_string(), value));
+    }
+    Ok(params)
+}
+
+/// `dictlab methods` flags.
+#[derive(Debug, clap::Args)]
+pub struct MethodsArgs {
+    /// One method: its kind and parameters.
+    pub name: Option<String>,
 }
 
 /// `dictlab repair` flags.
@@ -223,6 +287,14 @@ pub enum LearnerArg {
     Msp,
     /// Overcomplete ℓ4 over the sphere from random starts (Qu et al.), --atoms m ≥ n.
     L4,
+    /// Tied ReLU autoencoder (Rangamani et al.) trained by gradient descent; parameters with -p.
+    ReluAe,
+    /// Sparse autoencoder (TopK, ReLU + L1, JumpReLU) trained with Adam; parameters with -p.
+    Sae,
+    /// Unrolled ISTA trained by backpropagation (PUDLE's gradients); parameters with -p.
+    Unrolled,
+    /// SLISTA/LISTA encoder trained jointly with the dictionary; parameters with -p.
+    ListaDl,
 }
 
 /// Initializations on the command line.
@@ -236,6 +308,9 @@ pub enum InitArg {
     Spectral,
     /// Agarwal et al.'s correlation-graph clustering (AltMinDict's initialization).
     Clustering,
+    /// The true dictionary (--truth) perturbed to columnwise distance --init-dist (local
+    /// convergence experiments).
+    Near,
 }
 
 /// Solvers on the sphere (`--method l4`).
@@ -280,6 +355,13 @@ pub struct LearnArgs {
     /// Initial dictionary (n × m .npy).
     #[arg(long)]
     pub init_dict: Option<PathBuf>,
+    /// Columnwise distance of the start from the truth with --init near — default 0.5.
+    #[arg(long, requires = "truth")]
+    pub init_dist: Option<f64>,
+    /// Any parameter of the method, in plan spelling (repeatable): `-p steps=2000 -p kind=topk`.
+    /// `dictlab methods NAME` lists them; a key the method does not take is refused.
+    #[arg(short = 'p', long = "param", value_name = "KEY=VALUE")]
+    pub params: Vec<String>,
     /// Outer iterations (batch learners) — default 50 (altmin: 30, msp: 200; l4: per run, 500).
     #[arg(long)]
     pub iters: Option<usize>,
@@ -343,10 +425,16 @@ impl LearnArgs {
     pub fn learner(&self, m: usize) -> Result<Box<dyn crate::learn::DictionaryLearner>> {
         use crate::sweep::Value;
         let name = registry_name(&self.method);
+        // --sparsity is a parameter of the methods that take it, and the data's k (the
+        // instance's, in a plan) for those that derive theirs from it (relu_ae, sae)
+        let takes_k = crate::registry::lookup(&name)?.keys.contains(&"sparsity");
         let params = crate::registry::params_from_flags(
             &name,
             vec![
-                ("sparsity", self.sparsity.map(Value::from)),
+                (
+                    "sparsity",
+                    self.sparsity.filter(|_| takes_k).map(Value::from),
+                ),
                 ("lambda", self.lambda.map(Value::from)),
                 ("iters", self.iters.map(Value::from)),
                 ("epochs", self.epochs.map(Value::from)),
@@ -367,7 +455,8 @@ impl LearnArgs {
                 ),
             ],
         )?;
-        crate::registry::build_learner(&name, &params, m)
+        let params = with_param_flags(&name, params, &self.params)?;
+        crate::registry::build_learner(&name, &params, m, self.sparsity)
     }
 }
 
@@ -725,6 +814,7 @@ pub fn run(cli: Cli) -> Result<String> {
                 st.to_string()
             })
         }
+        Command::Methods(a) => methods_text(a.name.as_deref()),
         Command::Repair(a) => Ok(serde_json::to_string(&crate::sweep::store::repair(
             &a.dir,
         )?)?),
@@ -787,6 +877,23 @@ fn headline_block(df: &polars::prelude::DataFrame, input: &std::path::Path) -> R
         hashes.join(", "),
         crate::sweep::dashboard::markdown_table(&table)?
     ))
+}
+
+/// `dictlab methods [NAME]`: every method with its kind and parameters (plan spelling; on the
+/// command line as flags or `-p KEY=VALUE`); defaults are in the registry's doc table.
+fn methods_text(name: Option<&str>) -> Result<String> {
+    use crate::registry::{Kind, METHODS, lookup};
+    let line = |d: &crate::registry::MethodDef| {
+        let kind = match d.kind {
+            Kind::Coder => "coder  ",
+            Kind::Learner => "learner",
+        };
+        format!("{:<10} {kind}  {}", d.name, d.keys.join(", "))
+    };
+    Ok(match name {
+        Some(n) => line(lookup(n)?),
+        None => METHODS.iter().map(line).collect::<Vec<_>>().join("\n"),
+    })
 }
 
 /// The dictionary (n × m) and signals (n × N) agree on n; when they do not, say which one looks
@@ -875,6 +982,19 @@ fn learn(l: LearnArgs) -> Result<String> {
         (None, InitArg::Gaussian) => Init::Gaussian,
         (None, InitArg::Spectral) => Init::Spectral(Default::default()),
         (None, InitArg::Clustering) => Init::Clustering(Default::default()),
+        (None, InitArg::Near) => match &truth {
+            Some(a) => Init::NearTruth {
+                truth: a.clone(),
+                dist: l.init_dist.unwrap_or(0.5),
+            },
+            None => {
+                return Err(Error::invalid(
+                    "init",
+                    "near",
+                    "--truth A.npy with --init near (the start is the truth perturbed)",
+                ));
+            }
+        },
     };
     let schedule = match l.every {
         Some(k) => crate::iter::Schedule::Every(k.max(1)),

@@ -356,7 +356,9 @@ pub fn build_coder(name: &str, params: &[(String, Value)]) -> Result<Box<dyn Spa
     }
 }
 
-/// [`build`] for a method that must be a learner of `n_atoms` atoms (its initialization dropped).
+/// [`build`] for a method that must be a learner of `n_atoms` atoms (its initialization dropped);
+/// `sparsity` is the data's k where the user knows it (`--sparsity` for methods that take k from
+/// the instance, as the neural learners do).
 ///
 /// # Errors
 /// As [`build`]; a coder's name.
@@ -364,11 +366,12 @@ pub fn build_learner(
     name: &str,
     params: &[(String, Value)],
     n_atoms: usize,
+    sparsity: Option<usize>,
 ) -> Result<Box<dyn DictionaryLearner>> {
     let ctx = Context {
         n_atoms,
         dim: None,
-        sparsity: None,
+        sparsity,
         truth: None,
     };
     match build(name, params, &ctx)? {

@@ -582,3 +582,86 @@ fn learn_msp_and_l4() {
     assert_eq!(rc, 2);
     assert!(stderr.contains("theta"), "{stderr}");
 }
+
+/// Every learner of the registry runs from the command line (tiny budgets, from near the truth),
+/// with its parameters as flags or `-p KEY=VALUE`, and reports its recovery.
+#[test]
+fn every_registry_learner_runs_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let inst = dictlab::InstanceSpec::new(8, 8, 400)
+        .sparsity(2)
+        .values(dictlab::generate::Values::NonNegUniform { a: 1.0, b: 2.0 })
+        .sample(5)
+        .unwrap();
+    io::write_matrix(d.join("A.npy"), &inst.dict).unwrap();
+    io::write_matrix(d.join("Y.npy"), &inst.y).unwrap();
+    let (a, y, out) = (d.join("A.npy"), d.join("Y.npy"), d.join("D.npy"));
+    let budget: &[(&str, &[&str])] = &[
+        ("mod", &["--sparsity", "2", "--iters", "3"]),
+        ("bcd", &["--sparsity", "2", "--iters", "3"]),
+        ("ksvd", &["--sparsity", "2", "--iters", "3"]),
+        ("aksvd", &["--sparsity", "2", "--iters", "3"]),
+        ("online", &["--sparsity", "2", "--epochs", "1"]),
+        ("altmin", &["--iters", "3"]),
+        ("arora", &["--sparsity", "2", "--epochs", "1"]),
+        ("noodl", &["--sparsity", "2", "--epochs", "1"]),
+        ("msp", &["--iters", "5"]),
+        (
+            "l4",
+            &[
+                "--theta", "0.25", "--iters", "5", "--starts", "4", "--rounds", "1",
+            ],
+        ),
+        ("relu_ae", &["--sparsity", "2", "-p", "iters=5"]),
+        (
+            "sae",
+            &["--sparsity", "2", "-p", "steps=5", "-p", "kind=topk"],
+        ),
+        (
+            "unrolled",
+            &["-p", "steps=3", "-p", "lambda=0.1", "-p", "layers=3"],
+        ),
+        (
+            "lista_dl",
+            &["-p", "steps=3", "-p", "lambda=0.1", "-p", "layers=3"],
+        ),
+    ];
+    let learners: Vec<&str> = dictlab::registry::METHODS
+        .iter()
+        .filter(|m| matches!(m.kind, dictlab::registry::Kind::Learner))
+        .map(|m| m.name)
+        .collect();
+    let listed: Vec<&str> = budget.iter().map(|b| b.0).collect();
+    assert_eq!(learners, listed, "a new learner needs a line here");
+    for (name, flags) in budget {
+        let method = name.replace('_', "-");
+        let mut args = vec![
+            "learn",
+            "--signals",
+            p(&y),
+            "--atoms",
+            "8",
+            "--method",
+            &method,
+            "--out",
+            p(&out),
+            "--truth",
+            p(&a),
+            "--init",
+            "near",
+            "--init-dist",
+            "0.2",
+        ];
+        args.extend(flags.iter());
+        let (rc, stdout, stderr) = dictlab(&args);
+        assert_eq!(rc, 0, "{name}: {stderr}");
+        assert!(stdout.contains("\"recovery\""), "{name}: {stdout}");
+    }
+    let (rc, stdout, _) = dictlab(&["methods", "sae"]);
+    assert_eq!(rc, 0);
+    assert!(
+        stdout.contains("steps") && stdout.contains("theta0"),
+        "{stdout}"
+    );
+}
