@@ -127,3 +127,16 @@ fn failing_items_become_error_rows() {
     );
     assert!(Sweep::new(Grid::new()).reps(0).run(|_| Ok(vec![])).is_err());
 }
+
+#[test]
+fn filter_eq_matches_integral_floats_and_ints_numerically() {
+    use dictlab::polars::prelude::*;
+    let df = df!("x" => [1.0, 2.0, 2.5], "k" => [1i64, 2, 3], "s" => ["a", "b", "c"]).unwrap();
+    let h = |c: &[(&str, Value)]| dictlab::sweep::filter_eq(&df, c).unwrap().height();
+    assert_eq!(h(&[("x", Value::Float(2.0))]), 1);
+    assert_eq!(h(&[("x", Value::Int(2))]), 1);
+    assert_eq!(h(&[("x", Value::Float(2.5))]), 1);
+    assert_eq!(h(&[("k", Value::Float(3.0))]), 1);
+    assert_eq!(h(&[("s", Value::from("b"))]), 1);
+    assert_eq!(h(&[("x", Value::Float(7.0))]), 0);
+}

@@ -546,15 +546,29 @@ pub fn column_str(df: &DataFrame, name: &str) -> Result<Vec<String>> {
         .collect())
 }
 
-/// Rows of `df` whose columns equal the given values (compared as text, so `Int(3)` matches an
-/// integer column holding 3 and `Float(1.1)` a float column holding 1.1).
+/// Rows of `df` whose columns equal the given values: numbers compared as numbers (`Int(3)`,
+/// `Float(3.0)` match an integer or float column holding 3 — as text, `Float(2.0)` printed "2"
+/// against polars' "2.0" and matched nothing), other values as text.
 pub fn filter_eq(df: &DataFrame, conds: &[(&str, Value)]) -> Result<DataFrame> {
     let mut mask = vec![true; df.height()];
     for (name, v) in conds {
-        let col = column_str(df, name)?;
-        let want = v.to_string();
-        for (m, c) in mask.iter_mut().zip(col) {
-            *m &= c == want;
+        let numeric = col(df, name)?.dtype().is_primitive_numeric();
+        match (
+            v.as_f64()
+                .filter(|_| numeric && !matches!(v, Value::Bool(_))),
+            v,
+        ) {
+            (Some(want), _) => {
+                for (m, c) in mask.iter_mut().zip(column_f64(df, name)?) {
+                    *m &= c == Some(want);
+                }
+            }
+            _ => {
+                let want = v.to_string();
+                for (m, c) in mask.iter_mut().zip(column_str(df, name)?) {
+                    *m &= c == want;
+                }
+            }
         }
     }
     let mask = polars::prelude::BooleanChunked::new("mask".into(), &mask);
