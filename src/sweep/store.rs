@@ -25,7 +25,8 @@
 //!
 //! # Integrity
 //! A chunk's name ends with the first 16 hex digits of the SHA-256 of its bytes, so the checksum
-//! is written atomically with the file. `merge` and `status` verify it and name a corrupt chunk
+//! is written atomically with the file; every journal line ends with the checksum of its JSON, and
+//! a line that fails it is ignored (its run redone). `merge` and `status` verify it and name a corrupt chunk
 //! with the fix; they never move files. A sweep (holding its lock) and `dictlab repair` move
 //! corrupt chunks to `chunks/corrupt/` (their runs are redone by the next sweep); `repair` also
 //! keeps a run found in two chunks in the first only. One process writes a directory's shard at a
@@ -533,6 +534,18 @@ fn read_journal(path: &Path, items: &[Item]) -> Result<Vec<(Item, Vec<Row>)>> {
     };
     let mut out = Vec::new();
     for line in complete.lines().filter(|l| !l.trim().is_empty()) {
+        // `json \t checksum` (lines written before checksums have no tab; JSON escapes tabs)
+        let line = match line.rsplit_once('\t') {
+            Some((json, sum)) if sum == checksum(json.as_bytes()) => json,
+            Some(_) => {
+                eprintln!(
+                    "warning: {}: a line fails its checksum; ignored (its run will be redone)",
+                    path.display()
+                );
+                continue;
+            }
+            None => line,
+        };
         match serde_json::from_str::<JRun>(line) {
             Ok(j) => match items.get(j.item) {
                 Some(it) => out.push((it.clone(), j.rows())),
@@ -828,11 +841,10 @@ pub fn run_plan(plan: &Plan, dir: &Path, opts: &RunOptions) -> Result<RunSummary
                         }
                         // one line per finished run, appended under the lock that also orders
                         // the channel, so a rotation splits runs exactly between journals
-                        let line =
-                            serde_json::to_string(&JRun::new(item.item, &rows)).map(|mut l| {
-                                l.push('\n');
-                                l
-                            });
+                        // `json \t checksum`: a line torn by a kill or damaged on disk is
+                        // recognised and its run redone, never read as a finished run
+                        let line = serde_json::to_string(&JRun::new(item.item, &rows))
+                            .map(|l| format!("{l}\t{}\n", checksum(l.as_bytes())));
                         let mut j = journal.lock().unwrap_or_else(|p| p.into_inner());
                         let written = line.map_err(Error::from).and_then(|l| {
                             use std::io::Write;
@@ -1428,4 +1440,44 @@ pub fn run_cached(plan: &Plan, path: impl AsRef<Path>) -> Result<DataFrame> {
     }
     write_parquet(&df, path)?;
     Ok(df)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_journal_line_that_fails_its_checksum_is_ignored_and_legacy_lines_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let items: Vec<Item> = (0..3)
+            .map(|i| Item {
+                item: i,
+                point: super::super::Point(vec![]),
+                instance: String::new(),
+                rep: 0,
+                seed: i as u64,
+            })
+            .collect();
+        let line = |i: usize| {
+            let json =
+                serde_json::to_string(&JRun::new(i, &[Row::new("omp").metric("x", 0.5)])).unwrap();
+            (
+                json.clone(),
+                format!("{json}\t{}\n", checksum(json.as_bytes())),
+            )
+        };
+        let (_, good) = line(0);
+        let (_, bad) = line(1);
+        let bad = bad.replacen("0.5", "0.7", 1).replacen("\"x\"", "\"y\"", 1);
+        let (legacy, _) = line(2);
+        let path = dir.path().join("s0of1-1-000000.jsonl");
+        std::fs::write(&path, format!("{good}{bad}{legacy}\n")).unwrap();
+        let runs = read_journal(&path, &items).unwrap();
+        let got: Vec<usize> = runs.iter().map(|(it, _)| it.item).collect();
+        assert_eq!(
+            got,
+            vec![0, 2],
+            "the damaged line is dropped, the legacy one kept"
+        );
+    }
 }
