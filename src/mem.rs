@@ -64,7 +64,7 @@ fn available() -> Option<u64> {
 pub fn limit() -> Option<(u64, &'static str)> {
     let set = LIMIT.load(Ordering::SeqCst);
     if set > 0 {
-        return Some((set, "--max-memory limit"));
+        return Some((set, "--max-memory or plan max_memory limit"));
     }
     if let Some(b) = std::env::var("DICTLAB_MAX_MEMORY")
         .ok()

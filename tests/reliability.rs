@@ -61,7 +61,7 @@ fn sizes_that_cannot_fit_are_refused_before_allocating() {
         p(dir.path()),
     ]);
     assert_eq!(rc, 2, "{err}");
-    assert!(err.contains("--max-memory limit"), "{err}");
+    assert!(err.contains("max_memory limit"), "{err}");
     let (rc, _, err) = dictlab(&[
         "--max-memory",
         "lots",
@@ -488,4 +488,29 @@ fn a_dictionary_at_a_huge_scale_is_measured_right_and_refused_by_the_coders() {
     ]);
     assert_eq!(rc, 2, "{err}");
     assert!(err.contains("normalize its columns"), "{err}");
+}
+
+#[test]
+fn a_plan_max_memory_limit_turns_oversized_instances_into_error_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = write_plan(dir.path(), &format!("max_memory = \"1K\"\n{PLAN}"));
+    let (rc, _, err) = dictlab(&[
+        "sweep",
+        p(&plan),
+        "--out",
+        p(&dir.path().join("r")),
+        "--quiet",
+    ]);
+    assert_eq!(rc, 3, "{err}");
+    assert!(err.contains("needs") && err.contains("max_memory"), "{err}");
+    let bad = write_plan(dir.path(), &format!("max_memory = \"lots\"\n{PLAN}"));
+    let (rc, _, err) = dictlab(&[
+        "sweep",
+        p(&bad),
+        "--out",
+        p(&dir.path().join("s")),
+        "--quiet",
+    ]);
+    assert_eq!(rc, 2, "{err}");
+    assert!(err.contains("max_memory"), "{err}");
 }

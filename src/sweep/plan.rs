@@ -7,6 +7,7 @@
 //! reps = 3
 //! time_budget_s = 60.0           # per run (learners stop at the first observed iteration past it)
 //! threads_per_run = 1            # rayon threads inside one run (not part of the hash)
+//! max_memory = "8G"              # refuse allocations above this (default: available memory; not hashed)
 //!
 //! [record]                       # mode = "final" (default) | "every" (+ every = k) | "log" (+ per_decade = p)
 //! mode = "log"
@@ -130,6 +131,8 @@ pub struct Plan {
     pub time_budget_s: Option<f64>,
     /// Rayon threads inside one run.
     pub threads_per_run: usize,
+    /// Memory limit for the sweep's allocations in bytes (`max_memory`; see [`crate::mem`]).
+    pub max_memory: Option<u64>,
     /// The plan hash (see the module doc).
     pub hash: String,
     /// The TOML text the plan was read from.
@@ -144,6 +147,7 @@ struct RawPlan {
     reps: Option<Spanned<i64>>,
     time_budget_s: Option<Spanned<f64>>,
     threads_per_run: Option<Spanned<i64>>,
+    max_memory: Option<Spanned<String>>,
     record: Option<Spanned<RawRecord>>,
     #[serde(default)]
     instance: IndexMap<Spanned<String>, Spanned<toml::Value>>,
@@ -283,6 +287,12 @@ impl Plan {
         let threads_per_run = match &raw.threads_per_run {
             Some(t) => src.count("threads_per_run", t, 1)?,
             None => 1,
+        };
+        let max_memory = match &raw.max_memory {
+            Some(m) => Some(crate::mem::parse_size(m.get_ref()).map_err(|_| {
+                src.err(m.span(), "max_memory", "a size such as \"8G\" or \"512M\"")
+            })?),
+            None => None,
         };
         let time_budget_s = match &raw.time_budget_s {
             Some(t) if !(*t.get_ref() > 0.0 && t.get_ref().is_finite()) => {
@@ -569,6 +579,7 @@ impl Plan {
             record,
             time_budget_s,
             threads_per_run,
+            max_memory,
             hash,
             source: text.to_string(),
         })

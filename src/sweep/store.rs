@@ -648,6 +648,22 @@ pub(crate) fn verify_chunk(path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The kind of an error message, for counting a sweep's failures: numbers (which differ per run)
+/// become `#`.
+fn error_kind(msg: &str) -> String {
+    let mut key = String::with_capacity(msg.len());
+    for c in msg.chars() {
+        if c.is_ascii_digit() || c == '.' && key.ends_with('#') {
+            if !key.ends_with('#') {
+                key.push('#');
+            }
+        } else {
+            key.push(c);
+        }
+    }
+    key
+}
+
 /// Remove the temporary files a killed writer of shard `tag` (or of any shard, for `None`) left
 /// in `dir`'s chunk directory; the caller holds the lock that makes them stale.
 fn clean_tmp(dir: &Path, tag: Option<&str>) -> Result<usize> {
@@ -767,6 +783,9 @@ pub fn run_plan(plan: &Plan, dir: &Path, opts: &RunOptions) -> Result<RunSummary
         .collect();
     let n_todo: usize = todo.iter().map(|(_, p)| p.len()).sum();
     let threads_per_run = crate::mem::cap_threads(plan.threads_per_run, "threads_per_run")?;
+    if let Some(b) = plan.max_memory {
+        crate::mem::set_limit(b.max(1));
+    }
     let workers = if opts.workers > 0 {
         crate::mem::cap_threads(opts.workers, "--workers")?
     } else {
@@ -897,16 +916,10 @@ pub fn run_plan(plan: &Plan, dir: &Path, opts: &RunOptions) -> Result<RunSummary
                 chunks_written += 1;
                 runs_done += pending.len();
                 for (_, rows) in pending.iter() {
-                    if let Some(msg) = rows.iter().find_map(|r| {
-                        r.termination.strip_prefix("error: ").map(|m| {
-                            // the kind of error, without the numbers that differ per run
-                            m.split(|c: char| c.is_ascii_digit())
-                                .next()
-                                .unwrap_or(m)
-                                .trim()
-                                .to_string()
-                        })
-                    }) {
+                    if let Some(msg) = rows
+                        .iter()
+                        .find_map(|r| r.termination.strip_prefix("error: ").map(error_kind))
+                    {
                         *errors.entry(msg).or_default() += 1;
                     }
                 }
