@@ -514,3 +514,69 @@ fn a_plan_max_memory_limit_turns_oversized_instances_into_error_rows() {
     assert_eq!(rc, 2, "{err}");
     assert!(err.contains("max_memory"), "{err}");
 }
+
+#[test]
+fn oversized_plans_thread_counts_corrupt_meta_and_bad_outputs_in_sweeps() {
+    let dir = tempfile::tempdir().unwrap();
+    // a plan whose instances cannot fit is refused by the plan check (it aborted every rerun)
+    let big = write_plan(
+        dir.path(),
+        &PLAN
+            .replace("dim = 16", "dim = 100000")
+            .replace("n_atoms = 32", "n_atoms = 100000"),
+    );
+    let (rc, _, err) = dictlab(&[
+        "sweep",
+        p(&big),
+        "--out",
+        p(&dir.path().join("b")),
+        "--quiet",
+    ]);
+    assert_eq!(rc, 2, "{err}");
+    assert!(err.contains("GiB"), "{err}");
+    // threads_per_run = 100000 is capped and the runs are done (it exited 0 with no run done)
+    let thr = write_plan(
+        dir.path(),
+        &PLAN.replace("reps = 2", "reps = 2\nthreads_per_run = 100000"),
+    );
+    let out = dir.path().join("t");
+    let (rc, stdout, err) = dictlab(&["sweep", p(&thr), "--out", p(&out), "--quiet"]);
+    assert_eq!(rc, 0, "{err}");
+    assert!(err.contains("capped"), "{err}");
+    let s: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(s["runs_done"], 12);
+    // a missing output directory is named before merging
+    let (rc, _, err) = dictlab(&[
+        "merge",
+        p(&out),
+        "-o",
+        p(&dir.path().join("nodir/x.parquet")),
+    ]);
+    assert_eq!(rc, 2, "{err}");
+    assert!(err.contains("does not exist"), "{err}");
+    // a corrupt meta.json is named with the fix
+    std::fs::write(out.join("meta.json"), "{").unwrap();
+    let (rc, _, err) = dictlab(&["merge", p(&out), "-o", p(&dir.path().join("x.parquet"))]);
+    assert_eq!(rc, 2, "{err}");
+    assert!(
+        err.contains("meta.json") && err.contains("delete it"),
+        "{err}"
+    );
+    // l4 with no starts would return an unoptimised dictionary
+    let inst = small_instance(dir.path());
+    let (rc, _, err) = dictlab(&[
+        "learn",
+        "--signals",
+        p(&inst.join("Y.npy")),
+        "--atoms",
+        "32",
+        "--method",
+        "l4",
+        "--starts",
+        "0",
+        "--out",
+        p(&dir.path().join("d.npy")),
+    ]);
+    assert_eq!(rc, 2, "{err}");
+    assert!(err.contains("starts"), "{err}");
+}
