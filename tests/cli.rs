@@ -1,21 +1,11 @@
 //! The `dictlab` binary: generate → metrics round trip and every error path.
 
+mod common;
+
+use common::dictlab;
 use dictlab::io;
 use ndarray::Array2;
 use std::path::Path;
-use std::process::Command;
-
-fn dictlab(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_dictlab"))
-        .args(args)
-        .output()
-        .expect("run dictlab");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
-}
 
 fn p(path: &Path) -> &str {
     path.to_str().unwrap()
