@@ -98,59 +98,39 @@ pub enum Command {
     Headline(HeadlineArgs),
 }
 
-/// `-p KEY=VALUE` arguments added to `params` (a key given twice is an error; values typed as
-/// in a plan: true/false, integers, numbers, else text).
+/// `-p KEY=VALUE` arguments as registry parameters, typed as in a plan (true/false, integers,
+/// numbers, else text); [`crate::registry::params_from_flags`] then refuses a key the method does
+/// not take or one given twice, as for every flag.
 ///
 /// # Errors
-/// A malformed argument, a key the method does not take, a key also set by a flag.
-pub fn with_param_flags(
-    method: &str,
-    mut params: Vec<(String, crate::sweep::Value)>,
-    raw: &[String],
-) -> Result<Vec<(String, crate::sweep::Value)>> {
+/// A malformed argument; `init`/`init_dist` (the start has its own flags).
+pub fn param_flags(raw: &[String]) -> Result<Vec<(&str, Option<crate::sweep::Value>)>> {
     use crate::sweep::Value;
-    let def = crate::registry::lookup(method)?;
-    for kv in raw {
-        let Some((k, v)) = kv.split_once('=') else {
-            return Err(Error::invalid("param", kv, "KEY=VALUE, e.g. -p steps=2000"));
-        };
-        let (k, v) = (k.trim(), v.trim());
-        if k == "init" || k == "init_dist" {
-            return Err(Error::invalid(
-                "param",
-                k,
-                "--init / --init-dist / --init-dict for the start (not -p)",
-            ));
-        }
-        if !def.keys.contains(&k) {
-            return Err(Error::invalid(
-                "param",
-                format!("{k} for method `{method}`"),
-                format!(
-                    "one of its parameters: {} (dictlab methods {method})",
-                    def.keys.join(", ")
-                ),
-            ));
-        }
-        if params.iter().any(|(x, _)| x == k) {
-            return Err(Error::invalid(
-                "param",
-                k,
-                "each parameter once (a flag already sets it)",
-            ));
-        }
-        let value = if let Ok(b) = v.parse::<bool>() {
-            Value::Bool(b)
-        } else if let Ok(i) = v.parse::<i64>() {
-            Value::Int(i)
-        } else if let Ok(x) = v.parse::<f64>() {
-            Value::Float(x)
-        } else {
-            Value::from(v)
-        };
-        params.push((k.to_string(), value));
-    }
-    Ok(params)
+    raw.iter()
+        .map(|kv| {
+            let Some((k, v)) = kv.split_once('=') else {
+                return Err(Error::invalid("param", kv, "KEY=VALUE, e.g. -p steps=2000"));
+            };
+            let (k, v) = (k.trim(), v.trim());
+            if k == "init" || k == "init_dist" {
+                return Err(Error::invalid(
+                    "param",
+                    k,
+                    "--init / --init-dist / --init-dict for the start (not -p)",
+                ));
+            }
+            let value = if let Ok(b) = v.parse::<bool>() {
+                Value::Bool(b)
+            } else if let Ok(i) = v.parse::<i64>() {
+                Value::Int(i)
+            } else if let Ok(x) = v.parse::<f64>() {
+                Value::Float(x)
+            } else {
+                Value::from(v)
+            };
+            Ok((k, Some(value)))
+        })
+        .collect()
 }
 
 /// `dictlab methods` flags.
@@ -428,34 +408,32 @@ impl LearnArgs {
         // --sparsity is a parameter of the methods that take it, and the data's k (the
         // instance's, in a plan) for those that derive theirs from it (relu_ae, sae)
         let takes_k = crate::registry::lookup(&name)?.keys.contains(&"sparsity");
-        let params = crate::registry::params_from_flags(
-            &name,
-            vec![
-                (
-                    "sparsity",
-                    self.sparsity.filter(|_| takes_k).map(Value::from),
-                ),
-                ("lambda", self.lambda.map(Value::from)),
-                ("iters", self.iters.map(Value::from)),
-                ("epochs", self.epochs.map(Value::from)),
-                ("batch", self.batch.map(Value::from)),
-                ("eta", self.eta.map(Value::from)),
-                ("tau", self.tau.map(Value::from)),
-                ("eps0", self.eps0.map(Value::from)),
-                ("eps_min", self.eps_min.map(Value::from)),
-                ("theta", self.theta.map(Value::from)),
-                ("starts", self.starts.map(Value::from)),
-                ("rounds", self.rounds.map(Value::from)),
-                ("polish", self.polish.map(Value::from)),
-                ("whiten", self.no_whiten.then_some(Value::Bool(false))),
-                (
-                    "sphere_solver",
-                    (self.sphere_solver != SphereSolverArg::Power)
-                        .then(|| Value::from(registry_name(&self.sphere_solver))),
-                ),
-            ],
-        )?;
-        let params = with_param_flags(&name, params, &self.params)?;
+        let mut flags = vec![
+            (
+                "sparsity",
+                self.sparsity.filter(|_| takes_k).map(Value::from),
+            ),
+            ("lambda", self.lambda.map(Value::from)),
+            ("iters", self.iters.map(Value::from)),
+            ("epochs", self.epochs.map(Value::from)),
+            ("batch", self.batch.map(Value::from)),
+            ("eta", self.eta.map(Value::from)),
+            ("tau", self.tau.map(Value::from)),
+            ("eps0", self.eps0.map(Value::from)),
+            ("eps_min", self.eps_min.map(Value::from)),
+            ("theta", self.theta.map(Value::from)),
+            ("starts", self.starts.map(Value::from)),
+            ("rounds", self.rounds.map(Value::from)),
+            ("polish", self.polish.map(Value::from)),
+            ("whiten", self.no_whiten.then_some(Value::Bool(false))),
+            (
+                "sphere_solver",
+                (self.sphere_solver != SphereSolverArg::Power)
+                    .then(|| Value::from(registry_name(&self.sphere_solver))),
+            ),
+        ];
+        flags.extend(param_flags(&self.params)?);
+        let params = crate::registry::params_from_flags(&name, flags)?;
         crate::registry::build_learner(&name, &params, m, self.sparsity)
     }
 }
@@ -725,7 +703,6 @@ pub fn run(cli: Cli) -> Result<String> {
             let coder = e.coder()?;
             let d = io::read_matrix(&e.dict, "dictionary")?;
             let y = io::read_matrix(&e.signals, "signals")?;
-            check_layout(&d, &y)?;
             crate::mem::check(
                 format!("the codes of {} atoms × {} signals", d.ncols(), y.ncols()),
                 crate::mem::f64_bytes(&[(d.ncols(), y.ncols()), (d.ncols(), d.ncols())]),
@@ -896,29 +873,6 @@ fn methods_text(name: Option<&str>) -> Result<String> {
     })
 }
 
-/// The dictionary (n × m) and signals (n × N) agree on n; when they do not, say which one looks
-/// transposed (scikit-learn's layout).
-fn check_layout(d: &ndarray::Array2<f64>, y: &ndarray::Array2<f64>) -> Result<()> {
-    if d.nrows() == y.nrows() {
-        return Ok(());
-    }
-    let hint = if d.ncols() == y.nrows() {
-        "; the dictionary looks transposed (scikit-learn's components_ is m × n): save `components_.T`"
-    } else if y.ncols() == d.nrows() {
-        "; the signals look transposed (scikit-learn's X is N × n): save `X.T`"
-    } else if d.ncols() == y.ncols() {
-        "; both look transposed (scikit-learn's layout): save `components_.T` and `X.T`"
-    } else {
-        ""
-    };
-    Err(Error::ShapeMismatch {
-        what: "signals (n × N) against the dictionary (n × m): n must agree",
-        expected: (d.nrows(), y.ncols()),
-        found: y.dim(),
-        hint: hint.to_string(),
-    })
-}
-
 /// The directory an output file goes to exists (checked before any long work, so that a wrong
 /// path does not throw the results away at the end).
 fn check_output_dir(path: &std::path::Path) -> Result<()> {
@@ -949,12 +903,7 @@ fn learn(l: LearnArgs) -> Result<String> {
             y.ncols(),
             y.nrows()
         ),
-        crate::mem::f64_bytes(&[
-            (m, y.ncols()),
-            (y.nrows(), y.ncols()),
-            (y.nrows(), m),
-            (m, m),
-        ]),
+        crate::mem::learner_bytes(y.nrows(), m, y.ncols()),
     )?;
     let learner = l.learner(m)?;
     let truth = match &l.truth {

@@ -52,9 +52,9 @@ pub struct MethodDef {
 }
 
 const LASSO: &[&str] = &["lambda", "nonneg"];
-/// Counts that must be ≥ 1 wherever they appear.
+/// Counts that must be ≥ 1 wherever they appear (`epochs` is a number of passes, in [`POSITIVE`]).
 const COUNTS: &[&str] = &[
-    "iters", "epochs", "starts", "rounds", "batch", "steps", "layers", "sparsity",
+    "iters", "starts", "rounds", "batch", "steps", "layers", "sparsity",
 ];
 /// Parameters that must be > 0 wherever they appear.
 const POSITIVE: &[&str] = &["lambda", "eta", "lr", "tau", "epochs"];
@@ -303,8 +303,8 @@ impl<'a> Context<'a> {
 }
 
 /// The parameters set on a command line, in registry spelling: unset flags (`None`) are dropped;
-/// a flag that `name` does not take is refused (dropping it silently ran another model than the
-/// user asked for: `--nonneg` with omp wrote negative codes).
+/// a flag (or `-p` key) that `name` does not take, or a key set twice, is refused (dropping it
+/// silently ran another model than the user asked for: `--nonneg` with omp wrote negative codes).
 ///
 /// # Errors
 /// An unknown method; a flag the method does not take.
@@ -313,16 +313,23 @@ pub fn params_from_flags(
     flags: Vec<(&str, Option<Value>)>,
 ) -> Result<Vec<(String, Value)>> {
     let keys = lookup(name)?.keys;
-    let mut out = Vec::new();
+    let mut out: Vec<(String, Value)> = Vec::new();
     for (k, v) in flags {
         let Some(v) = v else { continue };
+        if out.iter().any(|(x, _)| x == k) {
+            return Err(Error::invalid(
+                "flag",
+                format!("{k} given twice for method `{name}`"),
+                "each parameter once (as a flag or as -p key=value, not both)",
+            ));
+        }
         if !keys.contains(&k) {
             // refuse, don't drop: `--nonneg` with omp silently wrote negative codes
             return Err(Error::invalid(
                 "flag",
                 format!("--{} with method `{name}`", k.replace('_', "-")),
                 format!(
-                    "only flags that apply to `{name}`: {}",
+                    "only parameters that apply to `{name}` (as flags, or -p key=value): {}",
                     if keys.is_empty() {
                         "none of the method flags".to_string()
                     } else {

@@ -96,8 +96,14 @@ pub fn check_problem(dict: ArrayView2<'_, f64>, y: ArrayView2<'_, f64>) -> Resul
             what: "signals (n × N: one signal per column)",
             expected: (n, y.ncols()),
             found: y.dim(),
-            hint: if y.ncols() == n {
-                " — did you pass scikit-learn's N × n layout? transpose it".into()
+            // which input looks like scikit-learn's layout (its transpose of ours)
+            hint: if m == y.nrows() {
+                "; the dictionary looks transposed (scikit-learn's components_ is m × n): save `components_.T`".into()
+            } else if y.ncols() == n {
+                "; the signals look transposed (scikit-learn's X is N × n): save `X.T`".into()
+            } else if m == y.ncols() {
+                "; both look transposed (scikit-learn's layout): save `components_.T` and `X.T`"
+                    .into()
             } else {
                 String::new()
             },
