@@ -85,6 +85,13 @@ pub fn f64_bytes(counts: &[(usize, usize)]) -> u128 {
         .saturating_mul(8)
 }
 
+/// Bytes a method holds while it learns m atoms from N signals of dimension n: codes and a copy
+/// (m × N), the dictionary, its gradient or update and a start (n × m each), the Gram matrix
+/// (m × m). The one estimate the CLI's `learn` and every sweep run check before they start.
+pub fn learner_bytes(n: usize, m: usize, nn: usize) -> u128 {
+    f64_bytes(&[(m, nn), (m, nn), (n, m), (n, m), (n, m), (m, m)])
+}
+
 /// Human-readable bytes (`1.5 GiB`).
 pub fn human(bytes: u128) -> String {
     let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];

@@ -114,15 +114,14 @@ fn support_metrics(
 }
 
 fn run_checked(plan: &Plan, method: &PlanMethod, item: &Item, inst: &Instance) -> Result<Vec<Row>> {
-    // the method's working state, checked before it allocates: codes and a copy (m × N), the
-    // dictionary, its gradient or update and a start (n × m each), the Gram matrix (m × m)
+    // the method's working state, checked before it allocates
     let (n, m, nn) = (inst.dict.nrows(), inst.dict.ncols(), inst.y.ncols());
     crate::mem::check(
         format!(
             "`{}` on an instance with dim {n}, {m} atoms and {nn} samples",
             method.id
         ),
-        crate::mem::f64_bytes(&[(m, nn), (m, nn), (n, m), (n, m), (n, m), (m, m)]),
+        crate::mem::learner_bytes(n, m, nn),
     )?;
     let ctx = Context::for_spec(&inst.spec, Some(&inst.dict));
     let base = Row {
