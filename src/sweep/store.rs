@@ -380,21 +380,8 @@ fn run_keys(df: &DataFrame) -> Result<Vec<(i64, String)>> {
 fn finished_runs(dir: &Path, move_bad: bool) -> Result<HashSet<(i64, String)>> {
     let mut done = HashSet::new();
     for path in chunk_files(dir)? {
-        let f = std::fs::File::open(&path).map_err(|e| file_err("read", &path, e))?;
         let cols = vec!["item".to_string(), "method".to_string()];
-        let read = verify_chunk(&path).and_then(|()| {
-            ParquetReader::new(f)
-                .with_columns(Some(cols))
-                .finish()
-                .map_err(|e| {
-                    Error::Results(format!(
-                        "chunk {} is unreadable ({e}): run `dictlab repair {}` to move it aside; the next sweep redoes its runs",
-                        path.display(),
-                        dir.display()
-                    ))
-                })
-        });
-        match read {
+        match read_chunk(&path, Some(cols)) {
             Ok(df) => done.extend(run_keys(&df)?),
             Err(e) if !move_bad => return Err(e),
             Err(e) => {
@@ -606,7 +593,7 @@ fn write_chunk(
 }
 
 /// The first 16 hex digits of the SHA-256 of a chunk's bytes: the last field of its file name,
-/// written atomically with the file (see [`verify_chunk`]).
+/// written atomically with the file (see [`read_chunk`]).
 fn checksum(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
     Sha256::digest(bytes)
@@ -616,36 +603,45 @@ fn checksum(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// Check a chunk's bytes against the checksum in its name (chunks named before checksums were
-/// added carry none and are only checked by parquet itself).
+/// Read a chunk, once from disk: its bytes checked against the checksum in its name (chunks
+/// named before checksums were added carry none and are checked by parquet alone), then decoded
+/// (only `columns`, when given).
 ///
 /// # Errors
-/// [`Error::Results`] naming the chunk and the fix.
-pub(crate) fn verify_chunk(path: &Path) -> Result<()> {
+/// [`Error::Results`] naming the corrupt or unreadable chunk and the fix; I/O errors.
+pub(crate) fn read_chunk(path: &Path, columns: Option<Vec<String>>) -> Result<DataFrame> {
+    let bytes = std::fs::read(path).map_err(|e| file_err("read", path, e))?;
+    let results_dir = path
+        .parent()
+        .and_then(Path::parent)
+        .map(|d| d.display().to_string())
+        .unwrap_or_default();
     let stem = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let Some(want) = stem
+    if let Some(want) = stem
         .rsplit('-')
         .next()
         .filter(|h| h.len() == 16 && h.bytes().all(|b| b.is_ascii_hexdigit()))
-    else {
-        return Ok(());
-    };
-    let bytes = std::fs::read(path).map_err(|e| file_err("read", path, e))?;
-    let got = checksum(&bytes);
-    if got != want {
-        return Err(Error::Results(format!(
-            "chunk {} is corrupt (checksum {got}, its name says {want}): run `dictlab repair {}` to move it aside; the next sweep redoes its runs",
-            path.display(),
-            path.parent()
-                .and_then(Path::parent)
-                .map(|d| d.display().to_string())
-                .unwrap_or_default()
-        )));
+    {
+        let got = checksum(&bytes);
+        if got != want {
+            return Err(Error::Results(format!(
+                "chunk {} is corrupt (checksum {got}, its name says {want}): run `dictlab repair {results_dir}` to move it aside; the next sweep redoes its runs",
+                path.display(),
+            )));
+        }
     }
-    Ok(())
+    ParquetReader::new(std::io::Cursor::new(bytes))
+        .with_columns(columns)
+        .finish()
+        .map_err(|e| {
+            Error::Results(format!(
+                "chunk {} is unreadable ({e}): run `dictlab repair {results_dir}` to move it aside; the next sweep redoes its runs",
+                path.display(),
+            ))
+        })
 }
 
 /// The kind of an error message, for counting a sweep's failures: numbers (which differ per run)
@@ -1004,7 +1000,7 @@ pub fn repair(dir: &Path) -> Result<Repair> {
     out.corrupt_moved = before - chunk_files(dir)?.len();
     let mut seen: HashSet<(i64, String)> = HashSet::new();
     for path in chunk_files(dir)? {
-        let df = read_parquet(&path)?;
+        let df = read_chunk(&path, None)?;
         let keys = run_keys(&df)?;
         let run_set: HashSet<&(i64, String)> = keys.iter().collect();
         let dup: HashSet<(i64, String)> = run_set
@@ -1278,8 +1274,7 @@ pub fn merge(dir: &Path) -> Result<DataFrame> {
     let mut owner: HashMap<(i64, String), PathBuf> = HashMap::new();
     let mut dups: Vec<String> = Vec::new();
     for path in chunk_files(dir)? {
-        verify_chunk(&path)?;
-        let df = read_parquet(&path)?;
+        let df = read_chunk(&path, None)?;
         for h in super::column_str(&df, "plan_hash")? {
             if h != plan.hash {
                 return Err(Error::Results(format!(
