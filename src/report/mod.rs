@@ -41,8 +41,8 @@ static DIV_COUNTER: AtomicUsize = AtomicUsize::new(0);
 /// The record is a small file per kernel process (`$TMPDIR/dictlab-display-<pid>-<start>`), not a
 /// `static`: evcxr links this crate into every cell's library, so each cell — and each function
 /// defined in an earlier cell — has its own copy of every static. The file is shared by all of
-/// them. Its first line is the cell's key; plotly.js is stored as [`JS_PLACEHOLDER`] and put back
-/// when printed, so the file stays small.
+/// them. Its first line is the cell's key; plotly.js is stored as [`JS_PLACEHOLDER`] and put in
+/// its place when printed, so the file stays small.
 fn record_path() -> Option<std::path::PathBuf> {
     // the process start time (field 22 of /proc/self/stat) tells a reused pid apart
     let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
@@ -55,7 +55,7 @@ fn record_path() -> Option<std::path::PathBuf> {
     Some(std::env::temp_dir().join(format!("dictlab-display-{}-{start}", std::process::id())))
 }
 
-/// Stands for plotly.js in a cell's record.
+/// Stands for plotly.js in a cell's record (and is what [`load_plotly_js`] shows).
 const JS_PLACEHOLDER: &str = "<!--dictlab:plotly.js-->";
 
 /// The evcxr cell now running, if any: evcxr compiles every cell into `libcode_<N>.so` and loads it
@@ -101,30 +101,33 @@ pub fn show_html(html: &str) {
     if !DISPLAY.load(Ordering::SeqCst) {
         return;
     }
+    let record;
     let shown = match (evcxr_cell(), record_path()) {
         (Some(cell), Some(path)) => {
-            let stored = html.replace(&plotly_js_script(), JS_PLACEHOLDER);
             let prev = std::fs::read_to_string(&path).ok();
-            let record = accumulate(prev.as_deref(), cell, &stored);
+            record = accumulate(prev.as_deref(), cell, html);
             // a record that cannot be written only costs the earlier outputs of this cell
             let _ = std::fs::write(&path, &record);
-            let body = record.split_once('\n').map_or("", |(_, b)| b);
-            body.replace(JS_PLACEHOLDER, &plotly_js_script())
+            record.split_once('\n').map_or("", |(_, b)| b)
         }
-        _ => html.to_string(),
+        _ => html,
     };
+    let shown = shown.replace(JS_PLACEHOLDER, plotly_js_script());
     println!("EVCXR_BEGIN_CONTENT text/html\n{shown}\nEVCXR_END_CONTENT");
 }
 
 /// plotly.js (3.0.1, bundled by plotly's `plotly_embed_js` feature) as one `<script>` element,
 /// without the MathJax bundle that `Plot::offline_js_sources` appends (2 MB; no chart here uses
 /// LaTeX).
-pub fn plotly_js_script() -> String {
-    let all = Plot::offline_js_sources();
-    match all.find("</script>") {
-        Some(end) => all[..end + "</script>".len()].to_string(),
-        None => all,
-    }
+pub fn plotly_js_script() -> &'static str {
+    static JS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    JS.get_or_init(|| {
+        let all = Plot::offline_js_sources();
+        match all.find("</script>") {
+            Some(end) => all[..end + "</script>".len()].to_string(),
+            None => all,
+        }
+    })
 }
 
 /// Set in the environment of a kernel whose notebook output already holds plotly.js.
@@ -144,7 +147,8 @@ pub fn load_plotly_js() {
     if std::env::var(JS_LOADED_VAR).is_ok_and(|v| v == pid) {
         return;
     }
-    show_html(&plotly_js_script());
+    // the placeholder is what a cell's record keeps; show_html puts plotly.js in its place
+    show_html(JS_PLACEHOLDER);
     // SAFETY: `set_var` races only with a concurrent read of the environment by another thread;
     // notebook display runs on the kernel's main thread between cells' computations, when no
     // thread of this crate reads the environment.
@@ -172,25 +176,8 @@ pub fn show_plot(plot: &Plot) {
 
 /// A `<script>` for the `<head>` of a standalone page: records script errors (a chart that fails to
 /// draw) on `<html data-js-errors>`, where the browser check of `make test` reads them, and shows
-/// them in a red banner for the reader. The notebook template (scripts/nbtemplate) carries the same.
-pub const ERROR_HOOK: &str = r#"<script type="text/javascript">
-(function () {
-  var errs = [];
-  function rec(m) {
-    errs.push(m);
-    document.documentElement.setAttribute("data-js-errors", errs.join(" | "));
-  }
-  window.addEventListener("error", function (e) { rec((e.message || "error") + " (" + (e.filename || "") + ":" + (e.lineno || "") + ")"); });
-  window.addEventListener("unhandledrejection", function (e) { rec("unhandled rejection: " + e.reason); });
-  window.addEventListener("load", function () {
-    if (!errs.length) return;
-    var b = document.createElement("div");
-    b.style.cssText = "background:#fdd;border:1px solid #c00;padding:6px;margin:6px;font-family:sans-serif";
-    b.textContent = errs.length + " script error(s) on this page; some charts may be missing: " + errs.join(" | ");
-    document.body.insertBefore(b, document.body.firstChild);
-  });
-})();
-</script>"#;
+/// them in a red banner for the reader. One file, also included by the notebook template.
+pub const ERROR_HOOK: &str = include_str!("../../scripts/nbtemplate/dictlab/error_hook.html");
 
 /// Show a notebook's one-line headline finding, written from what the run measured. The report
 /// runner reads it (the `dictlab-headline` element) into the card of `reports/index.html`.
@@ -631,7 +618,7 @@ impl Report {
         let js = if body.contains("Plotly.newPlot(\"") {
             plotly_js_script()
         } else {
-            String::new()
+            ""
         };
         format!(
             "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{t}</title>{hook}</head><body style=\"font-family:sans-serif\"><h1>{t}</h1>{js}{body}</body></html>",
