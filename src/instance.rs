@@ -9,7 +9,7 @@
 use crate::error::{Error, Result, ensure};
 use crate::generate::{self, CodeLaw, CoherenceOptions, CoherenceReport, Noise, Support, Values};
 use crate::rng::rng_from_seed;
-use crate::sweep::Value;
+use crate::table::Value;
 use ndarray::{Array2, ArrayView2, Axis};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};

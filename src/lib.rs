@@ -69,6 +69,7 @@ pub mod registry;
 pub mod report;
 pub mod rng;
 pub mod sweep;
+pub mod table;
 
 pub use error::{Error, Result};
 pub use instance::{DictKind, Instance, InstanceSpec};

@@ -28,7 +28,7 @@
 use crate::code::SparseCoder;
 use crate::error::{Error, Result};
 use crate::learn::{DictionaryLearner, Init};
-use crate::sweep::Value;
+use crate::table::Value;
 use ndarray::Array2;
 
 /// Whether a method codes signals against a known dictionary or learns one.

@@ -6,7 +6,8 @@ use dictlab::instance::InstanceSpec;
 use dictlab::learn::Init;
 use dictlab::metrics::recovery_metrics;
 use dictlab::registry::{self, Built, Context};
-use dictlab::sweep::{self, Plan, Value, dashboard, store};
+use dictlab::report::dashboard;
+use dictlab::sweep::{self, Plan, Value, store};
 use std::collections::BTreeSet;
 
 fn small_plan_text() -> String {

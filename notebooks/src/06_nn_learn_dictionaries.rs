@@ -116,7 +116,7 @@ let e1 = to_frame(e1_runs.iter().flat_map(|(_, (rows, _, _))| rows.clone()).coll
 report::show_plot(&report::curves_from_frame(&e1, "iter", "m_mean_row_dist", "method", "Mean row distance to its atom", &CurveOpts::default())?);
 report::show_plot(&report::curves_from_frame(&e1, "iter", "m_cos_rows_mean", "method", "Mean per-row cos(−∇L_i, a_i − b_i)", &CurveOpts::default())?);
 report::show_plot(&report::curves_from_frame(&e1, "iter", "m_rows_farther", "method", "Rows farther from their atom than at the start", &CurveOpts::default())?);
-report::show_df(&sweep::select(&sweep::dashboard::final_rows(&e1)?, &["method", "iter", "m_fro_dist", "m_mean_row_dist", "m_mean_row_dist_normalized", "m_cos_whole", "m_cos_rows_mean", "m_rows_farther", "m_unit_precision", "m_unit_recall"])?);
+report::show_df(&sweep::select(&report::dashboard::final_rows(&e1)?, &["method", "iter", "m_fro_dist", "m_mean_row_dist", "m_mean_row_dist_normalized", "m_cos_whole", "m_cos_rows_mean", "m_rows_farther", "m_unit_precision", "m_unit_recall"])?);
 // %% [markdown]
 // BLOG-E2's per-row views for r = 0.2: each row's distance to its atom over the iterations (one heat-map row per
 // atom), and the histogram over rows of the final per-row cosine, for every starting radius.
@@ -210,7 +210,7 @@ let e4 = {
     to_frame(rows, seed)?
 };
 report::show_plot(&report::curves_from_frame(&e4, "iter", "m_mean_row_dist", "method", "1-bit AE: mean encoder-row distance to its atom", &CurveOpts::default())?);
-report::show_df(&sweep::select(&sweep::dashboard::final_rows(&e4)?, &["method", "iter", "m_mean_row_dist", "m_mean_row_dist_normalized", "m_decoder_dist_normalized", "m_cos_whole", "m_cos_rows_mean", "m_rows_farther", "m_unit_precision", "m_unit_recall"])?);
+report::show_df(&sweep::select(&report::dashboard::final_rows(&e4)?, &["method", "iter", "m_mean_row_dist", "m_mean_row_dist_normalized", "m_decoder_dist_normalized", "m_cos_whole", "m_cos_rows_mean", "m_rows_farther", "m_unit_precision", "m_unit_recall"])?);
 // %% [markdown]
 // ## Sparse autoencoders next to a classical learner
 // Same generator, coherence-targeted dictionaries at μ ∈ {0.3, 0.6}, k = 2, with independent firing or SAE-style

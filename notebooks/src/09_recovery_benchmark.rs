@@ -23,7 +23,8 @@
 :dep dictlab = { path = ".." }
 // %%
 use dictlab::prelude::*;
-use dictlab::sweep::{self, Plan, cache_path, dashboard, plan_path, run_cached};
+use dictlab::report::dashboard;
+use dictlab::sweep::{self, Plan, cache_path, plan_path, run_cached};
 // %% [markdown]
 // ## The plan
 // %%

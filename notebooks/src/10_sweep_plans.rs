@@ -72,14 +72,14 @@ report::show_df_rows(&sweep::select(&df, &["item", "instance", "method", "iter",
 // (exact support recovery for coders, recovery_rate@0.99 for MOD) over (coherence, sparsity); MOD's recovery score vs
 // time with the min–max band over runs; mean final metrics per (method, instance); and the terminations.
 // %%
-let dash = sweep::dashboard::dashboard(&df, "Sweep dashboard")?;
+let dash = report::dashboard::dashboard(&df, "Sweep dashboard")?;
 dash.show();
 // %% [markdown]
 // ## Headline
 // The one-line finding of this run, written from the numbers above (it also heads this notebook's card in the reports' index).
 // %%
 {
-    let fin = sweep::dashboard::final_rows(&df)?;
+    let fin = report::dashboard::final_rows(&df)?;
     let r = report::ranking(&fin, "method", "m_recovery_rate")?;
     report::show_headline(&format!(
         "One TOML plan, {} rows in one tidy table: mean final recovery_rate per method — {}. The same plan runs unchanged \

@@ -495,7 +495,7 @@ mod tests {
         .unwrap();
         let df = tr.to_frame().unwrap();
         assert_eq!(df.height(), 3); // 0, 4, 8
-        let err = crate::sweep::column_f64(&df, "err").unwrap();
+        let err = crate::table::column_f64(&df, "err").unwrap();
         assert!((err[2].unwrap() - 3.0 * 0.5f64.powi(8)).abs() < 1e-12);
     }
 }

@@ -10,10 +10,11 @@
 //! [`curves`], [`curves_from_frame`], [`heatmap`], [`heatmap_from_frame`], [`histogram`],
 //! [`atom_grid`]. [`Report`] assembles markdown, tables and plots into one standalone HTML file.
 
+pub mod dashboard;
 pub mod paper;
 
 use crate::error::Result;
-use crate::sweep::{column_f64, column_str};
+use crate::table::{column_f64, column_str};
 use ndarray::ArrayView2;
 pub use plotly::common::MarkerSymbol;
 use plotly::common::{ColorScale, ColorScalePalette, Marker, Mode, Title};

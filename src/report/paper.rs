@@ -6,7 +6,7 @@
 //! difference; [`Agreement`] summarises it for the verdict line a notebook writes from the data.
 
 use crate::error::{Error, Result};
-use crate::sweep::{col, column_f64, column_str};
+use crate::table::{col, column_f64, column_str};
 use polars::prelude::{Column, DataFrame, NamedFrom, Series};
 
 /// A key cell as text, numbers normalised (`25`, `25.0` and `2.5e1` all read `25`), so that a

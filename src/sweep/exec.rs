@@ -18,7 +18,6 @@
 //! not interrupted.
 
 use super::plan::{Plan, PlanMethod, RecordMode};
-use super::{Item, Row};
 use crate::code::SparseCoder;
 use crate::error::Result;
 use crate::instance::Instance;
@@ -26,6 +25,7 @@ use crate::iter::{Observer, Record, Schedule, Termination};
 use crate::learn::LearnState;
 use crate::metrics::{dictionary_recovery, recovery_metrics, support_recovery};
 use crate::registry::{self, Built, Context};
+use crate::table::{Item, Row};
 use std::ops::ControlFlow;
 use std::time::Instant;
 

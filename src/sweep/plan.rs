@@ -51,11 +51,12 @@
 //! Errors name the key and the line: unknown keys, unknown methods or method parameters, empty
 //! axes, values of the wrong type, a key both fixed and swept.
 
-use super::{Grid, Sweep, Value};
+use super::{Grid, Sweep};
 use crate::error::{Error, Result};
 use crate::instance::InstanceSpec;
 use crate::iter::Schedule;
 use crate::registry;
+use crate::table::Value;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};

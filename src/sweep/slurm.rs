@@ -17,9 +17,30 @@
 
 use super::plan::Plan;
 use super::store::prepare_dir;
-use crate::cli::EmitSlurmArgs;
 use crate::error::{Error, Result};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// What [`emit`] writes: the plan, the results directory and the Slurm resources of each task
+/// (`dictlab emit-slurm`'s flags are one way to fill it).
+#[derive(Clone, Debug)]
+pub struct SlurmOptions {
+    /// Plan file.
+    pub plan: PathBuf,
+    /// Results directory the jobs write (scripts go to DIR/slurm/).
+    pub out: PathBuf,
+    /// Array size N (shard i runs items with id mod N = i).
+    pub shards: usize,
+    /// CPUs per array task (the sweep's thread count).
+    pub cpus_per_shard: usize,
+    /// Wall-time limit per task (Slurm syntax, e.g. 02:00:00).
+    pub time: String,
+    /// Memory per task (Slurm syntax, e.g. 4G); `None`: the partition's default.
+    pub mem: Option<String>,
+    /// Partition; `None`: the cluster's default.
+    pub partition: Option<String>,
+    /// The dictlab executable the jobs call; `None`: the running one.
+    pub dictlab: Option<PathBuf>,
+}
 
 fn shell_quote(p: &Path) -> String {
     format!("'{}'", p.display().to_string().replace('\'', r"'\''"))
@@ -43,7 +64,7 @@ fn write_script(path: &Path, text: &str) -> Result<()> {
 ///
 /// # Errors
 /// Bad flags (0 shards or CPUs, a malformed time), a bad plan, an unwritable directory.
-pub fn emit(a: &EmitSlurmArgs) -> Result<String> {
+pub fn emit(a: &SlurmOptions) -> Result<String> {
     crate::error::ensure!(a.shards >= 1, "shards", a.shards, "--shards ≥ 1");
     crate::error::ensure!(
         a.cpus_per_shard >= 1,

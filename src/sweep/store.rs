@@ -45,8 +45,8 @@
 
 use super::exec::{error_row, instance_metrics, run_method};
 use super::plan::Plan;
-use super::{Item, Row, Value, to_frame};
 use crate::error::{Error, Result};
+use crate::table::{Item, Row, Value, to_frame};
 use polars::prelude::*;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};

@@ -10,16 +10,16 @@
 //! * **Results**: mean final metrics per (method, instance), and the count of each termination
 //!   per method.
 
-use super::{column_f64, column_str, mean_by, select};
+use super::{CurveOpts, Report, Series2, curves, heatmap_from_frame};
 use crate::error::Result;
-use crate::report::{CurveOpts, Report, Series2, curves, heatmap_from_frame};
+use crate::table::{column_f64, column_str, mean_by, select};
 use plotly::common::{Fill, Line, Mode};
 use plotly::{Plot, Scatter};
 use polars::prelude::*;
 use std::collections::BTreeMap;
 
 fn has(df: &DataFrame, name: &str) -> bool {
-    super::col(df, name).is_ok()
+    crate::table::col(df, name).is_ok()
 }
 
 /// The final row of every (item, method) run.
@@ -168,7 +168,7 @@ pub fn dashboard(df: &DataFrame, title: &str) -> Result<Report> {
     let axes = varying_axes(&fin)?;
     rep = rep.heading("Phase transitions (final iteration, mean over repetitions)");
     for m in &methods {
-        let sub = super::filter_eq(&fin, &[("method", m.as_str().into())])?;
+        let sub = crate::table::filter_eq(&fin, &[("method", m.as_str().into())])?;
         let Some(metric) = success_metric(&sub)? else {
             rep = rep.text(&format!("{m}: no success metric (every run failed?)"));
             continue;
@@ -389,7 +389,7 @@ pub fn markdown_table(df: &DataFrame) -> Result<String> {
                 AnyValue::Float64(x) if !x.is_finite() => Ok("–".to_string()),
                 AnyValue::Float32(x) if !x.is_finite() => Ok("–".to_string()),
                 AnyValue::Null if c.dtype().is_float() => Ok("–".to_string()),
-                v => Ok(crate::report::fmt_any(&v)),
+                v => Ok(super::fmt_any(&v)),
             })
             .collect::<Result<_>>()?;
         s.push_str(&format!("| {} |\n", row.join(" | ")));

@@ -1,0 +1,437 @@
+//! The tidy-table layer: parameter [`Value`]s, grid [`Point`]s, work [`Item`]s, result [`Row`]s,
+//! and the one way they become a polars [`DataFrame`] ([`to_frame`]), with the column readers every
+//! layer above uses ([`col`], [`column_f64`], [`column_str`], [`filter_eq`], [`mean_by`]).
+//!
+//! This module is at the bottom of the crate (it uses only [`crate::error`]): instances, the method
+//! registry, sweeps and reports all speak in its types. The columns of a table are described in
+//! [`crate::sweep`]'s module doc.
+
+use crate::error::{Error, Result};
+use polars::prelude::{Column, DataFrame, DataType, NamedFrom, Series};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A parameter value in a grid or a row.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Value {
+    /// Boolean.
+    Bool(bool),
+    /// Integer.
+    Int(i64),
+    /// Float.
+    Float(f64),
+    /// String.
+    Str(String),
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Int(i) => write!(f, "{i}"),
+            Value::Float(x) => write!(f, "{x}"),
+            Value::Str(s) => write!(f, "{s}"),
+        }
+    }
+}
+
+impl Value {
+    /// As f64 (ints and bools convert).
+    pub fn as_f64(&self) -> Option<f64> {
+        match *self {
+            Value::Int(i) => Some(i as f64),
+            Value::Float(x) => Some(x),
+            Value::Bool(b) => Some(b as u8 as f64),
+            Value::Str(_) => None,
+        }
+    }
+    /// As a non-negative integer.
+    pub fn as_usize(&self) -> Option<usize> {
+        match *self {
+            Value::Int(i) if i >= 0 => Some(i as usize),
+            _ => None,
+        }
+    }
+    /// As a string slice.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+macro_rules! value_from {
+    ($($t:ty => $v:ident as $c:ty),*) => {$(impl From<$t> for Value { fn from(x: $t) -> Self { Value::$v(x as $c) } })*};
+}
+value_from!(i32 => Int as i64, i64 => Int as i64, usize => Int as i64, u32 => Int as i64, f64 => Float as f64, f32 => Float as f64);
+impl From<bool> for Value {
+    fn from(b: bool) -> Self {
+        Value::Bool(b)
+    }
+}
+impl From<&str> for Value {
+    fn from(s: &str) -> Self {
+        Value::Str(s.to_string())
+    }
+}
+impl From<String> for Value {
+    fn from(s: String) -> Self {
+        Value::Str(s)
+    }
+}
+
+/// One grid point: ordered `(key, value)` pairs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Point(pub Vec<(String, Value)>);
+
+impl Point {
+    /// Value of `key`.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+    fn missing(key: &str, what: &'static str) -> Error {
+        Error::InvalidParameter {
+            name: "grid",
+            value: key.to_string(),
+            expected: format!("the grid to define `{key}` as {what}"),
+        }
+    }
+    /// `key` as f64, or an error naming the key.
+    pub fn f64(&self, key: &str) -> Result<f64> {
+        self.get(key)
+            .and_then(Value::as_f64)
+            .ok_or_else(|| Self::missing(key, "a number"))
+    }
+    /// `key` as usize, or an error naming the key.
+    pub fn usize(&self, key: &str) -> Result<usize> {
+        self.get(key)
+            .and_then(Value::as_usize)
+            .ok_or_else(|| Self::missing(key, "a non-negative integer"))
+    }
+    /// `key` as &str, or an error naming the key.
+    pub fn str(&self, key: &str) -> Result<&str> {
+        self.get(key)
+            .and_then(Value::as_str)
+            .ok_or_else(|| Self::missing(key, "a string"))
+    }
+    /// Canonical identity `k1=v1,k2=v2,…` in axis order.
+    pub fn id(&self) -> String {
+        self.0
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+/// One work item of a sweep.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Item {
+    /// Dense index `point * reps + rep`.
+    pub item: usize,
+    /// The grid point.
+    pub point: Point,
+    /// Canonical instance id (`point.id()`).
+    pub instance: String,
+    /// Repetition.
+    pub rep: usize,
+    /// `derive_seed(base_seed, "{instance}/rep={rep}")`.
+    pub seed: u64,
+}
+
+/// One result row produced by a method on an item.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Row {
+    /// Parametrised method name (e.g. `fista[lambda=0.1]`); empty for instance-only sweeps.
+    pub method: String,
+    /// Recorded iteration (0 for final-only records).
+    pub iter: i64,
+    /// Seconds (excluding metric evaluation where the method measures it).
+    pub time_s: f64,
+    /// Method parameters → `p_method_*`.
+    pub params: Vec<(String, Value)>,
+    /// Metrics → `m_*`.
+    pub metrics: Vec<(String, f64)>,
+    /// Termination as text ("" if not applicable).
+    pub termination: String,
+}
+
+impl Row {
+    /// A row for `method` with metrics.
+    pub fn new(method: impl Into<String>) -> Self {
+        Row {
+            method: method.into(),
+            ..Default::default()
+        }
+    }
+    /// Add a metric.
+    pub fn metric(mut self, name: impl Into<String>, v: f64) -> Self {
+        self.metrics.push((name.into(), v));
+        self
+    }
+    /// Add a method parameter.
+    pub fn param(mut self, name: impl Into<String>, v: impl Into<Value>) -> Self {
+        self.params.push((name.into(), v.into()));
+        self
+    }
+}
+
+fn value_column(name: String, vals: Vec<Option<Value>>) -> Column {
+    let all = |f: fn(&Value) -> bool| vals.iter().flatten().all(f);
+    if all(|v| matches!(v, Value::Int(_))) {
+        Column::new(
+            name.into(),
+            vals.iter()
+                .map(|v| {
+                    v.as_ref()
+                        .map(|v| if let Value::Int(i) = v { *i } else { 0 })
+                })
+                .collect::<Vec<_>>(),
+        )
+    } else if all(|v| matches!(v, Value::Int(_) | Value::Float(_))) {
+        Column::new(
+            name.into(),
+            vals.iter()
+                .map(|v| v.as_ref().and_then(Value::as_f64))
+                .collect::<Vec<_>>(),
+        )
+    } else if all(|v| matches!(v, Value::Bool(_))) {
+        Column::new(
+            name.into(),
+            vals.iter()
+                .map(|v| v.as_ref().map(|v| matches!(v, Value::Bool(true))))
+                .collect::<Vec<_>>(),
+        )
+    } else {
+        Column::new(
+            name.into(),
+            vals.iter()
+                .map(|v| v.as_ref().map(|v| v.to_string()))
+                .collect::<Vec<_>>(),
+        )
+    }
+}
+
+fn ordered_union<'a>(lists: impl Iterator<Item = Vec<&'a str>>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for l in lists {
+        for k in l {
+            if !out.iter().any(|o| o == k) {
+                out.push(k.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// Assemble `(item, rows)` pairs into the tidy table (see the module doc for the columns).
+pub fn to_frame(results: &[(Item, Vec<Row>)]) -> Result<DataFrame> {
+    let flat: Vec<(&Item, &Row)> = results
+        .iter()
+        .flat_map(|(it, rows)| rows.iter().map(move |r| (it, r)))
+        .collect();
+    let h = flat.len();
+    let mut cols = vec![
+        Column::new(
+            "item".into(),
+            flat.iter().map(|(i, _)| i.item as i64).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "instance".into(),
+            flat.iter()
+                .map(|(i, _)| i.instance.clone())
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "rep".into(),
+            flat.iter().map(|(i, _)| i.rep as i64).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "seed".into(),
+            flat.iter().map(|(i, _)| i.seed).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "method".into(),
+            flat.iter()
+                .map(|(_, r)| r.method.clone())
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "iter".into(),
+            flat.iter().map(|(_, r)| r.iter).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "time_s".into(),
+            flat.iter().map(|(_, r)| r.time_s).collect::<Vec<_>>(),
+        ),
+    ];
+    let pkeys = ordered_union(
+        results
+            .iter()
+            .map(|(i, _)| i.point.0.iter().map(|(k, _)| k.as_str()).collect()),
+    );
+    for k in pkeys {
+        cols.push(value_column(
+            format!("p_inst_{k}"),
+            flat.iter().map(|(i, _)| i.point.get(&k).cloned()).collect(),
+        ));
+    }
+    let mkeys = ordered_union(
+        flat.iter()
+            .map(|(_, r)| r.params.iter().map(|(k, _)| k.as_str()).collect()),
+    );
+    for k in mkeys {
+        cols.push(value_column(
+            format!("p_method_{k}"),
+            flat.iter()
+                .map(|(_, r)| {
+                    r.params
+                        .iter()
+                        .find(|(q, _)| *q == k)
+                        .map(|(_, v)| v.clone())
+                })
+                .collect(),
+        ));
+    }
+    let metrics = ordered_union(
+        flat.iter()
+            .map(|(_, r)| r.metrics.iter().map(|(k, _)| k.as_str()).collect()),
+    );
+    for k in metrics {
+        let v: Vec<Option<f64>> = flat
+            .iter()
+            .map(|(_, r)| r.metrics.iter().find(|(q, _)| *q == k).map(|(_, v)| *v))
+            .collect();
+        cols.push(Column::new(format!("m_{k}").into(), v));
+    }
+    cols.push(Column::new(
+        "termination".into(),
+        flat.iter()
+            .map(|(_, r)| r.termination.clone())
+            .collect::<Vec<_>>(),
+    ));
+    Ok(DataFrame::new(h, cols)?)
+}
+
+/// A column by name, found by a linear scan of the names.
+///
+/// Under evcxr, polars is linked into several dylibs (the crate and each cell), each with its own
+/// hashing seed, so a DataFrame whose name→index cache was filled by one copy can fail a
+/// `df.column(name)` lookup made by another ("not found" for a column that exists — observed in
+/// notebooks). Every dictlab helper therefore looks columns up with this function; notebooks
+/// should use [`select`] / [`col`] rather than polars' name-based methods across cells.
+pub fn col<'a>(df: &'a DataFrame, name: &str) -> Result<&'a Column> {
+    df.columns()
+        .iter()
+        .find(|c| c.name().as_str() == name)
+        .ok_or_else(|| {
+            let names: Vec<&str> = df.columns().iter().map(|c| c.name().as_str()).collect();
+            Error::invalid("column", name.to_string(), format!("one of {names:?}"))
+        })
+}
+
+/// The named columns, in order (see [`col`] for why this avoids polars' `select`).
+pub fn select(df: &DataFrame, names: &[&str]) -> Result<DataFrame> {
+    let cols: Vec<Column> = names
+        .iter()
+        .map(|n| col(df, n).cloned())
+        .collect::<Result<_>>()?;
+    Ok(DataFrame::new(df.height(), cols)?)
+}
+
+/// A column as `Vec<Option<f64>>` (ints and floats), for notebook analysis and charts.
+pub fn column_f64(df: &DataFrame, name: &str) -> Result<Vec<Option<f64>>> {
+    let c = col(df, name)?.cast(&DataType::Float64)?;
+    Ok(c.f64()?.iter().collect())
+}
+
+/// A column as strings (any type, nulls as "").
+pub fn column_str(df: &DataFrame, name: &str) -> Result<Vec<String>> {
+    let c = col(df, name)?;
+    let s: Series = c.as_materialized_series().clone();
+    Ok((0..s.len())
+        .map(|i| {
+            s.get(i)
+                .map(|v| v.to_string().trim_matches('"').to_string())
+                .unwrap_or_default()
+        })
+        .collect())
+}
+
+/// Rows of `df` whose columns equal the given values: numbers compared as numbers (`Int(3)`,
+/// `Float(3.0)` match an integer or float column holding 3 — as text, `Float(2.0)` printed "2"
+/// against polars' "2.0" and matched nothing), other values as text.
+pub fn filter_eq(df: &DataFrame, conds: &[(&str, Value)]) -> Result<DataFrame> {
+    let mut mask = vec![true; df.height()];
+    for (name, v) in conds {
+        let numeric = col(df, name)?.dtype().is_primitive_numeric();
+        match (
+            v.as_f64()
+                .filter(|_| numeric && !matches!(v, Value::Bool(_))),
+            v,
+        ) {
+            (Some(want), _) => {
+                for (m, c) in mask.iter_mut().zip(column_f64(df, name)?) {
+                    *m &= c == Some(want);
+                }
+            }
+            _ => {
+                let want = v.to_string();
+                for (m, c) in mask.iter_mut().zip(column_str(df, name)?) {
+                    *m &= c == want;
+                }
+            }
+        }
+    }
+    let mask = polars::prelude::BooleanChunked::new("mask".into(), &mask);
+    Ok(df.filter(&mask)?)
+}
+
+/// Mean of every numeric column over groups of `keys` (nulls ignored), sorted by the keys; the key
+/// columns keep their types and every other non-numeric column is dropped.
+pub fn mean_by(df: &DataFrame, keys: &[&str]) -> Result<DataFrame> {
+    let numeric: Vec<String> = df
+        .columns()
+        .iter()
+        .filter(|c| !keys.contains(&c.name().as_str()) && c.dtype().is_primitive_numeric())
+        .map(|c| c.name().to_string())
+        .collect();
+    let key_text: Vec<Vec<String>> = keys
+        .iter()
+        .map(|k| column_str(df, k))
+        .collect::<Result<_>>()?;
+    let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
+    let mut index = std::collections::HashMap::new();
+    for row in 0..df.height() {
+        let id = key_text
+            .iter()
+            .map(|c| c[row].as_str())
+            .collect::<Vec<_>>()
+            .join("\x1f");
+        let g = *index.entry(id.clone()).or_insert_with(|| {
+            groups.push((id, vec![]));
+            groups.len() - 1
+        });
+        groups[g].1.push(row);
+    }
+    let first: Vec<polars::prelude::IdxSize> = groups
+        .iter()
+        .map(|g| g.1[0] as polars::prelude::IdxSize)
+        .collect();
+    let idx = polars::prelude::IdxCa::from_vec("idx".into(), first);
+    let mut cols: Vec<Column> = select(df, keys)?.take(&idx)?.columns().to_vec();
+    for name in &numeric {
+        let v = column_f64(df, name)?;
+        let means: Vec<Option<f64>> = groups
+            .iter()
+            .map(|(_, rows)| {
+                let vals: Vec<f64> = rows.iter().filter_map(|&r| v[r]).collect();
+                (!vals.is_empty()).then(|| vals.iter().sum::<f64>() / vals.len() as f64)
+            })
+            .collect();
+        cols.push(Column::new(name.as_str().into(), means));
+    }
+    Ok(DataFrame::new(groups.len(), cols)?.sort(keys.iter().copied(), Default::default())?)
+}
