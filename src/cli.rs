@@ -136,8 +136,11 @@ pub fn param_flags(raw: &[String]) -> Result<Vec<(&str, Option<crate::table::Val
 /// `dictlab methods` flags.
 #[derive(Debug, clap::Args)]
 pub struct MethodsArgs {
-    /// One method: its kind and parameters.
+    /// One method: its parameters with type, default and meaning.
     pub name: Option<String>,
+    /// Every method's parameter table as Markdown (docs/methods.md).
+    #[arg(long)]
+    pub markdown: bool,
 }
 
 /// `dictlab repair` flags.
@@ -259,37 +262,32 @@ pub struct ReportArgs {
     pub title: Option<String>,
 }
 
-/// Learners on the command line.
-#[derive(Clone, Copy, Debug, ValueEnum, PartialEq)]
-pub enum LearnerArg {
-    /// Alternating minimization: OMP (or LARS with --lambda) + MOD.
-    Mod,
-    /// K-SVD (exact rank-1 SVD per atom) + OMP.
-    Ksvd,
-    /// Approximate K-SVD (Rubinstein et al.) + OMP.
-    Aksvd,
-    /// Alternating minimization with Mairal's block-coordinate update.
-    Bcd,
-    /// Online/minibatch dictionary learning (Mairal et al.).
-    Online,
-    /// AltMinDict (Agarwal et al.): constrained ℓ1 + least squares, ε halved each iteration.
-    Altmin,
-    /// Arora et al. 2015: threshold decode + approximate gradient.
-    Arora,
-    /// NOODL: IHT decode + approximate gradient.
-    Noodl,
-    /// MSP: ℓ4 maximization over the orthogonal group (square: --atoms = n).
-    Msp,
-    /// Overcomplete ℓ4 over the sphere from random starts (Qu et al.), --atoms m ≥ n.
-    L4,
-    /// Tied ReLU autoencoder (Rangamani et al.) trained by gradient descent; parameters with -p.
-    ReluAe,
-    /// Sparse autoencoder (TopK, ReLU + L1, JumpReLU) trained with Adam; parameters with -p.
-    Sae,
-    /// Unrolled ISTA trained by backpropagation (PUDLE's gradients); parameters with -p.
-    Unrolled,
-    /// SLISTA/LISTA encoder trained jointly with the dictionary; parameters with -p.
-    ListaDl,
+/// The methods of `kind` as command-line values: registry names (also accepted with `-` for
+/// `_`), each with its summary as help — generated from the registry, so a new method needs no
+/// change here.
+fn method_values(kind: crate::registry::Kind) -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(
+        crate::registry::METHODS
+            .iter()
+            .filter(|m| m.kind() == kind)
+            .map(|m| {
+                let v = clap::builder::PossibleValue::new(m.name()).help(m.summary());
+                if m.name().contains('_') {
+                    // a few bytes, once per process: clap's names are &'static str
+                    v.alias(&*Box::leak(m.name().replace('_', "-").into_boxed_str()))
+                } else {
+                    v
+                }
+            }),
+    )
+}
+
+fn learner_values() -> clap::builder::PossibleValuesParser {
+    method_values(crate::registry::Kind::Learner)
+}
+
+fn coder_values() -> clap::builder::PossibleValuesParser {
+    method_values(crate::registry::Kind::Coder)
 }
 
 /// Initializations on the command line.
@@ -326,9 +324,9 @@ pub struct LearnArgs {
     /// Number of atoms m.
     #[arg(long)]
     pub atoms: usize,
-    /// Learner.
-    #[arg(long, value_enum)]
-    pub method: LearnerArg,
+    /// Learner (`dictlab methods NAME` lists its parameters).
+    #[arg(long, value_parser = learner_values())]
+    pub method: String,
     /// Non-zeros per code (OMP coder; sets η = m/k for arora/noodl).
     #[arg(long)]
     pub sparsity: Option<usize>,
@@ -416,13 +414,28 @@ fn registry_name(v: &impl ValueEnum) -> String {
 }
 
 impl LearnArgs {
-    /// The learner these flags describe (n × m dictionary).
-    pub fn learner(&self, m: usize) -> Result<Box<dyn crate::learn::DictionaryLearner>> {
+    /// The learner these flags describe (n × m dictionary from n-dimensional signals) and its
+    /// start; `truth` is the planted dictionary (`--truth`, needed by `--init near`).
+    ///
+    /// # Errors
+    /// A flag the method does not take, a bad value, `--init near` without `--truth`.
+    pub fn learner(
+        &self,
+        m: usize,
+        truth: Option<&ndarray::Array2<f64>>,
+    ) -> Result<(Box<dyn crate::learn::DictionaryLearner>, crate::learn::Init)> {
         use crate::table::Value;
-        let name = registry_name(&self.method);
+        let name = self.method.replace('-', "_");
         // --sparsity is a parameter of the methods that take it, and the data's k (the
-        // instance's, in a plan) for those that derive theirs from it (relu_ae, sae)
-        let takes_k = crate::registry::lookup(&name)?.keys.contains(&"sparsity");
+        // instance's, in a plan) for the others
+        let takes_k = crate::registry::lookup(&name)?.param("sparsity").is_some();
+        if self.init == InitArg::Near && truth.is_none() && self.init_dict.is_none() {
+            return Err(Error::invalid(
+                "init",
+                "near",
+                "--truth A.npy with --init near (the start is the truth perturbed)",
+            ));
+        }
         let mut flags = vec![
             (
                 "sparsity",
@@ -446,10 +459,27 @@ impl LearnArgs {
                 (self.sphere_solver != SphereSolverArg::Power)
                     .then(|| Value::from(registry_name(&self.sphere_solver))),
             ),
+            (
+                "init",
+                (self.init != InitArg::Data && self.init_dict.is_none())
+                    .then(|| Value::from(registry_name(&self.init))),
+            ),
+            ("init_dist", self.init_dist.map(Value::from)),
         ];
         flags.extend(param_flags(&self.params)?);
         let params = crate::registry::params_from_flags(&name, flags)?;
-        crate::registry::build_learner(&name, &params, m, self.sparsity)
+        let ctx = crate::spec::Context {
+            n_atoms: m,
+            dim: truth.map(|a| a.nrows()),
+            sparsity: self.sparsity,
+            truth,
+        };
+        let (learner, init) = crate::registry::build_learner(&name, &params, &ctx)?;
+        let init = match &self.init_dict {
+            Some(p) => crate::learn::Init::Given(io::read_matrix(p, "initial dictionary")?),
+            None => init,
+        };
+        Ok((learner, init))
     }
 }
 
@@ -488,25 +518,6 @@ impl crate::iter::Observer<crate::learn::LearnState> for Progress<'_> {
     }
 }
 
-/// Coders on the command line.
-#[derive(Clone, Copy, Debug, ValueEnum, PartialEq)]
-pub enum CoderArg {
-    /// Batch-OMP (--sparsity k, or --tol ε for a residual target).
-    Omp,
-    /// Lasso with the fastest exact solver (LARS homotopy) (--lambda).
-    Lasso,
-    /// FISTA with adaptive restart (--lambda).
-    Fista,
-    /// ISTA (--lambda).
-    Ista,
-    /// Coordinate descent (--lambda).
-    Cd,
-    /// LARS-Lasso homotopy (--lambda).
-    Lars,
-    /// Iterative hard thresholding (--sparsity).
-    Iht,
-}
-
 /// `dictlab encode` flags.
 #[derive(Debug, clap::Args)]
 pub struct EncodeArgs {
@@ -516,9 +527,9 @@ pub struct EncodeArgs {
     /// Signals (n × N .npy, one signal per column).
     #[arg(long)]
     pub signals: PathBuf,
-    /// Coder.
-    #[arg(long, value_enum)]
-    pub method: CoderArg,
+    /// Coder (`dictlab methods NAME` lists its parameters).
+    #[arg(long, value_parser = coder_values())]
+    pub method: String,
     /// Non-zeros per signal (omp, iht).
     #[arg(long)]
     pub sparsity: Option<usize>,
@@ -537,6 +548,9 @@ pub struct EncodeArgs {
     /// True codes (m × N .npy): print support-recovery metrics.
     #[arg(long)]
     pub truth: Option<PathBuf>,
+    /// Any parameter of the coder, in plan spelling (repeatable): `-p lambda=0.1`.
+    #[arg(short = 'p', long = "param", value_name = "KEY=VALUE")]
+    pub params: Vec<String>,
     /// Encode this many times in this process and report the fastest as `elapsed_s` (warm
     /// timing for benchmarks; the codes are those of the last run).
     #[arg(long, default_value_t = 1)]
@@ -547,16 +561,15 @@ impl EncodeArgs {
     /// The coder these flags describe.
     pub fn coder(&self) -> Result<Box<dyn crate::code::SparseCoder>> {
         use crate::table::Value;
-        let name = registry_name(&self.method);
-        let params = crate::registry::params_from_flags(
-            &name,
-            vec![
-                ("sparsity", self.sparsity.map(Value::from)),
-                ("tol", self.tol.map(Value::from)),
-                ("lambda", self.lambda.map(Value::from)),
-                ("nonneg", self.nonneg.then_some(Value::Bool(true))),
-            ],
-        )?;
+        let name = self.method.replace('-', "_");
+        let mut flags = vec![
+            ("sparsity", self.sparsity.map(Value::from)),
+            ("tol", self.tol.map(Value::from)),
+            ("lambda", self.lambda.map(Value::from)),
+            ("nonneg", self.nonneg.then_some(Value::Bool(true))),
+        ];
+        flags.extend(param_flags(&self.params)?);
+        let params = crate::registry::params_from_flags(&name, flags)?;
         crate::registry::build_coder(&name, &params)
     }
 }
@@ -806,7 +819,7 @@ pub fn run(cli: Cli) -> Result<String> {
                 st.to_string()
             })
         }
-        Command::Methods(a) => methods_text(a.name.as_deref()),
+        Command::Methods(a) => methods_text(&a),
         Command::Repair(a) => Ok(serde_json::to_string(&crate::sweep::store::repair(
             &a.dir,
         )?)?),
@@ -871,20 +884,70 @@ fn headline_block(df: &polars::prelude::DataFrame, input: &std::path::Path) -> R
     ))
 }
 
-/// `dictlab methods [NAME]`: every method with its kind and parameters (plan spelling; on the
-/// command line as flags or `-p KEY=VALUE`); defaults are in the registry's doc table.
-fn methods_text(name: Option<&str>) -> Result<String> {
+/// `dictlab methods [NAME] [--markdown]`: every method with its kind and parameters (plan
+/// spelling; on the command line as flags or `-p KEY=VALUE`), or one method's parameters with
+/// type, default and meaning — all from the specs.
+fn methods_text(a: &MethodsArgs) -> Result<String> {
     use crate::registry::{Kind, METHODS, lookup};
-    let line = |d: &crate::registry::MethodDef| {
-        let kind = match d.kind {
-            Kind::Coder => "coder  ",
-            Kind::Learner => "learner",
-        };
-        format!("{:<10} {kind}  {}", d.name, d.keys.join(", "))
+    if a.markdown {
+        return Ok(crate::registry::methods_markdown());
+    }
+    let kind = |m: &crate::registry::Method| match m.kind() {
+        Kind::Coder => "coder  ",
+        Kind::Learner => "learner",
     };
-    Ok(match name {
-        Some(n) => line(lookup(n)?),
-        None => METHODS.iter().map(line).collect::<Vec<_>>().join("\n"),
+    Ok(match a.name.as_deref() {
+        Some(n) => {
+            let m = lookup(&n.replace('-', "_"))?;
+            let mut s = format!("{} ({}): {}\n", m.name(), kind(m).trim(), m.summary());
+            let rows: Vec<[String; 4]> = m
+                .params()
+                .iter()
+                .map(|p| {
+                    [
+                        p.key.to_string(),
+                        p.ty.describe(),
+                        p.default.describe(),
+                        p.doc.to_string(),
+                    ]
+                })
+                .collect();
+            let width = |i: usize| {
+                rows.iter()
+                    .chain(std::iter::once(&[
+                        "parameter".into(),
+                        "type".into(),
+                        "default".into(),
+                        String::new(),
+                    ]))
+                    .map(|r| r[i].chars().count())
+                    .max()
+                    .unwrap_or(0)
+            };
+            let (w0, w1, w2) = (width(0), width(1), width(2));
+            let pad = |t: &str, w: usize| format!("{t}{}", " ".repeat(w - t.chars().count()));
+            s.push_str(&format!(
+                "  {}  {}  {}  meaning\n",
+                pad("parameter", w0),
+                pad("type", w1),
+                pad("default", w2)
+            ));
+            for r in &rows {
+                s.push_str(&format!(
+                    "  {}  {}  {}  {}\n",
+                    pad(&r[0], w0),
+                    pad(&r[1], w1),
+                    pad(&r[2], w2),
+                    r[3]
+                ));
+            }
+            s.trim_end().to_string()
+        }
+        None => METHODS
+            .iter()
+            .map(|m| format!("{:<10} {}  {}", m.name(), kind(m), m.keys().join(", ")))
+            .collect::<Vec<_>>()
+            .join("\n"),
     })
 }
 
@@ -905,7 +968,7 @@ fn check_output_dir(path: &std::path::Path) -> Result<()> {
 }
 
 fn learn(l: LearnArgs) -> Result<String> {
-    use crate::learn::{Init, RecoveryObserver};
+    use crate::learn::RecoveryObserver;
     check_output_dir(&l.out)?;
     if let Some(t) = &l.trace {
         check_output_dir(t)?;
@@ -920,7 +983,6 @@ fn learn(l: LearnArgs) -> Result<String> {
         ),
         crate::mem::learner_bytes(y.nrows(), m, y.ncols()),
     )?;
-    let learner = l.learner(m)?;
     let truth = match &l.truth {
         Some(p) => {
             let a = io::read_matrix(p, "true dictionary")?;
@@ -940,26 +1002,7 @@ fn learn(l: LearnArgs) -> Result<String> {
     {
         return Err(Error::invalid("target_rate", r, "a fraction in (0, 1]"));
     }
-    let init = match (&l.init_dict, l.init) {
-        (Some(p), _) => Init::Given(io::read_matrix(p, "initial dictionary")?),
-        (None, InitArg::Data) => Init::RandomData,
-        (None, InitArg::Gaussian) => Init::Gaussian,
-        (None, InitArg::Spectral) => Init::Spectral(Default::default()),
-        (None, InitArg::Clustering) => Init::Clustering(Default::default()),
-        (None, InitArg::Near) => match &truth {
-            Some(a) => Init::NearTruth {
-                truth: a.clone(),
-                dist: l.init_dist.unwrap_or(0.5),
-            },
-            None => {
-                return Err(Error::invalid(
-                    "init",
-                    "near",
-                    "--truth A.npy with --init near (the start is the truth perturbed)",
-                ));
-            }
-        },
-    };
+    let (learner, init) = l.learner(m, truth.as_ref())?;
     let schedule = match l.every {
         Some(k) => crate::iter::Schedule::Every(k.max(1)),
         None => crate::iter::Schedule::LogSpaced(10),

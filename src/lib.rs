@@ -68,6 +68,7 @@ pub mod prelude;
 pub mod registry;
 pub mod report;
 pub mod rng;
+pub mod spec;
 pub mod sweep;
 pub mod table;
 

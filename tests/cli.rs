@@ -619,8 +619,8 @@ fn every_registry_learner_runs_from_the_command_line() {
     ];
     let learners: Vec<&str> = dictlab::registry::METHODS
         .iter()
-        .filter(|m| matches!(m.kind, dictlab::registry::Kind::Learner))
-        .map(|m| m.name)
+        .filter(|m| matches!(m.kind(), dictlab::registry::Kind::Learner))
+        .map(|m| m.name())
         .collect();
     let listed: Vec<&str> = budget.iter().map(|b| b.0).collect();
     assert_eq!(learners, listed, "a new learner needs a line here");

@@ -273,7 +273,7 @@ proptest! {
                     let _ = no_panic("EncodeArgs::coder", || e.coder().map(|_| ()));
                 }
                 dictlab::cli::Command::Learn(l) => {
-                    let _ = no_panic("LearnArgs::learner", || l.learner(6).map(|_| ()));
+                    let _ = no_panic("LearnArgs::learner", || l.learner(6, None).map(|_| ()));
                 }
                 _ => {}
             }
@@ -395,7 +395,7 @@ fn hostile_value(key: &str) -> BoxedStrategy<Value> {
 
 fn method_case() -> impl Strategy<Value = (usize, Vec<(String, Value)>)> {
     (0..METHODS.len()).prop_flat_map(|i| {
-        let keys: Vec<&'static str> = METHODS[i].keys.to_vec();
+        let keys: Vec<&'static str> = METHODS[i].keys();
         let per_key: Vec<BoxedStrategy<Option<(String, Value)>>> = keys
             .iter()
             .map(|k| {
@@ -416,7 +416,7 @@ fn method_case() -> impl Strategy<Value = (usize, Vec<(String, Value)>)> {
                 ("rounds", 1),
                 ("layers", 2),
             ] {
-                if METHODS[i].keys.contains(&k) && !kv.iter().any(|(x, _)| x == k) {
+                if METHODS[i].keys().contains(&k) && !kv.iter().any(|(x, _)| x == k) {
                     kv.push((k.to_string(), Value::Int(v)));
                 }
             }
@@ -429,7 +429,7 @@ proptest! {
     #![proptest_config(cases(3000))]
     #[test]
     fn every_registry_method_on_hostile_parameters_never_panics((i, params) in method_case(), seed in 0u64..1000) {
-        let name = METHODS[i].name;
+        let name = METHODS[i].name();
         let spec = dictlab::instance::InstanceSpec::new(4, 6, 12).sparsity(2);
         let inst = spec.sample(seed).unwrap();
         let ctx = Context::for_spec(&spec, Some(&inst.dict));

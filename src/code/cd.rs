@@ -15,7 +15,22 @@
 //!   coordinate descent", J. Stat. Softw. 33(1), §2.2 (covariance updates), §2.6.
 
 use super::batch::{SignalOut, axpy_neg, lasso_objective_gram, per_signal};
-use super::{CodeInfo, Encoding, SparseCoder, check_lambda, check_problem, soft, soft_nonneg};
+use super::{
+    CodeInfo, CoderSpec, Encoding, LASSO_PARAMS, SparseCoder, check_lambda, check_problem, soft,
+    soft_nonneg,
+};
+
+/// `cd`: cyclic coordinate descent for the Lasso.
+pub const SPEC: CoderSpec = CoderSpec {
+    name: "cd",
+    summary: "cyclic coordinate descent for the Lasso (Friedman et al. 2007) on the Gram matrix",
+    params: LASSO_PARAMS,
+    build: |p, _| {
+        Ok(Box::new(
+            CoordinateDescent::new(p.f64("lambda")?).nonneg(p.bool("nonneg")),
+        ))
+    },
+};
 use crate::error::{Result, ensure};
 use crate::iter::{Criterion, Termination};
 use crate::linalg;

@@ -10,7 +10,18 @@
 //!   eq. (1.3). NOODL (Rambhatla, Li, Haupt, ICLR 2019) codes with this iteration.
 
 use super::threshold::hard_threshold_k;
-use super::{CodeInfo, Encoding, Precomputed, SparseCoder, check_problem, lipschitz_from_gram};
+use super::{
+    CodeInfo, CoderSpec, Encoding, Precomputed, SPARSITY, SparseCoder, check_problem,
+    lipschitz_from_gram,
+};
+
+/// `iht`: iterative hard thresholding with exactly k non-zeros.
+pub const SPEC: CoderSpec = CoderSpec {
+    name: "iht",
+    summary: "iterative hard thresholding (Blumensath & Davies 2009), exactly k non-zeros",
+    params: &[SPARSITY],
+    build: |p, ctx| Ok(Box::new(Iht::new(p.sparsity(ctx)?))),
+};
 use crate::error::{Result, ensure};
 use crate::iter::{self, Iterative, NoObserver, Schedule, Stop};
 use crate::linalg;

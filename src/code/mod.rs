@@ -34,9 +34,27 @@ pub use pgm::{Momentum, Pgm};
 
 use crate::error::{Error, Result, check_finite, ensure};
 use crate::iter::Termination;
+use crate::spec::{Dflt, MethodSpec, Param, Ty};
 use crate::linalg;
 use ndarray::{Array2, ArrayView2, Axis};
 use rayon::prelude::*;
+
+/// The spec of a sparse coder (see [`crate::spec`]): what [`crate::registry`] lists.
+pub type CoderSpec = MethodSpec<Box<dyn SparseCoder>>;
+
+/// The parameters of the Lasso coders (`lasso`, `lars`, `fista`, `ista`, `cd`).
+pub const LASSO_PARAMS: &[Param] = &[
+    Param::new("lambda", Ty::Positive, Dflt::Required, "ℓ1 penalty λ"),
+    Param::new("nonneg", Ty::Bool, Dflt::Bool(false), "non-negative codes (x ≥ 0)"),
+];
+
+/// The parameter `sparsity` of the ℓ0 coders and learners: k non-zeros per code.
+pub const SPARSITY: Param = Param::new(
+    "sparsity",
+    Ty::Count,
+    Dflt::Auto("instance k"),
+    "non-zeros per code k",
+);
 
 /// Codes and diagnostics.
 #[derive(Clone, Debug)]

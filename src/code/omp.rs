@@ -26,7 +26,29 @@
 //!   batch orthogonal matching pursuit", Technion CS-2008-08, Algorithm 3 (Batch-OMP).
 
 use super::batch::{SignalOut, Sink, axpy_neg, per_signal_pairs};
-use super::{CodeInfo, Encoding, SparseCoder, check_problem};
+use super::{CodeInfo, CoderSpec, Encoding, SPARSITY, SparseCoder, check_problem};
+use crate::spec::{Dflt, Param, Ty};
+
+/// `omp`: Batch-OMP with k atoms per signal, or until the residual norm is at most `tol`.
+pub const SPEC: CoderSpec = CoderSpec {
+    name: "omp",
+    summary: "Batch-OMP (Rubinstein et al. 2008): k atoms per signal, or a residual target",
+    params: &[
+        SPARSITY,
+        Param::new(
+            "tol",
+            Ty::Positive,
+            Dflt::Auto("off (k atoms)"),
+            "stop once ‖y − Ax‖₂ ≤ tol instead of at k atoms",
+        ),
+    ],
+    build: |p, ctx| {
+        Ok(match p.f64_opt("tol") {
+            Some(eps) => Box::new(Omp::with_tolerance(eps)),
+            None => Box::new(Omp::with_sparsity(p.sparsity(ctx)?)),
+        })
+    },
+};
 use crate::error::{Result, ensure};
 use crate::iter::{Criterion, Termination};
 use crate::linalg;

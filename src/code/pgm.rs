@@ -27,8 +27,24 @@
 //! * O'Donoghue, Candès (2015), "Adaptive restart for accelerated gradient schemes", FoCM 15, §3.2.
 
 use super::{
-    CodeInfo, Encoding, Precomputed, SparseCoder, check_lambda, check_problem, lipschitz_from_gram,
-    soft, soft_nonneg,
+    CodeInfo, CoderSpec, Encoding, LASSO_PARAMS, Precomputed, SparseCoder, check_lambda,
+    check_problem, lipschitz_from_gram, soft, soft_nonneg,
+};
+
+/// `fista`: FISTA with adaptive restart.
+pub const FISTA_SPEC: CoderSpec = CoderSpec {
+    name: "fista",
+    summary: "FISTA (Beck & Teboulle 2009) with adaptive restart, batched over signals",
+    params: LASSO_PARAMS,
+    build: |p, _| Ok(Box::new(Pgm::fista(p.f64("lambda")?).nonneg(p.bool("nonneg")))),
+};
+
+/// `ista`: ISTA (proximal gradient without momentum).
+pub const ISTA_SPEC: CoderSpec = CoderSpec {
+    name: "ista",
+    summary: "ISTA (Daubechies et al. 2004), batched over signals",
+    params: LASSO_PARAMS,
+    build: |p, _| Ok(Box::new(Pgm::ista(p.f64("lambda")?).nonneg(p.bool("nonneg")))),
 };
 use crate::error::{Result, ensure};
 use crate::iter::{self, Criterion, Iterative, NoObserver, Observer, Record, Schedule, Stop};

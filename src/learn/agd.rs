@@ -29,6 +29,9 @@ use crate::iter::{self, Iterative, Observer, Record, Schedule, Stop};
 use crate::linalg;
 use crate::rng::rng_from_seed;
 use ndarray::{Array2, ArrayView2, Axis, Zip};
+use super::LearnerSpec;
+use crate::code::SPARSITY;
+use crate::spec::{Context, Dflt, Param, Params, Ty};
 
 /// How a minibatch is decoded.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -77,8 +80,8 @@ impl ApproxGradient {
         ApproxGradient {
             decoder: Decoder::Threshold { tau },
             eta,
-            batch: 256,
-            epochs: 20.0,
+            batch: BATCH,
+            epochs: EPOCHS,
         }
     }
     /// NOODL with PUDLE's coding parameters (IHT step 0.2, τ = 0.1, 100 steps; initial threshold
@@ -92,8 +95,8 @@ impl ApproxGradient {
                 iters: 100,
             },
             eta,
-            batch: 256,
-            epochs: 20.0,
+            batch: BATCH,
+            epochs: EPOCHS,
         }
     }
     /// Minibatch size.
@@ -293,3 +296,48 @@ impl DictionaryLearner for ApproxGradient {
         Ok(Learned::from_state(s, info))
     }
 }
+
+/// Default minibatch size of [`ApproxGradient`].
+pub const BATCH: usize = 256;
+/// Default passes over the data of [`ApproxGradient`].
+pub const EPOCHS: f64 = 20.0;
+/// Default decode threshold τ (arora; noodl's initial threshold) of the registry's `arora`/`noodl`.
+pub const TAU: f64 = 0.5;
+
+const AGD_PARAMS: &[Param] = &[
+    SPARSITY,
+    Param::new("eta", Ty::Positive, Dflt::Auto("m/k"), "dictionary step η"),
+    Param::new("tau", Ty::Positive, Dflt::Float(TAU), "decode threshold τ (noodl: initial threshold)"),
+    Param::new("epochs", Ty::Positive, Dflt::Float(EPOCHS), "passes over the data"),
+    Param::new("batch", Ty::Count, Dflt::Int(BATCH as i64), "signals per step"),
+];
+
+fn build_agd(p: &Params<'_>, ctx: &Context<'_>) -> Result<Box<dyn DictionaryLearner>> {
+    let eta = match p.f64_opt("eta") {
+        Some(e) => e,
+        None => ctx.n_atoms as f64 / p.sparsity(ctx)? as f64,
+    };
+    let tau = p.f64("tau")?;
+    let a = if p.method() == "arora" {
+        ApproxGradient::arora(tau, eta)
+    } else {
+        ApproxGradient::noodl(tau, eta)
+    };
+    Ok(Box::new(a.batch(p.usize("batch")?).epochs(p.f64("epochs")?)))
+}
+
+/// `arora`: Arora et al.'s neurally plausible alternating minimization.
+pub const ARORA_SPEC: LearnerSpec = LearnerSpec {
+    name: "arora",
+    summary: "Arora et al. 2015: threshold decode + approximate gradient step",
+    params: AGD_PARAMS,
+    build: build_agd,
+};
+
+/// `noodl`: NOODL.
+pub const NOODL_SPEC: LearnerSpec = LearnerSpec {
+    name: "noodl",
+    summary: "NOODL (Rambhatla et al. 2019): IHT decode + approximate gradient step",
+    params: AGD_PARAMS,
+    build: build_agd,
+};

@@ -26,6 +26,8 @@ use crate::error::{Result, ensure};
 use crate::iter::{self, Iterative, Observer, Record, Schedule, Stop};
 use crate::rng::rng_from_seed;
 use ndarray::ArrayView2;
+use super::LearnerSpec;
+use crate::spec::{Dflt, Param, Ty};
 
 /// AltMinDict.
 ///
@@ -53,10 +55,10 @@ pub struct AltMinDict {
 impl Default for AltMinDict {
     fn default() -> Self {
         AltMinDict {
-            eps0: 1.0,
+            eps0: EPS0,
             eps_min: 0.0,
             threshold: 1.0,
-            max_iters: 30,
+            max_iters: ITERS,
             unused: UnusedAtoms::WorstReconstructed,
         }
     }
@@ -145,3 +147,27 @@ impl DictionaryLearner for AltMinDict {
         Ok(Learned::from_state(s, info))
     }
 }
+
+/// Default ε₀ of [`AltMinDict`].
+pub const EPS0: f64 = 1.0;
+/// Default outer iterations of [`AltMinDict`].
+pub const ITERS: usize = 30;
+
+/// `altmin`: AltMinDict.
+pub const SPEC: LearnerSpec = LearnerSpec {
+    name: "altmin",
+    summary: "AltMinDict (Agarwal et al. 2014): constrained ℓ1 + least squares, ε halved each iteration",
+    params: &[
+        Param::new("iters", Ty::Count, Dflt::Int(ITERS as i64), "outer iterations"),
+        Param::new("eps0", Ty::Positive, Dflt::Float(EPS0), "initial residual bound ε₀"),
+        Param::new("eps_min", Ty::NonNegative, Dflt::Float(0.0), "floor of ε (≈ noise σ√n)"),
+    ],
+    build: |p, _| {
+        Ok(Box::new(AltMinDict {
+            max_iters: p.usize("iters")?,
+            eps0: p.f64("eps0")?,
+            eps_min: p.f64("eps_min")?,
+            ..Default::default()
+        }))
+    },
+};

@@ -49,6 +49,8 @@ use crate::linalg::{self, Par};
 use crate::rng::rng_from_seed;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 use rand::Rng;
+use super::LearnerSpec;
+use crate::spec::{Dflt, Param, Ty};
 
 /// The ℓ4 objective on the sphere, $f(q) = -w\|M^\top q\|_4^4$ (see the module docs).
 #[derive(Clone, Debug)]
@@ -793,8 +795,8 @@ impl L4Sphere {
             solver: SphereSolver::Power,
             precondition: Precondition::Whiten,
             starts: 0,
-            rounds: 8,
-            iters: 500,
+            rounds: ROUNDS,
+            iters: ITERS,
             tol: 1e-6,
             dedup_cos: 0.99,
         }
@@ -992,3 +994,42 @@ impl DictionaryLearner for L4Sphere {
         Ok(Learned::from_state(s, info))
     }
 }
+
+/// Default rounds of starts of [`L4Sphere`].
+pub const ROUNDS: usize = 8;
+/// Default iterations per run of [`L4Sphere`].
+pub const ITERS: usize = 500;
+
+/// `l4`: overcomplete ℓ4 maximization on the sphere.
+pub const SPEC: LearnerSpec = LearnerSpec {
+    name: "l4",
+    summary: "ℓ4 maximization on the sphere from random starts (Qu et al. 2019), m ≥ n",
+    params: &[
+        Param::new("theta", Ty::Fraction, Dflt::Auto("k/m, else 0.1"), "Bernoulli rate θ of the codes"),
+        Param::new("sparsity", Ty::Count, Dflt::Auto("instance k"), "k (sets θ = k/m when theta is unset)"),
+        Param::new("iters", Ty::Count, Dflt::Int(ITERS as i64), "iterations per run"),
+        Param::new("starts", Ty::Count, Dflt::Auto("max(2m, 16)"), "random starts per round"),
+        Param::new("rounds", Ty::Count, Dflt::Int(ROUNDS as i64), "rounds of starts"),
+        Param::new("sphere_solver", Ty::Choice(&["power", "rgd"]), Dflt::Str("power"), "fixed-point (power) iteration or Riemannian gradient descent"),
+        Param::new("whiten", Ty::Bool, Dflt::Bool(true), "whiten the signals first (the model assumes a tight frame)"),
+    ],
+    build: |p, ctx| {
+        let m = ctx.n_atoms;
+        let theta = match (p.f64_opt("theta"), p.usize_opt("sparsity").or(ctx.sparsity)) {
+            (Some(t), _) => t,
+            (None, Some(k)) => k as f64 / m as f64,
+            (None, None) => 0.1,
+        };
+        let mut l = L4Sphere::new(theta);
+        l.iters = p.usize("iters")?;
+        l.rounds = p.usize("rounds")?;
+        l.starts = p.usize_opt("starts").unwrap_or(0);
+        if !p.bool("whiten") {
+            l.precondition = Precondition::None;
+        }
+        if p.choice("sphere_solver")? == "rgd" {
+            l.solver = SphereSolver::Rgd { step: 1.0 };
+        }
+        Ok(Box::new(l))
+    },
+};

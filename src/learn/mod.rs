@@ -44,6 +44,7 @@ use crate::error::{Error, Result, ensure};
 use crate::generate::normalize_columns;
 use crate::iter::{self, Iterative, Observer, Record, Schedule, SolveInfo, Stop};
 use crate::rng::{Rng64, rng_from_seed};
+use crate::spec::{Context, Dflt, MethodSpec, Param, Params, Ty};
 use ndarray::{Array2, ArrayView2, Axis};
 use rand::Rng;
 use rand::seq::index::sample;
@@ -284,6 +285,68 @@ pub fn next_epoch_batch<'a>(
     &order[start..start + b]
 }
 
+/// The spec of a dictionary learner (see [`crate::spec`]): what [`crate::registry`] lists.
+/// Every learner also takes [`INIT_PARAMS`] (read by the registry into an [`Init`]).
+pub type LearnerSpec = MethodSpec<Box<dyn DictionaryLearner>>;
+
+/// The parameters every learner takes: its start.
+pub const INIT_PARAMS: &[Param] = &[
+    Param::new(
+        "init",
+        Ty::Choice(&["data", "gaussian", "spectral", "clustering", "near"]),
+        Dflt::Str("data"),
+        "start: random signals, Gaussian, Arora's spectral, Agarwal's clustering, or A* perturbed",
+    ),
+    Param::new(
+        "init_dist",
+        Ty::Positive,
+        Dflt::Float(0.5),
+        "with init = near: columnwise distance of the start from A*",
+    ),
+];
+
+/// The start that `init` / `init_dist` describe (`near` needs the planted dictionary).
+///
+/// # Errors
+/// `init = near` without a planted dictionary in `ctx`.
+pub fn init_from_params(p: &Params<'_>, ctx: &Context<'_>) -> Result<Init> {
+    Ok(match p.choice("init")?.as_str() {
+        "gaussian" => Init::Gaussian,
+        "spectral" => Init::Spectral(Default::default()),
+        "clustering" => Init::Clustering(Default::default()),
+        "near" => Init::NearTruth {
+            truth: ctx.truth.cloned().ok_or_else(|| {
+                p.conflict(
+                    "init = near",
+                    "a planted dictionary (init = \"near\" works in sweeps over planted instances, and with --truth on the command line)",
+                )
+            })?,
+            dist: p.f64("init_dist")?,
+        },
+        _ => Init::RandomData,
+    })
+}
+
+/// The parameter `lambda` of learners whose coding step is OMP unless a penalty is given.
+pub const CODER_LAMBDA: Param = Param::new(
+    "lambda",
+    Ty::Positive,
+    Dflt::Auto("unset: OMP with k atoms"),
+    "code with the Lasso (LARS) at this λ instead of OMP",
+);
+
+/// The coding step of `mod`, `bcd` and `online`: the Lasso (LARS) at `lambda` if given, else OMP
+/// with `sparsity` (or the instance's k) atoms.
+///
+/// # Errors
+/// Neither `lambda` nor a sparsity known.
+pub fn coder_from_params(p: &Params<'_>, ctx: &Context<'_>) -> Result<Box<dyn SparseCoder>> {
+    Ok(match p.f64_opt("lambda") {
+        Some(l) => Box::new(crate::code::LarsLasso::new(l)),
+        None => Box::new(crate::code::Omp::with_sparsity(p.sparsity(ctx)?)),
+    })
+}
+
 /// A dictionary learner: learns `m` atoms from `y` (n × N) from an [`Init`], on the shared
 /// iteration engine, reporting to an observer of [`LearnState`] (e.g. [`RecoveryObserver`]).
 pub trait DictionaryLearner: Send + Sync {
@@ -446,14 +509,17 @@ impl Learned {
     }
 }
 
+/// Outer iterations of [`AlternatingMinimization`] unless set (`iters` of mod, bcd, ksvd, aksvd).
+pub const ALT_ITERS: usize = 50;
+
 impl<C: SparseCoder, U: DictUpdate> AlternatingMinimization<C, U> {
-    /// Compose a coder and an update (50 iterations, worst-reconstructed replacement).
+    /// Compose a coder and an update ([`ALT_ITERS`] iterations, worst-reconstructed replacement).
     pub fn new(coder: C, update: U) -> Self {
         AlternatingMinimization {
             coder,
             update,
             unused: UnusedAtoms::WorstReconstructed,
-            max_iters: 50,
+            max_iters: ALT_ITERS,
             rel_tol: 0.0,
             dup_cos: 0.99,
             min_usage: 1,

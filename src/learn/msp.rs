@@ -32,6 +32,8 @@ use crate::iter::{self, Iterative, Observer, Record, Schedule, Stop};
 use crate::linalg::{self, Par};
 use crate::rng::rng_from_seed;
 use ndarray::{Array2, ArrayView2, Zip, s};
+use super::LearnerSpec;
+use crate::spec::{Dflt, Param, Ty};
 
 /// MSP: ℓ4 maximization over O(n) (square dictionaries only).
 ///
@@ -62,7 +64,7 @@ pub struct Msp {
 impl Default for Msp {
     fn default() -> Self {
         Msp {
-            max_iters: 200,
+            max_iters: ITERS,
             rel_tol: None,
             polish_iters: 0,
             polish_threshold: 0.25,
@@ -275,3 +277,31 @@ impl DictionaryLearner for Msp {
         Ok(Learned::from_state(s, info))
     }
 }
+
+/// Default iteration cap of [`Msp`].
+pub const ITERS: usize = 200;
+
+/// `msp`: ℓ4 maximization over the orthogonal group (complete dictionaries).
+pub const SPEC: LearnerSpec = LearnerSpec {
+    name: "msp",
+    summary: "MSP (Zhai et al. 2020): ℓ4 maximization over the orthogonal group, m = n only",
+    params: &[
+        Param::new("iters", Ty::Count, Dflt::Int(ITERS as i64), "iteration cap"),
+        Param::new("polish", Ty::Natural, Dflt::Int(0), "Procrustes polishing rounds after MSP (ours)"),
+    ],
+    build: |p, ctx| {
+        let m = ctx.n_atoms;
+        if let Some(n) = ctx.dim.filter(|&n| n != m) {
+            return Err(Error::invalid(
+                "method",
+                format!("msp on m = {m} atoms, n = {n} dimensions"),
+                "a complete dictionary (m = n): in a plan, restrict it with `when = { n_atoms = n }`; for m > n use `l4`",
+            ));
+        }
+        Ok(Box::new(Msp {
+            max_iters: p.usize("iters")?,
+            polish_iters: p.usize("polish")?,
+            ..Default::default()
+        }))
+    },
+};

@@ -41,6 +41,9 @@ use crate::iter::{self, Iterative, Observer, Record, Schedule, Stop};
 use crate::linalg;
 use crate::rng::rng_from_seed;
 use ndarray::{Array2, ArrayView2};
+use super::{CODER_LAMBDA, LearnerSpec, coder_from_params};
+use crate::code::SPARSITY;
+use crate::spec::{Dflt, Param, Ty};
 
 /// Sufficient statistics of the online learner: $A = \sum \beta\,xx^\top$ (m × m) and
 /// $B = \sum \beta\,yx^\top$ (n × m).
@@ -95,8 +98,8 @@ impl<C: SparseCoder> OnlineDl<C> {
     pub fn new(coder: C) -> Self {
         OnlineDl {
             coder,
-            batch: 256,
-            epochs: 30.0,
+            batch: BATCH,
+            epochs: EPOCHS,
             forgetting: Forgetting::Mairal,
             sweeps: 1,
             unused: UnusedAtoms::WorstReconstructed,
@@ -303,3 +306,27 @@ impl<C: SparseCoder> DictionaryLearner for OnlineDl<C> {
         Ok(Learned::from_state(s, info))
     }
 }
+
+/// Default minibatch size of [`OnlineDl`].
+pub const BATCH: usize = 256;
+/// Default passes over the data of [`OnlineDl`].
+pub const EPOCHS: f64 = 30.0;
+
+/// `online`: Mairal et al.'s online dictionary learning.
+pub const SPEC: LearnerSpec = LearnerSpec {
+    name: "online",
+    summary: "online dictionary learning (Mairal et al. 2010, Alg. 1–2), minibatches",
+    params: &[
+        SPARSITY,
+        CODER_LAMBDA,
+        Param::new("epochs", Ty::Positive, Dflt::Float(EPOCHS), "passes over the data"),
+        Param::new("batch", Ty::Count, Dflt::Int(BATCH as i64), "signals per minibatch"),
+    ],
+    build: |p, ctx| {
+        Ok(Box::new(
+            OnlineDl::new(coder_from_params(p, ctx)?)
+                .batch(p.usize("batch")?)
+                .epochs(p.f64("epochs")?),
+        ))
+    },
+};

@@ -9,9 +9,72 @@
 //! * [`Bcd`]: Mairal et al. 2010, Alg. 2, with $\mathcal A = XX^\top$, $\mathcal B = YX^\top$:
 //!   $u_j = (b_j - A\alpha_j)/\mathcal A_{jj} + a_j$, $a_j = u_j/\|u_j\|$.
 
+use super::{ALT_ITERS, AlternatingMinimization, CODER_LAMBDA, LearnerSpec, coder_from_params};
+use crate::code::{Omp, SPARSITY};
 use crate::error::{Error, Result};
 use crate::linalg;
+use crate::spec::{Dflt, Param, Ty};
 use ndarray::{Array1, Array2, ArrayView2, Axis};
+
+/// `iters` of the alternating learners.
+const ITERS: Param = Param::new(
+    "iters",
+    Ty::Count,
+    Dflt::Int(ALT_ITERS as i64),
+    "outer iterations (code all signals, update all atoms)",
+);
+
+/// `mod`: alternating minimization, MOD update.
+pub const MOD_SPEC: LearnerSpec = LearnerSpec {
+    name: "mod",
+    summary: "alternating minimization: OMP (or LARS with lambda) + MOD (Engan et al. 1999)",
+    params: &[SPARSITY, CODER_LAMBDA, ITERS],
+    build: |p, ctx| {
+        Ok(Box::new(
+            AlternatingMinimization::new(coder_from_params(p, ctx)?, Mod::default())
+                .max_iters(p.usize("iters")?),
+        ))
+    },
+};
+
+/// `bcd`: alternating minimization, Mairal's block-coordinate update.
+pub const BCD_SPEC: LearnerSpec = LearnerSpec {
+    name: "bcd",
+    summary: "alternating minimization: OMP (or LARS) + block-coordinate update (Mairal et al. 2010, Alg. 2)",
+    params: &[SPARSITY, CODER_LAMBDA, ITERS],
+    build: |p, ctx| {
+        Ok(Box::new(
+            AlternatingMinimization::new(coder_from_params(p, ctx)?, Bcd::default())
+                .max_iters(p.usize("iters")?),
+        ))
+    },
+};
+
+/// `ksvd`: K-SVD with the exact rank-1 update.
+pub const KSVD_SPEC: LearnerSpec = LearnerSpec {
+    name: "ksvd",
+    summary: "K-SVD (Aharon et al. 2006): OMP + exact rank-1 SVD per atom",
+    params: &[SPARSITY, ITERS],
+    build: |p, ctx| {
+        Ok(Box::new(
+            AlternatingMinimization::new(Omp::with_sparsity(p.sparsity(ctx)?), Ksvd::exact())
+                .max_iters(p.usize("iters")?),
+        ))
+    },
+};
+
+/// `aksvd`: approximate K-SVD.
+pub const AKSVD_SPEC: LearnerSpec = LearnerSpec {
+    name: "aksvd",
+    summary: "approximate K-SVD (Rubinstein et al. 2008, Alg. 5): OMP + one power step per atom",
+    params: &[SPARSITY, ITERS],
+    build: |p, ctx| {
+        Ok(Box::new(
+            AlternatingMinimization::new(Omp::with_sparsity(p.sparsity(ctx)?), Ksvd::approximate())
+                .max_iters(p.usize("iters")?),
+        ))
+    },
+};
 
 /// A dictionary update: modifies `dict` (n × m, kept unit-norm) and may modify `codes` (m × N)
 /// consistently (K-SVD updates the coefficients of each atom it changes).

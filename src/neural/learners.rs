@@ -25,6 +25,9 @@ use crate::learn::{DictionaryLearner, Init, LearnState, Learned, check_signals};
 use crate::rng::rng_from_seed;
 use ndarray::{Array2, ArrayView2};
 use std::ops::ControlFlow;
+use super::{lista, sae};
+use crate::learn::LearnerSpec;
+use crate::spec::{Dflt, Param, Ty};
 
 /// Shows an observer of [`LearnState`] the state `S` of a neural trainer through `view`.
 struct AsLearnState<'a, F> {
@@ -78,7 +81,7 @@ impl ReluAeLearner {
     pub fn new(iters: usize, quantile: f64) -> Self {
         ReluAeLearner {
             iters,
-            lr: 0.05,
+            lr: RELU_AE_LR,
             quantile,
             unit: Unit::Relu,
             untied: false,
@@ -227,11 +230,11 @@ impl UnrolledLearner {
         UnrolledLearner {
             layers,
             lambda,
-            alpha_l: 1.0,
+            alpha_l: UNROLLED_ALPHA_L,
             nonneg: false,
             gradient,
-            steps: 300,
-            lr: 1e-2,
+            steps: UNROLLED_STEPS,
+            lr: UNROLLED_LR,
             batch: None,
         }
     }
@@ -353,3 +356,164 @@ impl DictionaryLearner for ListaLearner {
         })
     }
 }
+
+/// Default iterations of the registry's `relu_ae`.
+pub const RELU_AE_ITERS: usize = 300;
+/// Default learning rate of [`ReluAeLearner`].
+pub const RELU_AE_LR: f64 = 0.05;
+/// Default layers of the registry's `unrolled`.
+pub const UNROLLED_LAYERS: usize = 25;
+/// Default α·L of [`UnrolledLearner`].
+pub const UNROLLED_ALPHA_L: f64 = 1.0;
+/// Default Adam steps of [`UnrolledLearner`].
+pub const UNROLLED_STEPS: usize = 300;
+/// Default Adam step size of [`UnrolledLearner`].
+pub const UNROLLED_LR: f64 = 1e-2;
+/// Default layers of the registry's `lista_dl`.
+pub const LISTA_LAYERS: usize = 10;
+
+/// `relu_ae`: the tied ReLU autoencoder.
+pub const RELU_AE_SPEC: LearnerSpec = LearnerSpec {
+    name: "relu_ae",
+    summary: "tied ReLU autoencoder (Rangamani et al. 2018) trained by full-batch gradient descent",
+    params: &[
+        Param::new("iters", Ty::Count, Dflt::Int(RELU_AE_ITERS as i64), "gradient steps"),
+        Param::new("lr", Ty::Positive, Dflt::Float(RELU_AE_LR), "learning rate η"),
+        Param::new("quantile", Ty::Fraction, Dflt::Auto("1 − k/m"), "quantile of W₀Y that sets the bias ε"),
+        Param::new("sparsity", Ty::Count, Dflt::Auto("instance k"), "k (sets quantile = 1 − k/m when unset)"),
+        Param::new("unit", Ty::Choice(&["relu", "sign"]), Dflt::Str("relu"), "hidden unit: ReLU, or the 1-bit unit at level s = 1"),
+        Param::new("untied", Ty::Bool, Dflt::Bool(false), "learn an untied decoder"),
+    ],
+    build: |p, ctx| {
+        let quantile = match p.f64_opt("quantile") {
+            Some(q) => q,
+            None => 1.0 - p.sparsity(ctx)? as f64 / ctx.n_atoms.max(1) as f64,
+        };
+        let mut l = ReluAeLearner::new(p.usize("iters")?, quantile);
+        l.lr = p.f64("lr")?;
+        if p.choice("unit")? == "sign" {
+            l.unit = Unit::Sign {
+                scale: 1.0,
+                bandwidth: 0.5,
+            };
+        }
+        l.untied = p.bool("untied");
+        Ok(Box::new(l))
+    },
+};
+
+/// `sae`: sparse autoencoders.
+pub const SAE_SPEC: LearnerSpec = LearnerSpec {
+    name: "sae",
+    summary: "sparse autoencoder (TopK, ReLU + L1, JumpReLU) trained by minibatch Adam",
+    params: &[
+        Param::new("kind", Ty::Choice(&["topk", "relu_l1", "jumprelu"]), Dflt::Str("topk"), "model"),
+        Param::new("k", Ty::Count, Dflt::Auto("instance k"), "active latents (topk)"),
+        Param::new("sparsity", Ty::Count, Dflt::Auto("instance k"), "the data's k (default of k)"),
+        Param::new("lambda", Ty::Positive, Dflt::Auto("required for relu_l1, jumprelu"), "L1 / L0 weight"),
+        Param::new("bandwidth", Ty::Positive, Dflt::Float(sae::BANDWIDTH), "JumpReLU straight-through bandwidth"),
+        Param::new("steps", Ty::Count, Dflt::Int(sae::STEPS as i64), "Adam steps"),
+        Param::new("batch", Ty::Count, Dflt::Int(sae::BATCH as i64), "signals per minibatch"),
+        Param::new("lr", Ty::Positive, Dflt::Float(sae::LR), "Adam step size"),
+        Param::new("theta0", Ty::Positive, Dflt::Float(sae::THETA0), "initial JumpReLU threshold"),
+    ],
+    build: |p, ctx| {
+        let kind_name = p.choice("kind")?;
+        let lambda = p.f64_opt("lambda");
+        let need_lambda = || {
+            lambda.ok_or_else(|| {
+                p.conflict(
+                    format!("lambda unset with kind = {kind_name}"),
+                    "a value for `lambda` (the L1 / L0 weight), e.g. lambda = 0.1",
+                )
+            })
+        };
+        let kind = match kind_name.as_str() {
+            "topk" if lambda.is_some() => {
+                return Err(p.conflict(
+                    "lambda with kind = topk",
+                    "no `lambda` with kind = \"topk\" (TopK has no penalty; set `k`)",
+                ));
+            }
+            "topk" => SaeKind::TopK {
+                k: match p.usize_opt("k") {
+                    Some(k) => k,
+                    None => p.sparsity(ctx)?,
+                },
+            },
+            "relu_l1" => SaeKind::ReluL1 {
+                lambda: need_lambda()?,
+            },
+            _ => SaeKind::JumpRelu {
+                lambda: need_lambda()?,
+                bandwidth: p.f64("bandwidth")?,
+            },
+        };
+        let mut t = SaeTrainer::new(kind, ctx.n_atoms);
+        t.steps = p.usize("steps")?;
+        t.theta0 = p.f64("theta0")?;
+        t.batch = p.usize("batch")?;
+        t.lr = p.f64("lr")?;
+        Ok(Box::new(SaeLearner { trainer: t }))
+    },
+};
+
+/// `unrolled`: unrolled ISTA trained by backpropagation.
+pub const UNROLLED_SPEC: LearnerSpec = LearnerSpec {
+    name: "unrolled",
+    summary: "unrolled ISTA with a tied dictionary trained by Adam on one of PUDLE's gradients (Malézieux et al. 2022)",
+    params: &[
+        Param::new("gradient", Ty::Choice(&["dec", "ae_lasso", "ae_ls", "noodl", "implicit"]), Dflt::Str("dec"), "dictionary gradient"),
+        Param::new("layers", Ty::Count, Dflt::Int(UNROLLED_LAYERS as i64), "layers T"),
+        Param::new("lambda", Ty::Positive, Dflt::Required, "λ of the Lasso the encoder approximates"),
+        Param::new("alpha_l", Ty::Positive, Dflt::Float(UNROLLED_ALPHA_L), "α·L at D₀ (ISTA step α = alpha_l / L)"),
+        Param::new("nonneg", Ty::Bool, Dflt::Bool(false), "one-sided threshold (non-negative codes)"),
+        Param::new("steps", Ty::Count, Dflt::Int(UNROLLED_STEPS as i64), "Adam steps"),
+        Param::new("lr", Ty::Positive, Dflt::Float(UNROLLED_LR), "Adam step size"),
+        Param::new("batch", Ty::Count, Dflt::Auto("full batch"), "signals per minibatch"),
+    ],
+    build: |p, _| {
+        let gradient = match p.choice("gradient")?.as_str() {
+            "ae_lasso" => Gradient::AE_LASSO,
+            "ae_ls" => Gradient::AE_LS,
+            "noodl" => Gradient::Noodl,
+            "implicit" => Gradient::Implicit,
+            _ => Gradient::Dec,
+        };
+        let mut l = UnrolledLearner::new(gradient, p.usize("layers")?, p.f64("lambda")?);
+        l.alpha_l = p.f64("alpha_l")?;
+        l.nonneg = p.bool("nonneg");
+        l.steps = p.usize("steps")?;
+        l.lr = p.f64("lr")?;
+        l.batch = p.usize_opt("batch");
+        Ok(Box::new(l))
+    },
+};
+
+/// `lista_dl`: a LISTA-type encoder trained jointly with the dictionary.
+pub const LISTA_DL_SPEC: LearnerSpec = LearnerSpec {
+    name: "lista_dl",
+    summary: "SLISTA / LISTA encoder trained jointly with D by Adam on the Lasso objective",
+    params: &[
+        Param::new("network", Ty::Choice(&["slista", "lista"]), Dflt::Str("slista"), "encoder tied to D with learned steps (slista) or free weights (lista)"),
+        Param::new("layers", Ty::Count, Dflt::Int(LISTA_LAYERS as i64), "layers T"),
+        Param::new("lambda", Ty::Positive, Dflt::Required, "λ of the Lasso objective"),
+        Param::new("steps", Ty::Count, Dflt::Int(lista::STEPS as i64), "Adam steps"),
+        Param::new("batch", Ty::Count, Dflt::Int(lista::BATCH as i64), "signals per minibatch"),
+        Param::new("lr", Ty::Positive, Dflt::Float(lista::LR), "Adam step size of the network"),
+        Param::new("lr_dict", Ty::Positive, Dflt::Float(lista::LR_DICT), "Adam step size of D"),
+    ],
+    build: |p, _| {
+        let network = if p.choice("network")? == "lista" {
+            ListaKind::Lista
+        } else {
+            ListaKind::Slista
+        };
+        let mut l = ListaLearner::new(network, p.usize("layers")?, p.f64("lambda")?);
+        l.trainer.steps = p.usize("steps")?;
+        l.trainer.batch = p.usize("batch")?;
+        l.trainer.lr = p.f64("lr")?;
+        l.trainer.lr_dict = p.f64("lr_dict")?;
+        Ok(Box::new(l))
+    },
+};

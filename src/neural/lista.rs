@@ -810,14 +810,23 @@ pub struct ListaDl {
     pub lr_dict: f64,
 }
 
+/// Default Adam steps of [`ListaDl`].
+pub const STEPS: usize = 1000;
+/// Default minibatch size of [`ListaDl`].
+pub const BATCH: usize = 256;
+/// Default Adam step size of [`ListaDl`]'s network.
+pub const LR: f64 = 1e-3;
+/// Default Adam step size of [`ListaDl`]'s dictionary.
+pub const LR_DICT: f64 = 1e-3;
+
 impl Default for ListaDl {
     /// 1000 steps, batches of 256, lr 10⁻³ for the network and for the dictionary.
     fn default() -> Self {
         ListaDl {
-            steps: 1000,
-            batch: 256,
-            lr: 1e-3,
-            lr_dict: 1e-3,
+            steps: STEPS,
+            batch: BATCH,
+            lr: LR,
+            lr_dict: LR_DICT,
         }
     }
 }

@@ -594,6 +594,17 @@ pub fn evaluate(
     })
 }
 
+/// Default minibatch size of [`SaeTrainer`].
+pub const BATCH: usize = 256;
+/// Default Adam steps of [`SaeTrainer`].
+pub const STEPS: usize = 3000;
+/// Default Adam step size of [`SaeTrainer`].
+pub const LR: f64 = 1e-3;
+/// Default initial JumpReLU threshold of [`SaeTrainer`].
+pub const THETA0: f64 = 0.5;
+/// Default bandwidth of the JumpReLU straight-through estimator (the registry's `sae`).
+pub const BANDWIDTH: f64 = 0.05;
+
 /// Minibatch Adam training of a sparse autoencoder.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SaeTrainer {
@@ -619,10 +630,10 @@ impl SaeTrainer {
         SaeTrainer {
             kind,
             n_latents,
-            batch: 256,
-            steps: 3000,
-            lr: 1e-3,
-            theta0: 0.5,
+            batch: BATCH,
+            steps: STEPS,
+            lr: LR,
+            theta0: THETA0,
         }
     }
     /// Train on the columns of `y` (n × N) from a model initialized with `seed`.

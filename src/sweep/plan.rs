@@ -488,8 +488,18 @@ impl Plan {
                 .filter(|(k, _)| k.get_ref() != "name" && k.get_ref() != "when")
             {
                 let key = k.get_ref();
-                registry::check_keys(&name_str, &[(key.clone(), Value::Bool(false))])
+                let method = registry::lookup(&name_str)
                     .map_err(|e| src.err(k.span(), &format!("{name_str}.{key}"), e.to_string()))?;
+                if method.param(key).is_none() {
+                    return Err(src.err(
+                        k.span(),
+                        &format!("{name_str}.{key}"),
+                        format!(
+                            "one of the parameters of `{name_str}`: {} (`dictlab methods {name_str}` lists them)",
+                            method.keys().join(", ")
+                        ),
+                    ));
+                }
                 let vals: Vec<Value> = match v.get_ref() {
                     toml::Value::Array(a) => {
                         if a.is_empty() {

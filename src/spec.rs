@@ -1,0 +1,420 @@
+//! Method specifications: each method's name, parameters (type, default, range, one line of doc)
+//! and constructor, written once next to the method's struct and read by everything else — the
+//! registry ([`crate::registry`]), the plan check, the command line (`dictlab learn --method NAME
+//! -p key=value`, `dictlab methods NAME`) and the generated parameter table (docs/methods.md).
+//!
+//! A spec is a `const` [`MethodSpec`]; its `build` function receives validated [`Params`]: every
+//! key is one the method declares, every value has the declared type and lies in the declared range
+//! (counts ≥ 1, step sizes > 0, choices from the list), and a parameter that is not set reads as
+//! its declared default. So a default lives in exactly one place — the spec — and the struct's
+//! `Default` uses the same constant (checked for every method by `tests/method_specs.rs`).
+
+use crate::error::{Error, Result};
+use crate::table::Value;
+use ndarray::Array2;
+
+/// The type and range of a parameter.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Ty {
+    /// An integer ≥ 1 (iterations, batch sizes, sparsity).
+    Count,
+    /// An integer ≥ 0.
+    Natural,
+    /// A finite number > 0 (penalties, step sizes, passes over the data).
+    Positive,
+    /// A finite number ≥ 0.
+    NonNegative,
+    /// A finite number in (0, 1].
+    Fraction,
+    /// A finite number.
+    Number,
+    /// `true` or `false`.
+    Bool,
+    /// One of the listed words.
+    Choice(&'static [&'static str]),
+}
+
+impl Ty {
+    /// How the type reads in a table ("integer ≥ 1", "one of a, b").
+    pub fn describe(&self) -> String {
+        match self {
+            Ty::Count => "integer ≥ 1".into(),
+            Ty::Natural => "integer ≥ 0".into(),
+            Ty::Positive => "number > 0".into(),
+            Ty::NonNegative => "number ≥ 0".into(),
+            Ty::Fraction => "number in (0, 1]".into(),
+            Ty::Number => "number".into(),
+            Ty::Bool => "true/false".into(),
+            Ty::Choice(c) => format!("one of {}", c.join(", ")),
+        }
+    }
+    /// `v` checked against the type: `Ok(value)` as stored, else what would be valid.
+    fn check(&self, v: &Value) -> std::result::Result<(), String> {
+        let num = |v: &Value| match v {
+            Value::Int(_) | Value::Float(_) => v.as_f64().filter(|x| x.is_finite()),
+            _ => None,
+        };
+        let ok = match self {
+            Ty::Count => matches!(v, Value::Int(i) if *i >= 1),
+            Ty::Natural => matches!(v, Value::Int(i) if *i >= 0),
+            Ty::Positive => num(v).is_some_and(|x| x > 0.0),
+            Ty::NonNegative => num(v).is_some_and(|x| x >= 0.0),
+            Ty::Fraction => num(v).is_some_and(|x| x > 0.0 && x <= 1.0),
+            Ty::Number => num(v).is_some(),
+            Ty::Bool => matches!(v, Value::Bool(_)),
+            Ty::Choice(c) => v.as_str().is_some_and(|s| c.contains(&s)),
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(match self {
+                Ty::Count => "an integer ≥ 1".to_string(),
+                Ty::Natural => "an integer ≥ 0".to_string(),
+                Ty::Positive => "a finite number > 0".to_string(),
+                Ty::NonNegative => "a finite number ≥ 0".to_string(),
+                Ty::Fraction => "a number in (0, 1]".to_string(),
+                Ty::Number => "a finite number".to_string(),
+                Ty::Bool => "true or false".to_string(),
+                Ty::Choice(c) => format!(
+                    "one of {}",
+                    c.iter()
+                        .map(|s| format!("\"{s}\""))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            })
+        }
+    }
+}
+
+/// A parameter's default.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Dflt {
+    /// An integer.
+    Int(i64),
+    /// A number.
+    Float(f64),
+    /// A boolean.
+    Bool(bool),
+    /// A word (of a [`Ty::Choice`]).
+    Str(&'static str),
+    /// Derived from the instance or from other parameters when unset; the text says how
+    /// (e.g. "instance k", "m/k", "off").
+    Auto(&'static str),
+    /// No default: the method needs a value.
+    Required,
+}
+
+impl Dflt {
+    /// The default as a value (`None` for [`Dflt::Auto`] and [`Dflt::Required`]).
+    pub fn value(&self) -> Option<Value> {
+        match *self {
+            Dflt::Int(i) => Some(Value::Int(i)),
+            Dflt::Float(x) => Some(Value::Float(x)),
+            Dflt::Bool(b) => Some(Value::Bool(b)),
+            Dflt::Str(s) => Some(Value::from(s)),
+            Dflt::Auto(_) | Dflt::Required => None,
+        }
+    }
+    /// How the default reads in a table.
+    pub fn describe(&self) -> String {
+        match self {
+            Dflt::Auto(t) => (*t).to_string(),
+            Dflt::Required => "required".to_string(),
+            other => other.value().map(|v| v.to_string()).unwrap_or_default(),
+        }
+    }
+}
+
+/// One parameter of a method.
+#[derive(Clone, Copy, Debug)]
+pub struct Param {
+    /// Key as written in plans and after `-p` on the command line.
+    pub key: &'static str,
+    /// Type and range.
+    pub ty: Ty,
+    /// Default.
+    pub default: Dflt,
+    /// One line of doc.
+    pub doc: &'static str,
+}
+
+impl Param {
+    /// A parameter.
+    pub const fn new(key: &'static str, ty: Ty, default: Dflt, doc: &'static str) -> Self {
+        Param {
+            key,
+            ty,
+            default,
+            doc,
+        }
+    }
+}
+
+/// What the instance tells a method that is not in its parameters.
+#[derive(Clone, Debug, Default)]
+pub struct Context<'a> {
+    /// Atoms to learn (m); 0 for coders.
+    pub n_atoms: usize,
+    /// The signal dimension n, if known (checks methods that need m = n before they run).
+    pub dim: Option<usize>,
+    /// The instance's exact sparsity k, if its supports have one (default for `sparsity`).
+    pub sparsity: Option<usize>,
+    /// The planted dictionary (for `init = "near"`), if known.
+    pub truth: Option<&'a Array2<f64>>,
+}
+
+impl<'a> Context<'a> {
+    /// The context of a planted instance described by `spec` (k from exact-k or Zipf supports).
+    pub fn for_spec(spec: &crate::instance::InstanceSpec, truth: Option<&'a Array2<f64>>) -> Self {
+        Context {
+            n_atoms: spec.n_atoms,
+            dim: Some(spec.dim),
+            sparsity: spec.codes.exact_sparsity(),
+            truth,
+        }
+    }
+}
+
+/// A method: name, one-line summary, parameters and constructor. `B` is what it builds (a boxed
+/// coder or learner).
+pub struct MethodSpec<B: 'static> {
+    /// Name as written in plans and on the command line.
+    pub name: &'static str,
+    /// One line: what the method is (and its paper).
+    pub summary: &'static str,
+    /// Parameters, in the order they are listed.
+    pub params: &'static [Param],
+    /// Constructor from validated parameters.
+    pub build: fn(&Params<'_>, &Context<'_>) -> Result<B>,
+}
+
+impl<B> MethodSpec<B> {
+    /// The parameter `key`, if the method declares it.
+    pub fn param(&self, key: &str) -> Option<&'static Param> {
+        self.params.iter().find(|p| p.key == key)
+    }
+}
+
+/// A method's parameters, validated against its declared [`Param`]s; unset keys read as their
+/// defaults. Errors name `method.key`.
+pub struct Params<'a> {
+    method: &'a str,
+    decl: Vec<&'static Param>,
+    kv: &'a [(String, Value)],
+}
+
+impl<'a> Params<'a> {
+    /// Check `kv` against the declared parameters `decl` of `method`: every key declared, given
+    /// once, of its type and in its range.
+    ///
+    /// # Errors
+    /// An unknown key (naming the accepted ones), a repeated key, a value of the wrong type or out
+    /// of range (naming the valid ones).
+    pub fn new(method: &'a str, decl: Vec<&'static Param>, kv: &'a [(String, Value)]) -> Result<Self> {
+        for (i, (k, v)) in kv.iter().enumerate() {
+            let Some(p) = decl.iter().find(|p| p.key == k) else {
+                return Err(Error::invalid(
+                    "method parameter",
+                    format!("{method}.{k}"),
+                    format!(
+                        "one of the parameters of `{method}`: {}",
+                        decl.iter().map(|p| p.key).collect::<Vec<_>>().join(", ")
+                    ),
+                ));
+            };
+            if kv[..i].iter().any(|(q, _)| q == k) {
+                return Err(Error::invalid(
+                    "method parameter",
+                    format!("{method}.{k} given twice"),
+                    "each parameter once",
+                ));
+            }
+            p.ty.check(v).map_err(|expected| {
+                Error::invalid("method parameter", format!("{method}.{k} = {v}"), expected)
+            })?;
+        }
+        Ok(Params { method, decl, kv })
+    }
+
+    /// The method's name.
+    pub fn method(&self) -> &str {
+        self.method
+    }
+
+    fn decl(&self, key: &str) -> &'static Param {
+        self.decl
+            .iter()
+            .find(|p| p.key == key)
+            .unwrap_or_else(|| panic!("`{}` reads `{key}`, which its spec does not declare", self.method))
+    }
+
+    /// Whether `key` was given (not defaulted).
+    pub fn is_set(&self, key: &str) -> bool {
+        self.kv.iter().any(|(k, _)| k == key)
+    }
+
+    /// The value of `key`: given, else the declared default (`None` for an unset `Auto` or
+    /// `Required` parameter).
+    pub fn value(&self, key: &str) -> Option<Value> {
+        let decl = self.decl(key);
+        self.kv
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .or_else(|| decl.default.value())
+    }
+
+    /// A number (given or default).
+    pub fn f64_opt(&self, key: &str) -> Option<f64> {
+        self.value(key).and_then(|v| v.as_f64())
+    }
+
+    /// An integer (given or default).
+    pub fn usize_opt(&self, key: &str) -> Option<usize> {
+        self.value(key).and_then(|v| v.as_usize())
+    }
+
+    /// A number that has a value (given or a fixed default).
+    ///
+    /// # Errors
+    /// A required parameter not given (naming the flag and the plan key).
+    pub fn f64(&self, key: &str) -> Result<f64> {
+        self.f64_opt(key).ok_or_else(|| self.missing(key))
+    }
+
+    /// An integer that has a value (given or a fixed default).
+    ///
+    /// # Errors
+    /// A required parameter not given.
+    pub fn usize(&self, key: &str) -> Result<usize> {
+        self.usize_opt(key).ok_or_else(|| self.missing(key))
+    }
+
+    /// A boolean (given or default; `false` where the spec has none).
+    pub fn bool(&self, key: &str) -> bool {
+        matches!(self.value(key), Some(Value::Bool(true)))
+    }
+
+    /// A word of a [`Ty::Choice`] (given or default).
+    ///
+    /// # Errors
+    /// A required parameter not given.
+    pub fn choice(&self, key: &str) -> Result<String> {
+        match self.value(key) {
+            Some(Value::Str(s)) => Ok(s),
+            _ => Err(self.missing(key)),
+        }
+    }
+
+    /// `sparsity` if given, else the instance's k.
+    ///
+    /// # Errors
+    /// Neither is known.
+    pub fn sparsity(&self, ctx: &Context<'_>) -> Result<usize> {
+        self.usize_opt("sparsity").or(ctx.sparsity).ok_or_else(|| {
+            Error::invalid(
+                "method parameter",
+                format!("{}.sparsity", self.method),
+                format!(
+                    "a value for `sparsity` (method `{}` needs it: `--sparsity <k>` on the command line, `sparsity = k` in a plan when the instance has no exact sparsity)",
+                    self.method
+                ),
+            )
+        })
+    }
+
+    /// The error for a parameter that needs a value.
+    pub fn missing(&self, key: &str) -> Error {
+        Error::invalid(
+            "method parameter",
+            format!("{}.{key}", self.method),
+            format!(
+                "a value for `{key}` (method `{}` needs it: `--{}` or `-p {key}=…` on the command line, `{key} = …` in a plan)",
+                self.method,
+                key.replace('_', "-")
+            ),
+        )
+    }
+
+    /// An error for a combination of values the types cannot express.
+    pub fn conflict(&self, what: impl Into<String>, expected: impl Into<String>) -> Error {
+        Error::invalid(
+            "method parameter",
+            format!("{}: {}", self.method, what.into()),
+            expected.into(),
+        )
+    }
+}
+
+/// The parameters as a Markdown table (key, type, default, doc).
+pub fn params_markdown(params: &[&Param]) -> String {
+    let mut s = String::from("| parameter | type | default | meaning |\n|---|---|---|---|\n");
+    for p in params {
+        s.push_str(&format!(
+            "| `{}` | {} | {} | {} |\n",
+            p.key,
+            p.ty.describe(),
+            p.default.describe(),
+            p.doc
+        ));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DECL: &[Param] = &[
+        Param::new("iters", Ty::Count, Dflt::Int(50), "iterations"),
+        Param::new("lambda", Ty::Positive, Dflt::Required, "penalty"),
+        Param::new("kind", Ty::Choice(&["a", "b"]), Dflt::Str("a"), "kind"),
+        Param::new("k", Ty::Count, Dflt::Auto("instance k"), "sparsity"),
+    ];
+
+    fn kv(pairs: &[(&str, Value)]) -> Vec<(String, Value)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+    }
+
+    #[test]
+    fn defaults_fill_unset_keys_and_given_values_win() {
+        let given = kv(&[("iters", Value::Int(7))]);
+        let p = Params::new("m", DECL.iter().collect(), &given).unwrap();
+        assert_eq!(p.usize("iters").unwrap(), 7);
+        assert_eq!(p.choice("kind").unwrap(), "a");
+        assert_eq!(p.usize_opt("k"), None);
+        let e = p.f64("lambda").unwrap_err().to_string();
+        assert!(e.contains("m.lambda") && e.contains("-p lambda="), "{e}");
+        let empty = kv(&[]);
+        let p = Params::new("m", DECL.iter().collect(), &empty).unwrap();
+        assert_eq!(p.usize("iters").unwrap(), 50);
+    }
+
+    #[test]
+    fn types_ranges_unknown_and_repeated_keys_are_refused() {
+        for (pairs, needle) in [
+            (vec![("iters", Value::Int(0))], "integer ≥ 1"),
+            (vec![("iters", Value::Float(2.0))], "integer ≥ 1"),
+            (vec![("lambda", Value::Float(-1.0))], "> 0"),
+            (vec![("lambda", Value::Float(f64::NAN))], "> 0"),
+            (vec![("lambda", Value::Bool(true))], "> 0"),
+            (vec![("kind", Value::from("c"))], "\"a\", \"b\""),
+            (vec![("nope", Value::Int(1))], "iters, lambda, kind, k"),
+            (
+                vec![("iters", Value::Int(1)), ("iters", Value::Int(2))],
+                "once",
+            ),
+        ] {
+            let given = kv(&pairs);
+            let e = Params::new("m", DECL.iter().collect(), &given)
+                .err()
+                .unwrap()
+                .to_string();
+            assert!(e.contains(needle), "{pairs:?}: {e}");
+        }
+        assert!(Ty::Fraction.check(&Value::Float(1.0)).is_ok());
+        assert!(Ty::Fraction.check(&Value::Float(0.0)).is_err());
+        assert!(Ty::Natural.check(&Value::Int(0)).is_ok());
+    }
+}
