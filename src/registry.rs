@@ -16,8 +16,8 @@
 use crate::code::{CoderSpec, SparseCoder};
 use crate::error::{Error, Result};
 use crate::learn::{DictionaryLearner, Init, LearnerSpec};
-use crate::spec::{Param, Params};
 pub use crate::spec::Context;
+use crate::spec::{Param, Params};
 use crate::table::Value;
 
 /// Whether a method codes signals against a known dictionary or learns one.
@@ -57,6 +57,7 @@ pub const METHODS: &[Method] = &[
     Method::Learner(&crate::learn::agd::NOODL_SPEC),
     Method::Learner(&crate::learn::msp::SPEC),
     Method::Learner(&crate::learn::l4::SPEC),
+    Method::Learner(&crate::learn::sgd::SPEC),
     Method::Learner(&crate::neural::learners::RELU_AE_SPEC),
     Method::Learner(&crate::neural::learners::SAE_SPEC),
     Method::Learner(&crate::neural::learners::UNROLLED_SPEC),
@@ -227,9 +228,10 @@ pub fn build(name: &str, params: &[(String, Value)], ctx: &Context<'_>) -> Resul
     let p = def.validate(params)?;
     Ok(match def {
         Method::Coder(s) => Built::Coder((s.build)(&p, ctx)?),
-        Method::Learner(s) => {
-            Built::Learner((s.build)(&p, ctx)?, crate::learn::init_from_params(&p, ctx)?)
-        }
+        Method::Learner(s) => Built::Learner(
+            (s.build)(&p, ctx)?,
+            crate::learn::init_from_params(&p, ctx)?,
+        ),
     })
 }
 
@@ -243,7 +245,11 @@ pub fn methods_markdown() -> String {
             Kind::Coder => "coder",
             Kind::Learner => "learner",
         };
-        s.push_str(&format!("### `{}` ({kind})\n\n{}\n\n", m.name(), m.summary()));
+        s.push_str(&format!(
+            "### `{}` ({kind})\n\n{}\n\n",
+            m.name(),
+            m.summary()
+        ));
         s.push_str(&crate::spec::params_markdown(&m.params()));
         s.push('\n');
     }

@@ -211,7 +211,11 @@ impl<'a> Params<'a> {
     /// # Errors
     /// An unknown key (naming the accepted ones), a repeated key, a value of the wrong type or out
     /// of range (naming the valid ones).
-    pub fn new(method: &'a str, decl: Vec<&'static Param>, kv: &'a [(String, Value)]) -> Result<Self> {
+    pub fn new(
+        method: &'a str,
+        decl: Vec<&'static Param>,
+        kv: &'a [(String, Value)],
+    ) -> Result<Self> {
         for (i, (k, v)) in kv.iter().enumerate() {
             let Some(p) = decl.iter().find(|p| p.key == k) else {
                 return Err(Error::invalid(
@@ -243,10 +247,12 @@ impl<'a> Params<'a> {
     }
 
     fn decl(&self, key: &str) -> &'static Param {
-        self.decl
-            .iter()
-            .find(|p| p.key == key)
-            .unwrap_or_else(|| panic!("`{}` reads `{key}`, which its spec does not declare", self.method))
+        self.decl.iter().find(|p| p.key == key).unwrap_or_else(|| {
+            panic!(
+                "`{}` reads `{key}`, which its spec does not declare",
+                self.method
+            )
+        })
     }
 
     /// Whether `key` was given (not defaulted).
@@ -374,7 +380,10 @@ mod tests {
     ];
 
     fn kv(pairs: &[(&str, Value)]) -> Vec<(String, Value)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
     }
 
     #[test]

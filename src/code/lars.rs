@@ -21,14 +21,20 @@
 //! * Mairal, Bach, Ponce, Sapiro (2010), JMLR 11 — SPAMS' `lasso` uses this homotopy with a Gram.
 
 use super::batch::{SignalOut, axpy_neg, gemv_rows, lasso_objective_gram, per_signal};
-use super::{CodeInfo, CoderSpec, Encoding, LASSO_PARAMS, SparseCoder, check_lambda, check_problem};
+use super::{
+    CodeInfo, CoderSpec, Encoding, LASSO_PARAMS, SparseCoder, check_lambda, check_problem,
+};
 
 /// `lasso`: the Lasso with the fastest exact solver (the LARS homotopy).
 pub const LASSO_SPEC: CoderSpec = CoderSpec {
     name: "lasso",
     summary: "the Lasso, solved exactly by the LARS homotopy (the fastest exact solver here)",
     params: LASSO_PARAMS,
-    build: |p, _| Ok(Box::new(LarsLasso::new(p.f64("lambda")?).nonneg(p.bool("nonneg")))),
+    build: |p, _| {
+        Ok(Box::new(
+            LarsLasso::new(p.f64("lambda")?).nonneg(p.bool("nonneg")),
+        ))
+    },
 };
 
 /// `lars`: LARS-Lasso homotopy (Efron et al. 2004).
@@ -36,7 +42,11 @@ pub const SPEC: CoderSpec = CoderSpec {
     name: "lars",
     summary: "LARS-Lasso homotopy (Efron et al. 2004), per signal on the Gram matrix",
     params: LASSO_PARAMS,
-    build: |p, _| Ok(Box::new(LarsLasso::new(p.f64("lambda")?).nonneg(p.bool("nonneg")))),
+    build: |p, _| {
+        Ok(Box::new(
+            LarsLasso::new(p.f64("lambda")?).nonneg(p.bool("nonneg")),
+        ))
+    },
 };
 use crate::error::{Result, ensure};
 use crate::iter::{Criterion, Termination};

@@ -34,8 +34,8 @@ pub use pgm::{Momentum, Pgm};
 
 use crate::error::{Error, Result, check_finite, ensure};
 use crate::iter::Termination;
-use crate::spec::{Dflt, MethodSpec, Param, Ty};
 use crate::linalg;
+use crate::spec::{Dflt, MethodSpec, Param, Ty};
 use ndarray::{Array2, ArrayView2, Axis};
 use rayon::prelude::*;
 
@@ -45,7 +45,12 @@ pub type CoderSpec = MethodSpec<Box<dyn SparseCoder>>;
 /// The parameters of the Lasso coders (`lasso`, `lars`, `fista`, `ista`, `cd`).
 pub const LASSO_PARAMS: &[Param] = &[
     Param::new("lambda", Ty::Positive, Dflt::Required, "ℓ1 penalty λ"),
-    Param::new("nonneg", Ty::Bool, Dflt::Bool(false), "non-negative codes (x ≥ 0)"),
+    Param::new(
+        "nonneg",
+        Ty::Bool,
+        Dflt::Bool(false),
+        "non-negative codes (x ≥ 0)",
+    ),
 ];
 
 /// The parameter `sparsity` of the ℓ0 coders and learners: k non-zeros per code.

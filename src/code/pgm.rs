@@ -36,7 +36,11 @@ pub const FISTA_SPEC: CoderSpec = CoderSpec {
     name: "fista",
     summary: "FISTA (Beck & Teboulle 2009) with adaptive restart, batched over signals",
     params: LASSO_PARAMS,
-    build: |p, _| Ok(Box::new(Pgm::fista(p.f64("lambda")?).nonneg(p.bool("nonneg")))),
+    build: |p, _| {
+        Ok(Box::new(
+            Pgm::fista(p.f64("lambda")?).nonneg(p.bool("nonneg")),
+        ))
+    },
 };
 
 /// `ista`: ISTA (proximal gradient without momentum).
@@ -44,7 +48,11 @@ pub const ISTA_SPEC: CoderSpec = CoderSpec {
     name: "ista",
     summary: "ISTA (Daubechies et al. 2004), batched over signals",
     params: LASSO_PARAMS,
-    build: |p, _| Ok(Box::new(Pgm::ista(p.f64("lambda")?).nonneg(p.bool("nonneg")))),
+    build: |p, _| {
+        Ok(Box::new(
+            Pgm::ista(p.f64("lambda")?).nonneg(p.bool("nonneg")),
+        ))
+    },
 };
 use crate::error::{Result, ensure};
 use crate::iter::{self, Criterion, Iterative, NoObserver, Observer, Record, Schedule, Stop};

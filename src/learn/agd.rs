@@ -22,16 +22,15 @@
 //! * Rambhatla, Li, Haupt (2019), "NOODL: Provable online dictionary learning and sparse coding",
 //!   ICLR, Algorithm 1.
 
-use super::{DictionaryLearner, Init, LearnState, Learned, check_signals};
+use super::LearnerSpec;
+use super::{DictionaryLearner, Init, LearnState, Learned};
+use crate::code::SPARSITY;
 use crate::code::check_problem;
 use crate::error::{Result, ensure};
 use crate::iter::{self, Iterative, Observer, Record, Schedule, Stop};
 use crate::linalg;
-use crate::rng::rng_from_seed;
-use ndarray::{Array2, ArrayView2, Axis, Zip};
-use super::LearnerSpec;
-use crate::code::SPARSITY;
 use crate::spec::{Context, Dflt, Param, Params, Ty};
+use ndarray::{Array2, ArrayView2, Axis, Zip};
 
 /// How a minibatch is decoded.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -282,9 +281,7 @@ impl DictionaryLearner for ApproxGradient {
         obs: &mut dyn Observer<LearnState>,
     ) -> Result<Learned> {
         self.check()?;
-        check_signals(y, m)?;
-        let mut rng = rng_from_seed(seed);
-        let d0 = init.build(y, m, &mut rng)?;
+        let (d0, rng) = crate::learn::start(y, m, init, seed)?;
         let mut state = LearnState::new(d0, rng);
         // objective before the first step: mean ½‖y‖² (the data fit of the zero code)
         state.data_fit = 0.5 * y.iter().map(|v| v * v).sum::<f64>() / y.ncols() as f64;
@@ -307,9 +304,24 @@ pub const TAU: f64 = 0.5;
 const AGD_PARAMS: &[Param] = &[
     SPARSITY,
     Param::new("eta", Ty::Positive, Dflt::Auto("m/k"), "dictionary step η"),
-    Param::new("tau", Ty::Positive, Dflt::Float(TAU), "decode threshold τ (noodl: initial threshold)"),
-    Param::new("epochs", Ty::Positive, Dflt::Float(EPOCHS), "passes over the data"),
-    Param::new("batch", Ty::Count, Dflt::Int(BATCH as i64), "signals per step"),
+    Param::new(
+        "tau",
+        Ty::Positive,
+        Dflt::Float(TAU),
+        "decode threshold τ (noodl: initial threshold)",
+    ),
+    Param::new(
+        "epochs",
+        Ty::Positive,
+        Dflt::Float(EPOCHS),
+        "passes over the data",
+    ),
+    Param::new(
+        "batch",
+        Ty::Count,
+        Dflt::Int(BATCH as i64),
+        "signals per step",
+    ),
 ];
 
 fn build_agd(p: &Params<'_>, ctx: &Context<'_>) -> Result<Box<dyn DictionaryLearner>> {
@@ -323,7 +335,9 @@ fn build_agd(p: &Params<'_>, ctx: &Context<'_>) -> Result<Box<dyn DictionaryLear
     } else {
         ApproxGradient::noodl(tau, eta)
     };
-    Ok(Box::new(a.batch(p.usize("batch")?).epochs(p.f64("epochs")?)))
+    Ok(Box::new(
+        a.batch(p.usize("batch")?).epochs(p.f64("epochs")?),
+    ))
 }
 
 /// `arora`: Arora et al.'s neurally plausible alternating minimization.

@@ -16,18 +16,14 @@
 //! * Agarwal, Anandkumar, Jain, Netrapalli, Tandon (2014), "Learning sparsely used overcomplete
 //!   dictionaries via alternating minimization", COLT; SIAM J. Optim. 26(4) (2016), Algorithm 2.
 
+use super::LearnerSpec;
 use super::update::{DictUpdate, Mod};
-use super::{
-    DictionaryLearner, Init, LearnState, Learned, UnusedAtoms, check_signals, data_fit,
-    replace_atoms,
-};
+use super::{DictionaryLearner, Init, LearnState, Learned, UnusedAtoms, data_fit, replace_atoms};
 use crate::code::{LarsLasso, SparseCoder, check_problem};
 use crate::error::{Result, ensure};
 use crate::iter::{self, Iterative, Observer, Record, Schedule, Stop};
-use crate::rng::rng_from_seed;
-use ndarray::ArrayView2;
-use super::LearnerSpec;
 use crate::spec::{Dflt, Param, Ty};
+use ndarray::ArrayView2;
 
 /// AltMinDict.
 ///
@@ -132,9 +128,7 @@ impl DictionaryLearner for AltMinDict {
         obs: &mut dyn Observer<LearnState>,
     ) -> Result<Learned> {
         self.check()?;
-        check_signals(y, m)?;
-        let mut rng = rng_from_seed(seed);
-        let d0 = init.build(y, m, &mut rng)?;
+        let (d0, rng) = crate::learn::start(y, m, init, seed)?;
         check_problem(d0.view(), y)?;
         let mut state = LearnState::new(d0, rng);
         state.data_fit = 0.5 * y.iter().map(|v| v * v).sum::<f64>();
@@ -158,9 +152,24 @@ pub const SPEC: LearnerSpec = LearnerSpec {
     name: "altmin",
     summary: "AltMinDict (Agarwal et al. 2014): constrained ℓ1 + least squares, ε halved each iteration",
     params: &[
-        Param::new("iters", Ty::Count, Dflt::Int(ITERS as i64), "outer iterations"),
-        Param::new("eps0", Ty::Positive, Dflt::Float(EPS0), "initial residual bound ε₀"),
-        Param::new("eps_min", Ty::NonNegative, Dflt::Float(0.0), "floor of ε (≈ noise σ√n)"),
+        Param::new(
+            "iters",
+            Ty::Count,
+            Dflt::Int(ITERS as i64),
+            "outer iterations",
+        ),
+        Param::new(
+            "eps0",
+            Ty::Positive,
+            Dflt::Float(EPS0),
+            "initial residual bound ε₀",
+        ),
+        Param::new(
+            "eps_min",
+            Ty::NonNegative,
+            Dflt::Float(0.0),
+            "floor of ε (≈ noise σ√n)",
+        ),
     ],
     build: |p, _| {
         Ok(Box::new(AltMinDict {

@@ -41,16 +41,16 @@
 //!   (retractions), §5.5 (Riemannian Hessian on a submanifold such as the sphere), ch. 6
 //!   (Riemannian Newton method).
 
+use super::LearnerSpec;
 use super::{DictionaryLearner, Init, LearnState, Learned, check_signals};
 use crate::error::{Error, Result, ensure};
 use crate::generate::normalize_columns;
 use crate::iter::{self, Criterion, Iterative, Observer, Record, Schedule, SolveInfo, Stop};
 use crate::linalg::{self, Par};
 use crate::rng::rng_from_seed;
+use crate::spec::{Dflt, Param, Ty};
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 use rand::Rng;
-use super::LearnerSpec;
-use crate::spec::{Dflt, Param, Ty};
 
 /// The ℓ4 objective on the sphere, $f(q) = -w\|M^\top q\|_4^4$ (see the module docs).
 #[derive(Clone, Debug)]
@@ -1005,13 +1005,48 @@ pub const SPEC: LearnerSpec = LearnerSpec {
     name: "l4",
     summary: "ℓ4 maximization on the sphere from random starts (Qu et al. 2019), m ≥ n",
     params: &[
-        Param::new("theta", Ty::Fraction, Dflt::Auto("k/m, else 0.1"), "Bernoulli rate θ of the codes"),
-        Param::new("sparsity", Ty::Count, Dflt::Auto("instance k"), "k (sets θ = k/m when theta is unset)"),
-        Param::new("iters", Ty::Count, Dflt::Int(ITERS as i64), "iterations per run"),
-        Param::new("starts", Ty::Count, Dflt::Auto("max(2m, 16)"), "random starts per round"),
-        Param::new("rounds", Ty::Count, Dflt::Int(ROUNDS as i64), "rounds of starts"),
-        Param::new("sphere_solver", Ty::Choice(&["power", "rgd"]), Dflt::Str("power"), "fixed-point (power) iteration or Riemannian gradient descent"),
-        Param::new("whiten", Ty::Bool, Dflt::Bool(true), "whiten the signals first (the model assumes a tight frame)"),
+        Param::new(
+            "theta",
+            Ty::Fraction,
+            Dflt::Auto("k/m, else 0.1"),
+            "Bernoulli rate θ of the codes",
+        ),
+        Param::new(
+            "sparsity",
+            Ty::Count,
+            Dflt::Auto("instance k"),
+            "k (sets θ = k/m when theta is unset)",
+        ),
+        Param::new(
+            "iters",
+            Ty::Count,
+            Dflt::Int(ITERS as i64),
+            "iterations per run",
+        ),
+        Param::new(
+            "starts",
+            Ty::Count,
+            Dflt::Auto("max(2m, 16)"),
+            "random starts per round",
+        ),
+        Param::new(
+            "rounds",
+            Ty::Count,
+            Dflt::Int(ROUNDS as i64),
+            "rounds of starts",
+        ),
+        Param::new(
+            "sphere_solver",
+            Ty::Choice(&["power", "rgd"]),
+            Dflt::Str("power"),
+            "fixed-point (power) iteration or Riemannian gradient descent",
+        ),
+        Param::new(
+            "whiten",
+            Ty::Bool,
+            Dflt::Bool(true),
+            "whiten the signals first (the model assumes a tight frame)",
+        ),
     ],
     build: |p, ctx| {
         let m = ctx.n_atoms;

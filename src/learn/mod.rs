@@ -28,6 +28,7 @@ pub mod l4;
 pub mod msp;
 pub mod observe;
 pub mod online;
+pub mod sgd;
 pub mod update;
 
 pub use agd::{ApproxGradient, Decoder};
@@ -371,6 +372,24 @@ pub trait DictionaryLearner: Send + Sync {
     }
 }
 
+/// The prologue every learner's `learn_observed` shares: [`check_signals`], the learner's random
+/// stream from `seed`, and the start `init` builds from it. Returns the start (n × m, unit-norm
+/// columns) and the stream, positioned after the start was drawn.
+///
+/// # Errors
+/// As [`check_signals`] and [`Init::build`].
+pub fn start(
+    y: ArrayView2<'_, f64>,
+    m: usize,
+    init: &Init,
+    seed: u64,
+) -> Result<(Array2<f64>, Rng64)> {
+    check_signals(y, m)?;
+    let mut rng = rng_from_seed(seed);
+    let d0 = init.build(y, m, &mut rng)?;
+    Ok((d0, rng))
+}
+
 /// The checks every learner makes on its training signals: `m ≥ 1`, at least m samples, finite
 /// values, not all zero.
 pub fn check_signals(y: ArrayView2<'_, f64>, m: usize) -> Result<()> {
@@ -551,9 +570,7 @@ impl<C: SparseCoder, U: DictUpdate> DictionaryLearner for AlternatingMinimizatio
         obs: &mut dyn Observer<LearnState>,
     ) -> Result<Learned> {
         ensure!(self.max_iters >= 1, "max_iters", self.max_iters, "≥ 1");
-        check_signals(y, m)?;
-        let mut rng = rng_from_seed(seed);
-        let dict = init.build(y, m, &mut rng)?;
+        let (dict, rng) = crate::learn::start(y, m, init, seed)?;
         check_problem(dict.view(), y)?;
         let mut alg = AltMinAlg { p: self, y };
         let mut state = LearnState::new(dict, rng);

@@ -26,14 +26,14 @@
 //! * Zhai, Mehta, Zhou, Ma (2020), "Understanding ℓ4-based dictionary learning: interpretation,
 //!   stability, and robustness", ICLR, Table 2 (robustness protocol, docs/protocols.md §4b).
 
+use super::LearnerSpec;
 use super::{DictionaryLearner, Init, LearnState, Learned, check_signals};
 use crate::error::{Error, Result, ensure};
 use crate::iter::{self, Iterative, Observer, Record, Schedule, Stop};
 use crate::linalg::{self, Par};
 use crate::rng::rng_from_seed;
-use ndarray::{Array2, ArrayView2, Zip, s};
-use super::LearnerSpec;
 use crate::spec::{Dflt, Param, Ty};
+use ndarray::{Array2, ArrayView2, Zip, s};
 
 /// MSP: ℓ4 maximization over O(n) (square dictionaries only).
 ///
@@ -287,7 +287,12 @@ pub const SPEC: LearnerSpec = LearnerSpec {
     summary: "MSP (Zhai et al. 2020): ℓ4 maximization over the orthogonal group, m = n only",
     params: &[
         Param::new("iters", Ty::Count, Dflt::Int(ITERS as i64), "iteration cap"),
-        Param::new("polish", Ty::Natural, Dflt::Int(0), "Procrustes polishing rounds after MSP (ours)"),
+        Param::new(
+            "polish",
+            Ty::Natural,
+            Dflt::Int(0),
+            "Procrustes polishing rounds after MSP (ours)",
+        ),
     ],
     build: |p, ctx| {
         let m = ctx.n_atoms;
@@ -295,7 +300,7 @@ pub const SPEC: LearnerSpec = LearnerSpec {
             return Err(Error::invalid(
                 "method",
                 format!("msp on m = {m} atoms, n = {n} dimensions"),
-                "a complete dictionary (m = n): in a plan, restrict it with `when = { n_atoms = n }`; for m > n use `l4`",
+                "a complete dictionary (m = n): in a plan, restrict it with `when = { n_atoms = n }`; for m > n use `l4` (`--method l4` on the command line)",
             ));
         }
         Ok(Box::new(Msp {

@@ -31,19 +31,18 @@
 //!   coding", JMLR 11:19–60, Algorithms 1–2, §3.4.3 (mini-batch extension, down-weighting).
 
 use super::update::bcd_sweeps;
+use super::{CODER_LAMBDA, LearnerSpec, coder_from_params};
 use super::{
-    DictionaryLearner, Init, LearnState, Learned, UnusedAtoms, check_signals, mark_duplicates,
-    replace_atoms,
+    DictionaryLearner, Init, LearnState, Learned, UnusedAtoms, mark_duplicates, replace_atoms,
 };
+use crate::code::SPARSITY;
 use crate::code::{SparseCoder, check_problem};
 use crate::error::{Error, Result, ensure};
 use crate::iter::{self, Iterative, Observer, Record, Schedule, Stop};
 use crate::linalg;
 use crate::rng::rng_from_seed;
-use ndarray::{Array2, ArrayView2};
-use super::{CODER_LAMBDA, LearnerSpec, coder_from_params};
-use crate::code::SPARSITY;
 use crate::spec::{Dflt, Param, Ty};
+use ndarray::{Array2, ArrayView2};
 
 /// Sufficient statistics of the online learner: $A = \sum \beta\,xx^\top$ (m × m) and
 /// $B = \sum \beta\,yx^\top$ (n × m).
@@ -295,9 +294,7 @@ impl<C: SparseCoder> DictionaryLearner for OnlineDl<C> {
         obs: &mut dyn Observer<LearnState>,
     ) -> Result<Learned> {
         self.check()?;
-        check_signals(y, m)?;
-        let mut rng = rng_from_seed(seed);
-        let d0 = init.build(y, m, &mut rng)?;
+        let (d0, rng) = crate::learn::start(y, m, init, seed)?;
         let mut state = self.start(d0, seed)?;
         state.rng = rng;
         // objective before the first step: mean ½‖y‖² (the data fit of the zero code)
@@ -319,8 +316,18 @@ pub const SPEC: LearnerSpec = LearnerSpec {
     params: &[
         SPARSITY,
         CODER_LAMBDA,
-        Param::new("epochs", Ty::Positive, Dflt::Float(EPOCHS), "passes over the data"),
-        Param::new("batch", Ty::Count, Dflt::Int(BATCH as i64), "signals per minibatch"),
+        Param::new(
+            "epochs",
+            Ty::Positive,
+            Dflt::Float(EPOCHS),
+            "passes over the data",
+        ),
+        Param::new(
+            "batch",
+            Ty::Count,
+            Dflt::Int(BATCH as i64),
+            "signals per minibatch",
+        ),
     ],
     build: |p, ctx| {
         Ok(Box::new(

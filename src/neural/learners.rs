@@ -18,16 +18,16 @@ use super::lista::{ListaDl, ListaDlState, ListaKind, ListaNet};
 use super::relu_ae::{AeState, Bias, TiedAeGd, Unit};
 use super::sae::{Sae, SaeKind, SaeState, SaeTrainer};
 use super::unrolled::{DlState, Gradient, Threshold, Unrolled, UnrolledDl};
+use super::{lista, sae};
 use crate::error::{Result, ensure};
 use crate::generate::dictionary::normalize_nonzero_columns;
 use crate::iter::{Observer, Record, Schedule, SolveInfo};
+use crate::learn::LearnerSpec;
 use crate::learn::{DictionaryLearner, Init, LearnState, Learned, check_signals};
 use crate::rng::rng_from_seed;
+use crate::spec::{Dflt, Param, Ty};
 use ndarray::{Array2, ArrayView2};
 use std::ops::ControlFlow;
-use super::{lista, sae};
-use crate::learn::LearnerSpec;
-use crate::spec::{Dflt, Param, Ty};
 
 /// Shows an observer of [`LearnState`] the state `S` of a neural trainer through `view`.
 struct AsLearnState<'a, F> {
@@ -113,9 +113,8 @@ impl DictionaryLearner for ReluAeLearner {
         schedule: Schedule,
         obs: &mut dyn Observer<LearnState>,
     ) -> Result<Learned> {
-        check_signals(y, m)?;
-        let mut rng = rng_from_seed(seed);
-        let w0 = init.build(y, m, &mut rng)?.t().to_owned();
+        let (w0, _rng) = crate::learn::start(y, m, init, seed)?;
+        let w0 = w0.t().to_owned();
         let eps = Bias::Quantile(self.quantile).value(w0.view(), y)?;
         let mut gd = TiedAeGd::new(self.lr, eps);
         gd.max_iters = self.iters;
@@ -173,9 +172,7 @@ impl DictionaryLearner for SaeLearner {
         schedule: Schedule,
         obs: &mut dyn Observer<LearnState>,
     ) -> Result<Learned> {
-        check_signals(y, m)?;
-        let mut rng = rng_from_seed(seed);
-        let d0 = init.build(y, m, &mut rng)?;
+        let (d0, mut rng) = crate::learn::start(y, m, init, seed)?;
         let mut sae = Sae::init(
             y.nrows(),
             m,
@@ -339,9 +336,7 @@ impl DictionaryLearner for ListaLearner {
         schedule: Schedule,
         obs: &mut dyn Observer<LearnState>,
     ) -> Result<Learned> {
-        check_signals(y, m)?;
-        let mut rng = rng_from_seed(seed);
-        let d0 = init.build(y, m, &mut rng)?; // unit columns
+        let (d0, _rng) = crate::learn::start(y, m, init, seed)?; // unit columns
         let net = ListaNet::new(self.network, d0.view(), self.lambda, self.layers)?;
         let mut view = AsLearnState {
             inner: obs,
@@ -377,12 +372,42 @@ pub const RELU_AE_SPEC: LearnerSpec = LearnerSpec {
     name: "relu_ae",
     summary: "tied ReLU autoencoder (Rangamani et al. 2018) trained by full-batch gradient descent",
     params: &[
-        Param::new("iters", Ty::Count, Dflt::Int(RELU_AE_ITERS as i64), "gradient steps"),
-        Param::new("lr", Ty::Positive, Dflt::Float(RELU_AE_LR), "learning rate η"),
-        Param::new("quantile", Ty::Fraction, Dflt::Auto("1 − k/m"), "quantile of W₀Y that sets the bias ε"),
-        Param::new("sparsity", Ty::Count, Dflt::Auto("instance k"), "k (sets quantile = 1 − k/m when unset)"),
-        Param::new("unit", Ty::Choice(&["relu", "sign"]), Dflt::Str("relu"), "hidden unit: ReLU, or the 1-bit unit at level s = 1"),
-        Param::new("untied", Ty::Bool, Dflt::Bool(false), "learn an untied decoder"),
+        Param::new(
+            "iters",
+            Ty::Count,
+            Dflt::Int(RELU_AE_ITERS as i64),
+            "gradient steps",
+        ),
+        Param::new(
+            "lr",
+            Ty::Positive,
+            Dflt::Float(RELU_AE_LR),
+            "learning rate η",
+        ),
+        Param::new(
+            "quantile",
+            Ty::Fraction,
+            Dflt::Auto("1 − k/m"),
+            "quantile of W₀Y that sets the bias ε",
+        ),
+        Param::new(
+            "sparsity",
+            Ty::Count,
+            Dflt::Auto("instance k"),
+            "k (sets quantile = 1 − k/m when unset)",
+        ),
+        Param::new(
+            "unit",
+            Ty::Choice(&["relu", "sign"]),
+            Dflt::Str("relu"),
+            "hidden unit: ReLU, or the 1-bit unit at level s = 1",
+        ),
+        Param::new(
+            "untied",
+            Ty::Bool,
+            Dflt::Bool(false),
+            "learn an untied decoder",
+        ),
     ],
     build: |p, ctx| {
         let quantile = match p.f64_opt("quantile") {
@@ -407,15 +432,55 @@ pub const SAE_SPEC: LearnerSpec = LearnerSpec {
     name: "sae",
     summary: "sparse autoencoder (TopK, ReLU + L1, JumpReLU) trained by minibatch Adam",
     params: &[
-        Param::new("kind", Ty::Choice(&["topk", "relu_l1", "jumprelu"]), Dflt::Str("topk"), "model"),
-        Param::new("k", Ty::Count, Dflt::Auto("instance k"), "active latents (topk)"),
-        Param::new("sparsity", Ty::Count, Dflt::Auto("instance k"), "the data's k (default of k)"),
-        Param::new("lambda", Ty::Positive, Dflt::Auto("required for relu_l1, jumprelu"), "L1 / L0 weight"),
-        Param::new("bandwidth", Ty::Positive, Dflt::Float(sae::BANDWIDTH), "JumpReLU straight-through bandwidth"),
-        Param::new("steps", Ty::Count, Dflt::Int(sae::STEPS as i64), "Adam steps"),
-        Param::new("batch", Ty::Count, Dflt::Int(sae::BATCH as i64), "signals per minibatch"),
+        Param::new(
+            "kind",
+            Ty::Choice(&["topk", "relu_l1", "jumprelu"]),
+            Dflt::Str("topk"),
+            "model",
+        ),
+        Param::new(
+            "k",
+            Ty::Count,
+            Dflt::Auto("instance k"),
+            "active latents (topk)",
+        ),
+        Param::new(
+            "sparsity",
+            Ty::Count,
+            Dflt::Auto("instance k"),
+            "the data's k (default of k)",
+        ),
+        Param::new(
+            "lambda",
+            Ty::Positive,
+            Dflt::Auto("required for relu_l1, jumprelu"),
+            "L1 / L0 weight",
+        ),
+        Param::new(
+            "bandwidth",
+            Ty::Positive,
+            Dflt::Float(sae::BANDWIDTH),
+            "JumpReLU straight-through bandwidth",
+        ),
+        Param::new(
+            "steps",
+            Ty::Count,
+            Dflt::Int(sae::STEPS as i64),
+            "Adam steps",
+        ),
+        Param::new(
+            "batch",
+            Ty::Count,
+            Dflt::Int(sae::BATCH as i64),
+            "signals per minibatch",
+        ),
         Param::new("lr", Ty::Positive, Dflt::Float(sae::LR), "Adam step size"),
-        Param::new("theta0", Ty::Positive, Dflt::Float(sae::THETA0), "initial JumpReLU threshold"),
+        Param::new(
+            "theta0",
+            Ty::Positive,
+            Dflt::Float(sae::THETA0),
+            "initial JumpReLU threshold",
+        ),
     ],
     build: |p, ctx| {
         let kind_name = p.choice("kind")?;
@@ -463,14 +528,54 @@ pub const UNROLLED_SPEC: LearnerSpec = LearnerSpec {
     name: "unrolled",
     summary: "unrolled ISTA with a tied dictionary trained by Adam on one of PUDLE's gradients (Malézieux et al. 2022)",
     params: &[
-        Param::new("gradient", Ty::Choice(&["dec", "ae_lasso", "ae_ls", "noodl", "implicit"]), Dflt::Str("dec"), "dictionary gradient"),
-        Param::new("layers", Ty::Count, Dflt::Int(UNROLLED_LAYERS as i64), "layers T"),
-        Param::new("lambda", Ty::Positive, Dflt::Required, "λ of the Lasso the encoder approximates"),
-        Param::new("alpha_l", Ty::Positive, Dflt::Float(UNROLLED_ALPHA_L), "α·L at D₀ (ISTA step α = alpha_l / L)"),
-        Param::new("nonneg", Ty::Bool, Dflt::Bool(false), "one-sided threshold (non-negative codes)"),
-        Param::new("steps", Ty::Count, Dflt::Int(UNROLLED_STEPS as i64), "Adam steps"),
-        Param::new("lr", Ty::Positive, Dflt::Float(UNROLLED_LR), "Adam step size"),
-        Param::new("batch", Ty::Count, Dflt::Auto("full batch"), "signals per minibatch"),
+        Param::new(
+            "gradient",
+            Ty::Choice(&["dec", "ae_lasso", "ae_ls", "noodl", "implicit"]),
+            Dflt::Str("dec"),
+            "dictionary gradient",
+        ),
+        Param::new(
+            "layers",
+            Ty::Count,
+            Dflt::Int(UNROLLED_LAYERS as i64),
+            "layers T",
+        ),
+        Param::new(
+            "lambda",
+            Ty::Positive,
+            Dflt::Required,
+            "λ of the Lasso the encoder approximates",
+        ),
+        Param::new(
+            "alpha_l",
+            Ty::Positive,
+            Dflt::Float(UNROLLED_ALPHA_L),
+            "α·L at D₀ (ISTA step α = alpha_l / L)",
+        ),
+        Param::new(
+            "nonneg",
+            Ty::Bool,
+            Dflt::Bool(false),
+            "one-sided threshold (non-negative codes)",
+        ),
+        Param::new(
+            "steps",
+            Ty::Count,
+            Dflt::Int(UNROLLED_STEPS as i64),
+            "Adam steps",
+        ),
+        Param::new(
+            "lr",
+            Ty::Positive,
+            Dflt::Float(UNROLLED_LR),
+            "Adam step size",
+        ),
+        Param::new(
+            "batch",
+            Ty::Count,
+            Dflt::Auto("full batch"),
+            "signals per minibatch",
+        ),
     ],
     build: |p, _| {
         let gradient = match p.choice("gradient")?.as_str() {
@@ -495,13 +600,48 @@ pub const LISTA_DL_SPEC: LearnerSpec = LearnerSpec {
     name: "lista_dl",
     summary: "SLISTA / LISTA encoder trained jointly with D by Adam on the Lasso objective",
     params: &[
-        Param::new("network", Ty::Choice(&["slista", "lista"]), Dflt::Str("slista"), "encoder tied to D with learned steps (slista) or free weights (lista)"),
-        Param::new("layers", Ty::Count, Dflt::Int(LISTA_LAYERS as i64), "layers T"),
-        Param::new("lambda", Ty::Positive, Dflt::Required, "λ of the Lasso objective"),
-        Param::new("steps", Ty::Count, Dflt::Int(lista::STEPS as i64), "Adam steps"),
-        Param::new("batch", Ty::Count, Dflt::Int(lista::BATCH as i64), "signals per minibatch"),
-        Param::new("lr", Ty::Positive, Dflt::Float(lista::LR), "Adam step size of the network"),
-        Param::new("lr_dict", Ty::Positive, Dflt::Float(lista::LR_DICT), "Adam step size of D"),
+        Param::new(
+            "network",
+            Ty::Choice(&["slista", "lista"]),
+            Dflt::Str("slista"),
+            "encoder tied to D with learned steps (slista) or free weights (lista)",
+        ),
+        Param::new(
+            "layers",
+            Ty::Count,
+            Dflt::Int(LISTA_LAYERS as i64),
+            "layers T",
+        ),
+        Param::new(
+            "lambda",
+            Ty::Positive,
+            Dflt::Required,
+            "λ of the Lasso objective",
+        ),
+        Param::new(
+            "steps",
+            Ty::Count,
+            Dflt::Int(lista::STEPS as i64),
+            "Adam steps",
+        ),
+        Param::new(
+            "batch",
+            Ty::Count,
+            Dflt::Int(lista::BATCH as i64),
+            "signals per minibatch",
+        ),
+        Param::new(
+            "lr",
+            Ty::Positive,
+            Dflt::Float(lista::LR),
+            "Adam step size of the network",
+        ),
+        Param::new(
+            "lr_dict",
+            Ty::Positive,
+            Dflt::Float(lista::LR_DICT),
+            "Adam step size of D",
+        ),
     ],
     build: |p, _| {
         let network = if p.choice("network")? == "lista" {
