@@ -101,7 +101,7 @@ fn malformed_plans_name_key_and_line() {
     let (line, key, exp) = plan_error(&PLAN.replace("iters = 8", "iters = \"eight\""));
     assert_eq!(line, 27);
     assert_eq!(key, "mod[iters=eight]");
-    assert!(exp.contains("non-negative integer"), "{exp}");
+    assert!(exp.contains("integer ≥ 1"), "{exp}");
     // a key both fixed and swept
     let (line, key, _) = plan_error(&PLAN.replace("[grid]\n", "[grid]\ndim = [12]\n"));
     assert_eq!((line, key.as_str()), (16, "dim"));

@@ -175,6 +175,323 @@ struct RawCoupled {
     values: Spanned<Vec<Spanned<Vec<Spanned<toml::Value>>>>>,
 }
 
+type RawMethod = Spanned<IndexMap<Spanned<String>, Spanned<toml::Value>>>;
+
+impl Src<'_> {
+    /// The `[record]` section.
+    fn record_mode(&self, record: Option<&Spanned<RawRecord>>) -> Result<RecordMode> {
+        let src = self;
+        Ok(match record {
+            None => RecordMode::Final,
+            Some(r) => {
+                let r = r.get_ref();
+                match r.mode.get_ref().as_str() {
+                    "final" => RecordMode::Final,
+                    "every" => RecordMode::Every(match &r.every {
+                        Some(k) => src.count("record.every", k, 1)?,
+                        None => {
+                            return Err(src.err(
+                                r.mode.span(),
+                                "record.every",
+                                "`every = k` with mode = \"every\"",
+                            ));
+                        }
+                    }),
+                    "log" => RecordMode::LogSpaced(match &r.per_decade {
+                        Some(p) => src.count("record.per_decade", p, 1)?,
+                        None => 4,
+                    }),
+                    other => {
+                        return Err(src.err(
+                            r.mode.span(),
+                            "record.mode",
+                            format!("\"final\", \"every\" or \"log\" (found \"{other}\")"),
+                        ));
+                    }
+                }
+            }
+        })
+    }
+
+    /// The instance keys and the grid: `[instance]` (fixed), `[grid]` (crossed), `[[coupled]]`.
+    fn instance_grid(&self, raw: &RawPlan) -> Result<(Grid, Vec<String>)> {
+        let src = self;
+        // instance keys: fixed, then crossed axes, then coupled axes
+        let mut grid = Grid::new();
+        let mut keys: Vec<String> = Vec::new();
+        let seen = |k: &Spanned<String>, keys: &mut Vec<String>| -> Result<()> {
+            let name = k.get_ref();
+            if !InstanceSpec::KEYS.contains(&name.as_str()) {
+                return Err(src.err(
+                    k.span(),
+                    name,
+                    format!("an instance key: one of {}", InstanceSpec::KEYS.join(", ")),
+                ));
+            }
+            if keys.contains(name) {
+                return Err(src.err(
+                    k.span(),
+                    name,
+                    "each instance key once (fixed in [instance] or swept in [grid]/[[coupled]])",
+                ));
+            }
+            keys.push(name.clone());
+            Ok(())
+        };
+        for (k, v) in &raw.instance {
+            seen(k, &mut keys)?;
+            if v.get_ref().is_array() {
+                return Err(src.err(
+                    v.span(),
+                    k.get_ref(),
+                    "a single value in [instance] (put lists of values under [grid])",
+                ));
+            }
+            grid = grid.axis(k.get_ref(), [src.instance_value(k.get_ref(), v)?]);
+        }
+        for (k, vs) in &raw.grid {
+            seen(k, &mut keys)?;
+            if vs.get_ref().is_empty() {
+                return Err(src.err(
+                    vs.span(),
+                    k.get_ref(),
+                    "at least one value (an empty axis makes an empty grid)",
+                ));
+            }
+            let vals: Vec<Value> = vs
+                .get_ref()
+                .iter()
+                .map(|v| src.instance_value(k.get_ref(), v))
+                .collect::<Result<_>>()?;
+            grid = grid.axis(k.get_ref(), vals);
+        }
+        for c in &raw.coupled {
+            let c = c.get_ref();
+            for k in &c.keys {
+                seen(k, &mut keys)?;
+            }
+            let names: Vec<&str> = c.keys.iter().map(|k| k.get_ref().as_str()).collect();
+            let label = names.join(",");
+            if c.values.get_ref().is_empty() || names.is_empty() {
+                return Err(src.err(
+                    c.values.span(),
+                    &label,
+                    "at least one key and one tuple of values",
+                ));
+            }
+            let mut tuples = Vec::new();
+            for t in c.values.get_ref() {
+                if t.get_ref().len() != names.len() {
+                    return Err(src.err(
+                        t.span(),
+                        &label,
+                        format!("tuples of {} values, one per key", names.len()),
+                    ));
+                }
+                tuples.push(
+                    t.get_ref()
+                        .iter()
+                        .zip(&names)
+                        .map(|(v, k)| src.instance_value(k, v))
+                        .collect::<Result<Vec<_>>>()?,
+                );
+            }
+            grid = grid.coupled(&names, tuples);
+        }
+        for k in ["dim", "n_atoms", "n_samples"] {
+            if !keys.iter().any(|q| q == k) {
+                return Err(Error::Plan {
+                    line: 0,
+                    key: k.to_string(),
+                    expected: format!("`{k}` in [instance] or [grid] (required)"),
+                });
+            }
+        }
+        Ok((grid, keys))
+    }
+
+    /// The `[[method]]` tables: one [`PlanMethod`] per combination of list values, with the line
+    /// of its table.
+    fn methods(&self, raw: &[RawMethod], keys: &[String]) -> Result<(Vec<PlanMethod>, Vec<usize>)> {
+        let src = self;
+        // methods: list values cross
+        if raw.is_empty() {
+            return Err(Error::Plan {
+                line: 0,
+                key: "method".into(),
+                expected: "at least one [[method]] table with a `name`".into(),
+            });
+        }
+        let mut methods: Vec<PlanMethod> = Vec::new();
+        let mut method_lines: Vec<usize> = Vec::new();
+        for table in raw {
+            let t = table.get_ref();
+            let name = t
+                .iter()
+                .find(|(k, _)| k.get_ref() == "name")
+                .ok_or_else(|| {
+                    src.err(table.span(), "method.name", "a `name` in every [[method]]")
+                })?;
+            let name_str = match name.1.get_ref() {
+                toml::Value::String(s) => s.clone(),
+                _ => return Err(src.err(name.1.span(), "method.name", "a string")),
+            };
+            registry::lookup(&name_str)
+                .map_err(|e| src.err(name.1.span(), "method.name", e.to_string()))?;
+            let when = src.method_when(t, &name_str, &keys)?;
+            let variants = src.method_variants(t, &name_str)?;
+            for params in variants {
+                let id = registry::method_id(&name_str, &params);
+                if methods.iter().any(|m| m.id == id) {
+                    return Err(src.err(
+                        table.span(),
+                        &id,
+                        "each method (name and parameters) once",
+                    ));
+                }
+                methods.push(PlanMethod {
+                    name: name_str.clone(),
+                    params,
+                    id,
+                    when: when.clone(),
+                });
+                method_lines.push(src.line(name.1.span().start));
+            }
+        }
+        Ok((methods, method_lines))
+    }
+
+    /// A method's `when = { key = value(s) }`: the instances it runs on.
+    fn method_when(
+        &self,
+        t: &IndexMap<Spanned<String>, Spanned<toml::Value>>,
+        name_str: &str,
+        keys: &[String],
+    ) -> Result<Vec<(String, Vec<Value>)>> {
+        let src = self;
+        let mut when: Vec<(String, Vec<Value>)> = Vec::new();
+        if let Some((k, v)) = t.iter().find(|(k, _)| k.get_ref() == "when") {
+            let toml::Value::Table(tab) = v.get_ref() else {
+                return Err(src.err(
+                    v.span(),
+                    &format!("{name_str}.when"),
+                    "a table of instance keys, e.g. when = { n_atoms = 32 } or when = { dictionary = [\"orthobasis\", \"coherence\"] }",
+                ));
+            };
+            for (wk, wv) in tab {
+                if !keys.iter().any(|x| x == wk) {
+                    return Err(src.err(
+                        k.span(),
+                        &format!("{name_str}.when.{wk}"),
+                        format!("an instance key of this plan (one of {})", keys.join(", ")),
+                    ));
+                }
+                let vals = match wv {
+                    toml::Value::Array(a) if !a.is_empty() => a.clone(),
+                    toml::Value::Array(_) => {
+                        return Err(src.err(
+                            v.span(),
+                            &format!("{name_str}.when.{wk}"),
+                            "at least one value",
+                        ));
+                    }
+                    x => vec![x.clone()],
+                };
+                let vals = vals
+                    .into_iter()
+                    .map(|x| src.scalar(wk, &Spanned::new(v.span(), x)))
+                    .collect::<Result<Vec<_>>>()?;
+                when.push((wk.clone(), vals));
+            }
+        }
+        Ok(when)
+    }
+
+    /// A method's parameters: every combination of its list values (crossed, in table order).
+    fn method_variants(
+        &self,
+        t: &IndexMap<Spanned<String>, Spanned<toml::Value>>,
+        name_str: &str,
+    ) -> Result<Vec<Vec<(String, Value)>>> {
+        let src = self;
+        let mut variants: Vec<Vec<(String, Value)>> = vec![vec![]];
+        for (k, v) in t
+            .iter()
+            .filter(|(k, _)| k.get_ref() != "name" && k.get_ref() != "when")
+        {
+            let key = k.get_ref();
+            let method = registry::lookup(&name_str)
+                .map_err(|e| src.err(k.span(), &format!("{name_str}.{key}"), e.to_string()))?;
+            if method.param(key).is_none() {
+                return Err(src.err(
+                    k.span(),
+                    &format!("{name_str}.{key}"),
+                    format!(
+                        "one of the parameters of `{name_str}`: {} (`dictlab methods {name_str}` lists them)",
+                        method.keys().join(", ")
+                    ),
+                ));
+            }
+            let vals: Vec<Value> = match v.get_ref() {
+                toml::Value::Array(a) => {
+                    if a.is_empty() {
+                        return Err(src.err(
+                            v.span(),
+                            &format!("{name_str}.{key}"),
+                            "at least one value",
+                        ));
+                    }
+                    a.iter()
+                        .map(|x| src.scalar(key, &Spanned::new(v.span(), x.clone())))
+                        .collect::<Result<_>>()?
+                }
+                _ => vec![src.scalar(key, v)?],
+            };
+            variants = variants
+                .into_iter()
+                .flat_map(|base| {
+                    vals.iter().map(move |x| {
+                        let mut b = base.clone();
+                        b.push((key.clone(), x.clone()));
+                        b
+                    })
+                })
+                .collect();
+        }
+        Ok(variants)
+    }
+}
+
+/// Every instance of the grid is valid and every method can be built for every instance it
+/// applies to (parameter types, ranges, required values), before any work.
+fn check_runnable(sweep: &Sweep, methods: &[PlanMethod], method_lines: &[usize]) -> Result<()> {
+    // every instance spec and every method's parameter types, checked before any work
+    let points = sweep.grid.points()?;
+    for p in &points {
+        let spec = InstanceSpec::from_params(&p.0).map_err(|e| Error::Plan {
+            line: 0,
+            key: p.id(),
+            expected: format!("a valid instance: {e}"),
+        })?;
+        let ctx = registry::Context::for_spec(&spec, None);
+        for (m, &line) in methods.iter().zip(method_lines) {
+            let near = m
+                .params
+                .iter()
+                .any(|(k, v)| k == "init" && v.as_str() == Some("near"));
+            if near || !m.applies(p) {
+                continue; // near: needs the drawn instance; checked when it runs
+            }
+            registry::build(&m.name, &m.params, &ctx).map_err(|e| Error::Plan {
+                line,
+                key: m.id.clone(),
+                expected: format!("a method that can run on {}: {e}", p.id()),
+            })?;
+        }
+    }
+    Ok(())
+}
+
 /// The meaning of a plan, serialised to compute its hash.
 #[derive(Serialize)]
 struct Canonical<'a> {
@@ -302,275 +619,13 @@ impl Plan {
             Some(t) => Some(*t.get_ref()),
             None => None,
         };
-        let record = match &raw.record {
-            None => RecordMode::Final,
-            Some(r) => {
-                let r = r.get_ref();
-                match r.mode.get_ref().as_str() {
-                    "final" => RecordMode::Final,
-                    "every" => RecordMode::Every(match &r.every {
-                        Some(k) => src.count("record.every", k, 1)?,
-                        None => {
-                            return Err(src.err(
-                                r.mode.span(),
-                                "record.every",
-                                "`every = k` with mode = \"every\"",
-                            ));
-                        }
-                    }),
-                    "log" => RecordMode::LogSpaced(match &r.per_decade {
-                        Some(p) => src.count("record.per_decade", p, 1)?,
-                        None => 4,
-                    }),
-                    other => {
-                        return Err(src.err(
-                            r.mode.span(),
-                            "record.mode",
-                            format!("\"final\", \"every\" or \"log\" (found \"{other}\")"),
-                        ));
-                    }
-                }
-            }
-        };
-        // instance keys: fixed, then crossed axes, then coupled axes
-        let mut grid = Grid::new();
-        let mut keys: Vec<String> = Vec::new();
-        let seen = |k: &Spanned<String>, keys: &mut Vec<String>| -> Result<()> {
-            let name = k.get_ref();
-            if !InstanceSpec::KEYS.contains(&name.as_str()) {
-                return Err(src.err(
-                    k.span(),
-                    name,
-                    format!("an instance key: one of {}", InstanceSpec::KEYS.join(", ")),
-                ));
-            }
-            if keys.contains(name) {
-                return Err(src.err(
-                    k.span(),
-                    name,
-                    "each instance key once (fixed in [instance] or swept in [grid]/[[coupled]])",
-                ));
-            }
-            keys.push(name.clone());
-            Ok(())
-        };
-        for (k, v) in &raw.instance {
-            seen(k, &mut keys)?;
-            if v.get_ref().is_array() {
-                return Err(src.err(
-                    v.span(),
-                    k.get_ref(),
-                    "a single value in [instance] (put lists of values under [grid])",
-                ));
-            }
-            grid = grid.axis(k.get_ref(), [src.instance_value(k.get_ref(), v)?]);
-        }
-        for (k, vs) in &raw.grid {
-            seen(k, &mut keys)?;
-            if vs.get_ref().is_empty() {
-                return Err(src.err(
-                    vs.span(),
-                    k.get_ref(),
-                    "at least one value (an empty axis makes an empty grid)",
-                ));
-            }
-            let vals: Vec<Value> = vs
-                .get_ref()
-                .iter()
-                .map(|v| src.instance_value(k.get_ref(), v))
-                .collect::<Result<_>>()?;
-            grid = grid.axis(k.get_ref(), vals);
-        }
-        for c in &raw.coupled {
-            let c = c.get_ref();
-            for k in &c.keys {
-                seen(k, &mut keys)?;
-            }
-            let names: Vec<&str> = c.keys.iter().map(|k| k.get_ref().as_str()).collect();
-            let label = names.join(",");
-            if c.values.get_ref().is_empty() || names.is_empty() {
-                return Err(src.err(
-                    c.values.span(),
-                    &label,
-                    "at least one key and one tuple of values",
-                ));
-            }
-            let mut tuples = Vec::new();
-            for t in c.values.get_ref() {
-                if t.get_ref().len() != names.len() {
-                    return Err(src.err(
-                        t.span(),
-                        &label,
-                        format!("tuples of {} values, one per key", names.len()),
-                    ));
-                }
-                tuples.push(
-                    t.get_ref()
-                        .iter()
-                        .zip(&names)
-                        .map(|(v, k)| src.instance_value(k, v))
-                        .collect::<Result<Vec<_>>>()?,
-                );
-            }
-            grid = grid.coupled(&names, tuples);
-        }
-        for k in ["dim", "n_atoms", "n_samples"] {
-            if !keys.iter().any(|q| q == k) {
-                return Err(Error::Plan {
-                    line: 0,
-                    key: k.to_string(),
-                    expected: format!("`{k}` in [instance] or [grid] (required)"),
-                });
-            }
-        }
-        // methods: list values cross
-        if raw.method.is_empty() {
-            return Err(Error::Plan {
-                line: 0,
-                key: "method".into(),
-                expected: "at least one [[method]] table with a `name`".into(),
-            });
-        }
-        let mut methods: Vec<PlanMethod> = Vec::new();
-        let mut method_lines: Vec<usize> = Vec::new();
-        for table in &raw.method {
-            let t = table.get_ref();
-            let name = t
-                .iter()
-                .find(|(k, _)| k.get_ref() == "name")
-                .ok_or_else(|| {
-                    src.err(table.span(), "method.name", "a `name` in every [[method]]")
-                })?;
-            let name_str = match name.1.get_ref() {
-                toml::Value::String(s) => s.clone(),
-                _ => return Err(src.err(name.1.span(), "method.name", "a string")),
-            };
-            registry::lookup(&name_str)
-                .map_err(|e| src.err(name.1.span(), "method.name", e.to_string()))?;
-            let mut when: Vec<(String, Vec<Value>)> = Vec::new();
-            if let Some((k, v)) = t.iter().find(|(k, _)| k.get_ref() == "when") {
-                let toml::Value::Table(tab) = v.get_ref() else {
-                    return Err(src.err(
-                        v.span(),
-                        &format!("{name_str}.when"),
-                        "a table of instance keys, e.g. when = { n_atoms = 32 } or when = { dictionary = [\"orthobasis\", \"coherence\"] }",
-                    ));
-                };
-                for (wk, wv) in tab {
-                    if !keys.iter().any(|x| x == wk) {
-                        return Err(src.err(
-                            k.span(),
-                            &format!("{name_str}.when.{wk}"),
-                            format!("an instance key of this plan (one of {})", keys.join(", ")),
-                        ));
-                    }
-                    let vals = match wv {
-                        toml::Value::Array(a) if !a.is_empty() => a.clone(),
-                        toml::Value::Array(_) => {
-                            return Err(src.err(
-                                v.span(),
-                                &format!("{name_str}.when.{wk}"),
-                                "at least one value",
-                            ));
-                        }
-                        x => vec![x.clone()],
-                    };
-                    let vals = vals
-                        .into_iter()
-                        .map(|x| src.scalar(wk, &Spanned::new(v.span(), x)))
-                        .collect::<Result<Vec<_>>>()?;
-                    when.push((wk.clone(), vals));
-                }
-            }
-            let mut variants: Vec<Vec<(String, Value)>> = vec![vec![]];
-            for (k, v) in t
-                .iter()
-                .filter(|(k, _)| k.get_ref() != "name" && k.get_ref() != "when")
-            {
-                let key = k.get_ref();
-                let method = registry::lookup(&name_str)
-                    .map_err(|e| src.err(k.span(), &format!("{name_str}.{key}"), e.to_string()))?;
-                if method.param(key).is_none() {
-                    return Err(src.err(
-                        k.span(),
-                        &format!("{name_str}.{key}"),
-                        format!(
-                            "one of the parameters of `{name_str}`: {} (`dictlab methods {name_str}` lists them)",
-                            method.keys().join(", ")
-                        ),
-                    ));
-                }
-                let vals: Vec<Value> = match v.get_ref() {
-                    toml::Value::Array(a) => {
-                        if a.is_empty() {
-                            return Err(src.err(
-                                v.span(),
-                                &format!("{name_str}.{key}"),
-                                "at least one value",
-                            ));
-                        }
-                        a.iter()
-                            .map(|x| src.scalar(key, &Spanned::new(v.span(), x.clone())))
-                            .collect::<Result<_>>()?
-                    }
-                    _ => vec![src.scalar(key, v)?],
-                };
-                variants = variants
-                    .into_iter()
-                    .flat_map(|base| {
-                        vals.iter().map(move |x| {
-                            let mut b = base.clone();
-                            b.push((key.clone(), x.clone()));
-                            b
-                        })
-                    })
-                    .collect();
-            }
-            for params in variants {
-                let id = registry::method_id(&name_str, &params);
-                if methods.iter().any(|m| m.id == id) {
-                    return Err(src.err(
-                        table.span(),
-                        &id,
-                        "each method (name and parameters) once",
-                    ));
-                }
-                methods.push(PlanMethod {
-                    name: name_str.clone(),
-                    params,
-                    id,
-                    when: when.clone(),
-                });
-                method_lines.push(src.line(name.1.span().start));
-            }
-        }
+        let record = src.record_mode(raw.record.as_ref())?;
+        let (grid, keys) = src.instance_grid(&raw)?;
+        let (methods, method_lines) = src.methods(&raw.method, &keys)?;
         let sweep = Sweep::new(grid)
             .reps(reps)
             .base_seed(raw.base_seed.unwrap_or(0));
-        // every instance spec and every method's parameter types, checked before any work
-        let points = sweep.grid.points()?;
-        for p in &points {
-            let spec = InstanceSpec::from_params(&p.0).map_err(|e| Error::Plan {
-                line: 0,
-                key: p.id(),
-                expected: format!("a valid instance: {e}"),
-            })?;
-            let ctx = registry::Context::for_spec(&spec, None);
-            for (m, &line) in methods.iter().zip(&method_lines) {
-                let near = m
-                    .params
-                    .iter()
-                    .any(|(k, v)| k == "init" && v.as_str() == Some("near"));
-                if near || !m.applies(p) {
-                    continue; // near: needs the drawn instance; checked when it runs
-                }
-                registry::build(&m.name, &m.params, &ctx).map_err(|e| Error::Plan {
-                    line,
-                    key: m.id.clone(),
-                    expected: format!("a method that can run on {}: {e}", p.id()),
-                })?;
-            }
-        }
+        check_runnable(&sweep, &methods, &method_lines)?;
         let canon = Canonical {
             format: 1,
             base_seed: sweep.base_seed,
