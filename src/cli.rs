@@ -706,167 +706,190 @@ pub fn run(cli: Cli) -> Result<String> {
         }
     }
     match cli.command {
-        Command::Generate(g) => {
-            let spec = g.spec()?;
-            io::create_dir(&g.out)?;
-            let inst = spec.sample(g.seed)?;
-            io::write_matrix(g.out.join("A.npy"), &inst.dict)?;
-            io::write_matrix(g.out.join("X.npy"), &inst.codes)?;
-            io::write_matrix(g.out.join("Y.npy"), &inst.y)?;
-            let meta = serde_json::json!({
-                "spec": spec,
-                "seed": g.seed,
-                "shapes": {"A": inst.dict.dim(), "X": inst.codes.dim(), "Y": inst.y.dim()},
-                "coherence": inst.coherence(),
-                "welch_bound": crate::metrics::welch_bound(spec.dim, spec.n_atoms),
-                "coherence_report": inst.dict_report,
-                "noise_sigma": inst.sigma,
-                "dictlab_version": env!("CARGO_PKG_VERSION"),
-                "layout": "columns are atoms and samples: A is n×m, X is m×N, Y is n×N (scikit-learn uses the transpose)",
-            });
-            io::write_json(g.out.join("spec.json"), &meta)?;
-            Ok(serde_json::to_string(&meta)?)
-        }
-        Command::Encode(e) => {
-            let coder = e.coder()?;
-            let d = io::read_matrix(&e.dict, "dictionary")?;
-            let y = io::read_matrix(&e.signals, "signals")?;
-            crate::mem::check(
-                format!("the codes of {} atoms × {} signals", d.ncols(), y.ncols()),
-                crate::mem::f64_bytes(&[(d.ncols(), y.ncols()), (d.ncols(), d.ncols())]),
-            )?;
-            check_output_dir(&e.out)?;
-            let truth = match &e.truth {
-                Some(p) => {
-                    let x = io::read_matrix(p, "true codes")?;
-                    if x.dim() != (d.ncols(), y.ncols()) {
-                        return Err(Error::shape(
-                            "true codes (m × N)",
-                            (d.ncols(), y.ncols()),
-                            x.dim(),
-                        ));
-                    }
-                    Some(x)
-                }
-                None => None,
-            };
-            crate::error::ensure!(e.repeat >= 1, "repeat", e.repeat, "--repeat ≥ 1");
-            let mut enc = coder.encode(d.view(), y.view())?;
-            let mut fastest = enc.info.elapsed;
-            for _ in 1..e.repeat {
-                drop(enc);
-                enc = coder.encode(d.view(), y.view())?;
-                fastest = fastest.min(enc.info.elapsed);
-            }
-            io::write_matrix(&e.out, &enc.codes)?;
-            let mut out = serde_json::json!({
-                "method": coder.name(),
-                "iters": enc.info.iters,
-                "termination": enc.info.termination.to_string(),
-                "objective": enc.info.objective,
-                "elapsed_s": fastest,
-                "repeat": e.repeat,
-                "premature": enc.info.premature,
-                "mean_nnz": enc.codes.iter().filter(|v| **v != 0.0).count() as f64 / enc.codes.ncols().max(1) as f64,
-            });
-            if let Some(x) = truth {
-                let s = crate::metrics::support_recovery(x.view(), enc.codes.view(), 0.0)?;
-                for (k, v) in s.pairs() {
-                    out[k] = v.into();
-                }
-                out["code_err"] = crate::metrics::code_err(x.view(), enc.codes.view())?.into();
-            }
-            Ok(serde_json::to_string(&out)?)
-        }
+        Command::Generate(g) => generate(g),
+        Command::Encode(e) => encode(e),
         Command::Learn(l) => learn(l),
-        Command::Sweep(a) => {
-            use crate::sweep::{Plan, RunOptions, Shard, run_plan};
-            let plan = Plan::from_file(&a.plan)?;
-            let shard = match &a.shard {
-                Some(s) => Shard::parse(s)?,
-                None => Shard::all(),
-            };
-            let opts = RunOptions {
-                shard,
-                workers: a.workers.unwrap_or(0),
-                progress: !a.quiet,
-                ..Default::default()
-            };
-            let summary = run_plan(&plan, &a.out, &opts)?;
-            let json = serde_json::to_string(&summary)?;
-            if summary.runs_failed > 0 {
-                return Err(crate::error::Error::RunsFailed {
-                    failed: summary.runs_failed,
-                    total: summary.runs_done,
-                    by_message: summary
-                        .errors
-                        .iter()
-                        .map(|(m, n)| format!("{n} × {m}"))
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                    summary: json,
-                });
-            }
-            Ok(json)
-        }
-        Command::Status(a) => {
-            let st = crate::sweep::status(&a.dir, a.shards)?;
-            Ok(if a.array_list {
-                st.array_list()
-            } else if a.json {
-                serde_json::to_string(&st)?
-            } else {
-                st.to_string()
-            })
-        }
+        Command::Sweep(a) => sweep(a),
+        Command::Status(a) => status(a),
         Command::Methods(a) => methods_text(&a),
         Command::Repair(a) => Ok(serde_json::to_string(&crate::sweep::store::repair(
             &a.dir,
         )?)?),
-        Command::Merge(a) => {
-            check_output_dir(&a.out)?;
-            let df = crate::sweep::merge(&a.dir)?;
-            crate::sweep::store::write_parquet(&df, &a.out)?;
-            Ok(serde_json::to_string(&serde_json::json!({
-                "rows": df.height(),
-                "columns": df.width(),
-                "out": a.out,
-            }))?)
-        }
+        Command::Merge(a) => merge(a),
         Command::EmitSlurm(a) => crate::sweep::slurm::emit(&a.into()),
-        Command::Report(a) => {
-            let df = crate::sweep::store::read_results(&a.input)?;
-            let title = a.title.clone().unwrap_or_else(|| {
-                format!(
-                    "dictlab sweep report: {}",
-                    a.input.file_name().unwrap_or_default().to_string_lossy()
-                )
-            });
-            crate::report::dashboard::dashboard(&df, &title)?.write_html(&a.out)?;
-            Ok(serde_json::to_string(&serde_json::json!({"out": a.out}))?)
-        }
-        Command::Headline(a) => {
-            let df = crate::sweep::store::read_results(&a.input)?;
-            let body = headline_block(&df, &a.input)?;
-            match &a.update {
-                None => Ok(body),
-                Some(doc) => {
-                    let text = std::fs::read_to_string(doc)
-                        .map_err(|e| crate::sweep::store::file_err("read", doc, e))?;
-                    let new = crate::report::dashboard::replace_block(&text, "headline", &body)?;
-                    std::fs::write(doc, new)
-                        .map_err(|e| crate::sweep::store::file_err("write", doc, e))?;
-                    Ok(serde_json::to_string(&serde_json::json!({"updated": doc}))?)
-                }
+        Command::Report(a) => report(a),
+        Command::Headline(a) => headline(a),
+        Command::Metrics(m) => metrics(m),
+    }
+}
+
+/// `dictlab generate`: draw an instance, write A, X, Y and spec.json.
+fn generate(g: GenerateArgs) -> Result<String> {
+    let spec = g.spec()?;
+    io::create_dir(&g.out)?;
+    let inst = spec.sample(g.seed)?;
+    io::write_matrix(g.out.join("A.npy"), &inst.dict)?;
+    io::write_matrix(g.out.join("X.npy"), &inst.codes)?;
+    io::write_matrix(g.out.join("Y.npy"), &inst.y)?;
+    let meta = serde_json::json!({
+        "spec": spec,
+        "seed": g.seed,
+        "shapes": {"A": inst.dict.dim(), "X": inst.codes.dim(), "Y": inst.y.dim()},
+        "coherence": inst.coherence(),
+        "welch_bound": crate::metrics::welch_bound(spec.dim, spec.n_atoms),
+        "coherence_report": inst.dict_report,
+        "noise_sigma": inst.sigma,
+        "dictlab_version": env!("CARGO_PKG_VERSION"),
+        "layout": "columns are atoms and samples: A is n×m, X is m×N, Y is n×N (scikit-learn uses the transpose)",
+    });
+    io::write_json(g.out.join("spec.json"), &meta)?;
+    Ok(serde_json::to_string(&meta)?)
+}
+
+/// `dictlab encode`: code signals against a dictionary (fastest of `--repeat` runs), with support metrics against true codes.
+fn encode(e: EncodeArgs) -> Result<String> {
+    let coder = e.coder()?;
+    let d = io::read_matrix(&e.dict, "dictionary")?;
+    let y = io::read_matrix(&e.signals, "signals")?;
+    crate::mem::check(
+        format!("the codes of {} atoms × {} signals", d.ncols(), y.ncols()),
+        crate::mem::f64_bytes(&[(d.ncols(), y.ncols()), (d.ncols(), d.ncols())]),
+    )?;
+    check_output_dir(&e.out)?;
+    let truth = match &e.truth {
+        Some(p) => {
+            let x = io::read_matrix(p, "true codes")?;
+            if x.dim() != (d.ncols(), y.ncols()) {
+                return Err(Error::shape(
+                    "true codes (m × N)",
+                    (d.ncols(), y.ncols()),
+                    x.dim(),
+                ));
             }
+            Some(x)
         }
-        Command::Metrics(m) => {
-            let a = io::read_matrix(&m.truth, "true dictionary")?;
-            let d = io::read_matrix(&m.estimate, "estimated dictionary")?;
-            let r = crate::metrics::recovery_metrics(a.view(), d.view(), m.tau)?;
-            Ok(serde_json::to_string(&r)?)
+        None => None,
+    };
+    crate::error::ensure!(e.repeat >= 1, "repeat", e.repeat, "--repeat ≥ 1");
+    let mut enc = coder.encode(d.view(), y.view())?;
+    let mut fastest = enc.info.elapsed;
+    for _ in 1..e.repeat {
+        drop(enc);
+        enc = coder.encode(d.view(), y.view())?;
+        fastest = fastest.min(enc.info.elapsed);
+    }
+    io::write_matrix(&e.out, &enc.codes)?;
+    let mut out = serde_json::json!({
+        "method": coder.name(),
+        "iters": enc.info.iters,
+        "termination": enc.info.termination.to_string(),
+        "objective": enc.info.objective,
+        "elapsed_s": fastest,
+        "repeat": e.repeat,
+        "premature": enc.info.premature,
+        "mean_nnz": enc.codes.iter().filter(|v| **v != 0.0).count() as f64 / enc.codes.ncols().max(1) as f64,
+    });
+    if let Some(x) = truth {
+        let s = crate::metrics::support_recovery(x.view(), enc.codes.view(), 0.0)?;
+        for (k, v) in s.pairs() {
+            out[k] = v.into();
+        }
+        out["code_err"] = crate::metrics::code_err(x.view(), enc.codes.view())?.into();
+    }
+    Ok(serde_json::to_string(&out)?)
+}
+
+/// `dictlab sweep`: run (or resume) a plan; exit 3 (an error listing the failures) when runs failed.
+fn sweep(a: SweepArgs) -> Result<String> {
+    use crate::sweep::{Plan, RunOptions, Shard, run_plan};
+    let plan = Plan::from_file(&a.plan)?;
+    let shard = match &a.shard {
+        Some(s) => Shard::parse(s)?,
+        None => Shard::all(),
+    };
+    let opts = RunOptions {
+        shard,
+        workers: a.workers.unwrap_or(0),
+        progress: !a.quiet,
+        ..Default::default()
+    };
+    let summary = run_plan(&plan, &a.out, &opts)?;
+    let json = serde_json::to_string(&summary)?;
+    if summary.runs_failed > 0 {
+        return Err(crate::error::Error::RunsFailed {
+            failed: summary.runs_failed,
+            total: summary.runs_done,
+            by_message: summary
+                .errors
+                .iter()
+                .map(|(m, n)| format!("{n} × {m}"))
+                .collect::<Vec<_>>()
+                .join("; "),
+            summary: json,
+        });
+    }
+    Ok(json)
+}
+
+/// `dictlab status`: finished runs and shards left.
+fn status(a: StatusArgs) -> Result<String> {
+    let st = crate::sweep::status(&a.dir, a.shards)?;
+    Ok(if a.array_list {
+        st.array_list()
+    } else if a.json {
+        serde_json::to_string(&st)?
+    } else {
+        st.to_string()
+    })
+}
+
+/// `dictlab merge`: one parquet table of a complete results directory.
+fn merge(a: MergeArgs) -> Result<String> {
+    check_output_dir(&a.out)?;
+    let df = crate::sweep::merge(&a.dir)?;
+    crate::sweep::store::write_parquet(&df, &a.out)?;
+    Ok(serde_json::to_string(&serde_json::json!({
+        "rows": df.height(),
+        "columns": df.width(),
+        "out": a.out,
+    }))?)
+}
+
+/// `dictlab report`: the offline HTML dashboard of a merged table.
+fn report(a: ReportArgs) -> Result<String> {
+    let df = crate::sweep::store::read_results(&a.input)?;
+    let title = a.title.clone().unwrap_or_else(|| {
+        format!(
+            "dictlab sweep report: {}",
+            a.input.file_name().unwrap_or_default().to_string_lossy()
+        )
+    });
+    crate::report::dashboard::dashboard(&df, &title)?.write_html(&a.out)?;
+    Ok(serde_json::to_string(&serde_json::json!({"out": a.out}))?)
+}
+
+/// `dictlab headline`: the headline table, printed or written into a document.
+fn headline(a: HeadlineArgs) -> Result<String> {
+    let df = crate::sweep::store::read_results(&a.input)?;
+    let body = headline_block(&df, &a.input)?;
+    match &a.update {
+        None => Ok(body),
+        Some(doc) => {
+            let text = std::fs::read_to_string(doc)
+                .map_err(|e| crate::sweep::store::file_err("read", doc, e))?;
+            let new = crate::report::dashboard::replace_block(&text, "headline", &body)?;
+            std::fs::write(doc, new).map_err(|e| crate::sweep::store::file_err("write", doc, e))?;
+            Ok(serde_json::to_string(&serde_json::json!({"updated": doc}))?)
         }
     }
+}
+
+/// `dictlab metrics`: every recovery metric of an estimate against the truth.
+fn metrics(m: MetricsArgs) -> Result<String> {
+    let a = io::read_matrix(&m.truth, "true dictionary")?;
+    let d = io::read_matrix(&m.estimate, "estimated dictionary")?;
+    let r = crate::metrics::recovery_metrics(a.view(), d.view(), m.tau)?;
+    Ok(serde_json::to_string(&r)?)
 }
 
 /// The headline table of `df` with a line of provenance (file, plan hash, runs).
