@@ -9,6 +9,7 @@
 use crate::error::{Error, Result, ensure};
 use crate::generate::{self, CodeLaw, CoherenceOptions, CoherenceReport, Noise, Support, Values};
 use crate::rng::rng_from_seed;
+use crate::spec::{Context, Dflt, Param, Params, Ty};
 use crate::table::Value;
 use ndarray::{Array2, ArrayView2, Axis};
 use rayon::prelude::*;
@@ -125,26 +126,97 @@ impl InstanceSpec {
         self
     }
 
-    /// The keys [`InstanceSpec::from_params`] accepts (sweep plans' instance keys).
-    pub const KEYS: &'static [&'static str] = &[
-        "dim",
-        "n_atoms",
-        "n_samples",
-        "dictionary",
-        "coherence",
-        "pair_cos",
-        "pairs",
-        "sparsity",
-        "theta",
-        "zipf_exponent",
-        "firing_group",
-        "firing_corr",
-        "values",
-        "value_low",
-        "value_high",
-        "noise_sigma",
-        "snr_db",
+    /// The keys [`InstanceSpec::from_params`] accepts (sweep plans' instance keys), typed and
+    /// documented like a method's parameters (and checked by the same parser, [`Params`]).
+    pub const PARAMS: &'static [Param] = &[
+        Param::new("dim", Ty::Count, Dflt::Required, "signal dimension n"),
+        Param::new("n_atoms", Ty::Count, Dflt::Required, "atoms m"),
+        Param::new("n_samples", Ty::Count, Dflt::Required, "samples N"),
+        Param::new(
+            "dictionary",
+            Ty::Choice(DICTIONARIES),
+            Dflt::Auto("gaussian (coherence with a target)"),
+            "dictionary family",
+        ),
+        Param::new(
+            "coherence",
+            Ty::Number,
+            Dflt::Auto("none"),
+            "target μ (implies dictionary = coherence; NaN: no target, beside another kind)",
+        ),
+        Param::new(
+            "pair_cos",
+            Ty::Number,
+            Dflt::Float(0.9),
+            "cosine of the near-duplicate pairs",
+        ),
+        Param::new("pairs", Ty::Natural, Dflt::Int(1), "near-duplicate pairs"),
+        Param::new(
+            "sparsity",
+            Ty::Natural,
+            Dflt::Auto("3"),
+            "exact-k supports: k",
+        ),
+        Param::new(
+            "theta",
+            Ty::Number,
+            Dflt::Auto("none"),
+            "Bernoulli(θ) supports",
+        ),
+        Param::new(
+            "zipf_exponent",
+            Ty::Number,
+            Dflt::Auto("none"),
+            "Zipf atom frequencies for exact-k supports",
+        ),
+        Param::new(
+            "firing_group",
+            Ty::Natural,
+            Dflt::Auto("none"),
+            "correlated firing: group size g",
+        ),
+        Param::new(
+            "firing_corr",
+            Ty::Number,
+            Dflt::Auto("none"),
+            "correlated firing: ρ",
+        ),
+        Param::new(
+            "values",
+            Ty::Choice(VALUES),
+            Dflt::Str("gaussian"),
+            "law of the non-zero values",
+        ),
+        Param::new(
+            "value_low",
+            Ty::Number,
+            Dflt::Float(1.0),
+            "lower bound of the uniform laws",
+        ),
+        Param::new(
+            "value_high",
+            Ty::Number,
+            Dflt::Float(2.0),
+            "upper bound of the uniform laws",
+        ),
+        Param::new(
+            "noise_sigma",
+            Ty::Number,
+            Dflt::Auto("none"),
+            "Gaussian noise σ",
+        ),
+        Param::new(
+            "snr_db",
+            Ty::Number,
+            Dflt::Auto("none"),
+            "Gaussian noise by SNR in dB",
+        ),
     ];
+
+    /// The keys of [`InstanceSpec::PARAMS`].
+    pub fn keys() -> Vec<&'static str> {
+        Self::PARAMS.iter().map(|p| p.key).collect()
+    }
 
     /// A checked spec from named parameters (a sweep plan's instance keys; `dictlab generate`'s
     /// flags map onto the same keys):
@@ -165,171 +237,31 @@ impl InstanceSpec {
     /// An unknown key (the error lists the known ones), a value of the wrong type, conflicting
     /// keys, and everything [`InstanceSpec::check`] rejects.
     pub fn from_params(kv: &[(String, Value)]) -> Result<Self> {
-        for (k, _) in kv {
-            if !Self::KEYS.contains(&k.as_str()) {
-                return Err(Error::invalid(
-                    "instance key",
-                    k,
-                    format!("one of {}", Self::KEYS.join(", ")),
-                ));
-            }
-        }
-        let get = |k: &str| kv.iter().find(|(q, _)| q == k).map(|(_, v)| v);
-        let bad = |k: &str, v: &Value, what: &str| {
-            Error::invalid("instance key", format!("{k} = {v}"), what.to_string())
-        };
-        let num = |k: &str| -> Result<Option<f64>> {
-            get(k)
-                .map(|v| {
-                    // NaN only as `coherence`'s "no target" placeholder (below)
-                    v.as_f64()
-                        .filter(|x| x.is_finite() || (k == "coherence" && x.is_nan()))
-                        .ok_or_else(|| bad(k, v, "a finite number"))
-                })
-                .transpose()
-        };
-        let int = |k: &str| -> Result<Option<usize>> {
-            get(k)
-                .map(|v| {
-                    v.as_usize()
-                        .ok_or_else(|| bad(k, v, "a non-negative integer"))
-                })
-                .transpose()
-        };
-        let text = |k: &str| -> Result<Option<&str>> {
-            get(k)
-                .map(|v| v.as_str().ok_or_else(|| bad(k, v, "a string")))
-                .transpose()
-        };
-        let need = |k: &str| -> Result<usize> {
-            int(k)?.ok_or_else(|| {
-                Error::invalid("instance key", k, format!("a value for `{k}` (required)"))
-            })
-        };
-        let (n, m, nn) = (need("dim")?, need("n_atoms")?, need("n_samples")?);
         // `coherence = nan` is "no target": plans couple it with other dictionary kinds; it must
         // come with such a kind (alone it silently meant a Gaussian dictionary)
-        let raw_coherence = num("coherence")?;
-        if raw_coherence.is_some_and(f64::is_nan)
-            && matches!(text("dictionary")?, None | Some("coherence"))
-        {
-            return Err(bad(
-                "coherence",
-                &Value::Float(f64::NAN),
+        let nan_coherence = kv
+            .iter()
+            .any(|(k, v)| k == "coherence" && v.as_f64().is_some_and(f64::is_nan));
+        let kv: Vec<(String, Value)> = kv
+            .iter()
+            .filter(|(k, v)| !(k == "coherence" && v.as_f64().is_some_and(f64::is_nan)))
+            .cloned()
+            .collect();
+        let p = Params::of("instance key", "", Self::PARAMS.iter().collect(), &kv)?;
+        if nan_coherence && matches!(p.str_opt("dictionary").as_deref(), None | Some("coherence")) {
+            return Err(Error::invalid(
+                "instance key",
+                "coherence = NaN",
                 "a finite target μ (NaN means \"no target\" only beside another dictionary kind)",
             ));
         }
-        let coherence = raw_coherence.filter(|c| !c.is_nan());
-        let kind = match (text("dictionary")?, coherence) {
-            (None | Some("coherence"), Some(target)) => DictKind::Coherence { target },
-            (Some("coherence"), None) => {
-                return Err(Error::invalid(
-                    "dictionary",
-                    "coherence",
-                    "a target `coherence` (--coherence) with dictionary = coherence",
-                ));
-            }
-            (Some(d), Some(_)) => {
-                return Err(Error::invalid(
-                    "coherence",
-                    d,
-                    "`coherence` only with dictionary = coherence (or no dictionary key)",
-                ));
-            }
-            (None | Some("gaussian"), None) => DictKind::Gaussian,
-            (Some("orthobasis"), None) => DictKind::Orthobasis,
-            (Some("identity_hadamard"), None) => DictKind::IdentityHadamard,
-            (Some("identity_dct"), None) => DictKind::IdentityDct,
-            (Some("tight_frame"), None) => DictKind::TightFrame,
-            (Some("near_duplicates"), None) => DictKind::NearDuplicates {
-                cos: num("pair_cos")?.unwrap_or(0.9),
-                pairs: int("pairs")?.unwrap_or(1),
-            },
-            (Some("steiner_etf"), None) => DictKind::SteinerEtf,
-            (Some(other), None) => {
-                return Err(Error::invalid(
-                    "dictionary",
-                    other,
-                    "one of gaussian, orthobasis, identity_hadamard, identity_dct, tight_frame, coherence, near_duplicates, steiner_etf",
-                ));
-            }
-        };
-        let (a, b) = (
-            num("value_low")?.unwrap_or(1.0),
-            num("value_high")?.unwrap_or(2.0),
-        );
-        let values = match text("values")?.unwrap_or("gaussian") {
-            "gaussian" => Values::Gaussian,
-            "rademacher" => Values::Rademacher,
-            "signed_uniform" => Values::SignedUniform { a, b },
-            "nonneg_uniform" => Values::NonNegUniform { a, b },
-            "shared_sign_uniform" => Values::SharedSignUniform { a, b },
-            other => {
-                return Err(Error::invalid(
-                    "values",
-                    other,
-                    "one of gaussian, rademacher, signed_uniform, nonneg_uniform, shared_sign_uniform",
-                ));
-            }
-        };
-        let (k, theta, zipf) = (int("sparsity")?, num("theta")?, num("zipf_exponent")?);
-        let corr = match (int("firing_group")?, num("firing_corr")?) {
-            (Some(group), Some(rho)) => Some((group, rho)),
-            (None, None) => None,
-            (g, _) => {
-                return Err(Error::invalid(
-                    if g.is_some() {
-                        "firing_group"
-                    } else {
-                        "firing_corr"
-                    },
-                    "alone",
-                    "both `firing_group` (group size) and `firing_corr` (ρ) for correlated firing",
-                ));
-            }
-        };
-        if let Some((group, rho)) = corr {
-            if theta.is_some() || zipf.is_some() {
-                return Err(Error::invalid(
-                    "firing_corr",
-                    "with theta or zipf_exponent",
-                    "correlated firing only with exact-k supports (`sparsity`), without `theta` or `zipf_exponent`",
-                ));
-            }
-            let spec = InstanceSpec::new(n, m, nn).support(Support::Correlated {
-                k: k.unwrap_or(3),
-                group,
-                rho,
-            });
-            return finish(
-                spec,
-                kind,
-                values,
-                noise_of(num("noise_sigma")?, num("snr_db")?)?,
-            );
-        }
-        let support = match (theta, k, zipf) {
-            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
-                return Err(Error::invalid(
-                    "theta",
-                    "with sparsity or zipf_exponent",
-                    "either `theta` (Bernoulli supports) or `sparsity` (exact-k, optionally Zipf), not both",
-                ));
-            }
-            (Some(theta), None, None) => Support::Bernoulli { theta },
-            (None, k, Some(exponent)) => Support::Zipf {
-                k: k.unwrap_or(3),
-                exponent,
-            },
-            (None, k, None) => Support::ExactK { k: k.unwrap_or(3) },
-        };
-        let noise = noise_of(num("noise_sigma")?, num("snr_db")?)?;
-        finish(
-            InstanceSpec::new(n, m, nn).support(support),
-            kind,
-            values,
-            noise,
-        )
+        let spec = InstanceSpec::new(p.usize("dim")?, p.usize("n_atoms")?, p.usize("n_samples")?)
+            .support(support_of(&p)?)
+            .dictionary(dict_kind_of(&p)?)
+            .values(values_of(&p)?)
+            .noise(noise_of(p.f64_opt("noise_sigma"), p.f64_opt("snr_db"))?);
+        spec.check()?;
+        Ok(spec)
     }
 
     /// Validate every field; errors name the fix.
@@ -558,15 +490,117 @@ fn noise_of(sigma: Option<f64>, snr_db: Option<f64>) -> Result<Noise> {
 }
 
 /// `spec` with its dictionary, value and noise laws, checked.
-fn finish(
-    spec: InstanceSpec,
-    kind: DictKind,
-    values: Values,
-    noise: Noise,
-) -> Result<InstanceSpec> {
-    let spec = spec.dictionary(kind).values(values).noise(noise);
-    spec.check()?;
-    Ok(spec)
+const DICTIONARIES: &[&str] = &[
+    "gaussian",
+    "orthobasis",
+    "identity_hadamard",
+    "identity_dct",
+    "tight_frame",
+    "coherence",
+    "near_duplicates",
+    "steiner_etf",
+];
+
+const VALUES: &[&str] = &[
+    "gaussian",
+    "rademacher",
+    "signed_uniform",
+    "nonneg_uniform",
+    "shared_sign_uniform",
+];
+
+/// The dictionary family of instance keys `dictionary` / `coherence` (`pair_cos`, `pairs`).
+fn dict_kind_of(p: &Params<'_>) -> Result<DictKind> {
+    Ok(
+        match (p.str_opt("dictionary").as_deref(), p.f64_opt("coherence")) {
+            (None | Some("coherence"), Some(target)) => DictKind::Coherence { target },
+            (Some("coherence"), None) => {
+                return Err(Error::invalid(
+                    "dictionary",
+                    "coherence",
+                    "a target `coherence` (--coherence) with dictionary = coherence",
+                ));
+            }
+            (Some(d), Some(_)) => {
+                return Err(Error::invalid(
+                    "coherence",
+                    d,
+                    "`coherence` only with dictionary = coherence (or no dictionary key)",
+                ));
+            }
+            (Some("orthobasis"), None) => DictKind::Orthobasis,
+            (Some("identity_hadamard"), None) => DictKind::IdentityHadamard,
+            (Some("identity_dct"), None) => DictKind::IdentityDct,
+            (Some("tight_frame"), None) => DictKind::TightFrame,
+            (Some("near_duplicates"), None) => DictKind::NearDuplicates {
+                cos: p.f64("pair_cos")?,
+                pairs: p.usize("pairs")?,
+            },
+            (Some("steiner_etf"), None) => DictKind::SteinerEtf,
+            _ => DictKind::Gaussian,
+        },
+    )
+}
+
+/// The law of the non-zero values (`values`, `value_low`, `value_high`).
+fn values_of(p: &Params<'_>) -> Result<Values> {
+    let (a, b) = (p.f64("value_low")?, p.f64("value_high")?);
+    Ok(match p.choice("values")?.as_str() {
+        "rademacher" => Values::Rademacher,
+        "signed_uniform" => Values::SignedUniform { a, b },
+        "nonneg_uniform" => Values::NonNegUniform { a, b },
+        "shared_sign_uniform" => Values::SharedSignUniform { a, b },
+        _ => Values::Gaussian,
+    })
+}
+
+/// The support law (`sparsity`, `theta`, `zipf_exponent`, `firing_group`, `firing_corr`).
+fn support_of(p: &Params<'_>) -> Result<Support> {
+    let k = p.usize_opt("sparsity");
+    let (theta, zipf) = (p.f64_opt("theta"), p.f64_opt("zipf_exponent"));
+    match (p.usize_opt("firing_group"), p.f64_opt("firing_corr")) {
+        (Some(group), Some(rho)) => {
+            if theta.is_some() || zipf.is_some() {
+                return Err(Error::invalid(
+                    "firing_corr",
+                    "with theta or zipf_exponent",
+                    "correlated firing only with exact-k supports (`sparsity`), without `theta` or `zipf_exponent`",
+                ));
+            }
+            return Ok(Support::Correlated {
+                k: k.unwrap_or(3),
+                group,
+                rho,
+            });
+        }
+        (None, None) => {}
+        (g, _) => {
+            return Err(Error::invalid(
+                if g.is_some() {
+                    "firing_group"
+                } else {
+                    "firing_corr"
+                },
+                "alone",
+                "both `firing_group` (group size) and `firing_corr` (ρ) for correlated firing",
+            ));
+        }
+    }
+    Ok(match (theta, k, zipf) {
+        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+            return Err(Error::invalid(
+                "theta",
+                "with sparsity or zipf_exponent",
+                "either `theta` (Bernoulli supports) or `sparsity` (exact-k, optionally Zipf), not both",
+            ));
+        }
+        (Some(theta), None, None) => Support::Bernoulli { theta },
+        (None, k, Some(exponent)) => Support::Zipf {
+            k: k.unwrap_or(3),
+            exponent,
+        },
+        (None, k, None) => Support::ExactK { k: k.unwrap_or(3) },
+    })
 }
 
 /// `A X` computed column by column from the non-zeros of `X` (parallel over columns, each column
@@ -622,5 +656,17 @@ impl Instance {
     /// Dictionary view.
     pub fn dict_view(&self) -> ArrayView2<'_, f64> {
         self.dict.view()
+    }
+}
+
+impl<'a> Context<'a> {
+    /// The context of a planted instance described by `spec` (k from exact-k or Zipf supports).
+    pub fn for_spec(spec: &InstanceSpec, truth: Option<&'a Array2<f64>>) -> Self {
+        Context {
+            n_atoms: spec.n_atoms,
+            dim: Some(spec.dim),
+            sparsity: spec.codes.exact_sparsity(),
+            truth,
+        }
     }
 }

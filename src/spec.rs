@@ -164,18 +164,6 @@ pub struct Context<'a> {
     pub truth: Option<&'a Array2<f64>>,
 }
 
-impl<'a> Context<'a> {
-    /// The context of a planted instance described by `spec` (k from exact-k or Zipf supports).
-    pub fn for_spec(spec: &crate::instance::InstanceSpec, truth: Option<&'a Array2<f64>>) -> Self {
-        Context {
-            n_atoms: spec.n_atoms,
-            dim: Some(spec.dim),
-            sparsity: spec.codes.exact_sparsity(),
-            truth,
-        }
-    }
-}
-
 /// A method: name, one-line summary, parameters and constructor. `B` is what it builds (a boxed
 /// coder or learner).
 pub struct MethodSpec<B: 'static> {
@@ -199,6 +187,7 @@ impl<B> MethodSpec<B> {
 /// A method's parameters, validated against its declared [`Param`]s; unset keys read as their
 /// defaults. Errors name `method.key`.
 pub struct Params<'a> {
+    what: &'static str,
     method: &'a str,
     decl: Vec<&'static Param>,
     kv: &'a [(String, Value)],
@@ -216,29 +205,57 @@ impl<'a> Params<'a> {
         decl: Vec<&'static Param>,
         kv: &'a [(String, Value)],
     ) -> Result<Self> {
+        Self::of("method parameter", method, decl, kv)
+    }
+
+    /// As [`Params::new`] for the parameters of something other than a method: errors say
+    /// `what` (e.g. "instance key") and name the key alone when `owner` is empty.
+    ///
+    /// # Errors
+    /// As [`Params::new`].
+    pub fn of(
+        what: &'static str,
+        owner: &'a str,
+        decl: Vec<&'static Param>,
+        kv: &'a [(String, Value)],
+    ) -> Result<Self> {
+        let method = owner;
+        let name = |k: &str| {
+            if method.is_empty() {
+                k.to_string()
+            } else {
+                format!("{method}.{k}")
+            }
+        };
         for (i, (k, v)) in kv.iter().enumerate() {
             let Some(p) = decl.iter().find(|p| p.key == k) else {
+                let keys = decl.iter().map(|p| p.key).collect::<Vec<_>>().join(", ");
                 return Err(Error::invalid(
-                    "method parameter",
-                    format!("{method}.{k}"),
-                    format!(
-                        "one of the parameters of `{method}`: {}",
-                        decl.iter().map(|p| p.key).collect::<Vec<_>>().join(", ")
-                    ),
+                    what,
+                    name(k),
+                    if method.is_empty() {
+                        format!("one of {keys}")
+                    } else {
+                        format!("one of the parameters of `{method}`: {keys}")
+                    },
                 ));
             };
             if kv[..i].iter().any(|(q, _)| q == k) {
                 return Err(Error::invalid(
-                    "method parameter",
-                    format!("{method}.{k} given twice"),
+                    what,
+                    format!("{} given twice", name(k)),
                     "each parameter once",
                 ));
             }
-            p.ty.check(v).map_err(|expected| {
-                Error::invalid("method parameter", format!("{method}.{k} = {v}"), expected)
-            })?;
+            p.ty.check(v)
+                .map_err(|expected| Error::invalid(what, format!("{} = {v}", name(k)), expected))?;
         }
-        Ok(Params { method, decl, kv })
+        Ok(Params {
+            what,
+            method,
+            decl,
+            kv,
+        })
     }
 
     /// The method's name.
@@ -313,6 +330,14 @@ impl<'a> Params<'a> {
         }
     }
 
+    /// Text (given or default; `None` when unset without a default).
+    pub fn str_opt(&self, key: &str) -> Option<String> {
+        match self.value(key) {
+            Some(Value::Str(s)) => Some(s),
+            _ => None,
+        }
+    }
+
     /// `sparsity` if given, else the instance's k.
     ///
     /// # Errors
@@ -332,8 +357,11 @@ impl<'a> Params<'a> {
 
     /// The error for a parameter that needs a value.
     pub fn missing(&self, key: &str) -> Error {
+        if self.method.is_empty() {
+            return Error::invalid(self.what, key, format!("a value for `{key}` (required)"));
+        }
         Error::invalid(
-            "method parameter",
+            self.what,
             format!("{}.{key}", self.method),
             format!(
                 "a value for `{key}` (method `{}` needs it: `--{}` or `-p {key}=…` on the command line, `{key} = …` in a plan)",
@@ -346,7 +374,7 @@ impl<'a> Params<'a> {
     /// An error for a combination of values the types cannot express.
     pub fn conflict(&self, what: impl Into<String>, expected: impl Into<String>) -> Error {
         Error::invalid(
-            "method parameter",
+            self.what,
             format!("{}: {}", self.method, what.into()),
             expected.into(),
         )

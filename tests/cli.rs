@@ -173,7 +173,7 @@ fn error_paths_exit_2_with_a_message_naming_the_fix() {
                 .into_iter()
                 .map(String::from)
                 .collect(),
-            "n ≥ 1",
+            "dim = 0: expected an integer ≥ 1",
         ),
         (
             vec![

@@ -221,11 +221,14 @@ impl Src<'_> {
         let mut keys: Vec<String> = Vec::new();
         let seen = |k: &Spanned<String>, keys: &mut Vec<String>| -> Result<()> {
             let name = k.get_ref();
-            if !InstanceSpec::KEYS.contains(&name.as_str()) {
+            if !InstanceSpec::keys().contains(&name.as_str()) {
                 return Err(src.err(
                     k.span(),
                     name,
-                    format!("an instance key: one of {}", InstanceSpec::KEYS.join(", ")),
+                    format!(
+                        "an instance key: one of {}",
+                        InstanceSpec::keys().join(", ")
+                    ),
                 ));
             }
             if keys.contains(name) {

@@ -578,6 +578,7 @@ pub fn run_cached(plan: &Plan, path: impl AsRef<Path>) -> Result<DataFrame> {
 
 #[cfg(test)]
 mod tests {
+    use super::journal::*;
     use super::*;
 
     #[test]
