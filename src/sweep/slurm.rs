@@ -60,6 +60,48 @@ fn write_script(path: &Path, text: &str) -> Result<()> {
     Ok(())
 }
 
+/// `submit.sh`: submits the array, then the merge job that waits for it.
+const SUBMIT: &str = "#!/bin/bash\n\
+         # Submit the array and the merge job that waits for it (afterok).\n\
+         set -euo pipefail\n\
+         cd \"$(dirname \"$0\")\"\n\
+         A=$(sbatch --parsable sweep.sbatch)\n\
+         A=${A%%;*}\n\
+         M=$(sbatch --parsable --dependency=afterok:$A merge.sbatch)\n\
+         M=${M%%;*}\n\
+         echo \"$A\" > array.jobid\n\
+         echo \"$M\" > merge.jobid\n\
+         echo \"array job $A, merge job $M (starts when every shard succeeded)\"\n";
+
+/// `resubmit.sh`: submits the unfinished shards (from `dictlab status`) as a new array and points
+/// the pending merge's dependency at it.
+fn resubmit_script(x: &str, d: &str, n: usize) -> String {
+    format!(
+        "#!/bin/bash\n\
+         # Resubmit the unfinished shards and make the pending merge wait for them.\n\
+         set -euo pipefail\n\
+         cd \"$(dirname \"$0\")\"\n\
+         LIST=$({x} status {d} --shards {n} --array-list)\n\
+         M=$(cat merge.jobid 2>/dev/null || true)\n\
+         PENDING=$( [ -n \"$M\" ] && squeue -h -j \"$M\" -o %T 2>/dev/null | grep -c PENDING || true)\n\
+         if [ -z \"$LIST\" ]; then\n\
+         \x20 echo \"every shard has finished\"\n\
+         \x20 if [ \"${{PENDING:-0}}\" != 0 ]; then scontrol update JobId=\"$M\" Dependency=\"\"; else M=$(sbatch --parsable merge.sbatch); echo \"${{M%%;*}}\" > merge.jobid; fi\n\
+         \x20 exit 0\n\
+         fi\n\
+         A=$(sbatch --parsable --array=\"$LIST\" sweep.sbatch)\n\
+         A=${{A%%;*}}\n\
+         echo \"$A\" >> array.jobid\n\
+         if [ \"${{PENDING:-0}}\" != 0 ]; then\n\
+         \x20 scontrol update JobId=\"$M\" Dependency=\"afterok:$A\"\n\
+         else\n\
+         \x20 M=$(sbatch --parsable --dependency=afterok:$A merge.sbatch)\n\
+         \x20 echo \"${{M%%;*}}\" > merge.jobid\n\
+         fi\n\
+         echo \"resubmitted shards $LIST as job $A; merge job $(cat merge.jobid) waits for it\"\n"
+    )
+}
+
 /// Write the scripts; returns a JSON summary (paths and the submit command).
 ///
 /// # Errors
@@ -143,46 +185,10 @@ pub fn emit(a: &SlurmOptions) -> Result<String> {
         t = a.time,
         logs = logs.display(),
     );
-    let submit = "#!/bin/bash\n\
-         # Submit the array and the merge job that waits for it (afterok).\n\
-         set -euo pipefail\n\
-         cd \"$(dirname \"$0\")\"\n\
-         A=$(sbatch --parsable sweep.sbatch)\n\
-         A=${A%%;*}\n\
-         M=$(sbatch --parsable --dependency=afterok:$A merge.sbatch)\n\
-         M=${M%%;*}\n\
-         echo \"$A\" > array.jobid\n\
-         echo \"$M\" > merge.jobid\n\
-         echo \"array job $A, merge job $M (starts when every shard succeeded)\"\n"
-        .to_string();
-    let resubmit = format!(
-        "#!/bin/bash\n\
-         # Resubmit the unfinished shards and make the pending merge wait for them.\n\
-         set -euo pipefail\n\
-         cd \"$(dirname \"$0\")\"\n\
-         LIST=$({x} status {d} --shards {n} --array-list)\n\
-         M=$(cat merge.jobid 2>/dev/null || true)\n\
-         PENDING=$( [ -n \"$M\" ] && squeue -h -j \"$M\" -o %T 2>/dev/null | grep -c PENDING || true)\n\
-         if [ -z \"$LIST\" ]; then\n\
-         \x20 echo \"every shard has finished\"\n\
-         \x20 if [ \"${{PENDING:-0}}\" != 0 ]; then scontrol update JobId=\"$M\" Dependency=\"\"; else M=$(sbatch --parsable merge.sbatch); echo \"${{M%%;*}}\" > merge.jobid; fi\n\
-         \x20 exit 0\n\
-         fi\n\
-         A=$(sbatch --parsable --array=\"$LIST\" sweep.sbatch)\n\
-         A=${{A%%;*}}\n\
-         echo \"$A\" >> array.jobid\n\
-         if [ \"${{PENDING:-0}}\" != 0 ]; then\n\
-         \x20 scontrol update JobId=\"$M\" Dependency=\"afterok:$A\"\n\
-         else\n\
-         \x20 M=$(sbatch --parsable --dependency=afterok:$A merge.sbatch)\n\
-         \x20 echo \"${{M%%;*}}\" > merge.jobid\n\
-         fi\n\
-         echo \"resubmitted shards $LIST as job $A; merge job $(cat merge.jobid) waits for it\"\n"
-    );
     write_script(&sdir.join("sweep.sbatch"), &sweep)?;
     write_script(&sdir.join("merge.sbatch"), &merge)?;
-    write_script(&sdir.join("submit.sh"), &submit)?;
-    write_script(&sdir.join("resubmit.sh"), &resubmit)?;
+    write_script(&sdir.join("submit.sh"), SUBMIT)?;
+    write_script(&sdir.join("resubmit.sh"), &resubmit_script(&x, &d, n))?;
     write_script(&sdir.join("shards"), &format!("{n}\n"))?;
     Ok(serde_json::to_string(&serde_json::json!({
         "plan_hash": plan.hash,
