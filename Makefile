@@ -9,8 +9,12 @@ reports: setup
 	./scripts/notebooks.sh reports
 
 cargo-test:
+	cargo run --quiet --bin dictlab -- info
 	cargo test --all-targets
 	cargo test --doc
+	# the coder tests once more on the portable kernels (the path of CPUs without AVX2/AVX-512)
+	DICTLAB_SIMD=portable cargo run --quiet --bin dictlab -- info
+	DICTLAB_SIMD=portable cargo test --test coders
 
 notebooks-test: setup
 	DICTLAB_CHECK_EXTRA=target/report-check/report.html ./scripts/notebooks.sh target/nbtest

@@ -7,6 +7,7 @@ use std::{env, fs, path::Path};
 
 fn main() {
     git_rev();
+    avx512_cfg();
     println!("cargo:rerun-if-changed=notebooks/src");
     let out = Path::new(&env::var("OUT_DIR").unwrap()).join("notebooks_smoke.rs");
     let mut code = String::new();
@@ -66,5 +67,18 @@ fn git_rev() {
             "cargo:rerun-if-changed={}",
             dir.join("packed-refs").display()
         );
+    }
+}
+
+/// `cfg(dictlab_avx512)` when the machine building the crate has AVX-512F (tests are built where
+/// they run): the AVX-512 kernel tests are ignored with a reason elsewhere, not passed silently.
+fn avx512_cfg() {
+    println!("cargo::rustc-check-cfg=cfg(dictlab_avx512)");
+    #[cfg(target_arch = "x86_64")]
+    {
+        let native = env::var("TARGET").ok() == env::var("HOST").ok();
+        if native && std::arch::is_x86_feature_detected!("avx512f") {
+            println!("cargo:rustc-cfg=dictlab_avx512");
+        }
     }
 }

@@ -93,6 +93,9 @@ pub enum Command {
     EmitSlurm(EmitSlurmArgs),
     /// Render a merged results table as a standalone offline HTML dashboard.
     Report(ReportArgs),
+    /// Print this build and machine: version, git revision, SIMD path of the coders (detected and
+    /// in use, see DICTLAB_SIMD), threads, memory limit — as JSON, for bug reports and CI logs.
+    Info,
     /// Print the per-method headline table of a merged results table (Markdown), or write it into
     /// a document between `<!-- headline:begin -->` and `<!-- headline:end -->` (BENCHMARK.md).
     Headline(HeadlineArgs),
@@ -706,6 +709,7 @@ pub fn run(cli: Cli) -> Result<String> {
         }
     }
     match cli.command {
+        Command::Info => info(),
         Command::Generate(g) => generate(g),
         Command::Encode(e) => encode(e),
         Command::Learn(l) => learn(l),
@@ -890,6 +894,25 @@ fn metrics(m: MetricsArgs) -> Result<String> {
     let d = io::read_matrix(&m.estimate, "estimated dictionary")?;
     let r = crate::metrics::recovery_metrics(a.view(), d.view(), m.tau)?;
     Ok(serde_json::to_string(&r)?)
+}
+
+/// `dictlab info`: what this build runs on.
+fn info() -> Result<String> {
+    use crate::code::simd;
+    let limit = crate::mem::limit();
+    Ok(serde_json::to_string(&serde_json::json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "git_rev": crate::sweep::store::GIT_REV,
+        "simd": {
+            "detected": simd::detected().name(),
+            "used": simd::level().name(),
+            "forced_by": std::env::var("DICTLAB_SIMD").ok(),
+        },
+        "threads": rayon::current_num_threads(),
+        "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        "memory_limit_bytes": limit.map(|l| l.0),
+        "memory_limit_from": limit.map(|l| l.1),
+    }))?)
 }
 
 /// The headline table of `df` with a line of provenance (file, plan hash, runs).

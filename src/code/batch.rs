@@ -4,20 +4,11 @@
 //! per-signal objective is accumulated in the same pass, so no coder recomputes `Y − AX` just to
 //! report it.
 //!
-//! Also the run-time CPU check of the kernels compiled for AVX2 + FMA ([`has_avx2_fma`]).
 
 use crate::linalg;
 use faer::Par;
 use ndarray::{Array2, ArrayView2, Axis, s};
 use rayon::prelude::*;
-
-/// Whether the CPU runs the kernels compiled with `#[target_feature(enable = "avx2,fma")]`
-/// (OMP, LARS, the proximal-gradient panels); the macro caches its answer.
-#[cfg(target_arch = "x86_64")]
-#[inline]
-pub(crate) fn has_avx2_fma() -> bool {
-    std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-}
 
 /// Signals per parallel task.
 const BLOCK: usize = 128;

@@ -24,6 +24,7 @@ pub mod iht;
 pub mod lars;
 pub mod omp;
 pub mod pgm;
+pub mod simd;
 pub mod threshold;
 
 pub use cd::CoordinateDescent;

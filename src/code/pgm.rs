@@ -343,7 +343,7 @@ impl Panel<'_> {
     /// half of an iteration's memory traffic; the crate's baseline target has only SSE2).
     fn dispatch(&self, pi: usize, xn: ArrayViewMut2<'_, f64>, gxn: ArrayViewMut2<'_, f64>) -> Sums {
         #[cfg(target_arch = "x86_64")]
-        if super::batch::has_avx2_fma() {
+        if super::simd::avx2() {
             // SAFETY: the CPU supports the features the function was compiled for.
             return unsafe { self.run_avx2(pi, xn, gxn) };
         }
