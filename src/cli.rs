@@ -69,6 +69,7 @@ pub enum ValuesArg {
 
 /// Subcommands.
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per process; boxing would only obscure clap's derive
 pub enum Command {
     /// Draw a planted instance and write A.npy, X.npy, Y.npy and spec.json to --out.
     Generate(GenerateArgs),

@@ -14,6 +14,6 @@ pub use crate::report::{
 };
 pub use crate::rng::{Rng, Rng64, SeedableRng, derive_seed, rng_from_seed};
 pub use crate::sweep::{Grid, Item, Point, Row, Sweep, Value};
-pub use crate::{io, ndarray, plotly, polars};
+pub use crate::{io, ndarray, plotly, polars, table};
 pub use ndarray::{Array1, Array2, ArrayView2, Axis, array, s};
 pub use polars::prelude::DataFrame;

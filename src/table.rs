@@ -315,6 +315,50 @@ pub fn to_frame(results: &[(Item, Vec<Row>)]) -> Result<DataFrame> {
     Ok(DataFrame::new(h, cols)?)
 }
 
+/// The tidy table of rows that belong to no sweep item (one experiment run in a notebook or a
+/// test): [`to_frame`] with item 0, no grid point, repetition 0 and `seed`.
+pub fn frame_of_rows(rows: Vec<Row>, seed: u64) -> Result<DataFrame> {
+    let item = Item {
+        item: 0,
+        point: Point(vec![]),
+        instance: String::new(),
+        rep: 0,
+        seed,
+    };
+    to_frame(&[(item, rows)])
+}
+
+/// A numeric column as `Vec<f64>` with nulls as NaN (what charts and arithmetic want).
+pub fn column_nan(df: &DataFrame, name: &str) -> Result<Vec<f64>> {
+    Ok(column_f64(df, name)?
+        .into_iter()
+        .map(|v| v.unwrap_or(f64::NAN))
+        .collect())
+}
+
+/// The least-squares line `y ≈ slope·x + intercept` through the pairs where both are finite;
+/// `None` with fewer than two such pairs or all x equal.
+pub fn fit_line(x: &[f64], y: &[f64]) -> Option<(f64, f64)> {
+    let pts: Vec<(f64, f64)> = x
+        .iter()
+        .zip(y)
+        .filter(|(a, b)| a.is_finite() && b.is_finite())
+        .map(|(a, b)| (*a, *b))
+        .collect();
+    if pts.len() < 2 {
+        return None;
+    }
+    let n = pts.len() as f64;
+    let mx = pts.iter().map(|p| p.0).sum::<f64>() / n;
+    let my = pts.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxx: f64 = pts.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    if sxx <= 0.0 {
+        return None;
+    }
+    let slope = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum::<f64>() / sxx;
+    Some((slope, my - slope * mx))
+}
+
 /// A column by name, found by a linear scan of the names.
 ///
 /// Under evcxr, polars is linked into several dylibs (the crate and each cell), each with its own
@@ -434,4 +478,35 @@ pub fn mean_by(df: &DataFrame, keys: &[&str]) -> Result<DataFrame> {
         cols.push(Column::new(name.as_str().into(), means));
     }
     Ok(DataFrame::new(groups.len(), cols)?.sort(keys.iter().copied(), Default::default())?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_through_known_points() {
+        // y = 2x − 1 exactly, plus a NaN pair that is skipped
+        let (s, b) = fit_line(&[0.0, 1.0, 2.0, f64::NAN], &[-1.0, 1.0, 3.0, 5.0]).unwrap();
+        assert!((s - 2.0).abs() < 1e-12 && (b + 1.0).abs() < 1e-12);
+        // (0,0), (1,1), (2,1): slope 1/2, intercept 1/6 by hand
+        let (s, b) = fit_line(&[0.0, 1.0, 2.0], &[0.0, 1.0, 1.0]).unwrap();
+        assert!((s - 0.5).abs() < 1e-12 && (b - 1.0 / 6.0).abs() < 1e-12);
+        assert!(fit_line(&[1.0, 1.0], &[0.0, 2.0]).is_none());
+        assert!(fit_line(&[1.0], &[0.0]).is_none());
+    }
+
+    #[test]
+    fn rows_become_a_table_with_nan_for_missing_metrics() {
+        let rows = vec![
+            Row::new("a").metric("x", 1.0),
+            Row::new("b").metric("y", 2.0),
+        ];
+        let df = frame_of_rows(rows, 7).unwrap();
+        assert_eq!(df.height(), 2);
+        let x = column_nan(&df, "m_x").unwrap();
+        assert!((x[0] - 1.0).abs() < 1e-15);
+        assert!(x[1].is_nan());
+        assert_eq!(column_str(&df, "method").unwrap(), vec!["a", "b"]);
+    }
 }

@@ -60,8 +60,8 @@ for (learner, init) in &learners {
     let out = learner.learn_observed(inst.y.view(), m, init, seed, Schedule::LogSpaced(10), &mut obs)?;
     let df = obs.to_frame()?;
     let t: Vec<f64> = column_f64(&df, "time_s")?.into_iter().flatten().collect();
-    let sc: Vec<f64> = column_f64(&df, "recovery_score")?.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect();
-    let rt: Vec<f64> = column_f64(&df, "recovery_rate")?.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect();
+    let sc: Vec<f64> = table::column_nan(&df, "recovery_score")?;
+    let rt: Vec<f64> = table::column_nan(&df, "recovery_rate")?;
     let name = learner.name();
     finals.push((name.clone(), *rt.last().unwrap(), *t.last().unwrap(), out.replaced_atoms, out.info.termination.to_string()));
     score_t.push(Series2::new(name.clone(), t[1..].to_vec(), sc[1..].to_vec()));
@@ -118,7 +118,7 @@ for (label, policy, dup) in [("keep, no clearing", UnusedAtoms::Keep, 1.0), ("ke
     let out = learner.learn_observed(inst.y.view(), m, &Init::Given(d0.clone()), seed, Schedule::Every(1), &mut obs)?;
     let df = obs.to_frame()?;
     let it: Vec<f64> = column_f64(&df, "iter")?.into_iter().flatten().collect();
-    let rt: Vec<f64> = column_f64(&df, "recovery_rate")?.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect();
+    let rt: Vec<f64> = table::column_nan(&df, "recovery_rate")?;
     pol_rows.push((label, *rt.last().unwrap(), out.replaced_atoms));
     pol.push(Series2::new(label, it, rt));
 }

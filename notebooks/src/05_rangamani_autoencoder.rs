@@ -64,7 +64,7 @@ let thm = {
                 .metric("support_recovery", rate).metric("active_fraction", active));
         }
     }
-    sweep::to_frame(&[(Item { item: 0, point: Point(vec![]), instance: String::new(), rep: 0, seed }, rows)])?
+    table::frame_of_rows(rows, seed)?
 };
 report::show_df_rows(&sweep::select(&thm, &["method", "p_method_delta", "m_mu_over_sqrt_n", "m_eps", "m_support_recovery", "m_active_fraction"])?, 20);
 // %% [markdown]

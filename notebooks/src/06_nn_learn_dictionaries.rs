@@ -16,7 +16,7 @@
 // %%
 use dictlab::prelude::*;
 use dictlab::iter;
-use dictlab::neural::probe::{classify_rows, mean_row_distance, row_distances, rows_at_distance};
+use dictlab::neural::probe::{classify_rows, rows_at_distance};
 use dictlab::neural::relu_ae::{AeState, Bias, TiedAeGd};
 use dictlab::neural::sae::{SaeKind, SaeTrainer, evaluate};
 use dictlab::sweep;
@@ -43,64 +43,14 @@ println!("n = {n}, m = {m}, k = {k}, N = {n_samples}, μ = {:.3}; GD {gd_iters} 
 // `track` is shared with BLOG-E4 below.
 // %%
 use dictlab::neural::relu_ae::Unit;
-use dictlab::neural::probe::unit_support_precision_recall;
-/// One local-convergence run from `w0`; returns the trace rows, the row × iteration distance matrix and the
-/// final per-row cosines cos(−∇_{b_i}L, a_i − b_i).
+use dictlab::neural::probe::{TrackRun, track_tied_ae};
+/// One local-convergence run from `w0` (`neural::probe::track_tied_ae`): the trace rows, the row × iteration
+/// distance matrix and the final per-row cosines cos(−∇_{b_i}L, a_i − b_i).
 fn track(label: &str, r0: f64, w0: &Array2<f64>, inst: &Instance, eps: f64, unit: Unit, untied: bool, iters: usize, seed: u64)
     -> Result<(Vec<Row>, Vec<Vec<f64>>, Vec<f64>)> {
-    let truth_rows = inst.dict.t().to_owned();
-    let m = truth_rows.nrows();
-    let d0 = row_distances(w0.view(), truth_rows.view(), false)?;
-    let mut gd = TiedAeGd::new(0.05, eps);
-    gd.max_iters = iters;
-    gd.unit = unit;
-    gd.untied = untied;
-    let mut rec: Vec<Row> = Vec::new();
-    let mut heat: Vec<Vec<f64>> = vec![Vec::new(); m];
-    let mut last_cos: Vec<f64> = vec![0.0; m];
-    let (s, _) = {
-        let mut obs = |it: usize, _t: f64, s: &AeState, _r: &iter::Record| -> std::ops::ControlFlow<()> {
-            let diff = &truth_rows - &s.w; // Aᵀ − B
-            let g = &s.eval.grad;
-            let norm = |a: &Array2<f64>| a.iter().map(|v| v * v).sum::<f64>().sqrt();
-            let whole = -(g * &diff).sum() / (norm(g) * norm(&diff)).max(1e-300);
-            let (mut per_row, mut farther, mut mean_d) = (0.0, 0usize, 0.0);
-            for i in 0..m {
-                let (gi, di) = (g.row(i), diff.row(i));
-                let dn = di.dot(&di).sqrt();
-                last_cos[i] = -gi.dot(&di) / (gi.dot(&gi).sqrt() * dn).max(1e-300);
-                per_row += last_cos[i];
-                if dn > d0[i] { farther += 1; }
-                mean_d += dn;
-                heat[i].push(dn);
-            }
-            let mut row = Row::new(label);
-            row.iter = it as i64;
-            rec.push(row.param("r0", r0)
-                .metric("fro_dist", norm(&diff))
-                .metric("mean_row_dist", mean_d / m as f64)
-                .metric("cos_whole", whole).metric("cos_rows_mean", per_row / m as f64)
-                .metric("rows_farther", farther as f64).metric("loss", s.eval.loss));
-            std::ops::ControlFlow::Continue(())
-        };
-        gd.run(w0.view(), inst.y.view(), iter::Schedule::Every(10), &mut obs)?
-    };
-    // unit firing vs the true supports on fresh samples from the same dictionary and code law
-    let mut rng = rng_from_seed(derive_seed(seed, "fresh"));
-    let x_fresh = inst.spec.codes.sample(m, 2000, &mut rng)?;
-    let y_fresh = dictlab::instance::sparse_product(inst.dict.view(), x_fresh.view());
-    let (p, r) = unit_support_precision_recall(s.w.view(), y_fresh.view(), eps, x_fresh.view())?;
-    let dec_rows = s.dec.as_ref().map(|d| d.t().to_owned());
-    let dec_dist = match &dec_rows { Some(d) => mean_row_distance(d.view(), truth_rows.view(), true)?, None => f64::NAN };
-    if let Some(last) = rec.last_mut() {
-        *last = last.clone().metric("unit_precision", p).metric("unit_recall", r)
-            .metric("mean_row_dist_normalized", mean_row_distance(s.w.view(), truth_rows.view(), true)?)
-            .metric("decoder_dist_normalized", dec_dist);
-    }
-    Ok((rec, heat, last_cos))
-}
-fn to_frame(rows: Vec<Row>, seed: u64) -> Result<DataFrame> {
-    sweep::to_frame(&[(Item { item: 0, point: Point(vec![]), instance: String::new(), rep: 0, seed }, rows)])
+    let run = TrackRun { label: label.to_string(), r0, eps, unit, untied, iters, seed };
+    let t = track_tied_ae(&run, w0.view(), inst)?;
+    Ok((t.rows, t.heat, t.last_cos))
 }
 // %%
 let e1_runs = {
@@ -112,7 +62,7 @@ let e1_runs = {
     }
     runs
 };
-let e1 = to_frame(e1_runs.iter().flat_map(|(_, (rows, _, _))| rows.clone()).collect(), seed)?;
+let e1 = table::frame_of_rows(e1_runs.iter().flat_map(|(_, (rows, _, _))| rows.clone()).collect(), seed)?;
 report::show_plot(&report::curves_from_frame(&e1, "iter", "m_mean_row_dist", "method", "Mean row distance to its atom", &CurveOpts::default())?);
 report::show_plot(&report::curves_from_frame(&e1, "iter", "m_cos_rows_mean", "method", "Mean per-row cos(−∇L_i, a_i − b_i)", &CurveOpts::default())?);
 report::show_plot(&report::curves_from_frame(&e1, "iter", "m_rows_farther", "method", "Rows farther from their atom than at the start", &CurveOpts::default())?);
@@ -207,7 +157,7 @@ let e4 = {
             rows.extend(r);
         }
     }
-    to_frame(rows, seed)?
+    table::frame_of_rows(rows, seed)?
 };
 report::show_plot(&report::curves_from_frame(&e4, "iter", "m_mean_row_dist", "method", "1-bit AE: mean encoder-row distance to its atom", &CurveOpts::default())?);
 report::show_df(&sweep::select(&report::dashboard::final_rows(&e4)?, &["method", "iter", "m_mean_row_dist", "m_mean_row_dist_normalized", "m_decoder_dist_normalized", "m_cos_whole", "m_cos_rows_mean", "m_rows_farther", "m_unit_precision", "m_unit_recall"])?);

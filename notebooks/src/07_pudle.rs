@@ -88,7 +88,7 @@ let e1_table = {
             .metric("code_err_final", ce.iter().rev().flatten().next().cloned().unwrap_or(f64::NAN)).metric("seconds", *secs);
         rows.push(row);
     }
-    sweep::to_frame(&[(Item { item: 0, point: Point(vec![]), instance: String::new(), rep: 0, seed }, rows)])?
+    table::frame_of_rows(rows, seed)?
 };
 {
     let names: Vec<String> = e1_table.get_column_names().iter().map(|c| c.to_string())
@@ -142,8 +142,8 @@ if full {
     for (metric, title) in [("fro_dist", "E1: ‖D* − D‖_F vs step"), ("code_err", "E1: mean ‖z_T − z*‖ vs step")] {
         let mut series = Vec::new();
         for (t, g, df, _, _) in &e1_traces {
-            let x: Vec<f64> = sweep::column_f64(df, "iter")?.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect();
-            let y: Vec<f64> = sweep::column_f64(df, metric)?.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect();
+            let x: Vec<f64> = table::column_nan(df, "iter")?;
+            let y: Vec<f64> = table::column_nan(df, metric)?;
             series.push(Series2::new(format!("{g}, T = {t}"), x, y));
         }
         report::show_plot(&report::curves(title, "Adam step", metric, &series, &CurveOpts { log_y: true, ..Default::default() }));
@@ -179,7 +179,7 @@ let e2 = {
         }
     }
     println!("‖ĝ − g*‖_F = {:.3e}", grad_err_cos(g_hat.view(), g_star.view()).0);
-    sweep::to_frame(&[(Item { item: 0, point: Point(vec![]), instance: String::new(), rep: 0, seed }, rows)])?
+    table::frame_of_rows(rows, seed)?
 };
 // %%
 {
@@ -201,11 +201,9 @@ let e2 = {
             let v = tv.iter().position(|x| *x == Some(t)).and_then(|i| ev[i]).unwrap_or(f64::NAN);
             text.push_str(&format!(" {v:>10.3e}"));
         }
-        let pts: Vec<(f64, f64)> = tv.iter().zip(&ev).filter_map(|(t, e)| Some((t.as_ref().copied()?, e.as_ref().copied()?)))
-            .filter(|(t, e)| *t >= 10.0 && *e > 0.0).map(|(t, e)| (t, e.log10())).collect();
-        let nn = pts.len() as f64;
-        let (mx, my) = (pts.iter().map(|p| p.0).sum::<f64>() / nn, pts.iter().map(|p| p.1).sum::<f64>() / nn);
-        let slope = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum::<f64>() / pts.iter().map(|p| (p.0 - mx).powi(2)).sum::<f64>();
+        let (x, y): (Vec<f64>, Vec<f64>) = tv.iter().zip(&ev).filter_map(|(t, e)| Some((t.as_ref().copied()?, e.as_ref().copied()?)))
+            .filter(|(t, e)| *t >= 10.0 && *e > 0.0).map(|(t, e)| (t, e.log10())).unzip();
+        let slope = table::fit_line(&x, &y).map_or(f64::NAN, |l| l.0);
         text.push_str(&format!(" | {slope:.4}"));
     }
     report::show_text(&text);
@@ -259,8 +257,8 @@ let e3 = {
     for k in ks {
         let mut series = Vec::new();
         for (kk, name, df) in e3.iter().filter(|e| e.0 == k) {
-            let x: Vec<f64> = sweep::column_f64(df, "iter")?.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect();
-            let y: Vec<f64> = sweep::column_f64(df, "fro_dist_rel")?.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect();
+            let x: Vec<f64> = table::column_nan(df, "iter")?;
+            let y: Vec<f64> = table::column_nan(df, "fro_dist_rel")?;
             let pick = |f: f64| y[((y.len() - 1) as f64 * f).round() as usize];
             text.push_str(&format!("k = {kk:2} {name:8}: {:.4} {:.4} {:.4} {:.4} {:.4}\n", pick(0.0), pick(0.1), pick(0.2), pick(0.5), pick(1.0)));
             series.push(Series2::new(name.clone(), x, y));
@@ -324,7 +322,7 @@ let e4 = {
     for (g, d) in &learned {
         report::show_plot(&report::atom_grid(&format!("E4: 64 of the 128 learned 8 × 8 atoms, λ = 0.12, {g}"), d.view(), 16, 64)?);
     }
-    sweep::to_frame(&[(Item { item: 0, point: Point(vec![]), instance: String::new(), rep: 0, seed }, rows)])?
+    table::frame_of_rows(rows, seed)?
 };
 report::show_df(&sweep::select(&e4, &["p_method_threshold", "p_method_lambda", "method", "m_psnr", "m_psnr_gain", "m_train_seconds", "termination"])?);
 if full {

@@ -125,7 +125,7 @@ let e2 = {
                 .metric("e_t", metrics::code_err(z_star.view(), ev.codes.view())?));
         }
     }
-    sweep::to_frame(&[(Item { item: 0, point: Point(vec![]), instance: String::new(), rep: 0, seed }, rows)])?
+    table::frame_of_rows(rows, seed)?
 };
 report::show_plot(&report::curves_from_frame(&e2, "p_method_t", "m_grad_err", "method", "‖g − g*‖_F vs unrolled iterations t",
     &CurveOpts { log_x: true, log_y: true, markers: true })?);
@@ -205,7 +205,7 @@ let (lista_rows, lista_deep) = {
             }
         }
     }
-    (sweep::to_frame(&[(Item { item: 0, point: Point(vec![]), instance: String::new(), rep: 0, seed }, rows)])?, deep)
+    (table::frame_of_rows(rows, seed)?, deep)
 };
 for frac in [0.1, 0.8] {
     let sub = sweep::filter_eq(&lista_rows, &[("p_method_lambda_frac", format!("{frac}").into())])?;

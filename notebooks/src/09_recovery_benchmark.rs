@@ -93,7 +93,7 @@ for m in &learners {
         if !t95.is_empty() { samples.push((m.clone(), t95.iter().map(|v| v.max(1e-5).log10()).collect())); }
     }
     report::show_plot(&report::histogram("time to 95 % recovery", "log10 seconds", &samples));
-    let df95 = sweep::to_frame(&[(Item { item: 0, point: Point(vec![]), instance: String::new(), rep: 0, seed: 0 }, rows)])?;
+    let df95 = table::frame_of_rows(rows, 0)?;
     report::show_df(&sweep::select(&df95, &["method", "m_runs", "m_reached_95", "m_min_s", "m_median_s", "m_max_s"])?);
 }
 // %% [markdown]
@@ -135,7 +135,7 @@ fn is_neural(m: &str) -> bool { ["relu_ae", "sae", "unrolled", "lista_dl"].iter(
     if rows.is_empty() {
         println!("no run where exactly one side succeeds");
     } else {
-        let d = sweep::to_frame(&[(Item { item: 0, point: Point(vec![]), instance: String::new(), rep: 0, seed: 0 }, rows)])?;
+        let d = table::frame_of_rows(rows, 0)?;
         report::show_df(&sweep::select(&d, &["method", "p_method_item", "p_method_k", "p_method_m", "p_method_dictionary", "m_mu", "p_method_best_classical", "m_classical_rate", "p_method_best_neural", "m_neural_rate"])?);
     }
 }

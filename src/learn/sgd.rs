@@ -244,7 +244,7 @@ mod tests {
         let out = SgdDl::new(2).learn(inst.y.view(), 24, &init, 1).unwrap();
         let after =
             crate::metrics::recovery_metrics(inst.dict.view(), out.dict.view(), 0.99).unwrap();
-        assert_eq!(before.recovery_rate, 0.0);
+        assert!(before.recovery_rate < 1e-12, "{before:?}");
         assert!(after.recovery_rate >= 0.95, "{after:?}");
         assert!(out.info.termination.is_finite());
     }

@@ -4,11 +4,16 @@
 //!
 //! Rows are atoms here (the autoencoder's `W` is h × n, `W ≈ A*ᵀ`).
 
-use super::relu_ae::loss_grad;
+use super::relu_ae::{AeState, TiedAeGd, Unit, loss_grad};
 use crate::error::{Error, Result, ensure};
+use crate::instance::Instance;
+use crate::iter::{Record, Schedule};
+use crate::rng::{derive_seed, rng_from_seed};
+use crate::table::Row;
 use ndarray::{Array1, Array2, ArrayView2};
 use rand::Rng;
 use rand_distr::StandardNormal;
+use std::ops::ControlFlow;
 
 /// `W_i = a_i + dist · u_i` with `u_i` uniform on the unit sphere, for every row `a_i` of `rows`
 /// (h × n): each row exactly `dist` away from its atom.
@@ -345,4 +350,114 @@ pub fn classify_rows(
         });
     }
     Ok(out)
+}
+
+/// One local-convergence run of the tied ReLU autoencoder ([`TiedAeGd`]) from `w0` (the note's
+/// BLOG-E1/E2/E4 protocol, docs/protocols.md §5): what [`track_tied_ae`] runs.
+#[derive(Clone, Debug)]
+pub struct TrackRun {
+    /// The `method` of the rows.
+    pub label: String,
+    /// Starting row distance r₀ (recorded as the parameter `r0`).
+    pub r0: f64,
+    /// Bias ε.
+    pub eps: f64,
+    /// Hidden unit.
+    pub unit: Unit,
+    /// Learn an untied decoder.
+    pub untied: bool,
+    /// Gradient-descent iterations (η = 0.05).
+    pub iters: usize,
+    /// Seed of the fresh samples that score the units' firing.
+    pub seed: u64,
+}
+
+/// What [`track_tied_ae`] recorded.
+#[derive(Clone, Debug)]
+pub struct Tracked {
+    /// One row per 10th iteration: `fro_dist` ‖B − Aᵀ‖_F, `mean_row_dist`, `cos_whole` (the cosine
+    /// of −∇L and Aᵀ − B), `cos_rows_mean` (the same per row, averaged), `rows_farther` (rows
+    /// farther from their atom than at the start), `loss`; the last row adds `unit_precision`,
+    /// `unit_recall` (firing b_iᵀy > ε against the atom's support on 2000 fresh samples),
+    /// `mean_row_dist_normalized`, `decoder_dist_normalized` (NaN when tied).
+    pub rows: Vec<Row>,
+    /// Row × recorded iteration: each row's distance to its atom.
+    pub heat: Vec<Vec<f64>>,
+    /// The final per-row cosines cos(−∇_{b_i}L, a_i − b_i).
+    pub last_cos: Vec<f64>,
+}
+
+/// Run the tied autoencoder from `w0` (rows b_i) on `inst` and track every row against its atom
+/// (rows of Aᵀ) — the per-row gradient tracking of the note's experiments.
+///
+/// # Errors
+/// `w0` not m × n; what [`TiedAeGd::run`] rejects.
+pub fn track_tied_ae(run: &TrackRun, w0: ArrayView2<'_, f64>, inst: &Instance) -> Result<Tracked> {
+    let truth_rows = inst.dict.t().to_owned();
+    let m = truth_rows.nrows();
+    let d0 = row_distances(w0, truth_rows.view(), false)?;
+    let mut gd = TiedAeGd::new(0.05, run.eps);
+    gd.max_iters = run.iters;
+    gd.unit = run.unit;
+    gd.untied = run.untied;
+    let mut rows: Vec<Row> = Vec::new();
+    let mut heat: Vec<Vec<f64>> = vec![Vec::new(); m];
+    let mut last_cos: Vec<f64> = vec![0.0; m];
+    let norm = |a: &Array2<f64>| a.iter().map(|v| v * v).sum::<f64>().sqrt();
+    let (s, _) = {
+        let mut obs = |it: usize, _t: f64, s: &AeState, _r: &Record| -> ControlFlow<()> {
+            let diff = &truth_rows - &s.w; // Aᵀ − B
+            let g = &s.eval.grad;
+            let whole = -(g * &diff).sum() / (norm(g) * norm(&diff)).max(1e-300);
+            let (mut per_row, mut farther, mut mean_d) = (0.0, 0usize, 0.0);
+            for i in 0..m {
+                let (gi, di) = (g.row(i), diff.row(i));
+                let dn = di.dot(&di).sqrt();
+                last_cos[i] = -gi.dot(&di) / (gi.dot(&gi).sqrt() * dn).max(1e-300);
+                per_row += last_cos[i];
+                if dn > d0[i] {
+                    farther += 1;
+                }
+                mean_d += dn;
+                heat[i].push(dn);
+            }
+            let mut row = Row::new(run.label.clone());
+            row.iter = it as i64;
+            rows.push(
+                row.param("r0", run.r0)
+                    .metric("fro_dist", norm(&diff))
+                    .metric("mean_row_dist", mean_d / m as f64)
+                    .metric("cos_whole", whole)
+                    .metric("cos_rows_mean", per_row / m as f64)
+                    .metric("rows_farther", farther as f64)
+                    .metric("loss", s.eval.loss),
+            );
+            ControlFlow::Continue(())
+        };
+        gd.run(w0, inst.y.view(), Schedule::Every(10), &mut obs)?
+    };
+    // unit firing vs the true supports on fresh samples from the same dictionary and code law
+    let mut rng = rng_from_seed(derive_seed(run.seed, "fresh"));
+    let x_fresh = inst.spec.codes.sample(m, 2000, &mut rng)?;
+    let y_fresh = crate::instance::sparse_product(inst.dict.view(), x_fresh.view());
+    let (p, r) =
+        unit_support_precision_recall(s.w.view(), y_fresh.view(), run.eps, x_fresh.view())?;
+    let dec_dist = match &s.dec {
+        Some(d) => mean_row_distance(d.t().to_owned().view(), truth_rows.view(), true)?,
+        None => f64::NAN,
+    };
+    let normalized = mean_row_distance(s.w.view(), truth_rows.view(), true)?;
+    if let Some(last) = rows.last_mut() {
+        *last = last
+            .clone()
+            .metric("unit_precision", p)
+            .metric("unit_recall", r)
+            .metric("mean_row_dist_normalized", normalized)
+            .metric("decoder_dist_normalized", dec_dist);
+    }
+    Ok(Tracked {
+        rows,
+        heat,
+        last_cos,
+    })
 }

@@ -341,7 +341,7 @@ impl Src<'_> {
             };
             registry::lookup(&name_str)
                 .map_err(|e| src.err(name.1.span(), "method.name", e.to_string()))?;
-            let when = src.method_when(t, &name_str, &keys)?;
+            let when = src.method_when(t, &name_str, keys)?;
             let variants = src.method_variants(t, &name_str)?;
             for params in variants {
                 let id = registry::method_id(&name_str, &params);
@@ -423,7 +423,7 @@ impl Src<'_> {
             .filter(|(k, _)| k.get_ref() != "name" && k.get_ref() != "when")
         {
             let key = k.get_ref();
-            let method = registry::lookup(&name_str)
+            let method = registry::lookup(name_str)
                 .map_err(|e| src.err(k.span(), &format!("{name_str}.{key}"), e.to_string()))?;
             if method.param(key).is_none() {
                 return Err(src.err(

@@ -93,12 +93,15 @@ pub fn run_plan(plan: &Plan, dir: &Path, opts: &RunOptions) -> Result<RunSummary
     })
 }
 
+/// Items with the indices of their methods still to run.
+type Todo = Vec<(Item, Vec<usize>)>;
+
 /// The shard's runs: how many it has, and its items with the methods not finished yet.
 fn pending_runs(
     plan: &Plan,
     opts: &RunOptions,
     done: &HashSet<(i64, String)>,
-) -> Result<(usize, Vec<(Item, Vec<usize>)>)> {
+) -> Result<(usize, Todo)> {
     let items: Vec<Item> = plan
         .items()?
         .into_iter()
