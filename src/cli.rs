@@ -94,6 +94,9 @@ pub enum Command {
     EmitSlurm(EmitSlurmArgs),
     /// Render a merged results table as a standalone offline HTML dashboard.
     Report(ReportArgs),
+    /// Compare two results tables bit for bit, skipping wall times and build provenance; exit 2
+    /// naming the first differing row of each column when they differ.
+    Compare(CompareArgs),
     /// Print this build and machine: version, git revision, SIMD path of the coders (detected and
     /// in use, see DICTLAB_SIMD), threads, memory limit — as JSON, for bug reports and CI logs.
     Info,
@@ -251,6 +254,19 @@ impl From<EmitSlurmArgs> for crate::sweep::slurm::SlurmOptions {
             dictlab: a.dictlab,
         }
     }
+}
+
+/// `dictlab compare` flags.
+#[derive(Debug, clap::Args)]
+pub struct CompareArgs {
+    /// First table (parquet).
+    pub a: PathBuf,
+    /// Second table (parquet).
+    pub b: PathBuf,
+    /// Also skip this column (repeatable); time_s, m_time_to_95, git_rev and crate_version are
+    /// always skipped.
+    #[arg(long)]
+    pub ignore: Vec<String>,
 }
 
 /// `dictlab report` flags.
@@ -711,6 +727,7 @@ pub fn run(cli: Cli) -> Result<String> {
     }
     match cli.command {
         Command::Info => info(),
+        Command::Compare(a) => compare(a),
         Command::Generate(g) => generate(g),
         Command::Encode(e) => encode(e),
         Command::Learn(l) => learn(l),
@@ -895,6 +912,29 @@ fn metrics(m: MetricsArgs) -> Result<String> {
     let d = io::read_matrix(&m.estimate, "estimated dictionary")?;
     let r = crate::metrics::recovery_metrics(a.view(), d.view(), m.tau)?;
     Ok(serde_json::to_string(&r)?)
+}
+
+/// `dictlab compare`: the two tables agree bit for bit outside the volatile columns.
+fn compare(a: CompareArgs) -> Result<String> {
+    let (x, y) = (
+        crate::sweep::store::read_parquet(&a.a)?,
+        crate::sweep::store::read_parquet(&a.b)?,
+    );
+    let mut ignore: Vec<&str> = crate::table::VOLATILE.to_vec();
+    ignore.extend(a.ignore.iter().map(String::as_str));
+    let d = crate::table::differences(&x, &y, &ignore)?;
+    if d.is_empty() {
+        Ok(serde_json::to_string(&serde_json::json!({
+            "equal": true, "rows": x.height(), "columns_compared": x.width() - x.columns().iter().filter(|c| ignore.contains(&c.name().as_str())).count(),
+        }))?)
+    } else {
+        Err(Error::Results(format!(
+            "{} and {} differ:\n{}",
+            a.a.display(),
+            a.b.display(),
+            d.join("\n")
+        )))
+    }
 }
 
 /// `dictlab info`: what this build runs on.

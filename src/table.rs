@@ -359,6 +359,74 @@ pub fn fit_line(x: &[f64], y: &[f64]) -> Option<(f64, f64)> {
     Some((slope, my - slope * mx))
 }
 
+/// Columns that differ between two runs of the same work by design: wall times and the build's
+/// provenance. [`differences`] skips them unless asked otherwise.
+pub const VOLATILE: &[&str] = &["time_s", "m_time_to_95", "git_rev", "crate_version"];
+
+/// Where two tables differ, compared bit for bit (floats by their bits, NaN = NaN of the same
+/// bits), skipping the columns in `ignore`: different column lists, heights, types, or the first
+/// differing row of each column. Empty when they agree — the check that a change left the results
+/// unchanged (`dictlab compare`).
+///
+/// # Errors
+/// A column that cannot be read.
+pub fn differences(a: &DataFrame, b: &DataFrame, ignore: &[&str]) -> Result<Vec<String>> {
+    let names = |d: &DataFrame| -> Vec<String> {
+        d.columns()
+            .iter()
+            .map(|c| c.name().to_string())
+            .filter(|n| !ignore.contains(&n.as_str()))
+            .collect()
+    };
+    let (na, nb) = (names(a), names(b));
+    let mut out = Vec::new();
+    if na != nb {
+        let only = |x: &[String], y: &[String]| {
+            x.iter()
+                .filter(|n| !y.contains(n))
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        out.push(format!(
+            "columns differ: only in the first {:?}, only in the second {:?}",
+            only(&na, &nb),
+            only(&nb, &na)
+        ));
+    }
+    if a.height() != b.height() {
+        out.push(format!("heights differ: {} vs {}", a.height(), b.height()));
+        return Ok(out);
+    }
+    for n in na.iter().filter(|n| nb.contains(n)) {
+        let (ca, cb) = (col(a, n)?, col(b, n)?);
+        if ca.dtype() != cb.dtype() {
+            out.push(format!("column {n}: type {} vs {}", ca.dtype(), cb.dtype()));
+            continue;
+        }
+        let first = if ca.dtype() == &DataType::Float64 {
+            let bits = |c: &Column| -> Result<Vec<Option<u64>>> {
+                Ok(c.f64()?.iter().map(|v| v.map(f64::to_bits)).collect())
+            };
+            let (x, y) = (bits(ca)?, bits(cb)?);
+            (0..x.len()).find(|&i| x[i] != y[i]).map(|i| {
+                let f = |v: Option<u64>| {
+                    v.map_or("null".to_string(), |b| format!("{:e}", f64::from_bits(b)))
+                };
+                (i, f(x[i]), f(y[i]))
+            })
+        } else {
+            let (x, y) = (column_str(a, n)?, column_str(b, n)?);
+            (0..x.len())
+                .find(|&i| x[i] != y[i])
+                .map(|i| (i, x[i].clone(), y[i].clone()))
+        };
+        if let Some((i, x, y)) = first {
+            out.push(format!("column {n}: row {i}: {x} vs {y}"));
+        }
+    }
+    Ok(out)
+}
+
 /// A column by name, found by a linear scan of the names.
 ///
 /// Under evcxr, polars is linked into several dylibs (the crate and each cell), each with its own
@@ -494,6 +562,39 @@ mod tests {
         assert!((s - 0.5).abs() < 1e-12 && (b - 1.0 / 6.0).abs() < 1e-12);
         assert!(fit_line(&[1.0, 1.0], &[0.0, 2.0]).is_none());
         assert!(fit_line(&[1.0], &[0.0]).is_none());
+    }
+
+    #[test]
+    fn differences_name_the_first_differing_row_and_skip_volatile_columns() {
+        let mk = |x: f64, t: f64| {
+            let mut r = Row::new("a").metric("x", x).metric("y", 1.0);
+            r.time_s = t;
+            frame_of_rows(vec![Row::new("a").metric("x", 0.5).metric("y", 1.0), r], 1).unwrap()
+        };
+        assert!(
+            differences(&mk(2.0, 1.0), &mk(2.0, 9.0), VOLATILE)
+                .unwrap()
+                .is_empty()
+        );
+        let d = differences(&mk(2.0, 1.0), &mk(2.0 + 1e-15, 1.0), VOLATILE).unwrap();
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(
+            d[0].starts_with("column m_x: row 1: 2e0 vs 2.000000000000001e0"),
+            "{d:?}"
+        );
+        // the time column counts when not skipped
+        assert_eq!(
+            differences(&mk(2.0, 1.0), &mk(2.0, 9.0), &[])
+                .unwrap()
+                .len(),
+            1
+        );
+        let short = frame_of_rows(vec![Row::new("a")], 1).unwrap();
+        let d = differences(&mk(2.0, 1.0), &short, VOLATILE).unwrap();
+        assert!(
+            d.iter().any(|s| s.contains("heights differ: 2 vs 1")),
+            "{d:?}"
+        );
     }
 
     #[test]

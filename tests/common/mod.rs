@@ -46,38 +46,8 @@ iters = 8
 
 /// Equal in every column but the timing ones, compared bit for bit (floats by their bits).
 pub fn assert_same_results(a: &DataFrame, b: &DataFrame) {
-    let names = |d: &DataFrame| -> Vec<String> {
-        d.columns()
-            .iter()
-            .map(|c| c.name().to_string())
-            .filter(|n| n != "time_s" && n != "m_time_to_95")
-            .collect()
-    };
-    assert_eq!(names(a), names(b));
-    assert_eq!(a.height(), b.height());
-    for n in names(a) {
-        let (ca, cb) = (
-            dictlab::sweep::col(a, &n).unwrap(),
-            dictlab::sweep::col(b, &n).unwrap(),
-        );
-        assert_eq!(ca.dtype(), cb.dtype(), "{n}");
-        if ca.dtype() == &DataType::Float64 {
-            let bits = |c: &Column| -> Vec<Option<u64>> {
-                c.f64()
-                    .unwrap()
-                    .iter()
-                    .map(|v| v.map(f64::to_bits))
-                    .collect()
-            };
-            assert_eq!(bits(ca), bits(cb), "column {n}");
-        } else {
-            assert_eq!(
-                dictlab::sweep::column_str(a, &n).unwrap(),
-                dictlab::sweep::column_str(b, &n).unwrap(),
-                "column {n}"
-            );
-        }
-    }
+    let d = dictlab::table::differences(a, b, &["time_s", "m_time_to_95"]).unwrap();
+    assert!(d.is_empty(), "{}", d.join("\n"));
 }
 
 /// Run the `dictlab` binary of this build: (exit code, stdout, stderr).
