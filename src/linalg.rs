@@ -197,6 +197,46 @@ pub fn zeros_f(rows: usize, cols: usize) -> Array2<f64> {
     Array2::zeros((rows, cols).f())
 }
 
+/// Solve `A x = b` in place for a small symmetric positive semi-definite `A` (k × k, row-major) by
+/// Cholesky with a relative jitter when a pivot vanishes (supports larger than n make D_SᵀD_S
+/// singular: the minimum-norm-like solution of the jittered system is used). The one small
+/// dense solver of the crate for k × k systems inside per-signal loops (a faer call costs more
+/// than the solve there); m × m systems go through [`spd_solve`]. LARS and OMP keep their own
+/// progressive factors (one row appended per step), which are kernels, not general solvers.
+pub fn small_spd_solve(a: &mut [f64], k: usize, b: &mut [f64]) {
+    let scale = (0..k)
+        .map(|i| a[i * k + i])
+        .fold(0.0f64, f64::max)
+        .max(1e-300);
+    for i in 0..k {
+        for j in 0..=i {
+            let mut s = a[i * k + j];
+            for l in 0..j {
+                s -= a[i * k + l] * a[j * k + l];
+            }
+            if i == j {
+                a[i * k + i] = s.max(1e-12 * scale).sqrt();
+            } else {
+                a[i * k + j] = s / a[j * k + j];
+            }
+        }
+    }
+    for i in 0..k {
+        let mut s = b[i];
+        for l in 0..i {
+            s -= a[i * k + l] * b[l];
+        }
+        b[i] = s / a[i * k + i];
+    }
+    for i in (0..k).rev() {
+        let mut s = b[i];
+        for l in i + 1..k {
+            s -= a[l * k + i] * b[l];
+        }
+        b[i] = s / a[i * k + i];
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -257,4 +297,17 @@ mod tests {
         let i = p.t().dot(&p);
         assert!((i - Array2::<f64>::eye(3)).iter().all(|x| x.abs() < 1e-12));
     }
+
+    #[test]
+    fn small_spd_solve_by_hand_and_on_a_singular_system() {
+        // [[4, 2], [2, 3]] x = [2, 1]: x = [0.5, 0] by hand
+        let (mut a, mut b) = (vec![4.0, 2.0, 2.0, 3.0], vec![2.0, 1.0]);
+        small_spd_solve(&mut a, 2, &mut b);
+        assert!((b[0] - 0.5).abs() < 1e-15 && b[1].abs() < 1e-15, "{b:?}");
+        // a rank-1 system stays finite (the jittered pivot)
+        let (mut a, mut b) = (vec![1.0, 1.0, 1.0, 1.0], vec![1.0, 1.0]);
+        small_spd_solve(&mut a, 2, &mut b);
+        assert!(b.iter().all(|v| v.is_finite()), "{b:?}");
+    }
+
 }

@@ -849,7 +849,7 @@ fn implicit_correction(
                 .iter()
                 .map(|&i| dtr[[i, j]] + lambda * zc[i].signum())
                 .collect();
-            small_spd_solve(&mut a, k, &mut b);
+            crate::linalg::small_spd_solve(&mut a, k, &mut b);
             for (t, &i) in s.iter().enumerate() {
                 out[i] = b[t];
             }
@@ -860,43 +860,6 @@ fn implicit_correction(
         v.column_mut(j).assign(&ndarray::Array1::from(c));
     }
     Ok(v)
-}
-
-/// Solve `A x = b` in place for a small symmetric positive semi-definite `A` (k × k, row-major) by
-/// Cholesky with a relative jitter when a pivot vanishes (supports larger than n make D_SᵀD_S
-/// singular: the minimum-norm-like solution of the jittered system is used).
-fn small_spd_solve(a: &mut [f64], k: usize, b: &mut [f64]) {
-    let scale = (0..k)
-        .map(|i| a[i * k + i])
-        .fold(0.0f64, f64::max)
-        .max(1e-300);
-    for i in 0..k {
-        for j in 0..=i {
-            let mut s = a[i * k + j];
-            for l in 0..j {
-                s -= a[i * k + l] * a[j * k + l];
-            }
-            if i == j {
-                a[i * k + i] = s.max(1e-12 * scale).sqrt();
-            } else {
-                a[i * k + j] = s / a[j * k + j];
-            }
-        }
-    }
-    for i in 0..k {
-        let mut s = b[i];
-        for l in 0..i {
-            s -= a[i * k + l] * b[l];
-        }
-        b[i] = s / a[i * k + i];
-    }
-    for i in (0..k).rev() {
-        let mut s = b[i];
-        for l in i + 1..k {
-            s -= a[l * k + i] * b[l];
-        }
-        b[i] = s / a[i * k + i];
-    }
 }
 
 /// PUDLE's initialization near the truth: `D* + std · N(0, 1)` entrywise, columns normalized
