@@ -309,5 +309,4 @@ mod tests {
         small_spd_solve(&mut a, 2, &mut b);
         assert!(b.iter().all(|v| v.is_finite()), "{b:?}");
     }
-
 }

@@ -310,18 +310,8 @@ const AGD_PARAMS: &[Param] = &[
         Dflt::Float(TAU),
         "decode threshold τ (noodl: initial threshold)",
     ),
-    Param::new(
-        "epochs",
-        Ty::Positive,
-        Dflt::Float(EPOCHS),
-        "passes over the data",
-    ),
-    Param::new(
-        "batch",
-        Ty::Count,
-        Dflt::Int(BATCH as i64),
-        "signals per step",
-    ),
+    crate::learn::epochs_param(EPOCHS),
+    crate::learn::batch_param(BATCH),
 ];
 
 fn build_agd(p: &Params<'_>, ctx: &Context<'_>) -> Result<Box<dyn DictionaryLearner>> {

@@ -328,6 +328,26 @@ pub fn init_from_params(p: &Params<'_>, ctx: &Context<'_>) -> Result<Init> {
     })
 }
 
+/// The parameter `epochs` (passes over the data) with its default.
+pub const fn epochs_param(default: f64) -> Param {
+    Param::new(
+        "epochs",
+        Ty::Positive,
+        Dflt::Float(default),
+        "passes over the data",
+    )
+}
+
+/// The parameter `batch` (signals per minibatch) with its default.
+pub const fn batch_param(default: usize) -> Param {
+    Param::new(
+        "batch",
+        Ty::Count,
+        Dflt::Int(default as i64),
+        "signals per minibatch",
+    )
+}
+
 /// The parameter `lambda` of learners whose coding step is OMP unless a penalty is given.
 pub const CODER_LAMBDA: Param = Param::new(
     "lambda",

@@ -41,7 +41,6 @@ use crate::error::{Error, Result, ensure};
 use crate::iter::{self, Iterative, Observer, Record, Schedule, Stop};
 use crate::linalg;
 use crate::rng::rng_from_seed;
-use crate::spec::{Dflt, Param, Ty};
 use ndarray::{Array2, ArrayView2};
 
 /// Sufficient statistics of the online learner: $A = \sum \beta\,xx^\top$ (m × m) and
@@ -316,18 +315,8 @@ pub const SPEC: LearnerSpec = LearnerSpec {
     params: &[
         SPARSITY,
         CODER_LAMBDA,
-        Param::new(
-            "epochs",
-            Ty::Positive,
-            Dflt::Float(EPOCHS),
-            "passes over the data",
-        ),
-        Param::new(
-            "batch",
-            Ty::Count,
-            Dflt::Int(BATCH as i64),
-            "signals per minibatch",
-        ),
+        crate::learn::epochs_param(EPOCHS),
+        crate::learn::batch_param(BATCH),
     ],
     build: |p, ctx| {
         Ok(Box::new(

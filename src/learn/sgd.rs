@@ -50,18 +50,8 @@ pub const SPEC: LearnerSpec = LearnerSpec {
             Dflt::Float(LR),
             "step size η (decays as η·t₀/(t + t₀), t₀ = one epoch)",
         ),
-        Param::new(
-            "epochs",
-            Ty::Positive,
-            Dflt::Float(EPOCHS),
-            "passes over the data",
-        ),
-        Param::new(
-            "batch",
-            Ty::Count,
-            Dflt::Int(BATCH as i64),
-            "signals per minibatch",
-        ),
+        crate::learn::epochs_param(EPOCHS),
+        crate::learn::batch_param(BATCH),
     ],
     build: |p, ctx| {
         Ok(Box::new(SgdDl {

@@ -468,12 +468,7 @@ pub const SAE_SPEC: LearnerSpec = LearnerSpec {
             Dflt::Int(sae::STEPS as i64),
             "Adam steps",
         ),
-        Param::new(
-            "batch",
-            Ty::Count,
-            Dflt::Int(sae::BATCH as i64),
-            "signals per minibatch",
-        ),
+        crate::learn::batch_param(sae::BATCH),
         Param::new("lr", Ty::Positive, Dflt::Float(sae::LR), "Adam step size"),
         Param::new(
             "theta0",
@@ -624,12 +619,7 @@ pub const LISTA_DL_SPEC: LearnerSpec = LearnerSpec {
             Dflt::Int(lista::STEPS as i64),
             "Adam steps",
         ),
-        Param::new(
-            "batch",
-            Ty::Count,
-            Dflt::Int(lista::BATCH as i64),
-            "signals per minibatch",
-        ),
+        crate::learn::batch_param(lista::BATCH),
         Param::new(
             "lr",
             Ty::Positive,
