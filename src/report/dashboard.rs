@@ -179,10 +179,7 @@ pub fn dashboard(df: &DataFrame, title: &str) -> Result<Report> {
             [x] => {
                 let g = mean_by(&sub, &[x.as_str()])?;
                 let xs: Vec<f64> = column_f64(&g, x)?.into_iter().flatten().collect();
-                let ys: Vec<f64> = column_f64(&g, metric)?
-                    .into_iter()
-                    .map(|v| v.unwrap_or(f64::NAN))
-                    .collect();
+                let ys = crate::table::column_nan(&g, metric)?;
                 rep = rep.plot(&curves(
                     &chart,
                     x,
@@ -219,8 +216,15 @@ pub fn dashboard(df: &DataFrame, title: &str) -> Result<Report> {
     rep = rep
         .heading("Results (final iteration, mean over repetitions)")
         .table(&table, 500);
-    let terms = column_str(&fin, "termination")?;
-    let meths = column_str(&fin, "method")?;
+    Ok(rep
+        .heading("Terminations")
+        .table(&termination_counts(&fin)?, 500))
+}
+
+/// Runs per (method, termination) of the final rows, errors counted together.
+fn termination_counts(fin: &DataFrame) -> Result<DataFrame> {
+    let terms = column_str(fin, "termination")?;
+    let meths = column_str(fin, "method")?;
     let mut counts: BTreeMap<(String, String), i64> = BTreeMap::new();
     for (m, t) in meths.into_iter().zip(terms) {
         let t = if t.starts_with("error") {
@@ -244,7 +248,7 @@ pub fn dashboard(df: &DataFrame, title: &str) -> Result<Report> {
             Column::new("runs".into(), cn),
         ],
     )?;
-    Ok(rep.heading("Terminations").table(&tdf, 500))
+    Ok(tdf)
 }
 
 /// The benchmark's headline: one row per method (plan order of first appearance) over the final
@@ -263,10 +267,7 @@ pub fn headline(df: &DataFrame) -> Result<DataFrame> {
     let term = column_str(&fin, "termination")?;
     let num = |name: &str| -> Result<Vec<f64>> {
         Ok(if has(&fin, name) {
-            column_f64(&fin, name)?
-                .into_iter()
-                .map(|v| v.unwrap_or(f64::NAN))
-                .collect()
+            crate::table::column_nan(&fin, name)?
         } else {
             vec![f64::NAN; fin.height()]
         })
@@ -286,31 +287,6 @@ pub fn headline(df: &DataFrame) -> Result<DataFrame> {
             order.push(m.clone());
         }
     }
-    let mean = |v: &[f64], idx: &[usize]| {
-        let xs: Vec<f64> = idx
-            .iter()
-            .map(|&i| v[i])
-            .filter(|x| x.is_finite())
-            .collect();
-        if xs.is_empty() {
-            f64::NAN
-        } else {
-            xs.iter().sum::<f64>() / xs.len() as f64
-        }
-    };
-    let median = |v: &[f64], idx: &[usize]| {
-        let mut xs: Vec<f64> = idx
-            .iter()
-            .map(|&i| v[i])
-            .filter(|x| x.is_finite())
-            .collect();
-        xs.sort_by(f64::total_cmp);
-        match xs.len() {
-            0 => f64::NAN,
-            l if l % 2 == 1 => xs[l / 2],
-            l => 0.5 * (xs[l / 2 - 1] + xs[l / 2]),
-        }
-    };
     const STATS: [&str; 8] = [
         "success",
         "recovery_rate",
@@ -344,12 +320,12 @@ pub fn headline(df: &DataFrame) -> Result<DataFrame> {
             .count();
         stats.push([
             ok as f64 / idx.len().max(1) as f64,
-            mean(&rate, &idx),
-            mean(&score, &idx),
-            mean(&spur, &idx),
-            mean(&f1, &idx),
-            median(&time, &idx),
-            median(&t95, &idx),
+            mean_at(&rate, &idx),
+            mean_at(&score, &idx),
+            mean_at(&spur, &idx),
+            mean_at(&f1, &idx),
+            median_at(&time, &idx),
+            median_at(&t95, &idx),
             idx.iter().map(|&i| time[i]).filter(|x| x.is_finite()).sum(),
         ]);
     }
@@ -364,6 +340,35 @@ pub fn headline(df: &DataFrame) -> Result<DataFrame> {
     }
     let h = out[0].len();
     Ok(DataFrame::new(h, out)?)
+}
+
+/// Mean of the finite `v[i]`, i in `idx` (NaN when none).
+fn mean_at(v: &[f64], idx: &[usize]) -> f64 {
+    let xs: Vec<f64> = idx
+        .iter()
+        .map(|&i| v[i])
+        .filter(|x| x.is_finite())
+        .collect();
+    if xs.is_empty() {
+        f64::NAN
+    } else {
+        xs.iter().sum::<f64>() / xs.len() as f64
+    }
+}
+
+/// Median of the finite `v[i]`, i in `idx` (NaN when none).
+fn median_at(v: &[f64], idx: &[usize]) -> f64 {
+    let mut xs: Vec<f64> = idx
+        .iter()
+        .map(|&i| v[i])
+        .filter(|x| x.is_finite())
+        .collect();
+    xs.sort_by(f64::total_cmp);
+    match xs.len() {
+        0 => f64::NAN,
+        l if l % 2 == 1 => xs[l / 2],
+        l => 0.5 * (xs[l / 2 - 1] + xs[l / 2]),
+    }
 }
 
 /// A frame as a GitHub-flavoured Markdown table (floats with 4 significant digits, NaN as `–`).
