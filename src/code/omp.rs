@@ -381,10 +381,20 @@ trait StepKernel {
 }
 
 /// Portable kernels: separate passes (GEMV, scale, AXPY, max, first index) that the compiler
-/// vectorizes for the target it is compiled for.
-struct Portable;
+/// vectorizes for the target it is compiled for. `FMA`: the GEMV fuses multiply and add
+/// (`mul_add`), which is one instruction where the code is compiled with FMA (the AVX2 path,
+/// aarch64) but a libm call on x86-64 without it — 200× slower, measured — so the portable
+/// path of x86-64 uses the unfused form.
+struct PortableK<const FMA: bool>;
 
-impl StepKernel for Portable {
+/// The portable kernels with fused multiply-add (the AVX2 path and non-x86 targets).
+type Portable = PortableK<true>;
+
+/// The portable kernels without fused multiply-add (x86-64 without AVX2 + FMA).
+#[cfg(target_arch = "x86_64")]
+type PortableNoFma = PortableK<false>;
+
+impl<const FMA: bool> StepKernel for PortableK<FMA> {
     #[inline(always)]
     fn argmax(v: &[f64], w: &[f64]) -> (f64, usize) {
         let best = max_score(v, w);
@@ -402,7 +412,7 @@ impl StepKernel for Portable {
         w: &[f64],
     ) -> (f64, usize) {
         let m = alpha.len();
-        gemv_cols_neg(col, g_row, prev, m, c);
+        gemv_cols_neg::<FMA>(col, g_row, prev, m, c);
         col.iter_mut().for_each(|v| *v *= inv_d);
         axpy_neg(alpha, zs, col);
         Self::argmax(alpha, w)
@@ -412,7 +422,7 @@ impl StepKernel for Portable {
 /// `out = b − Σ_t c_t W[:, t]` for the columns of `w` (column t at `w[t m..(t + 1) m]`): a GEMV
 /// accumulated in registers 32 entries at a time (one store per entry).
 #[inline(always)]
-fn gemv_cols_neg(out: &mut [f64], b: &[f64], w: &[f64], m: usize, c: &[f64]) {
+fn gemv_cols_neg<const FMA: bool>(out: &mut [f64], b: &[f64], w: &[f64], m: usize, c: &[f64]) {
     // 32 lanes = 8 independent AVX accumulators: enough to hide the add latency
     const W: usize = 32;
     let full = m / W * W;
@@ -421,8 +431,14 @@ fn gemv_cols_neg(out: &mut [f64], b: &[f64], w: &[f64], m: usize, c: &[f64]) {
         acc.copy_from_slice(&b[i0..i0 + W]);
         for (t, &ct) in c.iter().enumerate() {
             let col = &w[t * m + i0..t * m + i0 + W];
-            for l in 0..W {
-                acc[l] = (-ct).mul_add(col[l], acc[l]);
+            if FMA {
+                for l in 0..W {
+                    acc[l] = (-ct).mul_add(col[l], acc[l]);
+                }
+            } else {
+                for l in 0..W {
+                    acc[l] -= ct * col[l];
+                }
             }
         }
         out[i0..i0 + W].copy_from_slice(&acc);
@@ -547,6 +563,9 @@ fn dispatch<J: Job>(job: J) -> J::Out {
         // SAFETY: the CPU supports the features the function was compiled for.
         return unsafe { run_avx2(job) };
     }
+    #[cfg(target_arch = "x86_64")]
+    return job.run::<PortableNoFma>();
+    #[cfg(not(target_arch = "x86_64"))]
     job.run::<Portable>()
 }
 
@@ -1053,6 +1072,13 @@ mod tests {
                 assert!((r1.0 - r2.0).abs() <= 1e-12);
             }
         }
+    }
+
+    /// The unfused portable kernels (x86-64 without FMA) against the fused ones.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn unfused_portable_kernels_agree_with_the_fused_ones() {
+        kernels_agree::<PortableNoFma>();
     }
 
     #[test]
