@@ -449,13 +449,6 @@ impl LearnArgs {
         // --sparsity is a parameter of the methods that take it, and the data's k (the
         // instance's, in a plan) for the others
         let takes_k = crate::registry::lookup(&name)?.param("sparsity").is_some();
-        if self.init == InitArg::Near && truth.is_none() && self.init_dict.is_none() {
-            return Err(Error::invalid(
-                "init",
-                "near",
-                "--truth A.npy with --init near (the start is the truth perturbed)",
-            ));
-        }
         let mut flags = vec![
             (
                 "sparsity",

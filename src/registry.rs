@@ -135,16 +135,6 @@ pub fn lookup(name: &str) -> Result<&'static Method> {
     })
 }
 
-/// Check `params` against method `name` (keys, types, ranges) without building anything.
-///
-/// # Errors
-/// An unknown method; an unknown parameter key (naming the accepted ones); a bad value.
-pub fn check_params(name: &str, params: &[(String, Value)]) -> Result<&'static Method> {
-    let def = lookup(name)?;
-    def.validate(params)?;
-    Ok(def)
-}
-
 /// The parameters set on a command line, in registry spelling: unset flags (`None`) are dropped;
 /// a flag (or `-p` key) that `name` does not take, or a key set twice, is refused (dropping it
 /// silently ran another model than the user asked for: `--nonneg` with omp wrote negative codes).

@@ -177,13 +177,6 @@ pub struct MethodSpec<B: 'static> {
     pub build: fn(&Params<'_>, &Context<'_>) -> Result<B>,
 }
 
-impl<B> MethodSpec<B> {
-    /// The parameter `key`, if the method declares it.
-    pub fn param(&self, key: &str) -> Option<&'static Param> {
-        self.params.iter().find(|p| p.key == key)
-    }
-}
-
 /// A method's parameters, validated against its declared [`Param`]s; unset keys read as their
 /// defaults. Errors name `method.key`.
 pub struct Params<'a> {
@@ -209,17 +202,16 @@ impl<'a> Params<'a> {
     }
 
     /// As [`Params::new`] for the parameters of something other than a method: errors say
-    /// `what` (e.g. "instance key") and name the key alone when `owner` is empty.
+    /// `what` (e.g. "instance key") and name the key alone when `method` is empty.
     ///
     /// # Errors
     /// As [`Params::new`].
     pub fn of(
         what: &'static str,
-        owner: &'a str,
+        method: &'a str,
         decl: Vec<&'static Param>,
         kv: &'a [(String, Value)],
     ) -> Result<Self> {
-        let method = owner;
         let name = |k: &str| {
             if method.is_empty() {
                 k.to_string()
@@ -272,11 +264,6 @@ impl<'a> Params<'a> {
         })
     }
 
-    /// Whether `key` was given (not defaulted).
-    pub fn is_set(&self, key: &str) -> bool {
-        self.kv.iter().any(|(k, _)| k == key)
-    }
-
     /// The value of `key`: given, else the declared default (`None` for an unset `Auto` or
     /// `Required` parameter).
     pub fn value(&self, key: &str) -> Option<Value> {
@@ -324,10 +311,7 @@ impl<'a> Params<'a> {
     /// # Errors
     /// A required parameter not given.
     pub fn choice(&self, key: &str) -> Result<String> {
-        match self.value(key) {
-            Some(Value::Str(s)) => Ok(s),
-            _ => Err(self.missing(key)),
-        }
+        self.str_opt(key).ok_or_else(|| self.missing(key))
     }
 
     /// Text (given or default; `None` when unset without a default).

@@ -284,10 +284,8 @@ impl DictionaryLearner for ApproxGradient {
         let (d0, rng) = crate::learn::start(y, m, init, seed)?;
         let mut state = LearnState::new(d0, rng);
         // objective before the first step: mean ½‖y‖² (the data fit of the zero code)
-        state.data_fit = 0.5 * y.iter().map(|v| v * v).sum::<f64>() / y.ncols() as f64;
-        let steps = ((self.epochs * y.ncols() as f64) / self.batch as f64)
-            .ceil()
-            .max(1.0) as usize;
+        state.data_fit = super::zero_code_fit(y) / y.ncols() as f64;
+        let steps = super::minibatch_steps(self.epochs, y.ncols(), self.batch);
         let mut alg = AgdAlg { p: self, y };
         let (s, info) = iter::run(&mut alg, state, &Stop::iters(steps), schedule, obs)?;
         Ok(Learned::from_state(s, info))

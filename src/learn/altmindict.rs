@@ -131,7 +131,7 @@ impl DictionaryLearner for AltMinDict {
         let (d0, rng) = crate::learn::start(y, m, init, seed)?;
         check_problem(d0.view(), y)?;
         let mut state = LearnState::new(d0, rng);
-        state.data_fit = 0.5 * y.iter().map(|v| v * v).sum::<f64>();
+        state.data_fit = super::zero_code_fit(y);
         let mut alg = Alg {
             p: self,
             y,

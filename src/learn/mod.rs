@@ -410,6 +410,18 @@ pub fn start(
     Ok((d0, rng))
 }
 
+/// ½‖Y‖²_F: the data fit of the zero code, what a learner reports before its first step (divided
+/// by N where its data fit is a mean over signals).
+pub(crate) fn zero_code_fit(y: ArrayView2<'_, f64>) -> f64 {
+    0.5 * y.iter().map(|v| v * v).sum::<f64>()
+}
+
+/// Minibatch steps for `epochs` passes over `nn` signals in batches of `batch`: ⌈epochs·N / b⌉,
+/// at least 1 — what "passes over the data" means for every minibatch learner.
+pub(crate) fn minibatch_steps(epochs: f64, nn: usize, batch: usize) -> usize {
+    ((epochs * nn as f64) / batch as f64).ceil().max(1.0) as usize
+}
+
 /// The checks every learner makes on its training signals: `m ≥ 1`, at least m samples, finite
 /// values, not all zero.
 pub fn check_signals(y: ArrayView2<'_, f64>, m: usize) -> Result<()> {
@@ -594,7 +606,7 @@ impl<C: SparseCoder, U: DictUpdate> DictionaryLearner for AlternatingMinimizatio
         check_problem(dict.view(), y)?;
         let mut alg = AltMinAlg { p: self, y };
         let mut state = LearnState::new(dict, rng);
-        state.data_fit = 0.5 * y.iter().map(|v| v * v).sum::<f64>();
+        state.data_fit = zero_code_fit(y);
         let stop = Stop {
             max_iters: self.max_iters,
             rel_decrease: (self.rel_tol > 0.0).then_some(self.rel_tol),

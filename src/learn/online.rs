@@ -229,9 +229,7 @@ impl<C: SparseCoder> OnlineDl<C> {
 
     /// Steps per [`DictionaryLearner::learn`] call for N signals.
     pub fn total_steps(&self, nn: usize) -> usize {
-        ((self.epochs * nn as f64) / self.batch as f64)
-            .ceil()
-            .max(1.0) as usize
+        super::minibatch_steps(self.epochs, nn, self.batch)
     }
 }
 
@@ -297,7 +295,7 @@ impl<C: SparseCoder> DictionaryLearner for OnlineDl<C> {
         let mut state = self.start(d0, seed)?;
         state.rng = rng;
         // objective before the first step: mean ½‖y‖² (the data fit of the zero code)
-        state.data_fit = 0.5 * y.iter().map(|v| v * v).sum::<f64>() / y.ncols() as f64;
+        state.data_fit = super::zero_code_fit(y) / y.ncols() as f64;
         let (s, info) = self.advance(y, state, self.total_steps(y.ncols()), schedule, obs)?;
         Ok(Learned::from_state(s, info))
     }

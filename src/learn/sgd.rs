@@ -195,9 +195,9 @@ impl DictionaryLearner for SgdDl {
         crate::code::check_problem(d0.view(), y)?;
         let nn = y.ncols();
         let per_epoch = (nn as f64 / self.batch.min(nn) as f64).ceil();
-        let steps = (self.epochs * per_epoch).ceil().max(1.0) as usize;
+        let steps = super::minibatch_steps(self.epochs, nn, self.batch.min(nn));
         let mut state = LearnState::new(d0, rng);
-        state.data_fit = 0.5 * y.iter().map(|v| v * v).sum::<f64>() / nn as f64;
+        state.data_fit = super::zero_code_fit(y) / nn as f64;
         let mut alg = SgdAlg {
             p: self,
             y,
