@@ -103,6 +103,58 @@ pub enum Command {
     /// Print the per-method headline table of a merged results table (Markdown), or write it into
     /// a document between `<!-- headline:begin -->` and `<!-- headline:end -->` (BENCHMARK.md).
     Headline(HeadlineArgs),
+    /// Print each curve's phase transition (largest sparsity with ≥ 50 % success, the first
+    /// failing one, success fractions with 95 % Wilson intervals) of a merged results table, from
+    /// an adaptive sweep or a full grid (Markdown, or CSV with --csv).
+    Transitions(TransitionsArgs),
+    /// Print columns of a results table as CSV (every row, or each run's final row with
+    /// --final): a look at the data without Python.
+    Show(ShowArgs),
+    /// Check a plan and print what it would run (hash, items, methods, runs; an adaptive plan's
+    /// curves and the runs its bisection is expected to make) as JSON, without running anything.
+    Plan(PlanArgs),
+}
+
+/// `dictlab plan` flags.
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    /// Plan file (TOML).
+    pub plan: PathBuf,
+}
+
+/// `dictlab show` flags.
+#[derive(Debug, clap::Args)]
+pub struct ShowArgs {
+    /// Results (parquet).
+    pub input: PathBuf,
+    /// Comma-separated columns (default: all).
+    #[arg(long, value_delimiter = ',')]
+    pub columns: Vec<String>,
+    /// Only each run's final row.
+    #[arg(long = "final")]
+    pub final_only: bool,
+}
+
+/// `dictlab transitions` flags.
+#[derive(Debug, clap::Args)]
+pub struct TransitionsArgs {
+    /// Merged results (parquet).
+    pub input: PathBuf,
+    /// Read axis, level and success from this plan's `[adaptive]` section (else the flags).
+    #[arg(long)]
+    pub plan: Option<PathBuf>,
+    /// The integer instance key along which success falls.
+    #[arg(long, default_value = "sparsity")]
+    pub axis: String,
+    /// Success fraction located.
+    #[arg(long, default_value_t = 0.5)]
+    pub level: f64,
+    /// A run succeeds at recovery_rate (coders: support_exact) ≥ this.
+    #[arg(long, default_value_t = 0.95)]
+    pub success: f64,
+    /// Write the table as CSV here instead of printing Markdown.
+    #[arg(long)]
+    pub csv: Option<PathBuf>,
 }
 
 /// `-p KEY=VALUE` arguments as registry parameters, typed as in a plan (true/false, integers,
@@ -165,6 +217,9 @@ pub struct HeadlineArgs {
     /// Rewrite the block between the headline markers of this Markdown file instead of printing.
     #[arg(long)]
     pub update: Option<PathBuf>,
+    /// Write the table as CSV here instead (full precision, for scripts).
+    #[arg(long, conflicts_with = "update")]
+    pub csv: Option<PathBuf>,
 }
 
 /// `dictlab sweep` flags.
@@ -734,6 +789,9 @@ pub fn run(cli: Cli) -> Result<String> {
         Command::EmitSlurm(a) => crate::sweep::slurm::emit(&a.into()),
         Command::Report(a) => report(a),
         Command::Headline(a) => headline(a),
+        Command::Transitions(a) => transitions(a),
+        Command::Show(a) => show(a),
+        Command::Plan(a) => plan_summary(a),
         Command::Metrics(m) => metrics(m),
     }
 }
@@ -886,6 +944,13 @@ fn report(a: ReportArgs) -> Result<String> {
 /// `dictlab headline`: the headline table, printed or written into a document.
 fn headline(a: HeadlineArgs) -> Result<String> {
     let df = crate::sweep::store::read_results(&a.input)?;
+    if let Some(path) = &a.csv {
+        let mut t = crate::report::dashboard::headline(&df)?;
+        write_csv(&mut t, path)?;
+        return Ok(serde_json::to_string(
+            &serde_json::json!({"out": path, "methods": t.height()}),
+        )?);
+    }
     let body = headline_block(&df, &a.input)?;
     match &a.update {
         None => Ok(body),
@@ -896,6 +961,91 @@ fn headline(a: HeadlineArgs) -> Result<String> {
             std::fs::write(doc, new).map_err(|e| crate::sweep::store::file_err("write", doc, e))?;
             Ok(serde_json::to_string(&serde_json::json!({"updated": doc}))?)
         }
+    }
+}
+
+/// `dictlab plan`: what a plan would run.
+fn plan_summary(a: PlanArgs) -> Result<String> {
+    let plan = crate::sweep::Plan::from_file(&a.plan)?;
+    let mut out = serde_json::json!({
+        "hash": plan.hash,
+        "name": plan.name,
+        "items": plan.items()?.len(),
+        "methods": plan.methods.len(),
+        "grid_runs": plan.n_runs()?,
+        "passes": plan.passes,
+        "stall": plan.stall,
+    });
+    if let Some(ad) = &plan.adaptive {
+        let curves = crate::sweep::adaptive::curves(&plan)?;
+        let expected: usize = curves
+            .iter()
+            .map(|c| crate::sweep::adaptive::expected_runs(c.points.len(), ad.reps))
+            .sum();
+        out["adaptive"] = serde_json::json!({
+            "rule": ad, "curves": curves.len(), "expected_runs": expected,
+        });
+    }
+    Ok(serde_json::to_string(&out)?)
+}
+
+/// `dictlab show`: columns of a results table as CSV.
+fn show(a: ShowArgs) -> Result<String> {
+    use polars::prelude::SerWriter;
+    let df = crate::sweep::store::read_parquet(&a.input)?;
+    let df = if a.final_only {
+        crate::report::dashboard::final_rows(&df)?
+    } else {
+        df
+    };
+    let mut df = if a.columns.is_empty() {
+        df
+    } else {
+        let names: Vec<&str> = a.columns.iter().map(String::as_str).collect();
+        crate::table::select(&df, &names)?
+    };
+    let mut out = Vec::new();
+    polars::prelude::CsvWriter::new(&mut out).finish(&mut df)?;
+    Ok(String::from_utf8_lossy(&out).trim_end().to_string())
+}
+
+/// Write `t` as CSV at `path`.
+fn write_csv(t: &mut polars::prelude::DataFrame, path: &std::path::Path) -> Result<()> {
+    use polars::prelude::SerWriter;
+    let mut f =
+        std::fs::File::create(path).map_err(|e| crate::sweep::store::file_err("write", path, e))?;
+    polars::prelude::CsvWriter::new(&mut f).finish(t)?;
+    Ok(())
+}
+
+/// `dictlab transitions`: the phase transition of every curve of a results table.
+fn transitions(a: TransitionsArgs) -> Result<String> {
+    let ad = match &a.plan {
+        Some(p) => crate::sweep::Plan::from_file(p)?.adaptive.ok_or_else(|| {
+            Error::invalid(
+                "--plan",
+                p.display(),
+                "a plan with an [adaptive] section (or give --axis/--level/--success)",
+            )
+        })?,
+        None => crate::sweep::adaptive::Adaptive {
+            axis: a.axis.clone(),
+            level: a.level,
+            success: a.success,
+            reps: 1,
+        },
+    };
+    ad.check()?;
+    let df = crate::sweep::store::read_results(&a.input)?;
+    let mut t = crate::sweep::adaptive::transitions(&df, &ad)?;
+    match &a.csv {
+        Some(path) => {
+            write_csv(&mut t, path)?;
+            Ok(serde_json::to_string(
+                &serde_json::json!({"out": path, "curves": t.height()}),
+            )?)
+        }
+        None => crate::report::dashboard::markdown_table(&t),
     }
 }
 

@@ -105,6 +105,13 @@ impl Method {
     pub fn keys(&self) -> Vec<&'static str> {
         self.params().iter().map(|p| p.key).collect()
     }
+    /// How its iteration cap counts passes over the data.
+    pub fn budget(&self) -> crate::spec::Budget {
+        match self {
+            Method::Coder(s) => s.budget,
+            Method::Learner(s) => s.budget,
+        }
+    }
     /// `params` validated against this method's declared parameters.
     ///
     /// # Errors
@@ -223,6 +230,34 @@ pub fn build(name: &str, params: &[(String, Value)], ctx: &Context<'_>) -> Resul
             crate::learn::init_from_params(&p, ctx)?,
         ),
     })
+}
+
+/// Parameters with the budget's cap added, and the signals one engine iteration touches.
+pub type Budgeted = (Vec<(String, Value)>, Option<usize>);
+
+/// The parameters of `name` under a budget of `passes` passes over `n_samples` signals: its
+/// iteration cap set from the budget unless `params` set it (see [`crate::spec::Budget`]), and
+/// the signals one engine iteration touches (`None` for methods not capped by passes).
+///
+/// # Errors
+/// As [`lookup`] and [`Method::validate`].
+pub fn budgeted(
+    name: &str,
+    params: &[(String, Value)],
+    passes: Option<f64>,
+    n_samples: usize,
+) -> Result<Budgeted> {
+    let def = lookup(name)?;
+    let mut out = params.to_vec();
+    let cap = {
+        let p = def.validate(params)?;
+        passes.and_then(|b| def.budget().cap(&p, b, n_samples))
+    };
+    out.extend(cap);
+    let per = def
+        .budget()
+        .signals_per_iter(&def.validate(&out)?, n_samples);
+    Ok((out, per))
 }
 
 /// The parameter table of every method (Markdown), as in docs/methods.md.

@@ -173,8 +173,74 @@ pub struct MethodSpec<B: 'static> {
     pub summary: &'static str,
     /// Parameters, in the order they are listed.
     pub params: &'static [Param],
+    /// Which parameter caps the work, in passes over the data (a plan's `passes` budget).
+    pub budget: Budget,
     /// Constructor from validated parameters.
     pub build: fn(&Params<'_>, &Context<'_>) -> Result<B>,
+}
+
+/// How a method's iteration cap translates into passes over the N training signals, so that one
+/// compute budget (`passes` in a plan) means the same for every method: each signal seen that
+/// many times. An engine iteration touches [`Budget::signals_per_iter`] signals.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Budget {
+    /// Not capped by passes: coders (one call), and learners whose work is not a number of
+    /// passes (ℓ4's rounds of restarts).
+    None,
+    /// Full-batch iterations counted by this key: one pass each.
+    Iters(&'static str),
+    /// Passes counted by `epochs`, made of minibatch steps of `batch` signals (an engine
+    /// iteration is one step).
+    Epochs {
+        /// The key counting passes.
+        epochs: &'static str,
+        /// The key of the minibatch size.
+        batch: &'static str,
+    },
+    /// Minibatch steps counted by `steps`, of `batch` signals each (an unset `batch` whose
+    /// default is not a number means the full batch).
+    Steps {
+        /// The key counting steps.
+        steps: &'static str,
+        /// The key of the minibatch size.
+        batch: &'static str,
+    },
+}
+
+impl Budget {
+    /// Signals one engine iteration touches with these parameters on `n_samples` signals
+    /// (`None` for [`Budget::None`]).
+    pub fn signals_per_iter(&self, p: &Params<'_>, n_samples: usize) -> Option<usize> {
+        let batch = |key: &str| p.usize_opt(key).unwrap_or(n_samples).min(n_samples).max(1);
+        match *self {
+            Budget::None => None,
+            Budget::Iters(_) => Some(n_samples.max(1)),
+            Budget::Epochs { batch: b, .. } | Budget::Steps { batch: b, .. } => Some(batch(b)),
+        }
+    }
+
+    /// The iteration cap that `passes` passes over `n_samples` signals allow, as the
+    /// `(key, value)` to add to the parameters — `None` for [`Budget::None`] and when the
+    /// parameters already set the key (an explicit cap wins over the plan's budget).
+    pub fn cap(&self, p: &Params<'_>, passes: f64, n_samples: usize) -> Option<(String, Value)> {
+        let key = match *self {
+            Budget::None => return None,
+            Budget::Iters(k)
+            | Budget::Epochs { epochs: k, .. }
+            | Budget::Steps { steps: k, .. } => k,
+        };
+        if p.is_given(key) {
+            return None;
+        }
+        let value = match *self {
+            Budget::Epochs { .. } => Value::Float(passes),
+            _ => {
+                let per = self.signals_per_iter(p, n_samples)? as f64;
+                Value::Int((passes * n_samples as f64 / per).ceil().max(1.0) as i64)
+            }
+        };
+        Some((key.to_string(), value))
+    }
 }
 
 /// A method's parameters, validated against its declared [`Param`]s; unset keys read as their
@@ -273,6 +339,11 @@ impl<'a> Params<'a> {
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.clone())
             .or_else(|| decl.default.value())
+    }
+
+    /// Whether `key` was given (rather than read as its default).
+    pub fn is_given(&self, key: &str) -> bool {
+        self.kv.iter().any(|(k, _)| k == key)
     }
 
     /// A number (given or default).

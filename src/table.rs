@@ -336,6 +336,43 @@ pub fn column_nan(df: &DataFrame, name: &str) -> Result<Vec<f64>> {
         .collect())
 }
 
+/// The Wilson score interval of a binomial proportion: `successes` of `n` trials at `z` normal
+/// quantiles (1.96: 95 %). `(NaN, NaN)` for n = 0.
+pub fn wilson(successes: usize, n: usize, z: f64) -> (f64, f64) {
+    if n == 0 {
+        return (f64::NAN, f64::NAN);
+    }
+    let (k, n) = (successes.min(n) as f64, n as f64);
+    let p = k / n;
+    let z2 = z * z;
+    let centre = (p + z2 / (2.0 * n)) / (1.0 + z2 / n);
+    let half = z / (1.0 + z2 / n) * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
+    ((centre - half).max(0.0), (centre + half).min(1.0))
+}
+
+/// The mean of the finite values and the half-width of its 95 % confidence interval
+/// (Student t with n − 1 degrees of freedom; NaN half-width for fewer than two values).
+pub fn mean_ci95(values: &[f64]) -> (f64, f64) {
+    let v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    let n = v.len();
+    if n == 0 {
+        return (f64::NAN, f64::NAN);
+    }
+    let mean = v.iter().sum::<f64>() / n as f64;
+    if n < 2 {
+        return (mean, f64::NAN);
+    }
+    let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+    // two-sided 97.5 % quantiles of Student's t for 1..=30 degrees of freedom, then the normal
+    const T: [f64; 30] = [
+        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+        2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+        2.052, 2.048, 2.045, 2.042,
+    ];
+    let t = T.get(n - 2).copied().unwrap_or(1.96);
+    (mean, t * (var / n as f64).sqrt())
+}
+
 /// The least-squares line `y ≈ slope·x + intercept` through the pairs where both are finite;
 /// `None` with fewer than two such pairs or all x equal.
 pub fn fit_line(x: &[f64], y: &[f64]) -> Option<(f64, f64)> {
@@ -550,6 +587,25 @@ pub fn mean_by(df: &DataFrame, keys: &[&str]) -> Result<DataFrame> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn wilson_and_t_intervals_by_hand() {
+        // 8 of 10 at z = 1.96: centre (0.8 + 0.19208)/1.38416 = 0.71674, half-width
+        // 1.96/1.38416 · √(0.016 + 0.009604) = 0.22658 → (0.4902, 0.9433)
+        let (lo, hi) = super::wilson(8, 10, 1.96);
+        assert!(
+            (lo - 0.4902).abs() < 1e-4 && (hi - 0.9433).abs() < 1e-4,
+            "{lo} {hi}"
+        );
+        // 0 of 3: lower end 0, upper z²/(n + z²) = 3.8416/6.8416 = 0.5615
+        let (lo, hi) = super::wilson(0, 3, 1.96);
+        assert!(lo == 0.0 && (hi - 0.5615).abs() < 1e-4, "{hi}");
+        assert!(super::wilson(0, 0, 1.96).0.is_nan());
+        // 1, 2, 3: mean 2, s = 1, t(2) = 4.303 → half-width 4.303/√3 = 2.4843; NaN ignored
+        let (m, h) = super::mean_ci95(&[1.0, f64::NAN, 2.0, 3.0]);
+        assert!((m - 2.0).abs() < 1e-12 && (h - 2.4843).abs() < 1e-4, "{h}");
+        assert!(super::mean_ci95(&[5.0]).1.is_nan());
+    }
+
     use super::*;
 
     #[test]

@@ -265,6 +265,7 @@ fn array_list_compresses_ranges() {
         missing_shards: vec![0, 1, 2, 5, 7, 8, 11],
         chunks: 0,
         journaled: 0,
+        curves: None,
     };
     assert_eq!(st.array_list(), "0-2,5,7-8,11");
 }

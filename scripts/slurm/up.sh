@@ -6,6 +6,8 @@
 # Needs root on Debian (installs munge slurmctld slurmd slurm-client when missing).
 # Env: DICTLAB_SLURM_DIR  config/state/logs/sockets (default /var/tmp/dictlab-slurm)
 #      DICTLAB_SLURM_PORT first of two TCP ports (default 6917: slurmctld 6917, slurmd 6918)
+#      DICTLAB_SLURM_NICE niceness of slurmd, inherited by every job (default 0; 19 lets a long
+#                         benchmark use only the CPU time other work leaves, e.g. on a shared desk machine)
 # Prints the SLURM_CONF path to use on its last line.
 set -euo pipefail
 D=${DICTLAB_SLURM_DIR:-/var/tmp/dictlab-slurm}
@@ -98,7 +100,10 @@ fi
 for _ in $(seq 60); do scontrol ping 2>/dev/null | grep -q 'is UP' && break; sleep 0.5; done
 scontrol ping | grep -q 'is UP' || { tail -20 "$D/log/slurmctld.log" >&2; exit 1; }
 
-running "$D/slurmd.pid" || { /usr/sbin/slurmd -N "$NODE"; say "slurmd started"; }
+running "$D/slurmd.pid" || {
+  nice -n "${DICTLAB_SLURM_NICE:-0}" /usr/sbin/slurmd -N "$NODE"
+  say "slurmd started (nice ${DICTLAB_SLURM_NICE:-0})"
+}
 st=""
 for i in $(seq 60); do
   st=$(sinfo -h -n "$NODE" -o '%T' 2>/dev/null || true)

@@ -25,6 +25,7 @@ pub const SPEC: CoderSpec = CoderSpec {
     name: "cd",
     summary: "cyclic coordinate descent for the Lasso (Friedman et al. 2007) on the Gram matrix",
     params: LASSO_PARAMS,
+    budget: crate::spec::Budget::None,
     build: |p, _| {
         Ok(Box::new(
             CoordinateDescent::new(p.f64("lambda")?).nonneg(p.bool("nonneg")),

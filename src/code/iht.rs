@@ -20,6 +20,7 @@ pub const SPEC: CoderSpec = CoderSpec {
     name: "iht",
     summary: "iterative hard thresholding (Blumensath & Davies 2009), exactly k non-zeros",
     params: &[SPARSITY],
+    budget: crate::spec::Budget::None,
     build: |p, ctx| Ok(Box::new(Iht::new(p.sparsity(ctx)?))),
 };
 use crate::error::{Result, ensure};

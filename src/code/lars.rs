@@ -30,6 +30,7 @@ pub const LASSO_SPEC: CoderSpec = CoderSpec {
     name: "lasso",
     summary: "the Lasso, solved exactly by the LARS homotopy (the fastest exact solver here)",
     params: LASSO_PARAMS,
+    budget: crate::spec::Budget::None,
     build: |p, _| {
         Ok(Box::new(
             LarsLasso::new(p.f64("lambda")?).nonneg(p.bool("nonneg")),
@@ -42,6 +43,7 @@ pub const SPEC: CoderSpec = CoderSpec {
     name: "lars",
     summary: "LARS-Lasso homotopy (Efron et al. 2004), per signal on the Gram matrix",
     params: LASSO_PARAMS,
+    budget: crate::spec::Budget::None,
     build: |p, _| {
         Ok(Box::new(
             LarsLasso::new(p.f64("lambda")?).nonneg(p.bool("nonneg")),

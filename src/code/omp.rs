@@ -42,6 +42,7 @@ pub const SPEC: CoderSpec = CoderSpec {
             "stop once ‖y − Ax‖₂ ≤ tol instead of at k atoms",
         ),
     ],
+    budget: crate::spec::Budget::None,
     build: |p, ctx| {
         Ok(match p.f64_opt("tol") {
             Some(eps) => Box::new(Omp::with_tolerance(eps)),

@@ -36,6 +36,7 @@ pub const FISTA_SPEC: CoderSpec = CoderSpec {
     name: "fista",
     summary: "FISTA (Beck & Teboulle 2009) with adaptive restart, batched over signals",
     params: LASSO_PARAMS,
+    budget: crate::spec::Budget::None,
     build: |p, _| {
         Ok(Box::new(
             Pgm::fista(p.f64("lambda")?).nonneg(p.bool("nonneg")),
@@ -48,6 +49,7 @@ pub const ISTA_SPEC: CoderSpec = CoderSpec {
     name: "ista",
     summary: "ISTA (Daubechies et al. 2004), batched over signals",
     params: LASSO_PARAMS,
+    budget: crate::spec::Budget::None,
     build: |p, _| {
         Ok(Box::new(
             Pgm::ista(p.f64("lambda")?).nonneg(p.bool("nonneg")),

@@ -8,6 +8,9 @@
 //! benchopt) and observers called on a [`Schedule`] (every k iterations or log-spaced).
 //! Termination is data ([`Termination`]), never an error.
 
+pub mod stall;
+pub use stall::{Goal, Plateau, Stall};
+
 use crate::error::Result;
 use polars::prelude::{Column, DataFrame};
 use std::ops::ControlFlow;
@@ -29,6 +32,8 @@ pub enum Termination {
     },
     /// The time budget ran out.
     TimeBudget,
+    /// An observer's plateau rule ([`Stall`]) saw no progress over its window.
+    Stalled,
 }
 
 /// Which criterion declared convergence.
@@ -56,6 +61,7 @@ impl std::fmt::Display for Termination {
             Termination::StoppedByObserver => write!(f, "stopped_by_observer"),
             Termination::NonFinite { iter } => write!(f, "non_finite@{iter}"),
             Termination::TimeBudget => write!(f, "time_budget"),
+            Termination::Stalled => write!(f, "stalled"),
         }
     }
 }
@@ -181,6 +187,11 @@ pub trait Observer<S> {
     }
     /// After the last step.
     fn on_finish(&mut self, _state: &S, _info: &SolveInfo) {}
+    /// Why the observer stopped the run, asked after `on_iter` returned `Break`
+    /// (`None`: [`Termination::StoppedByObserver`]).
+    fn stop_reason(&self) -> Option<Termination> {
+        None
+    }
 }
 
 /// The do-nothing observer.
@@ -356,7 +367,7 @@ pub fn run<A: Iterative>(
                     .is_break()
                     && stop_now.is_none()
                 {
-                    stop_now = Some(Termination::StoppedByObserver);
+                    stop_now = Some(obs.stop_reason().unwrap_or(Termination::StoppedByObserver));
                 }
             }
             if let Some(t) = stop_now {

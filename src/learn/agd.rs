@@ -333,6 +333,10 @@ pub const ARORA_SPEC: LearnerSpec = LearnerSpec {
     name: "arora",
     summary: "Arora et al. 2015: threshold decode + approximate gradient step",
     params: AGD_PARAMS,
+    budget: crate::spec::Budget::Epochs {
+        epochs: "epochs",
+        batch: "batch",
+    },
     build: build_agd,
 };
 
@@ -341,5 +345,9 @@ pub const NOODL_SPEC: LearnerSpec = LearnerSpec {
     name: "noodl",
     summary: "NOODL (Rambhatla et al. 2019): IHT decode + approximate gradient step",
     params: AGD_PARAMS,
+    budget: crate::spec::Budget::Epochs {
+        epochs: "epochs",
+        batch: "batch",
+    },
     build: build_agd,
 };

@@ -171,6 +171,7 @@ pub const SPEC: LearnerSpec = LearnerSpec {
             "floor of ε (≈ noise σ√n)",
         ),
     ],
+    budget: crate::spec::Budget::Iters("iters"),
     build: |p, _| {
         Ok(Box::new(AltMinDict {
             max_iters: p.usize("iters")?,

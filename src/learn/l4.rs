@@ -1048,6 +1048,7 @@ pub const SPEC: LearnerSpec = LearnerSpec {
             "whiten the signals first (the model assumes a tight frame)",
         ),
     ],
+    budget: crate::spec::Budget::None,
     build: |p, ctx| {
         let m = ctx.n_atoms;
         let theta = match (p.f64_opt("theta"), p.usize_opt("sparsity").or(ctx.sparsity)) {

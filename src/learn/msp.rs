@@ -294,6 +294,7 @@ pub const SPEC: LearnerSpec = LearnerSpec {
             "Procrustes polishing rounds after MSP (ours)",
         ),
     ],
+    budget: crate::spec::Budget::Iters("iters"),
     build: |p, ctx| {
         let m = ctx.n_atoms;
         if let Some(n) = ctx.dim.filter(|&n| n != m) {

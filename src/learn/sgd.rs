@@ -53,6 +53,10 @@ pub const SPEC: LearnerSpec = LearnerSpec {
         crate::learn::epochs_param(EPOCHS),
         crate::learn::batch_param(BATCH),
     ],
+    budget: crate::spec::Budget::Epochs {
+        epochs: "epochs",
+        batch: "batch",
+    },
     build: |p, ctx| {
         Ok(Box::new(SgdDl {
             sparsity: p.sparsity(ctx)?,

@@ -29,6 +29,7 @@ pub const MOD_SPEC: LearnerSpec = LearnerSpec {
     name: "mod",
     summary: "alternating minimization: OMP (or LARS with lambda) + MOD (Engan et al. 1999)",
     params: &[SPARSITY, CODER_LAMBDA, ITERS],
+    budget: crate::spec::Budget::Iters("iters"),
     build: |p, ctx| {
         Ok(Box::new(
             AlternatingMinimization::new(coder_from_params(p, ctx)?, Mod::default())
@@ -42,6 +43,7 @@ pub const BCD_SPEC: LearnerSpec = LearnerSpec {
     name: "bcd",
     summary: "alternating minimization: OMP (or LARS) + block-coordinate update (Mairal et al. 2010, Alg. 2)",
     params: &[SPARSITY, CODER_LAMBDA, ITERS],
+    budget: crate::spec::Budget::Iters("iters"),
     build: |p, ctx| {
         Ok(Box::new(
             AlternatingMinimization::new(coder_from_params(p, ctx)?, Bcd::default())
@@ -55,6 +57,7 @@ pub const KSVD_SPEC: LearnerSpec = LearnerSpec {
     name: "ksvd",
     summary: "K-SVD (Aharon et al. 2006): OMP + exact rank-1 SVD per atom",
     params: &[SPARSITY, ITERS],
+    budget: crate::spec::Budget::Iters("iters"),
     build: |p, ctx| {
         Ok(Box::new(
             AlternatingMinimization::new(Omp::with_sparsity(p.sparsity(ctx)?), Ksvd::exact())
@@ -68,6 +71,7 @@ pub const AKSVD_SPEC: LearnerSpec = LearnerSpec {
     name: "aksvd",
     summary: "approximate K-SVD (Rubinstein et al. 2008, Alg. 5): OMP + one power step per atom",
     params: &[SPARSITY, ITERS],
+    budget: crate::spec::Budget::Iters("iters"),
     build: |p, ctx| {
         Ok(Box::new(
             AlternatingMinimization::new(Omp::with_sparsity(p.sparsity(ctx)?), Ksvd::approximate())

@@ -45,6 +45,9 @@ impl<S, F: Fn(&S) -> LearnState> Observer<S> for AsLearnState<'_, F> {
     fn on_finish(&mut self, s: &S, info: &SolveInfo) {
         self.inner.on_finish(&(self.view)(s), info);
     }
+    fn stop_reason(&self) -> Option<crate::iter::Termination> {
+        self.inner.stop_reason()
+    }
 }
 
 /// A [`LearnState`] holding `dict` (columns normalized) and `loss` as its data fit.
@@ -409,6 +412,7 @@ pub const RELU_AE_SPEC: LearnerSpec = LearnerSpec {
             "learn an untied decoder",
         ),
     ],
+    budget: crate::spec::Budget::Iters("iters"),
     build: |p, ctx| {
         let quantile = match p.f64_opt("quantile") {
             Some(q) => q,
@@ -477,6 +481,10 @@ pub const SAE_SPEC: LearnerSpec = LearnerSpec {
             "initial JumpReLU threshold",
         ),
     ],
+    budget: crate::spec::Budget::Steps {
+        steps: "steps",
+        batch: "batch",
+    },
     build: |p, ctx| {
         let kind_name = p.choice("kind")?;
         let lambda = p.f64_opt("lambda");
@@ -572,6 +580,10 @@ pub const UNROLLED_SPEC: LearnerSpec = LearnerSpec {
             "signals per minibatch",
         ),
     ],
+    budget: crate::spec::Budget::Steps {
+        steps: "steps",
+        batch: "batch",
+    },
     build: |p, _| {
         let gradient = match p.choice("gradient")?.as_str() {
             "ae_lasso" => Gradient::AE_LASSO,
@@ -633,6 +645,10 @@ pub const LISTA_DL_SPEC: LearnerSpec = LearnerSpec {
             "Adam step size of D",
         ),
     ],
+    budget: crate::spec::Budget::Steps {
+        steps: "steps",
+        batch: "batch",
+    },
     build: |p, _| {
         let network = if p.choice("network")? == "lista" {
             ListaKind::Lista

@@ -21,7 +21,7 @@ use super::plan::{Plan, PlanMethod, RecordMode};
 use crate::code::SparseCoder;
 use crate::error::Result;
 use crate::instance::Instance;
-use crate::iter::{Observer, Record, Schedule, Termination};
+use crate::iter::{Goal, Observer, Record, Schedule, Termination};
 use crate::learn::LearnState;
 use crate::metrics::{dictionary_recovery, recovery_metrics, support_recovery};
 use crate::registry::{self, Built, Context};
@@ -129,7 +129,9 @@ fn run_checked(plan: &Plan, method: &PlanMethod, item: &Item, inst: &Instance) -
         params: method.params.clone(),
         ..Row::default()
     };
-    match registry::build(&method.name, &method.params, &ctx)? {
+    // the plan's compute budget sets the iteration cap the method leaves unset
+    let (params, per_iter) = registry::budgeted(&method.name, &method.params, plan.passes, nn)?;
+    match registry::build(&method.name, &params, &ctx)? {
         Built::Coder(coder) => {
             let t = Instant::now();
             let enc = coder.encode(inst.dict.view(), inst.y.view())?;
@@ -150,10 +152,17 @@ fn run_checked(plan: &Plan, method: &PlanMethod, item: &Item, inst: &Instance) -
                     r => r.schedule(),
                 },
                 budget: plan.time_budget_s,
+                plateau: plan.stall.map(|rule| {
+                    let rule = match per_iter {
+                        Some(per) => rule.for_passes(per, nn),
+                        None => rule,
+                    };
+                    crate::iter::Plateau::new(rule, &[Goal::Up, Goal::Up, Goal::Down])
+                }),
                 base: &base,
                 rows: Vec::new(),
                 time_to_target: None,
-                over_budget: false,
+                stop: None,
             };
             let seed = crate::rng::derive_seed(item.seed, "learner");
             let learned = learner.learn_observed(
@@ -164,20 +173,20 @@ fn run_checked(plan: &Plan, method: &PlanMethod, item: &Item, inst: &Instance) -
                 Schedule::Every(1),
                 &mut obs,
             )?;
-            let (mut rows, over, t95) = (obs.rows, obs.over_budget, obs.time_to_target);
+            let (mut rows, t95) = (obs.rows, obs.time_to_target);
             let iters = learned.info.iters as i64;
             rows.retain(|r| r.iter != iters);
             let mut row = base.clone();
             row.iter = iters;
             row.time_s = learned.info.elapsed;
-            row.termination = if over && learned.info.termination == Termination::StoppedByObserver
-            {
-                Termination::TimeBudget.to_string()
-            } else {
-                learned.info.termination.to_string()
-            };
+            row.termination = learned.info.termination.to_string();
             row.metrics
                 .push(("data_fit".into(), learned.info.objective));
+            if let Some(per) = per_iter {
+                // the work done, in passes over the training signals
+                let passes = learned.info.iters as f64 * per as f64 / nn.max(1) as f64;
+                row.metrics.push(("passes".into(), passes));
+            }
             if learned.dict.iter().all(|v| v.is_finite()) {
                 let r = recovery_metrics(inst.dict.view(), learned.dict.view(), 0.99)?;
                 for (k, v) in r.pairs() {
@@ -214,20 +223,29 @@ fn run_checked(plan: &Plan, method: &PlanMethod, item: &Item, inst: &Instance) -
     }
 }
 
-/// Records the plan's iterations, measures time to 95 % recovery and enforces the time budget.
+/// Records the plan's iterations, measures time to 95 % recovery and enforces the time budget
+/// and the plateau rule.
 struct SweepObserver<'a> {
     truth: &'a ndarray::Array2<f64>,
     record: RecordMode,
     probe: Schedule,
     budget: Option<f64>,
+    /// The plan's `[stall]` rule on (recovery_score ↑, recovery_rate ↑, data_fit ↓), fed on the
+    /// probe schedule and on [`STALL_PROBE`].
+    plateau: Option<crate::iter::Plateau>,
     base: &'a Row,
     rows: Vec<Row>,
     time_to_target: Option<f64>,
-    over_budget: bool,
+    /// Why this observer stopped the run.
+    stop: Option<Termination>,
 }
 
+/// Where the plateau rule looks (10 log-spaced iterations per decade: ≈ 3 per doubling).
+const STALL_PROBE: Schedule = Schedule::LogSpaced(10);
+
 impl SweepObserver<'_> {
-    fn observe(&mut self, iter: usize, elapsed: f64, s: &LearnState, rec: &Record) {
+    /// Measure recovery at `iter`, record the row the plan asks for; true when the run stalled.
+    fn observe(&mut self, iter: usize, elapsed: f64, s: &LearnState, rec: &Record) -> bool {
         let rc = dictionary_recovery(self.truth.view(), s.dict.view()).ok();
         let rate = rc
             .as_ref()
@@ -236,7 +254,13 @@ impl SweepObserver<'_> {
         if self.time_to_target.is_none() && rate >= TARGET {
             self.time_to_target = Some(elapsed);
         }
-        if self.record != RecordMode::Final {
+        let score = rc.as_ref().map_or(f64::NAN, |r| r.recovery_score());
+        let stalled = self
+            .plateau
+            .as_mut()
+            .is_some_and(|p| p.observe(iter, &[score, rate, s.objective_value()]));
+        let recorded = iter == 0 || self.probe.hits(iter);
+        if self.record != RecordMode::Final && recorded {
             let mut row = self.base.clone();
             row.iter = iter as i64;
             row.time_s = elapsed;
@@ -254,6 +278,7 @@ impl SweepObserver<'_> {
             }
             self.rows.push(row);
         }
+        stalled
     }
 }
 
@@ -268,15 +293,20 @@ impl Observer<LearnState> for SweepObserver<'_> {
         s: &LearnState,
         rec: &Record,
     ) -> ControlFlow<()> {
-        if self.probe.hits(iter) {
-            self.observe(iter, elapsed, s, rec);
+        let watch = self.plateau.is_some() && STALL_PROBE.hits(iter);
+        if (self.probe.hits(iter) || watch) && self.observe(iter, elapsed, s, rec) {
+            self.stop = Some(Termination::Stalled);
+            return ControlFlow::Break(());
         }
         match self.budget {
             Some(b) if elapsed > b => {
-                self.over_budget = true;
+                self.stop = Some(Termination::TimeBudget);
                 ControlFlow::Break(())
             }
             _ => ControlFlow::Continue(()),
         }
+    }
+    fn stop_reason(&self) -> Option<Termination> {
+        self.stop.clone()
     }
 }

@@ -15,6 +15,7 @@
 //! `termination`. An item whose closure returns `Err` yields one row with `termination =
 //! "error: …"`: a sweep never loses rows.
 
+pub mod adaptive;
 pub mod exec;
 pub mod lock;
 pub mod plan;

@@ -6,12 +6,24 @@
 //! base_seed = 7                  # seeds: derive_seed(base_seed, "{instance}/rep={rep}")
 //! reps = 3
 //! time_budget_s = 60.0           # per run (learners stop at the first observed iteration past it)
+//! passes = 50                    # learners' iteration caps, in passes over the data (unset caps only)
 //! threads_per_run = 1            # rayon threads inside one run (not part of the hash)
 //! max_memory = "8G"              # refuse allocations above this (default: available memory; not hashed)
 //!
 //! [record]                       # mode = "final" (default) | "every" (+ every = k) | "log" (+ per_decade = p)
 //! mode = "log"
 //! per_decade = 4
+//!
+//! [stall]                        # stop a learner once recovery and loss plateau (iter::stall)
+//! window = 2.0                   # compare the last doubling of iterations with the one before
+//! tol = 1e-3                     # absolute on recovery_score/rate, relative on the loss
+//! min_iter = 10                  # and never before min_passes = 1.0 passes over the data
+//!
+//! [adaptive]                     # optional: per curve, bisect `axis` for the 50 % transition
+//! axis = "sparsity"              # a [grid] axis (its listed values are the candidates)
+//! level = 0.5                    # success fraction located
+//! success = 0.95                 # a run succeeds at recovery_rate (coders: support_exact) ≥ this
+//! reps = 3                       # repetitions at the bracketing values (≤ reps; default reps)
 //!
 //! [instance]                     # fixed instance keys (see InstanceSpec::from_params)
 //! dim = 16
@@ -130,6 +142,14 @@ pub struct Plan {
     pub record: RecordMode,
     /// Per-run time budget in seconds.
     pub time_budget_s: Option<f64>,
+    /// Compute budget of every learner in passes over its training signals: sets the
+    /// iteration cap each method's [`crate::spec::Budget`] names, where the method does not.
+    pub passes: Option<f64>,
+    /// The plateau rule that stops learners (`[stall]`; see [`crate::iter::stall`]).
+    pub stall: Option<crate::iter::Stall>,
+    /// The adaptive design (`[adaptive]`; see [`super::adaptive`]): which runs of the grid to
+    /// make. `None`: all of them.
+    pub adaptive: Option<super::adaptive::Adaptive>,
     /// Rayon threads inside one run.
     pub threads_per_run: usize,
     /// Memory limit for the sweep's allocations in bytes (`max_memory`; see [`crate::mem`]).
@@ -147,6 +167,9 @@ struct RawPlan {
     base_seed: Option<u64>,
     reps: Option<Spanned<i64>>,
     time_budget_s: Option<Spanned<f64>>,
+    passes: Option<Spanned<f64>>,
+    stall: Option<Spanned<RawStall>>,
+    adaptive: Option<Spanned<RawAdaptive>>,
     threads_per_run: Option<Spanned<i64>>,
     max_memory: Option<Spanned<String>>,
     record: Option<Spanned<RawRecord>>,
@@ -170,6 +193,24 @@ struct RawRecord {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawStall {
+    window: Option<f64>,
+    tol: Option<f64>,
+    min_iter: Option<Spanned<i64>>,
+    min_passes: Option<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAdaptive {
+    axis: Spanned<String>,
+    level: Option<f64>,
+    success: Option<f64>,
+    reps: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawCoupled {
     keys: Vec<Spanned<String>>,
     values: Spanned<Vec<Spanned<Vec<Spanned<toml::Value>>>>>,
@@ -178,6 +219,86 @@ struct RawCoupled {
 type RawMethod = Spanned<IndexMap<Spanned<String>, Spanned<toml::Value>>>;
 
 impl Src<'_> {
+    /// The `[adaptive]` section: its axis must be a numeric `[grid]` axis.
+    fn adaptive(
+        &self,
+        a: &Spanned<RawAdaptive>,
+        raw: &RawPlan,
+        plan_reps: usize,
+    ) -> Result<super::adaptive::Adaptive> {
+        let r = a.get_ref();
+        let axis = r.axis.get_ref();
+        let values = raw
+            .grid
+            .iter()
+            .find(|(k, _)| k.get_ref() == axis)
+            .map(|(_, v)| v.get_ref())
+            .ok_or_else(|| {
+                self.err(
+                    r.axis.span(),
+                    "adaptive.axis",
+                    format!("a key swept in [grid] (`{axis}` is not)"),
+                )
+            })?;
+        if let Some(v) = values.iter().find(|v| !v.get_ref().is_integer()) {
+            return Err(self.err(
+                v.span(),
+                axis,
+                "integer values: the adaptive axis is searched by bisection",
+            ));
+        }
+        let reps = match &r.reps {
+            Some(n) => self.count("adaptive.reps", n, 1)?,
+            None => plan_reps,
+        };
+        if reps > plan_reps {
+            return Err(self.err(
+                r.reps.as_ref().map_or(a.span(), |n| n.span()),
+                "adaptive.reps",
+                format!("at most the plan's reps = {plan_reps} (raise `reps`)"),
+            ));
+        }
+        let ad = super::adaptive::Adaptive {
+            axis: axis.clone(),
+            level: r.level.unwrap_or(0.5),
+            success: r.success.unwrap_or(0.95),
+            reps,
+        };
+        ad.check().map_err(|e| match e {
+            Error::InvalidParameter {
+                name,
+                value,
+                expected,
+            } => self.err(a.span(), name, format!("{expected} (found {value})")),
+            other => other,
+        })?;
+        Ok(ad)
+    }
+
+    /// The `[stall]` section.
+    fn stall(&self, st: &Spanned<RawStall>) -> Result<crate::iter::Stall> {
+        let r = st.get_ref();
+        let d = crate::iter::Stall::default();
+        let rule = crate::iter::Stall {
+            window: r.window.unwrap_or(d.window),
+            tol: r.tol.unwrap_or(d.tol),
+            min_iter: match &r.min_iter {
+                Some(m) => self.count("stall.min_iter", m, 1)?,
+                None => d.min_iter,
+            },
+            min_passes: r.min_passes.unwrap_or(d.min_passes),
+        };
+        rule.check().map_err(|e| match e {
+            Error::InvalidParameter {
+                name,
+                value,
+                expected,
+            } => self.err(st.span(), name, format!("{expected} (found {value})")),
+            other => other,
+        })?;
+        Ok(rule)
+    }
+
     /// The `[record]` section.
     fn record_mode(&self, record: Option<&Spanned<RawRecord>>) -> Result<RecordMode> {
         let src = self;
@@ -503,6 +624,12 @@ struct Canonical<'a> {
     reps: usize,
     record: RecordMode,
     time_budget_s: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    passes: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stall: Option<crate::iter::Stall>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    adaptive: Option<&'a super::adaptive::Adaptive>,
     grid: &'a Grid,
     methods: &'a [PlanMethod],
 }
@@ -622,6 +749,17 @@ impl Plan {
             Some(t) => Some(*t.get_ref()),
             None => None,
         };
+        let passes = match &raw.passes {
+            Some(t) if !(*t.get_ref() > 0.0 && t.get_ref().is_finite()) => {
+                return Err(src.err(t.span(), "passes", "passes over the data > 0"));
+            }
+            Some(t) => Some(*t.get_ref()),
+            None => None,
+        };
+        let stall = match &raw.stall {
+            Some(st) => Some(src.stall(st)?),
+            None => None,
+        };
         let record = src.record_mode(raw.record.as_ref())?;
         let (grid, keys) = src.instance_grid(&raw)?;
         let (methods, method_lines) = src.methods(&raw.method, &keys)?;
@@ -629,12 +767,19 @@ impl Plan {
             .reps(reps)
             .base_seed(raw.base_seed.unwrap_or(0));
         check_runnable(&sweep, &methods, &method_lines)?;
+        let adaptive = match &raw.adaptive {
+            Some(a) => Some(src.adaptive(a, &raw, reps)?),
+            None => None,
+        };
         let canon = Canonical {
             format: 1,
             base_seed: sweep.base_seed,
             reps,
             record,
             time_budget_s,
+            passes,
+            stall,
+            adaptive: adaptive.as_ref(),
             grid: &sweep.grid,
             methods: &methods,
         };
@@ -647,6 +792,9 @@ impl Plan {
             methods,
             record,
             time_budget_s,
+            passes,
+            stall,
+            adaptive,
             threads_per_run,
             max_memory,
             hash,

@@ -407,6 +407,32 @@ fn finished_runs(dir: &Path, move_bad: bool) -> Result<HashSet<(i64, String)>> {
     Ok(done)
 }
 
+/// The success value ([`crate::sweep::adaptive::outcome_of_rows`]) of every finished run in the
+/// chunks: its final row's `m_recovery_rate`, else `m_support_exact`, else NaN.
+pub(super) fn finished_outcomes(dir: &Path) -> Result<HashMap<(i64, String), f64>> {
+    let mut out = HashMap::new();
+    for path in chunk_files(dir)? {
+        let df = read_chunk(&path, None)?;
+        let keys = run_keys(&df)?;
+        let term = crate::table::column_str(&df, "termination")?;
+        let opt = |name: &str| -> Result<Vec<Option<f64>>> {
+            if df.get_column_names().iter().any(|c| c.as_str() == name) {
+                super::column_f64(&df, name)
+            } else {
+                Ok(vec![None; df.height()])
+            }
+        };
+        let (rate, exact) = (opt("m_recovery_rate")?, opt("m_support_exact")?);
+        for (i, key) in keys.into_iter().enumerate() {
+            if term[i] != "running" {
+                let v = rate[i].or(exact[i]).unwrap_or(f64::NAN);
+                out.insert(key, v);
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Add the provenance columns to a chunk.
 fn with_provenance(mut df: DataFrame, plan_hash: &str) -> Result<DataFrame> {
     let h = df.height();

@@ -3,6 +3,7 @@
 
 use super::journal::*;
 use super::*;
+use crate::sweep::adaptive::{self, Adaptive, Curve};
 /// Run (or resume) `plan` into `dir`: every unfinished run of the shard, in parallel, with durable
 /// chunks (see the module doc).
 ///
@@ -27,8 +28,14 @@ pub fn run_plan(plan: &Plan, dir: &Path, opts: &RunOptions) -> Result<RunSummary
     let tmp_removed = clean_tmp(dir, shard_tag)?;
     let mut done = finished_runs(dir, true)?;
     let recovered = recover_journals(dir, plan, &tag, &mut done)?;
-    let (runs_in_shard, todo) = pending_runs(plan, opts, &done)?;
-    let n_todo: usize = todo.iter().map(|(_, p)| p.len()).sum();
+    let (runs_in_shard, todo, n_todo) = match &plan.adaptive {
+        None => {
+            let (runs, todo) = pending_runs(plan, opts, &done)?;
+            let n: usize = todo.iter().map(|(_, p)| p.len()).sum();
+            (runs, Work::Grid(todo), n)
+        }
+        Some(ad) => pending_curves(plan, ad, opts, dir)?,
+    };
     let threads_per_run = crate::mem::cap_threads(plan.threads_per_run, "threads_per_run")?;
     if let Some(b) = plan.max_memory {
         crate::mem::set_limit(b.max(1));
@@ -39,10 +46,12 @@ pub fn run_plan(plan: &Plan, dir: &Path, opts: &RunOptions) -> Result<RunSummary
         (rayon::current_num_threads() / threads_per_run).max(1)
     }
     .min(todo.len().max(1));
+    let items = plan.items()?;
     let bar = progress_bar(opts.progress, n_todo)?;
     let shared = Shared {
         plan,
         todo: &todo,
+        items: &items,
         threads_per_run,
         next: AtomicUsize::new(0),
         stop: AtomicBool::new(false),
@@ -96,6 +105,50 @@ pub fn run_plan(plan: &Plan, dir: &Path, opts: &RunOptions) -> Result<RunSummary
 /// Items with the indices of their methods still to run.
 type Todo = Vec<(Item, Vec<usize>)>;
 
+/// What the workers draw from: items (a grid plan), or curves with their known outcomes (an
+/// adaptive plan, see [`crate::sweep::adaptive`]).
+enum Work {
+    Grid(Todo),
+    Curves(Vec<(Curve, Vec<Vec<bool>>)>),
+}
+
+impl Work {
+    fn len(&self) -> usize {
+        match self {
+            Work::Grid(t) => t.len(),
+            Work::Curves(c) => c.len(),
+        }
+    }
+}
+
+/// The shard's unfinished curves of an adaptive plan, with their outcomes on disk: (runs on disk
+/// plus an estimate of the runs to go, the curves, that estimate).
+fn pending_curves(
+    plan: &Plan,
+    ad: &Adaptive,
+    opts: &RunOptions,
+    dir: &Path,
+) -> Result<(usize, Work, usize)> {
+    let outcomes = finished_outcomes(dir)?;
+    let mut on_disk = 0;
+    let mut to_go = 0;
+    let mut todo = Vec::new();
+    for (ci, c) in adaptive::curves(plan)?.into_iter().enumerate() {
+        if !opts.shard.owns(ci) {
+            continue;
+        }
+        let known = adaptive::known(plan, ad, &c, &outcomes);
+        let done: usize = known.iter().map(Vec::len).sum();
+        on_disk += done;
+        if ad.next(&known).is_some() {
+            let expected = adaptive::expected_runs(c.points.len(), ad.reps);
+            to_go += expected.saturating_sub(done).max(1);
+            todo.push((c, known));
+        }
+    }
+    Ok((on_disk + to_go, Work::Curves(todo), to_go))
+}
+
 /// The shard's runs: how many it has, and its items with the methods not finished yet.
 fn pending_runs(
     plan: &Plan,
@@ -139,7 +192,8 @@ fn progress_bar(show: bool, n: usize) -> Result<indicatif::ProgressBar> {
 /// What the workers share: the work list, the journal, the stop flag and the first error.
 struct Shared<'a> {
     plan: &'a Plan,
-    todo: &'a [(Item, Vec<usize>)],
+    todo: &'a Work,
+    items: &'a [Item],
     threads_per_run: usize,
     next: AtomicUsize,
     stop: AtomicBool,
@@ -174,29 +228,67 @@ impl Shared<'_> {
                 return;
             }
             let k = self.next.fetch_add(1, Ordering::SeqCst);
-            let Some((item, pending)) = self.todo.get(k) else {
-                return;
+            let more = match self.todo {
+                Work::Grid(todo) => todo
+                    .get(k)
+                    .map(|(item, pending)| self.run_item(&pool, item, pending, &tx)),
+                Work::Curves(curves) => curves
+                    .get(k)
+                    .map(|(curve, known)| self.run_curve(&pool, curve, known.clone(), &tx)),
             };
-            let spec = crate::instance::InstanceSpec::from_params(&item.point.0);
-            let inst = spec.and_then(|s| pool.install(|| s.sample(item.seed)));
-            let inst_metrics = inst
-                .as_ref()
-                .map(|i| pool.install(|| instance_metrics(i, item.seed)))
-                .unwrap_or_default();
-            for &j in pending {
-                let m = &self.plan.methods[j];
-                let mut rows = match &inst {
-                    Ok(inst) => pool.install(|| run_method(self.plan, m, item, inst)),
-                    Err(e) => vec![error_row(m, format!("error: instance: {e}"), 0.0)],
-                };
-                for r in &mut rows {
-                    r.metrics.extend(inst_metrics.iter().cloned());
-                }
-                if !self.journal_and_send(item, rows, &tx) {
-                    return;
-                }
+            if more != Some(true) {
+                return;
             }
         }
+    }
+
+    /// The pending methods of one item, on one drawn instance; `false` when the sweep must stop.
+    fn run_item(
+        &self,
+        pool: &rayon::ThreadPool,
+        item: &Item,
+        pending: &[usize],
+        tx: &mpsc::Sender<(usize, Item, Vec<Row>)>,
+    ) -> bool {
+        let drawn = Drawn::new(pool, item);
+        pending.iter().all(|&j| {
+            let rows = drawn.run(pool, self.plan, item, j);
+            self.journal_and_send(item, rows, tx)
+        })
+    }
+
+    /// One curve of an adaptive plan: the runs its rule asks for, one after the other, each on
+    /// its item's instance; `false` when the sweep must stop.
+    fn run_curve(
+        &self,
+        pool: &rayon::ThreadPool,
+        curve: &Curve,
+        mut known: Vec<Vec<bool>>,
+        tx: &mpsc::Sender<(usize, Item, Vec<Row>)>,
+    ) -> bool {
+        let Some(ad) = &self.plan.adaptive else {
+            return false;
+        };
+        while let Some((i, rep)) = ad.next(&known) {
+            if self.stop.load(Ordering::SeqCst) {
+                return false;
+            }
+            let Some(item) = adaptive::item_by_id(self.items, curve.item(self.plan, i, rep)) else {
+                self.fail(Error::invalid(
+                    "adaptive run",
+                    format!("{} at index {i}, rep {rep}", curve.setting),
+                    "an item of the plan (a bug: the curve and the grid disagree)",
+                ));
+                return false;
+            };
+            let rows = Drawn::new(pool, item).run(pool, self.plan, item, curve.method);
+            let ok = adaptive::outcome_of_rows(&rows) >= ad.success;
+            if !self.journal_and_send(item, rows, tx) {
+                return false;
+            }
+            known[i].push(ok);
+        }
+        true
     }
 
     /// Append one finished run to the journal and send it to the writer; `false` when the sweep
@@ -225,6 +317,37 @@ impl Shared<'_> {
             return false;
         }
         tx.send((j.index, item.clone(), rows)).is_ok()
+    }
+}
+
+/// An item's instance, drawn once for all its runs, with the metrics every row records about it.
+struct Drawn {
+    inst: Result<crate::instance::Instance>,
+    metrics: Vec<(String, f64)>,
+}
+
+impl Drawn {
+    fn new(pool: &rayon::ThreadPool, item: &Item) -> Self {
+        let spec = crate::instance::InstanceSpec::from_params(&item.point.0);
+        let inst = spec.and_then(|s| pool.install(|| s.sample(item.seed)));
+        let metrics = inst
+            .as_ref()
+            .map(|i| pool.install(|| instance_metrics(i, item.seed)))
+            .unwrap_or_default();
+        Drawn { inst, metrics }
+    }
+
+    /// The rows of method `j` on this instance (an error row if it could not be drawn).
+    fn run(&self, pool: &rayon::ThreadPool, plan: &Plan, item: &Item, j: usize) -> Vec<Row> {
+        let m = &plan.methods[j];
+        let mut rows = match &self.inst {
+            Ok(inst) => pool.install(|| run_method(plan, m, item, inst)),
+            Err(e) => vec![error_row(m, format!("error: instance: {e}"), 0.0)],
+        };
+        for r in &mut rows {
+            r.metrics.extend(self.metrics.iter().cloned());
+        }
+        rows
     }
 }
 

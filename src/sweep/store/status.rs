@@ -93,6 +93,9 @@ pub struct Status {
     /// Finished runs still only in journals: a sweep is running, or was killed (rerunning its
     /// command moves them to a chunk).
     pub journaled: usize,
+    /// An adaptive plan's `(finished, total)` curves (its run count is only known at the end:
+    /// `runs_total` then counts the runs done plus one per unfinished curve).
+    pub curves: Option<(usize, usize)>,
 }
 
 impl Status {
@@ -124,11 +127,18 @@ impl Status {
 impl std::fmt::Display for Status {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(f, "plan hash {}", self.plan_hash)?;
-        writeln!(
-            f,
-            "runs {}/{} finished in {} chunks",
-            self.runs_done, self.runs_total, self.chunks
-        )?;
+        match self.curves {
+            Some((done, total)) => writeln!(
+                f,
+                "adaptive plan: curves {done}/{total} finished; {} runs in {} chunks",
+                self.runs_done, self.chunks
+            )?,
+            None => writeln!(
+                f,
+                "runs {}/{} finished in {} chunks",
+                self.runs_done, self.runs_total, self.chunks
+            )?,
+        }
         if self.journaled > 0 {
             writeln!(
                 f,
@@ -199,6 +209,9 @@ pub(super) fn status_of(
     };
     let journaled = journal_runs(dir, plan, &done)?;
     done.extend(journaled.iter().cloned());
+    if let Some(ad) = &plan.adaptive {
+        return adaptive_status(dir, plan, ad, shards, journaled.len());
+    }
     let items = plan.items()?;
     let mut missing = std::collections::BTreeSet::new();
     let mut runs_done = 0;
@@ -221,6 +234,54 @@ pub(super) fn status_of(
         missing_shards: missing.into_iter().collect(),
         chunks: chunk_files(dir)?.len(),
         journaled: journaled.len(),
+        curves: None,
+    })
+}
+
+/// [`status`] of an adaptive plan: a curve is finished when its rule asks for no more runs
+/// given the outcomes on disk (chunks and journals).
+fn adaptive_status(
+    dir: &Path,
+    plan: &Plan,
+    ad: &crate::sweep::adaptive::Adaptive,
+    shards: usize,
+    journaled: usize,
+) -> Result<Status> {
+    use crate::sweep::adaptive;
+    let mut outcomes = finished_outcomes(dir)?;
+    let items = plan.items()?;
+    for p in journal_files(dir, None)? {
+        for (it, rows) in read_journal(&p, &items)? {
+            if let Some(r) = rows.first() {
+                outcomes
+                    .entry((it.item as i64, r.method.clone()))
+                    .or_insert_with(|| adaptive::outcome_of_rows(&rows));
+            }
+        }
+    }
+    let curves = adaptive::curves(plan)?;
+    let mut missing = std::collections::BTreeSet::new();
+    let mut runs_done = 0;
+    for (ci, c) in curves.iter().enumerate() {
+        let known = adaptive::known(plan, ad, c, &outcomes);
+        runs_done += known.iter().map(Vec::len).sum::<usize>();
+        if ad.next(&known).is_some() {
+            missing.insert(ci % shards);
+        }
+    }
+    let unfinished = curves
+        .iter()
+        .filter(|c| ad.next(&adaptive::known(plan, ad, c, &outcomes)).is_some())
+        .count();
+    Ok(Status {
+        plan_hash: plan.hash.clone(),
+        runs_total: runs_done + unfinished,
+        runs_done,
+        shards,
+        missing_shards: missing.into_iter().collect(),
+        chunks: chunk_files(dir)?.len(),
+        journaled,
+        curves: Some((curves.len() - unfinished, curves.len())),
     })
 }
 

@@ -1,0 +1,455 @@
+//! Adaptive designs: spend runs where the answer changes.
+//!
+//! A phase-transition study asks, for each method and each setting of the other instance keys,
+//! where along one integer axis (the sparsity k, typically) success falls through a level (50 %).
+//! A full grid spends most of its runs far from that point, where every run succeeds or every run
+//! fails. An `[adaptive]` plan section instead runs, for each **curve** — a method × a setting of
+//! every instance key but the axis — a bisection over the axis values listed in `[grid]`:
+//!
+//! 1. a value is *above the level* when the fraction of its runs that succeeded is ≥ `level`;
+//! 2. `a` = the largest evaluated value above the level, `b` = the smallest evaluated value past
+//!    `a` below it (the ends of the list stand in when none);
+//! 3. while a value lies strictly between `a` and `b`, run one repetition at the middle one;
+//! 4. then bring `a` and `b` up to `reps` repetitions each (one at a time, `a` first); if that
+//!    moves the boundary, bisection resumes between the new `a` and `b`.
+//!
+//! The curve is finished when `a` and `b` are adjacent and both have `reps` runs (or lie off the
+//! list). Its transition k* is the axis value at `a` (the largest value where success held; "below
+//! the list" when none, "beyond" when the last holds). A curve of L values costs about
+//! ⌈log₂ L⌉ + 2(reps − 1) runs instead of L · reps.
+//!
+//! **Success** of a run: a learner's final `recovery_rate ≥ success`; a coder's `support_exact ≥
+//! success` (the fraction of signals whose support it recovers exactly). A run that failed with
+//! an error counts as no success.
+//!
+//! Runs are the grid's own items (same item ids, seeds and instances), so every row of an
+//! adaptive sweep is a row the full grid would have produced; the rule only chooses which. The
+//! rule is deterministic given the outcomes, so a killed sweep resumes by replaying it over the
+//! runs on disk. The `[adaptive]` settings are part of the plan hash. Shards own whole curves
+//! (curve index mod N), so each curve's runs are sequential within one process.
+
+use super::plan::Plan;
+use super::{Item, Row};
+use crate::error::{Error, Result, ensure};
+use crate::table::Value;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// The `[adaptive]` section of a plan.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Adaptive {
+    /// The integer instance key searched (a `[grid]` axis).
+    pub axis: String,
+    /// The success fraction whose crossing is located (0.5: the 50 % transition).
+    pub level: f64,
+    /// A run succeeds when its success metric is ≥ this.
+    pub success: f64,
+    /// Repetitions at the two values bracketing the transition.
+    pub reps: usize,
+}
+
+impl Adaptive {
+    /// Check the settings.
+    ///
+    /// # Errors
+    /// `level` or `success` outside (0, 1], `reps` = 0.
+    pub fn check(&self) -> Result<()> {
+        ensure!(
+            self.level > 0.0 && self.level <= 1.0,
+            "adaptive.level",
+            self.level,
+            "a fraction in (0, 1] (0.5: where half the runs succeed)"
+        );
+        ensure!(
+            self.success > 0.0 && self.success <= 1.0,
+            "adaptive.success",
+            self.success,
+            "a fraction in (0, 1] (0.95: 95 % of atoms recovered)"
+        );
+        ensure!(self.reps >= 1, "adaptive.reps", self.reps, "≥ 1");
+        Ok(())
+    }
+
+    /// The next run of a curve given its outcomes so far (`known[i]`: successes at the i-th
+    /// axis value, in run order): `(axis index, repetition)`, or `None` when the curve is done.
+    pub fn next(&self, known: &[Vec<bool>]) -> Option<(usize, usize)> {
+        let len = known.len() as isize;
+        let above = |i: usize| {
+            let v = &known[i];
+            !v.is_empty() && v.iter().filter(|s| **s).count() as f64 >= self.level * v.len() as f64
+        };
+        let a = (0..known.len())
+            .rev()
+            .find(|&i| above(i))
+            .map_or(-1, |i| i as isize);
+        let b = ((a + 1) as usize..known.len())
+            .find(|&i| !known[i].is_empty())
+            .map_or(len, |i| i as isize);
+        if b - a > 1 {
+            let mid = ((a + b) / 2) as usize;
+            return Some((mid, known[mid].len()));
+        }
+        [a, b]
+            .into_iter()
+            .filter(|&i| i >= 0 && i < len)
+            .map(|i| i as usize)
+            .find(|&i| known[i].len() < self.reps)
+            .map(|i| (i, known[i].len()))
+    }
+
+    /// The transition of a finished (or partial) curve: the index of the largest axis value
+    /// above the level (`None`: none is).
+    pub fn boundary(&self, known: &[Vec<bool>]) -> Option<usize> {
+        (0..known.len()).rev().find(|&i| {
+            let v = &known[i];
+            !v.is_empty() && v.iter().filter(|s| **s).count() as f64 >= self.level * v.len() as f64
+        })
+    }
+}
+
+/// The runs a curve of `len` axis values is expected to take: ⌈log₂(len + 1)⌉ bisection probes
+/// plus the repetitions at both ends of the bracket (an estimate: repetitions that move the
+/// boundary add probes, a boundary at an end of the list saves some).
+pub fn expected_runs(len: usize, reps: usize) -> usize {
+    ((len + 1) as f64).log2().ceil() as usize + 2 * reps.saturating_sub(1)
+}
+
+/// One curve: a method on every axis value of one setting of the other instance keys.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Curve {
+    /// Index of the method in the plan.
+    pub method: usize,
+    /// The instance id without the axis key.
+    pub setting: String,
+    /// Axis values in increasing order.
+    pub values: Vec<f64>,
+    /// The grid point index of each axis value (same order).
+    pub points: Vec<usize>,
+}
+
+impl Curve {
+    /// The item id of repetition `rep` at axis index `i` (items are `point · reps + rep`).
+    pub fn item(&self, plan: &Plan, i: usize, rep: usize) -> usize {
+        self.points[i] * plan.sweep.reps + rep
+    }
+}
+
+/// The curves of an adaptive plan, in a fixed order (settings in grid order, then methods in
+/// plan order); a method whose `when` filter rejects a setting has no curve there. Shard `i/N`
+/// owns the curves whose index is `i` mod N.
+///
+/// # Errors
+/// A plan without `[adaptive]`; an axis value that is not a number.
+pub fn curves(plan: &Plan) -> Result<Vec<Curve>> {
+    let ad = plan
+        .adaptive
+        .as_ref()
+        .ok_or_else(|| Error::invalid("plan", "no [adaptive] section", "an adaptive plan"))?;
+    let points = plan.sweep.grid.points()?;
+    // settings in first-seen order, each with its (value, point index) list
+    let mut order: Vec<String> = Vec::new();
+    let mut by: HashMap<String, Vec<(f64, usize)>> = HashMap::new();
+    for (pi, p) in points.iter().enumerate() {
+        let v = p
+            .get(&ad.axis)
+            .and_then(Value::as_f64)
+            .ok_or_else(|| Error::invalid("adaptive.axis", &ad.axis, "a numeric [grid] axis"))?;
+        let rest =
+            crate::table::Point(p.0.iter().filter(|(k, _)| *k != ad.axis).cloned().collect());
+        let id = rest.id();
+        if !by.contains_key(&id) {
+            order.push(id.clone());
+        }
+        by.entry(id).or_default().push((v, pi));
+    }
+    let mut out = Vec::new();
+    for setting in order {
+        let mut vals = by.remove(&setting).unwrap_or_default();
+        vals.sort_by(|a, b| a.0.total_cmp(&b.0));
+        for (j, m) in plan.methods.iter().enumerate() {
+            let pts: Vec<(f64, usize)> = vals
+                .iter()
+                .copied()
+                .filter(|&(_, pi)| m.applies(&points[pi]))
+                .collect();
+            if pts.is_empty() {
+                continue;
+            }
+            out.push(Curve {
+                method: j,
+                setting: setting.clone(),
+                values: pts.iter().map(|p| p.0).collect(),
+                points: pts.iter().map(|p| p.1).collect(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// A run's success value from its rows: the final row's `recovery_rate` (learners), else its
+/// `support_exact` (coders); NaN for a failed run or a run without either.
+pub fn outcome_of_rows(rows: &[Row]) -> f64 {
+    let Some(last) = rows.iter().rev().find(|r| r.termination != "running") else {
+        return f64::NAN;
+    };
+    let get = |k: &str| last.metrics.iter().find(|(n, _)| n == k).map(|(_, v)| *v);
+    get("recovery_rate")
+        .or_else(|| get("support_exact"))
+        .unwrap_or(f64::NAN)
+}
+
+/// The outcomes known for `curve`, per axis index, from finished runs' success values
+/// (`outcomes[(item, method id)]`), in repetition order.
+pub fn known(
+    plan: &Plan,
+    ad: &Adaptive,
+    curve: &Curve,
+    outcomes: &HashMap<(i64, String), f64>,
+) -> Vec<Vec<bool>> {
+    let id = &plan.methods[curve.method].id;
+    (0..curve.points.len())
+        .map(|i| {
+            (0..plan.sweep.reps)
+                .map_while(|r| {
+                    outcomes
+                        .get(&(curve.item(plan, i, r) as i64, id.clone()))
+                        .map(|v| *v >= ad.success)
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The transition of every curve found in a results table (an adaptive sweep's, or a full
+/// grid's: the rule's definition applies to any set of runs): one row per (method, setting) with
+///
+/// * `k_star`: the largest axis value whose success fraction is ≥ `level` (NaN: none is);
+/// * `k_fail`: the smallest evaluated value above `k_star` (NaN: none — success held to the end);
+/// * `n_star`, `p_star`, `p_star_lo`, `p_star_hi`: runs, success fraction and its 95 % Wilson
+///   interval at `k_star`; `n_fail`, `p_fail`, `p_fail_lo`, `p_fail_hi` at `k_fail`;
+/// * `runs`: the curve's runs; then the setting's instance columns (`p_inst_*`, axis excluded).
+///
+/// # Errors
+/// A table without `instance`, `method`, `termination` or the axis column `p_inst_{axis}`.
+pub fn transitions(
+    df: &polars::prelude::DataFrame,
+    ad: &Adaptive,
+) -> Result<polars::prelude::DataFrame> {
+    use crate::table::{column_f64, column_str, wilson};
+    use polars::prelude::{Column, DataFrame};
+    let axis_col = format!("p_inst_{}", ad.axis);
+    let inst = column_str(df, "instance")?;
+    let method = column_str(df, "method")?;
+    let term = column_str(df, "termination")?;
+    let axis = column_f64(df, &axis_col)?;
+    let names: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    let opt = |name: &str| -> Result<Vec<Option<f64>>> {
+        if names.iter().any(|c| c == name) {
+            column_f64(df, name)
+        } else {
+            Ok(vec![None; df.height()])
+        }
+    };
+    let (rate, exact) = (opt("m_recovery_rate")?, opt("m_support_exact")?);
+    let setting_cols: Vec<&String> = names
+        .iter()
+        .filter(|c| c.starts_with("p_inst_") && **c != axis_col)
+        .collect();
+    let prefix = format!("{}=", ad.axis);
+    // (method, setting) → (first row, value → (runs, successes))
+    let mut order: Vec<(String, String)> = Vec::new();
+    type Counts = Vec<(f64, usize, usize)>;
+    let mut curves: HashMap<(String, String), (usize, Counts)> = HashMap::new();
+    for i in 0..df.height() {
+        if term[i] == "running" {
+            continue;
+        }
+        let Some(v) = axis[i] else { continue };
+        let setting: Vec<&str> = inst[i]
+            .split(',')
+            .filter(|part| !part.starts_with(&prefix))
+            .collect();
+        let key = (method[i].clone(), setting.join(","));
+        let ok = rate[i].or(exact[i]).is_some_and(|x| x >= ad.success);
+        let entry = curves.entry(key.clone()).or_insert_with(|| {
+            order.push(key.clone());
+            (i, Vec::new())
+        });
+        match entry.1.iter_mut().find(|c| c.0.total_cmp(&v).is_eq()) {
+            Some(c) => {
+                c.1 += 1;
+                c.2 += usize::from(ok);
+            }
+            None => entry.1.push((v, 1, usize::from(ok))),
+        }
+    }
+    let mut cols: Vec<(&str, Vec<f64>)> = [
+        "k_star",
+        "k_fail",
+        "n_star",
+        "p_star",
+        "p_star_lo",
+        "p_star_hi",
+        "n_fail",
+        "p_fail",
+        "p_fail_lo",
+        "p_fail_hi",
+        "runs",
+    ]
+    .into_iter()
+    .map(|n| (n, Vec::new()))
+    .collect();
+    let mut first_rows = Vec::new();
+    for key in &order {
+        let (first, mut counts) = curves.remove(key).unwrap_or_default();
+        counts.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let known: Vec<Vec<bool>> = counts
+            .iter()
+            .map(|&(_, n, s)| (0..n).map(|r| r < s).collect())
+            .collect();
+        let star = ad.boundary(&known);
+        let fail = counts
+            .iter()
+            .enumerate()
+            .position(|(i, _)| star.is_none_or(|s| i > s));
+        let at = |i: Option<usize>| -> [f64; 5] {
+            match i {
+                Some(i) => {
+                    let (v, n, s) = counts[i];
+                    let (lo, hi) = wilson(s, n, 1.96);
+                    [v, n as f64, s as f64 / n as f64, lo, hi]
+                }
+                None => [f64::NAN; 5],
+            }
+        };
+        let (a, b) = (at(star), at(fail));
+        let runs = counts.iter().map(|c| c.1).sum::<usize>() as f64;
+        for (c, v) in cols.iter_mut().zip([
+            a[0], b[0], a[1], a[2], a[3], a[4], b[1], b[2], b[3], b[4], runs,
+        ]) {
+            c.1.push(v);
+        }
+        first_rows.push(first as i64);
+    }
+    let mut out = vec![
+        Column::new(
+            "method".into(),
+            order.iter().map(|k| k.0.clone()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "setting".into(),
+            order.iter().map(|k| k.1.clone()).collect::<Vec<_>>(),
+        ),
+    ];
+    out.extend(cols.into_iter().map(|(n, v)| Column::new(n.into(), v)));
+    let idx = polars::prelude::IdxCa::from_vec(
+        "idx".into(),
+        first_rows
+            .iter()
+            .map(|&i| i as polars::prelude::IdxSize)
+            .collect(),
+    );
+    for c in setting_cols {
+        out.push(df.column(c)?.take(&idx)?);
+    }
+    Ok(DataFrame::new(order.len(), out)?)
+}
+
+/// An item by id.
+pub(crate) fn item_by_id(items: &[Item], id: usize) -> Option<&Item> {
+    items.get(id).filter(|it| it.item == id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(reps: usize) -> Adaptive {
+        Adaptive {
+            axis: "sparsity".into(),
+            level: 0.5,
+            success: 0.95,
+            reps,
+        }
+    }
+
+    /// Run the rule against a deterministic oracle (`ok(i, rep)`), returning the runs made.
+    fn drive(ad: &Adaptive, len: usize, ok: impl Fn(usize, usize) -> bool) -> Vec<(usize, usize)> {
+        let mut known = vec![Vec::new(); len];
+        let mut runs = Vec::new();
+        while let Some((i, r)) = ad.next(&known) {
+            assert_eq!(r, known[i].len(), "repetitions in order");
+            known[i].push(ok(i, r));
+            runs.push((i, r));
+            assert!(runs.len() <= len * ad.reps, "terminates");
+        }
+        runs
+    }
+
+    #[test]
+    fn bisection_by_hand() {
+        // 10 values, success up to index 6: 4 (idx 4 ok) → 7 (fail) → 5 (ok) → 6 (ok), then
+        // reps at a = 6 and b = 7: (6,1), (6,2), (7,1), (7,2)
+        let ad = rule(3);
+        let runs = drive(&ad, 10, |i, _| i <= 6);
+        assert_eq!(
+            runs,
+            vec![
+                (4, 0),
+                (7, 0),
+                (5, 0),
+                (6, 0),
+                (6, 1),
+                (6, 2),
+                (7, 1),
+                (7, 2)
+            ]
+        );
+        let mut known = vec![Vec::new(); 10];
+        for (i, _) in &runs {
+            known[*i].push(*i <= 6);
+        }
+        assert_eq!(ad.boundary(&known), Some(6));
+        // everything fails: bisection walks down to index 0, which gets its reps
+        let runs = drive(&ad, 10, |_, _| false);
+        assert_eq!(runs, vec![(4, 0), (1, 0), (0, 0), (0, 1), (0, 2)]);
+        // everything succeeds: up to the last value
+        let runs = drive(&rule(1), 10, |_, _| true);
+        assert_eq!(runs, vec![(4, 0), (7, 0), (8, 0), (9, 0)]);
+    }
+
+    #[test]
+    fn a_boundary_that_moves_under_repetitions_resumes_the_bisection() {
+        // index 5 succeeds once, then fails twice: p(5) = 1/3 < 0.5, so the boundary moves down
+        let ad = rule(3);
+        let runs = drive(&ad, 8, |i, r| i < 5 || (i == 5 && r == 0));
+        let mut known = vec![Vec::new(); 8];
+        for &(i, r) in &runs {
+            known[i].push(i < 5 || (i == 5 && r == 0));
+        }
+        assert_eq!(ad.boundary(&known), Some(4));
+        assert!(known[4].len() == 3 && known[5].len() == 3, "{runs:?}");
+        assert!(runs.len() < 8 * 3);
+    }
+
+    #[test]
+    fn settings_are_refused_outside_their_range() {
+        for bad in [
+            Adaptive {
+                level: 0.0,
+                ..rule(1)
+            },
+            Adaptive {
+                success: 1.5,
+                ..rule(1)
+            },
+            rule(0),
+        ] {
+            assert!(bad.check().is_err(), "{bad:?}");
+        }
+    }
+}
