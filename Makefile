@@ -12,7 +12,9 @@ cargo-test:
 	cargo run --quiet --bin dictlab -- info
 	cargo test --all-targets
 	cargo test --doc
-	# the coder tests once more on the portable kernels (the path of CPUs without AVX2/AVX-512)
+	# the coder tests once more on the AVX2 kernels (where the CPU has AVX-512) and on the portable
+	# ones (the path of CPUs without AVX2/AVX-512); DICTLAB_SIMD only lowers the detected path
+	DICTLAB_SIMD=avx2 cargo test --test coders
 	DICTLAB_SIMD=portable cargo run --quiet --bin dictlab -- info
 	DICTLAB_SIMD=portable cargo test --test coders
 

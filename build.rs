@@ -74,11 +74,18 @@ fn git_rev() {
 /// they run): the AVX-512 kernel tests are ignored with a reason elsewhere, not passed silently.
 fn avx512_cfg() {
     println!("cargo::rustc-check-cfg=cfg(dictlab_avx512)");
+    println!("cargo::rustc-check-cfg=cfg(dictlab_avx2)");
     #[cfg(target_arch = "x86_64")]
     {
         let native = env::var("TARGET").ok() == env::var("HOST").ok();
         if native && std::arch::is_x86_feature_detected!("avx512f") {
             println!("cargo:rustc-cfg=dictlab_avx512");
+        }
+        if native
+            && std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma")
+        {
+            println!("cargo:rustc-cfg=dictlab_avx2");
         }
     }
 }

@@ -63,10 +63,13 @@ print(json.dumps({"seconds": min(ts)}))
 """
 
 
+SPAMS_CORES = [None, "SkylakeX"]
+
+
 def run_spams(P, method, lam, reps, tmp):
     a, y = os.path.join(tmp, "A.npy"), os.path.join(tmp, "Y.npy")
     best = None
-    for core in [None, "SkylakeX"]:
+    for core in SPAMS_CORES:
         env = dict(os.environ)
         env.pop("OPENBLAS_CORETYPE", None)
         env["OMP_NUM_THREADS"] = "2"
@@ -123,7 +126,11 @@ def main():
     ap.add_argument("--dictlab-lasso", default="lasso,cd,fista", help="dictlab Lasso solvers to time")
     ap.add_argument("--no-sklearn", action="store_true")
     ap.add_argument("--json")
+    ap.add_argument("--spams-cores", default="default,SkylakeX",
+                    help="OpenBLAS core types SPAMS is timed with, the fastest kept (Haswell: what an "
+                         "AVX2-only CPU runs; compare with DICTLAB_SIMD=avx2)")
     a = ap.parse_args()
+    SPAMS_CORES[:] = [None if c == "default" else c for c in a.spams_cores.split(",")]
     rows = []
     for prob in a.problems.split(","):
         P = load(os.path.join(a.data, prob))

@@ -100,6 +100,12 @@ fi
 for _ in $(seq 60); do scontrol ping 2>/dev/null | grep -q 'is UP' && break; sleep 0.5; done
 scontrol ping | grep -q 'is UP' || { tail -20 "$D/log/slurmctld.log" >&2; exit 1; }
 
+if [ "${DICTLAB_SLURM_NICE:-0}" != 0 ] && [ -w /proc/sys/kernel/sched_autogroup_enabled ]; then
+  # with autogroups every job (its own session) gets a fair share whatever its niceness: off,
+  # so nice jobs really only take the CPU time the rest of the machine leaves
+  echo 0 > /proc/sys/kernel/sched_autogroup_enabled
+  say "scheduler autogroups off (niceness applies across sessions)"
+fi
 running "$D/slurmd.pid" || {
   nice -n "${DICTLAB_SLURM_NICE:-0}" /usr/sbin/slurmd -N "$NODE"
   say "slurmd started (nice ${DICTLAB_SLURM_NICE:-0})"

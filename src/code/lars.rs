@@ -10,8 +10,9 @@
 //! and is refactored on a drop. With `nonneg`, only positive correlations join.
 //! Cost per signal: O(m |I|) per breakpoint plus O(|I|²) solves. The O(m) work of a breakpoint
 //! (c's update by the last step, `a`, the join steps with one division per atom, their minimum)
-//! runs as one fused AVX-512 pass where the CPU has it (`avx512` below, checked against the
-//! portable passes by a unit test).
+//! runs as one fused AVX-512 pass where the CPU has it (`avx512` below), as one fused AVX2 + FMA
+//! pass where it has only those (`avx2`), each checked against the portable passes by a unit test;
+//! elsewhere as separate auto-vectorized passes.
 //!
 //! ## References
 //! * Efron, Hastie, Johnstone, Tibshirani (2004), "Least angle regression", Ann. Stat. 32(2),
@@ -501,11 +502,11 @@ impl JoinKernel for Portable {
     }
 }
 
-/// [`lars_one`] compiled for AVX2 + FMA (selected at run time).
+/// [`lars_one`] with the AVX2 + FMA kernel (selected at run time).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 fn lars_one_avx2(p: &Problem<'_>, sc: &mut Scratch, b: &[f64], yy: f64) -> (usize, bool) {
-    lars_one::<Portable>(p, sc, b, yy)
+    lars_one::<avx2::Kernel>(p, sc, b, yy)
 }
 
 /// [`lars_one`] with the AVX-512 kernel (selected at run time).
@@ -527,6 +528,151 @@ fn lars_dispatch(p: &Problem<'_>, sc: &mut Scratch, b: &[f64], yy: f64) -> (usiz
         return unsafe { lars_one_avx2(p, sc, b, yy) };
     }
     lars_one::<Portable>(p, sc, b, yy)
+}
+
+/// The fused pass of [`avx512`] on 4-lane AVX2 + FMA registers (16 atoms per iteration, four
+/// FMA chains), keeping the running minimum and the candidates, whose first minimum is then
+/// found in a second, cache-hot pass; each entry sees the operations of the AVX-512 and portable
+/// kernels in the same order.
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use super::{JoinKernel, JoinPass};
+    use std::arch::x86_64::*;
+
+    /// The AVX2 kernel. Only [`super::lars_one_avx2`] uses it, and it runs only where AVX2 and
+    /// FMA were detected: that is the safety argument of the `unsafe` call below.
+    pub(super) struct Kernel;
+
+    impl JoinKernel for Kernel {
+        #[inline(always)]
+        fn pass(p: JoinPass<'_>, buf: &mut [f64]) -> Option<(f64, usize)> {
+            // SAFETY: see `Kernel`
+            unsafe { pass(p, buf) }
+        }
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn abs(x: __m256d) -> __m256d {
+        _mm256_andnot_pd(_mm256_set1_pd(-0.0), x)
+    }
+
+    /// 4 atoms starting at `i`: apply the pending update to c, store a (`acc` = G[:, I] d_I),
+    /// store the admissible join steps (∞ for active atoms) to `buf` and fold them into `t`.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn lanes4(p: &mut JoinPass<'_>, buf: &mut [f64], i: usize, acc: __m256d, t: &mut __m256d) {
+        let (cp, ap) = (p.c.as_mut_ptr(), p.a.as_mut_ptr());
+        // SAFETY: i + 4 ≤ m = c.len() = a.len() = is_active.len() ≤ buf.len() (the caller)
+        let (cv, act) = unsafe {
+            let cv = _mm256_fnmadd_pd(
+                _mm256_set1_pd(p.pending),
+                _mm256_loadu_pd(ap.add(i)),
+                _mm256_loadu_pd(cp.add(i)),
+            );
+            _mm256_storeu_pd(cp.add(i), cv);
+            _mm256_storeu_pd(ap.add(i), acc);
+            let bytes = (p.is_active.as_ptr().add(i) as *const i32).read_unaligned();
+            let wide = _mm256_cvtepu8_epi64(_mm_cvtsi32_si128(bytes));
+            let act = _mm256_castsi256_pd(_mm256_cmpgt_epi64(wide, _mm256_setzero_si256()));
+            (cv, act)
+        };
+        let (one, lam, tiny) = (
+            _mm256_set1_pd(1.0),
+            _mm256_set1_pd(p.lam),
+            _mm256_set1_pd(1e-15),
+        );
+        let inf = _mm256_set1_pd(f64::INFINITY);
+        let d1 = _mm256_sub_pd(one, acc);
+        let d2 = _mm256_add_pd(one, acc);
+        let r = _mm256_div_pd(one, _mm256_mul_pd(d1, d2));
+        let g1 = _mm256_mul_pd(_mm256_mul_pd(_mm256_sub_pd(lam, cv), d2), r);
+        let ok1 = _mm256_and_pd(
+            _mm256_cmp_pd::<_CMP_GT_OQ>(abs(d1), tiny),
+            _mm256_cmp_pd::<_CMP_GT_OQ>(g1, tiny),
+        );
+        let g1 = _mm256_blendv_pd(inf, g1, ok1);
+        let g = if p.nonneg {
+            g1
+        } else {
+            let g2 = _mm256_mul_pd(_mm256_mul_pd(_mm256_add_pd(lam, cv), d1), r);
+            let ok2 = _mm256_and_pd(
+                _mm256_cmp_pd::<_CMP_GT_OQ>(abs(d2), tiny),
+                _mm256_cmp_pd::<_CMP_GT_OQ>(g2, tiny),
+            );
+            let g2 = _mm256_blendv_pd(inf, g2, ok2);
+            _mm256_blendv_pd(g1, g2, _mm256_cmp_pd::<_CMP_LT_OQ>(g2, g1))
+        };
+        let g = _mm256_blendv_pd(g, inf, act);
+        // SAFETY: as above
+        unsafe { _mm256_storeu_pd(buf.as_mut_ptr().add(i), g) };
+        *t = _mm256_min_pd(g, *t);
+    }
+
+    /// The fused pass keeping only the running minimum (one instruction per 4 atoms, where
+    /// tracking indices costs a compare and two blends) and the candidates in `buf`; the first
+    /// index of the minimum is then read from `buf`, which is cache-hot.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn pass(mut p: JoinPass<'_>, buf: &mut [f64]) -> Option<(f64, usize)> {
+        let m = p.c.len();
+        assert!(p.a.len() == m && p.is_active.len() == m && buf.len() >= m);
+        assert!(p.d.len() == p.active.len());
+        assert!(p.active.iter().all(|&r| (r + 1) * m <= p.g.len()));
+        let gp = p.g.as_ptr();
+        let full = m / 4 * 4;
+        let full16 = m / 16 * 16;
+        let mut t = [_mm256_set1_pd(f64::INFINITY); 4];
+        for i0 in (0..full16).step_by(16) {
+            let mut acc = [_mm256_setzero_pd(); 4];
+            for (&r, &dt) in p.active.iter().zip(p.d) {
+                let vd = _mm256_set1_pd(dt);
+                for (u, a) in acc.iter_mut().enumerate() {
+                    // SAFETY: row r of G has m entries (asserted), i0 + 4u + 4 ≤ m
+                    let gv = unsafe { _mm256_loadu_pd(gp.add(r * m + i0 + 4 * u)) };
+                    *a = _mm256_fmadd_pd(vd, gv, *a);
+                }
+            }
+            for (u, a) in acc.into_iter().enumerate() {
+                lanes4(&mut p, buf, i0 + 4 * u, a, &mut t[u]);
+            }
+        }
+        for i0 in (full16..full).step_by(4) {
+            let mut a = _mm256_setzero_pd();
+            for (&r, &dt) in p.active.iter().zip(p.d) {
+                // SAFETY: as above
+                let gv = unsafe { _mm256_loadu_pd(gp.add(r * m + i0)) };
+                a = _mm256_fmadd_pd(_mm256_set1_pd(dt), gv, a);
+            }
+            lanes4(&mut p, buf, i0, a, &mut t[0]);
+        }
+        let t = _mm256_min_pd(_mm256_min_pd(t[0], t[1]), _mm256_min_pd(t[2], t[3]));
+        let mut lanes = [0.0f64; 4];
+        // SAFETY: a 4-element array
+        unsafe { _mm256_storeu_pd(lanes.as_mut_ptr(), t) };
+        let mut best = lanes.iter().copied().fold(f64::INFINITY, f64::min);
+        // the scalar tail, as the portable kernel
+        #[allow(clippy::needless_range_loop)] // c, a, is_active and buf in step
+        for j in full..m {
+            p.c[j] = (-p.pending).mul_add(p.a[j], p.c[j]);
+            let mut aj = 0.0;
+            for (&r, &dt) in p.active.iter().zip(p.d) {
+                aj = dt.mul_add(p.g[r * m + j], aj);
+            }
+            p.a[j] = aj;
+            let g = super::join_step(aj, p.c[j], p.lam, p.nonneg);
+            let g = if p.is_active[j] { f64::INFINITY } else { g };
+            buf[j] = g;
+            if g < best {
+                best = g;
+            }
+        }
+        if best >= p.cap {
+            return None;
+        }
+        #[allow(clippy::float_cmp)] // the minimum is one of the stored candidates
+        buf[..m].iter().position(|&g| g == best).map(|j| (best, j))
+    }
 }
 
 /// One fused AVX-512 pass per breakpoint, 8 atoms at a time in registers: the deferred update of
@@ -852,6 +998,28 @@ mod tests {
             crate::code::simd::detected() >= crate::code::simd::Level::Avx512,
             "built on a CPU with AVX-512, run on one without: rebuild the tests here"
         );
+        pass_agrees_with_the_portable_one::<avx512::Kernel>();
+    }
+
+    /// Ignored (with the reason) where the build machine's CPU has no AVX2 + FMA.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    #[cfg_attr(
+        not(dictlab_avx2),
+        ignore = "this CPU has no AVX2 + FMA: the AVX2 LARS kernel cannot run here"
+    )]
+    fn avx2_pass_agrees_with_the_portable_one() {
+        assert!(
+            crate::code::simd::detected() >= crate::code::simd::Level::Avx2,
+            "built on a CPU with AVX2, run on one without: rebuild the tests here"
+        );
+        pass_agrees_with_the_portable_one::<avx2::Kernel>();
+    }
+
+    /// The fused kernel `K` against the portable passes on random breakpoints, signed and
+    /// non-negative, over sizes with and without vector tails.
+    #[cfg(target_arch = "x86_64")]
+    fn pass_agrees_with_the_portable_one<K: JoinKernel>() {
         let mut rng = StdRng::seed_from_u64(11);
         let mut joins = 0;
         for m in [3, 8, 13, 32, 40, 64, 100, 256] {
@@ -884,7 +1052,7 @@ mod tests {
                         cap: 10.0,
                     };
                     let r = if fused {
-                        <avx512::Kernel as JoinKernel>::pass(p, &mut buf)
+                        K::pass(p, &mut buf)
                     } else {
                         Portable::pass(p, &mut buf)
                     };

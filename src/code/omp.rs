@@ -14,8 +14,9 @@
 //! [`super::CodeInfo::premature`] (scikit-learn only warns).
 //!
 //! The O(m) work of a step (new W column, α update, next arg-max) runs in one fused pass with
-//! AVX-512 intrinsics where the CPU has them (`avx512` below, checked against the portable
-//! kernels by a unit test), else in separate auto-vectorized passes. Each worker codes two signals
+//! AVX-512 intrinsics where the CPU has them (`avx512` below), with AVX2 + FMA intrinsics where it
+//! has those only (`avx2`; each checked against the portable kernels by a unit test), else in
+//! separate auto-vectorized passes (aarch64, x86-64 without AVX2). Each worker codes two signals
 //! in lock step (`omp_pair`): both scalar chains of a step (arg-max reduction, square root,
 //! division) come before both O(m) passes, so one signal's chain overlaps the other's vector work;
 //! the results equal one-at-a-time coding bit for bit.
@@ -388,7 +389,9 @@ trait StepKernel {
 /// path of x86-64 uses the unfused form.
 struct PortableK<const FMA: bool>;
 
-/// The portable kernels with fused multiply-add (the AVX2 path and non-x86 targets).
+/// The portable kernels with fused multiply-add (non-x86 targets; on x86-64 the reference the
+/// AVX2 and AVX-512 kernels are tested against).
+#[cfg_attr(all(target_arch = "x86_64", not(test)), allow(dead_code))]
 type Portable = PortableK<true>;
 
 /// The portable kernels without fused multiply-add (x86-64 without AVX2 + FMA).
@@ -538,11 +541,11 @@ impl Job for Pair<'_, '_> {
     }
 }
 
-/// `job` with the portable kernels compiled for AVX2 + FMA.
+/// `job` with the AVX2 + FMA kernels.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 fn run_avx2<J: Job>(job: J) -> J::Out {
-    job.run::<Portable>()
+    job.run::<avx2::Kernel>()
 }
 
 /// `job` with the AVX-512 kernels.
@@ -568,6 +571,228 @@ fn dispatch<J: Job>(job: J) -> J::Out {
     return job.run::<PortableNoFma>();
     #[cfg(not(target_arch = "x86_64"))]
     job.run::<Portable>()
+}
+
+/// The fused step of [`avx512`] on 4-lane AVX2 + FMA registers (most laptops and many cluster
+/// nodes have AVX2 but not AVX-512): GEMV, scaling, α update and the running maximum of the
+/// scores in one pass, 16 atoms per iteration, then the first index of the maximum found in a short
+/// second pass (see `finish`). Each entry sees the same operations in the same order as in the
+/// AVX-512 and portable FMA kernels.
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use super::StepKernel;
+    use std::arch::x86_64::*;
+
+    /// |x|: the sign bit cleared.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn abs(x: __m256d) -> __m256d {
+        _mm256_andnot_pd(_mm256_set1_pd(-0.0), x)
+    }
+
+    /// `max(acc, s)` lane-wise; a NaN score never wins (MAXPD returns its second operand when
+    /// either is NaN).
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn feed(acc: &mut __m256d, s: __m256d) {
+        *acc = _mm256_max_pd(s, *acc);
+    }
+
+    /// The best score over the lanes of `acc` and the scalar tail `v[from..]`, then the first
+    /// index attaining it: the fused pass keeps only maxima (one instruction per 4 atoms, where
+    /// tracking indices cost a compare and two blends), and this second pass over the (cache-hot)
+    /// scores stops at the first hit. Scores are recomputed with the same two roundings, so the
+    /// comparison is exact.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn finish(acc: __m256d, v: &[f64], w: &[f64], from: usize) -> (f64, usize) {
+        let mut lanes = [0.0f64; 4];
+        // SAFETY: a 4-element array
+        unsafe { _mm256_storeu_pd(lanes.as_mut_ptr(), acc) };
+        let mut best = lanes.iter().copied().fold(-1.0, f64::max);
+        for i in from..v.len() {
+            let s = v[i].abs() * w[i];
+            if s > best {
+                best = s;
+            }
+        }
+        let m = v.len();
+        let full = m / 4 * 4;
+        let vb = _mm256_set1_pd(best);
+        for i0 in (0..full).step_by(4) {
+            // SAFETY: i0 + 4 ≤ m ≤ w.len() (asserted by the callers)
+            let hit = unsafe {
+                let s = _mm256_mul_pd(
+                    abs(_mm256_loadu_pd(v.as_ptr().add(i0))),
+                    _mm256_loadu_pd(w.as_ptr().add(i0)),
+                );
+                _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_EQ_OQ>(s, vb))
+            };
+            if hit != 0 {
+                return (best, i0 + hit.trailing_zeros() as usize);
+            }
+        }
+        #[allow(clippy::float_cmp)] // the maximum is one of these products, recomputed exactly
+        let at = (full..m).find(|&i| v[i].abs() * w[i] == best).unwrap_or(0);
+        (best, at)
+    }
+
+    /// The AVX2 kernels. Only [`super::run_avx2`] uses them, and it runs only where
+    /// [`crate::code::simd::avx2`] said yes (AVX2 and FMA): the safety argument of the `unsafe`
+    /// calls below.
+    pub(super) struct Kernel;
+
+    impl StepKernel for Kernel {
+        #[inline(always)]
+        fn argmax(v: &[f64], w: &[f64]) -> (f64, usize) {
+            // SAFETY: see `Kernel`
+            unsafe { scan(v, std::ptr::null_mut(), w) }
+        }
+        #[inline(always)]
+        fn start(alpha: &mut [f64], alpha0: &[f64], w: &[f64]) -> (f64, usize) {
+            assert!(alpha.len() == alpha0.len());
+            // SAFETY: see `Kernel`; `alpha` has the length of `alpha0` and does not overlap it
+            unsafe { scan(alpha0, alpha.as_mut_ptr(), w) }
+        }
+        #[inline(always)]
+        fn step(
+            alpha: &mut [f64],
+            col: &mut [f64],
+            g_row: &[f64],
+            prev: &[f64],
+            c: &[f64],
+            inv_d: f64,
+            zs: f64,
+            w: &[f64],
+        ) -> (f64, usize) {
+            // SAFETY: see `Kernel`
+            unsafe { step(alpha, col, g_row, prev, c, inv_d, zs, w) }
+        }
+    }
+
+    /// The arg-max of `|v|·w`, copying `v` to `dst` on the way unless `dst` is null.
+    ///
+    /// # Safety
+    /// The CPU has AVX2; `dst` is null or valid for `v.len()` writes and overlaps neither `v`
+    /// nor `w`.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn scan(v: &[f64], dst: *mut f64, w: &[f64]) -> (f64, usize) {
+        let m = v.len();
+        assert!(w.len() >= m);
+        let full = m / 8 * 8;
+        let (vp, wp) = (v.as_ptr(), w.as_ptr());
+        let (mut t0, mut t1) = (_mm256_set1_pd(-1.0), _mm256_set1_pd(-1.0));
+        for i0 in (0..full).step_by(8) {
+            // SAFETY: i0 + 8 ≤ m ≤ w.len(); `dst` by the caller's contract
+            unsafe {
+                let (a0, a1) = (_mm256_loadu_pd(vp.add(i0)), _mm256_loadu_pd(vp.add(i0 + 4)));
+                if !dst.is_null() {
+                    _mm256_storeu_pd(dst.add(i0), a0);
+                    _mm256_storeu_pd(dst.add(i0 + 4), a1);
+                }
+                feed(&mut t0, _mm256_mul_pd(abs(a0), _mm256_loadu_pd(wp.add(i0))));
+                feed(
+                    &mut t1,
+                    _mm256_mul_pd(abs(a1), _mm256_loadu_pd(wp.add(i0 + 4))),
+                );
+            }
+        }
+        if !dst.is_null() {
+            for (i, &vi) in v.iter().enumerate().skip(full) {
+                // SAFETY: i < m
+                unsafe { *dst.add(i) = vi };
+            }
+        }
+        finish(_mm256_max_pd(t0, t1), v, w, full)
+    }
+
+    /// # Safety
+    /// The CPU has AVX2 and FMA.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn step(
+        alpha: &mut [f64],
+        col: &mut [f64],
+        g_row: &[f64],
+        prev: &[f64],
+        c: &[f64],
+        inv_d: f64,
+        zs: f64,
+        w: &[f64],
+    ) -> (f64, usize) {
+        let m = alpha.len();
+        assert!(col.len() >= m && g_row.len() >= m && w.len() >= m);
+        assert!(prev.len() >= c.len() * m);
+        let full = m / 4 * 4;
+        let full16 = m / 16 * 16;
+        let (ap, cp, gp, pp, wp) = (
+            alpha.as_mut_ptr(),
+            col.as_mut_ptr(),
+            g_row.as_ptr(),
+            prev.as_ptr(),
+            w.as_ptr(),
+        );
+        let (vinv, vzs) = (_mm256_set1_pd(inv_d), _mm256_set1_pd(zs));
+        let mut t = [_mm256_set1_pd(-1.0); 4];
+        // 16 atoms per iteration: four independent FMA chains over the support
+        for i0 in (0..full16).step_by(16) {
+            // SAFETY: i0 + 16 ≤ m, column j of `prev` is prev[j m..(j + 1) m] (lengths asserted
+            // above); `alpha` and `col` are distinct slices
+            unsafe {
+                let mut acc = [
+                    _mm256_loadu_pd(gp.add(i0)),
+                    _mm256_loadu_pd(gp.add(i0 + 4)),
+                    _mm256_loadu_pd(gp.add(i0 + 8)),
+                    _mm256_loadu_pd(gp.add(i0 + 12)),
+                ];
+                for (j, &cj) in c.iter().enumerate() {
+                    let (q, vc) = (pp.add(j * m + i0), _mm256_set1_pd(cj));
+                    for (u, a) in acc.iter_mut().enumerate() {
+                        *a = _mm256_fnmadd_pd(vc, _mm256_loadu_pd(q.add(4 * u)), *a);
+                    }
+                }
+                for (u, a) in acc.into_iter().enumerate() {
+                    let a = _mm256_mul_pd(a, vinv);
+                    _mm256_storeu_pd(cp.add(i0 + 4 * u), a);
+                    let na = _mm256_fnmadd_pd(vzs, a, _mm256_loadu_pd(ap.add(i0 + 4 * u)));
+                    _mm256_storeu_pd(ap.add(i0 + 4 * u), na);
+                    feed(
+                        &mut t[u],
+                        _mm256_mul_pd(abs(na), _mm256_loadu_pd(wp.add(i0 + 4 * u))),
+                    );
+                }
+            }
+        }
+        for i0 in (full16..full).step_by(4) {
+            // SAFETY: as above, i0 + 4 ≤ m
+            let s = unsafe {
+                let mut acc = _mm256_loadu_pd(gp.add(i0));
+                for (j, &cj) in c.iter().enumerate() {
+                    let pc = _mm256_loadu_pd(pp.add(j * m + i0));
+                    acc = _mm256_fnmadd_pd(_mm256_set1_pd(cj), pc, acc);
+                }
+                acc = _mm256_mul_pd(acc, vinv);
+                _mm256_storeu_pd(cp.add(i0), acc);
+                let a = _mm256_fnmadd_pd(vzs, acc, _mm256_loadu_pd(ap.add(i0)));
+                _mm256_storeu_pd(ap.add(i0), a);
+                _mm256_mul_pd(abs(a), _mm256_loadu_pd(wp.add(i0)))
+            };
+            feed(&mut t[0], s);
+        }
+        for i in full..m {
+            let mut v = g_row[i];
+            for (j, &cj) in c.iter().enumerate() {
+                v = (-cj).mul_add(prev[j * m + i], v);
+            }
+            v *= inv_d;
+            col[i] = v;
+            alpha[i] = (-zs).mul_add(v, alpha[i]);
+        }
+        let acc = _mm256_max_pd(_mm256_max_pd(t[0], t[1]), _mm256_max_pd(t[2], t[3]));
+        finish(acc, alpha, w, full)
+    }
 }
 
 /// One fused AVX-512 pass per step: the GEMV, the scaling, the α update and the arg-max of the
@@ -1103,5 +1328,20 @@ mod tests {
             "built on a CPU with AVX-512, run on one without: rebuild the tests here"
         );
         kernels_agree::<avx512::Kernel>();
+    }
+
+    /// Ignored (with the reason) where the build machine's CPU has no AVX2 + FMA.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    #[cfg_attr(
+        not(dictlab_avx2),
+        ignore = "this CPU has no AVX2 + FMA: the AVX2 OMP kernels cannot run here"
+    )]
+    fn avx2_kernels_agree_with_the_portable_ones() {
+        assert!(
+            crate::code::simd::detected() >= crate::code::simd::Level::Avx2,
+            "built on a CPU with AVX2, run on one without: rebuild the tests here"
+        );
+        kernels_agree::<avx2::Kernel>();
     }
 }
