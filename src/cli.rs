@@ -266,6 +266,10 @@ pub struct MergeArgs {
     /// Output parquet file.
     #[arg(short = 'o', long = "out")]
     pub out: PathBuf,
+    /// Merge the runs finished so far of an unfinished directory (to look at a sweep in progress;
+    /// not the plan's result).
+    #[arg(long)]
+    pub partial: bool,
 }
 
 /// `dictlab emit-slurm` flags.
@@ -919,7 +923,11 @@ fn status(a: StatusArgs) -> Result<String> {
 /// `dictlab merge`: one parquet table of a complete results directory.
 fn merge(a: MergeArgs) -> Result<String> {
     check_output_dir(&a.out)?;
-    let df = crate::sweep::merge(&a.dir)?;
+    let df = if a.partial {
+        crate::sweep::store::merge_partial(&a.dir)?
+    } else {
+        crate::sweep::merge(&a.dir)?
+    };
     crate::sweep::store::write_parquet(&df, &a.out)?;
     Ok(serde_json::to_string(&serde_json::json!({
         "rows": df.height(),

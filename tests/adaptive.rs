@@ -150,6 +150,9 @@ fn adaptive_sweeps_resume_and_shard_to_the_same_rows() {
     let st = status(dir.path(), Some(2)).unwrap();
     assert!(!st.complete() && st.missing_shards == vec![1], "{st}");
     assert!(matches!(merge(dir.path()), Err(Error::Results(_))));
+    // a partial merge holds exactly shard 0's finished runs
+    let part = dictlab::sweep::store::merge_partial(dir.path()).unwrap();
+    assert!(part.height() > 0 && part.height() < reference.height());
     run_plan(&ad, dir.path(), &shard(1)).unwrap();
     assert_same_results(&merge(dir.path()).unwrap(), &reference);
     // a sweep that lost its later chunks replays the rule over what is left and ends the same

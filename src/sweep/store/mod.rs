@@ -48,7 +48,7 @@ mod runner;
 mod status;
 
 pub use runner::run_plan;
-pub use status::{Repair, Status, merge, repair, status, union_concat};
+pub use status::{Repair, Status, merge, merge_partial, repair, status, union_concat};
 
 use super::exec::{error_row, instance_metrics, run_method};
 use super::plan::Plan;

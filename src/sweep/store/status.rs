@@ -261,18 +261,15 @@ fn adaptive_status(
     }
     let curves = adaptive::curves(plan)?;
     let mut missing = std::collections::BTreeSet::new();
-    let mut runs_done = 0;
+    let (mut runs_done, mut unfinished) = (0, 0);
     for (ci, c) in curves.iter().enumerate() {
         let known = adaptive::known(plan, ad, c, &outcomes);
         runs_done += known.iter().map(Vec::len).sum::<usize>();
         if ad.next(&known).is_some() {
             missing.insert(ci % shards);
+            unfinished += 1;
         }
     }
-    let unfinished = curves
-        .iter()
-        .filter(|c| ad.next(&adaptive::known(plan, ad, c, &outcomes)).is_some())
-        .count();
     Ok(Status {
         plan_hash: plan.hash.clone(),
         runs_total: runs_done + unfinished,
@@ -351,6 +348,20 @@ pub fn union_concat(frames: &[DataFrame]) -> Result<DataFrame> {
 /// A chunk written by another plan (both hashes named), a run present in two chunks, unfinished
 /// runs (with the shards to resubmit), unreadable files.
 pub fn merge(dir: &Path) -> Result<DataFrame> {
+    merge_with(dir, false)
+}
+
+/// [`merge`] without the completeness checks: the runs finished so far (chunks only), to look
+/// at a sweep in progress. Plan and duplicate checks still apply. The table is not the plan's
+/// result (an adaptive curve's transition, for one, is only settled when the curve is finished).
+///
+/// # Errors
+/// As [`merge`], less the unfinished runs.
+pub fn merge_partial(dir: &Path) -> Result<DataFrame> {
+    merge_with(dir, true)
+}
+
+fn merge_with(dir: &Path, partial: bool) -> Result<DataFrame> {
     let plan = stored_plan(dir)?;
     if let Some(meta) = read_meta(dir)?
         && meta.plan_hash != plan.hash
@@ -396,6 +407,10 @@ pub fn merge(dir: &Path) -> Result<DataFrame> {
             dups.len(),
             dups.iter().take(5).cloned().collect::<Vec<_>>().join("; ")
         )));
+    }
+    if partial {
+        let df = union_concat(&frames)?;
+        return canonical_order(&df, &plan);
     }
     // the runs of the chunks just read: no second pass over the files
     let st = status_of(dir, &plan, owner.into_keys().collect(), None)?;
