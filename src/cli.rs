@@ -155,6 +155,10 @@ pub struct TransitionsArgs {
     /// Write the table as CSV here instead of printing Markdown.
     #[arg(long)]
     pub csv: Option<PathBuf>,
+    /// Summarise the curves per method and these instance columns (comma-separated, e.g.
+    /// `p_inst_dictionary,p_inst_coherence`): curves, median and mean k* with a 95 % interval.
+    #[arg(long, value_delimiter = ',')]
+    pub by: Vec<String>,
 }
 
 /// `-p KEY=VALUE` arguments as registry parameters, typed as in a plan (true/false, integers,
@@ -1046,6 +1050,10 @@ fn transitions(a: TransitionsArgs) -> Result<String> {
     ad.check()?;
     let df = crate::sweep::store::read_results(&a.input)?;
     let mut t = crate::sweep::adaptive::transitions(&df, &ad)?;
+    if !a.by.is_empty() {
+        let by: Vec<&str> = a.by.iter().map(String::as_str).collect();
+        t = crate::sweep::adaptive::summarize_transitions(&t, &by)?;
+    }
     match &a.csv {
         Some(path) => {
             write_csv(&mut t, path)?;

@@ -359,6 +359,93 @@ pub fn transitions(
     Ok(DataFrame::new(order.len(), out)?)
 }
 
+/// The transitions of [`transitions`] summarised per (method, `by` keys), e.g. per method ×
+/// dictionary family × coherence over every other setting: `curves`, `found` (curves whose k*
+/// is on the list), `k_star_median`, `k_star_mean` and `k_star_ci95` (the half-width of the 95 %
+/// t-interval of the mean over curves), `beyond` (curves where success held at the largest value).
+/// A curve where no value succeeded counts as k* = 0 in the statistics (its transition lies below
+/// the list).
+///
+/// # Errors
+/// A `by` column missing from `t`.
+pub fn summarize_transitions(
+    t: &polars::prelude::DataFrame,
+    by: &[&str],
+) -> Result<polars::prelude::DataFrame> {
+    use crate::table::{column_f64, column_str, mean_ci95};
+    use polars::prelude::{Column, DataFrame};
+    let method = column_str(t, "method")?;
+    let keys: Vec<Vec<String>> = by.iter().map(|k| column_str(t, k)).collect::<Result<_>>()?;
+    let (star, fail) = (column_f64(t, "k_star")?, column_f64(t, "k_fail")?);
+    let mut order: Vec<Vec<String>> = Vec::new();
+    let mut groups: HashMap<Vec<String>, Vec<usize>> = HashMap::new();
+    for i in 0..t.height() {
+        let mut key = vec![method[i].clone()];
+        key.extend(keys.iter().map(|c| c[i].clone()));
+        groups
+            .entry(key.clone())
+            .or_insert_with(|| {
+                order.push(key);
+                Vec::new()
+            })
+            .push(i);
+    }
+    let mut text: Vec<Vec<String>> = vec![Vec::new(); by.len() + 1];
+    let mut num: Vec<Vec<f64>> = vec![Vec::new(); 6];
+    for key in &order {
+        let rows = &groups[key];
+        let ks: Vec<f64> = rows
+            .iter()
+            .map(|&i| star[i].filter(|x| x.is_finite()).unwrap_or(0.0))
+            .collect();
+        let mut sorted = ks.clone();
+        sorted.sort_by(f64::total_cmp);
+        let n = sorted.len();
+        let median = if n % 2 == 1 {
+            sorted[n / 2]
+        } else {
+            0.5 * (sorted[n / 2 - 1] + sorted[n / 2])
+        };
+        let (mean, half) = mean_ci95(&ks);
+        let found = ks.iter().filter(|k| **k > 0.0).count();
+        let beyond = rows
+            .iter()
+            .filter(|&&i| {
+                star[i].is_some_and(f64::is_finite) && !fail[i].is_some_and(f64::is_finite)
+            })
+            .count();
+        for (c, v) in text.iter_mut().zip(key) {
+            c.push(v.clone());
+        }
+        for (c, v) in
+            num.iter_mut()
+                .zip([n as f64, found as f64, median, mean, half, beyond as f64])
+        {
+            c.push(v);
+        }
+    }
+    let mut cols: Vec<Column> = std::iter::once("method")
+        .chain(by.iter().copied())
+        .zip(text)
+        .map(|(name, v)| Column::new(name.into(), v))
+        .collect();
+    let names = [
+        "curves",
+        "found",
+        "k_star_median",
+        "k_star_mean",
+        "k_star_ci95",
+        "beyond",
+    ];
+    cols.extend(
+        names
+            .iter()
+            .zip(num)
+            .map(|(n, v)| Column::new((*n).into(), v)),
+    );
+    Ok(DataFrame::new(order.len(), cols)?)
+}
+
 /// An item by id.
 pub(crate) fn item_by_id(items: &[Item], id: usize) -> Option<&Item> {
     items.get(id).filter(|it| it.item == id)
@@ -434,6 +521,31 @@ mod tests {
         assert_eq!(ad.boundary(&known), Some(4));
         assert!(known[4].len() == 3 && known[5].len() == 3, "{runs:?}");
         assert!(runs.len() < 8 * 3);
+    }
+
+    #[test]
+    fn transition_summaries_by_hand() {
+        use polars::prelude::{Column, DataFrame};
+        // method a, family f: k* = 2, 4, none (0) and 6 with success to the end; family g: 3
+        let t = DataFrame::new(
+            5,
+            vec![
+                Column::new("method".into(), ["a", "a", "a", "a", "a"]),
+                Column::new("fam".into(), ["f", "f", "f", "f", "g"]),
+                Column::new("k_star".into(), [2.0, 4.0, f64::NAN, 6.0, 3.0]),
+                Column::new("k_fail".into(), [3.0, 5.0, 1.0, f64::NAN, 4.0]),
+            ],
+        )
+        .unwrap();
+        let s = summarize_transitions(&t, &["fam"]).unwrap();
+        let col = |n: &str| crate::table::column_f64(&s, n).unwrap();
+        assert_eq!(col("curves"), [Some(4.0), Some(1.0)]);
+        assert_eq!(col("found"), [Some(3.0), Some(1.0)]);
+        // {0, 2, 4, 6}: median 3, mean 3, s = √(20/3), half-width 3.182·s/2 = 4.1082
+        assert_eq!(col("k_star_median"), [Some(3.0), Some(3.0)]);
+        assert_eq!(col("k_star_mean")[0], Some(3.0));
+        assert!((col("k_star_ci95")[0].unwrap() - 4.1082).abs() < 1e-3);
+        assert_eq!(col("beyond"), [Some(1.0), Some(0.0)]);
     }
 
     #[test]
