@@ -248,15 +248,12 @@ pub fn budgeted(
     n_samples: usize,
 ) -> Result<Budgeted> {
     let def = lookup(name)?;
+    let p = def.validate(params)?;
+    // the cap sets the steps/epochs/iters key, never the batch size the count reads
+    let per = def.budget().signals_per_iter(&p, n_samples);
+    let cap = passes.and_then(|b| def.budget().cap(&p, b, n_samples));
     let mut out = params.to_vec();
-    let cap = {
-        let p = def.validate(params)?;
-        passes.and_then(|b| def.budget().cap(&p, b, n_samples))
-    };
     out.extend(cap);
-    let per = def
-        .budget()
-        .signals_per_iter(&def.validate(&out)?, n_samples);
     Ok((out, per))
 }
 

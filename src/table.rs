@@ -350,6 +350,17 @@ pub fn wilson(successes: usize, n: usize, z: f64) -> (f64, f64) {
     ((centre - half).max(0.0), (centre + half).min(1.0))
 }
 
+/// The median of the finite values (NaN when there is none).
+pub fn median(values: &[f64]) -> f64 {
+    let mut xs: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    xs.sort_by(f64::total_cmp);
+    match xs.len() {
+        0 => f64::NAN,
+        l if l % 2 == 1 => xs[l / 2],
+        l => 0.5 * (xs[l / 2 - 1] + xs[l / 2]),
+    }
+}
+
 /// The mean of the finite values and the half-width of its 95 % confidence interval
 /// (Student t with n − 1 degrees of freedom; NaN half-width for fewer than two values).
 pub fn mean_ci95(values: &[f64]) -> (f64, f64) {
@@ -587,6 +598,14 @@ pub fn mean_by(df: &DataFrame, keys: &[&str]) -> Result<DataFrame> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    #[allow(clippy::float_cmp)] // medians of small integers are exact
+    fn median_of_the_finite_values() {
+        assert_eq!(super::median(&[3.0, f64::NAN, 1.0, 2.0]), 2.0);
+        assert_eq!(super::median(&[4.0, 1.0, f64::INFINITY, 2.0, 3.0]), 2.5);
+        assert!(super::median(&[f64::NAN]).is_nan());
+    }
+
     #[test]
     fn wilson_and_t_intervals_by_hand() {
         // 8 of 10 at z = 1.96: centre (0.8 + 0.19208)/1.38416 = 0.71674, half-width

@@ -8,7 +8,7 @@ use dictlab::sweep::{Plan, RunOptions, Shard, merge, run_plan, status};
 use dictlab::table::{Value, column_f64, column_str, filter_eq, select};
 
 mod common;
-use common::assert_same_results;
+use common::{assert_same_results, plan_error};
 
 /// A small phase-transition plan: OMP and MOD over k on two coherence levels.
 const GRID: &str = r#"
@@ -38,14 +38,6 @@ fn adaptive_plan() -> Plan {
         "[adaptive]\naxis = \"sparsity\"\nlevel = 0.5\nsuccess = 0.95\n\n[instance]",
     );
     Plan::from_toml_str(&text).unwrap()
-}
-
-fn plan_error(text: &str) -> (String, String) {
-    match Plan::from_toml_str(text) {
-        Err(Error::Plan { key, expected, .. }) => (key, expected),
-        Err(e) => panic!("expected a plan error, got {e}"),
-        Ok(_) => panic!("expected a plan error, the plan parsed"),
-    }
 }
 
 /// The columns a run's result is judged on.
@@ -272,28 +264,29 @@ name = "omp"
 
 #[test]
 fn bad_budget_stall_and_adaptive_settings_name_the_fix() {
-    let (k, e) = plan_error(&GRID.replace("reps = 2", "reps = 2\npasses = 0"));
+    let (_, k, e) = plan_error(&GRID.replace("reps = 2", "reps = 2\npasses = 0"));
     assert_eq!(k, "passes");
     assert!(e.contains("> 0"), "{e}");
-    let (k, e) = plan_error(&GRID.replace("[instance]", "[stall]\nwindow = 1.0\n[instance]"));
+    let (_, k, e) = plan_error(&GRID.replace("[instance]", "[stall]\nwindow = 1.0\n[instance]"));
     assert_eq!(k, "stall.window");
     assert!(e.contains("> 1"), "{e}");
-    let (k, e) = plan_error(&GRID.replace("[instance]", "[adaptive]\naxis = \"dim\"\n[instance]"));
+    let (_, k, e) =
+        plan_error(&GRID.replace("[instance]", "[adaptive]\naxis = \"dim\"\n[instance]"));
     assert_eq!(k, "adaptive.axis");
     assert!(e.contains("[grid]"), "{e}");
-    let (k, e) = plan_error(&GRID.replace(
+    let (_, k, e) = plan_error(&GRID.replace(
         "[instance]",
         "[adaptive]\naxis = \"sparsity\"\nreps = 3\n[instance]",
     ));
     assert_eq!(k, "adaptive.reps");
     assert!(e.contains("reps = 2"), "{e}");
-    let (k, e) = plan_error(&GRID.replace(
+    let (_, k, e) = plan_error(&GRID.replace(
         "[instance]",
         "[adaptive]\naxis = \"sparsity\"\nlevel = 1.5\n[instance]",
     ));
     assert_eq!(k, "adaptive.level");
     assert!(e.contains("(0, 1]"), "{e}");
-    let (k, _) = plan_error(
+    let (_, k, _) = plan_error(
         &GRID
             .replace(
                 "[instance]",

@@ -1,6 +1,5 @@
 //! Sweep plans, durable runs, shards, resume after SIGKILL, merge checks, status, report.
 
-use dictlab::Error;
 use dictlab::polars::prelude::*;
 use dictlab::sweep::store::{read_parquet, write_parquet};
 use dictlab::sweep::{Plan, RunOptions, Shard, merge, run_cached, run_plan, status};
@@ -8,19 +7,7 @@ use std::path::Path;
 use std::process::Command;
 
 mod common;
-use common::{PLAN, assert_same_results};
-
-fn plan_error(text: &str) -> (usize, String, String) {
-    match Plan::from_toml_str(text) {
-        Err(Error::Plan {
-            line,
-            key,
-            expected,
-        }) => (line, key, expected),
-        Err(e) => panic!("expected a plan error, got {e}"),
-        Ok(_) => panic!("expected a plan error, the plan parsed"),
-    }
-}
+use common::{PLAN, assert_same_results, plan_error};
 
 #[test]
 fn plan_expands_methods_and_instances() {

@@ -358,17 +358,7 @@ fn mean_at(v: &[f64], idx: &[usize]) -> f64 {
 
 /// Median of the finite `v[i]`, i in `idx` (NaN when none).
 fn median_at(v: &[f64], idx: &[usize]) -> f64 {
-    let mut xs: Vec<f64> = idx
-        .iter()
-        .map(|&i| v[i])
-        .filter(|x| x.is_finite())
-        .collect();
-    xs.sort_by(f64::total_cmp);
-    match xs.len() {
-        0 => f64::NAN,
-        l if l % 2 == 1 => xs[l / 2],
-        l => 0.5 * (xs[l / 2 - 1] + xs[l / 2]),
-    }
+    crate::table::median(&idx.iter().map(|&i| v[i]).collect::<Vec<_>>())
 }
 
 /// A frame as a GitHub-flavoured Markdown table (floats with 4 significant digits, NaN as `–`).

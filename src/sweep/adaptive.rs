@@ -74,14 +74,7 @@ impl Adaptive {
     /// axis value, in run order): `(axis index, repetition)`, or `None` when the curve is done.
     pub fn next(&self, known: &[Vec<bool>]) -> Option<(usize, usize)> {
         let len = known.len() as isize;
-        let above = |i: usize| {
-            let v = &known[i];
-            !v.is_empty() && v.iter().filter(|s| **s).count() as f64 >= self.level * v.len() as f64
-        };
-        let a = (0..known.len())
-            .rev()
-            .find(|&i| above(i))
-            .map_or(-1, |i| i as isize);
+        let a = self.boundary(known).map_or(-1, |i| i as isize);
         let b = ((a + 1) as usize..known.len())
             .find(|&i| !known[i].is_empty())
             .map_or(len, |i| i as isize);
@@ -104,6 +97,12 @@ impl Adaptive {
             let v = &known[i];
             !v.is_empty() && v.iter().filter(|s| **s).count() as f64 >= self.level * v.len() as f64
         })
+    }
+
+    /// Whether a run with success value `v` (see [`outcome_of_rows`]) succeeded; NaN (an error
+    /// row, a run without the metric) never does.
+    pub fn succeeded(&self, v: f64) -> bool {
+        v >= self.success
     }
 }
 
@@ -198,6 +197,24 @@ pub fn outcome_of_rows(rows: &[Row]) -> f64 {
         .unwrap_or(f64::NAN)
 }
 
+/// Each row's success value in a results table, as [`outcome_of_rows`] reads it from a run's
+/// final row: `m_recovery_rate`, else `m_support_exact` (`None` where neither; a table may lack
+/// either column).
+///
+/// # Errors
+/// Polars errors reading the columns.
+pub fn outcome_column(df: &polars::prelude::DataFrame) -> Result<Vec<Option<f64>>> {
+    let opt = |name: &str| -> Result<Vec<Option<f64>>> {
+        if crate::table::col(df, name).is_ok() {
+            crate::table::column_f64(df, name)
+        } else {
+            Ok(vec![None; df.height()])
+        }
+    };
+    let (rate, exact) = (opt("m_recovery_rate")?, opt("m_support_exact")?);
+    Ok(rate.into_iter().zip(exact).map(|(r, e)| r.or(e)).collect())
+}
+
 /// The outcomes known for `curve`, per axis index, from finished runs' success values
 /// (`outcomes[(item, method id)]`), in repetition order.
 pub fn known(
@@ -213,7 +230,7 @@ pub fn known(
                 .map_while(|r| {
                     outcomes
                         .get(&(curve.item(plan, i, r) as i64, id.clone()))
-                        .map(|v| *v >= ad.success)
+                        .map(|v| ad.succeeded(*v))
                 })
                 .collect()
         })
@@ -247,14 +264,7 @@ pub fn transitions(
         .iter()
         .map(|c| c.to_string())
         .collect();
-    let opt = |name: &str| -> Result<Vec<Option<f64>>> {
-        if names.iter().any(|c| c == name) {
-            column_f64(df, name)
-        } else {
-            Ok(vec![None; df.height()])
-        }
-    };
-    let (rate, exact) = (opt("m_recovery_rate")?, opt("m_support_exact")?);
+    let outcome = outcome_column(df)?;
     let setting_cols: Vec<&String> = names
         .iter()
         .filter(|c| c.starts_with("p_inst_") && **c != axis_col)
@@ -274,7 +284,7 @@ pub fn transitions(
             .filter(|part| !part.starts_with(&prefix))
             .collect();
         let key = (method[i].clone(), setting.join(","));
-        let ok = rate[i].or(exact[i]).is_some_and(|x| x >= ad.success);
+        let ok = outcome[i].is_some_and(|x| ad.succeeded(x));
         let entry = curves.entry(key.clone()).or_insert_with(|| {
             order.push(key.clone());
             (i, Vec::new())
@@ -398,14 +408,7 @@ pub fn summarize_transitions(
             .iter()
             .map(|&i| star[i].filter(|x| x.is_finite()).unwrap_or(0.0))
             .collect();
-        let mut sorted = ks.clone();
-        sorted.sort_by(f64::total_cmp);
-        let n = sorted.len();
-        let median = if n % 2 == 1 {
-            sorted[n / 2]
-        } else {
-            0.5 * (sorted[n / 2 - 1] + sorted[n / 2])
-        };
+        let (n, median) = (ks.len(), crate::table::median(&ks));
         let (mean, half) = mean_ci95(&ks);
         let found = ks.iter().filter(|k| **k > 0.0).count();
         let beyond = rows

@@ -264,14 +264,7 @@ impl Src<'_> {
             success: r.success.unwrap_or(0.95),
             reps,
         };
-        ad.check().map_err(|e| match e {
-            Error::InvalidParameter {
-                name,
-                value,
-                expected,
-            } => self.err(a.span(), name, format!("{expected} (found {value})")),
-            other => other,
-        })?;
+        ad.check().map_err(|e| self.at(a.span(), e))?;
         Ok(ad)
     }
 
@@ -288,14 +281,7 @@ impl Src<'_> {
             },
             min_passes: r.min_passes.unwrap_or(d.min_passes),
         };
-        rule.check().map_err(|e| match e {
-            Error::InvalidParameter {
-                name,
-                value,
-                expected,
-            } => self.err(st.span(), name, format!("{expected} (found {value})")),
-            other => other,
-        })?;
+        rule.check().map_err(|e| self.at(st.span(), e))?;
         Ok(rule)
     }
 
@@ -649,6 +635,18 @@ impl Src<'_> {
             line: self.line(span.start),
             key: key.to_string(),
             expected: expected.into(),
+        }
+    }
+    /// A section's range error (`Error::InvalidParameter` of its `check`) as a plan error at
+    /// `span`, so it names the line; other errors pass through.
+    fn at(&self, span: std::ops::Range<usize>, e: Error) -> Error {
+        match e {
+            Error::InvalidParameter {
+                name,
+                value,
+                expected,
+            } => self.err(span, name, format!("{expected} (found {value})")),
+            other => other,
         }
     }
     fn scalar(&self, key: &str, v: &Spanned<toml::Value>) -> Result<Value> {

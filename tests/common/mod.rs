@@ -81,3 +81,17 @@ pub fn npy_bytes(descr: &str, shape: &str, fortran: bool, data_len: usize, fill:
     b.extend(std::iter::repeat_n(fill, data_len));
     b
 }
+
+/// The `(line, key, expected)` of the plan error `text` must raise (panics if it parses or fails
+/// otherwise).
+pub fn plan_error(text: &str) -> (usize, String, String) {
+    match dictlab::sweep::Plan::from_toml_str(text) {
+        Err(dictlab::Error::Plan {
+            line,
+            key,
+            expected,
+        }) => (line, key, expected),
+        Err(e) => panic!("expected a plan error, got {e}"),
+        Ok(_) => panic!("expected a plan error, the plan parsed"),
+    }
+}

@@ -412,25 +412,21 @@ fn finished_runs(dir: &Path, move_bad: bool) -> Result<HashSet<(i64, String)>> {
 pub(super) fn finished_outcomes(dir: &Path) -> Result<HashMap<(i64, String), f64>> {
     let mut out = HashMap::new();
     for path in chunk_files(dir)? {
-        let df = read_chunk(&path, None)?;
-        let keys = run_keys(&df)?;
-        let term = crate::table::column_str(&df, "termination")?;
-        let opt = |name: &str| -> Result<Vec<Option<f64>>> {
-            if df.get_column_names().iter().any(|c| c.as_str() == name) {
-                super::column_f64(&df, name)
-            } else {
-                Ok(vec![None; df.height()])
-            }
-        };
-        let (rate, exact) = (opt("m_recovery_rate")?, opt("m_support_exact")?);
-        for (i, key) in keys.into_iter().enumerate() {
-            if term[i] != "running" {
-                let v = rate[i].or(exact[i]).unwrap_or(f64::NAN);
-                out.insert(key, v);
-            }
-        }
+        frame_outcomes(&read_chunk(&path, None)?, &mut out)?;
     }
     Ok(out)
+}
+
+/// Add the success values of the finished runs in `df` (one chunk's rows) to `out`.
+pub(super) fn frame_outcomes(df: &DataFrame, out: &mut HashMap<(i64, String), f64>) -> Result<()> {
+    let term = crate::table::column_str(df, "termination")?;
+    let value = crate::sweep::adaptive::outcome_column(df)?;
+    for (i, key) in run_keys(df)?.into_iter().enumerate() {
+        if term[i] != "running" {
+            out.insert(key, value[i].unwrap_or(f64::NAN));
+        }
+    }
+    Ok(())
 }
 
 /// Add the provenance columns to a chunk.

@@ -282,7 +282,7 @@ impl Shared<'_> {
                 return false;
             };
             let rows = Drawn::new(pool, item).run(pool, self.plan, item, curve.method);
-            let ok = adaptive::outcome_of_rows(&rows) >= ad.success;
+            let ok = ad.succeeded(adaptive::outcome_of_rows(&rows));
             if !self.journal_and_send(item, rows, tx) {
                 return false;
             }

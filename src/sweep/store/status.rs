@@ -192,7 +192,20 @@ pub(super) fn recorded_shards(dir: &Path) -> Result<usize> {
 /// # Errors
 /// Not a results directory; unreadable files.
 pub fn status(dir: &Path, shards: Option<usize>) -> Result<Status> {
-    status_of(dir, &stored_plan(dir)?, finished_runs(dir, false)?, shards)
+    let plan = stored_plan(dir)?;
+    match &plan.adaptive {
+        Some(ad) => adaptive_status(dir, &plan, ad, shards, finished_outcomes(dir)?),
+        None => status_of(dir, &plan, finished_runs(dir, false)?, shards),
+    }
+}
+
+/// The shard count to name missing shards by: the one asked for, else the recorded one.
+fn shard_count(dir: &Path, shards: Option<usize>) -> Result<usize> {
+    match shards {
+        Some(0) => Err(Error::invalid("shards", 0, "N ≥ 1")),
+        Some(n) => Ok(n),
+        None => recorded_shards(dir),
+    }
 }
 
 /// [`status`] given the directory's plan and the runs found in its chunks.
@@ -202,16 +215,9 @@ pub(super) fn status_of(
     mut done: HashSet<(i64, String)>,
     shards: Option<usize>,
 ) -> Result<Status> {
-    let shards = match shards {
-        Some(0) => return Err(Error::invalid("shards", 0, "N ≥ 1")),
-        Some(n) => n,
-        None => recorded_shards(dir)?,
-    };
+    let shards = shard_count(dir, shards)?;
     let journaled = journal_runs(dir, plan, &done)?;
     done.extend(journaled.iter().cloned());
-    if let Some(ad) = &plan.adaptive {
-        return adaptive_status(dir, plan, ad, shards, journaled.len());
-    }
     let items = plan.items()?;
     let mut missing = std::collections::BTreeSet::new();
     let mut runs_done = 0;
@@ -238,24 +244,27 @@ pub(super) fn status_of(
     })
 }
 
-/// [`status`] of an adaptive plan: a curve is finished when its rule asks for no more runs
-/// given the outcomes on disk (chunks and journals).
+/// [`status`] of an adaptive plan, given the outcomes of the runs in its chunks: the journals
+/// add theirs (read once), and a curve is finished when its rule asks for no more runs.
 fn adaptive_status(
     dir: &Path,
     plan: &Plan,
     ad: &crate::sweep::adaptive::Adaptive,
-    shards: usize,
-    journaled: usize,
+    shards: Option<usize>,
+    mut outcomes: HashMap<(i64, String), f64>,
 ) -> Result<Status> {
     use crate::sweep::adaptive;
-    let mut outcomes = finished_outcomes(dir)?;
+    let shards = shard_count(dir, shards)?;
     let items = plan.items()?;
+    let mut journaled = 0;
     for p in journal_files(dir, None)? {
         for (it, rows) in read_journal(&p, &items)? {
-            if let Some(r) = rows.first() {
-                outcomes
-                    .entry((it.item as i64, r.method.clone()))
-                    .or_insert_with(|| adaptive::outcome_of_rows(&rows));
+            if let Some(r) = rows.first()
+                && let std::collections::hash_map::Entry::Vacant(e) =
+                    outcomes.entry((it.item as i64, r.method.clone()))
+            {
+                e.insert(adaptive::outcome_of_rows(&rows));
+                journaled += 1;
             }
         }
     }
@@ -374,6 +383,8 @@ fn merge_with(dir: &Path, partial: bool) -> Result<DataFrame> {
     let mut frames = Vec::new();
     let mut owner: HashMap<(i64, String), PathBuf> = HashMap::new();
     let mut dups: Vec<String> = Vec::new();
+    // an adaptive plan's status needs the runs' outcomes: taken from the chunks read here
+    let mut outcomes = HashMap::new();
     for path in chunk_files(dir)? {
         let df = read_chunk(&path, None)?;
         for h in crate::table::column_str(&df, "plan_hash")? {
@@ -384,6 +395,9 @@ fn merge_with(dir: &Path, partial: bool) -> Result<DataFrame> {
                     plan.hash
                 )));
             }
+        }
+        if plan.adaptive.is_some() {
+            frame_outcomes(&df, &mut outcomes)?;
         }
         let mut seen_here = HashSet::new();
         for key in run_keys(&df)? {
@@ -413,7 +427,10 @@ fn merge_with(dir: &Path, partial: bool) -> Result<DataFrame> {
         return canonical_order(&df, &plan);
     }
     // the runs of the chunks just read: no second pass over the files
-    let st = status_of(dir, &plan, owner.into_keys().collect(), None)?;
+    let st = match &plan.adaptive {
+        Some(ad) => adaptive_status(dir, &plan, ad, None, outcomes)?,
+        None => status_of(dir, &plan, owner.into_keys().collect(), None)?,
+    };
     if st.journaled > 0 {
         return Err(Error::Results(format!(
             "{} finished runs are still only in journals under {}: a sweep is running there, or was killed — wait for it, or rerun its `dictlab sweep` command, which moves them to chunks",
