@@ -124,6 +124,18 @@ fn adaptive_runs_are_grid_runs_and_locate_the_transition_with_fewer_runs() {
     );
     let agree = kg.iter().zip(&ka).filter(|(x, y)| x == y).count();
     assert!(agree >= 3, "grid {kg:?}\nadaptive {ka:?}");
+    // the findings tables read the adaptive table (here against itself as the second dimension)
+    let md = dictlab::report::findings::markdown(&a, &rule, Some(&a)).unwrap();
+    for section in [
+        "### k* per dictionary family",
+        "| coder | omp |",
+        "### Neural against classical",
+        "### Sensitivity",
+        "### Time to 95 %",
+        "### k* across dimensions",
+    ] {
+        assert!(md.contains(section), "{section} missing from\n{md}");
+    }
 }
 
 #[test]
@@ -165,6 +177,38 @@ fn adaptive_sweeps_resume_and_shard_to_the_same_rows() {
         std::fs::remove_file(p).unwrap();
     }
     assert!(!status(cut.path(), None).unwrap().complete());
+    // a partial merge keeps only the finished curves, each with the reference's runs and k*
+    let rule = ad.adaptive.clone().unwrap();
+    let part = dictlab::sweep::store::merge_partial(cut.path()).unwrap();
+    let (tp, tr) = (
+        adaptive::transitions(&part, &rule).unwrap(),
+        adaptive::transitions(&reference, &rule).unwrap(),
+    );
+    assert!(
+        tp.height() > 0 && tp.height() < tr.height(),
+        "{} of {} curves",
+        tp.height(),
+        tr.height()
+    );
+    let rows = |t: &DataFrame| -> Vec<(String, String, Option<f64>, Option<f64>)> {
+        let (m, s) = (
+            column_str(t, "method").unwrap(),
+            column_str(t, "setting").unwrap(),
+        );
+        let (k, r) = (
+            column_f64(t, "k_star").unwrap(),
+            column_f64(t, "runs").unwrap(),
+        );
+        m.into_iter()
+            .zip(s)
+            .zip(k.into_iter().zip(r))
+            .map(|((m, s), (k, r))| (m, s, k.filter(|x| x.is_finite()), r))
+            .collect()
+    };
+    let reference_rows = rows(&tr);
+    for r in rows(&tp) {
+        assert!(reference_rows.contains(&r), "{r:?} not in the reference");
+    }
     let s = run_plan(&ad, cut.path(), &RunOptions::default()).unwrap();
     assert!(s.runs_skipped > 0 && s.runs_done > 0, "{s:?}");
     assert_same_results(&merge(cut.path()).unwrap(), &reference);

@@ -11,6 +11,7 @@
 //! [`atom_grid`]. [`Report`] assembles markdown, tables and plots into one standalone HTML file.
 
 pub mod dashboard;
+pub mod findings;
 pub mod paper;
 
 use crate::error::Result;

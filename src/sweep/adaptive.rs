@@ -204,15 +204,20 @@ pub fn outcome_of_rows(rows: &[Row]) -> f64 {
 /// # Errors
 /// Polars errors reading the columns.
 pub fn outcome_column(df: &polars::prelude::DataFrame) -> Result<Vec<Option<f64>>> {
-    let opt = |name: &str| -> Result<Vec<Option<f64>>> {
-        if crate::table::col(df, name).is_ok() {
-            crate::table::column_f64(df, name)
-        } else {
-            Ok(vec![None; df.height()])
-        }
-    };
-    let (rate, exact) = (opt("m_recovery_rate")?, opt("m_support_exact")?);
+    let (rate, exact) = (
+        optional_f64(df, "m_recovery_rate")?,
+        optional_f64(df, "m_support_exact")?,
+    );
     Ok(rate.into_iter().zip(exact).map(|(r, e)| r.or(e)).collect())
+}
+
+/// A numeric column of `df`, or `None` in every row where the table lacks it.
+fn optional_f64(df: &polars::prelude::DataFrame, name: &str) -> Result<Vec<Option<f64>>> {
+    if crate::table::col(df, name).is_ok() {
+        crate::table::column_f64(df, name)
+    } else {
+        Ok(vec![None; df.height()])
+    }
 }
 
 /// The outcomes known for `curve`, per axis index, from finished runs' success values
@@ -244,7 +249,13 @@ pub fn known(
 /// * `k_fail`: the smallest evaluated value above `k_star` (NaN: none — success held to the end);
 /// * `n_star`, `p_star`, `p_star_lo`, `p_star_hi`: runs, success fraction and its 95 % Wilson
 ///   interval at `k_star`; `n_fail`, `p_fail`, `p_fail_lo`, `p_fail_hi` at `k_fail`;
-/// * `runs`: the curve's runs; then the setting's instance columns (`p_inst_*`, axis excluded).
+/// * `runs`: the curve's runs;
+/// * `mu`: the mean measured mutual coherence of the curve's instances (`m_inst_mu`);
+/// * `rip_lo_star`, `rip_lo_fail`: the mean certified lower bound on δ_k (`m_inst_rip_lower`) of
+///   the instances at `k_star` and at `k_fail`, where δ_k is measured at that k;
+///
+/// then the setting's instance columns (`p_inst_*`, axis excluded). Rows are sorted by method and
+/// setting. A table without the `m_inst_*` columns gets NaN there.
 ///
 /// # Errors
 /// A table without `instance`, `method`, `termination` or the axis column `p_inst_{axis}`.
@@ -254,11 +265,21 @@ pub fn transitions(
 ) -> Result<polars::prelude::DataFrame> {
     use crate::table::{column_f64, column_str, wilson};
     use polars::prelude::{Column, DataFrame};
+    /// Runs, successes and the δ_k lower bounds seen at one axis value.
+    #[derive(Default)]
+    struct Point {
+        v: f64,
+        n: usize,
+        s: usize,
+        rip: Vec<f64>,
+    }
     let axis_col = format!("p_inst_{}", ad.axis);
     let inst = column_str(df, "instance")?;
     let method = column_str(df, "method")?;
     let term = column_str(df, "termination")?;
     let axis = column_f64(df, &axis_col)?;
+    let mu = optional_f64(df, "m_inst_mu")?;
+    let rip = optional_f64(df, "m_inst_rip_lower")?;
     let names: Vec<String> = df
         .get_column_names()
         .iter()
@@ -270,10 +291,8 @@ pub fn transitions(
         .filter(|c| c.starts_with("p_inst_") && **c != axis_col)
         .collect();
     let prefix = format!("{}=", ad.axis);
-    // (method, setting) → (first row, value → (runs, successes))
-    let mut order: Vec<(String, String)> = Vec::new();
-    type Counts = Vec<(f64, usize, usize)>;
-    let mut curves: HashMap<(String, String), (usize, Counts)> = HashMap::new();
+    // (method, setting) → (first row, points, measured μ of its runs)
+    let mut curves: HashMap<(String, String), (usize, Vec<Point>, Vec<f64>)> = HashMap::new();
     for i in 0..df.height() {
         if term[i] == "running" {
             continue;
@@ -285,19 +304,27 @@ pub fn transitions(
             .collect();
         let key = (method[i].clone(), setting.join(","));
         let ok = outcome[i].is_some_and(|x| ad.succeeded(x));
-        let entry = curves.entry(key.clone()).or_insert_with(|| {
-            order.push(key.clone());
-            (i, Vec::new())
-        });
-        match entry.1.iter_mut().find(|c| c.0.total_cmp(&v).is_eq()) {
-            Some(c) => {
-                c.1 += 1;
-                c.2 += usize::from(ok);
+        let entry = curves
+            .entry(key)
+            .or_insert_with(|| (i, Vec::new(), Vec::new()));
+        entry.2.extend(mu[i]);
+        let p = match entry.1.iter().position(|c| c.v.total_cmp(&v).is_eq()) {
+            Some(j) => &mut entry.1[j],
+            None => {
+                entry.1.push(Point {
+                    v,
+                    ..Point::default()
+                });
+                entry.1.last_mut().expect("just pushed")
             }
-            None => entry.1.push((v, 1, usize::from(ok))),
-        }
+        };
+        p.n += 1;
+        p.s += usize::from(ok);
+        p.rip.extend(rip[i]);
     }
-    let mut cols: Vec<(&str, Vec<f64>)> = [
+    let mut order: Vec<(String, String)> = curves.keys().cloned().collect();
+    order.sort();
+    let names_num = [
         "k_star",
         "k_fail",
         "n_star",
@@ -309,39 +336,45 @@ pub fn transitions(
         "p_fail_lo",
         "p_fail_hi",
         "runs",
-    ]
-    .into_iter()
-    .map(|n| (n, Vec::new()))
-    .collect();
+        "mu",
+        "rip_lo_star",
+        "rip_lo_fail",
+    ];
+    let mut cols: Vec<Vec<f64>> = vec![Vec::new(); names_num.len()];
     let mut first_rows = Vec::new();
     for key in &order {
-        let (first, mut counts) = curves.remove(key).unwrap_or_default();
-        counts.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let known: Vec<Vec<bool>> = counts
+        let (first, mut points, mus) = curves.remove(key).unwrap_or_default();
+        points.sort_by(|a, b| a.v.total_cmp(&b.v));
+        let known: Vec<Vec<bool>> = points
             .iter()
-            .map(|&(_, n, s)| (0..n).map(|r| r < s).collect())
+            .map(|p| (0..p.n).map(|r| r < p.s).collect())
             .collect();
         let star = ad.boundary(&known);
-        let fail = counts
-            .iter()
-            .enumerate()
-            .position(|(i, _)| star.is_none_or(|s| i > s));
-        let at = |i: Option<usize>| -> [f64; 5] {
+        let fail = (0..points.len()).find(|&i| star.is_none_or(|s| i > s));
+        let at = |i: Option<usize>| -> [f64; 6] {
             match i {
                 Some(i) => {
-                    let (v, n, s) = counts[i];
-                    let (lo, hi) = wilson(s, n, 1.96);
-                    [v, n as f64, s as f64 / n as f64, lo, hi]
+                    let p = &points[i];
+                    let (lo, hi) = wilson(p.s, p.n, 1.96);
+                    [
+                        p.v,
+                        p.n as f64,
+                        p.s as f64 / p.n as f64,
+                        lo,
+                        hi,
+                        crate::table::mean_ci95(&p.rip).0,
+                    ]
                 }
-                None => [f64::NAN; 5],
+                None => [f64::NAN; 6],
             }
         };
         let (a, b) = (at(star), at(fail));
-        let runs = counts.iter().map(|c| c.1).sum::<usize>() as f64;
+        let runs = points.iter().map(|p| p.n).sum::<usize>() as f64;
+        let mu_mean = crate::table::mean_ci95(&mus).0;
         for (c, v) in cols.iter_mut().zip([
-            a[0], b[0], a[1], a[2], a[3], a[4], b[1], b[2], b[3], b[4], runs,
+            a[0], b[0], a[1], a[2], a[3], a[4], b[1], b[2], b[3], b[4], runs, mu_mean, a[5], b[5],
         ]) {
-            c.1.push(v);
+            c.push(v);
         }
         first_rows.push(first as i64);
     }
@@ -355,7 +388,12 @@ pub fn transitions(
             order.iter().map(|k| k.1.clone()).collect::<Vec<_>>(),
         ),
     ];
-    out.extend(cols.into_iter().map(|(n, v)| Column::new(n.into(), v)));
+    out.extend(
+        names_num
+            .iter()
+            .zip(cols)
+            .map(|(n, v)| Column::new((*n).into(), v)),
+    );
     let idx = polars::prelude::IdxCa::from_vec(
         "idx".into(),
         first_rows
@@ -370,11 +408,15 @@ pub fn transitions(
 }
 
 /// The transitions of [`transitions`] summarised per (method, `by` keys), e.g. per method ×
-/// dictionary family × coherence over every other setting: `curves`, `found` (curves whose k*
-/// is on the list), `k_star_median`, `k_star_mean` and `k_star_ci95` (the half-width of the 95 %
-/// t-interval of the mean over curves), `beyond` (curves where success held at the largest value).
+/// dictionary family × coherence over every other setting, sorted by method then keys (numbers
+/// in numeric order): `curves`, `found` (curves whose k* is on the list), `k_star_median`,
+/// `k_star_mean` and `k_star_ci95` (the half-width of the 95 % t-interval of the mean over
+/// curves), `beyond` (curves where success held at the largest value); `mu`, the mean measured
+/// coherence of the curves' instances, `k_mu_bound` = (1 + 1/μ)/2 at that μ (the exact-recovery
+/// guarantee of OMP/BP on a known dictionary: k < (1 + 1/μ)/2), and `rip_lo_star`, the mean
+/// certified lower bound on δ_k at k* (curves with a k* on the list).
 /// A curve where no value succeeded counts as k* = 0 in the statistics (its transition lies below
-/// the list).
+/// the list); a curve beyond the list counts at its largest value (so the mean is a lower bound).
 ///
 /// # Errors
 /// A `by` column missing from `t`.
@@ -387,20 +429,26 @@ pub fn summarize_transitions(
     let method = column_str(t, "method")?;
     let keys: Vec<Vec<String>> = by.iter().map(|k| column_str(t, k)).collect::<Result<_>>()?;
     let (star, fail) = (column_f64(t, "k_star")?, column_f64(t, "k_fail")?);
-    let mut order: Vec<Vec<String>> = Vec::new();
+    let (mu, rip) = (optional_f64(t, "mu")?, optional_f64(t, "rip_lo_star")?);
     let mut groups: HashMap<Vec<String>, Vec<usize>> = HashMap::new();
     for i in 0..t.height() {
         let mut key = vec![method[i].clone()];
         key.extend(keys.iter().map(|c| c[i].clone()));
-        groups
-            .entry(key.clone())
-            .or_insert_with(|| {
-                order.push(key);
-                Vec::new()
-            })
-            .push(i);
+        groups.entry(key).or_default().push(i);
     }
+    let mut order: Vec<Vec<String>> = groups.keys().cloned().collect();
+    order.sort_by(|a, b| {
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| match (x.parse::<f64>(), y.parse::<f64>()) {
+                (Ok(p), Ok(q)) => p.total_cmp(&q),
+                _ => x.cmp(y),
+            })
+            .find(|o| o.is_ne())
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
     let mut text: Vec<Vec<String>> = vec![Vec::new(); by.len() + 1];
+    let mut counts: Vec<Vec<u32>> = vec![Vec::new(); 3];
     let mut num: Vec<Vec<f64>> = vec![Vec::new(); 6];
     for key in &order {
         let rows = &groups[key];
@@ -408,7 +456,7 @@ pub fn summarize_transitions(
             .iter()
             .map(|&i| star[i].filter(|x| x.is_finite()).unwrap_or(0.0))
             .collect();
-        let (n, median) = (ks.len(), crate::table::median(&ks));
+        let median = crate::table::median(&ks);
         let (mean, half) = mean_ci95(&ks);
         let found = ks.iter().filter(|k| **k > 0.0).count();
         let beyond = rows
@@ -417,13 +465,22 @@ pub fn summarize_transitions(
                 star[i].is_some_and(f64::is_finite) && !fail[i].is_some_and(f64::is_finite)
             })
             .count();
+        let of = |c: &[Option<f64>]| -> Vec<f64> { rows.iter().filter_map(|&i| c[i]).collect() };
+        let mu_mean = mean_ci95(&of(&mu)).0;
         for (c, v) in text.iter_mut().zip(key) {
             c.push(v.clone());
         }
-        for (c, v) in
-            num.iter_mut()
-                .zip([n as f64, found as f64, median, mean, half, beyond as f64])
-        {
+        for (c, v) in counts.iter_mut().zip([ks.len(), found, beyond]) {
+            c.push(v as u32);
+        }
+        for (c, v) in num.iter_mut().zip([
+            median,
+            mean,
+            half,
+            mu_mean,
+            (1.0 + 1.0 / mu_mean) / 2.0,
+            mean_ci95(&of(&rip)).0,
+        ]) {
             c.push(v);
         }
     }
@@ -432,20 +489,15 @@ pub fn summarize_transitions(
         .zip(text)
         .map(|(name, v)| Column::new(name.into(), v))
         .collect();
-    let names = [
-        "curves",
-        "found",
-        "k_star_median",
-        "k_star_mean",
-        "k_star_ci95",
-        "beyond",
-    ];
-    cols.extend(
-        names
-            .iter()
-            .zip(num)
-            .map(|(n, v)| Column::new((*n).into(), v)),
-    );
+    let mut counts = counts.into_iter();
+    let mut num = num.into_iter();
+    let mut next_u = |name: &str| Column::new(name.into(), counts.next().unwrap_or_default());
+    let (c_curves, c_found, c_beyond) = (next_u("curves"), next_u("found"), next_u("beyond"));
+    let mut next_f = |name: &str| Column::new(name.into(), num.next().unwrap_or_default());
+    cols.extend([c_curves, c_found]);
+    cols.extend(["k_star_median", "k_star_mean", "k_star_ci95"].map(&mut next_f));
+    cols.push(c_beyond);
+    cols.extend(["mu", "k_mu_bound", "rip_lo_star"].map(&mut next_f));
     Ok(DataFrame::new(order.len(), cols)?)
 }
 
@@ -530,17 +582,29 @@ mod tests {
     fn transition_summaries_by_hand() {
         use polars::prelude::{Column, DataFrame};
         // method a, family f: k* = 2, 4, none (0) and 6 with success to the end; family g: 3
+        // (listed first: the summary sorts by method, then key)
         let t = DataFrame::new(
             5,
             vec![
                 Column::new("method".into(), ["a", "a", "a", "a", "a"]),
-                Column::new("fam".into(), ["f", "f", "f", "f", "g"]),
-                Column::new("k_star".into(), [2.0, 4.0, f64::NAN, 6.0, 3.0]),
-                Column::new("k_fail".into(), [3.0, 5.0, 1.0, f64::NAN, 4.0]),
+                Column::new("fam".into(), ["g", "f", "f", "f", "f"]),
+                Column::new("k_star".into(), [3.0, 2.0, 4.0, f64::NAN, 6.0]),
+                Column::new("k_fail".into(), [4.0, 3.0, 5.0, 1.0, f64::NAN]),
+                Column::new("mu".into(), [0.2, 0.4, 0.6, 0.5, 0.5]),
+                Column::new("rip_lo_star".into(), [0.1, 0.2, 0.4, f64::NAN, 0.6]),
             ],
         )
         .unwrap();
         let s = summarize_transitions(&t, &["fam"]).unwrap();
+        assert_eq!(crate::table::column_str(&s, "fam").unwrap(), ["f", "g"]);
+        let mu = crate::table::column_f64(&s, "mu").unwrap();
+        // f: μ = (0.4 + 0.6 + 0.5 + 0.5)/4 = 0.5 → (1 + 2)/2 = 1.5; g: 0.2 → (1 + 5)/2 = 3
+        assert!((mu[0].unwrap() - 0.5).abs() < 1e-12);
+        let bound = crate::table::column_f64(&s, "k_mu_bound").unwrap();
+        assert!((bound[0].unwrap() - 1.5).abs() < 1e-12 && (bound[1].unwrap() - 3.0).abs() < 1e-12);
+        // δ lower bound at k*: mean of 0.2, 0.4, 0.6 (the curve without k* has none)
+        let rip = crate::table::column_f64(&s, "rip_lo_star").unwrap();
+        assert!((rip[0].unwrap() - 0.4).abs() < 1e-12);
         let col = |n: &str| crate::table::column_f64(&s, n).unwrap();
         assert_eq!(col("curves"), [Some(4.0), Some(1.0)]);
         assert_eq!(col("found"), [Some(3.0), Some(1.0)]);

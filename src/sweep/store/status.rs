@@ -361,8 +361,10 @@ pub fn merge(dir: &Path) -> Result<DataFrame> {
 }
 
 /// [`merge`] without the completeness checks: the runs finished so far (chunks only), to look
-/// at a sweep in progress. Plan and duplicate checks still apply. The table is not the plan's
-/// result (an adaptive curve's transition, for one, is only settled when the curve is finished).
+/// at a sweep in progress. Plan and duplicate checks still apply. For an adaptive plan, only the
+/// runs of **finished curves** are kept: an unfinished curve's transition is not settled, and
+/// since shards own curves by index mod N, the finished curves of whole shards are a uniform
+/// sample of the plan's curves. A grid's partial table is whatever runs finished.
 ///
 /// # Errors
 /// As [`merge`], less the unfinished runs.
@@ -424,6 +426,10 @@ fn merge_with(dir: &Path, partial: bool) -> Result<DataFrame> {
     }
     if partial {
         let df = union_concat(&frames)?;
+        let df = match &plan.adaptive {
+            Some(ad) => finished_curves_only(&df, &plan, ad, &outcomes)?,
+            None => df,
+        };
         return canonical_order(&df, &plan);
     }
     // the runs of the chunks just read: no second pass over the files
@@ -449,6 +455,33 @@ fn merge_with(dir: &Path, partial: bool) -> Result<DataFrame> {
     }
     let df = union_concat(&frames)?;
     canonical_order(&df, &plan)
+}
+
+/// The rows of `df` that belong to finished curves of the adaptive plan (outcomes from chunks).
+fn finished_curves_only(
+    df: &DataFrame,
+    plan: &Plan,
+    ad: &crate::sweep::adaptive::Adaptive,
+    outcomes: &HashMap<(i64, String), f64>,
+) -> Result<DataFrame> {
+    use crate::sweep::adaptive;
+    let mut keep_runs: HashSet<(i64, String)> = HashSet::new();
+    for c in adaptive::curves(plan)? {
+        let known = adaptive::known(plan, ad, &c, outcomes);
+        if ad.next(&known).is_none() {
+            let id = &plan.methods[c.method].id;
+            for (i, runs) in known.iter().enumerate() {
+                for r in 0..runs.len() {
+                    keep_runs.insert((c.item(plan, i, r) as i64, id.clone()));
+                }
+            }
+        }
+    }
+    let mask: Vec<bool> = run_keys(df)?
+        .into_iter()
+        .map(|k| keep_runs.contains(&k))
+        .collect();
+    Ok(df.filter(&BooleanChunked::new("keep".into(), &mask))?)
 }
 
 /// Rows sorted by (item, method's position in the plan, iter); columns in schema order.

@@ -1,0 +1,784 @@
+//! Findings of a phase-transition benchmark, computed from the per-curve transitions of
+//! [`crate::sweep::adaptive::transitions`] (docs/protocols.md §6; BENCHMARK.md).
+//!
+//! A *curve* is a method × a setting of every instance key but the sparsity k; its transition k*
+//! is the largest k at which at least half of the runs succeed (final recovery_rate ≥ 0.95, a
+//! coder's exact supports ≥ 0.95). The tables here compare transitions across curves:
+//!
+//! * [`paired`]: the change of k* when one instance key moves from `a` to `b` with everything else
+//!   fixed (N = 1000 → 5000, σ = 0 → 0.05, non-negative → signed codes), per method: the mean
+//!   difference over the matched curves with its 95 % t-interval, and how many rose, fell, or
+//!   stayed;
+//! * [`paired_start`]: the same for the learner's start (data columns → Gaussian or near A*),
+//!   matching curves of the same learner with the same settings;
+//! * [`neural_vs_classical`]: per setting, the largest k* among classical learners against the
+//!   largest among neural ones, and which;
+//! * [`time_to_95`]: per method, the time and passes of the runs that reached 95 % of the atoms;
+//! * [`across_dims`]: k* at two dimensions n on settings with the same m/n, dictionary family,
+//!   coherence, N, noise and code law.
+//!
+//! A curve whose every value failed has k* = 0 (the transition lies below the list), as in
+//! [`crate::sweep::adaptive::summarize_transitions`]; a curve that succeeded to the end of the list
+//! counts at its last value, so means over such curves are lower bounds.
+
+use crate::error::Result;
+use crate::table::{column_f64, column_str, mean_ci95, median};
+use polars::prelude::{Column, DataFrame, NamedFrom};
+use std::collections::{BTreeMap, HashMap};
+
+/// Which side of the benchmark a method belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Family {
+    /// A sparse coder run on the planted dictionary (the reference: what coding alone can do).
+    Coder,
+    /// A classical dictionary learner (alternating minimization, moments, ℓ4, …).
+    Classical,
+    /// A neural learner trained by gradient on a reconstruction loss (`crate::neural`).
+    Neural,
+}
+
+impl Family {
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Family::Coder => "coder",
+            Family::Classical => "classical",
+            Family::Neural => "neural",
+        }
+    }
+}
+
+/// The family of a method id (`unrolled[gradient=ae_ls,…]` → neural), from the registry; an
+/// unknown name counts as classical.
+pub fn family(method: &str) -> Family {
+    let name = method.split('[').next().unwrap_or(method);
+    let neural = [
+        crate::neural::learners::RELU_AE_SPEC.name,
+        crate::neural::learners::SAE_SPEC.name,
+        crate::neural::learners::UNROLLED_SPEC.name,
+        crate::neural::learners::LISTA_DL_SPEC.name,
+    ];
+    match crate::registry::lookup(name) {
+        Ok(m) if m.kind() == crate::registry::Kind::Coder => Family::Coder,
+        _ if neural.contains(&name) => Family::Neural,
+        _ => Family::Classical,
+    }
+}
+
+/// A method id split into the method without its start and the start: `mod[init=near,init_dist=0.3]`
+/// → (`mod`, `near`); `unrolled[gradient=dec,init=data]` → (`unrolled[gradient=dec]`, `data`);
+/// a coder (`omp`) → (`omp`, `""`).
+pub fn split_start(method: &str) -> (String, String) {
+    let Some((name, rest)) = method.split_once('[') else {
+        return (method.to_string(), String::new());
+    };
+    let params = rest.strip_suffix(']').unwrap_or(rest);
+    let mut start = String::new();
+    let kept: Vec<&str> = params
+        .split(',')
+        .filter(|kv| match kv.split_once('=') {
+            Some(("init", v)) => {
+                start = v.to_string();
+                false
+            }
+            Some(("init_dist", _)) => false,
+            _ => true,
+        })
+        .collect();
+    let base = if kept.is_empty() || kept == [""] {
+        name.to_string()
+    } else {
+        format!("{name}[{}]", kept.join(","))
+    };
+    (base, start)
+}
+
+/// k* of every row of a transitions table, with no transition counted as 0.
+fn k_stars(t: &DataFrame) -> Result<Vec<f64>> {
+    Ok(column_f64(t, "k_star")?
+        .into_iter()
+        .map(|k| k.filter(|x| x.is_finite()).unwrap_or(0.0))
+        .collect())
+}
+
+/// A transitions row's setting without the parts for `keys` (instance keys without `p_inst_`).
+fn setting_without(setting: &str, keys: &[&str]) -> String {
+    setting
+        .split(',')
+        .filter(|part| {
+            !keys
+                .iter()
+                .any(|k| part.strip_prefix(k).is_some_and(|r| r.starts_with('=')))
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Differences b − a per group, as a table: `group`, `pairs`, `mean_diff`, `ci95` (half-width of
+/// the 95 % t-interval), `rose`, `fell`, `same`, `mean_a`, `mean_b`.
+fn diff_table(group_name: &str, pairs: BTreeMap<String, Vec<(f64, f64)>>) -> Result<DataFrame> {
+    let mut g = Vec::new();
+    let mut counts: [Vec<u32>; 4] = Default::default();
+    let mut num: [Vec<f64>; 4] = Default::default();
+    for (name, ps) in pairs {
+        let d: Vec<f64> = ps.iter().map(|(a, b)| b - a).collect();
+        let (mean, half) = mean_ci95(&d);
+        let a: Vec<f64> = ps.iter().map(|p| p.0).collect();
+        let b: Vec<f64> = ps.iter().map(|p| p.1).collect();
+        g.push(name);
+        for (c, v) in counts.iter_mut().zip([
+            d.len(),
+            d.iter().filter(|x| **x > 0.0).count(),
+            d.iter().filter(|x| **x < 0.0).count(),
+            d.iter().filter(|x| **x == 0.0).count(),
+        ]) {
+            c.push(v as u32);
+        }
+        for (c, v) in num
+            .iter_mut()
+            .zip([mean_ci95(&a).0, mean_ci95(&b).0, mean, half])
+        {
+            c.push(v);
+        }
+    }
+    let n = g.len();
+    let [pairs, rose, fell, same] = counts;
+    let [mean_a, mean_b, mean_diff, ci95] = num;
+    Ok(DataFrame::new(
+        n,
+        vec![
+            Column::new(group_name.into(), g),
+            Column::new("pairs".into(), pairs),
+            Column::new("mean_a".into(), mean_a),
+            Column::new("mean_b".into(), mean_b),
+            Column::new("mean_diff".into(), mean_diff),
+            Column::new("ci95".into(), ci95),
+            Column::new("rose".into(), rose),
+            Column::new("fell".into(), fell),
+            Column::new("same".into(), same),
+        ],
+    )?)
+}
+
+/// How k* changes per method when the instance key `key` (without `p_inst_`, e.g. `n_samples`)
+/// goes from `a` to `b` with every other key and the method fixed: one row per method with the
+/// matched curves (`pairs`), the mean k* at `a` and at `b`, the mean difference b − a with the
+/// half-width of its 95 % t-interval, and the counts of curves whose k* rose, fell or stayed.
+/// Values compare as text, as in the setting (`n_samples=1000`, `noise_sigma=0.05`).
+///
+/// # Errors
+/// A table without `method`, `setting` or `k_star`.
+pub fn paired(t: &DataFrame, key: &str, a: &str, b: &str) -> Result<DataFrame> {
+    let (method, setting, ks) = (
+        column_str(t, "method")?,
+        column_str(t, "setting")?,
+        k_stars(t)?,
+    );
+    let (pa, pb) = (format!("{key}={a}"), format!("{key}={b}"));
+    let mut sides: HashMap<(String, String), [Option<f64>; 2]> = HashMap::new();
+    for i in 0..t.height() {
+        let side = setting[i].split(',').find_map(|p| {
+            if p == pa {
+                Some(0)
+            } else if p == pb {
+                Some(1)
+            } else {
+                None
+            }
+        });
+        if let Some(side) = side {
+            let rest = setting_without(&setting[i], &[key]);
+            sides.entry((method[i].clone(), rest)).or_default()[side] = Some(ks[i]);
+        }
+    }
+    let mut pairs: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
+    for ((m, _), v) in sides {
+        if let [Some(x), Some(y)] = v {
+            pairs.entry(m).or_default().push((x, y));
+        }
+    }
+    for v in pairs.values_mut() {
+        v.sort_by(|p, q| p.0.total_cmp(&q.0).then(p.1.total_cmp(&q.1)));
+    }
+    diff_table("method", pairs)
+}
+
+/// How k* changes per learner when its start goes from `a` to `b` (`data`, `gaussian`, `near`),
+/// with the learner's other parameters and the setting fixed; columns as in [`paired`], grouped
+/// by the method without its start ([`split_start`]).
+///
+/// # Errors
+/// A table without `method`, `setting` or `k_star`.
+pub fn paired_start(t: &DataFrame, a: &str, b: &str) -> Result<DataFrame> {
+    let (method, setting, ks) = (
+        column_str(t, "method")?,
+        column_str(t, "setting")?,
+        k_stars(t)?,
+    );
+    let mut sides: HashMap<(String, String), [Option<f64>; 2]> = HashMap::new();
+    for i in 0..t.height() {
+        let (base, start) = split_start(&method[i]);
+        let side = if start == a {
+            0
+        } else if start == b {
+            1
+        } else {
+            continue;
+        };
+        sides.entry((base, setting[i].clone())).or_default()[side] = Some(ks[i]);
+    }
+    let mut pairs: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
+    for ((m, _), v) in sides {
+        if let [Some(x), Some(y)] = v {
+            pairs.entry(m).or_default().push((x, y));
+        }
+    }
+    diff_table("method", pairs)
+}
+
+/// Per setting (curves with data-column starts and coders), the best classical learner's k* and
+/// the best neural learner's, with their names (ties: every tied name, joined by ` = `), and the
+/// coder's k* (OMP on the planted dictionary, when present): columns `setting`, `classical`,
+/// `k_classical`, `neural`, `k_neural`, `k_coder`, `winner` (`neural`, `classical` or `tie`).
+/// Settings missing either side are skipped.
+///
+/// # Errors
+/// A table without `method`, `setting` or `k_star`.
+pub fn neural_vs_classical(t: &DataFrame) -> Result<DataFrame> {
+    let (method, setting, ks) = (
+        column_str(t, "method")?,
+        column_str(t, "setting")?,
+        k_stars(t)?,
+    );
+    #[derive(Default)]
+    struct Best {
+        k: [f64; 2],
+        who: [Vec<String>; 2],
+        coder: Option<f64>,
+    }
+    let mut by: BTreeMap<String, Best> = BTreeMap::new();
+    for i in 0..t.height() {
+        let (_, start) = split_start(&method[i]);
+        let f = family(&method[i]);
+        let e = by.entry(setting[i].clone()).or_insert_with(|| Best {
+            k: [-1.0; 2],
+            ..Best::default()
+        });
+        let side = match f {
+            Family::Coder => {
+                e.coder = Some(ks[i]);
+                continue;
+            }
+            _ if start != "data" => continue,
+            Family::Classical => 0,
+            Family::Neural => 1,
+        };
+        if ks[i] > e.k[side] {
+            e.k[side] = ks[i];
+            e.who[side] = vec![method[i].clone()];
+        } else if ks[i] == e.k[side] {
+            e.who[side].push(method[i].clone());
+        }
+    }
+    let mut cols: (
+        Vec<String>,
+        [Vec<String>; 2],
+        [Vec<f64>; 2],
+        Vec<f64>,
+        Vec<&str>,
+    ) = Default::default();
+    for (s, b) in by {
+        if b.k.iter().any(|k| *k < 0.0) {
+            continue;
+        }
+        cols.0.push(s);
+        for side in 0..2 {
+            let mut who = b.who[side].clone();
+            who.sort();
+            cols.1[side].push(who.join(" = "));
+            cols.2[side].push(b.k[side]);
+        }
+        cols.3.push(b.coder.unwrap_or(f64::NAN));
+        cols.4.push(match b.k[1].total_cmp(&b.k[0]) {
+            std::cmp::Ordering::Greater => "neural",
+            std::cmp::Ordering::Less => "classical",
+            std::cmp::Ordering::Equal => "tie",
+        });
+    }
+    let n = cols.0.len();
+    let [cn, nn] = cols.1;
+    let [ck, nk] = cols.2;
+    Ok(DataFrame::new(
+        n,
+        vec![
+            Column::new("setting".into(), cols.0),
+            Column::new("classical".into(), cn),
+            Column::new("k_classical".into(), ck),
+            Column::new("neural".into(), nn),
+            Column::new("k_neural".into(), nk),
+            Column::new("k_coder".into(), cols.3),
+            Column::new("winner".into(), cols.4),
+        ],
+    )?)
+}
+
+/// Per method over the final rows of a results table: `runs`, `reached` (runs whose recovery
+/// rate reached 0.95 at some recorded iteration: finite `m_time_to_95`), and over those the
+/// median, first and third quartile of `m_time_to_95` (seconds, one thread per run) and the
+/// median passes over the data at the end of the run (`m_passes`). Sorted by family, then method.
+///
+/// # Errors
+/// A table without `method`, `termination` or `m_time_to_95`.
+pub fn time_to_95(df: &DataFrame) -> Result<DataFrame> {
+    let fin = super::dashboard::final_rows(df)?;
+    let method = column_str(&fin, "method")?;
+    let t95 = column_f64(&fin, "m_time_to_95")?;
+    let passes = if crate::table::col(&fin, "m_passes").is_ok() {
+        column_f64(&fin, "m_passes")?
+    } else {
+        vec![None; fin.height()]
+    };
+    let mut by: BTreeMap<(Family, String), (usize, Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    for i in 0..fin.height() {
+        let e = by
+            .entry((family(&method[i]), method[i].clone()))
+            .or_default();
+        e.0 += 1;
+        if let Some(t) = t95[i].filter(|x| x.is_finite()) {
+            e.1.push(t);
+            e.2.extend(passes[i]);
+        }
+    }
+    let mut cols: (Vec<&str>, Vec<String>, [Vec<u32>; 2], [Vec<f64>; 4]) = Default::default();
+    for ((f, m), (runs, ts, ps)) in by {
+        cols.0.push(f.as_str());
+        cols.1.push(m);
+        cols.2[0].push(runs as u32);
+        cols.2[1].push(ts.len() as u32);
+        let (q1, q3) = quartiles(&ts);
+        for (c, v) in cols.3.iter_mut().zip([median(&ts), q1, q3, median(&ps)]) {
+            c.push(v);
+        }
+    }
+    let n = cols.0.len();
+    let [runs, reached] = cols.2;
+    let [med, q1, q3, pm] = cols.3;
+    Ok(DataFrame::new(
+        n,
+        vec![
+            Column::new("family".into(), cols.0),
+            Column::new("method".into(), cols.1),
+            Column::new("runs".into(), runs),
+            Column::new("reached".into(), reached),
+            Column::new("t95_median_s".into(), med),
+            Column::new("t95_q1_s".into(), q1),
+            Column::new("t95_q3_s".into(), q3),
+            Column::new("passes_median".into(), pm),
+        ],
+    )?)
+}
+
+/// First and third quartiles (medians of the lower and upper halves; NaN when empty).
+fn quartiles(values: &[f64]) -> (f64, f64) {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    v.sort_by(f64::total_cmp);
+    let h = v.len() / 2;
+    if v.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    if v.len() == 1 {
+        return (v[0], v[0]);
+    }
+    (median(&v[..h]), median(&v[v.len() - h..]))
+}
+
+/// k* of the same method on matching settings of two transitions tables at different dimensions
+/// (e.g. n = 32 and n = 64): settings match on m/n, dictionary, coherence, N, noise and code law.
+/// One row per matched (method, setting): `method`, `setting` (of `a`, without `dim` and
+/// `n_atoms`), `m_over_n`, `k_a`, `k_b`, `mu_a`, `mu_b`.
+///
+/// # Errors
+/// A table without `method`, `setting`, `k_star`, `p_inst_dim` or `p_inst_n_atoms`.
+pub fn across_dims(a: &DataFrame, b: &DataFrame) -> Result<DataFrame> {
+    type Key = (String, String, String);
+    let index = |t: &DataFrame| -> Result<HashMap<Key, (String, f64, f64)>> {
+        let (method, setting, ks) = (
+            column_str(t, "method")?,
+            column_str(t, "setting")?,
+            k_stars(t)?,
+        );
+        let (n, m) = (
+            column_f64(t, "p_inst_dim")?,
+            column_f64(t, "p_inst_n_atoms")?,
+        );
+        let mu = if crate::table::col(t, "mu").is_ok() {
+            column_f64(t, "mu")?
+        } else {
+            vec![None; t.height()]
+        };
+        let mut out = HashMap::new();
+        for i in 0..t.height() {
+            let (Some(n), Some(m)) = (n[i], m[i]) else {
+                continue;
+            };
+            let ratio = format!("{}", m / n);
+            let rest = setting_without(&setting[i], &["dim", "n_atoms"]);
+            out.insert(
+                (method[i].clone(), ratio, rest.clone()),
+                (rest, ks[i], mu[i].unwrap_or(f64::NAN)),
+            );
+        }
+        Ok(out)
+    };
+    let (ia, ib) = (index(a)?, index(b)?);
+    let mut rows: Vec<(&Key, &(String, f64, f64), &(String, f64, f64))> = ia
+        .iter()
+        .filter_map(|(k, va)| ib.get(k).map(|vb| (k, va, vb)))
+        .collect();
+    rows.sort_by(|x, y| x.0.cmp(y.0));
+    let n = rows.len();
+    Ok(DataFrame::new(
+        n,
+        vec![
+            Column::new(
+                "method".into(),
+                rows.iter().map(|r| r.0.0.clone()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "setting".into(),
+                rows.iter().map(|r| r.1.0.clone()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "m_over_n".into(),
+                rows.iter()
+                    .map(|r| r.0.1.parse::<f64>().unwrap_or(f64::NAN))
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new("k_a".into(), rows.iter().map(|r| r.1.1).collect::<Vec<_>>()),
+            Column::new("k_b".into(), rows.iter().map(|r| r.2.1).collect::<Vec<_>>()),
+            Column::new(
+                "mu_a".into(),
+                rows.iter().map(|r| r.1.2).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "mu_b".into(),
+                rows.iter().map(|r| r.2.2).collect::<Vec<_>>(),
+            ),
+        ],
+    )?)
+}
+
+/// The rows of a transitions table whose method starts from one of `starts` (`""` keeps coders).
+///
+/// # Errors
+/// A table without `method`.
+pub fn with_starts(t: &DataFrame, starts: &[&str]) -> Result<DataFrame> {
+    let method = column_str(t, "method")?;
+    let keep: Vec<bool> = method
+        .iter()
+        .map(|m| starts.contains(&split_start(m).1.as_str()))
+        .collect();
+    Ok(t.filter(&polars::prelude::BooleanChunked::new("keep".into(), &keep))?)
+}
+
+/// "mean ± half-width (curves)" of k*, or "–".
+fn cell(mean: Option<f64>, half: Option<f64>, n: Option<f64>) -> String {
+    match (mean, half, n) {
+        (Some(m), Some(h), Some(n)) if m.is_finite() && h.is_finite() => {
+            format!("{m:.1} ± {h:.1} ({n})")
+        }
+        (Some(m), _, Some(n)) if m.is_finite() => format!("{m:.1} ({n})"),
+        _ => "–".into(),
+    }
+}
+
+/// The k*(family) pivot of a transitions table: one row per method (data starts and coders), one
+/// column per dictionary family (orthobasis, coherence-targeted at each μ, Gaussian, [I | H]),
+/// cells "mean k* ± 95 % half-width (curves)" over every other setting; then rows with the mean
+/// measured μ, the guarantee (1 + 1/μ)/2 at that μ, and the mean certified δ_k lower bound at OMP's
+/// k* of each column.
+///
+/// # Errors
+/// A transitions table without its columns.
+pub fn kstar_by_family_markdown(t: &DataFrame) -> Result<String> {
+    let t = with_starts(t, &["data", ""])?;
+    let s = crate::sweep::adaptive::summarize_transitions(
+        &t,
+        &["p_inst_dictionary", "p_inst_coherence"],
+    )?;
+    let (method, dict, coh) = (
+        column_str(&s, "method")?,
+        column_str(&s, "p_inst_dictionary")?,
+        column_f64(&s, "p_inst_coherence")?,
+    );
+    let (mean, half, n) = (
+        column_f64(&s, "k_star_mean")?,
+        column_f64(&s, "k_star_ci95")?,
+        column_f64(&s, "curves")?,
+    );
+    let (mu, bound, rip) = (
+        column_f64(&s, "mu")?,
+        column_f64(&s, "k_mu_bound")?,
+        column_f64(&s, "rip_lo_star")?,
+    );
+    let col_of = |i: usize| match coh[i].filter(|c| c.is_finite()) {
+        Some(c) => format!("μ = {c}"),
+        None => dict[i].clone(),
+    };
+    // column order: orthobasis, coherence targets ascending, gaussian, others
+    let rank = |i: usize| -> (u8, f64) {
+        match (dict[i].as_str(), coh[i].filter(|c| c.is_finite())) {
+            ("orthobasis", _) => (0, 0.0),
+            (_, Some(c)) => (1, c),
+            ("gaussian", _) => (2, 0.0),
+            _ => (3, 0.0),
+        }
+    };
+    let mut cols: Vec<(u8, f64, String)> = (0..s.height())
+        .map(|i| {
+            let (a, b) = rank(i);
+            (a, b, col_of(i))
+        })
+        .collect();
+    cols.sort_by(|x, y| x.0.cmp(&y.0).then(x.1.total_cmp(&y.1)).then(x.2.cmp(&y.2)));
+    cols.dedup_by(|x, y| x.2 == y.2);
+    let names: Vec<String> = cols.into_iter().map(|c| c.2).collect();
+    let mut rows: BTreeMap<(Family, String), Vec<String>> = BTreeMap::new();
+    let mut extra: [Vec<String>; 3] = std::array::from_fn(|_| vec!["–".to_string(); names.len()]);
+    for i in 0..s.height() {
+        let j = names.iter().position(|c| *c == col_of(i)).unwrap_or(0);
+        rows.entry((family(&method[i]), method[i].clone()))
+            .or_insert_with(|| vec!["–".to_string(); names.len()])[j] =
+            cell(mean[i], half[i], n[i]);
+        if family(&method[i]) == Family::Coder {
+            for (e, v) in extra.iter_mut().zip([mu[i], bound[i], rip[i]]) {
+                e[j] = match v.filter(|x| x.is_finite()) {
+                    Some(x) if x > 1e6 => "∞".into(),
+                    Some(x) => format!("{x:.2}"),
+                    None => "–".into(),
+                };
+            }
+        }
+    }
+    let mut md = format!(
+        "| family | method | {} |\n|---|---|{}\n",
+        names.join(" | "),
+        "---:|".repeat(names.len())
+    );
+    for ((f, m), cells) in &rows {
+        md.push_str(&format!(
+            "| {} | {m} | {} |\n",
+            f.as_str(),
+            cells.join(" | ")
+        ));
+    }
+    for (label, e) in [
+        "measured μ (mean)",
+        "guarantee (1 + 1/μ)/2",
+        "δ_k lower bound at OMP's k*",
+    ]
+    .iter()
+    .zip(&extra)
+    {
+        md.push_str(&format!("| | *{label}* | {} |\n", e.join(" | ")));
+    }
+    Ok(md)
+}
+
+/// Every findings table of a benchmark as Markdown: k* per family and dictionary, neural against
+/// classical, the sensitivity to start, N, noise and code law, time to 95 %, and (with `b`, a
+/// second dimension's results) k* across n. `a`/`b` are merged results tables, `ad` the rule.
+///
+/// # Errors
+/// Tables without the columns of a sweep's results.
+pub fn markdown(
+    a: &DataFrame,
+    ad: &crate::sweep::adaptive::Adaptive,
+    b: Option<&DataFrame>,
+) -> Result<String> {
+    use super::dashboard::markdown_table;
+    let t = crate::sweep::adaptive::transitions(a, ad)?;
+    let runs = super::dashboard::final_rows(a)?.height();
+    let mut md = format!(
+        "{} curves, {runs} runs. k* = the largest sparsity with ≥ {:.0} % success (final recovery_rate ≥ \
+         {}; OMP: exact supports), mean ± 95 % t half-width over the curves (count in brackets); a curve \
+         with no success counts as 0.\n\n### k* per dictionary family (data-column starts)\n\n",
+        t.height(),
+        100.0 * ad.level,
+        ad.success
+    );
+    md.push_str(&kstar_by_family_markdown(&t)?);
+    let w = neural_vs_classical(&t)?;
+    let winner = column_str(&w, "winner")?;
+    let count = |x: &str| winner.iter().filter(|v| *v == x).count();
+    md.push_str(&format!(
+        "\n### Neural against classical learners (data starts, per setting)\n\n{} settings: the best \
+         neural learner's k* is above the best classical one's on {}, equal on {}, below on {}.\n\n",
+        w.height(),
+        count("neural"),
+        count("tie"),
+        count("classical")
+    ));
+    let neural_won: Vec<bool> = winner.iter().map(|v| v == "neural").collect();
+    let beat = w.filter(&polars::prelude::BooleanChunked::new(
+        "b".into(),
+        &neural_won,
+    ))?;
+    if beat.height() > 0 {
+        md.push_str(&markdown_table(&beat)?);
+    }
+    md.push_str("\n### Sensitivity (matched curves; difference of k*, b − a)\n\n");
+    let pairs: [(&str, &str, &str); 3] = [
+        ("n_samples", "1000", "5000"),
+        ("noise_sigma", "0", "0.05"),
+        ("values", "nonneg_uniform", "signed_uniform"),
+    ];
+    for (start_a, start_b) in [("data", "gaussian"), ("data", "near")] {
+        md.push_str(&format!("**start: a = {start_a}, b = {start_b}**\n\n"));
+        md.push_str(&markdown_table(&paired_start(&t, start_a, start_b)?)?);
+        md.push('\n');
+    }
+    let data_only = with_starts(&t, &["data", ""])?;
+    for (k, x, y) in pairs {
+        md.push_str(&format!("**{k}: a = {x}, b = {y}** (data starts)\n\n"));
+        md.push_str(&markdown_table(&paired(&data_only, k, x, y)?)?);
+        md.push('\n');
+    }
+    md.push_str("\n### Time to 95 % of the atoms (runs that got there)\n\n");
+    md.push_str(&markdown_table(&time_to_95(a)?)?);
+    if let Some(b) = b {
+        let tb = crate::sweep::adaptive::transitions(b, ad)?;
+        md.push_str("\n### k* across dimensions (same m/n, family, μ, N, σ, law)\n\n");
+        md.push_str(&markdown_table(&across_dims(&t, &tb)?)?);
+    }
+    Ok(md)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(method: &[&str], setting: &[&str], k: &[f64]) -> DataFrame {
+        DataFrame::new(
+            method.len(),
+            vec![
+                Column::new("method".into(), method),
+                Column::new("setting".into(), setting),
+                Column::new("k_star".into(), k),
+            ],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn starts_split_off_method_ids() {
+        assert_eq!(split_start("omp"), ("omp".into(), String::new()));
+        assert_eq!(split_start("mod[init=data]"), ("mod".into(), "data".into()));
+        assert_eq!(
+            split_start("unrolled[gradient=dec,layers=25,init=near,init_dist=0.3]"),
+            ("unrolled[gradient=dec,layers=25]".into(), "near".into())
+        );
+        assert_eq!(family("omp"), Family::Coder);
+        assert_eq!(family("ksvd[init=data]"), Family::Classical);
+        assert_eq!(family("lista_dl[network=lista]"), Family::Neural);
+    }
+
+    #[test]
+    fn paired_differences_by_hand() {
+        // method a: N = 1000 → 5000 on two settings: k* 2 → 4 and 3 → 3; a third setting has
+        // only N = 1000 (no pair). Method b: 0 (no transition) → 1.
+        let t = frame(
+            &["a", "a", "a", "a", "a", "b", "b"],
+            &[
+                "n_samples=1000,dictionary=x",
+                "n_samples=5000,dictionary=x",
+                "n_samples=1000,dictionary=y",
+                "n_samples=5000,dictionary=y",
+                "n_samples=1000,dictionary=z",
+                "n_samples=1000,dictionary=x",
+                "n_samples=5000,dictionary=x",
+            ],
+            &[2.0, 4.0, 3.0, 3.0, 6.0, f64::NAN, 1.0],
+        );
+        let d = paired(&t, "n_samples", "1000", "5000").unwrap();
+        assert_eq!(column_str(&d, "method").unwrap(), ["a", "b"]);
+        let f = |c: &str| column_f64(&d, c).unwrap();
+        assert_eq!(f("pairs"), [Some(2.0), Some(1.0)]);
+        assert_eq!(f("mean_a"), [Some(2.5), Some(0.0)]);
+        assert_eq!(f("mean_b"), [Some(3.5), Some(1.0)]);
+        // differences {2, 0}: mean 1, s = √2, half-width 12.706 · √2/√2 = 12.706
+        assert_eq!(f("mean_diff"), [Some(1.0), Some(1.0)]);
+        assert!((f("ci95")[0].unwrap() - 12.706).abs() < 1e-2);
+        assert_eq!(f("rose"), [Some(1.0), Some(1.0)]);
+        assert_eq!(f("same"), [Some(1.0), Some(0.0)]);
+    }
+
+    #[test]
+    fn start_pairs_and_winners_by_hand() {
+        let t = frame(
+            &[
+                "mod[init=data]",
+                "mod[init=near,init_dist=0.3]",
+                "sae[kind=topk,init=data]",
+                "sae[kind=topk,init=near,init_dist=0.3]",
+                "omp",
+                "mod[init=data]",
+                "sae[kind=topk,init=data]",
+                "lista_dl[init=data]",
+            ],
+            &["s1", "s1", "s1", "s1", "s1", "s2", "s2", "s2"],
+            &[2.0, 5.0, 1.0, 3.0, 6.0, 3.0, 4.0, 4.0],
+        );
+        let d = paired_start(&t, "data", "near").unwrap();
+        assert_eq!(column_str(&d, "method").unwrap(), ["mod", "sae[kind=topk]"]);
+        assert_eq!(column_f64(&d, "mean_diff").unwrap(), [Some(3.0), Some(2.0)]);
+        // s1: classical 2 (mod) beats neural 1 (the near start does not count); s2: 3 < 4 (tie
+        // of two neural learners)
+        let w = neural_vs_classical(&t).unwrap();
+        assert_eq!(column_str(&w, "winner").unwrap(), ["classical", "neural"]);
+        assert_eq!(
+            column_str(&w, "neural").unwrap()[1],
+            "lista_dl[init=data] = sae[kind=topk,init=data]"
+        );
+        assert_eq!(column_f64(&w, "k_coder").unwrap()[0], Some(6.0));
+        assert!(column_f64(&w, "k_coder").unwrap()[1].unwrap().is_nan());
+    }
+
+    #[test]
+    fn quartiles_by_hand() {
+        assert_eq!(quartiles(&[4.0, 1.0, 3.0, 2.0]), (1.5, 3.5));
+        assert_eq!(quartiles(&[5.0, 1.0, 3.0, 2.0, 4.0]), (1.5, 4.5));
+        assert!(quartiles(&[]).0.is_nan());
+    }
+
+    #[test]
+    fn dims_match_on_m_over_n() {
+        let mut a = frame(
+            &["mod[init=data]", "mod[init=data]"],
+            &[
+                "dim=32,n_atoms=64,dictionary=gaussian",
+                "dim=32,n_atoms=48,dictionary=gaussian",
+            ],
+            &[4.0, 5.0],
+        );
+        a.with_column(Column::new("p_inst_dim".into(), [32.0, 32.0]))
+            .unwrap();
+        a.with_column(Column::new("p_inst_n_atoms".into(), [64.0, 48.0]))
+            .unwrap();
+        let mut b = frame(
+            &["mod[init=data]"],
+            &["dim=64,n_atoms=128,dictionary=gaussian"],
+            &[9.0],
+        );
+        b.with_column(Column::new("p_inst_dim".into(), [64.0]))
+            .unwrap();
+        b.with_column(Column::new("p_inst_n_atoms".into(), [128.0]))
+            .unwrap();
+        let d = across_dims(&a, &b).unwrap();
+        assert_eq!(d.height(), 1);
+        assert_eq!(column_f64(&d, "m_over_n").unwrap(), [Some(2.0)]);
+        assert_eq!(column_f64(&d, "k_a").unwrap(), [Some(4.0)]);
+        assert_eq!(column_f64(&d, "k_b").unwrap(), [Some(9.0)]);
+        assert_eq!(column_str(&d, "setting").unwrap(), ["dictionary=gaussian"]);
+    }
+}
