@@ -273,51 +273,49 @@ pub fn neural_vs_classical(t: &DataFrame) -> Result<DataFrame> {
             Family::Classical => 0,
             Family::Neural => 1,
         };
-        if ks[i] > e.k[side] {
-            e.k[side] = ks[i];
-            e.who[side] = vec![method[i].clone()];
-        } else if ks[i] == e.k[side] {
-            e.who[side].push(method[i].clone());
+        match ks[i].total_cmp(&e.k[side]) {
+            std::cmp::Ordering::Greater => {
+                e.k[side] = ks[i];
+                e.who[side] = vec![method[i].clone()];
+            }
+            std::cmp::Ordering::Equal => e.who[side].push(method[i].clone()),
+            std::cmp::Ordering::Less => {}
         }
     }
-    let mut cols: (
-        Vec<String>,
-        [Vec<String>; 2],
-        [Vec<f64>; 2],
-        Vec<f64>,
-        Vec<&str>,
-    ) = Default::default();
+    let (mut settings, mut coder, mut winner) = (Vec::new(), Vec::new(), Vec::new());
+    let mut who: [Vec<String>; 2] = Default::default();
+    let mut best: [Vec<f64>; 2] = Default::default();
     for (s, b) in by {
         if b.k.iter().any(|k| *k < 0.0) {
             continue;
         }
-        cols.0.push(s);
+        settings.push(s);
         for side in 0..2 {
-            let mut who = b.who[side].clone();
-            who.sort();
-            cols.1[side].push(who.join(" = "));
-            cols.2[side].push(b.k[side]);
+            let mut names = b.who[side].clone();
+            names.sort();
+            who[side].push(names.join(" = "));
+            best[side].push(b.k[side]);
         }
-        cols.3.push(b.coder.unwrap_or(f64::NAN));
-        cols.4.push(match b.k[1].total_cmp(&b.k[0]) {
+        coder.push(b.coder.unwrap_or(f64::NAN));
+        winner.push(match b.k[1].total_cmp(&b.k[0]) {
             std::cmp::Ordering::Greater => "neural",
             std::cmp::Ordering::Less => "classical",
             std::cmp::Ordering::Equal => "tie",
         });
     }
-    let n = cols.0.len();
-    let [cn, nn] = cols.1;
-    let [ck, nk] = cols.2;
+    let n = settings.len();
+    let [cn, nn] = who;
+    let [ck, nk] = best;
     Ok(DataFrame::new(
         n,
         vec![
-            Column::new("setting".into(), cols.0),
+            Column::new("setting".into(), settings),
             Column::new("classical".into(), cn),
             Column::new("k_classical".into(), ck),
             Column::new("neural".into(), nn),
             Column::new("k_neural".into(), nk),
-            Column::new("k_coder".into(), cols.3),
-            Column::new("winner".into(), cols.4),
+            Column::new("k_coder".into(), coder),
+            Column::new("winner".into(), winner),
         ],
     )?)
 }
@@ -338,36 +336,48 @@ pub fn time_to_95(df: &DataFrame) -> Result<DataFrame> {
     } else {
         vec![None; fin.height()]
     };
-    let mut by: BTreeMap<(Family, String), (usize, Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    /// Runs of one method, and the times and passes of those that reached 95 %.
+    #[derive(Default)]
+    struct Acc {
+        runs: u32,
+        t95: Vec<f64>,
+        passes: Vec<f64>,
+    }
+    let mut by: BTreeMap<(Family, String), Acc> = BTreeMap::new();
     for i in 0..fin.height() {
         let e = by
             .entry((family(&method[i]), method[i].clone()))
             .or_default();
-        e.0 += 1;
+        e.runs += 1;
         if let Some(t) = t95[i].filter(|x| x.is_finite()) {
-            e.1.push(t);
-            e.2.extend(passes[i]);
+            e.t95.push(t);
+            e.passes.extend(passes[i]);
         }
     }
-    let mut cols: (Vec<&str>, Vec<String>, [Vec<u32>; 2], [Vec<f64>; 4]) = Default::default();
-    for ((f, m), (runs, ts, ps)) in by {
-        cols.0.push(f.as_str());
-        cols.1.push(m);
-        cols.2[0].push(runs as u32);
-        cols.2[1].push(ts.len() as u32);
-        let (q1, q3) = quartiles(&ts);
-        for (c, v) in cols.3.iter_mut().zip([median(&ts), q1, q3, median(&ps)]) {
+    let (mut fam, mut names) = (Vec::new(), Vec::new());
+    let mut counts: [Vec<u32>; 2] = Default::default();
+    let mut num: [Vec<f64>; 4] = Default::default();
+    for ((f, m), acc) in by {
+        fam.push(f.as_str());
+        names.push(m);
+        counts[0].push(acc.runs);
+        counts[1].push(acc.t95.len() as u32);
+        let (q1, q3) = quartiles(&acc.t95);
+        for (c, v) in num
+            .iter_mut()
+            .zip([median(&acc.t95), q1, q3, median(&acc.passes)])
+        {
             c.push(v);
         }
     }
-    let n = cols.0.len();
-    let [runs, reached] = cols.2;
-    let [med, q1, q3, pm] = cols.3;
+    let n = fam.len();
+    let [runs, reached] = counts;
+    let [med, q1, q3, pm] = num;
     Ok(DataFrame::new(
         n,
         vec![
-            Column::new("family".into(), cols.0),
-            Column::new("method".into(), cols.1),
+            Column::new("family".into(), fam),
+            Column::new("method".into(), names),
             Column::new("runs".into(), runs),
             Column::new("reached".into(), reached),
             Column::new("t95_median_s".into(), med),
@@ -401,7 +411,9 @@ fn quartiles(values: &[f64]) -> (f64, f64) {
 /// A table without `method`, `setting`, `k_star`, `p_inst_dim` or `p_inst_n_atoms`.
 pub fn across_dims(a: &DataFrame, b: &DataFrame) -> Result<DataFrame> {
     type Key = (String, String, String);
-    let index = |t: &DataFrame| -> Result<HashMap<Key, (String, f64, f64)>> {
+    /// The setting without n and m, k*, and the measured μ of a curve.
+    type Val = (String, f64, f64);
+    let index = |t: &DataFrame| -> Result<HashMap<Key, Val>> {
         let (method, setting, ks) = (
             column_str(t, "method")?,
             column_str(t, "setting")?,
@@ -431,7 +443,7 @@ pub fn across_dims(a: &DataFrame, b: &DataFrame) -> Result<DataFrame> {
         Ok(out)
     };
     let (ia, ib) = (index(a)?, index(b)?);
-    let mut rows: Vec<(&Key, &(String, f64, f64), &(String, f64, f64))> = ia
+    let mut rows: Vec<(&Key, &Val, &Val)> = ia
         .iter()
         .filter_map(|(k, va)| ib.get(k).map(|vb| (k, va, vb)))
         .collect();

@@ -291,8 +291,9 @@ pub fn transitions(
         .filter(|c| c.starts_with("p_inst_") && **c != axis_col)
         .collect();
     let prefix = format!("{}=", ad.axis);
-    // (method, setting) → (first row, points, measured μ of its runs)
-    let mut curves: HashMap<(String, String), (usize, Vec<Point>, Vec<f64>)> = HashMap::new();
+    /// A curve's first row, its points and the measured μ of its runs.
+    type Acc = (usize, Vec<Point>, Vec<f64>);
+    let mut curves: HashMap<(String, String), Acc> = HashMap::new();
     for i in 0..df.height() {
         if term[i] == "running" {
             continue;
