@@ -9,8 +9,11 @@
 // autoencoders (TopK, ReLU + L1), unrolled ISTA trained with g_dec and g_ae_ls, and the LISTA-type learners (a SLISTA
 // or LISTA encoder trained jointly with D) — runs on the same instances from the same starts; OMP on the planted dictionary shows what sparse coding alone can do. The results are one tidy table
 // (one row per instance × method × repetition × recorded iteration) from `plans/benchmark_small.toml`, run here with
-// `run_cached`; `DICTLAB_FULL=1` reads `plans/benchmark_full.toml` instead (hours of CPU: run it with `dictlab sweep`
-// or under Slurm first, see BENCHMARK.md — `run_cached` then finds its merged table).
+// `run_cached`. `DICTLAB_FULL=1` analyses the committed full-size results instead — the adaptive phase-transition
+// run of `plans/benchmark_adaptive.toml` (n = 32, merged in `data/results/09_benchmark/adaptive_n32.parquet`;
+// BENCHMARK.md says how it was run) — and runs nothing. The last part, **the full-size run**, reads those committed
+// results in both modes: per-curve transitions k*, next to the coherence guarantee and the δ_k bounds, and the
+// findings tables of `dictlab findings`.
 //
 // **Metrics** (docs/protocols.md §0): `recovery_rate` = fraction of true atoms matched at |cos| ≥ 0.99 (after the optimal
 // one-to-one matching), `recovery_score` = mean matched |cos|, `spurious_atoms` = learned atoms matching no true atom
@@ -24,21 +27,29 @@
 // %%
 use dictlab::prelude::*;
 use dictlab::report::dashboard;
-use dictlab::sweep::{self, Plan, cache_path, plan_path, run_cached};
+use dictlab::report::findings;
+use dictlab::sweep::{self, Plan, adaptive, cache_path, plan_path, run_cached};
 // %% [markdown]
 // ## The plan
 // %%
 let full = std::env::var("DICTLAB_FULL").is_ok();
-let plan_name = if full { "benchmark_full" } else { "benchmark_small" };
+let results_dir = plan_path("").parent().map(|p| p.join("data/results/09_benchmark")).unwrap_or_default();
+let plan_name = if full { "benchmark_adaptive" } else { "benchmark_small" };
 let plan = Plan::from_file(plan_path(&format!("{plan_name}.toml")))?;
 println!("{}\nplan hash {}: {} items × {} methods = {} runs", plan.name, plan.hash, plan.items()?.len(), plan.methods.len(), plan.n_runs()?);
 // %% [markdown]
 // ## Run it, or reuse it
 // The first execution runs every item on all cores (durable chunks under `data/sweeps/`, so an interrupted run
-// resumes); later executions read the merged table back.
+// resumes); later executions read the merged table back. With `DICTLAB_FULL=1`, the committed full-size table is
+// read instead. (On that adaptive table, runs concentrate near each curve's transition, so the headline's success
+// column below is not a success rate over the grid: read the transitions of the last part.)
 // %%
 let t = std::time::Instant::now();
-let df = run_cached(&plan, cache_path(&format!("09_{plan_name}.parquet")))?;
+let df = if full {
+    sweep::store::read_results(results_dir.join("adaptive_n32.parquet"))?
+} else {
+    run_cached(&plan, cache_path(&format!("09_{plan_name}.parquet")))?
+};
 let fin = dashboard::final_rows(&df)?;
 println!("{} rows, {} runs, {:.1} s (0 s when read from the cache)", df.height(), fin.height(), t.elapsed().as_secs_f64());
 // %% [markdown]
@@ -60,7 +71,9 @@ fn rows_of(fin: &DataFrame, method: &str, col: &str, value: &str) -> Result<Data
     let sub = sweep::filter_eq(fin, &[("method", Value::from(method))])?;
     if col.is_empty() { Ok(sub) } else { sweep::filter_eq(&sub, &[(col, Value::from(value))]) }
 }
-let learners: Vec<String> = sweep::column_str(&head, "method")?.into_iter().filter(|m| m != "omp").collect();
+// learners from data columns (the Gaussian and near-A* starts of the full run are read in the last part)
+let learners: Vec<String> = sweep::column_str(&head, "method")?.into_iter()
+    .filter(|m| m != "omp" && !m.contains("init=gaussian") && !m.contains("init=near")).collect();
 let mus: Vec<f64> = vec![0.3, 0.45, 0.5, 0.6, 0.7, 0.75];
 for m in &learners {
     let sub = rows_of(&fin, m, "p_inst_dictionary", "coherence")?;
@@ -171,7 +184,7 @@ fn is_neural(m: &str) -> bool { ["relu_ae", "sae", "unrolled", "lista_dl"].iter(
 // `dictlab headline <merged parquet> --update BENCHMARK.md` puts the same table into BENCHMARK.md.
 // %%
 {
-    let dir = plan_path("").parent().map(|p| p.join("data/results/09_benchmark")).unwrap_or_default();
+    let dir = results_dir.clone();
     let md = dashboard::markdown_table(&head)?;
     if full || std::env::var("DICTLAB_WRITE_RESULTS").is_ok() {
         std::fs::create_dir_all(&dir)?;
@@ -180,6 +193,99 @@ fn is_neural(m: &str) -> bool { ["relu_ae", "sae", "unrolled", "lista_dl"].iter(
     } else {
         println!("(set DICTLAB_WRITE_RESULTS=1 to write {}/headline_{plan_name}.md)", dir.display());
     }
+}
+// %% [markdown]
+// ## The full-size run: phase transitions at n = 32 (and the n = 64 slice)
+// The committed results of the adaptive run (`plans/benchmark_adaptive.toml`: n = 32, m/n ∈ {1, 1.5, 2, 3}, every
+// dictionary family, N ∈ {1000, 5000}, σ ∈ {0, 0.05}, non-negative or signed U[1, 2] codes, k ∈ {1 … 16}; 100
+// passes over the data per learner, stopping earlier at a plateau; see docs/protocols.md §6). For each curve —
+// a method × a setting of every key but k — the bisection located k*, the largest k at which at least half of the
+// runs succeed (final recovery_rate ≥ 0.95; OMP on A*: exact supports for ≥ 95 % of the signals), with three
+// repetitions at k* and at the first failing k. Only finished curves are in the table (a partial merge of a run
+// in progress keeps whole curves; shards own curves by index mod 64, so finished shards are a uniform sample).
+// %%
+let n32_path = results_dir.join("adaptive_n32.parquet");
+let n64_path = results_dir.join("adaptive_n64.parquet");
+let big = sweep::store::read_results(&n32_path)?;
+let rule = Plan::from_file(plan_path("benchmark_adaptive.toml"))?.adaptive
+    .ok_or_else(|| dictlab::Error::Results("plans/benchmark_adaptive.toml has no [adaptive] section".into()))?;
+let tr = adaptive::transitions(&big, &rule)?;
+println!("{}: {} finished curves, {} runs", n32_path.display(), tr.height(), dashboard::final_rows(&big)?.height());
+// %% [markdown]
+// ### k* per dictionary family
+// Mean k* ± the 95 % t half-width over the curves of each cell (their count in brackets) — the curves of one cell
+// differ in m/n, N, σ and the code law; a curve with no success counts as 0. The last rows give the cell's mean
+// measured coherence μ, the exact-recovery guarantee k < (1 + 1/μ)/2 of OMP/BP on a *known* dictionary at that μ,
+// and the mean certified lower bound on δ_k (worst of 200 random supports) of the instances at OMP's k*.
+// %%
+report::show_df_rows(&findings::kstar_by_family(&tr)?, 100);
+// %% [markdown]
+// The same against the measured μ, coherence-targeted dictionaries only: each learner's mean k* per target μ, OMP on
+// the planted dictionary, and the guarantee (1 + 1/μ)/2.
+// %%
+{
+    let coh = sweep::filter_eq(&findings::with_starts(&tr, &["data", ""])?, &[("p_inst_dictionary", Value::from("coherence"))])?;
+    let s = adaptive::summarize_transitions(&coh, &["p_inst_coherence"])?;
+    let (m, mu, k) = (sweep::column_str(&s, "method")?, sweep::column_f64(&s, "mu")?, sweep::column_f64(&s, "k_star_mean")?);
+    let mut by: std::collections::BTreeMap<String, (Vec<f64>, Vec<f64>)> = Default::default();
+    for i in 0..s.height() {
+        let e = by.entry(m[i].clone()).or_default();
+        e.0.push(mu[i].unwrap_or(f64::NAN));
+        e.1.push(k[i].unwrap_or(f64::NAN));
+    }
+    let mut series: Vec<Series2> = by.into_iter()
+        .filter(|(_, (_, ks))| ks.iter().any(|k| *k > 0.0))
+        .map(|(name, (x, y))| Series2::new(name, x, y)).collect();
+    let xs: Vec<f64> = (25..=80).map(|i| i as f64 / 100.0).collect();
+    series.push(Series2::new("guarantee (1 + 1/μ)/2", xs.clone(), xs.iter().map(|u| (1.0 + 1.0 / u) / 2.0).collect()));
+    report::show_plot(&report::curves("k* against the measured coherence (methods with a k* ≥ 1 somewhere)",
+        "measured μ", "mean k* over curves", &series, &CurveOpts { markers: true, ..Default::default() }));
+}
+// %% [markdown]
+// ### Neural against classical learners
+// Per setting (data-column starts): the best classical learner's k* against the best neural learner's. The table
+// lists the settings where a neural learner is ahead.
+// %%
+{
+    let w = findings::neural_vs_classical(&tr)?;
+    let winner = sweep::column_str(&w, "winner")?;
+    let count = |x: &str| winner.iter().filter(|v| *v == x).count();
+    println!("{} settings: neural ahead on {}, tie on {}, classical ahead on {}", w.height(), count("neural"), count("tie"), count("classical"));
+    report::show_df_rows(&sweep::filter_eq(&w, &[("winner", Value::from("neural"))])?, 50);
+}
+// %% [markdown]
+// ### Sensitivity to the start, N, noise and the code law
+// Matched curves (same method and every other key): mean k* at a and at b, the mean difference b − a with its 95 %
+// t half-width, and how many curves rose, fell or stayed. Starts are compared on the N = 5000, σ = 0.05,
+// non-negative slice (the only one with Gaussian and near-A* starts); the other keys on data starts.
+// %%
+for (a, b) in [("data", "gaussian"), ("data", "near")] {
+    report::show_text(&format!("start: a = {a}, b = {b}"));
+    report::show_df_rows(&findings::paired_start(&tr, a, b)?, 60);
+}
+{
+    let data = findings::with_starts(&tr, &["data", ""])?;
+    for (key, a, b) in [("n_samples", "1000", "5000"), ("noise_sigma", "0", "0.05"), ("values", "nonneg_uniform", "signed_uniform")] {
+        report::show_text(&format!("{key}: a = {a}, b = {b}"));
+        report::show_df_rows(&findings::paired(&data, key, a, b)?, 60);
+    }
+}
+// %% [markdown]
+// ### Time to 95 % of the atoms
+// Over the runs that reached recovery_rate 0.95 at a recorded iteration: median and quartiles of the time (one
+// thread per run), and the median passes over the data at the end of those runs.
+// %%
+report::show_df_rows(&findings::time_to_95(&big)?, 100);
+// %% [markdown]
+// ### n = 64 against n = 32
+// The n = 64 slice (`plans/benchmark_adaptive_n64.toml`: N = 5000, σ = 0.05, non-negative codes, m/n ∈ {1, 2})
+// against the n = 32 curves with the same m/n, dictionary family, μ, N, σ and law.
+// %%
+if n64_path.exists() {
+    let t64 = adaptive::transitions(&sweep::store::read_results(&n64_path)?, &rule)?;
+    report::show_df_rows(&findings::across_dims(&tr, &t64)?, 100);
+} else {
+    println!("{} is not there yet", n64_path.display());
 }
 // %% [markdown]
 // ## Headline

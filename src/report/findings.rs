@@ -114,6 +114,27 @@ fn setting_without(setting: &str, keys: &[&str]) -> String {
         .join(",")
 }
 
+/// Settings without the `key=value` parts that every one of them shares (`dim=32`, …), which
+/// keeps the tables readable (fewer than two settings stay whole).
+fn without_constant_parts(settings: &[String]) -> Vec<String> {
+    let [first, _, ..] = settings else {
+        return settings.to_vec();
+    };
+    let shared: Vec<&str> = first
+        .split(',')
+        .filter(|p| settings.iter().all(|s| s.split(',').any(|q| q == *p)))
+        .collect();
+    settings
+        .iter()
+        .map(|s| {
+            s.split(',')
+                .filter(|p| !shared.contains(p))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .collect()
+}
+
 /// Differences b − a per group, as a table: `group`, `pairs`, `mean_diff`, `ci95` (half-width of
 /// the 95 % t-interval), `rose`, `fell`, `same`, `mean_a`, `mean_b`.
 fn diff_table(group_name: &str, pairs: BTreeMap<String, Vec<(f64, f64)>>) -> Result<DataFrame> {
@@ -238,7 +259,8 @@ pub fn paired_start(t: &DataFrame, a: &str, b: &str) -> Result<DataFrame> {
 
 /// Per setting (curves with data-column starts and coders), the best classical learner's k* and
 /// the best neural learner's, with their names (ties: every tied name, joined by ` = `), and the
-/// coder's k* (OMP on the planted dictionary, when present): columns `setting`, `classical`,
+/// coder's k* (OMP on the planted dictionary, when present): columns `setting` (without the
+/// parts every setting shares), `classical`,
 /// `k_classical`, `neural`, `k_neural`, `k_coder`, `winner` (`neural`, `classical` or `tie`).
 /// Settings missing either side are skipped.
 ///
@@ -303,6 +325,7 @@ pub fn neural_vs_classical(t: &DataFrame) -> Result<DataFrame> {
             std::cmp::Ordering::Equal => "tie",
         });
     }
+    let settings = without_constant_parts(&settings);
     let n = settings.len();
     let [cn, nn] = who;
     let [ck, nk] = best;
@@ -404,8 +427,8 @@ fn quartiles(values: &[f64]) -> (f64, f64) {
 
 /// k* of the same method on matching settings of two transitions tables at different dimensions
 /// (e.g. n = 32 and n = 64): settings match on m/n, dictionary, coherence, N, noise and code law.
-/// One row per matched (method, setting): `method`, `setting` (of `a`, without `dim` and
-/// `n_atoms`), `m_over_n`, `k_a`, `k_b`, `mu_a`, `mu_b`.
+/// One row per matched (method, setting): `method`, `setting` (of `a`, without `dim`,
+/// `n_atoms` and the parts every matched setting shares), `m_over_n`, `k_a`, `k_b`, `mu_a`, `mu_b`.
 ///
 /// # Errors
 /// A table without `method`, `setting`, `k_star`, `p_inst_dim` or `p_inst_n_atoms`.
@@ -449,6 +472,7 @@ pub fn across_dims(a: &DataFrame, b: &DataFrame) -> Result<DataFrame> {
         .collect();
     rows.sort_by(|x, y| x.0.cmp(y.0));
     let n = rows.len();
+    let settings = without_constant_parts(&rows.iter().map(|r| r.1.0.clone()).collect::<Vec<_>>());
     Ok(DataFrame::new(
         n,
         vec![
@@ -456,10 +480,7 @@ pub fn across_dims(a: &DataFrame, b: &DataFrame) -> Result<DataFrame> {
                 "method".into(),
                 rows.iter().map(|r| r.0.0.clone()).collect::<Vec<_>>(),
             ),
-            Column::new(
-                "setting".into(),
-                rows.iter().map(|r| r.1.0.clone()).collect::<Vec<_>>(),
-            ),
+            Column::new("setting".into(), settings),
             Column::new(
                 "m_over_n".into(),
                 rows.iter()
@@ -504,7 +525,7 @@ fn cell(mean: Option<f64>, half: Option<f64>, n: Option<f64>) -> String {
     }
 }
 
-/// The k*(family) pivot of a transitions table: one row per method (data starts and coders), one
+/// The k*(family) pivot of a transitions table (text cells): one row per method (data starts and coders), one
 /// column per dictionary family (orthobasis, coherence-targeted at each μ, Gaussian, [I | H]),
 /// cells "mean k* ± 95 % half-width (curves)" over every other setting; then rows with the mean
 /// measured μ, the guarantee (1 + 1/μ)/2 at that μ, and the mean certified δ_k lower bound at OMP's
@@ -512,7 +533,7 @@ fn cell(mean: Option<f64>, half: Option<f64>, n: Option<f64>) -> String {
 ///
 /// # Errors
 /// A transitions table without its columns.
-pub fn kstar_by_family_markdown(t: &DataFrame) -> Result<String> {
+pub fn kstar_by_family(t: &DataFrame) -> Result<DataFrame> {
     let t = with_starts(t, &["data", ""])?;
     let s = crate::sweep::adaptive::summarize_transitions(
         &t,
@@ -572,29 +593,42 @@ pub fn kstar_by_family_markdown(t: &DataFrame) -> Result<String> {
             }
         }
     }
-    let mut md = format!(
-        "| family | method | {} |\n|---|---|{}\n",
-        names.join(" | "),
-        "---:|".repeat(names.len())
-    );
-    for ((f, m), cells) in &rows {
-        md.push_str(&format!(
-            "| {} | {m} | {} |\n",
-            f.as_str(),
-            cells.join(" | ")
-        ));
+    let mut fam: Vec<String> = Vec::new();
+    let mut meth: Vec<String> = Vec::new();
+    let mut cells: Vec<Vec<String>> = vec![Vec::new(); names.len()];
+    for ((f, m), row) in rows {
+        fam.push(f.as_str().into());
+        meth.push(m);
+        for (c, v) in cells.iter_mut().zip(row) {
+            c.push(v);
+        }
     }
     for (label, e) in [
         "measured μ (mean)",
         "guarantee (1 + 1/μ)/2",
         "δ_k lower bound at OMP's k*",
     ]
-    .iter()
-    .zip(&extra)
+    .into_iter()
+    .zip(extra)
     {
-        md.push_str(&format!("| | *{label}* | {} |\n", e.join(" | ")));
+        fam.push(String::new());
+        meth.push(format!("*{label}*"));
+        for (c, v) in cells.iter_mut().zip(e) {
+            c.push(v);
+        }
     }
-    Ok(md)
+    let n = fam.len();
+    let mut cols = vec![
+        Column::new("family".into(), fam),
+        Column::new("method".into(), meth),
+    ];
+    cols.extend(
+        names
+            .iter()
+            .zip(cells)
+            .map(|(name, v)| Column::new(name.as_str().into(), v)),
+    );
+    Ok(DataFrame::new(n, cols)?)
 }
 
 /// Every findings table of a benchmark as Markdown: k* per family and dictionary, neural against
@@ -619,7 +653,7 @@ pub fn markdown(
         100.0 * ad.level,
         ad.success
     );
-    md.push_str(&kstar_by_family_markdown(&t)?);
+    md.push_str(&markdown_table(&kstar_by_family(&t)?)?);
     let w = neural_vs_classical(&t)?;
     let winner = column_str(&w, "winner")?;
     let count = |x: &str| winner.iter().filter(|v| *v == x).count();
@@ -754,6 +788,16 @@ mod tests {
         );
         assert_eq!(column_f64(&w, "k_coder").unwrap()[0], Some(6.0));
         assert!(column_f64(&w, "k_coder").unwrap()[1].unwrap().is_nan());
+    }
+
+    #[test]
+    fn shared_setting_parts_are_dropped() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            without_constant_parts(&s(&["dim=32,n=1,k=2", "dim=32,n=5,k=2"])),
+            s(&["n=1", "n=5"])
+        );
+        assert_eq!(without_constant_parts(&s(&["dim=32"])), s(&["dim=32"]));
     }
 
     #[test]
