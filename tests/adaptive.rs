@@ -136,6 +136,50 @@ fn adaptive_runs_are_grid_runs_and_locate_the_transition_with_fewer_runs() {
     ] {
         assert!(md.contains(section), "{section} missing from\n{md}");
     }
+    // and so does the command line, into a document's findings block; a plan without [adaptive]
+    // is refused with the fix
+    let dir = tempfile::tempdir().unwrap();
+    let (table, plan, grid, doc) = (
+        dir.path().join("a.parquet"),
+        dir.path().join("a.toml"),
+        dir.path().join("g.toml"),
+        dir.path().join("B.md"),
+    );
+    dictlab::sweep::store::write_parquet(&a, &table).unwrap();
+    std::fs::write(
+        &plan,
+        GRID.replace(
+            "[instance]",
+            "[adaptive]\naxis = \"sparsity\"\nlevel = 0.5\nsuccess = 0.95\n\n[instance]",
+        ),
+    )
+    .unwrap();
+    std::fs::write(&grid, GRID).unwrap();
+    std::fs::write(
+        &doc,
+        "x\n<!-- findings:begin -->\nold\n<!-- findings:end -->\ny\n",
+    )
+    .unwrap();
+    let s = |p: &std::path::Path| p.to_str().unwrap().to_string();
+    let (rc, _, err) = common::dictlab(&[
+        "findings",
+        &s(&table),
+        "--plan",
+        &s(&plan),
+        "--update",
+        &s(&doc),
+    ]);
+    assert_eq!(rc, 0, "{err}");
+    let text = std::fs::read_to_string(&doc).unwrap();
+    assert!(
+        text.contains("### k* per dictionary family")
+            && !text.contains("old")
+            && text.ends_with("y\n"),
+        "{text}"
+    );
+    let (rc, _, err) = common::dictlab(&["findings", &s(&table), "--plan", &s(&grid)]);
+    assert_eq!(rc, 2, "{err}");
+    assert!(err.contains("[adaptive] section"), "{err}");
 }
 
 #[test]

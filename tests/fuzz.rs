@@ -176,6 +176,8 @@ fn cli_args() -> impl Strategy<Value = Vec<String>> {
         "merge",
         "report",
         "headline",
+        "findings",
+        "transitions",
         "repair",
         "emit-slurm",
         "bogus",
