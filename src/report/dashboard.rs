@@ -381,7 +381,10 @@ pub fn markdown_table(df: &DataFrame) -> Result<String> {
             .columns()
             .iter()
             .map(|c| match c.get(r)? {
-                AnyValue::Float64(x) if !x.is_finite() => Ok("–".to_string()),
+                AnyValue::Float64(x) if x.is_nan() => Ok("–".to_string()),
+                AnyValue::Float64(x) if x.is_infinite() => {
+                    Ok(if x > 0.0 { "∞" } else { "−∞" }.to_string())
+                }
                 AnyValue::Float32(x) if !x.is_finite() => Ok("–".to_string()),
                 AnyValue::Null if c.dtype().is_float() => Ok("–".to_string()),
                 v => Ok(super::fmt_any(&v)),

@@ -585,7 +585,7 @@ pub fn kstar_by_family(t: &DataFrame) -> Result<DataFrame> {
             cell(mean[i], half[i], n[i]);
         if family(&method[i]) == Family::Coder {
             for (e, v) in extra.iter_mut().zip([mu[i], bound[i], rip[i]]) {
-                e[j] = match v.filter(|x| x.is_finite()) {
+                e[j] = match v.filter(|x| !x.is_nan()) {
                     Some(x) if x > 1e6 => "∞".into(),
                     Some(x) => format!("{x:.2}"),
                     None => "–".into(),

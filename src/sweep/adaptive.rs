@@ -414,7 +414,7 @@ pub fn transitions(
 /// `k_star_mean` and `k_star_ci95` (the half-width of the 95 % t-interval of the mean over
 /// curves), `beyond` (curves where success held at the largest value); `mu`, the mean measured
 /// coherence of the curves' instances, `k_mu_bound` = (1 + 1/μ)/2 at that μ (the exact-recovery
-/// guarantee of OMP/BP on a known dictionary: k < (1 + 1/μ)/2), and `rip_lo_star`, the mean
+/// guarantee of OMP/BP on a known dictionary: k < (1 + 1/μ)/2; +∞ for μ < 10⁻⁹), and `rip_lo_star`, the mean
 /// certified lower bound on δ_k at k* (curves with a k* on the list).
 /// A curve where no value succeeded counts as k* = 0 in the statistics (its transition lies below
 /// the list); a curve beyond the list counts at its largest value (so the mean is a lower bound).
@@ -479,7 +479,12 @@ pub fn summarize_transitions(
             mean,
             half,
             mu_mean,
-            (1.0 + 1.0 / mu_mean) / 2.0,
+            // an orthobasis (μ = 0 up to rounding) has no coherence limit
+            if mu_mean < 1e-9 {
+                f64::INFINITY
+            } else {
+                (1.0 + 1.0 / mu_mean) / 2.0
+            },
             mean_ci95(&of(&rip)).0,
         ]) {
             c.push(v);
