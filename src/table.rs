@@ -507,6 +507,18 @@ pub fn column_f64(df: &DataFrame, name: &str) -> Result<Vec<Option<f64>>> {
     Ok(c.f64()?.iter().collect())
 }
 
+/// [`column_f64`], or `None` in every row where the table lacks the column (an optional metric).
+///
+/// # Errors
+/// Polars errors reading a column that exists.
+pub fn column_f64_or_none(df: &DataFrame, name: &str) -> Result<Vec<Option<f64>>> {
+    if col(df, name).is_ok() {
+        column_f64(df, name)
+    } else {
+        Ok(vec![None; df.height()])
+    }
+}
+
 /// A column as strings (any type, nulls as "").
 pub fn column_str(df: &DataFrame, name: &str) -> Result<Vec<String>> {
     let c = col(df, name)?;
@@ -598,6 +610,16 @@ pub fn mean_by(df: &DataFrame, keys: &[&str]) -> Result<DataFrame> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_missing_optional_column_reads_as_none() {
+        let df = polars::prelude::df!("a" => [1.0, 2.0]).unwrap();
+        assert_eq!(
+            super::column_f64_or_none(&df, "a").unwrap(),
+            [Some(1.0), Some(2.0)]
+        );
+        assert_eq!(super::column_f64_or_none(&df, "b").unwrap(), [None, None]);
+    }
+
     #[test]
     #[allow(clippy::float_cmp)] // medians of small integers are exact
     fn median_of_the_finite_values() {

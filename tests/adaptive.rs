@@ -217,11 +217,9 @@ fn adaptive_sweeps_resume_and_shard_to_the_same_rows() {
         .collect();
     chunks.sort();
     assert!(chunks.len() > 2, "{} chunks", chunks.len());
-    for p in &chunks[chunks.len() / 2..] {
-        std::fs::remove_file(p).unwrap();
-    }
-    assert!(!status(cut.path(), None).unwrap().complete());
-    // a partial merge keeps only the finished curves, each with the reference's runs and k*
+    // without its last chunk (a run or two), a partial merge keeps only the finished curves —
+    // most of them — each with the reference's runs and k*
+    std::fs::remove_file(chunks.last().unwrap()).unwrap();
     let rule = ad.adaptive.clone().unwrap();
     let part = dictlab::sweep::store::merge_partial(cut.path()).unwrap();
     let (tp, tr) = (
@@ -253,6 +251,10 @@ fn adaptive_sweeps_resume_and_shard_to_the_same_rows() {
     for r in rows(&tp) {
         assert!(reference_rows.contains(&r), "{r:?} not in the reference");
     }
+    for p in &chunks[chunks.len() / 2..chunks.len() - 1] {
+        std::fs::remove_file(p).unwrap();
+    }
+    assert!(!status(cut.path(), None).unwrap().complete());
     let s = run_plan(&ad, cut.path(), &RunOptions::default()).unwrap();
     assert!(s.runs_skipped > 0 && s.runs_done > 0, "{s:?}");
     assert_same_results(&merge(cut.path()).unwrap(), &reference);

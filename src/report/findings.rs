@@ -135,9 +135,22 @@ fn without_constant_parts(settings: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// Differences b − a per group, as a table: `group`, `pairs`, `mean_diff`, `ci95` (half-width of
-/// the 95 % t-interval), `rose`, `fell`, `same`, `mean_a`, `mean_b`.
-fn diff_table(group_name: &str, pairs: BTreeMap<String, Vec<(f64, f64)>>) -> Result<DataFrame> {
+/// k* at the two sides (a, b) of each (method, matched setting).
+type Sides = HashMap<(String, String), [Option<f64>; 2]>;
+
+/// Differences b − a per method over the settings that have both sides, as a table: `method`,
+/// `pairs`, `mean_a`, `mean_b`, `mean_diff`, `ci95` (half-width of the 95 % t-interval), `rose`,
+/// `fell`, `same`. Pairs are sorted, so sums run in one order.
+fn diff_table(sides: Sides) -> Result<DataFrame> {
+    let mut pairs: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
+    for ((m, _), v) in sides {
+        if let [Some(x), Some(y)] = v {
+            pairs.entry(m).or_default().push((x, y));
+        }
+    }
+    for v in pairs.values_mut() {
+        v.sort_by(|p, q| p.0.total_cmp(&q.0).then(p.1.total_cmp(&q.1)));
+    }
     let mut g = Vec::new();
     let mut counts: [Vec<u32>; 4] = Default::default();
     let mut num: [Vec<f64>; 4] = Default::default();
@@ -168,7 +181,7 @@ fn diff_table(group_name: &str, pairs: BTreeMap<String, Vec<(f64, f64)>>) -> Res
     Ok(DataFrame::new(
         n,
         vec![
-            Column::new(group_name.into(), g),
+            Column::new("method".into(), g),
             Column::new("pairs".into(), pairs),
             Column::new("mean_a".into(), mean_a),
             Column::new("mean_b".into(), mean_b),
@@ -196,7 +209,7 @@ pub fn paired(t: &DataFrame, key: &str, a: &str, b: &str) -> Result<DataFrame> {
         k_stars(t)?,
     );
     let (pa, pb) = (format!("{key}={a}"), format!("{key}={b}"));
-    let mut sides: HashMap<(String, String), [Option<f64>; 2]> = HashMap::new();
+    let mut sides = Sides::new();
     for i in 0..t.height() {
         let side = setting[i].split(',').find_map(|p| {
             if p == pa {
@@ -212,16 +225,7 @@ pub fn paired(t: &DataFrame, key: &str, a: &str, b: &str) -> Result<DataFrame> {
             sides.entry((method[i].clone(), rest)).or_default()[side] = Some(ks[i]);
         }
     }
-    let mut pairs: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
-    for ((m, _), v) in sides {
-        if let [Some(x), Some(y)] = v {
-            pairs.entry(m).or_default().push((x, y));
-        }
-    }
-    for v in pairs.values_mut() {
-        v.sort_by(|p, q| p.0.total_cmp(&q.0).then(p.1.total_cmp(&q.1)));
-    }
-    diff_table("method", pairs)
+    diff_table(sides)
 }
 
 /// How k* changes per learner when its start goes from `a` to `b` (`data`, `gaussian`, `near`),
@@ -236,7 +240,7 @@ pub fn paired_start(t: &DataFrame, a: &str, b: &str) -> Result<DataFrame> {
         column_str(t, "setting")?,
         k_stars(t)?,
     );
-    let mut sides: HashMap<(String, String), [Option<f64>; 2]> = HashMap::new();
+    let mut sides = Sides::new();
     for i in 0..t.height() {
         let (base, start) = split_start(&method[i]);
         let side = if start == a {
@@ -248,13 +252,7 @@ pub fn paired_start(t: &DataFrame, a: &str, b: &str) -> Result<DataFrame> {
         };
         sides.entry((base, setting[i].clone())).or_default()[side] = Some(ks[i]);
     }
-    let mut pairs: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
-    for ((m, _), v) in sides {
-        if let [Some(x), Some(y)] = v {
-            pairs.entry(m).or_default().push((x, y));
-        }
-    }
-    diff_table("method", pairs)
+    diff_table(sides)
 }
 
 /// Per setting (curves with data-column starts and coders), the best classical learner's k* and
@@ -354,11 +352,7 @@ pub fn time_to_95(df: &DataFrame) -> Result<DataFrame> {
     let fin = super::dashboard::final_rows(df)?;
     let method = column_str(&fin, "method")?;
     let t95 = column_f64(&fin, "m_time_to_95")?;
-    let passes = if crate::table::col(&fin, "m_passes").is_ok() {
-        column_f64(&fin, "m_passes")?
-    } else {
-        vec![None; fin.height()]
-    };
+    let passes = crate::table::column_f64_or_none(&fin, "m_passes")?;
     /// Runs of one method, and the times and passes of those that reached 95 %.
     #[derive(Default)]
     struct Acc {
@@ -446,11 +440,7 @@ pub fn across_dims(a: &DataFrame, b: &DataFrame) -> Result<DataFrame> {
             column_f64(t, "p_inst_dim")?,
             column_f64(t, "p_inst_n_atoms")?,
         );
-        let mu = if crate::table::col(t, "mu").is_ok() {
-            column_f64(t, "mu")?
-        } else {
-            vec![None; t.height()]
-        };
+        let mu = crate::table::column_f64_or_none(t, "mu")?;
         let mut out = HashMap::new();
         for i in 0..t.height() {
             let (Some(n), Some(m)) = (n[i], m[i]) else {
@@ -665,11 +655,7 @@ pub fn markdown(
         count("tie"),
         count("classical")
     ));
-    let neural_won: Vec<bool> = winner.iter().map(|v| v == "neural").collect();
-    let beat = w.filter(&polars::prelude::BooleanChunked::new(
-        "b".into(),
-        &neural_won,
-    ))?;
+    let beat = crate::table::filter_eq(&w, &[("winner", crate::table::Value::from("neural"))])?;
     if beat.height() > 0 {
         md.push_str(&markdown_table(&beat)?);
     }

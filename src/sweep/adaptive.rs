@@ -205,19 +205,10 @@ pub fn outcome_of_rows(rows: &[Row]) -> f64 {
 /// Polars errors reading the columns.
 pub fn outcome_column(df: &polars::prelude::DataFrame) -> Result<Vec<Option<f64>>> {
     let (rate, exact) = (
-        optional_f64(df, "m_recovery_rate")?,
-        optional_f64(df, "m_support_exact")?,
+        crate::table::column_f64_or_none(df, "m_recovery_rate")?,
+        crate::table::column_f64_or_none(df, "m_support_exact")?,
     );
     Ok(rate.into_iter().zip(exact).map(|(r, e)| r.or(e)).collect())
-}
-
-/// A numeric column of `df`, or `None` in every row where the table lacks it.
-fn optional_f64(df: &polars::prelude::DataFrame, name: &str) -> Result<Vec<Option<f64>>> {
-    if crate::table::col(df, name).is_ok() {
-        crate::table::column_f64(df, name)
-    } else {
-        Ok(vec![None; df.height()])
-    }
 }
 
 /// The outcomes known for `curve`, per axis index, from finished runs' success values
@@ -278,8 +269,8 @@ pub fn transitions(
     let method = column_str(df, "method")?;
     let term = column_str(df, "termination")?;
     let axis = column_f64(df, &axis_col)?;
-    let mu = optional_f64(df, "m_inst_mu")?;
-    let rip = optional_f64(df, "m_inst_rip_lower")?;
+    let mu = crate::table::column_f64_or_none(df, "m_inst_mu")?;
+    let rip = crate::table::column_f64_or_none(df, "m_inst_rip_lower")?;
     let names: Vec<String> = df
         .get_column_names()
         .iter()
@@ -430,7 +421,10 @@ pub fn summarize_transitions(
     let method = column_str(t, "method")?;
     let keys: Vec<Vec<String>> = by.iter().map(|k| column_str(t, k)).collect::<Result<_>>()?;
     let (star, fail) = (column_f64(t, "k_star")?, column_f64(t, "k_fail")?);
-    let (mu, rip) = (optional_f64(t, "mu")?, optional_f64(t, "rip_lo_star")?);
+    let (mu, rip) = (
+        crate::table::column_f64_or_none(t, "mu")?,
+        crate::table::column_f64_or_none(t, "rip_lo_star")?,
+    );
     let mut groups: HashMap<Vec<String>, Vec<usize>> = HashMap::new();
     for i in 0..t.height() {
         let mut key = vec![method[i].clone()];
