@@ -432,7 +432,7 @@ pub struct LearnArgs {
     /// Learner (`dictlab methods NAME` lists its parameters).
     #[arg(long, value_parser = learner_values())]
     pub method: String,
-    /// Non-zeros per code (OMP coder; sets η = m/k for arora/noodl).
+    /// Non-zeros per code (OMP coder).
     #[arg(long)]
     pub sparsity: Option<usize>,
     /// Use the Lasso (LARS) coder with this λ instead of OMP (mod, bcd, online).
@@ -469,7 +469,7 @@ pub struct LearnArgs {
     /// Minibatch size (online, arora, noodl) — default 256.
     #[arg(long)]
     pub batch: Option<usize>,
-    /// Dictionary step η (arora, noodl) — default m/k.
+    /// Dictionary step η (arora, noodl) — default m / mean‖y‖² (= m/k for unit-second-moment non-zeros).
     #[arg(long)]
     pub eta: Option<f64>,
     /// Decode threshold τ (arora; noodl's initial threshold) — default 0.5.

@@ -455,8 +455,8 @@ fn learn_every_method_writes_a_dictionary_and_reports_recovery() {
     // (only the flags each method takes: a flag that does not apply is refused)
     for (method, flags) in [
         ("altmin", vec!["--iters", "2"]),
-        ("arora", vec!["--sparsity", "2", "--epochs", "1"]),
-        ("noodl", vec!["--sparsity", "2", "--epochs", "1"]),
+        ("arora", vec!["--epochs", "1"]),
+        ("noodl", vec!["--epochs", "1"]),
     ] {
         let mut args = vec![
             "learn",
@@ -597,8 +597,8 @@ fn every_registry_learner_runs_from_the_command_line() {
         ("aksvd", &["--sparsity", "2", "--iters", "3"]),
         ("online", &["--sparsity", "2", "--epochs", "1"]),
         ("altmin", &["--iters", "3"]),
-        ("arora", &["--sparsity", "2", "--epochs", "1"]),
-        ("noodl", &["--sparsity", "2", "--epochs", "1"]),
+        ("arora", &["--epochs", "1"]),
+        ("noodl", &["--epochs", "1"]),
         ("msp", &["--iters", "5"]),
         (
             "l4",

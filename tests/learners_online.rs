@@ -252,3 +252,52 @@ fn bad_input_is_a_typed_error() {
         .unwrap_err();
     assert!(e.to_string().contains("sparsity"), "{e}");
 }
+
+/// The registry's default step on a benchmark-sized instance whose non-zeros do not have unit second
+/// moment (U[1, 2]): the papers' η = m/k taken literally moves each atom by ≈ η (k/m) E|x| = 1.5 of
+/// its error per step and NOODL's decode blew up (objective ≈ 1e189); the default m / mean‖y‖²
+/// recovers every atom.
+#[test]
+fn noodl_default_step_recovers_with_large_nonzeros() {
+    use dictlab::instance::DictKind;
+    use dictlab::registry::{self, Context};
+    let (n, m, k) = (32, 48, 4);
+    let inst = InstanceSpec::new(n, m, 5000)
+        .dictionary(DictKind::Coherence { target: 0.3 })
+        .sparsity(k)
+        .values(Values::NonNegUniform { a: 1.0, b: 2.0 })
+        .noise(Noise::Sigma { sigma: 0.05 })
+        .sample(3)
+        .unwrap();
+    let ctx = Context {
+        n_atoms: m,
+        dim: Some(n),
+        sparsity: Some(k),
+        truth: Some(&inst.dict),
+    };
+    let epochs = [("epochs".to_string(), dictlab::table::Value::from(30.0))];
+    let (l, _) = registry::build_learner("noodl", &epochs, &ctx).unwrap();
+    let start = near(&inst, 0.3);
+    let out = l.learn(inst.y.view(), m, &start, 0).unwrap();
+    assert_recovers("noodl, default step", &inst, &out.dict);
+    // the step it took: m / mean‖y‖², here ≈ m / (k E[x²] + nσ²) = 48 / 9.4
+    let ms = inst.y.iter().map(|v| v * v).sum::<f64>() / 5000.0;
+    let auto = ApproxGradient::noodl(0.5, 1.0).auto_step();
+    assert_eq!(auto.step_size(m, inst.y.view()), m as f64 / ms);
+    assert!((ms - (k as f64 * 7.0 / 3.0 + n as f64 * 0.0025)).abs() < 0.5, "{ms}");
+    // the literal m/k overshoots on the same start
+    let literal = ApproxGradient::noodl(0.5, (m / k) as f64).epochs(30.0);
+    let r = literal.learn(inst.y.view(), m, &start, 0).unwrap();
+    let rec = metrics::recovery_metrics(inst.dict.view(), r.dict.view(), 0.99).unwrap();
+    assert!(rec.recovery_rate < 0.5, "m/k: {rec:?}");
+}
+
+#[test]
+fn automatic_step_hand_computed() {
+    // two signals with ‖y‖² = 4 and 2: mean 3, η = m / 3
+    let y = ndarray::array![[2.0, 1.0], [0.0, 1.0]];
+    let a = ApproxGradient::arora(0.5, 7.0);
+    assert_eq!(a.step_size(6, y.view()), 7.0);
+    assert_eq!(a.clone().auto_step().step_size(6, y.view()), 2.0);
+    assert!(a.auto_step().name().contains("eta=auto"));
+}

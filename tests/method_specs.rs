@@ -97,8 +97,8 @@ fn library_default(name: &str) -> Option<Box<dyn DictionaryLearner>> {
         )),
         "online" => Box::new(dl::OnlineDl::new(omp())),
         "altmin" => Box::new(dl::AltMinDict::default()),
-        "arora" => Box::new(dl::ApproxGradient::arora(dl::agd::TAU, m as f64 / K as f64)),
-        "noodl" => Box::new(dl::ApproxGradient::noodl(dl::agd::TAU, m as f64 / K as f64)),
+        "arora" => Box::new(dl::ApproxGradient::arora(dl::agd::TAU, 1.0).auto_step()),
+        "noodl" => Box::new(dl::ApproxGradient::noodl(dl::agd::TAU, 1.0).auto_step()),
         "msp" => Box::new(dl::Msp::default()),
         "l4" => Box::new(dl::L4Sphere::new(K as f64 / m as f64)),
         "relu_ae" => Box::new(ReluAeLearner::new(

@@ -13,7 +13,16 @@
 //!   implementation uses step 0.2, τ = 0.1, 100 iterations (docs/protocols.md §11).
 //!
 //! The theory assumes an initialization (δ, 2)-near the truth with δ = O*(1/log n), e.g. from the
-//! pairwise-reweighting spectral method ([`super::PairwiseSpectral`]) and a step η = Θ(m/k).
+//! pairwise-reweighting spectral method ([`super::PairwiseSpectral`]) and a step η = Θ(m/k), for
+//! non-zeros normalised to $\mathbb E[x_i^2 \mid i \in S] = 1$ (AGMM 2015, §1.1; NOODL, A.3).
+//!
+//! **The automatic step** (`eta = None`, the registry's default) applies that normalisation to the
+//! data: $\eta = m / \overline{\|y\|^2}$, the mean squared norm of the signals. With near-orthogonal
+//! atoms $\overline{\|y\|^2} \approx k\,\mathbb E[x_i^2 \mid i \in S] + n\sigma^2$, so this is the papers'
+//! m/k when the non-zeros have unit second moment. Taken literally on other magnitudes, m/k
+//! overshoots: near the truth each atom moves by ≈ η (k/m) E|x_i| of its error per step, 1.5× for
+//! U[1, 2] non-zeros (the iterates oscillate and NOODL's decode diverges); the scaled step moves it by
+//! E|x_i| / E[x_i²] ≤ 1 of it.
 //! The column normalisation keeps atoms unit-norm like every other learner of the crate.
 //!
 //! ## References
@@ -24,7 +33,6 @@
 
 use super::LearnerSpec;
 use super::{DictionaryLearner, Init, LearnState, Learned};
-use crate::code::SPARSITY;
 use crate::code::check_problem;
 use crate::error::{Result, ensure};
 use crate::iter::{self, Iterative, Observer, Record, Schedule, Stop};
@@ -58,15 +66,15 @@ pub enum Decoder {
 /// | Name | Default | Purpose | Range |
 /// |---|---|---|---|
 /// | `decoder` | — | [`Decoder`] | τ ≥ 0, step > 0 |
-/// | `eta` | — | step on the dictionary (Θ(m/k)) | > 0 |
+/// | `eta` | `None` = m / mean‖y‖² | step on the dictionary (Θ(m/k)) | > 0 |
 /// | `batch` | 256 | signals per step (p) | ≥ 1 |
 /// | `epochs` | 20 | passes over Y | > 0 |
 #[derive(Clone, Debug, PartialEq)]
 pub struct ApproxGradient {
     /// Decoder.
     pub decoder: Decoder,
-    /// Dictionary step η.
-    pub eta: f64,
+    /// Dictionary step η; `None`: m / mean‖y‖² (see the module docs).
+    pub eta: Option<f64>,
     /// Minibatch size.
     pub batch: usize,
     /// Epochs.
@@ -78,7 +86,7 @@ impl ApproxGradient {
     pub fn arora(tau: f64, eta: f64) -> Self {
         ApproxGradient {
             decoder: Decoder::Threshold { tau },
-            eta,
+            eta: Some(eta),
             batch: BATCH,
             epochs: EPOCHS,
         }
@@ -93,10 +101,23 @@ impl ApproxGradient {
                 step: 0.2,
                 iters: 100,
             },
-            eta,
+            eta: Some(eta),
             batch: BATCH,
             epochs: EPOCHS,
         }
+    }
+    /// The automatic step m / mean‖y‖² instead of a fixed η.
+    pub fn auto_step(mut self) -> Self {
+        self.eta = None;
+        self
+    }
+    /// The step on `m` atoms for signals `y`: η if set, else m / mean‖y‖² (0 for all-zero `y`,
+    /// which [`check_problem`] refuses before any step).
+    pub fn step_size(&self, m: usize, y: ArrayView2<'_, f64>) -> f64 {
+        self.eta.unwrap_or_else(|| {
+            let ms = y.iter().map(|v| v * v).sum::<f64>() / y.ncols().max(1) as f64;
+            if ms > 0.0 { m as f64 / ms } else { 0.0 }
+        })
     }
     /// Minibatch size.
     pub fn batch(mut self, b: usize) -> Self {
@@ -110,12 +131,14 @@ impl ApproxGradient {
     }
     /// Validate.
     pub fn check(&self) -> Result<()> {
-        ensure!(
-            self.eta.is_finite() && self.eta > 0.0,
-            "eta",
-            self.eta,
-            "a step η > 0 (Θ(m/k))"
-        );
+        if let Some(eta) = self.eta {
+            ensure!(
+                eta.is_finite() && eta > 0.0,
+                "eta",
+                eta,
+                "a step η > 0 (Θ(m/k)), or leave it out for m / mean‖y‖²"
+            );
+        }
         ensure!(self.batch >= 1, "batch", self.batch, "≥ 1");
         ensure!(
             self.epochs.is_finite() && self.epochs > 0.0,
@@ -184,7 +207,8 @@ impl ApproxGradient {
     }
 
     /// One step on minibatch `y`: decode, approximate-gradient update, renormalise. Returns
-    /// ½‖Y − AX‖²/p before the update.
+    /// ½‖Y − AX‖²/p before the update. Without a fixed η the step is m / mean‖y‖² of this
+    /// minibatch (a whole run fixes it once from all its signals).
     ///
     /// # Errors
     /// Shape mismatch, non-finite input.
@@ -206,6 +230,7 @@ impl ApproxGradient {
             par,
         );
         let fit = 0.5 * r.iter().map(|v| v * v).sum::<f64>() / p;
+        let eta = self.step_size(s.dict.ncols(), y);
         let sx = x.mapv(|v| {
             if v > 0.0 {
                 1.0
@@ -217,7 +242,7 @@ impl ApproxGradient {
         });
         linalg::gemm_into(
             s.dict.view_mut(),
-            -self.eta / p,
+            -eta / p,
             r.view(),
             false,
             sx.view(),
@@ -266,9 +291,10 @@ impl Iterative for AgdAlg<'_> {
 
 impl DictionaryLearner for ApproxGradient {
     fn name(&self) -> String {
+        let eta = self.eta.map_or("auto".to_string(), |e| e.to_string());
         match self.decoder {
-            Decoder::Threshold { tau } => format!("arora[tau={tau},eta={}]", self.eta),
-            Decoder::Iht { tau0, .. } => format!("noodl[tau0={tau0},eta={}]", self.eta),
+            Decoder::Threshold { tau } => format!("arora[tau={tau},eta={eta}]"),
+            Decoder::Iht { tau0, .. } => format!("noodl[tau0={tau0},eta={eta}]"),
         }
     }
     fn learn_observed(
@@ -286,7 +312,11 @@ impl DictionaryLearner for ApproxGradient {
         // objective before the first step: mean ½‖y‖² (the data fit of the zero code)
         state.data_fit = super::zero_code_fit(y) / y.ncols() as f64;
         let steps = super::minibatch_steps(self.epochs, y.ncols(), self.batch);
-        let mut alg = AgdAlg { p: self, y };
+        let fixed = ApproxGradient {
+            eta: Some(self.step_size(m, y)),
+            ..self.clone()
+        };
+        let mut alg = AgdAlg { p: &fixed, y };
         let (s, info) = iter::run(&mut alg, state, &Stop::iters(steps), schedule, obs)?;
         Ok(Learned::from_state(s, info))
     }
@@ -300,8 +330,12 @@ pub const EPOCHS: f64 = 20.0;
 pub const TAU: f64 = 0.5;
 
 const AGD_PARAMS: &[Param] = &[
-    SPARSITY,
-    Param::new("eta", Ty::Positive, Dflt::Auto("m/k"), "dictionary step η"),
+    Param::new(
+        "eta",
+        Ty::Positive,
+        Dflt::Auto("m/mean‖y‖²"),
+        "dictionary step η (= m/k for unit-second-moment non-zeros)",
+    ),
     Param::new(
         "tau",
         Ty::Positive,
@@ -313,16 +347,13 @@ const AGD_PARAMS: &[Param] = &[
 ];
 
 fn build_agd(p: &Params<'_>, ctx: &Context<'_>) -> Result<Box<dyn DictionaryLearner>> {
-    let eta = match p.f64_opt("eta") {
-        Some(e) => e,
-        None => ctx.n_atoms as f64 / p.sparsity(ctx)? as f64,
-    };
     let tau = p.f64("tau")?;
-    let a = if p.method() == "arora" {
-        ApproxGradient::arora(tau, eta)
+    let mut a = if p.method() == "arora" {
+        ApproxGradient::arora(tau, 1.0)
     } else {
-        ApproxGradient::noodl(tau, eta)
+        ApproxGradient::noodl(tau, 1.0)
     };
+    a.eta = p.f64_opt("eta");
     Ok(Box::new(
         a.batch(p.usize("batch")?).epochs(p.f64("epochs")?),
     ))
