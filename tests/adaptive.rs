@@ -177,6 +177,22 @@ fn adaptive_runs_are_grid_runs_and_locate_the_transition_with_fewer_runs() {
             && text.ends_with("y\n"),
         "{text}"
     );
+    // a rerun's methods replace the input's (here the table itself: the same tables come out)
+    let (rc, out, err) = common::dictlab(&[
+        "findings",
+        &s(&table),
+        "--plan",
+        &s(&plan),
+        "--replace",
+        &s(&table),
+    ]);
+    assert_eq!(rc, 0, "{err}");
+    assert!(out.contains("--replace"), "{out}");
+    let body = |t: &str| {
+        let end = t.find("<!-- findings:end").unwrap_or(t.len());
+        t[t.find("### k* per").unwrap()..end].trim_end().to_string()
+    };
+    assert_eq!(body(&out), body(&text));
     let (rc, _, err) = common::dictlab(&["findings", &s(&table), "--plan", &s(&grid)]);
     assert_eq!(rc, 2, "{err}");
     assert!(err.contains("[adaptive] section"), "{err}");

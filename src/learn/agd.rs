@@ -346,7 +346,7 @@ const AGD_PARAMS: &[Param] = &[
     crate::learn::batch_param(BATCH),
 ];
 
-fn build_agd(p: &Params<'_>, ctx: &Context<'_>) -> Result<Box<dyn DictionaryLearner>> {
+fn build_agd(p: &Params<'_>, _ctx: &Context<'_>) -> Result<Box<dyn DictionaryLearner>> {
     let tau = p.f64("tau")?;
     let mut a = if p.method() == "arora" {
         ApproxGradient::arora(tau, 1.0)

@@ -621,6 +621,26 @@ pub fn kstar_by_family(t: &DataFrame) -> Result<DataFrame> {
     Ok(DataFrame::new(n, cols)?)
 }
 
+/// `results` with every row of the methods that `rerun` holds replaced by `rerun`'s rows: a method
+/// rerun after a fix (same method ids, same instance keys, e.g. NOODL on
+/// `plans/benchmark_adaptive_noodl.toml`) supersedes its old runs, including on settings the rerun
+/// did not cover (those rows come from the code that was fixed). Columns are unioned.
+///
+/// # Errors
+/// Tables without a `method` column.
+pub fn replace_methods(results: &DataFrame, rerun: &DataFrame) -> Result<DataFrame> {
+    let mut ids = column_str(rerun, "method")?;
+    ids.sort();
+    ids.dedup();
+    let keep: Vec<bool> = column_str(results, "method")?
+        .iter()
+        .map(|m| ids.binary_search(m).is_err())
+        .collect();
+    let mask = polars::prelude::BooleanChunked::new("keep".into(), keep);
+    let kept = results.filter(&mask)?;
+    crate::sweep::store::union_concat(&[kept, rerun.clone()])
+}
+
 /// Every findings table of a benchmark as Markdown: k* per family and dictionary, neural against
 /// classical, the sensitivity to start, N, noise and code law, time to 95 %, and (with `b`, a
 /// second dimension's results) k* across n. `a`/`b` are merged results tables, `ad` the rule.
@@ -700,6 +720,21 @@ mod tests {
             ],
         )
         .unwrap()
+    }
+
+    #[test]
+    fn a_rerun_replaces_its_methods_everywhere() {
+        // old table: noodl on settings x, y and mod on x; the rerun has noodl on x only, with an
+        // extra column
+        let old = frame(&["noodl", "noodl", "mod"], &["x", "y", "x"], &[0.0, 0.0, 3.0]);
+        let mut new = frame(&["noodl"], &["x"], &[2.0]);
+        new.with_column(Column::new("extra".into(), &[1.0]))
+            .unwrap();
+        let r = replace_methods(&old, &new).unwrap();
+        assert_eq!(column_str(&r, "method").unwrap(), ["mod", "noodl"]);
+        assert_eq!(column_str(&r, "setting").unwrap(), ["x", "x"]);
+        assert_eq!(column_f64(&r, "k_star").unwrap(), [Some(3.0), Some(2.0)]);
+        assert_eq!(column_f64(&r, "extra").unwrap(), [None, Some(1.0)]);
     }
 
     #[test]
