@@ -284,7 +284,10 @@ fn noodl_default_step_recovers_with_large_nonzeros() {
     let ms = inst.y.iter().map(|v| v * v).sum::<f64>() / 5000.0;
     let auto = ApproxGradient::noodl(0.5, 1.0).auto_step();
     assert_eq!(auto.step_size(m, inst.y.view()), m as f64 / ms);
-    assert!((ms - (k as f64 * 7.0 / 3.0 + n as f64 * 0.0025)).abs() < 0.5, "{ms}");
+    assert!(
+        (ms - (k as f64 * 7.0 / 3.0 + n as f64 * 0.0025)).abs() < 0.5,
+        "{ms}"
+    );
     // the literal m/k overshoots on the same start
     let literal = ApproxGradient::noodl(0.5, (m / k) as f64).epochs(30.0);
     let r = literal.learn(inst.y.view(), m, &start, 0).unwrap();

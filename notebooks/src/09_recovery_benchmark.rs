@@ -46,7 +46,11 @@ println!("{}\nplan hash {}: {} items × {} methods = {} runs", plan.name, plan.h
 // %%
 let t = std::time::Instant::now();
 let df = if full {
-    sweep::store::read_results(results_dir.join("adaptive_n32.parquet"))?
+    // NOODL's rows come from its rerun with the corrected step (see the last part)
+    findings::replace_methods(
+        &sweep::store::read_results(results_dir.join("adaptive_n32.parquet"))?,
+        &sweep::store::read_results(results_dir.join("adaptive_n32_noodl.parquet"))?,
+    )?
 } else {
     run_cached(&plan, cache_path(&format!("09_{plan_name}.parquet")))?
 };
@@ -203,10 +207,18 @@ fn is_neural(m: &str) -> bool { ["relu_ae", "sae", "unrolled", "lista_dl"].iter(
 // runs succeed (final recovery_rate ≥ 0.95; OMP on A*: exact supports for ≥ 95 % of the signals), with three
 // repetitions at k* and at the first failing k. Only finished curves are in the table (a partial merge of a run
 // in progress keeps whole curves; shards own curves by index mod 64, so finished shards are a uniform sample).
+//
+// NOODL's rows are replaced by its rerun (`plans/benchmark_adaptive_noodl.toml`, `adaptive_n32_noodl.parquet`):
+// the run used NOODL's old default step η = m/k, which overshoots on these U[1, 2] non-zeros (the decode diverged);
+// the corrected default m / mean‖y‖² was rerun on the start-sensitivity slice only (N = 5000, σ = 0.05,
+// non-negative codes, every dictionary family, three starts), so NOODL's cells below average over that slice.
 // %%
 let n32_path = results_dir.join("adaptive_n32.parquet");
 let n64_path = results_dir.join("adaptive_n64.parquet");
-let big = sweep::store::read_results(&n32_path)?;
+let big = findings::replace_methods(
+    &sweep::store::read_results(&n32_path)?,
+    &sweep::store::read_results(results_dir.join("adaptive_n32_noodl.parquet"))?,
+)?;
 let rule = Plan::from_file(plan_path("benchmark_adaptive.toml"))?.adaptive
     .ok_or_else(|| dictlab::Error::Results("plans/benchmark_adaptive.toml has no [adaptive] section".into()))?;
 let tr = adaptive::transitions(&big, &rule)?;

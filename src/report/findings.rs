@@ -726,7 +726,11 @@ mod tests {
     fn a_rerun_replaces_its_methods_everywhere() {
         // old table: noodl on settings x, y and mod on x; the rerun has noodl on x only, with an
         // extra column
-        let old = frame(&["noodl", "noodl", "mod"], &["x", "y", "x"], &[0.0, 0.0, 3.0]);
+        let old = frame(
+            &["noodl", "noodl", "mod"],
+            &["x", "y", "x"],
+            &[0.0, 0.0, 3.0],
+        );
         let mut new = frame(&["noodl"], &["x"], &[2.0]);
         new.with_column(Column::new("extra".into(), &[1.0]))
             .unwrap();
