@@ -349,20 +349,21 @@ if n64_path.exists() {
 //   iterators; both are fixed (one allocation per chunk, branch-free chunked loops).
 // %% [markdown]
 // ## Observed at full size
-// The committed n = 32 table holds 2047 of the plan's 3376 curves (12 038 runs; the run continues, see
-// BENCHMARK.md), the n = 64 slice all 41 of its curves. With every learner at 100 passes over its data:
-// - **OMP on A* is far above the coherence guarantee, the learners are not.** OMP's k* is 6.1 ± 0.7 at μ ≈ 0.28
-//   and 3.6 ± 0.3 at μ = 0.75 (guarantee 2.31 and 1.17), with the certified δ_k lower bound already 0.66–0.81
-//   there; the best learners from data columns reach about the guarantee (K-SVD 2.2 ± 1.4 and online DL
-//   1.9 ± 1.0 at μ ≈ 0.28; online DL 2.0 ± 0.7 at 0.75).
-// - **Neural against classical:** over 89 settings the best neural learner is ahead on 10, tied on 16 and behind
-//   on 63 — ahead with LISTA-DL or unrolled g_ae_ls / g_ae_lasso at μ ≤ 0.6. At n = 64, m/n = 2, LISTA-DL reaches
-//   k* = 6 on the three overcomplete settings where MOD reaches 0 (one curve each: a lead, not an effect).
+// The committed n = 32 table holds all 3376 curves of the plan (19 825 runs; NOODL's replaced by its rerun), the
+// n = 64 slice all 41 of its curves. With every learner at 100 passes over its data:
+// - **OMP on A* is far above the coherence guarantee, the learners are not.** OMP's k* is 6.3 ± 0.5 at μ ≈ 0.28
+//   and 3.6 ± 0.2 at μ = 0.75 (guarantee 2.29 and 1.17), with the certified δ_k lower bound already 0.60–0.83
+//   there; the best learners from data columns reach about the guarantee (K-SVD 2.4 ± 1.1, unrolled g_ae_ls
+//   1.8 ± 0.8 and online DL 1.6 ± 0.7 at μ ≈ 0.28; online DL 2.0 ± 0.6 at 0.75).
+// - **Neural against classical:** over 136 settings the best neural learner is ahead on 18, tied on 24 and
+//   behind on 94 — ahead with unrolled g_ae_lasso / g_ae_ls or (S)LISTA-DL, only at μ ≤ 0.6 and on [I | H]. At
+//   n = 64, m/n = 2, LISTA-DL reaches k* = 6 on the three overcomplete settings where MOD reaches 0 (one curve
+//   each: a lead, not an effect).
 // - **The start decides most failures:** from A* + 0.3 instead of data columns k* rises by 7–10 for MOD,
-//   K-SVD and AltMinDict (every paired curve rose) and by 2–7 for the neural learners.
-// - **N and noise:** N = 1000 → 5000 lifts online DL by 2.2 ± 0.7; σ = 0 → 0.05 costs MOD 1.1 ± 0.8 while the
-//   Lasso-trained LISTA-DL gains 0.8 ± 0.7.
-// - **Time to 95 %:** MOD 0.05 s and online DL 0.02 s median, unrolled g_dec 0.19 s, LISTA-DL 4.8 s, g_ae_ls 6.2 s.
+//   K-SVD, online DL and AltMinDict (all 17 paired curves rose for each) and by 1.6–5.7 for the neural learners.
+// - **N and noise:** N = 1000 → 5000 lifts online DL by 1.8 ± 0.4; σ = 0 → 0.05 costs MOD 0.9 ± 0.4 while the
+//   Lasso-trained LISTA-DL gains 0.4 ± 0.3.
+// - **Time to 95 %:** online DL 0.016 s and MOD 0.049 s median, unrolled g_dec 0.21 s, LISTA-DL 4.4 s, g_ae_ls 6.9 s.
 // - **NOODL, its step fixed (stop 28) and rerun on the N = 5000, σ = 0.05, non-negative slice:** from A* + 0.3 it
 //   reaches k* = 1–6 on 7 of 17 dictionaries (6 at μ = 0.45, m = 48), from data columns k* = 2 on 3 (μ ≤ 0.45 at
 //   m = 64, [I | H]), and nothing at μ ≥ 0.6 or on Gaussian dictionaries — its incoherence assumption, measured.
