@@ -44,13 +44,16 @@ println!("{}\nplan hash {}: {} items × {} methods = {} runs", plan.name, plan.h
 // read instead. (On that adaptive table, runs concentrate near each curve's transition, so the headline's success
 // column below is not a success rate over the grid: read the transitions of the last part.)
 // %%
+/// The committed n = 32 results, NOODL's rows from its rerun with the corrected step (see the last part).
+fn full_size_results(dir: &std::path::Path) -> Result<DataFrame> {
+    findings::replace_methods(
+        &sweep::store::read_results(dir.join("adaptive_n32.parquet"))?,
+        &sweep::store::read_results(dir.join("adaptive_n32_noodl.parquet"))?,
+    )
+}
 let t = std::time::Instant::now();
 let df = if full {
-    // NOODL's rows come from its rerun with the corrected step (see the last part)
-    findings::replace_methods(
-        &sweep::store::read_results(results_dir.join("adaptive_n32.parquet"))?,
-        &sweep::store::read_results(results_dir.join("adaptive_n32_noodl.parquet"))?,
-    )?
+    full_size_results(&results_dir)?
 } else {
     run_cached(&plan, cache_path(&format!("09_{plan_name}.parquet")))?
 };
@@ -205,8 +208,9 @@ fn is_neural(m: &str) -> bool { ["relu_ae", "sae", "unrolled", "lista_dl"].iter(
 // passes over the data per learner, stopping earlier at a plateau; see docs/protocols.md §6). For each curve —
 // a method × a setting of every key but k — the bisection located k*, the largest k at which at least half of the
 // runs succeed (final recovery_rate ≥ 0.95; OMP on A*: exact supports for ≥ 95 % of the signals), with three
-// repetitions at k* and at the first failing k. Only finished curves are in the table (a partial merge of a run
-// in progress keeps whole curves; shards own curves by index mod 64, so finished shards are a uniform sample).
+// repetitions at k* and at the first failing k. The table holds every curve of the plan (a partial merge of a run
+// in progress would keep whole curves only; shards own curves by index mod 64, so finished shards are a uniform
+// sample).
 //
 // NOODL's rows are replaced by its rerun (`plans/benchmark_adaptive_noodl.toml`, `adaptive_n32_noodl.parquet`):
 // the run used NOODL's old default step η = m/k, which overshoots on these U[1, 2] non-zeros (the decode diverged);
@@ -215,10 +219,7 @@ fn is_neural(m: &str) -> bool { ["relu_ae", "sae", "unrolled", "lista_dl"].iter(
 // %%
 let n32_path = results_dir.join("adaptive_n32.parquet");
 let n64_path = results_dir.join("adaptive_n64.parquet");
-let big = findings::replace_methods(
-    &sweep::store::read_results(&n32_path)?,
-    &sweep::store::read_results(results_dir.join("adaptive_n32_noodl.parquet"))?,
-)?;
+let big = if full { df.clone() } else { full_size_results(&results_dir)? };
 let rule = Plan::from_file(plan_path("benchmark_adaptive.toml"))?.adaptive
     .ok_or_else(|| dictlab::Error::Results("plans/benchmark_adaptive.toml has no [adaptive] section".into()))?;
 let tr = adaptive::transitions(&big, &rule)?;

@@ -115,7 +115,8 @@ impl ApproxGradient {
     /// which [`check_problem`] refuses before any step).
     pub fn step_size(&self, m: usize, y: ArrayView2<'_, f64>) -> f64 {
         self.eta.unwrap_or_else(|| {
-            let ms = y.iter().map(|v| v * v).sum::<f64>() / y.ncols().max(1) as f64;
+            // mean ‖y‖² = 2 · (the zero code's data fit) / N
+            let ms = 2.0 * super::zero_code_fit(y) / y.ncols().max(1) as f64;
             if ms > 0.0 { m as f64 / ms } else { 0.0 }
         })
     }
