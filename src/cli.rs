@@ -524,7 +524,8 @@ fn registry_name(v: &impl ValueEnum) -> String {
 
 impl LearnArgs {
     /// The learner these flags describe (n × m dictionary from n-dimensional signals) and its
-    /// start; `truth` is the planted dictionary (`--truth`, needed by `--init near`).
+    /// start; `truth` is the planted dictionary (`--truth`, needed by `--init near`); `y` the
+    /// training signals, which give the λ rule its mean ‖y‖² and the blind track its k̂.
     ///
     /// # Errors
     /// A flag the method does not take, a bad value, `--init near` without `--truth`.
@@ -532,6 +533,7 @@ impl LearnArgs {
         &self,
         m: usize,
         truth: Option<&ndarray::Array2<f64>>,
+        y: Option<ndarray::ArrayView2<'_, f64>>,
     ) -> Result<(Box<dyn crate::learn::DictionaryLearner>, crate::learn::Init)> {
         use crate::table::Value;
         let name = self.method.replace('-', "_");
@@ -570,11 +572,22 @@ impl LearnArgs {
         ];
         flags.extend(param_flags(&self.params)?);
         let params = crate::registry::params_from_flags(&name, flags)?;
+        let blind = crate::spec::Track::of(&params) == crate::spec::Track::Blind;
         let ctx = crate::spec::Context {
             n_atoms: m,
             dim: truth.map(|a| a.nrows()),
             sparsity: self.sparsity,
+            sparsity_estimate: match y {
+                Some(y) if blind => Some(crate::learn::sparsity::estimate_sparsity(
+                    y,
+                    m,
+                    crate::rng::derive_seed(self.seed, "k_hat"),
+                )?),
+                _ => None,
+            },
+            signal_power: y.map(crate::learn::signal_power),
             truth,
+            ..Default::default()
         };
         let (learner, init) = crate::registry::build_learner(&name, &params, &ctx)?;
         let init = match &self.init_dict {
@@ -1320,7 +1333,7 @@ fn learn(l: LearnArgs) -> Result<String> {
     {
         return Err(Error::invalid("target_rate", r, "a fraction in (0, 1]"));
     }
-    let (learner, init) = l.learner(m, truth.as_ref())?;
+    let (learner, init) = l.learner(m, truth.as_ref(), Some(y.view()))?;
     let schedule = match l.every {
         Some(k) => crate::iter::Schedule::Every(k.max(1)),
         None => crate::iter::Schedule::LogSpaced(10),

@@ -78,6 +78,10 @@ pub struct InstanceSpec {
     pub noise: Noise,
 }
 
+/// How many times a sweep draws an instance again when its dictionary missed the target μ
+/// ([`InstanceSpec::sample_redrawing`]).
+pub const REDRAWS: usize = 5;
+
 impl InstanceSpec {
     /// Gaussian dictionary, exact-k supports with k = min(3, m), Gaussian values, no noise.
     pub fn new(dim: usize, n_atoms: usize, n_samples: usize) -> Self {
@@ -409,7 +413,9 @@ impl InstanceSpec {
         })
     }
 
-    /// Draw an instance from `seed` (ChaCha8; bit-identical on any thread count).
+    /// Draw an instance from `seed` (ChaCha8; bit-identical on any thread count). A dictionary
+    /// that misses its coherence target is an error here; sweeps draw again
+    /// ([`InstanceSpec::sample_redrawing`]).
     pub fn sample(&self, seed: u64) -> Result<Instance> {
         self.check()?;
         let mut rng = rng_from_seed(seed);
@@ -428,6 +434,38 @@ impl InstanceSpec {
             sigma,
             dict_report,
         })
+    }
+
+    /// As [`InstanceSpec::sample`], but an instance whose coherence-targeted dictionary missed
+    /// its target μ is drawn again from the next derived seed (`derive_seed(seed, "redraw{r}")`,
+    /// r = 1 … [`REDRAWS`]): a generator failure is not a method failure, and every method of an
+    /// item gets the same redrawn instance. Returns the instance and r (0: the first draw).
+    ///
+    /// # Errors
+    /// As [`InstanceSpec::sample`]; the target missed on every draw.
+    pub fn sample_redrawing(&self, seed: u64) -> Result<(Instance, usize)> {
+        self.check()?;
+        let mut missed = String::new();
+        for r in 0..=REDRAWS {
+            let s = if r == 0 {
+                seed
+            } else {
+                crate::rng::derive_seed(seed, &format!("redraw{r}"))
+            };
+            match self.sample(s) {
+                Ok(inst) => return Ok((inst, r)),
+                // the only `coherence` error a checked spec can meet: the target was missed
+                Err(e @ Error::InvalidParameter {
+                    name: "coherence", ..
+                }) => missed = e.to_string(),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(Error::invalid(
+            "coherence",
+            format!("missed on {} draws ({missed})", REDRAWS + 1),
+            "a reachable target: raise the coherence target or lower m/n",
+        ))
     }
 
     /// Ordered `(name, value)` parameters; sweeps turn them into `p_inst_*` columns.
@@ -667,6 +705,7 @@ impl<'a> Context<'a> {
             dim: Some(spec.dim),
             sparsity: spec.codes.exact_sparsity(),
             truth,
+            ..Context::default()
         }
     }
 }

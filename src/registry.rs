@@ -86,14 +86,24 @@ impl Method {
             Method::Learner(s) => s.summary,
         }
     }
-    /// Every parameter it takes (a learner's own, then `init`, `init_dist`).
-    pub fn params(&self) -> Vec<&'static Param> {
+    /// Which side of the benchmark it is on.
+    pub fn family(&self) -> crate::spec::Family {
         match self {
-            Method::Coder(s) => s.params.iter().collect(),
+            Method::Coder(s) => s.family,
+            Method::Learner(s) => s.family,
+        }
+    }
+    /// Every parameter it takes (a learner's own, then `init`, `init_dist`; every method's last
+    /// is `track`).
+    pub fn params(&self) -> Vec<&'static Param> {
+        let track = std::iter::once(&crate::spec::TRACK);
+        match self {
+            Method::Coder(s) => s.params.iter().chain(track).collect(),
             Method::Learner(s) => s
                 .params
                 .iter()
                 .chain(crate::learn::INIT_PARAMS.iter())
+                .chain(track)
                 .collect(),
         }
     }
@@ -119,6 +129,61 @@ impl Method {
     pub fn validate<'a>(&self, params: &'a [(String, Value)]) -> Result<Params<'a>> {
         Params::new(self.name(), self.params(), params)
     }
+}
+
+/// The family of a method id (`unrolled[gradient=ae_ls,…]` → neural), read from its spec; `None`
+/// for a name the registry does not know.
+pub fn family_of(method_id: &str) -> Option<crate::spec::Family> {
+    let name = method_id.split('[').next().unwrap_or(method_id);
+    lookup(name).ok().map(|m| m.family())
+}
+
+/// A method id (`name` or `name[k1=v1,…]`, as [`method_id`] writes it) read back into its name
+/// and parameters (numbers as numbers, `true`/`false` as booleans, other values as words).
+pub fn parse_method_id(id: &str) -> (String, Vec<(String, Value)>) {
+    let Some((name, rest)) = id.split_once('[') else {
+        return (id.to_string(), Vec::new());
+    };
+    let rest = rest.strip_suffix(']').unwrap_or(rest);
+    let params = rest
+        .split(',')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| {
+            let value = if let Ok(i) = v.parse::<i64>() {
+                Value::Int(i)
+            } else if let Ok(x) = v.parse::<f64>() {
+                Value::Float(x)
+            } else if v == "true" || v == "false" {
+                Value::Bool(v == "true")
+            } else {
+                Value::from(v)
+            };
+            (k.to_string(), value)
+        })
+        .collect();
+    (name.to_string(), params)
+}
+
+/// What a method id reads about an instance with an exact sparsity, found by building it
+/// (its start left out) against a small context in which every fact is known: the
+/// [`crate::spec::Told`] of results written before rows recorded it. `None` when the id does not
+/// build.
+pub fn told_of_id(id: &str) -> Option<crate::spec::Told> {
+    let (name, params) = parse_method_id(id);
+    let params: Vec<(String, Value)> = params
+        .into_iter()
+        .filter(|(k, _)| k != "init" && k != "init_dist")
+        .collect();
+    let ctx = Context {
+        n_atoms: 4,
+        dim: Some(4),
+        sparsity: Some(1),
+        sparsity_estimate: Some(1),
+        signal_power: Some(1.0),
+        ..Context::default()
+    };
+    build(&name, &params, &ctx).ok()?;
+    Some(ctx.told.get())
 }
 
 /// The method called `name`, or an error listing the known names.
@@ -247,11 +312,31 @@ pub fn budgeted(
     passes: Option<f64>,
     n_samples: usize,
 ) -> Result<Budgeted> {
+    let allowance = crate::spec::Allowance {
+        passes,
+        min_steps: None,
+    };
+    budgeted_with(name, params, allowance, n_samples)
+}
+
+/// As [`budgeted`] with a whole allowance: passes, and the least number of optimizer steps of a
+/// minibatch learner.
+///
+/// # Errors
+/// As [`budgeted`].
+pub fn budgeted_with(
+    name: &str,
+    params: &[(String, Value)],
+    allowance: crate::spec::Allowance,
+    n_samples: usize,
+) -> Result<Budgeted> {
     let def = lookup(name)?;
     let p = def.validate(params)?;
     // the cap sets the steps/epochs/iters key, never the batch size the count reads
     let per = def.budget().signals_per_iter(&p, n_samples);
-    let cap = passes.and_then(|b| def.budget().cap(&p, b, n_samples));
+    let cap = allowance
+        .passes
+        .and_then(|b| def.budget().cap(&p, b, allowance.min_steps, n_samples));
     let mut out = params.to_vec();
     out.extend(cap);
     Ok((out, per))

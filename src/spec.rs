@@ -151,6 +151,97 @@ impl Param {
     }
 }
 
+/// Which side of the benchmark a method belongs to (read by findings, reports and notebooks).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Family {
+    /// A sparse coder run on the planted dictionary (the reference: what coding alone can do).
+    Coder,
+    /// A classical dictionary learner (alternating minimization, moments, ℓ4, …).
+    Classical,
+    /// A neural learner trained by gradient on a reconstruction loss (`crate::neural`).
+    Neural,
+}
+
+impl Family {
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Family::Coder => "coder",
+            Family::Classical => "classical",
+            Family::Neural => "neural",
+        }
+    }
+}
+
+/// The information track a method runs in (the `track` parameter every method takes; the
+/// benchmark's fair contest, docs/protocols.md §6): what it may be told about the instance
+/// beyond its signals and the number of atoms m.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Track {
+    /// The instance's true sparsity k is given to every method that uses a sparsity (OMP coding
+    /// steps, TopK, the bias of the ReLU autoencoder, the λ rule of Lasso-type learners).
+    Oracle,
+    /// Nothing is given: every method that uses a sparsity gets the one k̂ estimated from the
+    /// signals ([`Context::sparsity_estimate`], `learn::estimate_sparsity`); σ is never given.
+    Blind,
+}
+
+impl Track {
+    /// The word in plans and tables.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Track::Oracle => "oracle",
+            Track::Blind => "blind",
+        }
+    }
+    /// The track of a method's parameters (`track`, default oracle).
+    pub fn of(params: &[(String, Value)]) -> Track {
+        match params.iter().find(|(k, _)| k == "track") {
+            Some((_, v)) if v.as_str() == Some("blind") => Track::Blind,
+            _ => Track::Oracle,
+        }
+    }
+}
+
+/// What a run of a method actually read about the instance (recorded per row as `told`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Told {
+    /// No fact about the instance beyond its signals and m.
+    #[default]
+    Nothing,
+    /// The true sparsity k (from the instance or set by hand).
+    Sparsity,
+    /// The sparsity k̂ estimated from the signals (blind track).
+    Estimate,
+}
+
+impl Told {
+    /// `nothing`, `k` or `k_hat`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Told::Nothing => "nothing",
+            Told::Sparsity => "k",
+            Told::Estimate => "k_hat",
+        }
+    }
+}
+
+/// The parameter every method takes: its information track.
+pub const TRACK: Param = Param::new(
+    "track",
+    Ty::Choice(&["oracle", "blind"]),
+    Dflt::Str("oracle"),
+    "what it is told: oracle = the instance's true k where it uses one; blind = nothing (k̂ estimated from the signals)",
+);
+
+/// The parameter of Lasso-type methods that sets λ by the k-matched rule.
+pub const LAMBDA_SCALE: Param = Param::new(
+    "lambda_scale",
+    Ty::Positive,
+    Dflt::Auto("unset: λ as given"),
+    "λ = c·√(mean‖y‖² / k) with this c (k: true k or k̂ by track; instead of `lambda`)",
+);
+
 /// What the instance tells a method that is not in its parameters.
 #[derive(Clone, Debug, Default)]
 pub struct Context<'a> {
@@ -158,10 +249,18 @@ pub struct Context<'a> {
     pub n_atoms: usize,
     /// The signal dimension n, if known (checks methods that need m = n before they run).
     pub dim: Option<usize>,
-    /// The instance's exact sparsity k, if its supports have one (default for `sparsity`).
+    /// The instance's exact sparsity k, if its supports have one (default for `sparsity` in the
+    /// oracle track).
     pub sparsity: Option<usize>,
+    /// The sparsity k̂ estimated from the signals (`learn::estimate_sparsity`): what the blind
+    /// track uses where the oracle track uses k.
+    pub sparsity_estimate: Option<usize>,
+    /// mean ‖y‖² of the training signals (the λ rule of [`LAMBDA_SCALE`]).
+    pub signal_power: Option<f64>,
     /// The planted dictionary (for `init = "near"`), if known.
     pub truth: Option<&'a Array2<f64>>,
+    /// What the method read while it was built ([`Params::sparsity`] records it).
+    pub told: std::cell::Cell<Told>,
 }
 
 /// A method: name, one-line summary, parameters and constructor. `B` is what it builds (a boxed
@@ -171,12 +270,24 @@ pub struct MethodSpec<B: 'static> {
     pub name: &'static str,
     /// One line: what the method is (and its paper).
     pub summary: &'static str,
+    /// Which side of the benchmark it is on.
+    pub family: Family,
     /// Parameters, in the order they are listed.
     pub params: &'static [Param],
     /// Which parameter caps the work, in passes over the data (a plan's `passes` budget).
     pub budget: Budget,
     /// Constructor from validated parameters.
     pub build: fn(&Params<'_>, &Context<'_>) -> Result<B>,
+}
+
+/// A learner's compute allowance: passes over its signals, and the least number of optimizer
+/// steps of a minibatch learner.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Allowance {
+    /// Passes over the training signals (`passes`).
+    pub passes: Option<f64>,
+    /// Minimum optimizer steps of a minibatch learner (`min_steps`).
+    pub min_steps: Option<usize>,
 }
 
 /// How a method's iteration cap translates into passes over the N training signals, so that one
@@ -221,8 +332,17 @@ impl Budget {
 
     /// The iteration cap that `passes` passes over `n_samples` signals allow, as the
     /// `(key, value)` to add to the parameters — `None` for [`Budget::None`] and when the
-    /// parameters already set the key (an explicit cap wins over the plan's budget).
-    pub fn cap(&self, p: &Params<'_>, passes: f64, n_samples: usize) -> Option<(String, Value)> {
+    /// parameters already set the key (an explicit cap wins over the plan's budget). A minibatch
+    /// budget ([`Budget::Steps`], [`Budget::Epochs`]) is raised to at least `min_steps` optimizer
+    /// steps where given; a full-batch one ([`Budget::Iters`]) is not (each of its iterations is
+    /// a whole pass).
+    pub fn cap(
+        &self,
+        p: &Params<'_>,
+        passes: f64,
+        min_steps: Option<usize>,
+        n_samples: usize,
+    ) -> Option<(String, Value)> {
         let key = match *self {
             Budget::None => return None,
             Budget::Iters(k)
@@ -232,12 +352,16 @@ impl Budget {
         if p.is_given(key) {
             return None;
         }
+        let per = self.signals_per_iter(p, n_samples)? as f64;
+        let nn = n_samples.max(1) as f64;
+        let floor = match *self {
+            Budget::Iters(_) => 0.0,
+            _ => min_steps.unwrap_or(0) as f64,
+        };
         let value = match *self {
-            Budget::Epochs { .. } => Value::Float(passes),
-            _ => {
-                let per = self.signals_per_iter(p, n_samples)? as f64;
-                Value::Int((passes * n_samples as f64 / per).ceil().max(1.0) as i64)
-            }
+            // epochs whose ⌈epochs·N/b⌉ steps reach the floor
+            Budget::Epochs { .. } => Value::Float(passes.max(floor * per / nn)),
+            _ => Value::Int((passes * nn / per).ceil().max(floor).max(1.0) as i64),
         };
         Some((key.to_string(), value))
     }
@@ -393,21 +517,102 @@ impl<'a> Params<'a> {
         }
     }
 
-    /// `sparsity` if given, else the instance's k.
+    /// `sparsity` when the method declares it and it is set.
+    fn given_sparsity(&self) -> Option<usize> {
+        self.decl
+            .iter()
+            .any(|p| p.key == "sparsity")
+            .then(|| self.usize_opt("sparsity"))
+            .flatten()
+    }
+
+    /// The method's information track (`track`; oracle when it takes none).
+    pub fn track(&self) -> Track {
+        Track::of(self.kv)
+    }
+
+    /// The sparsity the method may use: in the oracle track `sparsity` if given, else the
+    /// instance's k; in the blind track the k̂ estimated from the signals (a given `sparsity` is
+    /// refused there: a blind method is told nothing). Records what was read in `ctx.told`.
     ///
     /// # Errors
-    /// Neither is known.
+    /// None is known; `sparsity` given in the blind track.
     pub fn sparsity(&self, ctx: &Context<'_>) -> Result<usize> {
-        self.usize_opt("sparsity").or(ctx.sparsity).ok_or_else(|| {
+        if self.track() == Track::Blind {
+            if self.is_given("sparsity") {
+                return Err(self.conflict(
+                    "sparsity with track = blind",
+                    "no `sparsity` in the blind track (it is told nothing; k̂ is estimated from the signals), or track = \"oracle\"",
+                ));
+            }
+            let k = ctx.sparsity_estimate.ok_or_else(|| {
+                self.conflict(
+                    "track = blind without an estimated sparsity",
+                    "a k̂ estimated from the signals in the context (sweeps and `dictlab learn` compute it; in the library set Context::sparsity_estimate, e.g. with learn::estimate_sparsity)",
+                )
+            })?;
+            ctx.told.set(Told::Estimate);
+            return Ok(k);
+        }
+        let k = self.given_sparsity().or(ctx.sparsity).ok_or_else(|| {
             Error::invalid(
                 "method parameter",
                 format!("{}.sparsity", self.method),
                 format!(
-                    "a value for `sparsity` (method `{}` needs it: `--sparsity <k>` on the command line, `sparsity = k` in a plan when the instance has no exact sparsity)",
+                    "a value for `sparsity` (method `{}` needs it: `--sparsity <k>` on the command line, `sparsity = k` in a plan when the instance has no exact sparsity, or track = \"blind\" to estimate it from the signals)",
                     self.method
                 ),
             )
-        })
+        })?;
+        ctx.told.set(Told::Sparsity);
+        Ok(k)
+    }
+
+    /// As [`Params::sparsity`], `None` where no sparsity is known (methods for which k only
+    /// refines a default).
+    pub fn sparsity_opt(&self, ctx: &Context<'_>) -> Option<usize> {
+        let known = match self.track() {
+            Track::Blind => ctx.sparsity_estimate.is_some() && !self.is_given("sparsity"),
+            Track::Oracle => self.given_sparsity().or(ctx.sparsity).is_some(),
+        };
+        known.then(|| self.sparsity(ctx).ok()).flatten()
+    }
+
+    /// λ of a Lasso-type method that declares `lambda` and [`LAMBDA_SCALE`]: `lambda` if given;
+    /// with `lambda_scale = c`, the k-matched rule λ = c·√(mean‖y‖² / k) — c times the RMS
+    /// magnitude of a non-zero when k unit-norm atoms of little coherence carry the signal
+    /// energy — with k from [`Params::sparsity`] (true k or k̂ by track); `None` when neither is set.
+    ///
+    /// # Errors
+    /// Both given; the rule without a known sparsity or signal power.
+    pub fn lambda(&self, ctx: &Context<'_>) -> Result<Option<f64>> {
+        let (lambda, scale) = (self.f64_opt("lambda"), self.f64_opt("lambda_scale"));
+        match (lambda, scale) {
+            (Some(_), Some(_)) => Err(self.conflict(
+                "lambda and lambda_scale both set",
+                "one of them: `lambda` fixes λ, `lambda_scale` sets it by the k-matched rule",
+            )),
+            (Some(l), None) => Ok(Some(l)),
+            (None, Some(c)) => {
+                let k = self.sparsity(ctx)?;
+                let power = ctx.signal_power.ok_or_else(|| {
+                    self.conflict(
+                        "lambda_scale without the signals' power",
+                        "Context::signal_power = mean ‖y‖² (sweeps and `dictlab learn` set it), or a fixed `lambda`",
+                    )
+                })?;
+                let l = c * (power / k as f64).sqrt();
+                if l.is_finite() && l > 0.0 {
+                    Ok(Some(l))
+                } else {
+                    Err(self.conflict(
+                        format!("lambda_scale = {c} gives λ = {l} (mean ‖y‖² = {power}, k = {k})"),
+                        "signals with finite, non-zero energy, or a fixed `lambda`",
+                    ))
+                }
+            }
+            (None, None) => Ok(None),
+        }
     }
 
     /// The error for a parameter that needs a value.

@@ -275,7 +275,7 @@ proptest! {
                     let _ = no_panic("EncodeArgs::coder", || e.coder().map(|_| ()));
                 }
                 dictlab::cli::Command::Learn(l) => {
-                    let _ = no_panic("LearnArgs::learner", || l.learner(6, None).map(|_| ()));
+                    let _ = no_panic("LearnArgs::learner", || l.learner(6, None, None).map(|_| ()));
                 }
                 _ => {}
             }

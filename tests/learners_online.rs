@@ -274,6 +274,7 @@ fn noodl_default_step_recovers_with_large_nonzeros() {
         dim: Some(n),
         sparsity: Some(k),
         truth: Some(&inst.dict),
+        ..Context::default()
     };
     let epochs = [("epochs".to_string(), dictlab::table::Value::from(30.0))];
     let (l, _) = registry::build_learner("noodl", &epochs, &ctx).unwrap();

@@ -23,6 +23,7 @@ use super::{
 /// `cd`: cyclic coordinate descent for the Lasso.
 pub const SPEC: CoderSpec = CoderSpec {
     name: "cd",
+    family: crate::spec::Family::Coder,
     summary: "cyclic coordinate descent for the Lasso (Friedman et al. 2007) on the Gram matrix",
     params: LASSO_PARAMS,
     budget: crate::spec::Budget::None,

@@ -18,6 +18,7 @@ use super::{
 /// `iht`: iterative hard thresholding with exactly k non-zeros.
 pub const SPEC: CoderSpec = CoderSpec {
     name: "iht",
+    family: crate::spec::Family::Coder,
     summary: "iterative hard thresholding (Blumensath & Davies 2009), exactly k non-zeros",
     params: &[SPARSITY],
     budget: crate::spec::Budget::None,

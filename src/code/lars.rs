@@ -29,6 +29,7 @@ use super::{
 /// `lasso`: the Lasso with the fastest exact solver (the LARS homotopy).
 pub const LASSO_SPEC: CoderSpec = CoderSpec {
     name: "lasso",
+    family: crate::spec::Family::Coder,
     summary: "the Lasso, solved exactly by the LARS homotopy (the fastest exact solver here)",
     params: LASSO_PARAMS,
     budget: crate::spec::Budget::None,
@@ -42,6 +43,7 @@ pub const LASSO_SPEC: CoderSpec = CoderSpec {
 /// `lars`: LARS-Lasso homotopy (Efron et al. 2004).
 pub const SPEC: CoderSpec = CoderSpec {
     name: "lars",
+    family: crate::spec::Family::Coder,
     summary: "LARS-Lasso homotopy (Efron et al. 2004), per signal on the Gram matrix",
     params: LASSO_PARAMS,
     budget: crate::spec::Budget::None,

@@ -33,6 +33,7 @@ use crate::spec::{Dflt, Param, Ty};
 /// `omp`: Batch-OMP with k atoms per signal, or until the residual norm is at most `tol`.
 pub const SPEC: CoderSpec = CoderSpec {
     name: "omp",
+    family: crate::spec::Family::Coder,
     summary: "Batch-OMP (Rubinstein et al. 2008): k atoms per signal, or a residual target",
     params: &[
         SPARSITY,

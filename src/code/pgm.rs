@@ -34,6 +34,7 @@ use super::{
 /// `fista`: FISTA with adaptive restart.
 pub const FISTA_SPEC: CoderSpec = CoderSpec {
     name: "fista",
+    family: crate::spec::Family::Coder,
     summary: "FISTA (Beck & Teboulle 2009) with adaptive restart, batched over signals",
     params: LASSO_PARAMS,
     budget: crate::spec::Budget::None,
@@ -47,6 +48,7 @@ pub const FISTA_SPEC: CoderSpec = CoderSpec {
 /// `ista`: ISTA (proximal gradient without momentum).
 pub const ISTA_SPEC: CoderSpec = CoderSpec {
     name: "ista",
+    family: crate::spec::Family::Coder,
     summary: "ISTA (Daubechies et al. 2004), batched over signals",
     params: LASSO_PARAMS,
     budget: crate::spec::Budget::None,

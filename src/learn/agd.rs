@@ -363,6 +363,7 @@ fn build_agd(p: &Params<'_>, _ctx: &Context<'_>) -> Result<Box<dyn DictionaryLea
 /// `arora`: Arora et al.'s neurally plausible alternating minimization.
 pub const ARORA_SPEC: LearnerSpec = LearnerSpec {
     name: "arora",
+    family: crate::spec::Family::Classical,
     summary: "Arora et al. 2015: threshold decode + approximate gradient step",
     params: AGD_PARAMS,
     budget: crate::spec::Budget::Epochs {
@@ -375,6 +376,7 @@ pub const ARORA_SPEC: LearnerSpec = LearnerSpec {
 /// `noodl`: NOODL.
 pub const NOODL_SPEC: LearnerSpec = LearnerSpec {
     name: "noodl",
+    family: crate::spec::Family::Classical,
     summary: "NOODL (Rambhatla et al. 2019): IHT decode + approximate gradient step",
     params: AGD_PARAMS,
     budget: crate::spec::Budget::Epochs {

@@ -150,6 +150,7 @@ pub const ITERS: usize = 30;
 /// `altmin`: AltMinDict.
 pub const SPEC: LearnerSpec = LearnerSpec {
     name: "altmin",
+    family: crate::spec::Family::Classical,
     summary: "AltMinDict (Agarwal et al. 2014): constrained ℓ1 + least squares, ε halved each iteration",
     params: &[
         Param::new(

@@ -1003,6 +1003,7 @@ pub const ITERS: usize = 500;
 /// `l4`: overcomplete ℓ4 maximization on the sphere.
 pub const SPEC: LearnerSpec = LearnerSpec {
     name: "l4",
+    family: crate::spec::Family::Classical,
     summary: "ℓ4 maximization on the sphere from random starts (Qu et al. 2019), m ≥ n",
     params: &[
         Param::new(
@@ -1051,10 +1052,9 @@ pub const SPEC: LearnerSpec = LearnerSpec {
     budget: crate::spec::Budget::None,
     build: |p, ctx| {
         let m = ctx.n_atoms;
-        let theta = match (p.f64_opt("theta"), p.usize_opt("sparsity").or(ctx.sparsity)) {
-            (Some(t), _) => t,
-            (None, Some(k)) => k as f64 / m as f64,
-            (None, None) => 0.1,
+        let theta = match p.f64_opt("theta") {
+            Some(t) => t,
+            None => p.sparsity_opt(ctx).map_or(0.1, |k| k as f64 / m as f64),
         };
         let mut l = L4Sphere::new(theta);
         l.iters = p.usize("iters")?;

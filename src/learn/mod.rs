@@ -29,6 +29,7 @@ pub mod msp;
 pub mod observe;
 pub mod online;
 pub mod sgd;
+pub mod sparsity;
 pub mod update;
 
 pub use agd::{ApproxGradient, Decoder};
@@ -356,13 +357,14 @@ pub const CODER_LAMBDA: Param = Param::new(
     "code with the Lasso (LARS) at this λ instead of OMP",
 );
 
-/// The coding step of `mod`, `bcd` and `online`: the Lasso (LARS) at `lambda` if given, else OMP
-/// with `sparsity` (or the instance's k) atoms.
+/// The coding step of `mod`, `bcd` and `online`: the Lasso (LARS) at `lambda` (or at the λ of the
+/// k-matched rule with `lambda_scale`, [`Params::lambda`]) if given, else OMP with `sparsity` (or
+/// the instance's k, or k̂ in the blind track) atoms.
 ///
 /// # Errors
 /// Neither `lambda` nor a sparsity known.
 pub fn coder_from_params(p: &Params<'_>, ctx: &Context<'_>) -> Result<Box<dyn SparseCoder>> {
-    Ok(match p.f64_opt("lambda") {
+    Ok(match p.lambda(ctx)? {
         Some(l) => Box::new(crate::code::LarsLasso::new(l)),
         None => Box::new(crate::code::Omp::with_sparsity(p.sparsity(ctx)?)),
     })
@@ -408,6 +410,12 @@ pub fn start(
     let mut rng = rng_from_seed(seed);
     let d0 = init.build(y, m, &mut rng)?;
     Ok((d0, rng))
+}
+
+/// mean ‖y‖² over the columns of `y` (0 for no columns): the signal power the λ rule of
+/// [`crate::spec::LAMBDA_SCALE`] reads.
+pub fn signal_power(y: ArrayView2<'_, f64>) -> f64 {
+    2.0 * zero_code_fit(y) / y.ncols().max(1) as f64
 }
 
 /// ½‖Y‖²_F: the data fit of the zero code, what a learner reports before its first step (divided

@@ -284,6 +284,7 @@ pub const ITERS: usize = 200;
 /// `msp`: ℓ4 maximization over the orthogonal group (complete dictionaries).
 pub const SPEC: LearnerSpec = LearnerSpec {
     name: "msp",
+    family: crate::spec::Family::Classical,
     summary: "MSP (Zhai et al. 2020): ℓ4 maximization over the orthogonal group, m = n only",
     params: &[
         Param::new("iters", Ty::Count, Dflt::Int(ITERS as i64), "iteration cap"),

@@ -309,10 +309,12 @@ pub const EPOCHS: f64 = 30.0;
 /// `online`: Mairal et al.'s online dictionary learning.
 pub const SPEC: LearnerSpec = LearnerSpec {
     name: "online",
+    family: crate::spec::Family::Classical,
     summary: "online dictionary learning (Mairal et al. 2010, Alg. 1–2), minibatches",
     params: &[
         SPARSITY,
         CODER_LAMBDA,
+        crate::spec::LAMBDA_SCALE,
         crate::learn::epochs_param(EPOCHS),
         crate::learn::batch_param(BATCH),
     ],

@@ -41,6 +41,7 @@ pub const BATCH: usize = 64;
 /// `sgd`: projected stochastic gradient with OMP codes.
 pub const SPEC: LearnerSpec = LearnerSpec {
     name: "sgd",
+    family: crate::spec::Family::Classical,
     summary: "projected stochastic gradient on the reconstruction loss with OMP codes (the online baseline of Mairal et al. 2010)",
     params: &[
         SPARSITY,

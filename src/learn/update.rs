@@ -27,8 +27,9 @@ const ITERS: Param = Param::new(
 /// `mod`: alternating minimization, MOD update.
 pub const MOD_SPEC: LearnerSpec = LearnerSpec {
     name: "mod",
+    family: crate::spec::Family::Classical,
     summary: "alternating minimization: OMP (or LARS with lambda) + MOD (Engan et al. 1999)",
-    params: &[SPARSITY, CODER_LAMBDA, ITERS],
+    params: &[SPARSITY, CODER_LAMBDA, crate::spec::LAMBDA_SCALE, ITERS],
     budget: crate::spec::Budget::Iters("iters"),
     build: |p, ctx| {
         Ok(Box::new(
@@ -41,8 +42,9 @@ pub const MOD_SPEC: LearnerSpec = LearnerSpec {
 /// `bcd`: alternating minimization, Mairal's block-coordinate update.
 pub const BCD_SPEC: LearnerSpec = LearnerSpec {
     name: "bcd",
+    family: crate::spec::Family::Classical,
     summary: "alternating minimization: OMP (or LARS) + block-coordinate update (Mairal et al. 2010, Alg. 2)",
-    params: &[SPARSITY, CODER_LAMBDA, ITERS],
+    params: &[SPARSITY, CODER_LAMBDA, crate::spec::LAMBDA_SCALE, ITERS],
     budget: crate::spec::Budget::Iters("iters"),
     build: |p, ctx| {
         Ok(Box::new(
@@ -55,6 +57,7 @@ pub const BCD_SPEC: LearnerSpec = LearnerSpec {
 /// `ksvd`: K-SVD with the exact rank-1 update.
 pub const KSVD_SPEC: LearnerSpec = LearnerSpec {
     name: "ksvd",
+    family: crate::spec::Family::Classical,
     summary: "K-SVD (Aharon et al. 2006): OMP + exact rank-1 SVD per atom",
     params: &[SPARSITY, ITERS],
     budget: crate::spec::Budget::Iters("iters"),
@@ -69,6 +72,7 @@ pub const KSVD_SPEC: LearnerSpec = LearnerSpec {
 /// `aksvd`: approximate K-SVD.
 pub const AKSVD_SPEC: LearnerSpec = LearnerSpec {
     name: "aksvd",
+    family: crate::spec::Family::Classical,
     summary: "approximate K-SVD (Rubinstein et al. 2008, Alg. 5): OMP + one power step per atom",
     params: &[SPARSITY, ITERS],
     budget: crate::spec::Budget::Iters("iters"),

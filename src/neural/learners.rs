@@ -373,6 +373,7 @@ pub const LISTA_LAYERS: usize = 10;
 /// `relu_ae`: the tied ReLU autoencoder.
 pub const RELU_AE_SPEC: LearnerSpec = LearnerSpec {
     name: "relu_ae",
+    family: crate::spec::Family::Neural,
     summary: "tied ReLU autoencoder (Rangamani et al. 2018) trained by full-batch gradient descent",
     params: &[
         Param::new(
@@ -434,6 +435,7 @@ pub const RELU_AE_SPEC: LearnerSpec = LearnerSpec {
 /// `sae`: sparse autoencoders.
 pub const SAE_SPEC: LearnerSpec = LearnerSpec {
     name: "sae",
+    family: crate::spec::Family::Neural,
     summary: "sparse autoencoder (TopK, ReLU + L1, JumpReLU) trained by minibatch Adam",
     params: &[
         Param::new(
@@ -457,9 +459,10 @@ pub const SAE_SPEC: LearnerSpec = LearnerSpec {
         Param::new(
             "lambda",
             Ty::Positive,
-            Dflt::Auto("required for relu_l1, jumprelu"),
+            Dflt::Auto("required for relu_l1, jumprelu (or lambda_scale)"),
             "L1 / L0 weight",
         ),
+        crate::spec::LAMBDA_SCALE,
         Param::new(
             "bandwidth",
             Ty::Positive,
@@ -487,20 +490,20 @@ pub const SAE_SPEC: LearnerSpec = LearnerSpec {
     },
     build: |p, ctx| {
         let kind_name = p.choice("kind")?;
-        let lambda = p.f64_opt("lambda");
+        let given = p.is_given("lambda") || p.is_given("lambda_scale");
         let need_lambda = || {
-            lambda.ok_or_else(|| {
+            p.lambda(ctx)?.ok_or_else(|| {
                 p.conflict(
                     format!("lambda unset with kind = {kind_name}"),
-                    "a value for `lambda` (the L1 / L0 weight), e.g. lambda = 0.1",
+                    "a value for `lambda` (the L1 / L0 weight), e.g. lambda = 0.1, or `lambda_scale` for the k-matched rule",
                 )
             })
         };
         let kind = match kind_name.as_str() {
-            "topk" if lambda.is_some() => {
+            "topk" if given => {
                 return Err(p.conflict(
                     "lambda with kind = topk",
-                    "no `lambda` with kind = \"topk\" (TopK has no penalty; set `k`)",
+                    "no `lambda` or `lambda_scale` with kind = \"topk\" (TopK has no penalty; set `k`)",
                 ));
             }
             "topk" => SaeKind::TopK {
@@ -526,9 +529,15 @@ pub const SAE_SPEC: LearnerSpec = LearnerSpec {
     },
 };
 
+/// λ of a learner that needs one: `lambda`, or the k-matched rule with `lambda_scale`.
+fn required_lambda(p: &crate::spec::Params<'_>, ctx: &crate::spec::Context<'_>) -> Result<f64> {
+    p.lambda(ctx)?.ok_or_else(|| p.missing("lambda"))
+}
+
 /// `unrolled`: unrolled ISTA trained by backpropagation.
 pub const UNROLLED_SPEC: LearnerSpec = LearnerSpec {
     name: "unrolled",
+    family: crate::spec::Family::Neural,
     summary: "unrolled ISTA with a tied dictionary trained by Adam on one of PUDLE's gradients (Malézieux et al. 2022)",
     params: &[
         Param::new(
@@ -546,9 +555,10 @@ pub const UNROLLED_SPEC: LearnerSpec = LearnerSpec {
         Param::new(
             "lambda",
             Ty::Positive,
-            Dflt::Required,
+            Dflt::Auto("required unless lambda_scale"),
             "λ of the Lasso the encoder approximates",
         ),
+        crate::spec::LAMBDA_SCALE,
         Param::new(
             "alpha_l",
             Ty::Positive,
@@ -584,7 +594,7 @@ pub const UNROLLED_SPEC: LearnerSpec = LearnerSpec {
         steps: "steps",
         batch: "batch",
     },
-    build: |p, _| {
+    build: |p, ctx| {
         let gradient = match p.choice("gradient")?.as_str() {
             "ae_lasso" => Gradient::AE_LASSO,
             "ae_ls" => Gradient::AE_LS,
@@ -592,7 +602,7 @@ pub const UNROLLED_SPEC: LearnerSpec = LearnerSpec {
             "implicit" => Gradient::Implicit,
             _ => Gradient::Dec,
         };
-        let mut l = UnrolledLearner::new(gradient, p.usize("layers")?, p.f64("lambda")?);
+        let mut l = UnrolledLearner::new(gradient, p.usize("layers")?, required_lambda(p, ctx)?);
         l.alpha_l = p.f64("alpha_l")?;
         l.nonneg = p.bool("nonneg");
         l.steps = p.usize("steps")?;
@@ -605,6 +615,7 @@ pub const UNROLLED_SPEC: LearnerSpec = LearnerSpec {
 /// `lista_dl`: a LISTA-type encoder trained jointly with the dictionary.
 pub const LISTA_DL_SPEC: LearnerSpec = LearnerSpec {
     name: "lista_dl",
+    family: crate::spec::Family::Neural,
     summary: "SLISTA / LISTA encoder trained jointly with D by Adam on the Lasso objective",
     params: &[
         Param::new(
@@ -622,9 +633,10 @@ pub const LISTA_DL_SPEC: LearnerSpec = LearnerSpec {
         Param::new(
             "lambda",
             Ty::Positive,
-            Dflt::Required,
+            Dflt::Auto("required unless lambda_scale"),
             "λ of the Lasso objective",
         ),
+        crate::spec::LAMBDA_SCALE,
         Param::new(
             "steps",
             Ty::Count,
@@ -649,13 +661,13 @@ pub const LISTA_DL_SPEC: LearnerSpec = LearnerSpec {
         steps: "steps",
         batch: "batch",
     },
-    build: |p, _| {
+    build: |p, ctx| {
         let network = if p.choice("network")? == "lista" {
             ListaKind::Lista
         } else {
             ListaKind::Slista
         };
-        let mut l = ListaLearner::new(network, p.usize("layers")?, p.f64("lambda")?);
+        let mut l = ListaLearner::new(network, p.usize("layers")?, required_lambda(p, ctx)?);
         l.trainer.steps = p.usize("steps")?;
         l.trainer.batch = p.usize("batch")?;
         l.trainer.lr = p.f64("lr")?;

@@ -26,42 +26,24 @@ use crate::table::{column_f64, column_str, mean_ci95, median};
 use polars::prelude::{Column, DataFrame, NamedFrom};
 use std::collections::{BTreeMap, HashMap};
 
-/// Which side of the benchmark a method belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Family {
-    /// A sparse coder run on the planted dictionary (the reference: what coding alone can do).
-    Coder,
-    /// A classical dictionary learner (alternating minimization, moments, ℓ4, …).
-    Classical,
-    /// A neural learner trained by gradient on a reconstruction loss (`crate::neural`).
-    Neural,
-}
+pub use crate::spec::Family;
 
-impl Family {
-    /// Lower-case name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Family::Coder => "coder",
-            Family::Classical => "classical",
-            Family::Neural => "neural",
-        }
-    }
-}
-
-/// The family of a method id (`unrolled[gradient=ae_ls,…]` → neural), from the registry; an
-/// unknown name counts as classical.
+/// The family of a method id (`unrolled[gradient=ae_ls,…]` → neural), read from the method's spec
+/// ([`crate::registry::family_of`]); a name the registry does not know counts as classical.
 pub fn family(method: &str) -> Family {
-    let name = method.split('[').next().unwrap_or(method);
-    let neural = [
-        crate::neural::learners::RELU_AE_SPEC.name,
-        crate::neural::learners::SAE_SPEC.name,
-        crate::neural::learners::UNROLLED_SPEC.name,
-        crate::neural::learners::LISTA_DL_SPEC.name,
-    ];
-    match crate::registry::lookup(name) {
-        Ok(m) if m.kind() == crate::registry::Kind::Coder => Family::Coder,
-        _ if neural.contains(&name) => Family::Neural,
-        _ => Family::Classical,
+    crate::registry::family_of(method).unwrap_or(Family::Classical)
+}
+
+/// The information track of a method id: `blind` when its parameters say `track=blind`, else
+/// `oracle` (the default of every method; see [`crate::spec::Track`]).
+pub fn track_of(method: &str) -> &'static str {
+    let params = method
+        .split_once('[')
+        .map_or("", |(_, r)| r.strip_suffix(']').unwrap_or(r));
+    if params.split(',').any(|kv| kv == "track=blind") {
+        "blind"
+    } else {
+        "oracle"
     }
 }
 
@@ -255,60 +237,50 @@ pub fn paired_start(t: &DataFrame, a: &str, b: &str) -> Result<DataFrame> {
     diff_table(sides)
 }
 
-/// Per setting (curves with data-column starts and coders), the best classical learner's k* and
-/// the best neural learner's, with their names (ties: every tied name, joined by ` = `), and the
-/// coder's k* (OMP on the planted dictionary, when present): columns `setting` (without the
-/// parts every setting shares), `classical`,
-/// `k_classical`, `neural`, `k_neural`, `k_coder`, `winner` (`neural`, `classical` or `tie`).
-/// Settings missing either side are skipped.
+/// Per track and setting (curves with data-column starts and coders), the best classical
+/// learner's k* and the best neural learner's, with their names (ties: every tied name, joined by
+/// ` = `), and the coder's k* (OMP on the planted dictionary, when present in that track):
+/// columns `track` ([`track_of`]), `setting` (without the parts every setting shares),
+/// `classical`, `k_classical`, `neural`, `k_neural`, `k_coder`, `winner` (`neural`, `classical`
+/// or `tie`) and `steps`: how many values of the axis grid (the sorted evaluated values, with
+/// 0 for "no success") lie between the two k*, so that a win by one grid step reads as such.
+/// Settings missing either side are skipped. Methods are compared only within a track.
 ///
 /// # Errors
 /// A table without `method`, `setting` or `k_star`.
 pub fn neural_vs_classical(t: &DataFrame) -> Result<DataFrame> {
+    neural_vs_classical_where(t, &|_| true)
+}
+
+/// As [`neural_vs_classical`] over the curves whose method id `keep` accepts (e.g. only the
+/// learners told nothing about the instance).
+///
+/// # Errors
+/// As [`neural_vs_classical`].
+pub fn neural_vs_classical_where(t: &DataFrame, keep: &dyn Fn(&str) -> bool) -> Result<DataFrame> {
     let (method, setting, ks) = (
         column_str(t, "method")?,
         column_str(t, "setting")?,
         k_stars(t)?,
     );
-    #[derive(Default)]
-    struct Best {
-        k: [f64; 2],
-        who: [Vec<String>; 2],
-        coder: Option<f64>,
-    }
-    let mut by: BTreeMap<String, Best> = BTreeMap::new();
+    let grid = axis_grid(&ks);
+    let mut by: BTreeMap<(String, String), Best> = BTreeMap::new();
     for i in 0..t.height() {
-        let (_, start) = split_start(&method[i]);
-        let f = family(&method[i]);
-        let e = by.entry(setting[i].clone()).or_insert_with(|| Best {
-            k: [-1.0; 2],
-            ..Best::default()
-        });
-        let side = match f {
-            Family::Coder => {
-                e.coder = Some(ks[i]);
-                continue;
-            }
-            _ if start != "data" => continue,
-            Family::Classical => 0,
-            Family::Neural => 1,
-        };
-        match ks[i].total_cmp(&e.k[side]) {
-            std::cmp::Ordering::Greater => {
-                e.k[side] = ks[i];
-                e.who[side] = vec![method[i].clone()];
-            }
-            std::cmp::Ordering::Equal => e.who[side].push(method[i].clone()),
-            std::cmp::Ordering::Less => {}
-        }
-    }
-    let (mut settings, mut coder, mut winner) = (Vec::new(), Vec::new(), Vec::new());
-    let mut who: [Vec<String>; 2] = Default::default();
-    let mut best: [Vec<f64>; 2] = Default::default();
-    for (s, b) in by {
-        if b.k.iter().any(|k| *k < 0.0) {
+        if !keep(&method[i]) {
             continue;
         }
+        let e = by
+            .entry((track_of(&method[i]).to_string(), setting[i].clone()))
+            .or_insert_with(Best::new);
+        e.add(&method[i], ks[i]);
+    }
+    let (mut tracks, mut settings, mut coder, mut winner, mut steps) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut who: [Vec<String>; 2] = Default::default();
+    let mut best: [Vec<f64>; 2] = Default::default();
+    for ((track, s), b) in by {
+        let Some(w) = b.winner() else { continue };
+        tracks.push(track);
         settings.push(s);
         for side in 0..2 {
             let mut names = b.who[side].clone();
@@ -317,11 +289,8 @@ pub fn neural_vs_classical(t: &DataFrame) -> Result<DataFrame> {
             best[side].push(b.k[side]);
         }
         coder.push(b.coder.unwrap_or(f64::NAN));
-        winner.push(match b.k[1].total_cmp(&b.k[0]) {
-            std::cmp::Ordering::Greater => "neural",
-            std::cmp::Ordering::Less => "classical",
-            std::cmp::Ordering::Equal => "tie",
-        });
+        winner.push(w);
+        steps.push(grid_steps(&grid, b.k[0], b.k[1]) as u32);
     }
     let settings = without_constant_parts(&settings);
     let n = settings.len();
@@ -330,6 +299,7 @@ pub fn neural_vs_classical(t: &DataFrame) -> Result<DataFrame> {
     Ok(DataFrame::new(
         n,
         vec![
+            Column::new("track".into(), tracks),
             Column::new("setting".into(), settings),
             Column::new("classical".into(), cn),
             Column::new("k_classical".into(), ck),
@@ -337,8 +307,79 @@ pub fn neural_vs_classical(t: &DataFrame) -> Result<DataFrame> {
             Column::new("k_neural".into(), nk),
             Column::new("k_coder".into(), coder),
             Column::new("winner".into(), winner),
+            Column::new("steps".into(), steps),
         ],
     )?)
+}
+
+/// The best classical and neural k* of one setting (data starts), and the coder's.
+pub(crate) struct Best {
+    /// Best k* per side (classical, neural); −1 while the side has no curve.
+    pub(crate) k: [f64; 2],
+    /// Who reached it.
+    pub(crate) who: [Vec<String>; 2],
+    /// The coder's k*.
+    pub(crate) coder: Option<f64>,
+}
+
+impl Best {
+    pub(crate) fn new() -> Self {
+        Best {
+            k: [-1.0; 2],
+            who: Default::default(),
+            coder: None,
+        }
+    }
+
+    /// Count curve `method` with transition `k` (learners from starts other than data columns
+    /// are left out).
+    pub(crate) fn add(&mut self, method: &str, k: f64) {
+        let side = match family(method) {
+            Family::Coder => {
+                self.coder = Some(k);
+                return;
+            }
+            _ if split_start(method).1 != "data" => return,
+            Family::Classical => 0,
+            Family::Neural => 1,
+        };
+        match k.total_cmp(&self.k[side]) {
+            std::cmp::Ordering::Greater => {
+                self.k[side] = k;
+                self.who[side] = vec![method.to_string()];
+            }
+            std::cmp::Ordering::Equal => self.who[side].push(method.to_string()),
+            std::cmp::Ordering::Less => {}
+        }
+    }
+
+    /// `neural`, `classical` or `tie`; `None` while a side has no curve.
+    pub(crate) fn winner(&self) -> Option<&'static str> {
+        if self.k.iter().any(|k| *k < 0.0) {
+            return None;
+        }
+        Some(match self.k[1].total_cmp(&self.k[0]) {
+            std::cmp::Ordering::Greater => "neural",
+            std::cmp::Ordering::Less => "classical",
+            std::cmp::Ordering::Equal => "tie",
+        })
+    }
+}
+
+/// The sorted distinct k* values with 0 ("no success") first: the grid [`grid_steps`] counts on.
+pub(crate) fn axis_grid(ks: &[f64]) -> Vec<f64> {
+    let mut g: Vec<f64> = std::iter::once(0.0)
+        .chain(ks.iter().copied().filter(|k| k.is_finite()))
+        .collect();
+    g.sort_by(f64::total_cmp);
+    g.dedup();
+    g
+}
+
+/// Grid positions between two values (both on or between the grid's values).
+pub(crate) fn grid_steps(grid: &[f64], a: f64, b: f64) -> usize {
+    let pos = |x: f64| grid.iter().filter(|g| **g <= x).count();
+    pos(a).abs_diff(pos(b))
 }
 
 /// Per method over the final rows of a results table: `runs`, `reached` (runs whose recovery

@@ -10,6 +10,7 @@
 //! [`curves`], [`curves_from_frame`], [`heatmap`], [`heatmap_from_frame`], [`histogram`],
 //! [`atom_grid`]. [`Report`] assembles markdown, tables and plots into one standalone HTML file.
 
+pub mod contest;
 pub mod dashboard;
 pub mod findings;
 pub mod paper;

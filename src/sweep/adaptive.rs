@@ -233,6 +233,100 @@ pub fn known(
         .collect()
 }
 
+/// Runs, successes and the δ_k lower bounds seen at one axis value of a curve.
+#[derive(Clone, Debug, Default)]
+pub struct CurvePoint {
+    /// The axis value.
+    pub v: f64,
+    /// Runs there.
+    pub n: usize,
+    /// Successful runs there.
+    pub s: usize,
+    /// The certified δ_k lower bounds of its instances.
+    pub rip: Vec<f64>,
+}
+
+/// One curve's evaluated axis values (sorted), as [`transitions`] and the bootstrap of
+/// `report::findings` read them.
+#[derive(Clone, Debug, Default)]
+pub struct CurvePoints {
+    /// Method id.
+    pub method: String,
+    /// The instance id without the axis key.
+    pub setting: String,
+    /// The curve's first row in the table.
+    pub first_row: usize,
+    /// Evaluated axis values in increasing order.
+    pub points: Vec<CurvePoint>,
+    /// The measured μ of its runs.
+    pub mu: Vec<f64>,
+}
+
+/// Success pattern of sorted points, as [`Adaptive::boundary`] reads it.
+pub fn known_of(points: &[CurvePoint]) -> Vec<Vec<bool>> {
+    points
+        .iter()
+        .map(|p| (0..p.n).map(|r| r < p.s).collect())
+        .collect()
+}
+
+/// Every curve of a results table with its evaluated points, sorted by method and setting
+/// (rows still `running` are skipped; a run that failed with an error counts as no success).
+///
+/// # Errors
+/// A table without `instance`, `method`, `termination` or the axis column `p_inst_{axis}`.
+pub fn curve_points(df: &polars::prelude::DataFrame, ad: &Adaptive) -> Result<Vec<CurvePoints>> {
+    use crate::table::{column_f64, column_str};
+    let axis_col = format!("p_inst_{}", ad.axis);
+    let inst = column_str(df, "instance")?;
+    let method = column_str(df, "method")?;
+    let term = column_str(df, "termination")?;
+    let axis = column_f64(df, &axis_col)?;
+    let mu = crate::table::column_f64_or_none(df, "m_inst_mu")?;
+    let rip = crate::table::column_f64_or_none(df, "m_inst_rip_lower")?;
+    let outcome = outcome_column(df)?;
+    let prefix = format!("{}=", ad.axis);
+    let mut curves: HashMap<(String, String), CurvePoints> = HashMap::new();
+    for i in 0..df.height() {
+        if term[i] == "running" {
+            continue;
+        }
+        let Some(v) = axis[i] else { continue };
+        let setting: Vec<&str> = inst[i]
+            .split(',')
+            .filter(|part| !part.starts_with(&prefix))
+            .collect();
+        let key = (method[i].clone(), setting.join(","));
+        let ok = outcome[i].is_some_and(|x| ad.succeeded(x));
+        let entry = curves.entry(key).or_insert_with_key(|k| CurvePoints {
+            method: k.0.clone(),
+            setting: k.1.clone(),
+            first_row: i,
+            ..CurvePoints::default()
+        });
+        entry.mu.extend(mu[i]);
+        let p = match entry.points.iter().position(|c| c.v.total_cmp(&v).is_eq()) {
+            Some(j) => &mut entry.points[j],
+            None => {
+                entry.points.push(CurvePoint {
+                    v,
+                    ..CurvePoint::default()
+                });
+                entry.points.last_mut().expect("just pushed")
+            }
+        };
+        p.n += 1;
+        p.s += usize::from(ok);
+        p.rip.extend(rip[i]);
+    }
+    let mut out: Vec<CurvePoints> = curves.into_values().collect();
+    for c in &mut out {
+        c.points.sort_by(|a, b| a.v.total_cmp(&b.v));
+    }
+    out.sort_by(|a, b| (&a.method, &a.setting).cmp(&(&b.method, &b.setting)));
+    Ok(out)
+}
+
 /// The transition of every curve found in a results table (an adaptive sweep's, or a full
 /// grid's: the rule's definition applies to any set of runs): one row per (method, setting) with
 ///
@@ -254,68 +348,24 @@ pub fn transitions(
     df: &polars::prelude::DataFrame,
     ad: &Adaptive,
 ) -> Result<polars::prelude::DataFrame> {
-    use crate::table::{column_f64, column_str, wilson};
+    use crate::table::{column_f64, wilson};
     use polars::prelude::{Column, DataFrame};
-    /// Runs, successes and the δ_k lower bounds seen at one axis value.
-    #[derive(Default)]
-    struct Point {
-        v: f64,
-        n: usize,
-        s: usize,
-        rip: Vec<f64>,
-    }
     let axis_col = format!("p_inst_{}", ad.axis);
-    let inst = column_str(df, "instance")?;
-    let method = column_str(df, "method")?;
-    let term = column_str(df, "termination")?;
-    let axis = column_f64(df, &axis_col)?;
-    let mu = crate::table::column_f64_or_none(df, "m_inst_mu")?;
-    let rip = crate::table::column_f64_or_none(df, "m_inst_rip_lower")?;
     let names: Vec<String> = df
         .get_column_names()
         .iter()
         .map(|c| c.to_string())
         .collect();
-    let outcome = outcome_column(df)?;
     let setting_cols: Vec<&String> = names
         .iter()
         .filter(|c| c.starts_with("p_inst_") && **c != axis_col)
         .collect();
-    let prefix = format!("{}=", ad.axis);
-    /// A curve's first row, its points and the measured μ of its runs.
-    type Acc = (usize, Vec<Point>, Vec<f64>);
-    let mut curves: HashMap<(String, String), Acc> = HashMap::new();
-    for i in 0..df.height() {
-        if term[i] == "running" {
-            continue;
-        }
-        let Some(v) = axis[i] else { continue };
-        let setting: Vec<&str> = inst[i]
-            .split(',')
-            .filter(|part| !part.starts_with(&prefix))
-            .collect();
-        let key = (method[i].clone(), setting.join(","));
-        let ok = outcome[i].is_some_and(|x| ad.succeeded(x));
-        let entry = curves
-            .entry(key)
-            .or_insert_with(|| (i, Vec::new(), Vec::new()));
-        entry.2.extend(mu[i]);
-        let p = match entry.1.iter().position(|c| c.v.total_cmp(&v).is_eq()) {
-            Some(j) => &mut entry.1[j],
-            None => {
-                entry.1.push(Point {
-                    v,
-                    ..Point::default()
-                });
-                entry.1.last_mut().expect("just pushed")
-            }
-        };
-        p.n += 1;
-        p.s += usize::from(ok);
-        p.rip.extend(rip[i]);
-    }
-    let mut order: Vec<(String, String)> = curves.keys().cloned().collect();
-    order.sort();
+    column_f64(df, &axis_col)?;
+    let all = curve_points(df, ad)?;
+    let order: Vec<(String, String)> = all
+        .iter()
+        .map(|c| (c.method.clone(), c.setting.clone()))
+        .collect();
     let names_num = [
         "k_star",
         "k_fail",
@@ -334,14 +384,14 @@ pub fn transitions(
     ];
     let mut cols: Vec<Vec<f64>> = vec![Vec::new(); names_num.len()];
     let mut first_rows = Vec::new();
-    for key in &order {
-        let (first, mut points, mus) = curves.remove(key).unwrap_or_default();
-        points.sort_by(|a, b| a.v.total_cmp(&b.v));
-        let known: Vec<Vec<bool>> = points
-            .iter()
-            .map(|p| (0..p.n).map(|r| r < p.s).collect())
-            .collect();
-        let star = ad.boundary(&known);
+    for CurvePoints {
+        first_row: first,
+        points,
+        mu: mus,
+        ..
+    } in all
+    {
+        let star = ad.boundary(&known_of(&points));
         let fail = (0..points.len()).find(|&i| star.is_none_or(|s| i > s));
         let at = |i: Option<usize>| -> [f64; 6] {
             match i {

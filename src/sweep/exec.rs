@@ -123,15 +123,32 @@ fn run_checked(plan: &Plan, method: &PlanMethod, item: &Item, inst: &Instance) -
         ),
         crate::mem::learner_bytes(n, m, nn),
     )?;
-    let ctx = Context::for_spec(&inst.spec, Some(&inst.dict));
-    let base = Row {
+    let mut ctx = Context::for_spec(&inst.spec, Some(&inst.dict));
+    ctx.signal_power = Some(crate::learn::signal_power(inst.y.view()));
+    // the blind track: k̂ from the signals, the same for every method of the item
+    let k_hat = if crate::spec::Track::of(&method.params) == crate::spec::Track::Blind {
+        let seed = crate::rng::derive_seed(item.seed, "k_hat");
+        let k = crate::learn::sparsity::estimate_sparsity(inst.y.view(), m.max(1), seed)?;
+        ctx.sparsity_estimate = Some(k);
+        Some(k)
+    } else {
+        None
+    };
+    // the plan's compute budget sets the iteration cap the method leaves unset
+    let (params, per_iter) =
+        registry::budgeted_with(&method.name, &method.params, plan.budget(), nn)?;
+    let built = registry::build(&method.name, &params, &ctx)?;
+    // what the method read about the instance, on every row of the run
+    let mut base = Row {
         method: method.id.clone(),
         params: method.params.clone(),
         ..Row::default()
     };
-    // the plan's compute budget sets the iteration cap the method leaves unset
-    let (params, per_iter) = registry::budgeted(&method.name, &method.params, plan.passes, nn)?;
-    match registry::build(&method.name, &params, &ctx)? {
+    base.params
+        .push(("told".into(), crate::table::Value::from(ctx.told.get().as_str())));
+    base.metrics
+        .push(("k_hat".into(), k_hat.map_or(f64::NAN, |k| k as f64)));
+    match built {
         Built::Coder(coder) => {
             let t = Instant::now();
             let enc = coder.encode(inst.dict.view(), inst.y.view())?;

@@ -145,6 +145,9 @@ pub struct Plan {
     /// Compute budget of every learner in passes over its training signals: sets the
     /// iteration cap each method's [`crate::spec::Budget`] names, where the method does not.
     pub passes: Option<f64>,
+    /// The least number of optimizer steps a minibatch learner gets whatever `passes` allows
+    /// (`min_steps`): with few signals, a budget in passes gives a minibatch learner few steps.
+    pub min_steps: Option<usize>,
     /// The plateau rule that stops learners (`[stall]`; see [`crate::iter::stall`]).
     pub stall: Option<crate::iter::Stall>,
     /// The adaptive design (`[adaptive]`; see [`super::adaptive`]): which runs of the grid to
@@ -160,6 +163,16 @@ pub struct Plan {
     pub source: String,
 }
 
+impl Plan {
+    /// The compute allowance of every learner of the plan.
+    pub fn budget(&self) -> crate::spec::Allowance {
+        crate::spec::Allowance {
+            passes: self.passes,
+            min_steps: self.min_steps,
+        }
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawPlan {
@@ -168,6 +181,7 @@ struct RawPlan {
     reps: Option<Spanned<i64>>,
     time_budget_s: Option<Spanned<f64>>,
     passes: Option<Spanned<f64>>,
+    min_steps: Option<Spanned<i64>>,
     stall: Option<Spanned<RawStall>>,
     adaptive: Option<Spanned<RawAdaptive>>,
     threads_per_run: Option<Spanned<i64>>,
@@ -583,7 +597,11 @@ fn check_runnable(sweep: &Sweep, methods: &[PlanMethod], method_lines: &[usize])
             key: p.id(),
             expected: format!("a valid instance: {e}"),
         })?;
-        let ctx = registry::Context::for_spec(&spec, None);
+        let mut ctx = registry::Context::for_spec(&spec, None);
+        // what a run computes from its signals, stood in for by values that check the types:
+        // the blind track's k̂ and the λ rule's mean ‖y‖²
+        ctx.sparsity_estimate = Some(ctx.sparsity.unwrap_or(1));
+        ctx.signal_power = Some(1.0);
         for (m, &line) in methods.iter().zip(method_lines) {
             let near = m
                 .params
@@ -612,6 +630,8 @@ struct Canonical<'a> {
     time_budget_s: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     passes: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    min_steps: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     stall: Option<crate::iter::Stall>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -754,6 +774,17 @@ impl Plan {
             Some(t) => Some(*t.get_ref()),
             None => None,
         };
+        let min_steps = match &raw.min_steps {
+            Some(t) if !(1..=1_000_000_000).contains(t.get_ref()) => {
+                return Err(src.err(
+                    t.span(),
+                    "min_steps",
+                    "an integer in 1..=1000000000 (optimizer steps)",
+                ));
+            }
+            Some(t) => Some(*t.get_ref() as usize),
+            None => None,
+        };
         let stall = match &raw.stall {
             Some(st) => Some(src.stall(st)?),
             None => None,
@@ -776,6 +807,7 @@ impl Plan {
             record,
             time_budget_s,
             passes,
+            min_steps,
             stall,
             adaptive: adaptive.as_ref(),
             grid: &sweep.grid,
@@ -791,6 +823,7 @@ impl Plan {
             record,
             time_budget_s,
             passes,
+            min_steps,
             stall,
             adaptive,
             threads_per_run,

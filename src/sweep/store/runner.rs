@@ -329,11 +329,19 @@ struct Drawn {
 impl Drawn {
     fn new(pool: &rayon::ThreadPool, item: &Item) -> Self {
         let spec = crate::instance::InstanceSpec::from_params(&item.point.0);
-        let inst = spec.and_then(|s| pool.install(|| s.sample(item.seed)));
-        let metrics = inst
+        // a dictionary that missed its target μ is drawn again (recorded as `m_inst_redraws`)
+        let drawn = spec.and_then(|s| pool.install(|| s.sample_redrawing(item.seed)));
+        let (inst, redraws) = match drawn {
+            Ok((i, r)) => (Ok(i), Some(r)),
+            Err(e) => (Err(e), None),
+        };
+        let mut metrics = inst
             .as_ref()
             .map(|i| pool.install(|| instance_metrics(i, item.seed)))
             .unwrap_or_default();
+        if let Some(r) = redraws {
+            metrics.push(("inst_redraws".into(), r as f64));
+        }
         Drawn { inst, metrics }
     }
 

@@ -1,0 +1,370 @@
+//! The benchmark's fair contest (docs/protocols.md §6, "Tracks, tuning and budgets"): what each
+//! method was told, how often its compute budget decided the run, the neural-against-classical
+//! count per information track with bootstrap intervals, and the one tuning rule.
+//!
+//! * [`told_table`]: per method id, its family, track and what it read about the instance
+//!   (`k`, `k_hat`, `nothing`) — from the rows' `p_method_told` where they record it, else found by
+//!   building the method ([`crate::registry::told_of_id`]);
+//! * [`cap_fractions`]: per method, the fraction of runs that ended at the iteration cap
+//!   (`max_iters`) rather than at the plateau rule, with a 95 % Wilson interval;
+//! * [`bootstrap_counts`]: per track, how many settings the best neural learner wins, ties and
+//!   loses, with 95 % percentile intervals of a two-level bootstrap — the runs at each evaluated
+//!   sparsity of every curve, then the settings — and the wins by one grid step;
+//! * [`tuning_choice`]: per method, the candidate values of its tuned parameters ranked by the
+//!   median final recovery rate over tuning runs, the best one marked — the same rule for every
+//!   method.
+
+use super::findings::{Best, axis_grid, family, grid_steps, track_of};
+use crate::error::Result;
+use crate::sweep::adaptive::{Adaptive, CurvePoints, curve_points, known_of};
+use crate::table::{column_f64, column_str, median, wilson};
+use polars::prelude::{Column, DataFrame};
+use rand::Rng;
+use std::collections::BTreeMap;
+
+/// What a row's method read about its instance: `p_method_told` where the table records it, else
+/// what building the method id reads (`?` when it does not build).
+fn told_column(df: &DataFrame) -> Result<Vec<String>> {
+    let method = column_str(df, "method")?;
+    let recorded: Vec<Option<String>> = if df.column("p_method_told").is_ok() {
+        column_str(df, "p_method_told")?
+            .into_iter()
+            .map(|s| Some(s).filter(|s| !s.is_empty()))
+            .collect()
+    } else {
+        vec![None; df.height()]
+    };
+    let mut cache: BTreeMap<String, String> = BTreeMap::new();
+    Ok(method
+        .iter()
+        .zip(recorded)
+        .map(|(m, r)| {
+            r.unwrap_or_else(|| {
+                cache
+                    .entry(m.clone())
+                    .or_insert_with(|| {
+                        crate::registry::told_of_id(m)
+                            .map_or("?".to_string(), |t| t.as_str().to_string())
+                    })
+                    .clone()
+            })
+        })
+        .collect())
+}
+
+/// Per method id over the final rows: `family`, `track`, `told` (what its runs read: `k`,
+/// `k_hat`, `nothing`; several joined by `/`) and `runs`. Sorted by track, family, method.
+///
+/// # Errors
+/// A table without `method` or `termination`.
+pub fn told_table(df: &DataFrame) -> Result<DataFrame> {
+    let fin = super::dashboard::final_rows(df)?;
+    let method = column_str(&fin, "method")?;
+    let told = told_column(&fin)?;
+    let mut by: BTreeMap<(&'static str, crate::spec::Family, String), (Vec<String>, u32)> =
+        BTreeMap::new();
+    for (m, t) in method.iter().zip(told) {
+        let e = by
+            .entry((track_of(m), family(m), m.clone()))
+            .or_default();
+        if !e.0.contains(&t) {
+            e.0.push(t);
+        }
+        e.1 += 1;
+    }
+    let (mut tr, mut fam, mut me, mut to, mut runs) = (vec![], vec![], vec![], vec![], vec![]);
+    for ((t, f, m), (mut told, n)) in by {
+        told.sort();
+        tr.push(t);
+        fam.push(f.as_str());
+        me.push(m);
+        to.push(told.join("/"));
+        runs.push(n);
+    }
+    Ok(DataFrame::new(
+        me.len(),
+        vec![
+            Column::new("track".into(), tr),
+            Column::new("family".into(), fam),
+            Column::new("method".into(), me),
+            Column::new("told".into(), to),
+            Column::new("runs".into(), runs),
+        ],
+    )?)
+}
+
+/// Per method id over the final rows of learners: `runs`, `at_cap` (runs whose termination is
+/// `max_iters`: the budget in passes, or its step floor, ended them), `cap_frac` with its 95 %
+/// Wilson interval `cap_lo`, `cap_hi`, `stalled` (stopped by the plateau rule) and `errors`.
+/// Coders (single calls) are left out. Sorted by family, then method.
+///
+/// # Errors
+/// A table without `method` or `termination`.
+pub fn cap_fractions(df: &DataFrame) -> Result<DataFrame> {
+    let fin = super::dashboard::final_rows(df)?;
+    let method = column_str(&fin, "method")?;
+    let term = column_str(&fin, "termination")?;
+    let mut by: BTreeMap<(crate::spec::Family, String), [usize; 4]> = BTreeMap::new();
+    for (m, t) in method.iter().zip(&term) {
+        let f = family(m);
+        if f == crate::spec::Family::Coder {
+            continue;
+        }
+        let e = by.entry((f, m.clone())).or_default();
+        e[0] += 1;
+        e[1] += usize::from(t == "max_iters");
+        e[2] += usize::from(t == "stalled");
+        e[3] += usize::from(t.starts_with("error"));
+    }
+    let (mut fam, mut me) = (vec![], vec![]);
+    let mut counts: [Vec<u32>; 4] = Default::default();
+    let mut frac: [Vec<f64>; 3] = Default::default();
+    for ((f, m), c) in by {
+        fam.push(f.as_str());
+        me.push(m);
+        for (v, x) in counts.iter_mut().zip(c) {
+            v.push(x as u32);
+        }
+        let (lo, hi) = wilson(c[1], c[0], 1.96);
+        for (v, x) in frac.iter_mut().zip([c[1] as f64 / c[0].max(1) as f64, lo, hi]) {
+            v.push(x);
+        }
+    }
+    let [runs, at_cap, stalled, errors] = counts;
+    let [cap, lo, hi] = frac;
+    Ok(DataFrame::new(
+        me.len(),
+        vec![
+            Column::new("family".into(), fam),
+            Column::new("method".into(), me),
+            Column::new("runs".into(), runs),
+            Column::new("at_cap".into(), at_cap),
+            Column::new("cap_frac".into(), cap),
+            Column::new("cap_lo".into(), lo),
+            Column::new("cap_hi".into(), hi),
+            Column::new("stalled".into(), stalled),
+            Column::new("errors".into(), errors),
+        ],
+    )?)
+}
+
+/// k* of a curve from its points: the largest value above the level, 0 when none is.
+fn k_star(ad: &Adaptive, points: &[crate::sweep::adaptive::CurvePoint]) -> f64 {
+    ad.boundary(&known_of(points)).map_or(0.0, |i| points[i].v)
+}
+
+/// The curve with every point's runs drawn again with replacement (each run a success with the
+/// point's observed success fraction).
+fn resampled(c: &CurvePoints, rng: &mut impl Rng) -> Vec<crate::sweep::adaptive::CurvePoint> {
+    c.points
+        .iter()
+        .map(|p| {
+            let frac = p.s as f64 / p.n.max(1) as f64;
+            let s = (0..p.n).filter(|_| rng.random::<f64>() < frac).count();
+            crate::sweep::adaptive::CurvePoint {
+                v: p.v,
+                n: p.n,
+                s,
+                rip: Vec::new(),
+            }
+        })
+        .collect()
+}
+
+/// Winners (`neural`, `tie`, `classical`) and grid steps of every (track, setting) with both
+/// sides, from one k* per curve.
+fn winners(
+    curves: &[&CurvePoints],
+    ks: &[f64],
+    grid: &[f64],
+) -> BTreeMap<(String, String), (&'static str, usize)> {
+    let mut by: BTreeMap<(String, String), Best> = BTreeMap::new();
+    for (c, k) in curves.iter().zip(ks) {
+        by.entry((track_of(&c.method).to_string(), c.setting.clone()))
+            .or_insert_with(Best::new)
+            .add(&c.method, *k);
+    }
+    by.into_iter()
+        .filter_map(|(key, b)| {
+            b.winner()
+                .map(|w| (key, (w, grid_steps(grid, b.k[0], b.k[1]))))
+        })
+        .collect()
+}
+
+/// The 2.5 % and 97.5 % points of `v` (sorted in place).
+fn percentiles(v: &mut [f64]) -> (f64, f64) {
+    v.sort_by(f64::total_cmp);
+    let at = |q: f64| v[((q * (v.len() - 1) as f64).round() as usize).min(v.len() - 1)];
+    if v.is_empty() {
+        (f64::NAN, f64::NAN)
+    } else {
+        (at(0.025), at(0.975))
+    }
+}
+
+/// Neural against classical per track (data starts; curves whose method id `keep` accepts): the
+/// number of settings, and for `neural`, `tie`, `classical` the observed count with a 95 %
+/// percentile interval (`*_lo`, `*_hi`) over `reps` bootstrap replicates seeded by `seed` — each
+/// replicate redraws the runs at every evaluated sparsity of every curve (k* recomputed by the
+/// adaptive rule's level) and then the settings of the track with replacement — and
+/// `neural_by_one`, `classical_by_one`: the observed wins by one grid step. Points the design
+/// never evaluated stay unevaluated in a replicate, so the intervals cover the noise of the
+/// success fractions, not that of the design's path.
+///
+/// # Errors
+/// A results table without the columns of an adaptive sweep.
+pub fn bootstrap_counts(
+    df: &DataFrame,
+    ad: &Adaptive,
+    keep: &dyn Fn(&str) -> bool,
+    reps: usize,
+    seed: u64,
+) -> Result<DataFrame> {
+    let all = curve_points(df, ad)?;
+    let curves: Vec<&CurvePoints> = all.iter().filter(|c| keep(&c.method)).collect();
+    let observed: Vec<f64> = curves.iter().map(|c| k_star(ad, &c.points)).collect();
+    let grid = axis_grid(&observed);
+    let obs = winners(&curves, &observed, &grid);
+    let mut tracks: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    for key in obs.keys() {
+        tracks.entry(key.0.clone()).or_default().push(key.clone());
+    }
+    const SIDES: [&str; 3] = ["neural", "tie", "classical"];
+    let mut rng = crate::rng::rng_from_seed(seed);
+    // per track, per side: the count in each replicate
+    let mut boot: BTreeMap<String, [Vec<f64>; 3]> = BTreeMap::new();
+    for _ in 0..reps {
+        let ks: Vec<f64> = curves
+            .iter()
+            .map(|c| k_star(ad, &resampled(c, &mut rng)))
+            .collect();
+        let w = winners(&curves, &ks, &grid);
+        for (track, keys) in &tracks {
+            let mut count = [0.0; 3];
+            for _ in 0..keys.len() {
+                let key = &keys[rng.random_range(0..keys.len())];
+                if let Some((win, _)) = w.get(key) {
+                    count[SIDES.iter().position(|s| s == win).unwrap_or(1)] += 1.0;
+                }
+            }
+            let e = boot.entry(track.clone()).or_default();
+            for (v, c) in e.iter_mut().zip(count) {
+                v.push(c);
+            }
+        }
+    }
+    let mut out_track = Vec::new();
+    let mut settings = Vec::new();
+    let mut cols: [Vec<f64>; 9] = Default::default();
+    let mut by_one: [Vec<u32>; 2] = Default::default();
+    for (track, keys) in &tracks {
+        out_track.push(track.clone());
+        settings.push(keys.len() as u32);
+        let e = boot.entry(track.clone()).or_default();
+        for (j, side) in SIDES.iter().enumerate() {
+            let n = keys.iter().filter(|k| obs[*k].0 == *side).count() as f64;
+            let (lo, hi) = percentiles(&mut e[j]);
+            cols[3 * j].push(n);
+            cols[3 * j + 1].push(lo);
+            cols[3 * j + 2].push(hi);
+        }
+        for (v, side) in by_one.iter_mut().zip(["neural", "classical"]) {
+            v.push(
+                keys.iter()
+                    .filter(|k| obs[*k].0 == side && obs[*k].1 == 1)
+                    .count() as u32,
+            );
+        }
+    }
+    let names = [
+        "neural",
+        "neural_lo",
+        "neural_hi",
+        "tie",
+        "tie_lo",
+        "tie_hi",
+        "classical",
+        "classical_lo",
+        "classical_hi",
+    ];
+    let mut columns = vec![
+        Column::new("track".into(), out_track),
+        Column::new("settings".into(), settings),
+    ];
+    columns.extend(
+        names
+            .iter()
+            .zip(cols)
+            .map(|(n, v)| Column::new((*n).into(), v)),
+    );
+    let [n1, c1] = by_one;
+    columns.push(Column::new("neural_by_one".into(), n1));
+    columns.push(Column::new("classical_by_one".into(), c1));
+    Ok(DataFrame::new(tracks.len(), columns)?)
+}
+
+/// The tuning rule, the same for every method: over the final rows of a tuning sweep (instances
+/// drawn with other seeds than the benchmark's), group each method id by its values of the tuned
+/// parameters `keys` (the rest of the id is the `method`), and rank the candidates by the median
+/// final recovery rate over their runs (an error or a missing value counts as 0), ties broken by
+/// the mean and then by the order of the text. Columns: `method`, `candidate` (`key=value,…`),
+/// `runs`, `median_rate`, `mean_rate`, `chosen` (the best candidate of each method).
+///
+/// # Errors
+/// A table without `method`, `termination` or `m_recovery_rate`.
+pub fn tuning_choice(df: &DataFrame, keys: &[&str]) -> Result<DataFrame> {
+    let fin = super::dashboard::final_rows(df)?;
+    let method = column_str(&fin, "method")?;
+    let rate = column_f64(&fin, "m_recovery_rate")?;
+    let mut by: BTreeMap<(String, String), Vec<f64>> = BTreeMap::new();
+    for (m, r) in method.iter().zip(rate) {
+        let (name, params) = crate::registry::parse_method_id(m);
+        let (tuned, rest): (Vec<_>, Vec<_>) = params
+            .into_iter()
+            .partition(|(k, _)| keys.contains(&k.as_str()));
+        if tuned.is_empty() {
+            continue;
+        }
+        let cand: Vec<String> = tuned.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        by.entry((crate::registry::method_id(&name, &rest), cand.join(",")))
+            .or_default()
+            .push(r.filter(|x| x.is_finite()).unwrap_or(0.0));
+    }
+    let mut best: BTreeMap<String, (f64, f64, String)> = BTreeMap::new();
+    let mut rows = Vec::new();
+    for ((m, c), v) in &by {
+        let (med, mean) = (median(v), v.iter().sum::<f64>() / v.len().max(1) as f64);
+        let e = best
+            .entry(m.clone())
+            .or_insert((f64::NEG_INFINITY, f64::NEG_INFINITY, String::new()));
+        if (med, mean) > (e.0, e.1) {
+            *e = (med, mean, c.clone());
+        }
+        rows.push((m.clone(), c.clone(), v.len() as u32, med, mean));
+    }
+    let chosen: Vec<bool> = rows.iter().map(|r| best[&r.0].2 == r.1).collect();
+    Ok(DataFrame::new(
+        rows.len(),
+        vec![
+            Column::new(
+                "method".into(),
+                rows.iter().map(|r| r.0.clone()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "candidate".into(),
+                rows.iter().map(|r| r.1.clone()).collect::<Vec<_>>(),
+            ),
+            Column::new("runs".into(), rows.iter().map(|r| r.2).collect::<Vec<_>>()),
+            Column::new(
+                "median_rate".into(),
+                rows.iter().map(|r| r.3).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "mean_rate".into(),
+                rows.iter().map(|r| r.4).collect::<Vec<_>>(),
+            ),
+            Column::new("chosen".into(), chosen),
+        ],
+    )?)
+}
