@@ -112,6 +112,10 @@ pub enum Command {
     /// across n) as Markdown, or write them into a document between `<!-- findings:begin -->` and
     /// `<!-- findings:end -->` (BENCHMARK.md).
     Findings(FindingsArgs),
+    /// The tuning rule of the fair contest: per method, rank the candidate values of the tuned
+    /// parameters by the median final recovery rate of a tuning sweep and mark the best
+    /// (Markdown, or CSV with --csv).
+    Tune(TuneArgs),
     /// Print columns of a results table as CSV (every row, or each run's final row with
     /// --final): a look at the data without Python.
     Show(ShowArgs),
@@ -185,6 +189,19 @@ pub struct TransitionsArgs {
     /// `p_inst_dictionary,p_inst_coherence`): curves, median and mean k* with a 95 % interval.
     #[arg(long, value_delimiter = ',')]
     pub by: Vec<String>,
+}
+
+/// `dictlab tune` flags.
+#[derive(Debug, clap::Args)]
+pub struct TuneArgs {
+    /// Merged results of a tuning sweep (parquet).
+    pub input: PathBuf,
+    /// The tuned parameters (comma-separated plan keys, e.g. `lambda_scale,lr,batch`).
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub keys: Vec<String>,
+    /// Write the table as CSV here instead of printing Markdown.
+    #[arg(long)]
+    pub csv: Option<PathBuf>,
 }
 
 /// `-p KEY=VALUE` arguments as registry parameters, typed as in a plan (true/false, integers,
@@ -838,6 +855,7 @@ pub fn run(cli: Cli) -> Result<String> {
         Command::Headline(a) => headline(a),
         Command::Findings(a) => findings(a),
         Command::Transitions(a) => transitions(a),
+        Command::Tune(a) => tune(a),
         Command::Show(a) => show(a),
         Command::Plan(a) => plan_summary(a),
         Command::Metrics(m) => metrics(m),
@@ -1038,6 +1056,7 @@ fn plan_summary(a: PlanArgs) -> Result<String> {
         "methods": plan.methods.len(),
         "grid_runs": plan.n_runs()?,
         "passes": plan.passes,
+        "min_steps": plan.min_steps,
         "stall": plan.stall,
     });
     if let Some(ad) = &plan.adaptive {
@@ -1116,6 +1135,29 @@ fn findings(a: FindingsArgs) -> Result<String> {
         plan_label(&df)
     );
     print_or_update(body, a.update.as_deref(), "findings")
+}
+
+/// `dictlab tune`: the tuning rule over a tuning sweep's results.
+fn tune(a: TuneArgs) -> Result<String> {
+    let df = crate::sweep::store::read_results(&a.input)?;
+    let keys: Vec<&str> = a.keys.iter().map(String::as_str).collect();
+    let mut t = crate::report::contest::tuning_choice(&df, &keys)?;
+    if t.height() == 0 {
+        return Err(Error::invalid(
+            "--keys",
+            a.keys.join(","),
+            "parameters that the methods of the tuning sweep set (their ids name them, e.g. `lambda_scale=0.1`)",
+        ));
+    }
+    match &a.csv {
+        Some(path) => {
+            write_csv(&mut t, path)?;
+            Ok(serde_json::to_string(
+                &serde_json::json!({"out": path, "rows": t.height()}),
+            )?)
+        }
+        None => crate::report::dashboard::markdown_table(&t),
+    }
 }
 
 /// `dictlab transitions`: the phase transition of every curve of a results table.

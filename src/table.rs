@@ -361,6 +361,24 @@ pub fn median(values: &[f64]) -> f64 {
     }
 }
 
+/// The 2.5 % and 97.5 % percentiles of the mean of the finite values over `reps` bootstrap
+/// resamples (drawn with replacement, seeded by `seed`): an interval for the mean that stays
+/// within the range of the values (a k* interval cannot leave [0, k_max]). NaN for no values.
+pub fn mean_bootstrap95(values: &[f64], reps: usize, seed: u64) -> (f64, f64) {
+    use rand::Rng;
+    let v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() || reps == 0 {
+        return (f64::NAN, f64::NAN);
+    }
+    let mut rng = crate::rng::rng_from_seed(seed);
+    let mut means: Vec<f64> = (0..reps)
+        .map(|_| (0..v.len()).map(|_| v[rng.random_range(0..v.len())]).sum::<f64>() / v.len() as f64)
+        .collect();
+    means.sort_by(f64::total_cmp);
+    let at = |q: f64| means[((q * (reps - 1) as f64).round() as usize).min(reps - 1)];
+    (at(0.025), at(0.975))
+}
+
 /// The mean of the finite values and the half-width of its 95 % confidence interval
 /// (Student t with n − 1 degrees of freedom; NaN half-width for fewer than two values).
 pub fn mean_ci95(values: &[f64]) -> (f64, f64) {

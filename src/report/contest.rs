@@ -14,7 +14,7 @@
 //!   median final recovery rate over tuning runs, the best one marked — the same rule for every
 //!   method.
 
-use super::findings::{Best, axis_grid, family, grid_steps, track_of};
+use super::findings::{Best, axis_grid, family, grid_steps, track_of, tracks_of};
 use crate::error::Result;
 use crate::sweep::adaptive::{Adaptive, CurvePoints, curve_points, known_of};
 use crate::table::{column_f64, column_str, median, wilson};
@@ -126,8 +126,9 @@ pub fn cap_fractions(df: &DataFrame) -> Result<DataFrame> {
             v.push(x as u32);
         }
         let (lo, hi) = wilson(c[1], c[0], 1.96);
+        // three decimals: a Wilson bound of 1e-18 reads as 0
         for (v, x) in frac.iter_mut().zip([c[1] as f64 / c[0].max(1) as f64, lo, hi]) {
-            v.push(x);
+            v.push((x * 1000.0).round() / 1000.0);
         }
     }
     let [runs, at_cap, stalled, errors] = counts;
@@ -172,17 +173,20 @@ fn resampled(c: &CurvePoints, rng: &mut impl Rng) -> Vec<crate::sweep::adaptive:
 }
 
 /// Winners (`neural`, `tie`, `classical`) and grid steps of every (track, setting) with both
-/// sides, from one k* per curve.
+/// sides, from one k* per curve and the tracks each curve counts in.
 fn winners(
     curves: &[&CurvePoints],
+    tracks: &[Vec<&'static str>],
     ks: &[f64],
     grid: &[f64],
 ) -> BTreeMap<(String, String), (&'static str, usize)> {
     let mut by: BTreeMap<(String, String), Best> = BTreeMap::new();
-    for (c, k) in curves.iter().zip(ks) {
-        by.entry((track_of(&c.method).to_string(), c.setting.clone()))
-            .or_insert_with(Best::new)
-            .add(&c.method, *k);
+    for ((c, k), ts) in curves.iter().zip(ks).zip(tracks) {
+        for track in ts {
+            by.entry((track.to_string(), c.setting.clone()))
+                .or_insert_with(Best::new)
+                .add(&c.method, *k);
+        }
     }
     by.into_iter()
         .filter_map(|(key, b)| {
@@ -225,7 +229,10 @@ pub fn bootstrap_counts(
     let curves: Vec<&CurvePoints> = all.iter().filter(|c| keep(&c.method)).collect();
     let observed: Vec<f64> = curves.iter().map(|c| k_star(ad, &c.points)).collect();
     let grid = axis_grid(&observed);
-    let obs = winners(&curves, &observed, &grid);
+    let blind = curves.iter().any(|c| track_of(&c.method) == "blind");
+    let in_tracks: Vec<Vec<&'static str>> =
+        curves.iter().map(|c| tracks_of(&c.method, blind)).collect();
+    let obs = winners(&curves, &in_tracks, &observed, &grid);
     let mut tracks: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
     for key in obs.keys() {
         tracks.entry(key.0.clone()).or_default().push(key.clone());
@@ -239,7 +246,7 @@ pub fn bootstrap_counts(
             .iter()
             .map(|c| k_star(ad, &resampled(c, &mut rng)))
             .collect();
-        let w = winners(&curves, &ks, &grid);
+        let w = winners(&curves, &in_tracks, &ks, &grid);
         for (track, keys) in &tracks {
             let mut count = [0.0; 3];
             for _ in 0..keys.len() {
@@ -256,18 +263,19 @@ pub fn bootstrap_counts(
     }
     let mut out_track = Vec::new();
     let mut settings = Vec::new();
-    let mut cols: [Vec<f64>; 9] = Default::default();
+    let mut cols: [Vec<u32>; 9] = Default::default();
     let mut by_one: [Vec<u32>; 2] = Default::default();
     for (track, keys) in &tracks {
         out_track.push(track.clone());
         settings.push(keys.len() as u32);
         let e = boot.entry(track.clone()).or_default();
         for (j, side) in SIDES.iter().enumerate() {
-            let n = keys.iter().filter(|k| obs[*k].0 == *side).count() as f64;
+            let n = keys.iter().filter(|k| obs[*k].0 == *side).count();
             let (lo, hi) = percentiles(&mut e[j]);
-            cols[3 * j].push(n);
-            cols[3 * j + 1].push(lo);
-            cols[3 * j + 2].push(hi);
+            cols[3 * j].push(n as u32);
+            // counts: the percentiles of whole numbers are whole
+            cols[3 * j + 1].push(lo.max(0.0) as u32);
+            cols[3 * j + 2].push(hi.max(0.0) as u32);
         }
         for (v, side) in by_one.iter_mut().zip(["neural", "classical"]) {
             v.push(

@@ -34,6 +34,21 @@ pub fn family(method: &str) -> Family {
     crate::registry::family_of(method).unwrap_or(Family::Classical)
 }
 
+/// The tracks a curve of `method` counts in: its own ([`track_of`]), and also `blind` for an
+/// oracle-track method that reads nothing about the instance (its runs would be the same in
+/// either track, so plans run it once) when `blind` is among the table's tracks.
+pub(crate) fn tracks_of(method: &str, blind_present: bool) -> Vec<&'static str> {
+    let own = track_of(method);
+    if own == "oracle"
+        && blind_present
+        && crate::registry::told_of_id(method) == Some(crate::spec::Told::Nothing)
+    {
+        vec!["oracle", "blind"]
+    } else {
+        vec![own]
+    }
+}
+
 /// The information track of a method id: `blind` when its parameters say `track=blind`, else
 /// `oracle` (the default of every method; see [`crate::spec::Track`]).
 pub fn track_of(method: &str) -> &'static str {
@@ -237,7 +252,7 @@ pub fn paired_start(t: &DataFrame, a: &str, b: &str) -> Result<DataFrame> {
     diff_table(sides)
 }
 
-/// Per track and setting (curves with data-column starts and coders), the best classical
+/// Per track and setting (curves with data-column starts and coders; see [`tracks_of`]), the best classical
 /// learner's k* and the best neural learner's, with their names (ties: every tied name, joined by
 /// ` = `), and the coder's k* (OMP on the planted dictionary, when present in that track):
 /// columns `track` ([`track_of`]), `setting` (without the parts every setting shares),
@@ -264,15 +279,17 @@ pub fn neural_vs_classical_where(t: &DataFrame, keep: &dyn Fn(&str) -> bool) -> 
         k_stars(t)?,
     );
     let grid = axis_grid(&ks);
+    let blind = method.iter().any(|m| track_of(m) == "blind");
     let mut by: BTreeMap<(String, String), Best> = BTreeMap::new();
     for i in 0..t.height() {
         if !keep(&method[i]) {
             continue;
         }
-        let e = by
-            .entry((track_of(&method[i]).to_string(), setting[i].clone()))
-            .or_insert_with(Best::new);
-        e.add(&method[i], ks[i]);
+        for track in tracks_of(&method[i], blind) {
+            by.entry((track.to_string(), setting[i].clone()))
+                .or_insert_with(Best::new)
+                .add(&method[i], ks[i]);
+        }
     }
     let (mut tracks, mut settings, mut coder, mut winner, mut steps) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -545,20 +562,20 @@ pub fn with_starts(t: &DataFrame, starts: &[&str]) -> Result<DataFrame> {
     Ok(t.filter(&polars::prelude::BooleanChunked::new("keep".into(), &keep))?)
 }
 
-/// "mean ± half-width (curves)" of k*, or "–".
-fn cell(mean: Option<f64>, half: Option<f64>, n: Option<f64>) -> String {
-    match (mean, half, n) {
-        (Some(m), Some(h), Some(n)) if m.is_finite() && h.is_finite() => {
-            format!("{m:.1} ± {h:.1} ({n})")
+/// "mean [lo, hi] (curves)" of k* with its bootstrap interval (no interval for one curve), or "–".
+fn cell(mean: Option<f64>, lo: Option<f64>, hi: Option<f64>, n: Option<f64>) -> String {
+    match (mean, lo, hi, n) {
+        (Some(m), Some(l), Some(h), Some(n)) if m.is_finite() && n > 1.0 && l.is_finite() => {
+            format!("{m:.1} [{l:.1}, {h:.1}] ({n})")
         }
-        (Some(m), _, Some(n)) if m.is_finite() => format!("{m:.1} ({n})"),
+        (Some(m), _, _, Some(n)) if m.is_finite() => format!("{m:.1} ({n})"),
         _ => "–".into(),
     }
 }
 
 /// The k*(family) pivot of a transitions table (text cells): one row per method (data starts and coders), one
 /// column per dictionary family (orthobasis, coherence-targeted at each μ, Gaussian, [I | H]),
-/// cells "mean k* ± 95 % half-width (curves)" over every other setting; then rows with the mean
+/// cells "mean k* [95 % bootstrap interval] (curves)" over every other setting; then rows with the mean
 /// measured μ, the guarantee (1 + 1/μ)/2 at that μ, and the mean certified δ_k lower bound at OMP's
 /// k* of each column.
 ///
@@ -575,9 +592,10 @@ pub fn kstar_by_family(t: &DataFrame) -> Result<DataFrame> {
         column_str(&s, "p_inst_dictionary")?,
         column_f64(&s, "p_inst_coherence")?,
     );
-    let (mean, half, n) = (
+    let (mean, lo, hi, n) = (
         column_f64(&s, "k_star_mean")?,
-        column_f64(&s, "k_star_ci95")?,
+        column_f64(&s, "k_star_lo")?,
+        column_f64(&s, "k_star_hi")?,
         column_f64(&s, "curves")?,
     );
     let (mu, bound, rip) = (
@@ -613,7 +631,7 @@ pub fn kstar_by_family(t: &DataFrame) -> Result<DataFrame> {
         let j = names.iter().position(|c| *c == col_of(i)).unwrap_or(0);
         rows.entry((family(&method[i]), method[i].clone()))
             .or_insert_with(|| vec!["–".to_string(); names.len()])[j] =
-            cell(mean[i], half[i], n[i]);
+            cell(mean[i], lo[i], hi[i], n[i]);
         if family(&method[i]) == Family::Coder {
             for (e, v) in extra.iter_mut().zip([mu[i], bound[i], rip[i]]) {
                 e[j] = match v.filter(|x| !x.is_nan()) {
@@ -682,6 +700,94 @@ pub fn replace_methods(results: &DataFrame, rerun: &DataFrame) -> Result<DataFra
     crate::sweep::store::union_concat(&[kept, rerun.clone()])
 }
 
+/// Replicates of the bootstrap of the neural-against-classical counts in [`markdown`].
+pub const BOOTSTRAP_REPS: usize = 1000;
+/// Their seed (fixed: the same results give the same intervals).
+pub const BOOTSTRAP_SEED: u64 = 0x6661_6972;
+
+/// The told table of [`super::contest::told_table`] condensed: per track and what the methods
+/// read, the classical and the neural learners' names (without parameters).
+fn told_summary(a: &DataFrame) -> Result<DataFrame> {
+    let t = super::contest::told_table(a)?;
+    let (track, fam, method, told) = (
+        column_str(&t, "track")?,
+        column_str(&t, "family")?,
+        column_str(&t, "method")?,
+        column_str(&t, "told")?,
+    );
+    let mut by: BTreeMap<(String, String), [Vec<String>; 3]> = BTreeMap::new();
+    for i in 0..t.height() {
+        let side = match fam[i].as_str() {
+            "coder" => 0,
+            "classical" => 1,
+            _ => 2,
+        };
+        let name = method[i].split('[').next().unwrap_or(&method[i]).to_string();
+        let e = by.entry((track[i].clone(), told[i].clone())).or_default();
+        if !e[side].contains(&name) {
+            e[side].push(name);
+        }
+    }
+    let mut cols: [Vec<String>; 5] = Default::default();
+    for ((tr, to), names) in by {
+        cols[0].push(tr);
+        cols[1].push(to);
+        for (c, n) in cols[2..].iter_mut().zip(names) {
+            c.push(n.join(", "));
+        }
+    }
+    let n = cols[0].len();
+    let [a, b, c, d, e] = cols;
+    Ok(DataFrame::new(
+        n,
+        vec![
+            Column::new("track".into(), a),
+            Column::new("told".into(), b),
+            Column::new("coders".into(), c),
+            Column::new("classical".into(), d),
+            Column::new("neural".into(), e),
+        ],
+    )?)
+}
+
+/// One sentence per track of a [`super::contest::bootstrap_counts`] table, every number read
+/// from it.
+fn count_sentences(b: &DataFrame) -> Result<String> {
+    let track = column_str(b, "track")?;
+    let col = |c: &str| column_f64(b, c);
+    let (st, n, nl, nh, ti, tl, th, c, cl, ch) = (
+        col("settings")?,
+        col("neural")?,
+        col("neural_lo")?,
+        col("neural_hi")?,
+        col("tie")?,
+        col("tie_lo")?,
+        col("tie_hi")?,
+        col("classical")?,
+        col("classical_lo")?,
+        col("classical_hi")?,
+    );
+    let f = |x: Option<f64>| x.map_or("–".to_string(), |v| format!("{v:.0}"));
+    let mut out = String::from("\n");
+    for i in 0..b.height() {
+        out.push_str(&format!(
+            "- {} track, {} settings: neural ahead on {} [{}, {}], tied on {} [{}, {}], behind on {} [{}, {}].\n",
+            track[i],
+            f(st[i]),
+            f(n[i]),
+            f(nl[i]),
+            f(nh[i]),
+            f(ti[i]),
+            f(tl[i]),
+            f(th[i]),
+            f(c[i]),
+            f(cl[i]),
+            f(ch[i])
+        ));
+    }
+    Ok(out)
+}
+
 /// Every findings table of a benchmark as Markdown: k* per family and dictionary, neural against
 /// classical, the sensitivity to start, N, noise and code law, time to 95 %, and (with `b`, a
 /// second dimension's results) k* across n. `a`/`b` are merged results tables, `ad` the rule.
@@ -698,26 +804,44 @@ pub fn markdown(
     let runs = super::dashboard::final_rows(a)?.height();
     let mut md = format!(
         "{} curves, {runs} runs. k* = the largest sparsity with ≥ {:.0} % success (final recovery_rate ≥ \
-         {}; OMP: exact supports), mean ± 95 % t half-width over the curves (count in brackets); a curve \
-         with no success counts as 0.\n\n### k* per dictionary family (data-column starts)\n\n",
+         {}; OMP: exact supports); a curve with no success counts as 0. Means over curves carry a 95 % \
+         percentile bootstrap interval in brackets, then the number of curves. A method id with \
+         `track=blind` ran in the blind track (told nothing; k̂ from the signals); every other id ran in \
+         the oracle track.\n\n### What each method was told\n\n",
         t.height(),
         100.0 * ad.level,
         ad.success
     );
+    md.push_str(&markdown_table(&told_summary(a)?)?);
+    md.push_str(
+        "\n### How often the budget ended a run (data starts, final rows; 95 % Wilson interval)\n\n",
+    );
+    let caps = super::contest::cap_fractions(a)?;
+    md.push_str(&markdown_table(&with_starts(&caps, &["data"])?)?);
+    md.push_str("\n### k* per dictionary family (data-column starts)\n\n");
     md.push_str(&markdown_table(&kstar_by_family(&t)?)?);
-    let w = neural_vs_classical(&t)?;
-    let winner = column_str(&w, "winner")?;
-    let count = |x: &str| winner.iter().filter(|v| *v == x).count();
     md.push_str(&format!(
-        "\n### Neural against classical learners (data starts, per setting)\n\n{} settings: the best \
-         neural learner's k* is above the best classical one's on {}, equal on {}, below on {}.\n\n",
-        w.height(),
-        count("neural"),
-        count("tie"),
-        count("classical")
+        "\n### Neural against classical learners (data starts, per track and setting)\n\nCounts of \
+         settings where the best neural learner's k* is above (`neural`), equal to (`tie`) or below \
+         (`classical`) the best classical learner's, compared within a track only, with 95 % intervals \
+         from a two-level bootstrap ({BOOTSTRAP_REPS} replicates: runs at each evaluated k, then \
+         settings); `*_by_one`: wins by one grid step.\n\n**All learners of each track**\n\n"
     ));
+    let all = super::contest::bootstrap_counts(a, ad, &|_| true, BOOTSTRAP_REPS, BOOTSTRAP_SEED)?;
+    md.push_str(&markdown_table(&all)?);
+    md.push_str(&count_sentences(&all)?);
+    md.push_str("\n**Only learners told nothing about the instance** (`told = nothing`)\n\n");
+    let nothing = |m: &str| {
+        family(m) == Family::Coder
+            || crate::registry::told_of_id(m) == Some(crate::spec::Told::Nothing)
+    };
+    let blind_free = super::contest::bootstrap_counts(a, ad, &nothing, BOOTSTRAP_REPS, BOOTSTRAP_SEED)?;
+    md.push_str(&markdown_table(&blind_free)?);
+    md.push_str(&count_sentences(&blind_free)?);
+    let w = neural_vs_classical(&t)?;
     let beat = crate::table::filter_eq(&w, &[("winner", crate::table::Value::from("neural"))])?;
     if beat.height() > 0 {
+        md.push_str("\n**Settings the best neural learner wins** (`steps`: grid steps between the two k*)\n\n");
         md.push_str(&markdown_table(&beat)?);
     }
     md.push_str("\n### Sensitivity (matched curves; difference of k*, b − a)\n\n");

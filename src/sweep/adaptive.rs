@@ -449,11 +449,17 @@ pub fn transitions(
     Ok(DataFrame::new(order.len(), out)?)
 }
 
+/// Bootstrap resamples of the k* interval of [`summarize_transitions`].
+pub const BOOTSTRAP_REPS: usize = 2000;
+/// Their seed (fixed: the same table gives the same interval).
+pub const BOOTSTRAP_SEED: u64 = 0x6b73;
+
 /// The transitions of [`transitions`] summarised per (method, `by` keys), e.g. per method ×
 /// dictionary family × coherence over every other setting, sorted by method then keys (numbers
 /// in numeric order): `curves`, `found` (curves whose k* is on the list), `k_star_median`,
 /// `k_star_mean` and `k_star_ci95` (the half-width of the 95 % t-interval of the mean over
-/// curves), `beyond` (curves where success held at the largest value); `mu`, the mean measured
+/// curves), `k_star_lo`, `k_star_hi` (the 95 % percentile bootstrap interval of the mean over
+/// curves, which stays within the listed values), `beyond` (curves where success held at the largest value); `mu`, the mean measured
 /// coherence of the curves' instances, `k_mu_bound` = (1 + 1/μ)/2 at that μ (the exact-recovery
 /// guarantee of OMP/BP on a known dictionary: k < (1 + 1/μ)/2; +∞ for μ < 10⁻⁹), and `rip_lo_star`, the mean
 /// certified lower bound on δ_k at k* (curves with a k* on the list).
@@ -494,7 +500,7 @@ pub fn summarize_transitions(
     });
     let mut text: Vec<Vec<String>> = vec![Vec::new(); by.len() + 1];
     let mut counts: Vec<Vec<u32>> = vec![Vec::new(); 3];
-    let mut num: Vec<Vec<f64>> = vec![Vec::new(); 6];
+    let mut num: Vec<Vec<f64>> = vec![Vec::new(); 8];
     for key in &order {
         let rows = &groups[key];
         let ks: Vec<f64> = rows
@@ -503,6 +509,7 @@ pub fn summarize_transitions(
             .collect();
         let median = crate::table::median(&ks);
         let (mean, half) = mean_ci95(&ks);
+        let (lo, hi) = crate::table::mean_bootstrap95(&ks, BOOTSTRAP_REPS, BOOTSTRAP_SEED);
         let found = ks.iter().filter(|k| **k > 0.0).count();
         let beyond = rows
             .iter()
@@ -522,6 +529,8 @@ pub fn summarize_transitions(
             median,
             mean,
             half,
+            lo,
+            hi,
             mu_mean,
             // an orthobasis (μ = 0 up to rounding) has no coherence limit
             if mu_mean < 1e-9 {
@@ -545,7 +554,16 @@ pub fn summarize_transitions(
     let (c_curves, c_found, c_beyond) = (next_u("curves"), next_u("found"), next_u("beyond"));
     let mut next_f = |name: &str| Column::new(name.into(), num.next().unwrap_or_default());
     cols.extend([c_curves, c_found]);
-    cols.extend(["k_star_median", "k_star_mean", "k_star_ci95"].map(&mut next_f));
+    cols.extend(
+        [
+            "k_star_median",
+            "k_star_mean",
+            "k_star_ci95",
+            "k_star_lo",
+            "k_star_hi",
+        ]
+        .map(&mut next_f),
+    );
     cols.push(c_beyond);
     cols.extend(["mu", "k_mu_bound", "rip_lo_star"].map(&mut next_f));
     Ok(DataFrame::new(order.len(), cols)?)
