@@ -455,9 +455,11 @@ impl InstanceSpec {
             match self.sample(s) {
                 Ok(inst) => return Ok((inst, r)),
                 // the only `coherence` error a checked spec can meet: the target was missed
-                Err(e @ Error::InvalidParameter {
-                    name: "coherence", ..
-                }) => missed = e.to_string(),
+                Err(
+                    e @ Error::InvalidParameter {
+                        name: "coherence", ..
+                    },
+                ) => missed = e.to_string(),
                 Err(e) => return Err(e),
             }
         }

@@ -372,7 +372,12 @@ pub fn mean_bootstrap95(values: &[f64], reps: usize, seed: u64) -> (f64, f64) {
     }
     let mut rng = crate::rng::rng_from_seed(seed);
     let mut means: Vec<f64> = (0..reps)
-        .map(|_| (0..v.len()).map(|_| v[rng.random_range(0..v.len())]).sum::<f64>() / v.len() as f64)
+        .map(|_| {
+            (0..v.len())
+                .map(|_| v[rng.random_range(0..v.len())])
+                .sum::<f64>()
+                / v.len() as f64
+        })
         .collect();
     means.sort_by(f64::total_cmp);
     let at = |q: f64| means[((q * (reps - 1) as f64).round() as usize).min(reps - 1)];

@@ -83,7 +83,8 @@ fn residual(y: ArrayView2<'_, f64>, m: usize, k: usize, seed: u64) -> Result<f64
         AlternatingMinimization::new(Omp::with_sparsity(k), Mod::default()).max_iters(PILOT_ITERS);
     let learned = pilot.learn(y, m, &Init::RandomData, seed)?;
     let codes = Omp::with_sparsity(k).encode(learned.dict.view(), y)?.codes;
-    let r = &y - &crate::linalg::matmul_nn(learned.dict.view(), codes.view(), crate::linalg::Par::Seq);
+    let r =
+        &y - &crate::linalg::matmul_nn(learned.dict.view(), codes.view(), crate::linalg::Par::Seq);
     let mut rel: Vec<f64> = (0..y.ncols())
         .map(|j| {
             let (a, b) = (r.column(j), y.column(j));

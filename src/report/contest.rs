@@ -64,9 +64,7 @@ pub fn told_table(df: &DataFrame) -> Result<DataFrame> {
     let mut by: BTreeMap<(&'static str, crate::spec::Family, String), (Vec<String>, u32)> =
         BTreeMap::new();
     for (m, t) in method.iter().zip(told) {
-        let e = by
-            .entry((track_of(m), family(m), m.clone()))
-            .or_default();
+        let e = by.entry((track_of(m), family(m), m.clone())).or_default();
         if !e.0.contains(&t) {
             e.0.push(t);
         }
@@ -127,7 +125,10 @@ pub fn cap_fractions(df: &DataFrame) -> Result<DataFrame> {
         }
         let (lo, hi) = wilson(c[1], c[0], 1.96);
         // three decimals: a Wilson bound of 1e-18 reads as 0
-        for (v, x) in frac.iter_mut().zip([c[1] as f64 / c[0].max(1) as f64, lo, hi]) {
+        for (v, x) in frac
+            .iter_mut()
+            .zip([c[1] as f64 / c[0].max(1) as f64, lo, hi])
+        {
             v.push((x * 1000.0).round() / 1000.0);
         }
     }
@@ -317,7 +318,8 @@ pub fn bootstrap_counts(
 /// parameters `keys` (the rest of the id is the `method`), and rank the candidates by the median
 /// final recovery rate over their runs (an error or a missing value counts as 0), ties broken by
 /// the mean and then by the order of the text. Columns: `method`, `candidate` (`key=value,…`),
-/// `runs`, `median_rate`, `mean_rate`, `chosen` (the best candidate of each method).
+/// `runs`, `median_rate`, `mean_rate`, `chosen` (the best candidate of each method; none where
+/// every candidate's mean rate is 0 — the method keeps its default, as no candidate is better).
 ///
 /// # Errors
 /// A table without `method`, `termination` or `m_recovery_rate`.
@@ -343,15 +345,22 @@ pub fn tuning_choice(df: &DataFrame, keys: &[&str]) -> Result<DataFrame> {
     let mut rows = Vec::new();
     for ((m, c), v) in &by {
         let (med, mean) = (median(v), v.iter().sum::<f64>() / v.len().max(1) as f64);
-        let e = best
-            .entry(m.clone())
-            .or_insert((f64::NEG_INFINITY, f64::NEG_INFINITY, String::new()));
+        let e =
+            best.entry(m.clone())
+                .or_insert((f64::NEG_INFINITY, f64::NEG_INFINITY, String::new()));
         if (med, mean) > (e.0, e.1) {
             *e = (med, mean, c.clone());
         }
         rows.push((m.clone(), c.clone(), v.len() as u32, med, mean));
     }
-    let chosen: Vec<bool> = rows.iter().map(|r| best[&r.0].2 == r.1).collect();
+    // a method none of whose candidates recovered anything keeps its default: no candidate is chosen
+    let chosen: Vec<bool> = rows
+        .iter()
+        .map(|r| {
+            let b = &best[&r.0];
+            b.2 == r.1 && b.1 > 0.0
+        })
+        .collect();
     Ok(DataFrame::new(
         rows.len(),
         vec![

@@ -722,7 +722,11 @@ fn told_summary(a: &DataFrame) -> Result<DataFrame> {
             "classical" => 1,
             _ => 2,
         };
-        let name = method[i].split('[').next().unwrap_or(&method[i]).to_string();
+        let name = method[i]
+            .split('[')
+            .next()
+            .unwrap_or(&method[i])
+            .to_string();
         let e = by.entry((track[i].clone(), told[i].clone())).or_default();
         if !e[side].contains(&name) {
             e[side].push(name);
@@ -752,7 +756,10 @@ fn told_summary(a: &DataFrame) -> Result<DataFrame> {
 
 /// One sentence per track of a [`super::contest::bootstrap_counts`] table, every number read
 /// from it.
-fn count_sentences(b: &DataFrame) -> Result<String> {
+///
+/// # Errors
+/// A table without the columns of [`super::contest::bootstrap_counts`].
+pub fn count_sentences(b: &DataFrame) -> Result<String> {
     let track = column_str(b, "track")?;
     let col = |c: &str| column_f64(b, c);
     let (st, n, nl, nh, ti, tl, th, c, cl, ch) = (
@@ -835,7 +842,8 @@ pub fn markdown(
         family(m) == Family::Coder
             || crate::registry::told_of_id(m) == Some(crate::spec::Told::Nothing)
     };
-    let blind_free = super::contest::bootstrap_counts(a, ad, &nothing, BOOTSTRAP_REPS, BOOTSTRAP_SEED)?;
+    let blind_free =
+        super::contest::bootstrap_counts(a, ad, &nothing, BOOTSTRAP_REPS, BOOTSTRAP_SEED)?;
     md.push_str(&markdown_table(&blind_free)?);
     md.push_str(&count_sentences(&blind_free)?);
     let w = neural_vs_classical(&t)?;

@@ -144,8 +144,10 @@ fn run_checked(plan: &Plan, method: &PlanMethod, item: &Item, inst: &Instance) -
         params: method.params.clone(),
         ..Row::default()
     };
-    base.params
-        .push(("told".into(), crate::table::Value::from(ctx.told.get().as_str())));
+    base.params.push((
+        "told".into(),
+        crate::table::Value::from(ctx.told.get().as_str()),
+    ));
     base.metrics
         .push(("k_hat".into(), k_hat.map_or(f64::NAN, |k| k as f64)));
     match built {
