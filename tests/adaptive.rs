@@ -173,7 +173,7 @@ fn adaptive_runs_are_grid_runs_and_locate_the_transition_with_fewer_runs() {
     let text = std::fs::read_to_string(&doc).unwrap();
     assert!(
         text.contains("### k* per dictionary family")
-            && !text.contains("old")
+            && !text.contains("\nold\n")
             && text.ends_with("y\n"),
         "{text}"
     );

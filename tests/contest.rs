@@ -405,3 +405,30 @@ fn bootstrap_mean_interval_stays_in_range() {
     assert!((0.0..=16.0).contains(&lo) && (0.0..=16.0).contains(&hi) && lo <= 4.0 && hi >= 4.0);
     assert!(lo >= 0.0, "a t-interval would give {}", 4.0 - 3.182 * 4.0);
 }
+
+#[test]
+fn only_settings_keeps_the_rows_of_a_slice() {
+    let df = DataFrame::new(
+        3,
+        vec![
+            Column::new("method".into(), ["a", "b", "c"]),
+            Column::new("p_inst_noise_sigma".into(), [0.05, 0.0, 0.05]),
+            Column::new(
+                "p_inst_values".into(),
+                ["nonneg_uniform", "nonneg_uniform", "signed_uniform"],
+            ),
+        ],
+    )
+    .unwrap();
+    let only = |pairs: &[(&str, &str)]| {
+        let p: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        dictlab::report::findings::only_settings(&df, &p)
+    };
+    let kept = only(&[("noise_sigma", "0.050"), ("values", "nonneg_uniform")]).unwrap();
+    assert_eq!(column_str(&kept, "method").unwrap(), ["a"]);
+    let e = only(&[("noise", "1")]).unwrap_err().to_string();
+    assert!(e.contains("noise_sigma, values"), "{e}");
+}

@@ -73,6 +73,18 @@ fn sizes_that_cannot_fit_are_refused_before_allocating() {
     ]);
     assert_eq!(rc, 2);
     assert!(err.contains("K/M/G/T"), "{err}");
+    // a limit in the environment that does not parse is an error, not silently no limit
+    let out = Command::new(env!("CARGO_BIN_EXE_dictlab"))
+        .env("DICTLAB_MAX_MEMORY", "12Q")
+        .args(["info"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("DICTLAB_MAX_MEMORY") && err.contains("8G"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -514,4 +514,47 @@ fn cli_sweep_status_merge_report_and_emit_slurm() {
     assert!(sl.join("plan.toml").exists() && sl.join("slurm/resubmit.sh").exists());
     let (ok, _, err) = run_cli(&["emit-slurm", &p(&plan), "--out", &p(&sl), "--shards", "0"]);
     assert!(!ok && err.contains("--shards ≥ 1"), "{err}");
+    // nothing from a plan or a flag becomes a line of the scripts: a name with a newline stays in
+    // its comment, escaped; --mem, --partition and an output path with spaces are refused
+    let text = std::fs::read_to_string(&plan).unwrap();
+    let evil = dir.path().join("evil.toml");
+    let named = regex_free_rename(&text, r"x\ntouch owned #");
+    std::fs::write(&evil, named).unwrap();
+    let ev = dir.path().join("ev");
+    let (ok, _, err) = run_cli(&["emit-slurm", &p(&evil), "--out", &p(&ev), "--shards", "2"]);
+    assert!(ok, "{err}");
+    let sbatch = std::fs::read_to_string(ev.join("slurm/sweep.sbatch")).unwrap();
+    assert!(
+        !sbatch.lines().any(|l| l.starts_with("touch")) && sbatch.contains("x\\ntouch owned #"),
+        "{sbatch}"
+    );
+    for (flag, value) in [("--mem", "4G\n#SBATCH --x"), ("--partition", "a b")] {
+        let (ok, _, err) = run_cli(&[
+            "emit-slurm",
+            &p(&plan),
+            "--out",
+            &p(&ev),
+            "--shards",
+            "2",
+            flag,
+            value,
+        ]);
+        assert!(!ok && err.contains("without spaces"), "{flag}: {err}");
+    }
+    let spaced = dir.path().join("with space");
+    let (ok, _, err) = run_cli(&[
+        "emit-slurm",
+        &p(&plan),
+        "--out",
+        &p(&spaced),
+        "--shards",
+        "2",
+    ]);
+    assert!(!ok && err.contains("without spaces"), "{err}");
+}
+
+/// The plan text with its first `name = "…"` line (the plan's) replaced by `name = "<new>"`
+/// (`new` as TOML escapes).
+fn regex_free_rename(text: &str, new: &str) -> String {
+    text.replacen("name = \"test\"", &format!("name = \"{new}\""), 1)
 }

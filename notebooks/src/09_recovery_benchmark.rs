@@ -367,6 +367,41 @@ if n64_path.exists() {
 //   rows allocated two vectors per sample (48 % of the time), and the thresholds ran through per-element parallel
 //   iterators; both are fixed (one allocation per chunk, branch-free chunked loops).
 // %% [markdown]
+// ## The fair contest: the same information and one tuning rule for every method
+// The full-size run above compares methods told different things. Its rerun (`plans/benchmark_fair.toml`; BENCHMARK.md
+// "The fair contest") runs every method that reads a sparsity in two tracks — *oracle* (the true k; Lasso-type
+// learners λ = c·√(mean‖y‖²/k)) and *blind* (one k̂ per instance estimated from the signals) — with each method's key
+// parameter tuned by one rule on other seeds (`plans/benchmark_tune.toml`): the best median final recovery rate.
+// First the tuning grid and the choice (a method whose candidates all recover nothing keeps its default).
+// %%
+let tune_path = results_dir.join("tune.parquet");
+if tune_path.exists() {
+    let tune = sweep::store::read_results(&tune_path)?;
+    report::show_df_rows(&contest::tuning_choice(&tune, &["lambda_scale", "lr", "batch"])?, 60);
+}
+// %% [markdown]
+// Then the rerun's results as committed (a run in progress is merged with finished curves only): what each method read
+// (`told`: the true `k`, the estimate `k_hat`, or `nothing`), how often the budget ended its runs, and the count of
+// settings the best neural learner wins, ties or loses per track, with two-level bootstrap intervals. Beside it, the
+// same count from the full-size run on the same 34 settings (σ = 0.05, non-negative codes; every method there in the
+// oracle track as described above).
+// %%
+let fair_path = results_dir.join("fair_n32.parquet");
+if fair_path.exists() {
+    let fair = sweep::store::read_results(&fair_path)?;
+    let seed = findings::BOOTSTRAP_SEED;
+    report::show_df_rows(&contest::told_table(&fair)?, 60);
+    report::show_df_rows(&contest::cap_fractions(&fair)?, 60);
+    let after = contest::bootstrap_counts(&fair, &rule, &|_| true, 1000, seed)?;
+    report::show_df(&after);
+    report::show_text(&format!("fair rerun:{}", findings::count_sentences(&after)?));
+    let slice = [("noise_sigma".to_string(), "0.05".to_string()), ("values".to_string(), "nonneg_uniform".to_string())];
+    let before = contest::bootstrap_counts(&findings::only_settings(&big, &slice)?, &rule, &|_| true, 1000, seed)?;
+    report::show_text(&format!("full-size run, same settings:{}", findings::count_sentences(&before)?));
+} else {
+    println!("{} is not committed yet", fair_path.display());
+}
+// %% [markdown]
 // ## Observed at full size
 // The committed n = 32 table holds all 3376 curves of the plan (19 825 runs; NOODL's replaced by its rerun), the
 // n = 64 slice all 41 of its curves. With every learner at 100 passes over its data:

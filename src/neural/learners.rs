@@ -555,8 +555,8 @@ pub const UNROLLED_SPEC: LearnerSpec = LearnerSpec {
         Param::new(
             "lambda",
             Ty::Positive,
-            Dflt::Auto("required unless lambda_scale"),
-            "λ of the Lasso the encoder approximates",
+            Dflt::Required,
+            "λ of the Lasso the encoder approximates (or lambda_scale)",
         ),
         crate::spec::LAMBDA_SCALE,
         Param::new(
@@ -633,8 +633,8 @@ pub const LISTA_DL_SPEC: LearnerSpec = LearnerSpec {
         Param::new(
             "lambda",
             Ty::Positive,
-            Dflt::Auto("required unless lambda_scale"),
-            "λ of the Lasso objective",
+            Dflt::Required,
+            "λ of the Lasso objective (or lambda_scale)",
         ),
         crate::spec::LAMBDA_SCALE,
         Param::new(

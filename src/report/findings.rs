@@ -700,6 +700,40 @@ pub fn replace_methods(results: &DataFrame, rerun: &DataFrame) -> Result<DataFra
     crate::sweep::store::union_concat(&[kept, rerun.clone()])
 }
 
+/// The rows of a results table whose instance keys take the given values (`("noise_sigma",
+/// "0.05")` keeps `p_inst_noise_sigma = 0.05`; numbers compare by value, words as text).
+///
+/// # Errors
+/// A key that is not an instance column of the table (naming the columns there are).
+pub fn only_settings(df: &DataFrame, only: &[(String, String)]) -> Result<DataFrame> {
+    let mut keep = vec![true; df.height()];
+    for (k, v) in only {
+        let col = format!("p_inst_{k}");
+        if df.column(&col).is_err() {
+            let keys: Vec<String> = df
+                .get_column_names()
+                .iter()
+                .filter_map(|c| c.strip_prefix("p_inst_").map(str::to_string))
+                .collect();
+            return Err(crate::error::Error::invalid(
+                "--only",
+                format!("{k}={v}"),
+                format!("an instance key of the table: {}", keys.join(", ")),
+            ));
+        }
+        let text = column_str(df, &col)?;
+        let num = v.parse::<f64>().ok();
+        for (i, t) in text.iter().enumerate() {
+            let same = match (num, t.parse::<f64>().ok()) {
+                (Some(a), Some(b)) => a.total_cmp(&b).is_eq(),
+                _ => t == v,
+            };
+            keep[i] &= same;
+        }
+    }
+    Ok(df.filter(&polars::prelude::BooleanChunked::new("keep".into(), &keep))?)
+}
+
 /// Replicates of the bootstrap of the neural-against-classical counts in [`markdown`].
 pub const BOOTSTRAP_REPS: usize = 1000;
 /// Their seed (fixed: the same results give the same intervals).
@@ -806,6 +840,21 @@ pub fn markdown(
     ad: &crate::sweep::adaptive::Adaptive,
     b: Option<&DataFrame>,
 ) -> Result<String> {
+    markdown_with(a, ad, b, false)
+}
+
+/// As [`markdown`]; with `brief`, only the contest's tables: what each method was told, the
+/// budget's caps, k* per family and neural against classical (no sensitivity, time or second
+/// dimension).
+///
+/// # Errors
+/// As [`markdown`].
+pub fn markdown_with(
+    a: &DataFrame,
+    ad: &crate::sweep::adaptive::Adaptive,
+    b: Option<&DataFrame>,
+    brief: bool,
+) -> Result<String> {
     use super::dashboard::markdown_table;
     let t = crate::sweep::adaptive::transitions(a, ad)?;
     let runs = super::dashboard::final_rows(a)?.height();
@@ -851,6 +900,9 @@ pub fn markdown(
     if beat.height() > 0 {
         md.push_str("\n**Settings the best neural learner wins** (`steps`: grid steps between the two k*)\n\n");
         md.push_str(&markdown_table(&beat)?);
+    }
+    if brief {
+        return Ok(md);
     }
     md.push_str("\n### Sensitivity (matched curves; difference of k*, b − a)\n\n");
     let pairs: [(&str, &str, &str); 3] = [

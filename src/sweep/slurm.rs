@@ -102,6 +102,20 @@ fn resubmit_script(x: &str, d: &str, n: usize) -> String {
     )
 }
 
+/// A value written after `#SBATCH --key=`: no whitespace, quote, backslash, `#` or control
+/// character (sbatch splits these lines itself; a plan or a flag must not add lines or options).
+fn directive_value(what: &str, v: &str) -> Result<()> {
+    let bad = |c: char| c.is_whitespace() || c.is_control() || matches!(c, '"' | '\'' | '\\' | '#');
+    if v.is_empty() || v.chars().any(bad) {
+        return Err(Error::invalid(
+            "emit-slurm",
+            format!("{what} = {v:?}"),
+            "a value without spaces, quotes, backslashes, '#' or control characters (it is written into #SBATCH lines, which Slurm does not quote)",
+        ));
+    }
+    Ok(())
+}
+
 /// Write the scripts; returns a JSON summary (paths and the submit command).
 ///
 /// # Errors
@@ -140,11 +154,18 @@ pub fn emit(a: &SlurmOptions) -> Result<String> {
     };
     let (x, d) = (shell_quote(&exe), shell_quote(&dir));
     let n = a.shards;
+    // #SBATCH lines are read by sbatch, not a shell: values must be single plain words
+    directive_value(
+        "--out (the log path of #SBATCH --output)",
+        &logs.display().to_string(),
+    )?;
     let mut opts = String::new();
     if let Some(m) = &a.mem {
+        directive_value("--mem", m)?;
         opts.push_str(&format!("#SBATCH --mem={m}\n"));
     }
     if let Some(p) = &a.partition {
+        directive_value("--partition", p)?;
         opts.push_str(&format!("#SBATCH --partition={p}\n"));
     }
     let name = format!("dictlab-{}", plan.hash);
@@ -165,7 +186,9 @@ pub fn emit(a: &SlurmOptions) -> Result<String> {
          if [ \"$rc\" -eq 3 ]; then echo \"dictlab: some runs of this shard failed; their error rows are in the results\" >&2; exit 0; fi\n\
          exit \"$rc\"\n",
         hash = plan.hash,
-        pname = plan.name,
+        // the plan's free-text name goes into a comment: escaped, so a newline in it cannot
+        // start a line of shell
+        pname = plan.name.escape_debug(),
         last = n - 1,
         c = a.cpus_per_shard,
         t = a.time,

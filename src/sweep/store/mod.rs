@@ -180,25 +180,45 @@ pub(crate) fn file_err(
     }
 }
 
-/// Write `bytes` to `path` through a temporary file, `fsync`, rename.
+/// Write to `path` through a temporary file in the same directory: write, `fsync`, rename,
+/// `fsync` the directory. A failure at any step leaves `path` as it was and removes the
+/// temporary file, so a full disk or a file-size limit never truncates an existing file.
 fn write_atomic(path: &Path, write: impl FnOnce(&mut std::fs::File) -> Result<()>) -> Result<()> {
     use std::io::Write;
-    let dir = path.parent().unwrap_or(Path::new("."));
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = dir.join(format!(".tmp-{}-{name}", std::process::id()));
-    let mut f = std::fs::File::create(&tmp).map_err(|e| file_err("write", &tmp, e))?;
-    write(&mut f)?;
-    f.flush().map_err(|e| file_err("write", &tmp, e))?;
-    f.sync_data().map_err(|e| file_err("write", &tmp, e))?;
-    drop(f);
-    std::fs::rename(&tmp, path).map_err(|e| file_err("write", path, e))
+    let written = (|| {
+        let mut f = std::fs::File::create(&tmp).map_err(|e| file_err("write", &tmp, e))?;
+        write(&mut f)?;
+        f.flush().map_err(|e| file_err("write", &tmp, e))?;
+        f.sync_data().map_err(|e| file_err("write", &tmp, e))?;
+        drop(f);
+        std::fs::rename(&tmp, path).map_err(|e| file_err("write", path, e))
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+        return written;
+    }
+    // the rename is durable once the directory is
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
 }
 
-/// Write `bytes` to `path` atomically.
-fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+/// Write `bytes` to `path` atomically (see the private `write_atomic`: temporary file, `fsync`,
+/// rename, `fsync` of the directory; on failure the old file is untouched).
+///
+/// # Errors
+/// Any I/O error, naming the path.
+pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     write_atomic(path, |f| {
         use std::io::Write;
         f.write_all(bytes).map_err(|e| file_err("write", path, e))
