@@ -1219,6 +1219,7 @@ fn transitions(a: TransitionsArgs) -> Result<String> {
             level: a.level,
             success: a.success,
             reps: 1,
+            max_reps: None,
         },
     };
     ad.check()?;

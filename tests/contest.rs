@@ -289,6 +289,7 @@ fn neural_against_classical_counts_within_each_track_with_intervals() {
         level: 0.5,
         success: 0.95,
         reps: 1,
+        max_reps: None,
     };
     // two settings, each with certain outcomes (every run succeeds or fails), so resampling runs
     // changes nothing and the interval comes from resampling the settings alone.
@@ -431,4 +432,38 @@ fn only_settings_keeps_the_rows_of_a_slice() {
     assert_eq!(column_str(&kept, "method").unwrap(), ["a"]);
     let e = only(&[("noise", "1")]).unwrap_err().to_string();
     assert!(e.contains("noise_sigma, values"), "{e}");
+}
+
+#[test]
+fn max_reps_is_read_from_the_plan_and_bounded_by_its_reps() {
+    let text = |max: usize| {
+        format!(
+            r#"
+name = "m"
+reps = 5
+[adaptive]
+axis = "sparsity"
+reps = 3
+max_reps = {max}
+[instance]
+dim = 8
+n_atoms = 8
+n_samples = 50
+[grid]
+sparsity = [1, 2, 3]
+[[method]]
+name = "omp"
+"#
+        )
+    };
+    let plan = Plan::from_toml_str(&text(5)).unwrap();
+    assert_eq!(plan.adaptive.unwrap().max_reps, Some(5));
+    let e = Plan::from_toml_str(&text(6)).unwrap_err().to_string();
+    assert!(e.contains("at most the plan's reps = 5"), "{e}");
+    let e = Plan::from_toml_str(&text(2)).unwrap_err().to_string();
+    assert!(e.contains("≥ adaptive.reps = 3"), "{e}");
+    // a plan without max_reps keeps its hash (the key is left out of the canonical form)
+    let without = text(5).replace("max_reps = 5\n", "");
+    let a = Plan::from_toml_str(&without).unwrap();
+    assert!(a.adaptive.unwrap().max_reps.is_none());
 }

@@ -14,7 +14,9 @@
 //!    moves the boundary, bisection resumes between the new `a` and `b`.
 //!
 //! The curve is finished when `a` and `b` are adjacent and both have `reps` runs (or lie off the
-//! list). Its transition k* is the axis value at `a` (the largest value where success held; "below
+//! list) — and, with `max_reps`, when neither has runs that disagree (some succeeded, some not)
+//! and fewer than `max_reps` of them: an ambiguous bracket gets more repetitions, one at a time,
+//! and bisection resumes if they move the boundary. Its transition k* is the axis value at `a` (the largest value where success held; "below
 //! the list" when none, "beyond" when the last holds). A curve of L values costs about
 //! ⌈log₂ L⌉ + 2(reps − 1) runs instead of L · reps.
 //!
@@ -46,6 +48,10 @@ pub struct Adaptive {
     pub success: f64,
     /// Repetitions at the two values bracketing the transition.
     pub reps: usize,
+    /// More repetitions, up to this many, at a bracketing value whose runs disagree (some
+    /// succeeded, some not): where the boundary is ambiguous (`None`: `reps` everywhere).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_reps: Option<usize>,
 }
 
 impl Adaptive {
@@ -67,6 +73,14 @@ impl Adaptive {
             "a fraction in (0, 1] (0.95: 95 % of atoms recovered)"
         );
         ensure!(self.reps >= 1, "adaptive.reps", self.reps, "≥ 1");
+        if let Some(m) = self.max_reps {
+            ensure!(
+                m >= self.reps,
+                "adaptive.max_reps",
+                m,
+                format!("≥ adaptive.reps = {}", self.reps)
+            );
+        }
         Ok(())
     }
 
@@ -82,11 +96,22 @@ impl Adaptive {
             let mid = ((a + b) / 2) as usize;
             return Some((mid, known[mid].len()));
         }
-        [a, b]
-            .into_iter()
-            .filter(|&i| i >= 0 && i < len)
-            .map(|i| i as usize)
-            .find(|&i| known[i].len() < self.reps)
+        let bracket = || {
+            [a, b]
+                .into_iter()
+                .filter(|&i| i >= 0 && i < len)
+                .map(|i| i as usize)
+        };
+        if let Some(i) = bracket().find(|&i| known[i].len() < self.reps) {
+            return Some((i, known[i].len()));
+        }
+        // an ambiguous bracket: its runs disagree, so more of them
+        let max = self.max_reps?;
+        bracket()
+            .find(|&i| {
+                let v = &known[i];
+                v.len() < max && v.iter().any(|s| *s) && v.iter().any(|s| !*s)
+            })
             .map(|i| (i, known[i].len()))
     }
 
@@ -584,7 +609,34 @@ mod tests {
             level: 0.5,
             success: 0.95,
             reps,
+            max_reps: None,
         }
+    }
+
+    #[test]
+    fn an_ambiguous_bracket_gets_more_repetitions() {
+        // index 6 succeeds on even repetitions only: 2 of 3 at reps = 3, ambiguous, so it gets up
+        // to max_reps = 5 (3 of 5); index 7 always fails (not ambiguous: no more runs)
+        let ad = Adaptive {
+            max_reps: Some(5),
+            ..rule(3)
+        };
+        let runs = drive(&ad, 10, |i, r| i < 6 || (i == 6 && r % 2 == 0));
+        let at = |j: usize| runs.iter().filter(|(i, _)| *i == j).count();
+        assert_eq!((at(6), at(7)), (5, 3), "{runs:?}");
+        // without max_reps the same oracle stops at 3 runs each
+        let runs = drive(&rule(3), 10, |i, r| i < 6 || (i == 6 && r % 2 == 0));
+        assert_eq!(runs.iter().filter(|(i, _)| *i == 6).count(), 3);
+        let bad = Adaptive {
+            max_reps: Some(2),
+            ..rule(3)
+        };
+        assert!(
+            bad.check()
+                .unwrap_err()
+                .to_string()
+                .contains("≥ adaptive.reps")
+        );
     }
 
     /// Run the rule against a deterministic oracle (`ok(i, rep)`), returning the runs made.
@@ -595,7 +647,10 @@ mod tests {
             assert_eq!(r, known[i].len(), "repetitions in order");
             known[i].push(ok(i, r));
             runs.push((i, r));
-            assert!(runs.len() <= len * ad.reps, "terminates");
+            assert!(
+                runs.len() <= len * ad.max_reps.unwrap_or(ad.reps),
+                "terminates"
+            );
         }
         runs
     }

@@ -221,6 +221,7 @@ struct RawAdaptive {
     level: Option<f64>,
     success: Option<f64>,
     reps: Option<Spanned<i64>>,
+    max_reps: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -272,11 +273,26 @@ impl Src<'_> {
                 format!("at most the plan's reps = {plan_reps} (raise `reps`)"),
             ));
         }
+        let max_reps = match &r.max_reps {
+            Some(n) => {
+                let m = self.count("adaptive.max_reps", n, 1)?;
+                if m > plan_reps {
+                    return Err(self.err(
+                        n.span(),
+                        "adaptive.max_reps",
+                        format!("at most the plan's reps = {plan_reps} (raise `reps`)"),
+                    ));
+                }
+                Some(m)
+            }
+            None => None,
+        };
         let ad = super::adaptive::Adaptive {
             axis: axis.clone(),
             level: r.level.unwrap_or(0.5),
             success: r.success.unwrap_or(0.95),
             reps,
+            max_reps,
         };
         ad.check().map_err(|e| self.at(a.span(), e))?;
         Ok(ad)
