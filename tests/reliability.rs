@@ -592,3 +592,42 @@ fn oversized_plans_thread_counts_corrupt_meta_and_bad_outputs_in_sweeps() {
     assert_eq!(rc, 2, "{err}");
     assert!(err.contains("starts"), "{err}");
 }
+
+#[test]
+fn two_plans_started_at_once_into_one_new_directory_one_wins_whole() {
+    use dictlab::sweep::Plan;
+    let a = Plan::from_toml_str(common::PLAN).unwrap();
+    let b = Plan::from_toml_str(&common::PLAN.replace("base_seed = 11", "base_seed = 12")).unwrap();
+    for trial in 0..20 {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().join(format!("r{trial}"));
+        let barrier = std::sync::Barrier::new(2);
+        let (ra, rb) = std::thread::scope(|s| {
+            let ta = s.spawn(|| {
+                barrier.wait();
+                dictlab::sweep::store::prepare_dir(&a, &d)
+            });
+            let tb = s.spawn(|| {
+                barrier.wait();
+                dictlab::sweep::store::prepare_dir(&b, &d)
+            });
+            (ta.join().unwrap(), tb.join().unwrap())
+        });
+        assert!(
+            ra.is_ok() != rb.is_ok(),
+            "trial {trial}: exactly one wins ({ra:?}, {rb:?})"
+        );
+        // the directory holds the winner's plan and meta, nothing of the loser's
+        let stored = dictlab::sweep::store::stored_plan(&d).unwrap();
+        let winner = if ra.is_ok() { &a } else { &b };
+        assert_eq!(stored.hash, winner.hash, "trial {trial}");
+        let meta = std::fs::read_to_string(d.join("meta.json")).unwrap();
+        assert!(meta.contains(&winner.hash), "trial {trial}: {meta}");
+        let left: Vec<_> = std::fs::read_dir(&d)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with(".tmp"))
+            .collect();
+        assert!(left.is_empty(), "trial {trial}: temporary files left");
+    }
+}

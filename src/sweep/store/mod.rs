@@ -193,7 +193,11 @@ fn write_atomic(path: &Path, write: impl FnOnce(&mut std::fs::File) -> Result<()
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".tmp-{}-{name}", std::process::id()));
+    let tmp = dir.join(format!(
+        ".tmp-{}-{}-{name}",
+        std::process::id(),
+        TMP_SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
     let written = (|| {
         let mut f = std::fs::File::create(&tmp).map_err(|e| file_err("write", &tmp, e))?;
         write(&mut f)?;
@@ -310,7 +314,7 @@ pub fn prepare_dir(plan: &Plan, dir: &Path) -> Result<()> {
     let probe = dir.join(format!(".write-test-{}", std::process::id()));
     std::fs::write(&probe, b"ok").map_err(hint)?;
     let _ = std::fs::remove_file(&probe);
-    if let Some(old) = read_meta(dir)? {
+    let check = |old: Meta| {
         if old.plan_hash != plan.hash {
             return Err(Error::Results(format!(
                 "{} holds results of plan hash {}, this plan has hash {}: use another --out directory (or delete that one to start over)",
@@ -319,18 +323,70 @@ pub fn prepare_dir(plan: &Plan, dir: &Path) -> Result<()> {
                 plan.hash
             )));
         }
-        return Ok(());
-    }
-    let meta = Meta {
-        plan_hash: plan.hash.clone(),
-        plan_name: plan.name.clone(),
-        items: plan.items()?.len(),
-        methods: plan.methods.iter().map(|m| m.id.clone()).collect(),
-        crate_version: env!("CARGO_PKG_VERSION").into(),
+        Ok(())
     };
-    write_bytes_atomic(&dir.join("plan.toml"), plan.source.as_bytes())?;
-    write_bytes_atomic(&dir.join("meta.json"), &serde_json::to_vec_pretty(&meta)?)
+    if let Some(old) = read_meta(dir)? {
+        check(old)?;
+    } else {
+        let meta = Meta {
+            plan_hash: plan.hash.clone(),
+            plan_name: plan.name.clone(),
+            items: plan.items()?.len(),
+            methods: plan.methods.iter().map(|m| m.id.clone()).collect(),
+            crate_version: env!("CARGO_PKG_VERSION").into(),
+        };
+        // claim the directory: meta.json is created only where none exists, so of two sweeps of
+        // different plans started at once into one new directory exactly one wins and the other
+        // is refused before it writes anything else
+        if !create_if_absent(&dir.join("meta.json"), &serde_json::to_vec_pretty(&meta)?)? {
+            let old = read_meta(dir)?.ok_or_else(|| {
+                Error::Results(format!(
+                    "{}: meta.json vanished while claimed",
+                    dir.display()
+                ))
+            })?;
+            check(old)?;
+        }
+    }
+    // the plan of the claimed directory (also after a crash between the two writes)
+    if !dir.join("plan.toml").exists() {
+        write_bytes_atomic(&dir.join("plan.toml"), plan.source.as_bytes())?;
+    }
+    Ok(())
 }
+
+/// Create `path` with `bytes` only if it does not exist: a complete temporary file hard-linked
+/// into place (the link fails where the name exists), so readers never see a partial file.
+/// Returns whether this call created it.
+fn create_if_absent(path: &Path, bytes: &[u8]) -> Result<bool> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".tmp-{}-{}-claim",
+        std::process::id(),
+        TMP_SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    let written = (|| {
+        let mut f = std::fs::File::create(&tmp).map_err(|e| file_err("write", &tmp, e))?;
+        f.write_all(bytes).map_err(|e| file_err("write", &tmp, e))?;
+        f.sync_data().map_err(|e| file_err("write", &tmp, e))
+    })();
+    let linked = written.and_then(|()| match std::fs::hard_link(&tmp, path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(file_err("write", path, e)),
+    });
+    let _ = std::fs::remove_file(&tmp);
+    if linked.as_ref().is_ok_and(|c| *c)
+        && let Ok(d) = std::fs::File::open(dir)
+    {
+        let _ = d.sync_all();
+    }
+    linked
+}
+
+/// Distinguishes the temporary files of threads of one process.
+static TMP_SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// `DIR/meta.json`, if the directory has one.
 fn read_meta(dir: &Path) -> Result<Option<Meta>> {
