@@ -14,7 +14,7 @@
 //!   median final recovery rate over tuning runs, the best one marked — the same rule for every
 //!   method.
 
-use super::findings::{Best, axis_grid, family, grid_steps, track_of, tracks_of};
+use super::findings::{axis_grid, family, grid_steps, track_of, tracks_of};
 use crate::error::Result;
 use crate::sweep::adaptive::{Adaptive, CurvePoints, curve_points, known_of};
 use crate::table::{column_f64, column_str, median, wilson};
@@ -173,28 +173,98 @@ fn resampled(c: &CurvePoints, rng: &mut impl Rng) -> Vec<crate::sweep::adaptive:
         .collect()
 }
 
-/// Winners (`neural`, `tie`, `classical`) and grid steps of every (track, setting) with both
-/// sides, from one k* per curve and the tracks each curve counts in.
-fn winners(
-    curves: &[&CurvePoints],
-    tracks: &[Vec<&'static str>],
-    ks: &[f64],
-    grid: &[f64],
-) -> BTreeMap<(String, String), (&'static str, usize)> {
-    let mut by: BTreeMap<(String, String), Best> = BTreeMap::new();
-    for ((c, k), ts) in curves.iter().zip(ks).zip(tracks) {
-        for track in ts {
-            by.entry((track.to_string(), c.setting.clone()))
-                .or_insert_with(Best::new)
-                .add(&c.method, *k);
+/// The (track, setting) groups of a set of curves and, per curve, the groups it counts in and
+/// its side (0 classical, 1 neural; `None` for the coder and for starts other than data columns),
+/// computed once so that a bootstrap replicate compares numbers only.
+struct Groups {
+    /// (track, setting) of each group with both sides.
+    keys: Vec<(String, String)>,
+    /// Per curve: (side, the groups it counts in).
+    member: Vec<Option<(usize, Vec<usize>)>>,
+}
+
+impl Groups {
+    fn new(curves: &[&CurvePoints]) -> Self {
+        let blind = curves.iter().any(|c| track_of(&c.method) == "blind");
+        let mut index: BTreeMap<(String, String), usize> = BTreeMap::new();
+        let mut sides: Vec<[bool; 2]> = Vec::new();
+        let mut member = Vec::with_capacity(curves.len());
+        for c in curves {
+            let side = match family(&c.method) {
+                crate::spec::Family::Coder => None,
+                _ if super::findings::split_start(&c.method).1 != "data" => None,
+                crate::spec::Family::Classical => Some(0),
+                crate::spec::Family::Neural => Some(1),
+            };
+            let Some(side) = side else {
+                member.push(None);
+                continue;
+            };
+            let gs: Vec<usize> = tracks_of(&c.method, blind)
+                .into_iter()
+                .map(|t| {
+                    let n = index.len();
+                    let g = *index.entry((t.to_string(), c.setting.clone())).or_insert(n);
+                    if g == sides.len() {
+                        sides.push([false; 2]);
+                    }
+                    sides[g][side] = true;
+                    g
+                })
+                .collect();
+            member.push(Some((side, gs)));
+        }
+        // keep the groups with both sides, renumbered in (track, setting) order
+        let mut keep: Vec<((String, String), usize)> = index
+            .into_iter()
+            .filter(|(_, g)| sides[*g] == [true, true])
+            .collect();
+        keep.sort();
+        let renum: BTreeMap<usize, usize> = keep
+            .iter()
+            .enumerate()
+            .map(|(new, (_, old))| (*old, new))
+            .collect();
+        let member = member
+            .into_iter()
+            .map(|m| {
+                m.map(|(side, gs)| {
+                    (
+                        side,
+                        gs.into_iter()
+                            .filter_map(|g| renum.get(&g).copied())
+                            .collect(),
+                    )
+                })
+            })
+            .collect();
+        Groups {
+            keys: keep.into_iter().map(|(k, _)| k).collect(),
+            member,
         }
     }
-    by.into_iter()
-        .filter_map(|(key, b)| {
-            b.winner()
-                .map(|w| (key, (w, grid_steps(grid, b.k[0], b.k[1]))))
-        })
-        .collect()
+
+    /// Per group: the best classical and neural k* from one k* per curve.
+    fn best(&self, ks: &[f64]) -> Vec<[f64; 2]> {
+        let mut best = vec![[f64::NEG_INFINITY; 2]; self.keys.len()];
+        for (m, k) in self.member.iter().zip(ks) {
+            if let Some((side, gs)) = m {
+                for &g in gs {
+                    best[g][*side] = best[g][*side].max(*k);
+                }
+            }
+        }
+        best
+    }
+}
+
+/// 0 neural ahead, 1 tie, 2 classical ahead.
+fn winner(b: [f64; 2]) -> usize {
+    match b[1].total_cmp(&b[0]) {
+        std::cmp::Ordering::Greater => 0,
+        std::cmp::Ordering::Equal => 1,
+        std::cmp::Ordering::Less => 2,
+    }
 }
 
 /// The 2.5 % and 97.5 % points of `v` (sorted in place).
@@ -230,33 +300,27 @@ pub fn bootstrap_counts(
     let curves: Vec<&CurvePoints> = all.iter().filter(|c| keep(&c.method)).collect();
     let observed: Vec<f64> = curves.iter().map(|c| k_star(ad, &c.points)).collect();
     let grid = axis_grid(&observed);
-    let blind = curves.iter().any(|c| track_of(&c.method) == "blind");
-    let in_tracks: Vec<Vec<&'static str>> =
-        curves.iter().map(|c| tracks_of(&c.method, blind)).collect();
-    let obs = winners(&curves, &in_tracks, &observed, &grid);
-    let mut tracks: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
-    for key in obs.keys() {
-        tracks.entry(key.0.clone()).or_default().push(key.clone());
+    let groups = Groups::new(&curves);
+    let obs = groups.best(&observed);
+    let mut tracks: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (g, (track, _)) in groups.keys.iter().enumerate() {
+        tracks.entry(track.as_str()).or_default().push(g);
     }
-    const SIDES: [&str; 3] = ["neural", "tie", "classical"];
     let mut rng = crate::rng::rng_from_seed(seed);
     // per track, per side: the count in each replicate
-    let mut boot: BTreeMap<String, [Vec<f64>; 3]> = BTreeMap::new();
+    let mut boot: BTreeMap<&str, [Vec<f64>; 3]> = BTreeMap::new();
     for _ in 0..reps {
         let ks: Vec<f64> = curves
             .iter()
             .map(|c| k_star(ad, &resampled(c, &mut rng)))
             .collect();
-        let w = winners(&curves, &in_tracks, &ks, &grid);
-        for (track, keys) in &tracks {
+        let best = groups.best(&ks);
+        for (track, gs) in &tracks {
             let mut count = [0.0; 3];
-            for _ in 0..keys.len() {
-                let key = &keys[rng.random_range(0..keys.len())];
-                if let Some((win, _)) = w.get(key) {
-                    count[SIDES.iter().position(|s| s == win).unwrap_or(1)] += 1.0;
-                }
+            for _ in 0..gs.len() {
+                count[winner(best[gs[rng.random_range(0..gs.len())]])] += 1.0;
             }
-            let e = boot.entry(track.clone()).or_default();
+            let e = boot.entry(track).or_default();
             for (v, c) in e.iter_mut().zip(count) {
                 v.push(c);
             }
@@ -266,22 +330,25 @@ pub fn bootstrap_counts(
     let mut settings = Vec::new();
     let mut cols: [Vec<u32>; 9] = Default::default();
     let mut by_one: [Vec<u32>; 2] = Default::default();
-    for (track, keys) in &tracks {
-        out_track.push(track.clone());
-        settings.push(keys.len() as u32);
-        let e = boot.entry(track.clone()).or_default();
-        for (j, side) in SIDES.iter().enumerate() {
-            let n = keys.iter().filter(|k| obs[*k].0 == *side).count();
+    for (track, gs) in &tracks {
+        out_track.push(track.to_string());
+        settings.push(gs.len() as u32);
+        let e = boot.entry(track).or_default();
+        for j in 0..3 {
+            let n = gs.iter().filter(|g| winner(obs[**g]) == j).count();
             let (lo, hi) = percentiles(&mut e[j]);
             cols[3 * j].push(n as u32);
             // counts: the percentiles of whole numbers are whole
             cols[3 * j + 1].push(lo.max(0.0) as u32);
             cols[3 * j + 2].push(hi.max(0.0) as u32);
         }
-        for (v, side) in by_one.iter_mut().zip(["neural", "classical"]) {
+        for (v, side) in by_one.iter_mut().zip([0, 2]) {
             v.push(
-                keys.iter()
-                    .filter(|k| obs[*k].0 == side && obs[*k].1 == 1)
+                gs.iter()
+                    .filter(|g| {
+                        let b = obs[**g];
+                        winner(b) == side && grid_steps(&grid, b[0], b[1]) == 1
+                    })
                     .count() as u32,
             );
         }
