@@ -174,6 +174,17 @@ pub struct FindingsArgs {
     /// neural against classical.
     #[arg(long)]
     pub brief: bool,
+    /// Keep only the settings whose every curve of the plan is in INPUT (a partial merge of a run
+    /// in progress: a setting is compared only once all of its methods finished).
+    #[arg(long)]
+    pub complete_settings: bool,
+    /// Keep only the settings that this other results table has (with --settings-plan: those
+    /// whose every curve of that plan it has): a before/after comparison on the same settings.
+    #[arg(long)]
+    pub settings_of: Option<PathBuf>,
+    /// The plan of --settings-of, whose complete settings are kept.
+    #[arg(long, requires = "settings_of")]
+    pub settings_plan: Option<PathBuf>,
 }
 
 /// `KEY=VALUE` of `dictlab findings --only`.
@@ -1156,6 +1167,23 @@ fn findings(a: FindingsArgs) -> Result<String> {
         let rerun = crate::sweep::store::read_results(p)?;
         df = crate::report::findings::replace_methods(&df, &rerun)?;
         source = format!("{source} --replace {}", p.display());
+    }
+    if a.complete_settings {
+        let (kept, n) = crate::sweep::adaptive::complete_settings(&df, &plan)?;
+        df = kept;
+        source = format!("{source} --complete-settings ({n} settings complete)");
+    }
+    if let Some(p) = &a.settings_of {
+        let mut other = crate::sweep::store::read_results(p)?;
+        if let Some(op) = &a.settings_plan {
+            other = crate::sweep::adaptive::complete_settings(
+                &other,
+                &crate::sweep::Plan::from_file(op)?,
+            )?
+            .0;
+        }
+        df = crate::sweep::adaptive::on_settings_of(&df, &other, &ad)?;
+        source = format!("{source} --settings-of {}", p.display());
     }
     if !a.only.is_empty() {
         df = crate::report::findings::only_settings(&df, &a.only)?;

@@ -467,3 +467,51 @@ name = "omp"
     let a = Plan::from_toml_str(&without).unwrap();
     assert!(a.adaptive.unwrap().max_reps.is_none());
 }
+
+#[test]
+fn complete_settings_keeps_settings_whose_every_curve_finished() {
+    let plan = Plan::from_toml_str(
+        r#"
+name = "complete"
+base_seed = 3
+reps = 1
+[adaptive]
+axis = "sparsity"
+[instance]
+dim = 8
+n_atoms = 8
+n_samples = 60
+dictionary = "orthobasis"
+[grid]
+sparsity = [1, 2, 3]
+noise_sigma = [0.0, 0.1]
+[[method]]
+name = "omp"
+[[method]]
+name = "mod"
+iters = 3
+"#,
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    run_plan(&plan, dir.path(), &RunOptions::default()).unwrap();
+    let df = dictlab::sweep::merge(dir.path()).unwrap();
+    let (all, n) = dictlab::sweep::adaptive::complete_settings(&df, &plan).unwrap();
+    assert_eq!((n, all.height()), (2, df.height()));
+    // drop MOD's rows on σ = 0.1: that setting is incomplete, the other stays whole
+    let method = column_str(&df, "method").unwrap();
+    let noise = column_f64(&df, "p_inst_noise_sigma").unwrap();
+    let keep: Vec<bool> = (0..df.height())
+        .map(|i| !(method[i].starts_with("mod") && noise[i] == Some(0.1)))
+        .collect();
+    let part = df.filter(&BooleanChunked::new("k".into(), &keep)).unwrap();
+    let (kept, n) = dictlab::sweep::adaptive::complete_settings(&part, &plan).unwrap();
+    assert_eq!(n, 1);
+    assert!(
+        column_f64(&kept, "p_inst_noise_sigma")
+            .unwrap()
+            .iter()
+            .all(|v| *v == Some(0.0))
+    );
+    assert!(kept.height() > 0);
+}

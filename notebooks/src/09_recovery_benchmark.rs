@@ -380,26 +380,27 @@ if tune_path.exists() {
     report::show_df_rows(&contest::tuning_choice(&tune, &["lambda_scale", "lr", "batch"])?, 60);
 }
 // %% [markdown]
-// Then the rerun's results as committed (a run in progress is merged with finished curves only): what each method read
+// Then the rerun's results as committed, on the settings whose every curve has finished (a run in progress is merged
+// with finished curves only, and a setting is compared only once all of its methods are in): what each method read
 // (`told`: the true `k`, the estimate `k_hat`, or `nothing`), how often the budget ended its runs, and the count of
 // settings the best neural learner wins, ties or loses per track, with two-level bootstrap intervals. Beside it, the
-// same count from the full-size run on the same 34 settings (σ = 0.05, non-negative codes; every method there in the
-// oracle track as described above).
+// same count from the full-size run on the same settings (every method there in the oracle track, as described above).
 // %%
 let fair_path = results_dir.join("fair_n32.parquet");
-if fair_path.exists() {
-    let fair = sweep::store::read_results(&fair_path)?;
-    let seed = findings::BOOTSTRAP_SEED;
+let fair_plan = Plan::from_file(plan_path("benchmark_fair.toml"))?;
+let (fair, n_done) = if fair_path.exists() {
+    adaptive::complete_settings(&sweep::store::read_results(&fair_path)?, &fair_plan)?
+} else { (DataFrame::empty(), 0) };
+println!("{}: {n_done} of the plan's 34 settings complete", fair_path.display());
+if n_done > 0 {
     report::show_df_rows(&contest::told_table(&fair)?, 60);
     report::show_df_rows(&contest::cap_fractions(&fair)?, 60);
-    let after = contest::bootstrap_counts(&fair, &rule, &|_| true, 1000, seed)?;
+    let (seed, all) = (findings::BOOTSTRAP_SEED, |_: &str| true);
+    let after = contest::bootstrap_counts(&fair, &rule, &all, 1000, seed)?;
     report::show_df(&after);
     report::show_text(&format!("fair rerun:{}", findings::count_sentences(&after)?));
-    let slice = [("noise_sigma".to_string(), "0.05".to_string()), ("values".to_string(), "nonneg_uniform".to_string())];
-    let before = contest::bootstrap_counts(&findings::only_settings(&big, &slice)?, &rule, &|_| true, 1000, seed)?;
+    let before = contest::bootstrap_counts(&adaptive::on_settings_of(&big, &fair, &rule)?, &rule, &all, 1000, seed)?;
     report::show_text(&format!("full-size run, same settings:{}", findings::count_sentences(&before)?));
-} else {
-    println!("{} is not committed yet", fair_path.display());
 }
 // %% [markdown]
 // ## Observed at full size

@@ -64,13 +64,19 @@ pub fn track_of(method: &str) -> &'static str {
 
 /// A method id split into the method without its start and the start: `mod[init=near,init_dist=0.3]`
 /// → (`mod`, `near`); `unrolled[gradient=dec,init=data]` → (`unrolled[gradient=dec]`, `data`);
-/// a coder (`omp`) → (`omp`, `""`).
+/// a learner whose id sets no `init` started from the default, data columns (`ksvd[track=blind]` →
+/// (`ksvd[track=blind]`, `data`)); a coder or an unknown name (`omp`) → (`omp`, `""`).
 pub fn split_start(method: &str) -> (String, String) {
+    // a learner whose id names no start ran from the default one: data columns
+    let default_start = |name: &str| match crate::registry::lookup(name) {
+        Ok(m) if m.kind() == crate::registry::Kind::Learner => "data".to_string(),
+        _ => String::new(),
+    };
     let Some((name, rest)) = method.split_once('[') else {
-        return (method.to_string(), String::new());
+        return (method.to_string(), default_start(method));
     };
     let params = rest.strip_suffix(']').unwrap_or(rest);
-    let mut start = String::new();
+    let mut start = default_start(name);
     let kept: Vec<&str> = params
         .split(',')
         .filter(|kv| match kv.split_once('=') {
@@ -970,6 +976,12 @@ mod tests {
     fn starts_split_off_method_ids() {
         assert_eq!(split_start("omp"), ("omp".into(), String::new()));
         assert_eq!(split_start("mod[init=data]"), ("mod".into(), "data".into()));
+        // a learner without `init` started from data columns, the default
+        assert_eq!(split_start("mod"), ("mod".into(), "data".into()));
+        assert_eq!(
+            split_start("ksvd[track=blind]"),
+            ("ksvd[track=blind]".into(), "data".into())
+        );
         assert_eq!(
             split_start("unrolled[gradient=dec,layers=25,init=near,init_dist=0.3]"),
             ("unrolled[gradient=dec,layers=25]".into(), "near".into())

@@ -258,6 +258,87 @@ pub fn known(
         .collect()
 }
 
+/// The rows of an adaptive results table on the settings whose every curve of `plan` is in the
+/// table (a partial merge holds finished curves only, and a setting compared before its best
+/// methods finished would be read wrongly), and the number of such settings.
+///
+/// # Errors
+/// A plan without `[adaptive]`; a table without `instance`, `method`, `termination` or the axis.
+pub fn complete_settings(
+    df: &polars::prelude::DataFrame,
+    plan: &Plan,
+) -> Result<(polars::prelude::DataFrame, usize)> {
+    let ad = plan
+        .adaptive
+        .as_ref()
+        .ok_or_else(|| Error::invalid("plan", "no [adaptive] section", "an adaptive plan"))?;
+    let mut expected: HashMap<String, usize> = HashMap::new();
+    for c in curves(plan)? {
+        *expected.entry(c.setting).or_default() += 1;
+    }
+    let mut found: HashMap<String, usize> = HashMap::new();
+    for c in curve_points(df, ad)? {
+        *found.entry(c.setting).or_default() += 1;
+    }
+    let complete: std::collections::HashSet<&String> = expected
+        .iter()
+        .filter(|(s, n)| found.get(*s) == Some(*n))
+        .map(|(s, _)| s)
+        .collect();
+    let n = complete.len();
+    Ok((
+        on_settings(df, ad, &|s| complete.contains(&s.to_string()))?,
+        n,
+    ))
+}
+
+/// The rows of `df` whose setting (instance id without the axis) `keep` accepts.
+fn on_settings(
+    df: &polars::prelude::DataFrame,
+    ad: &Adaptive,
+    keep: &dyn Fn(&str) -> bool,
+) -> Result<polars::prelude::DataFrame> {
+    let prefix = format!("{}=", ad.axis);
+    let mask: Vec<bool> = crate::table::column_str(df, "instance")?
+        .iter()
+        .map(|inst| {
+            let setting: Vec<&str> = inst
+                .split(',')
+                .filter(|part| !part.starts_with(&prefix))
+                .collect();
+            keep(&setting.join(","))
+        })
+        .collect();
+    let mask = <polars::prelude::BooleanChunked as polars::prelude::NamedFrom<_, [bool]>>::new(
+        "keep".into(),
+        &mask,
+    );
+    Ok(df.filter(&mask)?)
+}
+
+/// The rows of `df` on the settings that `other` has (e.g. an earlier run restricted to the
+/// settings a rerun completed, for a before/after comparison on the same settings).
+///
+/// # Errors
+/// Tables without `instance`.
+pub fn on_settings_of(
+    df: &polars::prelude::DataFrame,
+    other: &polars::prelude::DataFrame,
+    ad: &Adaptive,
+) -> Result<polars::prelude::DataFrame> {
+    let prefix = format!("{}=", ad.axis);
+    let settings: std::collections::HashSet<String> = crate::table::column_str(other, "instance")?
+        .iter()
+        .map(|inst| {
+            inst.split(',')
+                .filter(|part| !part.starts_with(&prefix))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .collect();
+    on_settings(df, ad, &|s| settings.contains(s))
+}
+
 /// Runs, successes and the δ_k lower bounds seen at one axis value of a curve.
 #[derive(Clone, Debug, Default)]
 pub struct CurvePoint {
