@@ -116,6 +116,10 @@ pub enum Command {
     /// parameters by the median final recovery rate of a tuning sweep and mark the best
     /// (Markdown, or CSV with --csv).
     Tune(TuneArgs),
+    /// Import the runs of a merged table of PLAN into a results directory (one checksummed chunk),
+    /// so that `dictlab sweep PLAN --out DIR` resumes from them: a run continued on another machine
+    /// from its committed (partial) merge.
+    Import(ImportArgs),
     /// Print columns of a results table as CSV (every row, or each run's final row with
     /// --final): a look at the data without Python.
     Show(ShowArgs),
@@ -221,6 +225,19 @@ pub struct TransitionsArgs {
     /// `p_inst_dictionary,p_inst_coherence`): curves, median and mean k* with a 95 % interval.
     #[arg(long, value_delimiter = ',')]
     pub by: Vec<String>,
+}
+
+/// `dictlab import` flags.
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    /// The plan the table's runs belong to.
+    pub plan: PathBuf,
+    /// Results directory (created and claimed for PLAN if new).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// A merged table of PLAN (parquet), e.g. from `dictlab merge --partial`.
+    #[arg(long)]
+    pub from: PathBuf,
 }
 
 /// `dictlab tune` flags.
@@ -898,6 +915,14 @@ pub fn run(cli: Cli) -> Result<String> {
         Command::Findings(a) => findings(a),
         Command::Transitions(a) => transitions(a),
         Command::Tune(a) => tune(a),
+        Command::Import(a) => {
+            let plan = crate::sweep::Plan::from_file(&a.plan)?;
+            let table = crate::sweep::store::read_results(&a.from)?;
+            let n = crate::sweep::store::import_runs(&plan, &a.out, &table)?;
+            Ok(serde_json::to_string(
+                &serde_json::json!({"imported_runs": n, "out": a.out, "plan_hash": plan.hash}),
+            )?)
+        }
         Command::Show(a) => show(a),
         Command::Plan(a) => plan_summary(a),
         Command::Metrics(m) => metrics(m),

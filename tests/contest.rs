@@ -515,3 +515,65 @@ iters = 3
     );
     assert!(kept.height() > 0);
 }
+
+#[test]
+fn a_partial_merge_imported_into_a_new_directory_resumes_to_the_same_results() {
+    let plan = Plan::from_toml_str(
+        r#"
+name = "import"
+base_seed = 9
+reps = 2
+[adaptive]
+axis = "sparsity"
+[instance]
+dim = 8
+n_atoms = 8
+n_samples = 60
+dictionary = "orthobasis"
+[grid]
+sparsity = [1, 2, 3, 4]
+noise_sigma = [0.0, 0.1]
+[[method]]
+name = "omp"
+[[method]]
+name = "mod"
+iters = 3
+"#,
+    )
+    .unwrap();
+    let whole = tempfile::tempdir().unwrap();
+    run_plan(&plan, whole.path(), &RunOptions::default()).unwrap();
+    let reference = dictlab::sweep::merge(whole.path()).unwrap();
+    // a run that stopped after its first shard of two: its partial merge is what was kept
+    let first = tempfile::tempdir().unwrap();
+    let opts = RunOptions {
+        shard: dictlab::sweep::Shard { index: 0, count: 2 },
+        ..RunOptions::default()
+    };
+    run_plan(&plan, first.path(), &opts).unwrap();
+    let kept = dictlab::sweep::store::merge_partial(first.path()).unwrap();
+    assert!(kept.height() > 0 && kept.height() < reference.height());
+    // imported elsewhere, the sweep redoes only the rest and ends where the whole run ended
+    let moved = tempfile::tempdir().unwrap();
+    let n = dictlab::sweep::store::import_runs(&plan, moved.path(), &kept).unwrap();
+    assert!(n > 0);
+    assert_eq!(
+        dictlab::sweep::store::import_runs(&plan, moved.path(), &kept).unwrap(),
+        0,
+        "a second import adds nothing"
+    );
+    let out = run_plan(&plan, moved.path(), &RunOptions::default()).unwrap();
+    assert!(out.runs_done > 0);
+    let resumed = dictlab::sweep::merge(moved.path()).unwrap();
+    let ignore: Vec<&str> = dictlab::table::VOLATILE.to_vec();
+    let d = dictlab::table::differences(&reference, &resumed, &ignore).unwrap();
+    assert!(d.is_empty(), "{d:?}");
+    // rows of another plan are refused
+    let other =
+        Plan::from_toml_str(&plan.source.replace("base_seed = 9", "base_seed = 10")).unwrap();
+    let fresh = tempfile::tempdir().unwrap();
+    let e = dictlab::sweep::store::import_runs(&other, fresh.path(), &kept)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("import a merge of this plan"), "{e}");
+}

@@ -505,6 +505,54 @@ pub(super) fn frame_outcomes(df: &DataFrame, out: &mut HashMap<(i64, String), f6
     Ok(())
 }
 
+/// Import the runs of a merged table of `plan` into the results directory `dir` as one
+/// checksummed chunk, so that a sweep resumes from them — e.g. a run continued elsewhere, whose
+/// work directory was lost but whose (partial) merge was kept. Runs already in `dir` are left out.
+/// Takes the directory's lock: no sweep may write there meanwhile. Returns the runs imported.
+///
+/// # Errors
+/// Rows of another plan (naming both hashes), a directory of another plan, a sweep running
+/// there, I/O errors.
+pub fn import_runs(plan: &Plan, dir: &Path, table: &DataFrame) -> Result<usize> {
+    prepare_dir(plan, dir)?;
+    let _lock = crate::sweep::lock::lock_for_sweep(dir, None)?;
+    if let Some(other) = crate::table::column_str(table, "plan_hash")?
+        .into_iter()
+        .find(|h| *h != plan.hash)
+    {
+        return Err(Error::Results(format!(
+            "the table holds runs of plan hash {other}, the plan has hash {}: import a merge of this plan",
+            plan.hash
+        )));
+    }
+    let done = finished_runs(dir, false)?;
+    let keys = run_keys(table)?;
+    let keep: Vec<bool> = keys.iter().map(|k| !done.contains(k)).collect();
+    let new: HashSet<&(i64, String)> = keys
+        .iter()
+        .zip(&keep)
+        .filter(|(_, k)| **k)
+        .map(|(x, _)| x)
+        .collect();
+    if new.is_empty() {
+        return Ok(0);
+    }
+    let mut df = table.filter(&BooleanChunked::new("keep".into(), &keep))?;
+    let mut bytes = Vec::new();
+    ParquetWriter::new(&mut bytes).finish(&mut df)?;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let path = chunk_dir(dir).join(format!(
+        "import-{nanos:020}-{}-000000-{}.parquet",
+        std::process::id(),
+        checksum(&bytes)
+    ));
+    write_bytes_atomic(&path, &bytes)?;
+    Ok(new.len())
+}
+
 /// Add the provenance columns to a chunk.
 fn with_provenance(mut df: DataFrame, plan_hash: &str) -> Result<DataFrame> {
     let h = df.height();
