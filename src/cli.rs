@@ -1246,15 +1246,7 @@ fn tune(a: TuneArgs) -> Result<String> {
             "parameters that the methods of the tuning sweep set (their ids name them, e.g. `lambda_scale=0.1`)",
         ));
     }
-    match &a.csv {
-        Some(path) => {
-            write_csv(&mut t, path)?;
-            Ok(serde_json::to_string(
-                &serde_json::json!({"out": path, "rows": t.height()}),
-            )?)
-        }
-        None => crate::report::dashboard::markdown_table(&t),
-    }
+    csv_or_markdown(&mut t, a.csv.as_deref(), "rows")
 }
 
 /// `dictlab transitions`: the phase transition of every curve of a results table.
@@ -1282,14 +1274,23 @@ fn transitions(a: TransitionsArgs) -> Result<String> {
         let by: Vec<&str> = a.by.iter().map(String::as_str).collect();
         t = crate::sweep::adaptive::summarize_transitions(&t, &by)?;
     }
-    match &a.csv {
+    csv_or_markdown(&mut t, a.csv.as_deref(), "curves")
+}
+
+/// A table written as CSV to `csv` (printing `{"out": …, count: rows}`), else as Markdown.
+fn csv_or_markdown(
+    t: &mut polars::prelude::DataFrame,
+    csv: Option<&std::path::Path>,
+    count: &str,
+) -> Result<String> {
+    match csv {
         Some(path) => {
-            write_csv(&mut t, path)?;
-            Ok(serde_json::to_string(
-                &serde_json::json!({"out": path, "curves": t.height()}),
-            )?)
+            write_csv(t, path)?;
+            let mut out = serde_json::json!({"out": path});
+            out[count] = serde_json::json!(t.height());
+            Ok(serde_json::to_string(&out)?)
         }
-        None => crate::report::dashboard::markdown_table(&t),
+        None => crate::report::dashboard::markdown_table(t),
     }
 }
 

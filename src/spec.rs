@@ -571,11 +571,7 @@ impl<'a> Params<'a> {
     /// As [`Params::sparsity`], `None` where no sparsity is known (methods for which k only
     /// refines a default).
     pub fn sparsity_opt(&self, ctx: &Context<'_>) -> Option<usize> {
-        let known = match self.track() {
-            Track::Blind => ctx.sparsity_estimate.is_some() && !self.is_given("sparsity"),
-            Track::Oracle => self.given_sparsity().or(ctx.sparsity).is_some(),
-        };
-        known.then(|| self.sparsity(ctx).ok()).flatten()
+        self.sparsity(ctx).ok()
     }
 
     /// λ of a Lasso-type method that declares `lambda` and [`LAMBDA_SCALE`]: `lambda` if given;

@@ -379,8 +379,17 @@ pub fn mean_bootstrap95(values: &[f64], reps: usize, seed: u64) -> (f64, f64) {
                 / v.len() as f64
         })
         .collect();
-    means.sort_by(f64::total_cmp);
-    let at = |q: f64| means[((q * (reps - 1) as f64).round() as usize).min(reps - 1)];
+    percentiles95(&mut means)
+}
+
+/// The 2.5 % and 97.5 % points of `v` (sorted in place; the nearest order statistics; NaN for
+/// no values): the interval of a percentile bootstrap.
+pub fn percentiles95(v: &mut [f64]) -> (f64, f64) {
+    if v.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    v.sort_by(f64::total_cmp);
+    let at = |q: f64| v[((q * (v.len() - 1) as f64).round() as usize).min(v.len() - 1)];
     (at(0.025), at(0.975))
 }
 

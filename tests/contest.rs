@@ -468,13 +468,14 @@ name = "omp"
     assert!(a.adaptive.unwrap().max_reps.is_none());
 }
 
-#[test]
-fn complete_settings_keeps_settings_whose_every_curve_finished() {
-    let plan = Plan::from_toml_str(
+/// An adaptive plan of OMP and MOD on 8 × 8 orthobases, noiseless and at σ = 0.1, over the
+/// sparsities `ks` (a TOML list).
+fn small_adaptive_plan(base_seed: u64, reps: usize, ks: &str) -> Plan {
+    Plan::from_toml_str(&format!(
         r#"
-name = "complete"
-base_seed = 3
-reps = 1
+name = "small adaptive"
+base_seed = {base_seed}
+reps = {reps}
 [adaptive]
 axis = "sparsity"
 [instance]
@@ -483,16 +484,21 @@ n_atoms = 8
 n_samples = 60
 dictionary = "orthobasis"
 [grid]
-sparsity = [1, 2, 3]
+sparsity = {ks}
 noise_sigma = [0.0, 0.1]
 [[method]]
 name = "omp"
 [[method]]
 name = "mod"
 iters = 3
-"#,
-    )
-    .unwrap();
+"#
+    ))
+    .unwrap()
+}
+
+#[test]
+fn complete_settings_keeps_settings_whose_every_curve_finished() {
+    let plan = small_adaptive_plan(3, 1, "[1, 2, 3]");
     let dir = tempfile::tempdir().unwrap();
     run_plan(&plan, dir.path(), &RunOptions::default()).unwrap();
     let df = dictlab::sweep::merge(dir.path()).unwrap();
@@ -518,29 +524,7 @@ iters = 3
 
 #[test]
 fn a_partial_merge_imported_into_a_new_directory_resumes_to_the_same_results() {
-    let plan = Plan::from_toml_str(
-        r#"
-name = "import"
-base_seed = 9
-reps = 2
-[adaptive]
-axis = "sparsity"
-[instance]
-dim = 8
-n_atoms = 8
-n_samples = 60
-dictionary = "orthobasis"
-[grid]
-sparsity = [1, 2, 3, 4]
-noise_sigma = [0.0, 0.1]
-[[method]]
-name = "omp"
-[[method]]
-name = "mod"
-iters = 3
-"#,
-    )
-    .unwrap();
+    let plan = small_adaptive_plan(9, 2, "[1, 2, 3, 4]");
     let whole = tempfile::tempdir().unwrap();
     run_plan(&plan, whole.path(), &RunOptions::default()).unwrap();
     let reference = dictlab::sweep::merge(whole.path()).unwrap();

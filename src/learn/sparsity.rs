@@ -85,19 +85,13 @@ fn residual(y: ArrayView2<'_, f64>, m: usize, k: usize, seed: u64) -> Result<f64
     let codes = Omp::with_sparsity(k).encode(learned.dict.view(), y)?.codes;
     let r =
         &y - &crate::linalg::matmul_nn(learned.dict.view(), codes.view(), crate::linalg::Par::Seq);
-    let mut rel: Vec<f64> = (0..y.ncols())
+    let rel: Vec<f64> = (0..y.ncols())
         .map(|j| {
             let (a, b) = (r.column(j), y.column(j));
             (a.dot(&a) / b.dot(&b)).sqrt()
         })
         .collect();
-    rel.sort_by(f64::total_cmp);
-    let mid = rel.len() / 2;
-    Ok(if rel.len() % 2 == 1 {
-        rel[mid]
-    } else {
-        0.5 * (rel[mid - 1] + rel[mid])
-    })
+    Ok(crate::table::median(&rel))
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@
 //!   median final recovery rate over tuning runs, the best one marked — the same rule for every
 //!   method.
 
-use super::findings::{axis_grid, family, grid_steps, track_of, tracks_of};
+use super::findings::{axis_grid, family, grid_steps, side_of, track_of, tracks_of};
 use crate::error::Result;
 use crate::sweep::adaptive::{Adaptive, CurvePoints, curve_points, known_of};
 use crate::table::{column_f64, column_str, median, wilson};
@@ -190,13 +190,7 @@ impl Groups {
         let mut sides: Vec<[bool; 2]> = Vec::new();
         let mut member = Vec::with_capacity(curves.len());
         for c in curves {
-            let side = match family(&c.method) {
-                crate::spec::Family::Coder => None,
-                _ if super::findings::split_start(&c.method).1 != "data" => None,
-                crate::spec::Family::Classical => Some(0),
-                crate::spec::Family::Neural => Some(1),
-            };
-            let Some(side) = side else {
+            let Some(side) = side_of(&c.method) else {
                 member.push(None);
                 continue;
             };
@@ -267,17 +261,6 @@ fn winner(b: [f64; 2]) -> usize {
     }
 }
 
-/// The 2.5 % and 97.5 % points of `v` (sorted in place).
-fn percentiles(v: &mut [f64]) -> (f64, f64) {
-    v.sort_by(f64::total_cmp);
-    let at = |q: f64| v[((q * (v.len() - 1) as f64).round() as usize).min(v.len() - 1)];
-    if v.is_empty() {
-        (f64::NAN, f64::NAN)
-    } else {
-        (at(0.025), at(0.975))
-    }
-}
-
 /// Neural against classical per track (data starts; curves whose method id `keep` accepts): the
 /// number of settings, and for `neural`, `tie`, `classical` the observed count with a 95 %
 /// percentile interval (`*_lo`, `*_hi`) over `reps` bootstrap replicates seeded by `seed` — each
@@ -336,7 +319,7 @@ pub fn bootstrap_counts(
         let e = boot.entry(track).or_default();
         for j in 0..3 {
             let n = gs.iter().filter(|g| winner(obs[**g]) == j).count();
-            let (lo, hi) = percentiles(&mut e[j]);
+            let (lo, hi) = crate::table::percentiles95(&mut e[j]);
             cols[3 * j].push(n as u32);
             // counts: the percentiles of whole numbers are whole
             cols[3 * j + 1].push(lo.max(0.0) as u32);

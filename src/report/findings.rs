@@ -335,6 +335,18 @@ pub fn neural_vs_classical_where(t: &DataFrame, keep: &dyn Fn(&str) -> bool) -> 
     )?)
 }
 
+/// The side a curve of `method` counts on in the neural-against-classical comparison: 0 for a
+/// classical learner, 1 for a neural one, `None` for the coder and for starts other than data
+/// columns.
+pub(crate) fn side_of(method: &str) -> Option<usize> {
+    match family(method) {
+        Family::Coder => None,
+        _ if split_start(method).1 != "data" => None,
+        Family::Classical => Some(0),
+        Family::Neural => Some(1),
+    }
+}
+
 /// The best classical and neural k* of one setting (data starts), and the coder's.
 pub(crate) struct Best {
     /// Best k* per side (classical, neural); −1 while the side has no curve.
@@ -357,15 +369,11 @@ impl Best {
     /// Count curve `method` with transition `k` (learners from starts other than data columns
     /// are left out).
     pub(crate) fn add(&mut self, method: &str, k: f64) {
-        let side = match family(method) {
-            Family::Coder => {
-                self.coder = Some(k);
-                return;
-            }
-            _ if split_start(method).1 != "data" => return,
-            Family::Classical => 0,
-            Family::Neural => 1,
-        };
+        if family(method) == Family::Coder {
+            self.coder = Some(k);
+            return;
+        }
+        let Some(side) = side_of(method) else { return };
         match k.total_cmp(&self.k[side]) {
             std::cmp::Ordering::Greater => {
                 self.k[side] = k;
@@ -712,7 +720,7 @@ pub fn replace_methods(results: &DataFrame, rerun: &DataFrame) -> Result<DataFra
 /// # Errors
 /// A key that is not an instance column of the table (naming the columns there are).
 pub fn only_settings(df: &DataFrame, only: &[(String, String)]) -> Result<DataFrame> {
-    let mut keep = vec![true; df.height()];
+    let mut conds = Vec::new();
     for (k, v) in only {
         let col = format!("p_inst_{k}");
         if df.column(&col).is_err() {
@@ -727,17 +735,15 @@ pub fn only_settings(df: &DataFrame, only: &[(String, String)]) -> Result<DataFr
                 format!("an instance key of the table: {}", keys.join(", ")),
             ));
         }
-        let text = column_str(df, &col)?;
-        let num = v.parse::<f64>().ok();
-        for (i, t) in text.iter().enumerate() {
-            let same = match (num, t.parse::<f64>().ok()) {
-                (Some(a), Some(b)) => a.total_cmp(&b).is_eq(),
-                _ => t == v,
-            };
-            keep[i] &= same;
-        }
+        let value = v.parse::<f64>().map_or_else(
+            |_| crate::table::Value::from(v.as_str()),
+            crate::table::Value::Float,
+        );
+        conds.push((col, value));
     }
-    Ok(df.filter(&polars::prelude::BooleanChunked::new("keep".into(), &keep))?)
+    let conds: Vec<(&str, crate::table::Value)> =
+        conds.iter().map(|(c, v)| (c.as_str(), v.clone())).collect();
+    crate::table::filter_eq(df, &conds)
 }
 
 /// Replicates of the bootstrap of the neural-against-classical counts in [`markdown`].

@@ -124,6 +124,15 @@ impl Adaptive {
         })
     }
 
+    /// A curve's setting: the instance id `inst` without the axis key's part (`sparsity=…`).
+    pub fn setting_of(&self, inst: &str) -> String {
+        let prefix = format!("{}=", self.axis);
+        inst.split(',')
+            .filter(|part| !part.starts_with(&prefix))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
     /// Whether a run with success value `v` (see [`outcome_of_rows`]) succeeded; NaN (an error
     /// row, a run without the metric) never does.
     pub fn succeeded(&self, v: f64) -> bool {
@@ -298,16 +307,9 @@ fn on_settings(
     ad: &Adaptive,
     keep: &dyn Fn(&str) -> bool,
 ) -> Result<polars::prelude::DataFrame> {
-    let prefix = format!("{}=", ad.axis);
     let mask: Vec<bool> = crate::table::column_str(df, "instance")?
         .iter()
-        .map(|inst| {
-            let setting: Vec<&str> = inst
-                .split(',')
-                .filter(|part| !part.starts_with(&prefix))
-                .collect();
-            keep(&setting.join(","))
-        })
+        .map(|inst| keep(&ad.setting_of(inst)))
         .collect();
     let mask = <polars::prelude::BooleanChunked as polars::prelude::NamedFrom<_, [bool]>>::new(
         "keep".into(),
@@ -326,15 +328,9 @@ pub fn on_settings_of(
     other: &polars::prelude::DataFrame,
     ad: &Adaptive,
 ) -> Result<polars::prelude::DataFrame> {
-    let prefix = format!("{}=", ad.axis);
     let settings: std::collections::HashSet<String> = crate::table::column_str(other, "instance")?
         .iter()
-        .map(|inst| {
-            inst.split(',')
-                .filter(|part| !part.starts_with(&prefix))
-                .collect::<Vec<_>>()
-                .join(",")
-        })
+        .map(|inst| ad.setting_of(inst))
         .collect();
     on_settings(df, ad, &|s| settings.contains(s))
 }
@@ -391,18 +387,13 @@ pub fn curve_points(df: &polars::prelude::DataFrame, ad: &Adaptive) -> Result<Ve
     let mu = crate::table::column_f64_or_none(df, "m_inst_mu")?;
     let rip = crate::table::column_f64_or_none(df, "m_inst_rip_lower")?;
     let outcome = outcome_column(df)?;
-    let prefix = format!("{}=", ad.axis);
     let mut curves: HashMap<(String, String), CurvePoints> = HashMap::new();
     for i in 0..df.height() {
         if term[i] == "running" {
             continue;
         }
         let Some(v) = axis[i] else { continue };
-        let setting: Vec<&str> = inst[i]
-            .split(',')
-            .filter(|part| !part.starts_with(&prefix))
-            .collect();
-        let key = (method[i].clone(), setting.join(","));
+        let key = (method[i].clone(), ad.setting_of(&inst[i]));
         let ok = outcome[i].is_some_and(|x| ad.succeeded(x));
         let entry = curves.entry(key).or_insert_with_key(|k| CurvePoints {
             method: k.0.clone(),
