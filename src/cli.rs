@@ -31,6 +31,50 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// Parse `args` (the program name first): every option that takes a value accepts a
+    /// negative number as its value (`--noise-sigma -0.1` reaches the range check, which names
+    /// the range, instead of being read as an unknown flag), and a count (a `usize` option) given
+    /// a negative or fractional number says which integers it takes.
+    ///
+    /// # Errors
+    /// clap's error (usage, unknown flags, values out of their type).
+    pub fn parse_args<I, T>(args: I) -> std::result::Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        use clap::{CommandFactory, FromArgMatches};
+        fn count(s: &str) -> std::result::Result<usize, String> {
+            let t = s.trim();
+            match t.parse::<usize>() {
+                Ok(n) => Ok(n),
+                Err(_) if t.parse::<f64>().is_ok() => {
+                    Err(format!("an integer ≥ 0 is expected (found {t})"))
+                }
+                Err(_) => Err(format!("an integer ≥ 0 is expected (found \"{t}\")")),
+            }
+        }
+        fn widen(a: clap::Arg) -> clap::Arg {
+            if !a.get_action().takes_values() {
+                return a;
+            }
+            let is_count = a.get_value_parser().type_id() == std::any::TypeId::of::<usize>();
+            let a = a.allow_negative_numbers(true);
+            if is_count {
+                a.value_parser(count as fn(&str) -> std::result::Result<usize, String>)
+            } else {
+                a
+            }
+        }
+        let cmd = Cli::command()
+            .mut_args(widen)
+            .mut_subcommands(|sub| sub.mut_args(widen));
+        let m = cmd.try_get_matches_from(args)?;
+        Cli::from_arg_matches(&m)
+    }
+}
+
 /// Dictionary kinds on the command line.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum DictArg {
@@ -691,10 +735,11 @@ impl crate::iter::Observer<crate::learn::LearnState> for Progress<'_> {
             .as_ref()
             .map(|o| format!(" recovery_rate@0.99 {:.4}", o.last_rate()))
             .unwrap_or_default();
-        eprintln!(
+        // progress lines: a stderr that cannot be written loses them, not the run
+        crate::error::note(&format!(
             "iter {iter:>6}  time {elapsed:>9.3}s  data_fit {:.6e}{rate}",
             s.data_fit
-        );
+        ));
         flow
     }
 }
@@ -933,6 +978,7 @@ pub fn run(cli: Cli) -> Result<String> {
 fn generate(g: GenerateArgs) -> Result<String> {
     let spec = g.spec()?;
     io::create_dir(&g.out)?;
+    check_output_file(&g.out.join("A.npy"))?;
     let inst = spec.sample(g.seed)?;
     io::write_matrix(g.out.join("A.npy"), &inst.dict)?;
     io::write_matrix(g.out.join("X.npy"), &inst.codes)?;
@@ -954,6 +1000,7 @@ fn generate(g: GenerateArgs) -> Result<String> {
 
 /// `dictlab encode`: code signals against a dictionary (fastest of `--repeat` runs), with support metrics against true codes.
 fn encode(e: EncodeArgs) -> Result<String> {
+    check_output_file(&e.out)?;
     let coder = e.coder()?;
     let d = io::read_matrix(&e.dict, "dictionary")?;
     let y = io::read_matrix(&e.signals, "signals")?;
@@ -961,7 +1008,6 @@ fn encode(e: EncodeArgs) -> Result<String> {
         format!("the codes of {} atoms × {} signals", d.ncols(), y.ncols()),
         crate::mem::f64_bytes(&[(d.ncols(), y.ncols()), (d.ncols(), d.ncols())]),
     )?;
-    check_output_dir(&e.out)?;
     let truth = match &e.truth {
         Some(p) => {
             let x = io::read_matrix(p, "true codes")?;
@@ -1051,7 +1097,7 @@ fn status(a: StatusArgs) -> Result<String> {
 
 /// `dictlab merge`: one parquet table of a complete results directory.
 fn merge(a: MergeArgs) -> Result<String> {
-    check_output_dir(&a.out)?;
+    check_output_file(&a.out)?;
     let df = if a.partial {
         crate::sweep::store::merge_partial(&a.dir)?
     } else {
@@ -1067,6 +1113,7 @@ fn merge(a: MergeArgs) -> Result<String> {
 
 /// `dictlab report`: the offline HTML dashboard of a merged table.
 fn report(a: ReportArgs) -> Result<String> {
+    check_output_file(&a.out)?;
     let df = crate::sweep::store::read_results(&a.input)?;
     let title = a.title.clone().unwrap_or_else(|| {
         format!(
@@ -1080,6 +1127,7 @@ fn report(a: ReportArgs) -> Result<String> {
 
 /// `dictlab headline`: the headline table, printed or written into a document.
 fn headline(a: HeadlineArgs) -> Result<String> {
+    check_outputs(a.csv.as_deref(), a.update.as_deref())?;
     let df = crate::sweep::store::read_results(&a.input)?;
     if let Some(path) = &a.csv {
         let mut t = crate::report::dashboard::headline(&df)?;
@@ -1092,6 +1140,25 @@ fn headline(a: HeadlineArgs) -> Result<String> {
     print_or_update(body, a.update.as_deref(), "headline")
 }
 
+/// The optional outputs of a table command, checked before work: a CSV file that can be
+/// written, a document that exists and can be rewritten.
+fn check_outputs(csv: Option<&std::path::Path>, doc: Option<&std::path::Path>) -> Result<()> {
+    if let Some(c) = csv {
+        check_output_file(c)?;
+    }
+    if let Some(d) = doc {
+        if !d.is_file() {
+            return Err(Error::invalid(
+                "--update",
+                d.display(),
+                "an existing Markdown document holding the block's markers",
+            ));
+        }
+        check_output_file(d)?;
+    }
+    Ok(())
+}
+
 /// `body`, or (with a document) the document's `tag` block replaced by it and `{"updated": doc}`.
 fn print_or_update(body: String, doc: Option<&std::path::Path>, tag: &str) -> Result<String> {
     let Some(doc) = doc else {
@@ -1101,7 +1168,7 @@ fn print_or_update(body: String, doc: Option<&std::path::Path>, tag: &str) -> Re
         std::fs::read_to_string(doc).map_err(|e| crate::sweep::store::file_err("read", doc, e))?;
     let new = crate::report::dashboard::replace_block(&text, tag, &body)?;
     // through a temporary file and a rename: a full disk leaves the document as it was
-    crate::sweep::store::write_bytes_atomic(doc, new.as_bytes())?;
+    crate::io::write_bytes(doc, new.as_bytes())?;
     Ok(serde_json::to_string(&serde_json::json!({"updated": doc}))?)
 }
 
@@ -1163,14 +1230,15 @@ fn show(a: ShowArgs) -> Result<String> {
 /// Write `t` as CSV at `path`.
 fn write_csv(t: &mut polars::prelude::DataFrame, path: &std::path::Path) -> Result<()> {
     use polars::prelude::SerWriter;
-    let mut f =
-        std::fs::File::create(path).map_err(|e| crate::sweep::store::file_err("write", path, e))?;
-    polars::prelude::CsvWriter::new(&mut f).finish(t)?;
-    Ok(())
+    crate::io::write_with(path, |w| {
+        polars::prelude::CsvWriter::new(w).finish(t)?;
+        Ok(())
+    })
 }
 
 /// `dictlab findings`: the findings tables of a phase-transition benchmark.
 fn findings(a: FindingsArgs) -> Result<String> {
+    check_outputs(None, a.update.as_deref())?;
     let plan = crate::sweep::Plan::from_file(&a.plan)?;
     let ad = plan.adaptive.clone().ok_or_else(|| {
         Error::invalid(
@@ -1236,6 +1304,7 @@ fn findings(a: FindingsArgs) -> Result<String> {
 
 /// `dictlab tune`: the tuning rule over a tuning sweep's results.
 fn tune(a: TuneArgs) -> Result<String> {
+    check_outputs(a.csv.as_deref(), None)?;
     let df = crate::sweep::store::read_results(&a.input)?;
     let keys: Vec<&str> = a.keys.iter().map(String::as_str).collect();
     let mut t = crate::report::contest::tuning_choice(&df, &keys)?;
@@ -1251,6 +1320,7 @@ fn tune(a: TuneArgs) -> Result<String> {
 
 /// `dictlab transitions`: the phase transition of every curve of a results table.
 fn transitions(a: TransitionsArgs) -> Result<String> {
+    check_outputs(a.csv.as_deref(), None)?;
     let ad = match &a.plan {
         Some(p) => crate::sweep::Plan::from_file(p)?.adaptive.ok_or_else(|| {
             Error::invalid(
@@ -1423,27 +1493,48 @@ fn methods_text(a: &MethodsArgs) -> Result<String> {
     })
 }
 
-/// The directory an output file goes to exists (checked before any long work, so that a wrong
-/// path does not throw the results away at the end).
-fn check_output_dir(path: &std::path::Path) -> Result<()> {
-    match path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        Some(dir) if !dir.is_dir() => Err(Error::invalid(
-            "output path",
-            path.display(),
-            format!(
-                "a file in an existing directory (`{}` does not exist: create it first)",
-                dir.display()
-            ),
-        )),
-        _ => Ok(()),
+/// An output file can be written, checked before any work so that a wrong path does not throw
+/// the results away at the end: not a directory, in an existing directory this process can
+/// create files in (probed with a file created and removed at once).
+fn check_output_file(path: &std::path::Path) -> Result<()> {
+    let bad = |why: String| Error::invalid("output path", path.display(), why);
+    if path.is_dir() {
+        return Err(bad(
+            "a file name, not a directory (e.g. DIR/out.npy or DIR/all.parquet)".into(),
+        ));
+    }
+    let dir = match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(d) => d,
+        None => std::path::Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(bad(format!(
+            "a file in an existing directory (`{}` does not exist: create it first)",
+            dir.display()
+        )));
+    }
+    let probe = dir.join(format!(".write-test-{}", std::process::id()));
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+    {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            Ok(())
+        }
+        Err(e) => Err(bad(format!(
+            "a file in a directory this process can write (`{}`: {e})",
+            dir.display()
+        ))),
     }
 }
 
 fn learn(l: LearnArgs) -> Result<String> {
     use crate::learn::RecoveryObserver;
-    check_output_dir(&l.out)?;
+    check_output_file(&l.out)?;
     if let Some(t) = &l.trace {
-        check_output_dir(t)?;
+        check_output_file(t)?;
     }
     let y = io::read_matrix(&l.signals, "signals")?;
     let m = l.atoms;
@@ -1508,14 +1599,7 @@ fn learn(l: LearnArgs) -> Result<String> {
             out["time_to_target_s"] = o.reached().map(|(_, t)| t).into();
             out["iter_to_target"] = o.reached().map(|(i, _)| i).into();
             if let Some(path) = &l.trace {
-                let mut df = o.to_frame()?;
-                let f = std::fs::File::create(path).map_err(|e| Error::File {
-                    action: "write",
-                    path: path.clone(),
-                    source: Box::new(e),
-                })?;
-                use polars::prelude::SerWriter;
-                polars::prelude::CsvWriter::new(f).finish(&mut df)?;
+                crate::io::write_csv(path, &o.to_frame()?)?;
             }
         }
     }

@@ -209,3 +209,17 @@ pub fn check_finite(what: &'static str, a: ndarray::ArrayView2<'_, f64>) -> Resu
     }
     Ok(())
 }
+
+/// Print a warning line on stderr (`warning: …`). A stderr that cannot be written (a full device,
+/// a closed pipe) loses the warning, never the work: the error that matters is reported by the
+/// exit status.
+pub fn warn(msg: &str) {
+    note(&format!("warning: {msg}"));
+}
+
+/// Print a line on stderr (progress, warnings); a stderr that cannot be written loses the line,
+/// not the work.
+pub fn note(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
+}

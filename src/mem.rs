@@ -4,13 +4,16 @@
 //! Sizes are checked *before* allocating, so that `--dim 100000 --atoms 100000` or an `.npy`
 //! header that claims 10¹⁰ entries is a typed error naming the size and the fix, not an abort
 //! inside the allocator. The limit is, in order: [`set_limit`] (the CLI's `--max-memory`, a plan's
-//! `max_memory`), the `DICTLAB_MAX_MEMORY` environment variable, or the memory the system reports
-//! as available (`MemAvailable` of `/proc/meminfo`). Where none is known, nothing is refused.
+//! `max_memory`), the `DICTLAB_MAX_MEMORY` environment variable, or the smallest of the memory the
+//! system reports as available (`MemAvailable` of `/proc/meminfo`), the address space `ulimit -v`
+//! leaves (`RLIMIT_AS`) and the room in the process's cgroup (v1 or v2: what Slurm and containers
+//! set). Where none is known, nothing is refused.
 //!
 //! Estimates count the dense `f64` arrays a step holds at once (inputs, outputs, the main
 //! temporaries); they are lower bounds, so the check refuses only what cannot fit.
 
 use crate::error::{Error, Result};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 static LIMIT: AtomicU64 = AtomicU64::new(0);
@@ -60,7 +63,76 @@ fn available() -> Option<u64> {
     Some(kb.saturating_mul(1024))
 }
 
-/// The limit in force and where it comes from.
+/// The soft `RLIMIT_AS` (what `ulimit -v` sets) less the address space already mapped
+/// (`VmSize` of `/proc/self/status`); `None` when unlimited.
+fn address_space_headroom() -> Option<u64> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes the struct it is given and nothing else.
+    if unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut lim) } != 0
+        || lim.rlim_cur == libc::RLIM_INFINITY
+    {
+        return None;
+    }
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let used_kb: u64 = status
+        .lines()
+        .find(|l| l.starts_with("VmSize:"))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(0);
+    Some(lim.rlim_cur.saturating_sub(used_kb.saturating_mul(1024)))
+}
+
+/// A number in a cgroup file; `None` for `max`, a missing file, or a value so large it means
+/// "no limit" (cgroup v1 writes 2⁶³ rounded down to a page).
+fn cgroup_value(path: &Path) -> Option<u64> {
+    let v: u64 = std::fs::read_to_string(path).ok()?.trim().parse().ok()?;
+    (v < 1 << 60).then_some(v)
+}
+
+/// The memory the cgroups of this process still allow: for each cgroup from the process's own
+/// up to the root, limit − usage (v2: `memory.max` − `memory.current`; v1: `memory.limit_in_bytes`
+/// − `memory.usage_in_bytes`), the smallest. `cgroups` is the text of `/proc/self/cgroup`,
+/// `root` the cgroup mount (`/sys/fs/cgroup`).
+fn cgroup_headroom(cgroups: &str, root: &Path) -> Option<u64> {
+    let mut best: Option<u64> = None;
+    for line in cgroups.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (Some(_), Some(ctrl), Some(rel)) = (parts.next(), parts.next(), parts.next()) else {
+            continue;
+        };
+        let (base, limit, usage) = if ctrl.is_empty() {
+            (root.to_path_buf(), "memory.max", "memory.current")
+        } else if ctrl.split(',').any(|c| c == "memory") {
+            (
+                root.join("memory"),
+                "memory.limit_in_bytes",
+                "memory.usage_in_bytes",
+            )
+        } else {
+            continue;
+        };
+        let mut dir = base.join(rel.trim_start_matches('/'));
+        loop {
+            if let Some(lim) = cgroup_value(&dir.join(limit)) {
+                let used = cgroup_value(&dir.join(usage)).unwrap_or(0);
+                let room = lim.saturating_sub(used);
+                best = Some(best.map_or(room, |b| b.min(room)));
+            }
+            if dir == base || !dir.pop() {
+                break;
+            }
+        }
+    }
+    best
+}
+
+/// The limit in force and where it comes from: a limit set for this process (or
+/// `DICTLAB_MAX_MEMORY`) as given; otherwise the smallest of the memory the system reports as
+/// available, the address space `ulimit -v` leaves, and what the cgroup (Slurm's, a container's)
+/// leaves.
 pub fn limit() -> Option<(u64, &'static str)> {
     let set = LIMIT.load(Ordering::SeqCst);
     if set > 0 {
@@ -72,7 +144,20 @@ pub fn limit() -> Option<(u64, &'static str)> {
     {
         return Some((b, "DICTLAB_MAX_MEMORY limit"));
     }
-    available().map(|b| (b, "memory available on this machine"))
+    let cgroups = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    [
+        available().map(|b| (b, "memory available on this machine")),
+        address_space_headroom().map(|b| (b, "address space left under ulimit -v")),
+        cgroup_headroom(&cgroups, Path::new("/sys/fs/cgroup")).map(|b| {
+            (
+                b,
+                "memory left in this process's cgroup (a Slurm or container limit)",
+            )
+        }),
+    ]
+    .into_iter()
+    .flatten()
+    .min_by_key(|(b, _)| *b)
 }
 
 /// Bytes of `f64` arrays with these entry counts (saturating: a product that overflows is
@@ -142,10 +227,10 @@ pub fn cap_threads(t: usize, what: &str) -> Result<usize> {
     }
     let cap = 4 * cores();
     if t > cap {
-        eprintln!(
-            "warning: {what} {t} capped at {cap} (4 × the {} cores of this machine)",
+        crate::error::warn(&format!(
+            "{what} {t} capped at {cap} (4 × the {} cores of this machine)",
             cores()
-        );
+        ));
         return Ok(cap);
     }
     Ok(t)
@@ -175,5 +260,29 @@ mod tests {
         );
         assert_eq!(human(1536), "1.5 KiB");
         assert_eq!(human(3 << 30), "3.0 GiB");
+    }
+
+    #[test]
+    fn cgroup_limits_of_v1_and_v2_and_their_ancestors_are_read() {
+        let root = tempfile::tempdir().unwrap();
+        let w = |rel: &str, file: &str, v: &str| {
+            let d = root.path().join(rel);
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(d.join(file), v).unwrap();
+        };
+        // v2: the job's own cgroup has no limit, its parent (the Slurm job) has 4 GiB, 1 GiB used
+        w("slurm/job_7", "memory.max", "max\n");
+        w("slurm/job_7", "memory.current", "100\n");
+        w("slurm", "memory.max", "4294967296\n");
+        w("slurm", "memory.current", "1073741824\n");
+        let got = cgroup_headroom("0::/slurm/job_7\n", root.path());
+        assert_eq!(got, Some(3 * 1024 * 1024 * 1024));
+        // v1: limit_in_bytes 2000, usage 500; another controller's line ignored
+        w("memory/job", "memory.limit_in_bytes", "2000");
+        w("memory/job", "memory.usage_in_bytes", "500");
+        w("memory", "memory.limit_in_bytes", "9223372036854771712");
+        let got = cgroup_headroom("5:cpu,cpuacct:/job\n4:memory:/job\n", root.path());
+        assert_eq!(got, Some(1500));
+        assert_eq!(cgroup_headroom("0::/none\n", root.path()), None);
     }
 }

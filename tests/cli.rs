@@ -243,13 +243,17 @@ fn error_paths_exit_2_with_a_message_naming_the_fix() {
     nan[(2, 3)] = f64::NAN;
     io::write_matrix(d.join("nan.npy"), &nan).unwrap();
     io::write_matrix(d.join("t.npy"), &Array2::<f64>::ones((5, 4))).unwrap();
-    ndarray_npy::write_npy(d.join("f32.npy"), &Array2::<f32>::ones((4, 4))).unwrap();
+    std::fs::write(
+        d.join("i8.npy"),
+        common::npy_bytes("<i8", "(4, 4)", false, 128, 0),
+    )
+    .unwrap();
     std::fs::write(d.join("junk.npy"), b"not an npy file").unwrap();
     for (est, needle) in [
         ("missing.npy", "cannot read"),
         ("nan.npy", "non-finite"),
         ("t.npy", "transpose"),
-        ("f32.npy", "float64"),
+        ("i8.npy", "float64"),
         ("junk.npy", "cannot read"),
     ] {
         let (rc, _, stderr) = dictlab(&[

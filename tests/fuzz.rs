@@ -6,6 +6,8 @@
 //! | target | cases | inputs |
 //! |---|---:|---|
 //! | `.npy` reader | 4000 | valid headers with random shapes and dtypes, truncated and padded files, random bytes |
+//! | `.npy` header parser | 6000 | header dicts from valid and hostile fragments (either quote, `3L`, nesting, junk), versions 1–4, headers up to 69 kB |
+//! | Slurm scripts | 100 | plan names of newlines, quotes, `$(`, `;`, `#SBATCH`, control characters: every non-comment line unchanged |
 //! | plan parser | 3000 | plans assembled from valid and hostile fragments (NaN, negatives, huge sizes, wrong types, unknown keys) |
 //! | command line | 2500 | argument lists drawn from every subcommand's flags with hostile values, parsed and turned into specs/methods |
 //! | instance specs | 1000 | random (n, m, N, k, θ, μ, dictionary, values, noise) drawn and, when valid and tiny, sampled |
@@ -73,10 +75,147 @@ proptest! {
         let r = no_panic("read_matrix", || dictlab::io::read_matrix(&path, "fuzz"));
         if let Ok(a) = r {
             // what is read is what the header declared, and finite
-            prop_assert_eq!(a.len() * 8, data_len);
+            let item = if descr == "<f4" { 4 } else { 8 };
+            prop_assert_eq!(a.len() * item, data_len);
             prop_assert!(a.iter().all(|v| v.is_finite()));
         }
     }
+}
+
+/// A header dict assembled from valid and hostile fragments: either quote style, Python 2 longs,
+/// spacing, missing or repeated keys, junk.
+fn header_dict() -> impl Strategy<Value = String> {
+    let frag = prop::sample::select(vec![
+        "'descr': '<f8'",
+        "\"descr\": \"<f8\"",
+        "'descr': '>f4'",
+        "'descr': [('a', '<f8')]",
+        "'fortran_order': False",
+        "\"fortran_order\": True",
+        "'fortran_order': 0",
+        "'shape': (2, 3)",
+        "'shape': (2L, 3L)",
+        "\"shape\": (3,)",
+        "'shape': ()",
+        "'shape': (99999999999999999999999999999999999999999, 2)",
+        "'shape': (2, (3,))",
+        "'shape': [2, 3]",
+        "'extra': None",
+        "'",
+        "\"",
+        "(",
+        ")",
+        ":",
+        "{",
+        "}",
+        "\\",
+        "é",
+    ]);
+    (prop::collection::vec(frag, 0..6), any::<bool>(), 0usize..3).prop_map(
+        |(parts, braces, spaces)| {
+            let body = parts.join(&format!(",{}", " ".repeat(spaces)));
+            if braces { format!("{{{body}}}") } else { body }
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(cases(6000))]
+    #[test]
+    fn npy_header_parser_never_panics_on_any_header(
+        dict in header_dict(),
+        version in prop::sample::select(vec![1u8, 2, 3, 4]),
+        pad in 0usize..70_000,
+        data in prop::collection::vec(any::<u8>(), 0..64),
+    ) {
+        let mut text = dict.into_bytes();
+        text.extend(std::iter::repeat_n(b' ', pad % 9000 + if pad > 66_000 { 60_000 } else { 0 }));
+        text.push(b'\n');
+        let mut b = b"\x93NUMPY".to_vec();
+        b.push(version);
+        b.push(0);
+        if version == 1 {
+            let len = u16::try_from(text.len()).unwrap_or(u16::MAX);
+            b.extend_from_slice(&len.to_le_bytes());
+        } else {
+            b.extend_from_slice(&(text.len() as u32).to_le_bytes());
+        }
+        b.extend_from_slice(&text);
+        b.extend_from_slice(&data);
+        let r = no_panic("npy::read_2d", || {
+            dictlab::io::npy::read_2d(&mut &b[..], std::path::Path::new("fuzz.npy"), "fuzz", None)
+        });
+        if let Ok(a) = r {
+            prop_assert!(a.len() * 4 <= data.len());
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(cases(100))]
+    /// A plan's free-text name never changes a line that Slurm or the shell reads: every
+    /// `#SBATCH` line and every command line of the emitted scripts is the same as for a plain
+    /// name (the name only appears, escaped, in a comment).
+    #[test]
+    fn no_plan_name_reaches_the_shell_or_sbatch(
+        name in prop::collection::vec(
+            prop::sample::select(vec![
+                "x", " ", "\n", "\r", "'", "\"", "`", "$(", ")", ";", "&&", "|", "#", "\\", "\t",
+                "#SBATCH --mem=1", "touch owned", "é", "\u{0}", "\u{1b}[2J",
+            ]),
+            0..10,
+        )
+    ) {
+        let name: String = name.concat();
+        let dir = tempfile::tempdir().unwrap();
+        let scripts = |plan_name: &str, sub: &str| -> Vec<String> {
+            let plan = dir.path().join(format!("{sub}.toml"));
+            let mut text = format!("name = {}\n", toml_string(plan_name));
+            text.push_str("[instance]\ndim = 4\nn_atoms = 4\nn_samples = 8\nsparsity = 1\n[[method]]\nname = \"omp\"\n");
+            std::fs::write(&plan, text).unwrap();
+            let out = dir.path().join("r");
+            dictlab::sweep::slurm::emit(&dictlab::sweep::slurm::SlurmOptions {
+                plan,
+                out: out.clone(),
+                shards: 2,
+                cpus_per_shard: 1,
+                time: "01:00:00".into(),
+                mem: None,
+                partition: None,
+                dictlab: Some("/bin/true".into()),
+            })
+            .unwrap();
+            ["sweep.sbatch", "merge.sbatch"]
+                .iter()
+                .flat_map(|f| {
+                    std::fs::read_to_string(out.join("slurm").join(f))
+                        .unwrap()
+                        .lines()
+                        .filter(|l| !l.starts_with("# ") || l.starts_with("#SBATCH"))
+                        .map(str::to_string)
+                        .collect::<Vec<_>>()
+                })
+                .collect()
+        };
+        let plain = scripts("plain", "a");
+        let hostile = scripts(&name, "b");
+        prop_assert_eq!(plain, hostile);
+    }
+}
+
+/// `s` as a TOML basic string.
+fn toml_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 // ---------------------------------------------------------------- plans

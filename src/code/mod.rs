@@ -159,10 +159,15 @@ pub fn check_problem(dict: ArrayView2<'_, f64>, y: ArrayView2<'_, f64>) -> Resul
         ));
     }
     if let Some(j) = norms.iter().position(|&v| v <= 1e-300) {
+        let norm = crate::linalg::norm2(dict.column(j));
         return Err(Error::invalid(
             "dictionary",
-            format!("atom {j} has zero norm"),
-            "non-zero atoms (remove or resample them)",
+            if norm == 0.0 {
+                format!("atom {j} has zero norm")
+            } else {
+                format!("atom {j} has norm {norm:.3e}, too small to square in floating point")
+            },
+            "non-zero atoms of a sane scale: remove or resample zero atoms, normalize the columns (unit-norm atoms) first",
         ));
     }
     Ok(norms)

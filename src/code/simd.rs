@@ -88,7 +88,7 @@ pub fn level() -> Level {
         let env = std::env::var("DICTLAB_SIMD").ok();
         let (level, warning) = resolve(env.as_deref(), detected());
         if let Some(w) = warning {
-            eprintln!("warning: {w}");
+            crate::error::warn(&w);
         }
         level
     })

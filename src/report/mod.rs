@@ -110,7 +110,7 @@ pub fn show_html(html: &str) {
             let prev = std::fs::read_to_string(&path).ok();
             record = accumulate(prev.as_deref(), cell, html);
             // a record that cannot be written only costs the earlier outputs of this cell
-            let _ = std::fs::write(&path, &record);
+            let _ = crate::io::write_bytes(&path, record.as_bytes());
             record.split_once('\n').map_or("", |(_, b)| b)
         }
         _ => html,
@@ -632,11 +632,7 @@ impl Report {
     /// Write the HTML document.
     pub fn write_html(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
         let path = path.as_ref();
-        std::fs::write(path, self.to_html()).map_err(|e| crate::error::Error::File {
-            action: "write",
-            path: path.to_path_buf(),
-            source: Box::new(e),
-        })
+        crate::io::write_bytes(path, self.to_html().as_bytes())
     }
 }
 

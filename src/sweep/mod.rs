@@ -47,6 +47,11 @@ struct GridAxis {
     tuples: Vec<Vec<Value>>,
 }
 
+/// The most work items (grid points × repetitions) a sweep may have: far beyond what a machine
+/// runs (10⁸ runs of a millisecond each are 28 hours), and small enough that expanding the list
+/// is never the failure.
+pub const MAX_ITEMS: usize = 100_000_000;
+
 /// Cross-product of axes; a coupled axis sweeps several keys jointly (benchopt's
 /// `'n_samples, n_features': [(100, 10), …]`).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -75,6 +80,27 @@ impl Grid {
         });
         self
     }
+    /// The number of points, counted before anything is expanded.
+    ///
+    /// # Errors
+    /// More than [`MAX_ITEMS`] points.
+    pub fn size(&self) -> Result<usize> {
+        self.axes
+            .iter()
+            .try_fold(1usize, |a, ax| a.checked_mul(ax.tuples.len()))
+            .filter(|&n| n <= MAX_ITEMS)
+            .ok_or_else(|| {
+                Error::invalid(
+                    "grid",
+                    self.axes
+                        .iter()
+                        .map(|a| format!("{} × {}", a.keys.join(","), a.tuples.len()))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    format!("at most {MAX_ITEMS} points: split the plan into several"),
+                )
+            })
+    }
     /// All points, first axis slowest.
     ///
     /// # Errors
@@ -102,6 +128,13 @@ impl Grid {
                 ));
             }
         }
+        let n = self.size()?;
+        let keys: usize = self.axes.iter().map(|a| a.keys.len()).sum();
+        let per_point = 64 + keys as u128 * (std::mem::size_of::<(String, Value)>() as u128 + 32);
+        crate::mem::check(
+            format!("expanding a grid of {n} points"),
+            (n as u128).saturating_mul(per_point),
+        )?;
         let mut pts = vec![Point(vec![])];
         for ax in &self.axes {
             let mut next = Vec::with_capacity(pts.len() * ax.tuples.len());
@@ -153,8 +186,26 @@ impl Sweep {
         if self.reps == 0 {
             return Err(Error::invalid("reps", 0, "at least one repetition"));
         }
+        let n = self
+            .grid
+            .size()?
+            .checked_mul(self.reps)
+            .filter(|&n| n <= MAX_ITEMS)
+            .ok_or_else(|| {
+                Error::invalid(
+                    "reps",
+                    self.reps,
+                    format!(
+                        "at most {MAX_ITEMS} items (grid points × reps): lower reps or split the plan"
+                    ),
+                )
+            })?;
+        crate::mem::check(
+            format!("a sweep's list of {n} work items"),
+            (n as u128).saturating_mul(std::mem::size_of::<Item>() as u128 + 64),
+        )?;
         let pts = self.grid.points()?;
-        let mut out = Vec::with_capacity(pts.len() * self.reps);
+        let mut out = Vec::with_capacity(n);
         for (pi, p) in pts.into_iter().enumerate() {
             let instance = p.id();
             for rep in 0..self.reps {

@@ -47,11 +47,7 @@ fn shell_quote(p: &Path) -> String {
 }
 
 fn write_script(path: &Path, text: &str) -> Result<()> {
-    std::fs::write(path, text).map_err(|e| Error::File {
-        action: "write",
-        path: path.to_path_buf(),
-        source: Box::new(e),
-    })?;
+    crate::io::write_bytes(path, text.as_bytes())?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -22,15 +22,17 @@ pub(super) struct JRow {
     termination: String,
 }
 
-/// One finished run as one journal line; the item is looked up in the plan by its index.
+/// One finished run as one journal line; the item is looked up in the plan by its index, and the
+/// line is read only by a sweep of the plan whose hash it carries.
 #[derive(serde::Serialize, serde::Deserialize)]
 pub(super) struct JRun {
+    plan: String,
     item: usize,
     rows: Vec<JRow>,
 }
 
 impl JRun {
-    pub(super) fn new(item: usize, rows: &[Row]) -> Self {
+    pub(super) fn new(plan: &str, item: usize, rows: &[Row]) -> Self {
         let rows = rows
             .iter()
             .map(|r| JRow {
@@ -58,7 +60,11 @@ impl JRun {
                 termination: r.termination.clone(),
             })
             .collect();
-        JRun { item, rows }
+        JRun {
+            plan: plan.to_string(),
+            item,
+            rows,
+        }
     }
     pub(super) fn rows(self) -> Vec<Row> {
         self.rows
@@ -101,37 +107,58 @@ pub(super) fn journal_files(dir: &Path, tag: Option<&str>) -> Result<Vec<PathBuf
     list_files(&journal_dir(dir), "jsonl", &prefix)
 }
 
-/// The complete lines of a journal (a line cut by a crash is ignored).
-pub(super) fn read_journal(path: &Path, items: &[Item]) -> Result<Vec<(Item, Vec<Row>)>> {
-    let text = std::fs::read_to_string(path).map_err(|e| file_err("read", path, e))?;
-    let complete = match text.rfind('\n') {
-        Some(i) => &text[..i],
-        None => "",
+/// The runs in the complete lines of a journal of `plan`. A line cut by a crash (the last,
+/// without its newline), a line without its checksum or failing it, a line that is not UTF-8 or
+/// not a run, and a line of another plan are damaged: ignored with a warning (their runs are
+/// redone), never read as finished runs.
+pub(super) fn read_journal(
+    path: &Path,
+    plan: &str,
+    items: &[Item],
+) -> Result<Vec<(Item, Vec<Row>)>> {
+    let bytes = std::fs::read(path).map_err(|e| file_err("read", path, e))?;
+    let complete = match bytes.iter().rposition(|&b| b == b'\n') {
+        Some(i) => &bytes[..i],
+        None => &[][..],
+    };
+    let warn = |what: String| {
+        crate::error::warn(&format!(
+            "{}: {what}; line ignored (its run will be redone)",
+            path.display()
+        ))
     };
     let mut out = Vec::new();
-    for line in complete.lines().filter(|l| !l.trim().is_empty()) {
-        // `json \t checksum` (lines written before checksums have no tab; JSON escapes tabs)
-        let line = match line.rsplit_once('\t') {
+    for (no, raw) in complete.split(|&b| b == b'\n').enumerate() {
+        let Ok(line) = std::str::from_utf8(raw) else {
+            warn(format!("line {} is not UTF-8 text", no + 1));
+            continue;
+        };
+        if line.trim().is_empty() {
+            continue;
+        }
+        // `json \t checksum` (JSON escapes tabs, so the last tab separates them)
+        let json = match line.rsplit_once('\t') {
             Some((json, sum)) if sum == checksum(json.as_bytes()) => json,
             Some(_) => {
-                eprintln!(
-                    "warning: {}: a line fails its checksum; ignored (its run will be redone)",
-                    path.display()
-                );
+                warn(format!("line {} fails its checksum", no + 1));
                 continue;
             }
-            None => line,
+            None => {
+                warn(format!("line {} has no checksum", no + 1));
+                continue;
+            }
         };
-        match serde_json::from_str::<JRun>(line) {
+        match serde_json::from_str::<JRun>(json) {
+            Ok(j) if j.plan != plan => warn(format!(
+                "line {} is a run of plan {}, not of this plan {plan}",
+                no + 1,
+                j.plan
+            )),
             Ok(j) => match items.get(j.item) {
                 Some(it) => out.push((it.clone(), j.rows())),
-                None => eprintln!(
-                    "warning: {}: item {} is not in the plan; line ignored",
-                    path.display(),
-                    j.item
-                ),
+                None => warn(format!("item {} is not in the plan", j.item)),
             },
-            Err(e) => eprintln!("warning: {}: unreadable line ignored ({e})", path.display()),
+            Err(e) => warn(format!("line {} is not a run ({e})", no + 1)),
         }
     }
     Ok(out)
@@ -146,7 +173,7 @@ pub(super) fn journal_runs(
     let items = plan.items()?;
     let mut out = HashSet::new();
     for p in journal_files(dir, None)? {
-        for (it, rows) in read_journal(&p, &items)? {
+        for (it, rows) in read_journal(&p, &plan.hash, &items)? {
             if let Some(r) = rows.first() {
                 let key = (it.item as i64, r.method.clone());
                 if !done.contains(&key) {
@@ -173,7 +200,7 @@ pub(super) fn recover_journals(
     let items = plan.items()?;
     let mut runs = Vec::new();
     for p in &files {
-        for (it, rows) in read_journal(p, &items)? {
+        for (it, rows) in read_journal(p, &plan.hash, &items)? {
             let Some(m) = rows.first().map(|r| r.method.clone()) else {
                 continue;
             };
@@ -186,6 +213,7 @@ pub(super) fn recover_journals(
         write_chunk(dir, plan, tag, 0, &runs)?;
     }
     for p in &files {
+        crate::io::fault::check(crate::io::fault::Op::Remove, p)?;
         std::fs::remove_file(p).map_err(|e| file_err("remove", p, e))?;
     }
     Ok(runs.len())

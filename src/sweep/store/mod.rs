@@ -168,66 +168,7 @@ pub struct RunSummary {
     pub elapsed_s: f64,
 }
 
-pub(crate) fn file_err(
-    action: &'static str,
-    path: &Path,
-    e: impl std::error::Error + Send + Sync + 'static,
-) -> Error {
-    Error::File {
-        action,
-        path: path.to_path_buf(),
-        source: Box::new(e),
-    }
-}
-
-/// Write to `path` through a temporary file in the same directory: write, `fsync`, rename,
-/// `fsync` the directory. A failure at any step leaves `path` as it was and removes the
-/// temporary file, so a full disk or a file-size limit never truncates an existing file.
-fn write_atomic(path: &Path, write: impl FnOnce(&mut std::fs::File) -> Result<()>) -> Result<()> {
-    use std::io::Write;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(
-        ".tmp-{}-{}-{name}",
-        std::process::id(),
-        TMP_SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-    ));
-    let written = (|| {
-        let mut f = std::fs::File::create(&tmp).map_err(|e| file_err("write", &tmp, e))?;
-        write(&mut f)?;
-        f.flush().map_err(|e| file_err("write", &tmp, e))?;
-        f.sync_data().map_err(|e| file_err("write", &tmp, e))?;
-        drop(f);
-        std::fs::rename(&tmp, path).map_err(|e| file_err("write", path, e))
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-        return written;
-    }
-    // the rename is durable once the directory is
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
-}
-
-/// Write `bytes` to `path` atomically (see the private `write_atomic`: temporary file, `fsync`,
-/// rename, `fsync` of the directory; on failure the old file is untouched).
-///
-/// # Errors
-/// Any I/O error, naming the path.
-pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    write_atomic(path, |f| {
-        use std::io::Write;
-        f.write_all(bytes).map_err(|e| file_err("write", path, e))
-    })
-}
+pub(crate) use crate::io::{create_if_absent, file_err, write_bytes as write_bytes_atomic};
 
 /// Write a frame as parquet, atomically.
 ///
@@ -236,7 +177,7 @@ pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 pub fn write_parquet(df: &DataFrame, path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
     let mut df = df.clone();
-    write_atomic(path, |f| {
+    crate::io::write_with(path, |f| {
         ParquetWriter::new(f).finish(&mut df)?;
         Ok(())
     })
@@ -355,39 +296,6 @@ pub fn prepare_dir(plan: &Plan, dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Create `path` with `bytes` only if it does not exist: a complete temporary file hard-linked
-/// into place (the link fails where the name exists), so readers never see a partial file.
-/// Returns whether this call created it.
-fn create_if_absent(path: &Path, bytes: &[u8]) -> Result<bool> {
-    use std::io::Write;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".tmp-{}-{}-claim",
-        std::process::id(),
-        TMP_SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-    ));
-    let written = (|| {
-        let mut f = std::fs::File::create(&tmp).map_err(|e| file_err("write", &tmp, e))?;
-        f.write_all(bytes).map_err(|e| file_err("write", &tmp, e))?;
-        f.sync_data().map_err(|e| file_err("write", &tmp, e))
-    })();
-    let linked = written.and_then(|()| match std::fs::hard_link(&tmp, path) {
-        Ok(()) => Ok(true),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
-        Err(e) => Err(file_err("write", path, e)),
-    });
-    let _ = std::fs::remove_file(&tmp);
-    if linked.as_ref().is_ok_and(|c| *c)
-        && let Ok(d) = std::fs::File::open(dir)
-    {
-        let _ = d.sync_all();
-    }
-    linked
-}
-
-/// Distinguishes the temporary files of threads of one process.
-static TMP_SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
 /// `DIR/meta.json`, if the directory has one.
 fn read_meta(dir: &Path) -> Result<Option<Meta>> {
     let path = dir.join("meta.json");
@@ -458,29 +366,49 @@ fn run_keys(df: &DataFrame) -> Result<Vec<(i64, String)>> {
 }
 
 /// Finished runs `(item, method id)` found in the chunks. A corrupt chunk (checksum or parquet)
-/// is an error naming it, unless `move_bad` (a sweep or `dictlab repair`, holding the lock): then
-/// it is moved to `chunks/corrupt/` and its runs count as not done.
+/// or a chunk of another plan than the directory's is an error naming it, unless `move_bad` (a
+/// sweep or `dictlab repair`, holding the lock): then it is moved to `chunks/corrupt/` or
+/// `chunks/foreign/` and its runs count as not done.
 fn finished_runs(dir: &Path, move_bad: bool) -> Result<HashSet<(i64, String)>> {
+    let want = read_meta(dir)?.map(|m| m.plan_hash);
     let mut done = HashSet::new();
     for path in chunk_files(dir)? {
-        let cols = vec!["item".to_string(), "method".to_string()];
-        match read_chunk(&path, Some(cols)) {
+        let cols = vec!["item".into(), "method".into(), "plan_hash".into()];
+        let read = read_chunk(&path, Some(cols)).and_then(|df| {
+            let hashes = crate::table::column_str(&df, "plan_hash")?;
+            match (&want, hashes.iter().find(|h| Some(*h) != want.as_ref())) {
+                (Some(w), Some(other)) => Err(Error::Results(format!(
+                    "chunk {} holds runs of plan {other}, the directory's plan is {w}: run `dictlab repair {}` to move it aside (its runs are not this plan's)",
+                    path.display(),
+                    dir.display()
+                ))),
+                _ => Ok(df),
+            }
+        });
+        match read {
             Ok(df) => done.extend(run_keys(&df)?),
             Err(e) if !move_bad => return Err(e),
             Err(e) => {
-                let bad = chunk_dir(dir).join("corrupt");
-                std::fs::create_dir_all(&bad).map_err(|e| file_err("write", &bad, e))?;
-                let to = bad.join(path.file_name().unwrap_or_default());
-                eprintln!(
-                    "warning: unreadable chunk {} ({e}); moved to {} and its runs will be redone",
-                    path.display(),
+                let foreign = e.to_string().contains("the directory's plan is");
+                let to = move_aside(dir, &path, if foreign { "foreign" } else { "corrupt" })?;
+                crate::error::warn(&format!(
+                    "{e}; moved to {} and its runs will be redone",
                     to.display()
-                );
-                std::fs::rename(&path, &to).map_err(|e| file_err("write", &to, e))?;
+                ));
             }
         }
     }
     Ok(done)
+}
+
+/// Move a chunk into `chunks/{sub}/` (never delete a file a user may want back); returns where.
+fn move_aside(dir: &Path, path: &Path, sub: &str) -> Result<PathBuf> {
+    let aside = chunk_dir(dir).join(sub);
+    std::fs::create_dir_all(&aside).map_err(|e| file_err("write", &aside, e))?;
+    let to = aside.join(path.file_name().unwrap_or_default());
+    crate::io::fault::check(crate::io::fault::Op::Remove, path)?;
+    std::fs::rename(path, &to).map_err(|e| file_err("write", &to, e))?;
+    Ok(to)
 }
 
 /// The success value ([`crate::sweep::adaptive::outcome_of_rows`]) of every finished run in the
@@ -728,9 +656,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_journal_line_that_fails_its_checksum_is_ignored_and_legacy_lines_still_read() {
+    fn damaged_journal_lines_are_ignored_and_never_read_as_runs() {
         let dir = tempfile::tempdir().unwrap();
-        let items: Vec<Item> = (0..3)
+        let items: Vec<Item> = (0..5)
             .map(|i| Item {
                 item: i,
                 point: super::super::Point(vec![]),
@@ -739,26 +667,32 @@ mod tests {
                 seed: i as u64,
             })
             .collect();
-        let line = |i: usize| {
+        let line = |plan: &str, i: usize| {
             let json =
-                serde_json::to_string(&JRun::new(i, &[Row::new("omp").metric("x", 0.5)])).unwrap();
+                serde_json::to_string(&JRun::new(plan, i, &[Row::new("omp").metric("x", 0.5)]))
+                    .unwrap();
             (
                 json.clone(),
                 format!("{json}\t{}\n", checksum(json.as_bytes())),
             )
         };
-        let (_, good) = line(0);
-        let (_, bad) = line(1);
+        let (_, good) = line("p1", 0);
+        let (_, bad) = line("p1", 1);
         let bad = bad.replacen("0.5", "0.7", 1).replacen("\"x\"", "\"y\"", 1);
-        let (legacy, _) = line(2);
+        let (no_sum, _) = line("p1", 2);
+        let (_, foreign) = line("p2", 3);
+        let (_, torn) = line("p1", 4);
+        let mut bytes = format!("{good}{bad}{no_sum}\n{foreign}").into_bytes();
+        bytes.extend_from_slice(b"\xff\xfe not utf-8\n");
+        bytes.extend_from_slice(&torn.as_bytes()[..torn.len() - 1]);
         let path = dir.path().join("s0of1-1-000000.jsonl");
-        std::fs::write(&path, format!("{good}{bad}{legacy}\n")).unwrap();
-        let runs = read_journal(&path, &items).unwrap();
+        std::fs::write(&path, bytes).unwrap();
+        let runs = read_journal(&path, "p1", &items).unwrap();
         let got: Vec<usize> = runs.iter().map(|(it, _)| it.item).collect();
         assert_eq!(
             got,
-            vec![0, 2],
-            "the damaged line is dropped, the legacy one kept"
+            vec![0],
+            "only the whole, checksummed line of this plan is a run"
         );
     }
 }

@@ -302,11 +302,12 @@ impl Shared<'_> {
         // one line per finished run, appended under the lock that also orders the channel, so a
         // rotation splits runs exactly between journals; `json \t checksum`: a line torn by a
         // kill or damaged on disk is recognised and its run redone, never read as a finished run
-        let line = serde_json::to_string(&JRun::new(item.item, &rows))
+        let line = serde_json::to_string(&JRun::new(&self.plan.hash, item.item, &rows))
             .map(|l| format!("{l}\t{}\n", checksum(l.as_bytes())));
         let j = self.journal.lock().unwrap_or_else(|p| p.into_inner());
         let written = line.map_err(Error::from).and_then(|l| {
             use std::io::Write;
+            crate::io::fault::check(crate::io::fault::Op::Append, &j.path)?;
             (&j.file)
                 .write_all(l.as_bytes())
                 .map_err(|e| file_err("write", &j.path, e))
@@ -443,6 +444,7 @@ impl Writer<'_> {
                 }
             }
         }
+        crate::io::fault::check(crate::io::fault::Op::Remove, &old_path)?;
         std::fs::remove_file(&old_path).map_err(|e| file_err("remove", &old_path, e))?;
         self.pending.clear();
         self.pending.append(&mut self.carry);

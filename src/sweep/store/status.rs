@@ -5,7 +5,8 @@ use super::*;
 /// What [`repair`] did.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct Repair {
-    /// Corrupt chunks moved to `chunks/corrupt/` (their runs will be redone).
+    /// Corrupt chunks and chunks of another plan moved to `chunks/corrupt/` and `chunks/foreign/`
+    /// (their runs will be redone).
     pub corrupt_moved: usize,
     /// Chunks whose every run is also in an earlier chunk, moved to `chunks/duplicate/`.
     pub duplicate_chunks_moved: usize,
@@ -16,12 +17,15 @@ pub struct Repair {
 }
 
 /// Repair a results directory (`dictlab repair`): corrupt chunks (checksum or parquet) are
-/// moved to `chunks/corrupt/`, and a run found in two chunks is kept in the first (by name)
-/// only. Holds the directory's exclusive lock, so it never runs beside a sweep.
+/// moved to `chunks/corrupt/`, chunks of another plan to `chunks/foreign/`, and a run found in
+/// two chunks is kept in the first (by name) only — the chunk that held the copy is moved to
+/// `chunks/duplicate/`. Nothing is deleted. Holds the directory's exclusive lock, so it never runs beside a sweep.
 ///
 /// # Errors
 /// [`Error::Locked`] while a sweep writes the directory; I/O errors naming the path.
 pub fn repair(dir: &Path) -> Result<Repair> {
+    // a results directory, not any path (the lock would create it)
+    stored_plan(dir)?;
     let _lock = crate::sweep::lock::lock_exclusive(dir)?;
     let mut out = Repair::default();
     let before = chunk_files(dir)?.len();
@@ -43,10 +47,7 @@ pub fn repair(dir: &Path) -> Result<Repair> {
         }
         out.duplicate_runs_dropped += dup.len();
         if dup.len() == run_set.len() {
-            let aside = chunk_dir(dir).join("duplicate");
-            std::fs::create_dir_all(&aside).map_err(|e| file_err("write", &aside, e))?;
-            let to = aside.join(path.file_name().unwrap_or_default());
-            std::fs::rename(&path, &to).map_err(|e| file_err("write", &to, e))?;
+            move_aside(dir, &path, "duplicate")?;
             out.duplicate_chunks_moved += 1;
             continue;
         }
@@ -65,10 +66,10 @@ pub fn repair(dir: &Path) -> Result<Repair> {
             _ => stem.clone(),
         };
         let new = chunk_dir(dir).join(format!("{base}-{}.parquet", checksum(&bytes)));
+        // the rewritten chunk first, then the original (with the duplicate runs) aside, never
+        // deleted: a crash in between leaves the duplicates, which the next repair handles
         write_bytes_atomic(&new, &bytes)?;
-        if new != path {
-            std::fs::remove_file(&path).map_err(|e| file_err("remove", &path, e))?;
-        }
+        move_aside(dir, &path, "duplicate")?;
         seen.extend(run_keys(&kept)?);
         out.chunks_rewritten += 1;
     }
@@ -258,7 +259,7 @@ fn adaptive_status(
     let items = plan.items()?;
     let mut journaled = 0;
     for p in journal_files(dir, None)? {
-        for (it, rows) in read_journal(&p, &items)? {
+        for (it, rows) in read_journal(&p, &plan.hash, &items)? {
             if let Some(r) = rows.first()
                 && let std::collections::hash_map::Entry::Vacant(e) =
                     outcomes.entry((it.item as i64, r.method.clone()))
@@ -425,6 +426,14 @@ fn merge_with(dir: &Path, partial: bool) -> Result<DataFrame> {
         )));
     }
     if partial {
+        if frames.is_empty() {
+            return Err(Error::Results(format!(
+                "{} holds no finished runs yet (no chunk in {}): wait for the sweep's first chunk (every few seconds), or see `dictlab status {}`",
+                dir.display(),
+                chunk_dir(dir).display(),
+                dir.display()
+            )));
+        }
         let df = union_concat(&frames)?;
         let df = match &plan.adaptive {
             Some(ad) => finished_curves_only(&df, &plan, ad, &outcomes)?,
