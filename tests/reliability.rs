@@ -631,3 +631,168 @@ fn two_plans_started_at_once_into_one_new_directory_one_wins_whole() {
         assert!(left.is_empty(), "trial {trial}: temporary files left");
     }
 }
+
+#[test]
+fn learners_at_tiny_and_huge_scales_learn_the_same_or_are_refused() {
+    // MOD, K-SVD and online DL are scale-equivariant: the same recovery at 1e-40 and 1e40 as at
+    // 1 (their dead-atom tests are relative); 1e-120 (squares underflow) is refused with the fix
+    let dir = tempfile::tempdir().unwrap();
+    let inst = small_instance(dir.path());
+    let y = dictlab::io::read_matrix(inst.join("Y.npy"), "Y").unwrap();
+    let rate = |scale: f64, method: &str| -> Result<String, String> {
+        let path = dir.path().join(format!("y{scale:e}.npy"));
+        dictlab::io::write_matrix(&path, &(&y * scale)).unwrap();
+        let (rc, out, err) = dictlab(&[
+            "learn",
+            "--signals",
+            p(&path),
+            "--atoms",
+            "32",
+            "--method",
+            method,
+            "--sparsity",
+            "3",
+            "--truth",
+            p(&inst.join("A.npy")),
+            "--out",
+            p(&dir.path().join("d.npy")),
+        ]);
+        if rc != 0 {
+            return Err(err);
+        }
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        Ok(v["recovery"]["recovery_rate"].to_string())
+    };
+    for method in ["mod", "ksvd", "online"] {
+        let at_one = rate(1.0, method).unwrap();
+        for scale in [1e-40, 1e40] {
+            assert_eq!(
+                rate(scale, method).unwrap(),
+                at_one,
+                "{method} at {scale:e}"
+            );
+        }
+        let e = rate(1e-120, method).unwrap_err();
+        assert!(
+            e.contains("divide them by their largest norm"),
+            "{method}: {e}"
+        );
+    }
+}
+
+#[test]
+fn round_two_edges_are_clear_errors_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // a full stdout is an error exit, not a silent 0
+    if Path::new("/dev/full").exists() {
+        let full = std::fs::File::create("/dev/full").unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_dictlab"))
+            .arg("methods")
+            .stdout(full)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("writing standard output"));
+    }
+    // negative values reach the range checks
+    let (rc, _, err) = dictlab(&[
+        "generate",
+        "--dim",
+        "-1",
+        "--atoms",
+        "8",
+        "--samples",
+        "10",
+        "--out",
+        p(d),
+    ]);
+    assert_eq!(rc, 2);
+    assert!(err.contains("an integer ≥ 0"), "{err}");
+    let (rc, _, err) = dictlab(&[
+        "generate",
+        "--dim",
+        "8",
+        "--atoms",
+        "8",
+        "--samples",
+        "10",
+        "--noise-sigma",
+        "-0.1",
+        "--out",
+        p(d),
+    ]);
+    assert_eq!(rc, 2);
+    assert!(err.contains("σ ≥ 0"), "{err}");
+    // outputs are checked before the work: a directory as --out, a missing directory
+    let inst = small_instance(d);
+    for out in [d.to_path_buf(), d.join("missing").join("d.npy")] {
+        let (rc, _, err) = dictlab(&[
+            "learn",
+            "--signals",
+            p(&inst.join("Y.npy")),
+            "--atoms",
+            "32",
+            "--method",
+            "mod",
+            "--sparsity",
+            "3",
+            "--out",
+            p(&out),
+        ]);
+        assert_eq!(rc, 2, "{err}");
+        assert!(err.contains("output path"), "{err}");
+    }
+    // .npy from standard input
+    let out = Command::new(env!("CARGO_BIN_EXE_dictlab"))
+        .args([
+            "metrics",
+            "--truth",
+            p(&inst.join("A.npy")),
+            "--estimate",
+            "-",
+        ])
+        .stdin(std::fs::File::open(inst.join("A.npy")).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"recovery_rate\":1.0"));
+    // repair of a path that is not a results directory creates nothing
+    let nowhere = d.join("nowhere");
+    let (rc, _, err) = dictlab(&["repair", p(&nowhere)]);
+    assert_eq!(rc, 2);
+    assert!(
+        err.contains("not a sweep results directory") && !nowhere.exists(),
+        "{err}"
+    );
+    // merge --partial before the first chunk
+    let r = d.join("r");
+    std::fs::create_dir_all(r.join("chunks")).unwrap();
+    std::fs::write(r.join("plan.toml"), PLAN).unwrap();
+    let (rc, _, err) = dictlab(&["merge", "--partial", p(&r), "-o", p(&d.join("x.parquet"))]);
+    assert_eq!(rc, 2);
+    assert!(err.contains("no finished runs yet"), "{err}");
+    // counts that cannot be expanded are refused before they are
+    for reps in ["4611686018427387904", "1000000000000"] {
+        let plan = write_plan(d, &PLAN.replace("reps = 2", &format!("reps = {reps}")));
+        let (rc, _, err) = dictlab(&["plan", p(&plan)]);
+        assert_eq!(rc, 2, "{err}");
+        assert!(err.contains("at most 100000000 items"), "{err}");
+    }
+    // the memory check reads ulimit -v (what a scheduler sets), not only the machine's memory
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -v 700000; exec '{}' generate --dim 64 --atoms 128 --samples 2000000 --sparsity 3 --out '{}'",
+            env!("CARGO_BIN_EXE_dictlab"),
+            p(&d.join("g"))
+        ))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("ulimit -v") || err.contains("available on this machine"),
+        "{err}"
+    );
+}

@@ -158,6 +158,19 @@ pub fn check_problem(dict: ArrayView2<'_, f64>, y: ArrayView2<'_, f64>) -> Resul
             "signals with a sane scale: divide them by their largest norm first",
         ));
     }
+    // the mirror image: signals so small that their squares underflow (1e-170 × a unit signal)
+    // make every correlation 0 and the coders return zeros "converged"
+    let largest = y
+        .axis_iter(Axis(1))
+        .map(|c| crate::linalg::norm2(c))
+        .fold(0.0f64, f64::max);
+    if largest > 0.0 && largest < TINY_SIGNAL {
+        return Err(Error::invalid(
+            "signals",
+            format!("largest signal norm {largest:.3e}, whose square underflows"),
+            "signals with a sane scale: divide them by their largest norm first",
+        ));
+    }
     if let Some(j) = norms.iter().position(|&v| v <= 1e-300) {
         let norm = crate::linalg::norm2(dict.column(j));
         return Err(Error::invalid(
@@ -172,6 +185,10 @@ pub fn check_problem(dict: ArrayView2<'_, f64>, y: ArrayView2<'_, f64>) -> Resul
     }
     Ok(norms)
 }
+
+/// Signals whose largest norm is below this are refused: their squares (≈ 1e-280 and less) lose
+/// all precision in the correlations and Gram matrices of every coder.
+pub const TINY_SIGNAL: f64 = 1e-140;
 
 pub(crate) fn check_lambda(lambda: f64) -> Result<()> {
     ensure!(

@@ -448,8 +448,24 @@ pub fn check_signals(y: ArrayView2<'_, f64>, m: usize) -> Result<()> {
         "all zero",
         "signals with some energy"
     );
+    // squares (Gram matrices, statistics) and fourth powers (ℓ4) of signals far from unit scale
+    // underflow or overflow: refused with the fix rather than learned wrong
+    let rms = signal_power(y).sqrt();
+    if !(SIGNAL_SCALE.0..=SIGNAL_SCALE.1).contains(&rms) {
+        return Err(Error::invalid(
+            "signals",
+            format!("root-mean-square signal norm {rms:.3e}"),
+            format!(
+                "signals at a scale in [{:.0e}, {:.0e}], where the learners' squares and fourth powers keep their precision: divide them by their largest norm first",
+                SIGNAL_SCALE.0, SIGNAL_SCALE.1
+            ),
+        ));
+    }
     Ok(())
 }
+
+/// The range of root-mean-square signal norms every learner accepts ([`check_signals`]).
+pub const SIGNAL_SCALE: (f64, f64) = (1e-50, 1e50);
 
 /// Atoms to replace: used by fewer than `min_usage` signals (a zero row of `codes` always counts),
 /// or within |cos| > `dup_cos` of another atom (the less used of the pair).

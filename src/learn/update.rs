@@ -268,10 +268,13 @@ pub fn bcd_sweeps(
 ) {
     let (n, m) = dict.dim();
     let mut u = vec![0.0; n];
+    // an unused atom has a (relatively) zero diagonal: relative, so that signals at any scale
+    // (A scales as the square of the signals) are learned alike
+    let max_diag = (0..m).map(|j| a_stat[(j, j)]).fold(0.0f64, f64::max);
     for _ in 0..sweeps {
         for j in 0..m {
             let ajj = a_stat[(j, j)];
-            if ajj <= 1e-12 {
+            if ajj <= 1e-12 * max_diag || ajj <= 0.0 {
                 continue;
             }
             // A is symmetric: its row j is contiguous (the column is strided)
