@@ -1,6 +1,8 @@
-//! The crate's modules form layers without cycles (ARCHITECTURE.md): this test reads every
-//! `crate::<module>` path in src/ (outside comments) and fails on one that points at a module
-//! later in [`ORDER`] than the file's own top-level module.
+//! The crate's modules form layers without cycles (ARCHITECTURE.md): this test tokenizes every
+//! file in src/ (comments and literals skipped) and reads every path to a top-level module —
+//! `crate::x`, the members of `crate::{x, y::{…}}` groups over any number of lines, `super::…`
+//! paths that climb to the crate root (inline `mod` blocks counted), `x::` after `use crate as x`
+//! — and fails on one that points at a module later in [`ORDER`] than the file's own.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -26,37 +28,237 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// The module path of a file (`src/sweep/store/runner.rs` → `[sweep, store, runner]`,
+/// `src/sweep/store/mod.rs` → `[sweep, store]`); empty for the crate root and the binary.
+fn module_path(src: &Path, file: &Path) -> Vec<String> {
+    let rel = file.strip_prefix(src).unwrap();
+    let mut parts: Vec<String> = rel
+        .components()
+        .map(|c| {
+            c.as_os_str()
+                .to_string_lossy()
+                .trim_end_matches(".rs")
+                .to_string()
+        })
+        .collect();
+    if parts.last().is_some_and(|l| l == "mod") {
+        parts.pop();
+    }
+    if parts.len() == 1 && (parts[0] == "lib" || parts[0] == "main") {
+        parts.clear();
+    }
+    parts
+}
+
 /// The top-level module a file belongs to (`src/sweep/store.rs` → `sweep`); `None` for the crate
 /// root and the binary.
 fn module_of(src: &Path, file: &Path) -> Option<String> {
-    let rel = file.strip_prefix(src).unwrap();
-    let first = rel.components().next()?.as_os_str().to_str()?.to_string();
-    let name = first.trim_end_matches(".rs").to_string();
-    (name != "lib" && name != "main").then_some(name)
+    module_path(src, file).into_iter().next()
 }
 
-/// `crate::x` paths on code lines (line comments and doc comments skipped).
-fn crate_uses(text: &str) -> BTreeSet<(usize, String)> {
-    let mut out = BTreeSet::new();
-    for (no, line) in text.lines().enumerate() {
-        let code = match line.find("//") {
-            Some(i) => &line[..i],
-            None => line,
-        };
-        let mut rest = code;
-        while let Some(i) = rest.find("crate::") {
-            let tail = &rest[i + "crate::".len()..];
-            let name: String = tail
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                .collect();
-            // `$crate::` inside macros and paths like `dictlab::crate` are not module uses
-            let before = &rest[..i];
-            if !name.is_empty() && !before.ends_with('$') {
-                out.insert((no + 1, name));
+/// A token of Rust code: an identifier or keyword, `::`, or one punctuation character, with its
+/// line. Comments (line, nested block, doc), string, raw string and char literals are skipped.
+#[derive(Clone, Debug, PartialEq)]
+enum Tok {
+    Ident(String),
+    Path,
+    Punct(char),
+}
+
+fn tokens(text: &str) -> Vec<(usize, Tok)> {
+    let c: Vec<char> = text.chars().collect();
+    let (mut i, mut line) = (0usize, 1usize);
+    let mut out = Vec::new();
+    let at = |i: usize, s: &str| {
+        s.chars()
+            .enumerate()
+            .all(|(k, ch)| c.get(i + k) == Some(&ch))
+    };
+    while i < c.len() {
+        let ch = c[i];
+        if ch == '\n' {
+            line += 1;
+            i += 1;
+        } else if ch.is_whitespace() {
+            i += 1;
+        } else if at(i, "//") {
+            while i < c.len() && c[i] != '\n' {
+                i += 1;
             }
-            rest = tail;
+        } else if at(i, "/*") {
+            let mut depth = 0;
+            while i < c.len() {
+                if at(i, "/*") {
+                    depth += 1;
+                    i += 2;
+                } else if at(i, "*/") {
+                    depth -= 1;
+                    i += 2;
+                    if depth == 0 {
+                        break;
+                    }
+                } else {
+                    line += usize::from(c[i] == '\n');
+                    i += 1;
+                }
+            }
+        } else if ch == 'r' && (c.get(i + 1) == Some(&'#') || c.get(i + 1) == Some(&'"')) && {
+            let mut j = i + 1;
+            while c.get(j) == Some(&'#') {
+                j += 1;
+            }
+            c.get(j) == Some(&'"')
+        } {
+            // raw string r#"…"#
+            let mut hashes = 0;
+            i += 1;
+            while c[i] == '#' {
+                hashes += 1;
+                i += 1;
+            }
+            i += 1;
+            let close: String = std::iter::once('"')
+                .chain(std::iter::repeat_n('#', hashes))
+                .collect();
+            while i < c.len() && !at(i, &close) {
+                line += usize::from(c[i] == '\n');
+                i += 1;
+            }
+            i += close.len();
+        } else if ch == '"' {
+            i += 1;
+            while i < c.len() && c[i] != '"' {
+                if c[i] == '\\' {
+                    i += 1;
+                }
+                line += usize::from(c.get(i) == Some(&'\n'));
+                i += 1;
+            }
+            i += 1;
+        } else if ch == '\'' {
+            // a char literal ('x', '\n', '\u{..}') or a lifetime ('a)
+            if c.get(i + 1) == Some(&'\\') {
+                i += 2;
+                while i < c.len() && c[i] != '\'' {
+                    i += 1;
+                }
+                i += 1;
+            } else if c.get(i + 2) == Some(&'\'') {
+                i += 3;
+            } else {
+                i += 1;
+            }
+        } else if ch.is_alphanumeric() || ch == '_' || ch == '$' {
+            let start = i;
+            while i < c.len() && (c[i].is_alphanumeric() || c[i] == '_' || c[i] == '$') {
+                i += 1;
+            }
+            out.push((line, Tok::Ident(c[start..i].iter().collect())));
+        } else if at(i, "::") {
+            out.push((line, Tok::Path));
+            i += 2;
+        } else {
+            out.push((line, Tok::Punct(ch)));
+            i += 1;
         }
+    }
+    out
+}
+
+/// The top-level modules a file's code refers to, with their lines: `crate::x`, every member of
+/// `crate::{x, y::{…}}` groups (over several lines), `super::…::x` paths that climb to the crate
+/// root from the file's module path `me`, and `x::` after `use crate as x;` (`$crate::` in macros
+/// is the macro's crate and is skipped).
+fn crate_uses(text: &str, me: &[String]) -> BTreeSet<(usize, String)> {
+    let toks = tokens(text);
+    let mut out = BTreeSet::new();
+    let mut aliases: Vec<String> = vec!["crate".into()];
+    // `use crate as x;`
+    for w in toks.windows(3) {
+        if let [(_, Tok::Ident(a)), (_, Tok::Ident(b)), (_, Tok::Ident(x))] = w
+            && a == "crate"
+            && b == "as"
+        {
+            aliases.push(x.clone());
+        }
+    }
+    // members of a `{…}` group starting at token `i` (just after the brace)
+    fn group(toks: &[(usize, Tok)], mut i: usize, out: &mut BTreeSet<(usize, String)>) {
+        let mut expect_member = true;
+        let mut depth = 0;
+        while i < toks.len() {
+            match &toks[i].1 {
+                Tok::Punct('{') => depth += 1,
+                Tok::Punct('}') if depth == 0 => return,
+                Tok::Punct('}') => depth -= 1,
+                Tok::Punct(',') if depth == 0 => expect_member = true,
+                Tok::Ident(name) if depth == 0 && expect_member => {
+                    if name != "self" {
+                        out.insert((toks[i].0, name.clone()));
+                    }
+                    expect_member = false;
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+    }
+    // inline modules (`mod tests { … }`) add a level for `super::`: their opening brace depths
+    let mut inline: Vec<usize> = Vec::new();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < toks.len() {
+        let (line, t) = &toks[i];
+        match t {
+            Tok::Punct('{') => depth += 1,
+            Tok::Punct('}') => {
+                if inline.last() == Some(&depth) {
+                    inline.pop();
+                }
+                depth = depth.saturating_sub(1);
+            }
+            _ => {}
+        }
+        if let (Tok::Ident(m), Some((_, Tok::Ident(_))), Some((_, Tok::Punct('{')))) =
+            (t, toks.get(i + 1), toks.get(i + 2))
+            && m == "mod"
+        {
+            inline.push(depth + 1);
+        }
+        let Tok::Ident(word) = t else {
+            i += 1;
+            continue;
+        };
+        let preceded_by_path = i > 0 && toks[i - 1].1 == Tok::Path;
+        // the start of a path from the crate root: `crate::`, an alias of it, or enough `super::`
+        let mut j = i;
+        let rooted = if aliases.contains(word) && !preceded_by_path {
+            j += 1;
+            true
+        } else if word == "super" && !preceded_by_path {
+            let mut climbs = 0;
+            while matches!(&toks.get(j), Some((_, Tok::Ident(w))) if w == "super")
+                && toks.get(j + 1).map(|t| &t.1) == Some(&Tok::Path)
+            {
+                climbs += 1;
+                j += 2;
+            }
+            j = j.saturating_sub(1);
+            climbs >= me.len() + inline.len()
+        } else {
+            false
+        };
+        if rooted && toks.get(j).map(|t| &t.1) == Some(&Tok::Path) {
+            match toks.get(j + 1) {
+                Some((l, Tok::Ident(m))) => {
+                    out.insert((*l, m.clone()));
+                }
+                Some((_, Tok::Punct('{'))) => group(&toks, j + 2, &mut out),
+                _ => {}
+            }
+        }
+        let _ = line;
+        i += 1;
     }
     out
 }
@@ -80,10 +282,12 @@ fn every_import_points_down_the_layer_order() {
             continue;
         };
         let text = std::fs::read_to_string(f).unwrap();
-        for (line, used) in crate_uses(&text) {
+        for (line, used) in crate_uses(&text, &module_path(&src, f)) {
             seen += 1;
             // the crate root's re-exports (src/lib.rs) stand for their modules
             let used_module = match used.as_str() {
+                // external crates the root re-exports: below every module
+                "ndarray" | "polars" | "plotly" => continue,
                 "Error" | "Result" => "error".to_string(),
                 "Instance" | "InstanceSpec" | "DictKind" => "instance".to_string(),
                 _ => used,
@@ -117,11 +321,54 @@ fn every_import_points_down_the_layer_order() {
 }
 
 #[test]
-fn the_scanner_sees_paths_and_skips_comments() {
-    let text = "use crate::sweep::Value;\n// crate::cli in a comment\nlet x = crate::report::f(); // crate::cli\n$crate::error::x";
-    let got: Vec<_> = crate_uses(text).into_iter().collect();
+fn the_scanner_sees_every_import_form_and_skips_comments_and_strings() {
+    let me = |p: &str| -> Vec<String> { p.split('/').map(String::from).collect() };
+    let got = |text: &str, at: &str| -> Vec<(usize, String)> {
+        crate_uses(text, &me(at)).into_iter().collect()
+    };
+    let s = |v: &[(usize, &str)]| -> Vec<(usize, String)> {
+        v.iter().map(|(l, m)| (*l, m.to_string())).collect()
+    };
+    // plain paths; comments, strings and macros' $crate are not uses
     assert_eq!(
-        got,
-        vec![(1, "sweep".to_string()), (3, "report".to_string())]
+        got(
+            "use crate::sweep::Value;\n// crate::cli in a comment\nlet x = crate::report::f(); /* crate::cli */\n$crate::error::x; \"crate::cli\"; r#\"crate::cli\"#",
+            "code"
+        ),
+        s(&[(1, "sweep"), (3, "report")])
+    );
+    // groups, nested and over several lines
+    assert_eq!(
+        got(
+            "use crate::{\n    cli::X,\n    sweep::{a, b},\n    self,\n};",
+            "code"
+        ),
+        s(&[(2, "cli"), (3, "sweep")])
+    );
+    // super:: climbing to the root from sweep/store/runner.rs, not from deeper modules' own level
+    assert_eq!(
+        got(
+            "use super::super::super::report::X;\nuse super::journal;",
+            "sweep/store/runner"
+        ),
+        s(&[(1, "report")])
+    );
+    assert_eq!(
+        got("use super::super::Point;", "sweep/store/runner"),
+        s(&[])
+    );
+    assert_eq!(got("use super::cli;", "code"), s(&[(1, "cli")]));
+    // an alias of the crate
+    assert_eq!(
+        got("use crate as dl;\nfn f() { dl::report::g() }", "code"),
+        s(&[(2, "report")])
+    );
+    // lifetimes and char literals do not derail the scan
+    assert_eq!(
+        got(
+            "fn f<'a>(x: &'a str) -> char { '{' }\nuse crate::cli;",
+            "code"
+        ),
+        s(&[(2, "cli")])
     );
 }
