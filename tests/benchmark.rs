@@ -68,7 +68,7 @@ fn the_small_plan_runs_at_toy_size_with_a_row_for_every_run() {
     assert_eq!(items.len(), 2);
     assert!(plan.methods.len() >= 12, "{} methods", plan.methods.len());
     let dir = tempfile::tempdir().unwrap();
-    store::run_plan(&plan, dir.path(), &store::RunOptions::default()).unwrap();
+    sweep::run_plan(&plan, dir.path(), &store::RunOptions::default()).unwrap();
     let df = store::merge(dir.path()).unwrap();
     let fin = dashboard::final_rows(&df).unwrap();
     assert_eq!(fin.height(), plan.n_runs().unwrap());

@@ -252,10 +252,27 @@ fn crate_uses(text: &str, me: &[String]) -> BTreeSet<(usize, String)> {
             match toks.get(j + 1) {
                 Some((l, Tok::Ident(m))) => {
                     out.insert((*l, m.clone()));
+                    // `crate::sweep::x` also names the sweep submodule x (see `sweep_uses`)
+                    if let (Some((_, Tok::Path)), Some((l2, Tok::Ident(sub)))) =
+                        (toks.get(j + 2), toks.get(j + 3))
+                    {
+                        out.insert((*l2, format!("{m}::{sub}")));
+                    }
                 }
                 Some((_, Tok::Punct('{'))) => group(&toks, j + 2, &mut out),
                 _ => {}
             }
+        }
+        // `super::x` from a file directly in a top-level module's directory (src/sweep/plan.rs:
+        // x is a sibling), or from its mod.rs's inline modules
+        if word == "super"
+            && !preceded_by_path
+            && me.len() + inline.len() == 2
+            && toks.get(i + 1).map(|t| &t.1) == Some(&Tok::Path)
+            && let Some((l, Tok::Ident(sub))) = toks.get(i + 2)
+            && sub != "super"
+        {
+            out.insert((*l, format!("{}::{sub}", me[0])));
         }
         let _ = line;
         i += 1;
@@ -283,6 +300,9 @@ fn every_import_points_down_the_layer_order() {
         };
         let text = std::fs::read_to_string(f).unwrap();
         for (line, used) in crate_uses(&text, &module_path(&src, f)) {
+            if used.contains("::") {
+                continue; // a submodule path: `sweep_submodules_are_ordered`
+            }
             seen += 1;
             // the crate root's re-exports (src/lib.rs) stand for their modules
             let used_module = match used.as_str() {
@@ -320,11 +340,68 @@ fn every_import_points_down_the_layer_order() {
     );
 }
 
+/// The submodules of `sweep`, bottom first: the plan (and its adaptive rule) below everything,
+/// storage (`lock`, `store`) below the executor, and `run` (which drives the store with the
+/// executor) and `slurm` on top — so storage never runs a method.
+const SWEEP_ORDER: &[&str] = &[
+    "rule", "plan", "adaptive", "lock", "store", "exec", "run", "slurm",
+];
+
+#[test]
+fn sweep_submodules_are_ordered() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src.join("sweep"), &mut files);
+    files.sort();
+    let rank = |m: &str| SWEEP_ORDER.iter().position(|x| *x == m);
+    let mut bad = Vec::new();
+    let mut seen = 0;
+    for f in &files {
+        let path = module_path(&src, f);
+        let Some(me) = path.get(1) else {
+            continue; // sweep/mod.rs: the re-exports
+        };
+        let my_rank = rank(me).unwrap_or_else(|| panic!("sweep::{me} is not in SWEEP_ORDER"));
+        let text = std::fs::read_to_string(f).unwrap();
+        for (line, used) in crate_uses(&text, &path) {
+            let Some(sub) = used.strip_prefix("sweep::") else {
+                continue;
+            };
+            let Some(r) = rank(sub) else {
+                continue; // an item of sweep/mod.rs (re-exported table types)
+            };
+            seen += 1;
+            if r > my_rank {
+                bad.push(format!(
+                    "{}:{line}: `sweep::{me}` uses `sweep::{sub}`, which is not below it",
+                    f.strip_prefix(&src).unwrap().display()
+                ));
+            }
+        }
+    }
+    assert!(seen > 10, "the scan found only {seen} sweep paths");
+    assert!(
+        bad.is_empty(),
+        "sweep imports against {}:\n{}",
+        SWEEP_ORDER.join(" < "),
+        bad.join("\n")
+    );
+}
+
 #[test]
 fn the_scanner_sees_every_import_form_and_skips_comments_and_strings() {
     let me = |p: &str| -> Vec<String> { p.split('/').map(String::from).collect() };
     let got = |text: &str, at: &str| -> Vec<(usize, String)> {
-        crate_uses(text, &me(at)).into_iter().collect()
+        crate_uses(text, &me(at))
+            .into_iter()
+            .filter(|(_, m)| !m.contains("::"))
+            .collect()
+    };
+    let subs = |text: &str, at: &str| -> Vec<(usize, String)> {
+        crate_uses(text, &me(at))
+            .into_iter()
+            .filter(|(_, m)| m.starts_with("sweep::"))
+            .collect()
     };
     let s = |v: &[(usize, &str)]| -> Vec<(usize, String)> {
         v.iter().map(|(l, m)| (*l, m.to_string())).collect()
@@ -362,6 +439,18 @@ fn the_scanner_sees_every_import_form_and_skips_comments_and_strings() {
     assert_eq!(
         got("use crate as dl;\nfn f() { dl::report::g() }", "code"),
         s(&[(2, "report")])
+    );
+    // sweep's submodules, from a sibling file, from mod.rs's level and by the crate path
+    assert_eq!(
+        subs("use super::exec::run_method;", "sweep/store"),
+        s(&[(1, "sweep::exec")])
+    );
+    assert_eq!(
+        subs(
+            "use crate::sweep::exec::X;\nuse super::journal;",
+            "sweep/store/runner"
+        ),
+        s(&[(1, "sweep::exec")])
     );
     // lifetimes and char literals do not derail the scan
     assert_eq!(

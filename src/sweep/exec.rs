@@ -329,3 +329,55 @@ impl Observer<LearnState> for SweepObserver<'_> {
         self.stop.clone()
     }
 }
+
+/// The executor of every sweep: an item's instance drawn once (regenerated up to
+/// [`crate::instance::REDRAWS`] times where its target μ was missed), then each method run on it
+/// in its worker's pool, every row carrying the instance's metrics.
+pub struct PlanExecutor;
+
+/// An item's instance, drawn once for all its runs, with the metrics every row records about it.
+pub struct Drawn {
+    inst: Result<Instance>,
+    metrics: Vec<(String, f64)>,
+}
+
+impl super::store::Execute for PlanExecutor {
+    type Drawn = Drawn;
+
+    fn draw(&self, pool: &rayon::ThreadPool, item: &Item) -> Drawn {
+        let spec = crate::instance::InstanceSpec::from_params(&item.point.0);
+        // a dictionary that missed its target μ is drawn again (recorded as `m_inst_redraws`)
+        let drawn = spec.and_then(|s| pool.install(|| s.sample_redrawing(item.seed)));
+        let (inst, redraws) = match drawn {
+            Ok((i, r)) => (Ok(i), Some(r)),
+            Err(e) => (Err(e), None),
+        };
+        let mut metrics = inst
+            .as_ref()
+            .map(|i| pool.install(|| instance_metrics(i, item.seed)))
+            .unwrap_or_default();
+        if let Some(r) = redraws {
+            metrics.push(("inst_redraws".into(), r as f64));
+        }
+        Drawn { inst, metrics }
+    }
+
+    fn run(
+        &self,
+        drawn: &Drawn,
+        pool: &rayon::ThreadPool,
+        plan: &Plan,
+        item: &Item,
+        j: usize,
+    ) -> Vec<Row> {
+        let m = &plan.methods[j];
+        let mut rows = match &drawn.inst {
+            Ok(inst) => pool.install(|| run_method(plan, m, item, inst)),
+            Err(e) => vec![error_row(m, format!("error: instance: {e}"), 0.0)],
+        };
+        for r in &mut rows {
+            r.metrics.extend(drawn.metrics.iter().cloned());
+        }
+        rows
+    }
+}

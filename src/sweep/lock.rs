@@ -51,7 +51,7 @@ fn take(dir: &Path, name: &str, exclusive: bool, shard: &str) -> Result<std::fs:
     use std::io::{Read, Seek, Write};
     let path = lock_path(dir, name);
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| super::store::file_err("write", parent, e))?;
+        std::fs::create_dir_all(parent).map_err(|e| crate::io::file_err("write", parent, e))?;
     }
     let mut f = std::fs::OpenOptions::new()
         .create(true)
@@ -59,8 +59,8 @@ fn take(dir: &Path, name: &str, exclusive: bool, shard: &str) -> Result<std::fs:
         .read(true)
         .write(true)
         .open(&path)
-        .map_err(|e| super::store::file_err("write", &path, e))?;
-    if !flock(&f, exclusive).map_err(|e| super::store::file_err("lock", &path, e))? {
+        .map_err(|e| crate::io::file_err("write", &path, e))?;
+    if !flock(&f, exclusive).map_err(|e| crate::io::file_err("lock", &path, e))? {
         let mut pid = String::new();
         let _ = f.read_to_string(&mut pid);
         let pid = pid

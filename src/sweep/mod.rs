@@ -19,14 +19,14 @@ pub mod adaptive;
 pub mod exec;
 pub mod lock;
 pub mod plan;
+pub mod rule;
+pub mod run;
 pub mod slurm;
 pub mod store;
 
 pub use plan::{Plan, PlanMethod, RecordMode};
-pub use store::{
-    RunOptions, RunSummary, Shard, Status, cache_path, merge, plan_path, run_cached, run_plan,
-    status,
-};
+pub use run::{run_cached, run_plan};
+pub use store::{RunOptions, RunSummary, Shard, Status, cache_path, merge, plan_path, status};
 
 // The table types live in the bottom layer (`crate::table`); re-exported here, where sweep users
 // (and notebooks written before the split) look for them.

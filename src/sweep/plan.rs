@@ -152,7 +152,7 @@ pub struct Plan {
     pub stall: Option<crate::iter::Stall>,
     /// The adaptive design (`[adaptive]`; see [`super::adaptive`]): which runs of the grid to
     /// make. `None`: all of them.
-    pub adaptive: Option<super::adaptive::Adaptive>,
+    pub adaptive: Option<super::rule::Adaptive>,
     /// Rayon threads inside one run.
     pub threads_per_run: usize,
     /// Memory limit for the sweep's allocations in bytes (`max_memory`; see [`crate::mem`]).
@@ -240,7 +240,7 @@ impl Src<'_> {
         a: &Spanned<RawAdaptive>,
         raw: &RawPlan,
         plan_reps: usize,
-    ) -> Result<super::adaptive::Adaptive> {
+    ) -> Result<super::rule::Adaptive> {
         let r = a.get_ref();
         let axis = r.axis.get_ref();
         let values = raw
@@ -287,7 +287,7 @@ impl Src<'_> {
             }
             None => None,
         };
-        let ad = super::adaptive::Adaptive {
+        let ad = super::rule::Adaptive {
             axis: axis.clone(),
             level: r.level.unwrap_or(0.5),
             success: r.success.unwrap_or(0.95),
@@ -651,7 +651,7 @@ struct Canonical<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     stall: Option<crate::iter::Stall>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    adaptive: Option<&'a super::adaptive::Adaptive>,
+    adaptive: Option<&'a super::rule::Adaptive>,
     grid: &'a Grid,
     methods: &'a [PlanMethod],
 }

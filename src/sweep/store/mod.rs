@@ -47,10 +47,9 @@ mod journal;
 mod runner;
 mod status;
 
-pub use runner::run_plan;
+pub use runner::run_plan_with;
 pub use status::{Repair, Status, merge, merge_partial, repair, status, union_concat};
 
-use super::exec::{error_row, instance_metrics, run_method};
 use super::plan::Plan;
 use crate::error::{Error, Result};
 use crate::table::{Item, Row, Value, to_frame};
@@ -169,6 +168,24 @@ pub struct RunSummary {
 }
 
 pub(crate) use crate::io::{create_if_absent, file_err, write_bytes as write_bytes_atomic};
+
+/// What a sweep computes, given to the store by its caller (`sweep::exec`): the store schedules,
+/// journals and writes runs but never runs a method itself.
+pub trait Execute: Sync {
+    /// An item's instance, drawn once for all its methods.
+    type Drawn;
+    /// Draw `item`'s instance (inside the run's thread pool).
+    fn draw(&self, pool: &rayon::ThreadPool, item: &Item) -> Self::Drawn;
+    /// The rows of method `j` of `plan` on the drawn instance (error rows, never a panic).
+    fn run(
+        &self,
+        drawn: &Self::Drawn,
+        pool: &rayon::ThreadPool,
+        plan: &Plan,
+        item: &Item,
+        j: usize,
+    ) -> Vec<Row>;
+}
 
 /// Write a frame as parquet, atomically.
 ///
@@ -615,39 +632,6 @@ pub fn plan_path(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("plans")
         .join(name)
-}
-
-/// Run `plan` unless `path` already holds its merged results (same plan hash), then return the
-/// table. The work directory `{path}.runs/` keeps the chunks, so an interrupted call resumes.
-/// The notebook pattern: `let df = run_cached(&Plan::from_toml_str(PLAN)?, cache_path("x.parquet"))?;`
-///
-/// # Errors
-/// As [`run_plan`] and [`merge`].
-pub fn run_cached(plan: &Plan, path: impl AsRef<Path>) -> Result<DataFrame> {
-    let path = path.as_ref();
-    if path.exists() {
-        let df = read_parquet(path)?;
-        let hashes = crate::table::column_str(&df, "plan_hash")?;
-        if hashes.first().is_some_and(|h| *h == plan.hash) {
-            return Ok(df);
-        }
-        // stdout: a notice, not a failure (notebook runners treat stderr as an error)
-        println!(
-            "{} holds another plan's results; running plan {}",
-            path.display(),
-            plan.hash
-        );
-    }
-    let mut work = path.as_os_str().to_owned();
-    work.push(format!(".runs-{}", plan.hash));
-    let work = PathBuf::from(work);
-    run_plan(plan, &work, &RunOptions::default())?;
-    let df = merge(&work)?;
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|e| file_err("write", parent, e))?;
-    }
-    write_parquet(&df, path)?;
-    Ok(df)
 }
 
 #[cfg(test)]

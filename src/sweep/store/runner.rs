@@ -10,7 +10,12 @@ use crate::sweep::adaptive::{self, Adaptive, Curve};
 /// # Errors
 /// The directory checks of [`prepare_dir`]; a chunk that cannot be written (the runs done so far
 /// stay on disk). Failing runs are rows, not errors.
-pub fn run_plan(plan: &Plan, dir: &Path, opts: &RunOptions) -> Result<RunSummary> {
+pub fn run_plan_with<E: Execute>(
+    plan: &Plan,
+    dir: &Path,
+    opts: &RunOptions,
+    exec: &E,
+) -> Result<RunSummary> {
     let t0 = Instant::now();
     crate::error::ensure!(
         opts.chunk_every_s > 0.0,
@@ -49,6 +54,7 @@ pub fn run_plan(plan: &Plan, dir: &Path, opts: &RunOptions) -> Result<RunSummary
     let items = plan.items()?;
     let bar = progress_bar(opts.progress, n_todo)?;
     let shared = Shared {
+        exec,
         plan,
         todo: &todo,
         items: &items,
@@ -190,7 +196,8 @@ fn progress_bar(show: bool, n: usize) -> Result<indicatif::ProgressBar> {
 }
 
 /// What the workers share: the work list, the journal, the stop flag and the first error.
-struct Shared<'a> {
+struct Shared<'a, E> {
+    exec: &'a E,
     plan: &'a Plan,
     todo: &'a Work,
     items: &'a [Item],
@@ -201,7 +208,7 @@ struct Shared<'a> {
     error: std::sync::Mutex<Option<Error>>,
 }
 
-impl Shared<'_> {
+impl<E: Execute> Shared<'_, E> {
     fn fail(&self, e: Error) {
         *self.error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
         self.stop.store(true, Ordering::SeqCst);
@@ -250,9 +257,9 @@ impl Shared<'_> {
         pending: &[usize],
         tx: &mpsc::Sender<(usize, Item, Vec<Row>)>,
     ) -> bool {
-        let drawn = Drawn::new(pool, item);
+        let drawn = self.exec.draw(pool, item);
         pending.iter().all(|&j| {
-            let rows = drawn.run(pool, self.plan, item, j);
+            let rows = self.exec.run(&drawn, pool, self.plan, item, j);
             self.journal_and_send(item, rows, tx)
         })
     }
@@ -281,7 +288,8 @@ impl Shared<'_> {
                 ));
                 return false;
             };
-            let rows = Drawn::new(pool, item).run(pool, self.plan, item, curve.method);
+            let drawn = self.exec.draw(pool, item);
+            let rows = self.exec.run(&drawn, pool, self.plan, item, curve.method);
             let ok = ad.succeeded(adaptive::outcome_of_rows(&rows));
             if !self.journal_and_send(item, rows, tx) {
                 return false;
@@ -321,45 +329,6 @@ impl Shared<'_> {
     }
 }
 
-/// An item's instance, drawn once for all its runs, with the metrics every row records about it.
-struct Drawn {
-    inst: Result<crate::instance::Instance>,
-    metrics: Vec<(String, f64)>,
-}
-
-impl Drawn {
-    fn new(pool: &rayon::ThreadPool, item: &Item) -> Self {
-        let spec = crate::instance::InstanceSpec::from_params(&item.point.0);
-        // a dictionary that missed its target μ is drawn again (recorded as `m_inst_redraws`)
-        let drawn = spec.and_then(|s| pool.install(|| s.sample_redrawing(item.seed)));
-        let (inst, redraws) = match drawn {
-            Ok((i, r)) => (Ok(i), Some(r)),
-            Err(e) => (Err(e), None),
-        };
-        let mut metrics = inst
-            .as_ref()
-            .map(|i| pool.install(|| instance_metrics(i, item.seed)))
-            .unwrap_or_default();
-        if let Some(r) = redraws {
-            metrics.push(("inst_redraws".into(), r as f64));
-        }
-        Drawn { inst, metrics }
-    }
-
-    /// The rows of method `j` on this instance (an error row if it could not be drawn).
-    fn run(&self, pool: &rayon::ThreadPool, plan: &Plan, item: &Item, j: usize) -> Vec<Row> {
-        let m = &plan.methods[j];
-        let mut rows = match &self.inst {
-            Ok(inst) => pool.install(|| run_method(plan, m, item, inst)),
-            Err(e) => vec![error_row(m, format!("error: instance: {e}"), 0.0)],
-        };
-        for r in &mut rows {
-            r.metrics.extend(self.metrics.iter().cloned());
-        }
-        rows
-    }
-}
-
 /// The writer: collects finished runs and, every `chunk_every_s` and at the end, rotates the
 /// journal and writes the runs of the old one to a chunk (the old journal is deleted once the
 /// chunk is on disk).
@@ -380,7 +349,7 @@ impl Writer<'_> {
     /// Receive until every worker is done, compacting on the clock.
     fn drain(
         &mut self,
-        shared: &Shared<'_>,
+        shared: &Shared<'_, impl Execute>,
         rx: &mpsc::Receiver<(usize, Item, Vec<Row>)>,
         chunk_every_s: f64,
     ) -> Result<()> {
@@ -411,7 +380,7 @@ impl Writer<'_> {
     fn compact(
         &mut self,
         final_: bool,
-        shared: &Shared<'_>,
+        shared: &Shared<'_, impl Execute>,
         rx: &mpsc::Receiver<(usize, Item, Vec<Row>)>,
     ) -> Result<()> {
         let (old_path, old_index) = {
