@@ -69,10 +69,44 @@ impl Cli {
         }
         let cmd = Cli::command()
             .mut_args(widen)
-            .mut_subcommands(|sub| sub.mut_args(widen));
+            .mut_subcommands(|sub| sub.mut_args(widen))
+            .mut_subcommand("learn", |sub| sub.mut_args(with_spec_defaults));
         let m = cmd.try_get_matches_from(args)?;
         Cli::from_arg_matches(&m)
     }
+}
+
+/// A `learn` flag that sets a method parameter (`--batch` sets `batch`) gets the defaults of every
+/// learner that declares it, read from the specs: the help never repeats a default by hand.
+fn with_spec_defaults(a: clap::Arg) -> clap::Arg {
+    let Some(key) = a.get_long().map(|l| l.replace('-', "_")) else {
+        return a;
+    };
+    // (default, the learners that have it), in registry order
+    let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
+    for m in crate::registry::METHODS
+        .iter()
+        .filter(|m| m.kind() == crate::registry::Kind::Learner)
+    {
+        let Some(p) = m.params().into_iter().find(|p| p.key == key) else {
+            continue;
+        };
+        let d = p.default.describe();
+        match groups.iter_mut().find(|(g, _)| *g == d) {
+            Some((_, names)) => names.push(m.name()),
+            None => groups.push((d, vec![m.name()])),
+        }
+    }
+    if groups.is_empty() {
+        return a;
+    }
+    let help = a.get_help().map(|h| h.to_string()).unwrap_or_default();
+    let help = help.trim_end_matches('.');
+    let defaults: Vec<String> = groups
+        .iter()
+        .map(|(d, names)| format!("{d} ({})", names.join(", ")))
+        .collect();
+    a.help(format!("{help}. Default: {}.", defaults.join("; ")))
 }
 
 /// Dictionary kinds on the command line.
@@ -574,37 +608,37 @@ pub struct LearnArgs {
     /// `dictlab methods NAME` lists them; a key the method does not take is refused.
     #[arg(short = 'p', long = "param", value_name = "KEY=VALUE")]
     pub params: Vec<String>,
-    /// Outer iterations (batch learners) — default 50 (altmin: 30, msp: 200; l4: per run, 500).
+    /// Outer iterations (batch learners).
     #[arg(long)]
     pub iters: Option<usize>,
-    /// Passes over the data (online, arora, noodl) — default 30 (arora/noodl: 20).
+    /// Passes over the data (minibatch learners).
     #[arg(long)]
     pub epochs: Option<f64>,
-    /// Minibatch size (online, arora, noodl) — default 256.
+    /// Minibatch size (minibatch learners).
     #[arg(long)]
     pub batch: Option<usize>,
-    /// Dictionary step η (arora, noodl) — default m / mean‖y‖² (= m/k for unit-second-moment non-zeros).
+    /// Dictionary step η (arora, noodl).
     #[arg(long)]
     pub eta: Option<f64>,
-    /// Decode threshold τ (arora; noodl's initial threshold) — default 0.5.
+    /// Decode threshold τ (arora; noodl's initial threshold).
     #[arg(long)]
     pub tau: Option<f64>,
-    /// Initial residual bound ε₀ (altmin) — default 1.
+    /// Initial residual bound ε₀ (altmin).
     #[arg(long)]
     pub eps0: Option<f64>,
-    /// Floor of ε (altmin; ≈ noise σ√n) — default 0.
+    /// Floor of ε (altmin; ≈ noise σ√n).
     #[arg(long)]
     pub eps_min: Option<f64>,
     /// With --truth: stop once recovery_rate@0.99 reaches this fraction (e.g. 0.95).
     #[arg(long, requires = "truth")]
     pub target_rate: Option<f64>,
-    /// Bernoulli rate θ of the codes (l4) — default k/m from --sparsity, else 0.1.
+    /// Bernoulli rate θ of the codes (l4).
     #[arg(long)]
     pub theta: Option<f64>,
-    /// Random starts per round (l4) — default max(2m, 16).
+    /// Random starts per round (l4).
     #[arg(long)]
     pub starts: Option<usize>,
-    /// Rounds of starts (l4) — default 8.
+    /// Rounds of starts (l4).
     #[arg(long)]
     pub rounds: Option<usize>,
     /// Solver on the sphere (l4).
@@ -613,7 +647,7 @@ pub struct LearnArgs {
     /// Do not whiten the signals (l4): Qu et al.'s model assumes a tight frame.
     #[arg(long)]
     pub no_whiten: bool,
-    /// Procrustes polishing rounds after MSP (msp; ours) — default 0.
+    /// Procrustes polishing rounds after MSP (msp; ours).
     #[arg(long)]
     pub polish: Option<usize>,
     /// Record every k-th iteration (default: log-spaced, 10 per decade).

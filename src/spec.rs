@@ -445,19 +445,15 @@ impl<'a> Params<'a> {
         self.method
     }
 
-    fn decl(&self, key: &str) -> &'static Param {
-        self.decl.iter().find(|p| p.key == key).unwrap_or_else(|| {
-            panic!(
-                "`{}` reads `{key}`, which its spec does not declare",
-                self.method
-            )
-        })
+    fn decl(&self, key: &str) -> Option<&'static Param> {
+        self.decl.iter().find(|p| p.key == key).copied()
     }
 
     /// The value of `key`: given, else the declared default (`None` for an unset `Auto` or
-    /// `Required` parameter).
+    /// `Required` parameter, and for a key the spec does not declare — which the typed readers
+    /// turn into an error naming the bug, never a panic).
     pub fn value(&self, key: &str) -> Option<Value> {
-        let decl = self.decl(key);
+        let decl = self.decl(key)?;
         self.kv
             .iter()
             .find(|(k, _)| k == key)
@@ -613,6 +609,16 @@ impl<'a> Params<'a> {
 
     /// The error for a parameter that needs a value.
     pub fn missing(&self, key: &str) -> Error {
+        if !self.decl.is_empty() && self.decl(key).is_none() {
+            return Error::invalid(
+                self.what,
+                format!("{}.{key}", self.method),
+                format!(
+                    "a parameter `{}` declares: its builder reads `{key}`, which its spec does not declare (a bug in the method's spec: add the parameter to its table)",
+                    self.method
+                ),
+            );
+        }
         if self.method.is_empty() {
             return Error::invalid(self.what, key, format!("a value for `{key}` (required)"));
         }
@@ -668,6 +674,21 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.clone()))
             .collect()
+    }
+
+    #[test]
+    fn reading_an_undeclared_key_is_an_error_naming_the_bug_not_a_panic() {
+        let given = kv(&[]);
+        let p = Params::new("m", DECL.iter().collect(), &given).unwrap();
+        assert_eq!(p.value("batch"), None);
+        let e = p.usize("batch").unwrap_err().to_string();
+        assert!(
+            e.contains("does not declare") && e.contains("m.batch"),
+            "{e}"
+        );
+        // a declared Required parameter still says how to give it
+        let e = p.f64("lambda").unwrap_err().to_string();
+        assert!(e.contains("-p lambda="), "{e}");
     }
 
     #[test]

@@ -461,3 +461,91 @@ fn the_scanner_sees_every_import_form_and_skips_comments_and_strings() {
         s(&[(2, "cli")])
     );
 }
+
+/// A file under `src/` that no `mod` declares is silently not compiled: every file must be
+/// declared by its parent (`mod name;` in the directory's `mod.rs`, or in `lib.rs`).
+#[test]
+fn every_source_file_is_declared_by_its_parent() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut missing = Vec::new();
+    for f in &files {
+        let name = f.file_stem().unwrap().to_string_lossy().into_owned();
+        let dir = f.parent().unwrap();
+        if ["lib", "main"].contains(&name.as_str()) && dir == src {
+            continue;
+        }
+        // a directory module `x/mod.rs` is declared by its parent directory; a file `x.rs` by
+        // the `mod.rs` (or lib.rs) beside it
+        let (name, parent_dir) = if name == "mod" {
+            (
+                dir.file_name().unwrap().to_string_lossy().into_owned(),
+                dir.parent().unwrap(),
+            )
+        } else {
+            (name, dir)
+        };
+        let parent = if parent_dir == src {
+            src.join("lib.rs")
+        } else {
+            parent_dir.join("mod.rs")
+        };
+        let text = std::fs::read_to_string(&parent).unwrap_or_default();
+        let declared = tokens(&text).windows(3).any(|w| {
+            matches!(w, [(_, Tok::Ident(m)), (_, Tok::Ident(n)), (_, Tok::Punct(';' | '{'))] if m == "mod" && *n == name)
+        });
+        if !declared {
+            missing.push(format!(
+                "{}: add `pub mod {name};` to {}",
+                f.strip_prefix(&src).unwrap().display(),
+                parent.strip_prefix(&src).unwrap().display()
+            ));
+        }
+    }
+    assert!(missing.is_empty(), "{}", missing.join("\n"));
+}
+
+/// Every method spec in `src/` is registered: a `pub const …SPEC: LearnerSpec | CoderSpec` that
+/// `registry::METHODS` does not list is a method no plan, CLI or report can reach.
+#[test]
+fn every_method_spec_is_registered() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let registry = std::fs::read_to_string(src.join("registry.rs")).unwrap();
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut unregistered = Vec::new();
+    let mut specs = 0;
+    for f in &files {
+        let toks = tokens(&std::fs::read_to_string(f).unwrap());
+        for w in toks.windows(5) {
+            if let [
+                (_, Tok::Ident(c)),
+                (_, Tok::Ident(name)),
+                (_, Tok::Punct(':')),
+                (_, Tok::Ident(ty)),
+                (_, Tok::Punct('=')),
+            ] = w
+                && c == "const"
+                && (ty == "LearnerSpec" || ty == "CoderSpec")
+            {
+                specs += 1;
+                let module: Vec<String> = module_path(&src, f);
+                let path = format!("crate::{}::{name}", module.join("::"));
+                if !registry.contains(&path) {
+                    let kind = if ty == "LearnerSpec" {
+                        "Learner"
+                    } else {
+                        "Coder"
+                    };
+                    unregistered.push(format!(
+                        "{}: add `Method::{kind}(&{path}),` to registry::METHODS",
+                        f.strip_prefix(&src).unwrap().display()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(specs >= 20, "found only {specs} specs");
+    assert!(unregistered.is_empty(), "{}", unregistered.join("\n"));
+}
