@@ -1208,7 +1208,7 @@ fn print_or_update(body: String, doc: Option<&std::path::Path>, tag: &str) -> Re
 
 /// "plan H" or "plans H1, H2": the distinct plan hashes of a results table, sorted.
 fn plan_label(df: &polars::prelude::DataFrame) -> String {
-    let mut hashes = crate::sweep::column_str(df, "plan_hash").unwrap_or_default();
+    let mut hashes = crate::table::column_str(df, "plan_hash").unwrap_or_default();
     hashes.sort();
     hashes.dedup();
     let word = if hashes.len() > 1 { "plans" } else { "plan" };

@@ -13,7 +13,8 @@ pub use crate::report::{
     self, CurveOpts, Report, Series2, show_df, show_headline, show_html, show_plot, show_text,
 };
 pub use crate::rng::{Rng, Rng64, SeedableRng, derive_seed, rng_from_seed};
-pub use crate::sweep::{Grid, Item, Point, Row, Sweep, Value};
+pub use crate::sweep::{Grid, Sweep};
+pub use crate::table::{Item, Point, Row, Value};
 pub use crate::{io, ndarray, plotly, polars, table};
 pub use ndarray::{Array1, Array2, ArrayView2, Axis, array, s};
 pub use polars::prelude::DataFrame;

@@ -7,7 +7,8 @@ use dictlab::learn::Init;
 use dictlab::metrics::recovery_metrics;
 use dictlab::registry::{self, Built, Context};
 use dictlab::report::dashboard;
-use dictlab::sweep::{self, Plan, Value, store};
+use dictlab::sweep::{self, Plan, store};
+use dictlab::table::{self, Value};
 use std::collections::BTreeSet;
 
 fn small_plan_text() -> String {
@@ -72,10 +73,10 @@ fn the_small_plan_runs_at_toy_size_with_a_row_for_every_run() {
     let df = store::merge(dir.path()).unwrap();
     let fin = dashboard::final_rows(&df).unwrap();
     assert_eq!(fin.height(), plan.n_runs().unwrap());
-    let pairs: BTreeSet<(String, String)> = sweep::column_str(&fin, "item")
+    let pairs: BTreeSet<(String, String)> = table::column_str(&fin, "item")
         .unwrap()
         .into_iter()
-        .zip(sweep::column_str(&fin, "method").unwrap())
+        .zip(table::column_str(&fin, "method").unwrap())
         .collect();
     for it in &items {
         for m in plan.methods_for(it).map(|j| &plan.methods[j]) {
@@ -87,19 +88,19 @@ fn the_small_plan_runs_at_toy_size_with_a_row_for_every_run() {
             );
         }
     }
-    for (m, t) in sweep::column_str(&fin, "method")
+    for (m, t) in table::column_str(&fin, "method")
         .unwrap()
         .iter()
-        .zip(sweep::column_str(&fin, "termination").unwrap())
+        .zip(table::column_str(&fin, "termination").unwrap())
     {
         assert!(!t.starts_with("error"), "{m}: {t}");
     }
     // every row carries its instance's measured coherence and RIP bounds
-    let mu = sweep::column_f64(&df, "m_inst_mu").unwrap();
+    let mu = table::column_f64(&df, "m_inst_mu").unwrap();
     assert!(mu.iter().all(|v| v.is_some_and(|x| x > 0.0 && x < 1.0)));
     let (lo, hi) = (
-        sweep::column_f64(&df, "m_inst_rip_lower").unwrap(),
-        sweep::column_f64(&df, "m_inst_rip_upper").unwrap(),
+        table::column_f64(&df, "m_inst_rip_lower").unwrap(),
+        table::column_f64(&df, "m_inst_rip_upper").unwrap(),
     );
     for (l, h) in lo.iter().zip(&hi) {
         let (l, h) = (l.unwrap(), h.unwrap());
@@ -109,7 +110,7 @@ fn the_small_plan_runs_at_toy_size_with_a_row_for_every_run() {
     let head = dashboard::headline(&df).unwrap();
     assert_eq!(head.height(), plan.methods.len());
     assert!(
-        sweep::column_f64(&head, "runs")
+        table::column_f64(&head, "runs")
             .unwrap()
             .iter()
             .all(|r| *r == Some(items.len() as f64))
@@ -184,8 +185,8 @@ fn headline_and_markdown_by_hand() {
     )
     .unwrap();
     let h = dashboard::headline(&df).unwrap();
-    let col = |c: &str| sweep::column_f64(&h, c).unwrap();
-    assert_eq!(sweep::column_str(&h, "method").unwrap(), ["a", "b"]);
+    let col = |c: &str| table::column_f64(&h, c).unwrap();
+    assert_eq!(table::column_str(&h, "method").unwrap(), ["a", "b"]);
     assert_eq!(col("runs"), [Some(2.0), Some(2.0)]);
     assert_eq!(col("errors"), [Some(0.0), Some(1.0)]);
     assert_eq!(col("success"), [Some(0.5), Some(0.5)]);
@@ -194,7 +195,7 @@ fn headline_and_markdown_by_hand() {
     assert_eq!(col("median_time_to_95"), [Some(0.5), Some(1.5)]);
     assert_eq!(col("total_time_s"), [Some(4.0), Some(2.1)]);
     let md =
-        dashboard::markdown_table(&dictlab::sweep::select(&h, &["method", "success"]).unwrap())
+        dashboard::markdown_table(&dictlab::table::select(&h, &["method", "success"]).unwrap())
             .unwrap();
     assert_eq!(
         md,

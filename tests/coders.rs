@@ -113,7 +113,7 @@ fn duality_gap_goes_to_zero_and_objective_decreases() {
         .encode_observed(a, y, None, dictlab::iter::Schedule::Every(1), &mut trace)
         .unwrap();
     let df = trace.to_frame().unwrap();
-    let obj: Vec<f64> = dictlab::sweep::column_f64(&df, "objective")
+    let obj: Vec<f64> = dictlab::table::column_f64(&df, "objective")
         .unwrap()
         .into_iter()
         .flatten()
@@ -122,7 +122,7 @@ fn duality_gap_goes_to_zero_and_objective_decreases() {
         obj.windows(2).all(|w| w[1] <= w[0] * (1.0 + 1e-12)),
         "ISTA objective must not increase with step 1/L"
     );
-    let gaps: Vec<f64> = dictlab::sweep::column_f64(&df, "rel_gap")
+    let gaps: Vec<f64> = dictlab::table::column_f64(&df, "rel_gap")
         .unwrap()
         .into_iter()
         .flatten()

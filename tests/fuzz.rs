@@ -19,7 +19,7 @@ mod common;
 
 use common::npy_bytes;
 use dictlab::registry::{self, Built, Context, METHODS};
-use dictlab::sweep::Value;
+use dictlab::table::Value;
 use proptest::prelude::*;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 

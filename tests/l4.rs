@@ -50,7 +50,7 @@ fn msp_recovers_a_random_orthogonal_dictionary() {
     );
     // ℓ4 value never decreases (MSP is a minorize–maximize iteration)
     let df = trace.to_frame().unwrap();
-    let v: Vec<f64> = dictlab::sweep::column_f64(&df, "l4_value")
+    let v: Vec<f64> = dictlab::table::column_f64(&df, "l4_value")
         .unwrap()
         .into_iter()
         .flatten()

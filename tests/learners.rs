@@ -50,7 +50,7 @@ fn check<U: DictUpdate>(update: U) {
         );
     }
     let df = trace.to_frame().unwrap();
-    let rates: Vec<f64> = dictlab::sweep::column_f64(&df, "recovery_rate")
+    let rates: Vec<f64> = dictlab::table::column_f64(&df, "recovery_rate")
         .unwrap()
         .into_iter()
         .flatten()

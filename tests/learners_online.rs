@@ -52,7 +52,7 @@ fn online_recovers_planted_dictionary() {
     assert_recovers("online", &inst, &out.dict);
     // the observer saw the start far from the truth and the end at it
     let df = obs.to_frame().unwrap();
-    let rates: Vec<f64> = dictlab::sweep::column_f64(&df, "recovery_rate")
+    let rates: Vec<f64> = dictlab::table::column_f64(&df, "recovery_rate")
         .unwrap()
         .into_iter()
         .flatten()

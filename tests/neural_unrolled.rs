@@ -387,7 +387,7 @@ fn backtracking_descent_decreases_the_loss_monotonically() {
             )
             .unwrap();
         let df = trace.to_frame().unwrap();
-        let f = dictlab::sweep::column_f64(&df, "objective").unwrap();
+        let f = dictlab::table::column_f64(&df, "objective").unwrap();
         // the recorded loss after step 1 is the accepted Lasso loss: non-increasing from there
         for w in f[1..].windows(2) {
             assert!(w[1].unwrap() <= w[0].unwrap() + 1e-12, "{g}: {w:?}");

@@ -1,7 +1,7 @@
 //! The in-process sweep core: grids, seeds, tidy frames, error rows.
 
 use dictlab::prelude::*;
-use dictlab::sweep::column_str;
+use dictlab::table::column_str;
 
 #[test]
 fn grid_crosses_axes_and_couples_keys() {
@@ -95,7 +95,7 @@ fn sweep_rows_are_tidy_seeded_by_identity_and_thread_independent() {
         );
     }
     // methods on the same item see the same instance
-    let y = dictlab::sweep::column_f64(&one, "m_y00").unwrap();
+    let y = dictlab::table::column_f64(&one, "m_y00").unwrap();
     assert_eq!(y[0], y[1]);
     // seeds depend on (base seed, instance, rep) only
     let items = sweep.items().unwrap();
@@ -132,7 +132,7 @@ fn failing_items_become_error_rows() {
 fn filter_eq_matches_integral_floats_and_ints_numerically() {
     use dictlab::polars::prelude::*;
     let df = df!("x" => [1.0, 2.0, 2.5], "k" => [1i64, 2, 3], "s" => ["a", "b", "c"]).unwrap();
-    let h = |c: &[(&str, Value)]| dictlab::sweep::filter_eq(&df, c).unwrap().height();
+    let h = |c: &[(&str, Value)]| dictlab::table::filter_eq(&df, c).unwrap().height();
     assert_eq!(h(&[("x", Value::Float(2.0))]), 1);
     assert_eq!(h(&[("x", Value::Int(2))]), 1);
     assert_eq!(h(&[("x", Value::Float(2.5))]), 1);

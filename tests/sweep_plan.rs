@@ -140,8 +140,8 @@ when = { n_atoms = [8, 12], sparsity = 1.0 }
     let s = run_plan(&plan, dir.path(), &RunOptions::default()).unwrap();
     assert_eq!((s.runs_in_shard, s.runs_done), (3, 3));
     let df = merge(dir.path()).unwrap();
-    let methods = dictlab::sweep::column_str(&df, "method").unwrap();
-    let atoms = dictlab::sweep::column_f64(&df, "p_inst_n_atoms").unwrap();
+    let methods = dictlab::table::column_str(&df, "method").unwrap();
+    let atoms = dictlab::table::column_f64(&df, "p_inst_n_atoms").unwrap();
     for (m, a) in methods.iter().zip(&atoms) {
         if m.starts_with("msp") {
             assert_eq!(*a, Some(8.0));
@@ -195,20 +195,20 @@ fn four_shards_merged_equal_the_single_run() {
     let b = merge(&sharded).unwrap();
     assert_same_results(&a, &b);
     // a row per recorded iteration: coders one, MOD one per log-spaced iteration (0,1,2,4,8)
-    let methods = dictlab::sweep::column_str(&a, "method").unwrap();
+    let methods = dictlab::table::column_str(&a, "method").unwrap();
     assert_eq!(methods.iter().filter(|m| *m == "omp").count(), 8);
     assert_eq!(
         methods.iter().filter(|m| *m == "mod[iters=8]").count(),
         8 * 5
     );
     // every method saw the same instance (same seed per item)
-    let seeds = dictlab::sweep::column_str(&a, "seed").unwrap();
-    let items = dictlab::sweep::column_str(&a, "item").unwrap();
+    let seeds = dictlab::table::column_str(&a, "seed").unwrap();
+    let items = dictlab::table::column_str(&a, "item").unwrap();
     for (i, s) in items.iter().zip(&seeds) {
         let first = items.iter().position(|j| j == i).unwrap();
         assert_eq!(&seeds[first], s);
     }
-    let terms = dictlab::sweep::column_str(&a, "termination").unwrap();
+    let terms = dictlab::table::column_str(&a, "termination").unwrap();
     assert!(terms.iter().all(|t| !t.starts_with("error")), "{terms:?}");
 }
 
@@ -322,8 +322,8 @@ fn failing_runs_become_error_rows() {
     let dir = tempfile::tempdir().unwrap();
     run_plan(&plan, dir.path(), &RunOptions::default()).unwrap();
     let df = merge(dir.path()).unwrap();
-    let methods = dictlab::sweep::column_str(&df, "method").unwrap();
-    let terms = dictlab::sweep::column_str(&df, "termination").unwrap();
+    let methods = dictlab::table::column_str(&df, "method").unwrap();
+    let terms = dictlab::table::column_str(&df, "termination").unwrap();
     let omp: Vec<&String> = methods
         .iter()
         .zip(&terms)
@@ -412,7 +412,7 @@ fn run_cached_reuses_results_on_disk() {
     }
     let b = run_cached(&plan, &path).unwrap();
     assert!(a.equals_missing(&b));
-    let times = |d: &DataFrame| dictlab::sweep::column_f64(d, "time_s").unwrap();
+    let times = |d: &DataFrame| dictlab::table::column_f64(d, "time_s").unwrap();
     assert_eq!(times(&a), times(&b), "the cached table, timings included");
     // another plan at the same path is run, not mistaken for the cached one
     let other = Plan::from_toml_str(&PLAN.replace("reps = 2", "reps = 1")).unwrap();

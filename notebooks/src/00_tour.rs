@@ -94,14 +94,14 @@ let corruption = sweep.run(|it| {
     for (name, v) in r.pairs() { row = row.metric(name, v); }
     Ok(vec![row])
 })?;
-let summary = dictlab::sweep::mean_by(&corruption, &["p_inst_eps"])?;
-report::show_df(&dictlab::sweep::select(&summary, &["p_inst_eps", "m_recovery_score", "m_recovery_rate", "m_max_sine_dist", "m_columnwise_dist", "m_fro_dist_perm", "m_fro_dist"])?);
+let summary = dictlab::table::mean_by(&corruption, &["p_inst_eps"])?;
+report::show_df(&dictlab::table::select(&summary, &["p_inst_eps", "m_recovery_score", "m_recovery_rate", "m_max_sine_dist", "m_columnwise_dist", "m_fro_dist_perm", "m_fro_dist"])?);
 // %%
 let opts = CurveOpts { markers: true, ..Default::default() };
 let mut series = Vec::new();
 for col in ["m_recovery_score", "m_recovery_rate", "m_max_sine_dist", "m_columnwise_dist"] {
-    let x: Vec<f64> = dictlab::sweep::column_f64(&summary, "p_inst_eps")?.into_iter().flatten().collect();
-    let y: Vec<f64> = dictlab::sweep::column_f64(&summary, col)?.into_iter().flatten().collect();
+    let x: Vec<f64> = dictlab::table::column_f64(&summary, "p_inst_eps")?.into_iter().flatten().collect();
+    let y: Vec<f64> = dictlab::table::column_f64(&summary, col)?.into_iter().flatten().collect();
     series.push(Series2::new(col.trim_start_matches("m_"), x, y));
 }
 show_plot(&report::curves("Recovery metrics vs corruption level ε (mean of 3 draws)", "ε", "metric", &series, &opts));
@@ -120,9 +120,9 @@ show_plot(&report::histogram("Off-diagonal |Gram| entries", "|<a_i, a_j>|", &[
 // The one-line finding of this run, written from the numbers above (it also heads this notebook's card in the reports' index).
 // %%
 {
-    let eps_col = dictlab::sweep::column_f64(&summary, "p_inst_eps")?;
+    let eps_col = dictlab::table::column_f64(&summary, "p_inst_eps")?;
     let at = |c: &str, e: f64| -> Result<f64> {
-        let v = dictlab::sweep::column_f64(&summary, c)?;
+        let v = dictlab::table::column_f64(&summary, c)?;
         Ok(eps_col.iter().position(|x| *x == Some(e)).and_then(|i| v[i]).unwrap_or(f64::NAN))
     };
     report::show_headline(&format!(

@@ -15,7 +15,7 @@
 // %%
 use dictlab::prelude::*;
 use dictlab::polars::prelude::*;
-use dictlab::sweep::column_f64;
+use dictlab::table::column_f64;
 // %% [markdown]
 // ## Configuration
 // %%
@@ -50,13 +50,13 @@ let targets = Sweep::new(grid).reps(reps).base_seed(seed).run(|it| {
         .metric("met", rep.met as u8 as f64)
         .metric("hinge_iters", rep.hinge_iters as f64)])
 })?;
-let table = dictlab::sweep::select(&dictlab::sweep::mean_by(&targets, &["p_inst_n", "p_inst_m", "p_inst_factor"])?,
+let table = dictlab::table::select(&dictlab::table::mean_by(&targets, &["p_inst_n", "p_inst_m", "p_inst_factor"])?,
     &["p_inst_n", "p_inst_m", "p_inst_factor", "m_welch", "m_target", "m_achieved", "m_ratio", "m_met", "m_hinge_iters", "time_s"])?;
 report::show_df_rows(&table, 100);
 // %%
 let mut series = Vec::new();
 for &(n, m) in &sizes {
-    let sub = dictlab::sweep::filter_eq(&targets, &[("p_inst_n", Value::Int(n)), ("p_inst_m", Value::Int(m))])?;
+    let sub = dictlab::table::filter_eq(&targets, &[("p_inst_n", Value::Int(n)), ("p_inst_m", Value::Int(m))])?;
     series.push(Series2::new(format!("n={n}, m={m}"), column_f64(&sub, "m_target")?.into_iter().flatten().collect(), column_f64(&sub, "m_achieved")?.into_iter().flatten().collect()));
 }
 let tmax = column_f64(&targets, "m_target")?.into_iter().flatten().fold(0.0, f64::max);
@@ -123,8 +123,8 @@ report::show_df_rows(&rip_df, 100);
 // Wall time per call (sequential: the generator never uses threads, so that a seed gives the same bits on any thread
 // count), from the sweep above, at the hardest target (1.1 × Welch) and at 2 × Welch.
 // %%
-let cost = dictlab::sweep::filter_eq(&targets, &[("p_inst_factor", Value::Float(1.1))])?;
-let cost2 = dictlab::sweep::filter_eq(&targets, &[("p_inst_factor", Value::Float(2.0))])?;
+let cost = dictlab::table::filter_eq(&targets, &[("p_inst_factor", Value::Float(1.1))])?;
+let cost2 = dictlab::table::filter_eq(&targets, &[("p_inst_factor", Value::Float(2.0))])?;
 {
     // a block: evcxr cannot persist closures across cells
     let label = |df: &DataFrame| -> Result<Vec<f64>> {

@@ -17,7 +17,7 @@ use dictlab::prelude::*;
 use dictlab::polars::prelude::*;
 use dictlab::code::{self, CoordinateDescent, LarsLasso, Omp, Pgm, SparseCoder};
 use dictlab::iter::{Schedule, Trace};
-use dictlab::sweep::column_f64;
+use dictlab::table::column_f64;
 // %% [markdown]
 // ## Configuration
 // %%
@@ -98,7 +98,7 @@ let phase = sweep.run(|it| {
         Row::new("lasso_lars[lambda=0.05]").metric("coherence", mu).metric("exact_support", s_las.support_exact).metric("f1", s_las.support_f1),
     ])
 })?;
-let summary = dictlab::sweep::select(&dictlab::sweep::mean_by(&phase, &["p_inst_dictionary", "method", "p_inst_k"])?,
+let summary = dictlab::table::select(&dictlab::table::mean_by(&phase, &["p_inst_dictionary", "method", "p_inst_k"])?,
     &["p_inst_dictionary", "method", "p_inst_k", "m_coherence", "m_exact_support", "m_f1"])?;
 report::show_df_rows(&summary, 200);
 // %%
@@ -106,12 +106,12 @@ let mut series = Vec::new();
 let mut bounds = Vec::new();
 for fam in ["gaussian", "coherence_0.3", "identity_hadamard"] {
     for method in ["omp", "lasso_lars[lambda=0.05]"] {
-        let sub = dictlab::sweep::filter_eq(&summary, &[("p_inst_dictionary", Value::from(fam)), ("method", Value::from(method))])?;
+        let sub = dictlab::table::filter_eq(&summary, &[("p_inst_dictionary", Value::from(fam)), ("method", Value::from(method))])?;
         let k: Vec<f64> = column_f64(&sub, "p_inst_k")?.into_iter().flatten().collect();
         let rate: Vec<f64> = column_f64(&sub, "m_exact_support")?.into_iter().flatten().collect();
         series.push(Series2::new(format!("{fam} / {}", if method == "omp" { "OMP" } else { "Lasso" }), k, rate));
     }
-    let sub = dictlab::sweep::filter_eq(&summary, &[("p_inst_dictionary", Value::from(fam))])?;
+    let sub = dictlab::table::filter_eq(&summary, &[("p_inst_dictionary", Value::from(fam))])?;
     let mu = column_f64(&sub, "m_coherence")?.into_iter().flatten().sum::<f64>() / sub.height() as f64;
     let kb = 0.5 * (1.0 + 1.0 / mu);
     bounds.push((fam, mu, kb));
@@ -126,7 +126,7 @@ for (fam, mu, kb) in &bounds { println!("{fam}: mean mu = {mu:.3}, guarantee hol
 {
     let mut parts = Vec::new();
     for (fam, mu, kb) in &bounds {
-        let sub = dictlab::sweep::filter_eq(&summary, &[("p_inst_dictionary", Value::from(*fam)), ("method", Value::from("omp"))])?;
+        let sub = dictlab::table::filter_eq(&summary, &[("p_inst_dictionary", Value::from(*fam)), ("method", Value::from("omp"))])?;
         let k: Vec<Option<f64>> = column_f64(&sub, "p_inst_k")?;
         let rate: Vec<Option<f64>> = column_f64(&sub, "m_exact_support")?;
         let k95 = k.iter().zip(&rate).filter(|(_, r)| r.unwrap_or(0.0) >= 0.95).filter_map(|(k, _)| *k).fold(0.0f64, f64::max);

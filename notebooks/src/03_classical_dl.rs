@@ -22,7 +22,7 @@ use dictlab::prelude::*;
 use dictlab::code::Omp;
 use dictlab::learn::{AlternatingMinimization, AltMinDict, ApproxGradient, Bcd, DictionaryLearner, Init, Ksvd, Mod, OnlineDl, RecoveryObserver, UnusedAtoms};
 use dictlab::iter::Schedule;
-use dictlab::sweep::column_f64;
+use dictlab::table::column_f64;
 // %% [markdown]
 // ## Configuration
 // %%

@@ -154,7 +154,7 @@ let msp_rows = Sweep::new(grid).reps(trials).base_seed(seed).run(|it| {
         .metric("l4_error_polished_pct", 100.0 * metrics::l4_error(d_o.view(), polished.dict.view())?)
         .metric("recovery_rate", metrics::dictionary_recovery(d_o.view(), plain.dict.view())?.recovery_rate(0.99))])
 })?;
-let msp_table = dictlab::sweep::select(&dictlab::sweep::mean_by(&msp_rows, &["p_inst_condition"])?,
+let msp_table = dictlab::table::select(&dictlab::table::mean_by(&msp_rows, &["p_inst_condition"])?,
     &["p_inst_condition", "m_l4_error_pct", "m_l4_error_polished_pct", "m_recovery_rate", "time_s"])?;
 println!("n = {n_msp}, p = {p_msp}, θ = 0.3, {trials} trials, 200 iterations");
 report::show_df_rows(&msp_table, 20);
@@ -212,10 +212,10 @@ let pt = Sweep::new(grid).reps(reps_pt).base_seed(seed).run(|it| {
         .metric("rounds", out.info.iters as f64)])
 })?;
 for d in ["untf", "coherence_0.4", "coherence_0.4_nowhiten"] {
-    let sub = dictlab::sweep::filter_eq(&pt, &[("p_inst_dictionary", d.into())])?;
+    let sub = dictlab::table::filter_eq(&pt, &[("p_inst_dictionary", d.into())])?;
     show_plot(&report::heatmap_from_frame(&sub, "p_inst_K", "p_inst_theta", "m_recovery_rate", &format!("{d}: fraction of atoms recovered (|cos| > 0.99), n = {n_pt}, p = {p_pt}"))?);
 }
-let pt_table = dictlab::sweep::select(&dictlab::sweep::mean_by(&pt, &["p_inst_dictionary", "p_inst_K", "p_inst_theta"])?,
+let pt_table = dictlab::table::select(&dictlab::table::mean_by(&pt, &["p_inst_dictionary", "p_inst_K", "p_inst_theta"])?,
     &["p_inst_dictionary", "p_inst_K", "p_inst_theta", "m_coherence", "m_recovery_rate", "m_recovery_score", "m_success", "m_rounds", "time_s"])?;
 report::show_df_rows(&pt_table, 200);
 // %% [markdown]
@@ -223,10 +223,10 @@ report::show_df_rows(&pt_table, 200);
 // The one-line finding of this run, written from the numbers above (it also heads this notebook's card in the reports' index).
 // %%
 {
-    let cond = dictlab::sweep::column_str(&msp_table, "p_inst_condition")?;
-    let err = dictlab::sweep::column_f64(&msp_table, "m_l4_error_pct")?;
+    let cond = dictlab::table::column_str(&msp_table, "p_inst_condition")?;
+    let err = dictlab::table::column_f64(&msp_table, "m_l4_error_pct")?;
     let at = |c: &str| cond.iter().position(|x| x == c).and_then(|i| err[i]).unwrap_or(f64::NAN);
-    let untf = dictlab::sweep::filter_eq(&pt, &[("p_inst_dictionary", "untf".into())])?;
+    let untf = dictlab::table::filter_eq(&pt, &[("p_inst_dictionary", "untf".into())])?;
     let by_k = report::ranking(&untf, "p_inst_K", "m_recovery_rate")?;
     let rate_at = |k: &str| by_k.iter().find(|r| r.0 == k).map(|r| r.1).unwrap_or(f64::NAN);
     report::show_headline(&format!(

@@ -66,7 +66,7 @@ let thm = {
     }
     table::frame_of_rows(rows, seed)?
 };
-report::show_df_rows(&sweep::select(&thm, &["method", "p_method_delta", "m_mu_over_sqrt_n", "m_eps", "m_support_recovery", "m_active_fraction"])?, 20);
+report::show_df_rows(&table::select(&thm, &["method", "p_method_delta", "m_mu_over_sqrt_n", "m_eps", "m_support_recovery", "m_active_fraction"])?, 20);
 // %% [markdown]
 // ## Table 1: the gradient at columnwise distance δ/2 from A*, δ = h^{−2p}
 // For every (h, p): one instance, `points` weight matrices W with rows at distance δ/2 from the atoms, the gradient at
@@ -101,18 +101,18 @@ let table1 = {
         Ok(rows)
     })?
 };
-report::show_df_rows(&sweep::select(&table1, &["p_inst_h", "p_inst_p", "method", "m_k", "m_xi", "m_eps", "m_active_fraction", "m_grad_norm", "m_grad_norm_b", "m_h_pow"])?, 60);
+report::show_df_rows(&table::select(&table1, &["p_inst_h", "p_inst_p", "method", "m_k", "m_xi", "m_eps", "m_active_fraction", "m_grad_norm", "m_grad_norm_b", "m_h_pow"])?, 60);
 // %% [markdown]
 // The paper's Table 1 layout (rows h, columns p, each cell (gradient norm, h^{p−1})), for the theorem's ε and for the
 // data-driven ε, and the log–log chart of the norm vs h with h^{p−1} dashed.
 // %%
 {
     for rule in ["theorem", "quantile_k_over_h"] {
-        let sub = sweep::filter_eq(&table1, &[("method", rule.into())])?;
-        let hv = sweep::column_f64(&sub, "p_inst_h")?;
-        let pv = sweep::column_f64(&sub, "p_inst_p")?;
-        let gv = sweep::column_f64(&sub, "m_grad_norm")?;
-        let rv = sweep::column_f64(&sub, "m_h_pow")?;
+        let sub = table::filter_eq(&table1, &[("method", rule.into())])?;
+        let hv = table::column_f64(&sub, "p_inst_h")?;
+        let pv = table::column_f64(&sub, "p_inst_p")?;
+        let gv = table::column_f64(&sub, "m_grad_norm")?;
+        let rv = table::column_f64(&sub, "m_h_pow")?;
         let mut text = format!("ε = {rule}: (grad_norm, h^(p-1))\n{:>6}", "h \\ p");
         for p in &ps { text.push_str(&format!(" | {:>22}", p)); }
         for h in &hs {
@@ -136,8 +136,8 @@ report::show_df_rows(&sweep::select(&table1, &["p_inst_h", "p_inst_p", "method",
             &CurveOpts { log_x: true, log_y: true, markers: true }));
     }
     if full {
-        let sub = sweep::filter_eq(&table1, &[("method", "theorem".into())])?;
-        let mut t = sweep::select(&sub, &["p_inst_h", "p_inst_p", "m_grad_norm", "m_h_pow"])?;
+        let sub = table::filter_eq(&table1, &[("method", "theorem".into())])?;
+        let mut t = table::select(&sub, &["p_inst_h", "p_inst_p", "m_grad_norm", "m_h_pow"])?;
         t.set_column_names(&["h", "p", "grad_norm", "h_pow"])?;
         io::write_csv(io::project_path("data/results/05_rangamani/table1.csv"), &t)?;
         io::write_csv(io::project_path("data/results/05_rangamani/table1_all_biases.csv"), &table1)?;
@@ -153,7 +153,7 @@ report::show_df_rows(&sweep::select(&table1, &["p_inst_h", "p_inst_p", "method",
     let paper = io::read_csv(io::project_path("data/papers/rangamani_table1.csv"))?;
     let committed = io::read_csv(io::project_path("data/results/05_rangamani/table1_all_biases.csv"))?;
     let by_rule = |df: &DataFrame, rule: &str| -> Result<DataFrame> {
-        let mut t = sweep::select(&sweep::filter_eq(df, &[("method", rule.into())])?, &["p_inst_h", "p_inst_p", "m_grad_norm"])?;
+        let mut t = table::select(&table::filter_eq(df, &[("method", rule.into())])?, &["p_inst_h", "p_inst_p", "m_grad_norm"])?;
         t.set_column_names(&["h", "p", "grad_norm"])?;
         Ok(t)
     };
@@ -165,10 +165,10 @@ report::show_df_rows(&sweep::select(&table1, &["p_inst_h", "p_inst_p", "method",
         Ours { label: "this run, data-driven ε", frame: &run_q, value: "grad_norm" },
     ])?;
     report::show_df(&t);
-    let p = sweep::column_f64(&t, "paper")?;
-    let thm = agreement(&p, &sweep::column_f64(&t, "full, theorem ε")?, 0.5);
-    let q = agreement(&p, &sweep::column_f64(&t, "full, data-driven ε")?, 0.5);
-    let zeros = sweep::column_f64(&t, "full, theorem ε")?.iter().filter(|v| **v == Some(0.0)).count();
+    let p = table::column_f64(&t, "paper")?;
+    let thm = agreement(&p, &table::column_f64(&t, "full, theorem ε")?, 0.5);
+    let q = agreement(&p, &table::column_f64(&t, "full, data-driven ε")?, 0.5);
+    let zeros = table::column_f64(&t, "full, theorem ε")?.iter().filter(|v| **v == Some(0.0)).count();
     show_verdict(&format!(
         "Not reproduced. With the theorem's ε, {zeros} of {} cells are exactly 0 (no hidden unit fires), against non-zero \
          norms in every cell of the paper. With the data-driven ε (k/h of the units active): {q} (within ±50 % \
@@ -230,10 +230,10 @@ let table2 = {
             .metric("grad_ratio", s.grad_norm / s.grad_norm0)])
     })?
 };
-report::show_df(&sweep::select(&table2, &["p_inst_h", "p_inst_p", "method", "m_lr", "m_iters", "m_grad_ratio", "m_percent_decrease",
+report::show_df(&table::select(&table2, &["p_inst_h", "p_inst_p", "method", "m_lr", "m_iters", "m_grad_ratio", "m_percent_decrease",
     "m_dist_final", "m_dist_final_normalized", "m_baseline_normalize_init_percent", "m_recovery_score", "m_recovery_rate", "termination"])?);
 if full {
-    let mut t = sweep::select(&table2, &["p_inst_h", "p_inst_p", "m_percent_decrease"])?;
+    let mut t = table::select(&table2, &["p_inst_h", "p_inst_p", "m_percent_decrease"])?;
     t.set_column_names(&["h", "p", "percent_decrease"])?;
     io::write_csv(io::project_path("data/results/05_rangamani/table2.csv"), &t)?;
     io::write_csv(io::project_path("data/results/05_rangamani/table2_all.csv"), &table2)?;
@@ -249,7 +249,7 @@ if full {
     let paper = io::read_csv(io::project_path("data/papers/rangamani_table2.csv"))?;
     let committed = io::read_csv(io::project_path("data/results/05_rangamani/table2_all.csv"))?;
     let reading = |df: &DataFrame, col: &str| -> Result<DataFrame> {
-        let mut t = sweep::select(df, &["p_inst_h", "p_inst_p", col])?;
+        let mut t = table::select(df, &["p_inst_h", "p_inst_p", col])?;
         t.set_column_names(&["h", "p", "value"])?;
         Ok(t)
     };
@@ -264,11 +264,11 @@ if full {
         Ours { label: "this run, GD raw", frame: &run, value: "value" },
     ])?;
     report::show_df(&t);
-    let p = sweep::column_f64(&t, "paper")?;
+    let p = table::column_f64(&t, "paper")?;
     let [a_raw, a_norm, a_start] = ["full, GD raw", "full, GD normalized", "full, normalize start only"]
-        .map(|c| sweep::column_f64(&t, c).map(|o| agreement(&p, &o, 0.02)));
+        .map(|c| table::column_f64(&t, c).map(|o| agreement(&p, &o, 0.02)));
     let (a_raw, a_norm, a_start) = (a_raw?, a_norm?, a_start?);
-    let max_rate = sweep::column_f64(&committed, "m_recovery_rate")?.into_iter().flatten().fold(0.0, f64::max);
+    let max_rate = table::column_f64(&committed, "m_recovery_rate")?.into_iter().flatten().fold(0.0, f64::max);
     show_verdict(&format!(
         "GD's raw % decrease: {a_raw}. Normalized after descent: {a_norm}. Normalizing the start alone, with no \
          descent: {a_start} (within 2 % counted as agreeing). The paper's numbers are matched by normalization alone, \
@@ -315,11 +315,11 @@ if full {
 // The one-line finding of this run, written from the numbers above (it also heads this notebook's card in the reports' index).
 // %%
 {
-    let thm = sweep::filter_eq(&table1, &[("method", "theorem".into())])?;
-    let g = sweep::column_f64(&thm, "m_grad_norm")?;
+    let thm = table::filter_eq(&table1, &[("method", "theorem".into())])?;
+    let g = table::column_f64(&thm, "m_grad_norm")?;
     let zeros = g.iter().filter(|v| **v == Some(0.0)).count();
     let mean = |c: &str| -> Result<f64> {
-        let v: Vec<f64> = sweep::column_f64(&table2, c)?.into_iter().flatten().collect();
+        let v: Vec<f64> = table::column_f64(&table2, c)?.into_iter().flatten().collect();
         Ok(v.iter().sum::<f64>() / v.len() as f64)
     };
     report::show_headline(&format!(

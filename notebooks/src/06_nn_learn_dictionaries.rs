@@ -66,7 +66,7 @@ let e1 = table::frame_of_rows(e1_runs.iter().flat_map(|(_, (rows, _, _))| rows.c
 report::show_plot(&report::curves_from_frame(&e1, "iter", "m_mean_row_dist", "method", "Mean row distance to its atom", &CurveOpts::default())?);
 report::show_plot(&report::curves_from_frame(&e1, "iter", "m_cos_rows_mean", "method", "Mean per-row cos(−∇L_i, a_i − b_i)", &CurveOpts::default())?);
 report::show_plot(&report::curves_from_frame(&e1, "iter", "m_rows_farther", "method", "Rows farther from their atom than at the start", &CurveOpts::default())?);
-report::show_df(&sweep::select(&report::dashboard::final_rows(&e1)?, &["method", "iter", "m_fro_dist", "m_mean_row_dist", "m_mean_row_dist_normalized", "m_cos_whole", "m_cos_rows_mean", "m_rows_farther", "m_unit_precision", "m_unit_recall"])?);
+report::show_df(&table::select(&report::dashboard::final_rows(&e1)?, &["method", "iter", "m_fro_dist", "m_mean_row_dist", "m_mean_row_dist_normalized", "m_cos_whole", "m_cos_rows_mean", "m_rows_farther", "m_unit_precision", "m_unit_recall"])?);
 // %% [markdown]
 // BLOG-E2's per-row views for r = 0.2: each row's distance to its atom over the iterations (one heat-map row per
 // atom), and the histogram over rows of the final per-row cosine, for every starting radius.
@@ -130,17 +130,17 @@ let e3 = {
 {
     let classes = ["atom", "duplicate", "combination", "useless"];
     for model in ["relu_tied", "sign_tied", "sign_untied"] {
-        let sub = sweep::filter_eq(&e3, &[("method", Value::from(model))])?;
-        let (n_, r_, k_, i_) = (sweep::column_f64(&sub, "p_inst_n")?, sweep::column_f64(&sub, "p_inst_ratio")?,
-                                sweep::column_f64(&sub, "p_inst_k")?, sweep::column_str(&sub, "p_inst_init")?);
+        let sub = table::filter_eq(&e3, &[("method", Value::from(model))])?;
+        let (n_, r_, k_, i_) = (table::column_f64(&sub, "p_inst_n")?, table::column_f64(&sub, "p_inst_ratio")?,
+                                table::column_f64(&sub, "p_inst_k")?, table::column_str(&sub, "p_inst_init")?);
         let cats: Vec<String> = (0..sub.height()).map(|i| format!("n{} m/n{} k{} {}", n_[i].unwrap_or(0.0), r_[i].unwrap_or(0.0),
             k_[i].unwrap_or(0.0), i_[i])).collect();
         let series: Vec<(String, Vec<f64>)> = classes.iter().map(|c| Ok((c.to_string(),
-            sweep::column_f64(&sub, &format!("m_{c}"))?.into_iter().map(|v| v.unwrap_or(0.0)).collect()))).collect::<Result<_>>()?;
+            table::column_f64(&sub, &format!("m_{c}"))?.into_iter().map(|v| v.unwrap_or(0.0)).collect()))).collect::<Result<_>>()?;
         report::show_plot(&report::stacked_bars(&format!("Row classes — {model}"), "rows", &cats, &series));
     }
 }
-report::show_df(&sweep::select(&e3, &["p_inst_n", "p_inst_ratio", "p_inst_k", "p_inst_init", "method", "m_atom", "m_combination", "m_duplicate", "m_useless", "m_recovery_rate", "m_recovery_score", "m_dec_recovery_rate", "m_row_coherence", "termination"])?);
+report::show_df(&table::select(&e3, &["p_inst_n", "p_inst_ratio", "p_inst_k", "p_inst_init", "method", "m_atom", "m_combination", "m_duplicate", "m_useless", "m_recovery_rate", "m_recovery_score", "m_dec_recovery_rate", "m_row_coherence", "termination"])?);
 // %% [markdown]
 // ## BLOG-E4: the 1-bit unit, local convergence
 // BLOG-E1 again with r = s·H(bᵀy − ε) (s = 1.5, the mean code value; straight-through bandwidth 0.5), tied and
@@ -160,7 +160,7 @@ let e4 = {
     table::frame_of_rows(rows, seed)?
 };
 report::show_plot(&report::curves_from_frame(&e4, "iter", "m_mean_row_dist", "method", "1-bit AE: mean encoder-row distance to its atom", &CurveOpts::default())?);
-report::show_df(&sweep::select(&report::dashboard::final_rows(&e4)?, &["method", "iter", "m_mean_row_dist", "m_mean_row_dist_normalized", "m_decoder_dist_normalized", "m_cos_whole", "m_cos_rows_mean", "m_rows_farther", "m_unit_precision", "m_unit_recall"])?);
+report::show_df(&table::select(&report::dashboard::final_rows(&e4)?, &["method", "iter", "m_mean_row_dist", "m_mean_row_dist_normalized", "m_decoder_dist_normalized", "m_cos_whole", "m_cos_rows_mean", "m_rows_farther", "m_unit_precision", "m_unit_recall"])?);
 // %% [markdown]
 // ## Sparse autoencoders next to a classical learner
 // Same generator, coherence-targeted dictionaries at μ ∈ {0.3, 0.6}, k = 2, with independent firing or SAE-style
@@ -207,7 +207,7 @@ let cmp = {
         Ok(rows)
     })?
 };
-report::show_df(&sweep::select(&cmp, &["p_inst_coherence", "p_inst_firing", "method", "time_s", "m_recovery_score", "m_mmcs", "m_recovery_rate", "m_l0", "m_fvu", "m_shrinkage", "m_dead_latents", "m_latent_f1"])?);
+report::show_df(&table::select(&cmp, &["p_inst_coherence", "p_inst_firing", "method", "time_s", "m_recovery_score", "m_mmcs", "m_recovery_rate", "m_l0", "m_fvu", "m_shrinkage", "m_dead_latents", "m_latent_f1"])?);
 // %% [markdown]
 // ## Headline
 // The one-line finding of this run, written from the numbers above (it also heads this notebook's card in the reports' index).

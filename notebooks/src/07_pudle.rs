@@ -73,9 +73,9 @@ let e1_table = {
     let marks: Vec<usize> = if full { vec![0, 100, 200, 300, 600] } else { vec![0, 50, 100] };
     let mut rows: Vec<Row> = Vec::new();
     for (t, g, df, secs, _) in &e1_traces {
-        let it = sweep::column_f64(df, "iter")?;
-        let fd = sweep::column_f64(df, "fro_dist")?;
-        let ce = sweep::column_f64(df, "code_err")?;
+        let it = table::column_f64(df, "iter")?;
+        let fd = table::column_f64(df, "fro_dist")?;
+        let ce = table::column_f64(df, "code_err")?;
         let mut row = Row::new(g.as_str()).param("T", *t as f64);
         for mk in &marks {
             if let Some(i) = it.iter().position(|v| *v == Some(*mk as f64)) {
@@ -94,10 +94,10 @@ let e1_table = {
     let names: Vec<String> = e1_table.get_column_names().iter().map(|c| c.to_string())
         .filter(|c| c == "method" || c == "p_method_T" || c.starts_with("m_")).collect();
     let names: Vec<&str> = names.iter().map(|c| c.as_str()).collect();
-    report::show_df(&sweep::select(&e1_table, &names)?);
+    report::show_df(&table::select(&e1_table, &names)?);
 }
 if full {
-    let mut t = sweep::select(&e1_table, &["p_method_T", "method", "m_fro_dist_final"])?;
+    let mut t = table::select(&e1_table, &["p_method_T", "method", "m_fro_dist_final"])?;
     t.set_column_names(&["T", "gradient", "fro_dist_final"])?;
     io::write_csv(io::project_path("data/results/07_pudle/e1.csv"), &t)?;
     io::write_csv(io::project_path("data/results/07_pudle/e1_all.csv"), &e1_table)?;
@@ -112,7 +112,7 @@ if full {
     use dictlab::report::paper::{Ours, agreement, paper_vs_ours, show_verdict};
     let paper = io::read_csv(io::project_path("data/papers/pudle_e1.csv"))?;
     let committed = io::read_csv(io::project_path("data/results/07_pudle/e1.csv"))?;
-    let mut this_run = sweep::select(&e1_table, &["p_method_T", "method", "m_fro_dist_final"])?;
+    let mut this_run = table::select(&e1_table, &["p_method_T", "method", "m_fro_dist_final"])?;
     this_run.set_column_names(&["T", "gradient", "fro_dist_final"])?;
     let size = if full { "this run (full size)" } else { "this run (default size)" };
     let t = paper_vs_ours(&paper, &["T", "gradient"], "fro_dist_final", &[
@@ -120,10 +120,10 @@ if full {
         Ours { label: size, frame: &this_run, value: "fro_dist_final" },
     ])?;
     report::show_df(&t);
-    let p = sweep::column_f64(&t, "paper")?;
-    let ours = sweep::column_f64(&t, "dictlab (committed, full size)")?;
-    let grads = sweep::column_str(&t, "gradient")?;
-    let ts = sweep::column_f64(&t, "T")?;
+    let p = table::column_f64(&t, "paper")?;
+    let ours = table::column_f64(&t, "dictlab (committed, full size)")?;
+    let grads = table::column_str(&t, "gradient")?;
+    let ts = table::column_f64(&t, "T")?;
     let a = agreement(&p, &ours, 0.15);
     // PUDLE's claim: g_ae_ls ends closest to D* at every T, and deeper encoders help
     let best = |col: &[Option<f64>], t: f64| -> String {
@@ -187,15 +187,15 @@ let e2 = {
         report::show_plot(&report::curves_from_frame(&e2, "p_method_T", &format!("m_{metric}"), "method", title,
             &CurveOpts { log_y: true, markers: true, ..Default::default() })?);
     }
-    let zs = sweep::filter_eq(&e2, &[("method", "g_dec".into())])?;
+    let zs = table::filter_eq(&e2, &[("method", "g_dec".into())])?;
     report::show_plot(&report::curves_from_frame(&zs, "p_method_T", "m_zT_zhat_err", "method", "E2: mean ‖z_T − ẑ₁₀₀₀‖ vs T",
         &CurveOpts { log_y: true, markers: true, ..Default::default() })?);
     // table at T ∈ {1, 26, 51, 100} and the fitted slope of log10 ‖g − ĝ‖ per layer over T ≥ 10
     let mut text = format!("{:>12} | {:>10} {:>10} {:>10} {:>10} | slope of log10‖g−ĝ‖ per layer (T ≥ 10)", "gradient", "T=1", "T=26", "T=51", "T=100");
     for g in ["g_dec", "g_ae_lasso", "g_ae_ls", "g_implicit"] {
-        let sub = sweep::filter_eq(&e2, &[("method", g.into())])?;
-        let tv = sweep::column_f64(&sub, "p_method_T")?;
-        let ev = sweep::column_f64(&sub, "m_err_to_g_hat")?;
+        let sub = table::filter_eq(&e2, &[("method", g.into())])?;
+        let tv = table::column_f64(&sub, "p_method_T")?;
+        let ev = table::column_f64(&sub, "m_err_to_g_hat")?;
         text.push_str(&format!("\n{g:>12} |"));
         for t in [1.0, 26.0, 51.0, 100.0] {
             let v = tv.iter().position(|x| *x == Some(t)).and_then(|i| ev[i]).unwrap_or(f64::NAN);
@@ -324,10 +324,10 @@ let e4 = {
     }
     table::frame_of_rows(rows, seed)?
 };
-report::show_df(&sweep::select(&e4, &["p_method_threshold", "p_method_lambda", "method", "m_psnr", "m_psnr_gain", "m_train_seconds", "termination"])?);
+report::show_df(&table::select(&e4, &["p_method_threshold", "p_method_lambda", "method", "m_psnr", "m_psnr_gain", "m_train_seconds", "termination"])?);
 if full {
-    let soft = sweep::filter_eq(&e4, &[("p_method_threshold", "soft".into())])?;
-    let mut t = sweep::select(&soft, &["p_method_lambda", "method", "m_psnr"])?;
+    let soft = table::filter_eq(&e4, &[("p_method_threshold", "soft".into())])?;
+    let mut t = table::select(&soft, &["p_method_lambda", "method", "m_psnr"])?;
     t.set_column_names(&["lambda", "gradient", "psnr"])?;
     io::write_csv(io::project_path("data/results/07_pudle/e4.csv"), &t)?;
 }
@@ -338,7 +338,7 @@ if full {
 {
     // closest-first final ‖D − D*‖_F per gradient at depth `t` in a table with columns (T, gradient, value)
     let closest = |df: &DataFrame, tc: &str, gc: &str, vc: &str, t: f64| -> Result<Vec<(String, f64)>> {
-        let (ts, gs, vs) = (sweep::column_f64(df, tc)?, sweep::column_str(df, gc)?, sweep::column_f64(df, vc)?);
+        let (ts, gs, vs) = (table::column_f64(df, tc)?, table::column_str(df, gc)?, table::column_f64(df, vc)?);
         let mut r: Vec<(String, f64)> = (0..ts.len()).filter(|&i| ts[i] == Some(t)).filter_map(|i| Some((gs[i].clone(), vs[i]?))).collect();
         r.sort_by(|a, b| a.1.total_cmp(&b.1));
         Ok(r)

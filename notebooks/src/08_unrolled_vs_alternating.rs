@@ -94,7 +94,7 @@ let e3 = {
         Ok(rows)
     })?
 };
-let e3_mean = sweep::select(&sweep::mean_by(&e3, &["p_inst_n_unrolled", "method"])?, &["p_inst_n_unrolled", "method", "m_recovery_score", "m_loss", "m_seconds", "m_steps"])?;
+let e3_mean = table::select(&table::mean_by(&e3, &["p_inst_n_unrolled", "method"])?, &["p_inst_n_unrolled", "method", "m_recovery_score", "m_loss", "m_seconds", "m_steps"])?;
 report::show_plot(&report::curves_from_frame(&e3_mean, "p_inst_n_unrolled", "m_recovery_score", "method",
     "MMK-E3: mean recovery_score vs unrolled iterations", &CurveOpts { log_x: true, markers: true, ..Default::default() })?);
 report::show_plot(&report::curves_from_frame(&e3_mean, "p_inst_n_unrolled", "m_seconds", "method",
@@ -131,16 +131,16 @@ report::show_plot(&report::curves_from_frame(&e2, "p_method_t", "m_grad_err", "m
     &CurveOpts { log_x: true, log_y: true, markers: true })?);
 report::show_plot(&report::curves_from_frame(&e2, "p_method_t", "m_grad_cos", "method", "cos(g, g*) vs unrolled iterations t",
     &CurveOpts { log_x: true, markers: true, ..Default::default() })?);
-report::show_plot(&report::curves_from_frame(&sweep::filter_eq(&e2, &[("method", "g1 (depth 0)".into())])?, "p_method_t", "m_e_t", "method",
+report::show_plot(&report::curves_from_frame(&table::filter_eq(&e2, &[("method", "g1 (depth 0)".into())])?, "p_method_t", "m_e_t", "method",
     "e_t = mean ‖z_t − ẑ‖ vs t", &CurveOpts { log_x: true, log_y: true, markers: true })?);
 // %%
 {
     let mut text = format!("{:>16} | grad_err (grad_cos) at t = 10, 50, 100, 500", "estimator");
     for name in ["g1 (depth 0)", "g2 (all layers)", "g2 depth 20", "g2 depth 50", "g3 (implicit)"] {
-        let sub = sweep::filter_eq(&e2, &[("method", name.into())])?;
-        let tv = sweep::column_f64(&sub, "p_method_t")?;
-        let ev = sweep::column_f64(&sub, "m_grad_err")?;
-        let cv = sweep::column_f64(&sub, "m_grad_cos")?;
+        let sub = table::filter_eq(&e2, &[("method", name.into())])?;
+        let tv = table::column_f64(&sub, "p_method_t")?;
+        let ev = table::column_f64(&sub, "m_grad_err")?;
+        let cv = table::column_f64(&sub, "m_grad_cos")?;
         text.push_str(&format!("\n{name:>16} |"));
         for t in [10.0, 50.0, 100.0, 500.0] {
             match tv.iter().position(|x| *x == Some(t)) {
@@ -149,9 +149,9 @@ report::show_plot(&report::curves_from_frame(&sweep::filter_eq(&e2, &[("method",
             }
         }
     }
-    let e1 = sweep::filter_eq(&e2, &[("method", "g1 (depth 0)".into())])?;
-    let tv = sweep::column_f64(&e1, "p_method_t")?;
-    let et = sweep::column_f64(&e1, "m_e_t")?;
+    let e1 = table::filter_eq(&e2, &[("method", "g1 (depth 0)".into())])?;
+    let tv = table::column_f64(&e1, "p_method_t")?;
+    let et = table::column_f64(&e1, "m_e_t")?;
     text.push_str("\n e_t at t = 10, 50, 100, 500:");
     for t in [10.0, 50.0, 100.0, 500.0] {
         if let Some(i) = tv.iter().position(|x| *x == Some(t)) { text.push_str(&format!(" {:.2e}", et[i].unwrap_or(f64::NAN))); }
@@ -208,11 +208,11 @@ let (lista_rows, lista_deep) = {
     (table::frame_of_rows(rows, seed)?, deep)
 };
 for frac in [0.1, 0.8] {
-    let sub = sweep::filter_eq(&lista_rows, &[("p_method_lambda_frac", format!("{frac}").into())])?;
+    let sub = table::filter_eq(&lista_rows, &[("p_method_lambda_frac", format!("{frac}").into())])?;
     report::show_plot(&report::curves_from_frame(&sub, "p_method_T", "m_f_minus_f_star", "method",
         &format!("SLISTA-E1: test F(z_T) − F* vs depth T, λ = {frac}·λ_max (simulated data)"), &CurveOpts { log_y: true, markers: true, ..Default::default() })?);
 }
-report::show_df(&sweep::select(&lista_rows, &["p_method_lambda_frac", "p_method_T", "method", "m_f_minus_f_star", "m_train_seconds", "termination"])?);
+report::show_df(&table::select(&lista_rows, &["p_method_lambda_frac", "p_method_T", "method", "m_f_minus_f_star", "m_train_seconds", "termination"])?);
 // %% [markdown]
 // ## SLISTA-E2: how far LISTA's learned W_e^t is from a multiple of Dᵀ
 // For the deepest LISTA trained above (λ = 0.1·λ_max): per layer, min_a ‖W_e^t − a Dᵀ‖_F / ‖W_e^t‖_F (0 at the ISTA

@@ -75,11 +75,11 @@ report::show_df(&head);
 // %%
 /// The final rows of `method` whose `col` equals `value` (as text).
 fn rows_of(fin: &DataFrame, method: &str, col: &str, value: &str) -> Result<DataFrame> {
-    let sub = sweep::filter_eq(fin, &[("method", Value::from(method))])?;
-    if col.is_empty() { Ok(sub) } else { sweep::filter_eq(&sub, &[(col, Value::from(value))]) }
+    let sub = table::filter_eq(fin, &[("method", Value::from(method))])?;
+    if col.is_empty() { Ok(sub) } else { table::filter_eq(&sub, &[(col, Value::from(value))]) }
 }
 // learners from data columns (the Gaussian and near-A* starts of the full run are read in the last part)
-let learners: Vec<String> = sweep::column_str(&head, "method")?.into_iter()
+let learners: Vec<String> = table::column_str(&head, "method")?.into_iter()
     .filter(|m| m != "omp" && !m.contains("init=gaussian") && !m.contains("init=near")).collect();
 let mus: Vec<f64> = vec![0.3, 0.45, 0.5, 0.6, 0.7, 0.75];
 for m in &learners {
@@ -102,7 +102,7 @@ for m in &learners {
     let mut rows: Vec<Row> = Vec::new();
     for m in &learners {
         let sub = rows_of(&fin, m, "", "")?;
-        let t95: Vec<f64> = sweep::column_f64(&sub, "m_time_to_95")?.into_iter().flatten().filter(|v| v.is_finite()).collect();
+        let t95: Vec<f64> = table::column_f64(&sub, "m_time_to_95")?.into_iter().flatten().filter(|v| v.is_finite()).collect();
         let mut r = Row::new(m.as_str()).metric("runs", sub.height() as f64).metric("reached_95", t95.len() as f64);
         let mut s = t95.clone();
         s.sort_by(f64::total_cmp);
@@ -114,7 +114,7 @@ for m in &learners {
     }
     report::show_plot(&report::histogram("time to 95 % recovery", "log10 seconds", &samples));
     let df95 = table::frame_of_rows(rows, 0)?;
-    report::show_df(&sweep::select(&df95, &["method", "m_runs", "m_reached_95", "m_min_s", "m_median_s", "m_max_s"])?);
+    report::show_df(&table::select(&df95, &["method", "m_runs", "m_reached_95", "m_min_s", "m_median_s", "m_max_s"])?);
 }
 // %% [markdown]
 // ## Where neural methods succeed and classical ones fail — and vice versa
@@ -124,11 +124,11 @@ for m in &learners {
 // %%
 fn is_neural(m: &str) -> bool { findings::family(m) == findings::Family::Neural }
 {
-    let items = sweep::column_str(&fin, "item")?;
-    let methods = sweep::column_str(&fin, "method")?;
-    let rate = sweep::column_f64(&fin, "m_recovery_rate")?;
-    let (ks, mus_i, ms, dicts) = (sweep::column_str(&fin, "p_inst_sparsity")?, sweep::column_f64(&fin, "m_inst_mu")?,
-        sweep::column_str(&fin, "p_inst_n_atoms")?, sweep::column_str(&fin, "p_inst_dictionary")?);
+    let items = table::column_str(&fin, "item")?;
+    let methods = table::column_str(&fin, "method")?;
+    let rate = table::column_f64(&fin, "m_recovery_rate")?;
+    let (ks, mus_i, ms, dicts) = (table::column_str(&fin, "p_inst_sparsity")?, table::column_f64(&fin, "m_inst_mu")?,
+        table::column_str(&fin, "p_inst_n_atoms")?, table::column_str(&fin, "p_inst_dictionary")?);
     let mut best: std::collections::BTreeMap<String, (f64, String, f64, String, String)> = Default::default();
     let mut info: std::collections::BTreeMap<String, (String, String, String, f64)> = Default::default();
     for i in 0..fin.height() {
@@ -157,7 +157,7 @@ fn is_neural(m: &str) -> bool { findings::family(m) == findings::Family::Neural 
         println!("no run where exactly one side succeeds");
     } else {
         let d = table::frame_of_rows(rows, 0)?;
-        report::show_df(&sweep::select(&d, &["method", "p_method_item", "p_method_k", "p_method_m", "p_method_dictionary", "m_mu", "p_method_best_classical", "m_classical_rate", "p_method_best_neural", "m_neural_rate"])?);
+        report::show_df(&table::select(&d, &["method", "p_method_item", "p_method_k", "p_method_m", "p_method_dictionary", "m_mu", "p_method_best_classical", "m_classical_rate", "p_method_best_neural", "m_neural_rate"])?);
     }
 }
 // %% [markdown]
@@ -166,9 +166,9 @@ fn is_neural(m: &str) -> bool { findings::family(m) == findings::Family::Neural 
 // bound grows with k and μ, so this pools the whole grid along one axis that the theory cares about.
 // %%
 {
-    let lo = sweep::column_f64(&fin, "m_inst_rip_lower")?;
-    let methods = sweep::column_str(&fin, "method")?;
-    let rate = sweep::column_f64(&fin, "m_recovery_rate")?;
+    let lo = table::column_f64(&fin, "m_inst_rip_lower")?;
+    let methods = table::column_str(&fin, "method")?;
+    let rate = table::column_f64(&fin, "m_recovery_rate")?;
     let mut series: Vec<Series2> = Vec::new();
     for m in &learners {
         let mut bins: std::collections::BTreeMap<i64, (f64, usize)> = Default::default();
@@ -245,9 +245,9 @@ report::show_df_rows(&findings::kstar_by_family(&tr)?, 100);
 // the planted dictionary, and the guarantee (1 + 1/μ)/2.
 // %%
 {
-    let coh = sweep::filter_eq(&findings::with_starts(&tr, &["data", ""])?, &[("p_inst_dictionary", Value::from("coherence"))])?;
+    let coh = table::filter_eq(&findings::with_starts(&tr, &["data", ""])?, &[("p_inst_dictionary", Value::from("coherence"))])?;
     let s = adaptive::summarize_transitions(&coh, &["p_inst_coherence"])?;
-    let (m, mu, k) = (sweep::column_str(&s, "method")?, sweep::column_f64(&s, "mu")?, sweep::column_f64(&s, "k_star_mean")?);
+    let (m, mu, k) = (table::column_str(&s, "method")?, table::column_f64(&s, "mu")?, table::column_f64(&s, "k_star_mean")?);
     let mut by: std::collections::BTreeMap<String, (Vec<f64>, Vec<f64>)> = Default::default();
     for i in 0..s.height() {
         let e = by.entry(m[i].clone()).or_default();
@@ -282,7 +282,7 @@ report::show_df_rows(&findings::kstar_by_family(&tr)?, 100);
     report::show_df(&blind_free);
     report::show_text(&format!("learners told nothing:{}", findings::count_sentences(&blind_free)?));
     let w = findings::neural_vs_classical(&tr)?;
-    report::show_df_rows(&sweep::filter_eq(&w, &[("winner", Value::from("neural"))])?, 50);
+    report::show_df_rows(&table::filter_eq(&w, &[("winner", Value::from("neural"))])?, 50);
 }
 // %% [markdown]
 // ### Sensitivity to the start, N, noise and the code law

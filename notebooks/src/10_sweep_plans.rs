@@ -65,7 +65,7 @@ println!("plan hash {}: {} items × {} methods = {} runs", plan.hash, plan.items
 let t = std::time::Instant::now();
 let df = run_cached(&plan, cache_path(&format!("10_sweep_plans-{}.parquet", if full { "full" } else { "small" })))?;
 println!("{} rows × {} columns in {:.1} s", df.height(), df.width(), t.elapsed().as_secs_f64());
-report::show_df_rows(&sweep::select(&df, &["item", "instance", "method", "iter", "time_s", "m_support_f1", "m_recovery_rate", "termination"])?, 12);
+report::show_df_rows(&table::select(&df, &["item", "instance", "method", "iter", "time_s", "m_support_f1", "m_recovery_rate", "termination"])?, 12);
 // %% [markdown]
 // ## The dashboard
 // What `dictlab report all.parquet -o report.html` writes: per method, the phase transition of its success metric

@@ -28,11 +28,7 @@ pub use plan::{Plan, PlanMethod, RecordMode};
 pub use run::{run_cached, run_plan};
 pub use store::{RunOptions, RunSummary, Shard, Status, cache_path, merge, plan_path, status};
 
-// The table types live in the bottom layer (`crate::table`); re-exported here, where sweep users
-// (and notebooks written before the split) look for them.
-pub use crate::table::{
-    Item, Point, Row, Value, col, column_f64, column_str, filter_eq, mean_by, select, to_frame,
-};
+use crate::table::{Item, Point, Row, Value, to_frame};
 
 use crate::error::{Error, Result};
 use crate::rng::derive_seed;

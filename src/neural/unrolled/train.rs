@@ -84,13 +84,17 @@ impl Default for Backtracking {
     }
 }
 
+/// Adam's step size of [`UnrolledDl::new`]: PUDLE's (its reproductions, notebook 07). The
+/// registry's `unrolled` learner starts at its own tuned `crate::neural::learners::UNROLLED_LR`.
+pub const PUDLE_LR: f64 = 1e-3;
+
 impl UnrolledDl {
-    /// Full-batch Adam (lr 10⁻³, ε 10⁻⁸) for `steps` steps, renormalizing.
+    /// Full-batch Adam (lr [`PUDLE_LR`], ε 10⁻⁸) for `steps` steps, renormalizing.
     pub fn new(model: Unrolled, gradient: Gradient, steps: usize) -> Self {
         UnrolledDl {
             model,
             gradient,
-            optimizer: Optimizer::adam(1e-3),
+            optimizer: Optimizer::adam(PUDLE_LR),
             steps,
             batch: None,
             normalize: true,

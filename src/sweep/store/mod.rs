@@ -373,7 +373,7 @@ fn chunk_files(dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 fn run_keys(df: &DataFrame) -> Result<Vec<(i64, String)>> {
-    let items = super::column_f64(df, "item")?;
+    let items = crate::table::column_f64(df, "item")?;
     let methods = crate::table::column_str(df, "method")?;
     Ok(items
         .into_iter()
