@@ -796,3 +796,61 @@ fn round_two_edges_are_clear_errors_before_any_work() {
         "{err}"
     );
 }
+
+#[test]
+fn a_chunk_of_another_plan_is_named_and_moved_aside_never_counted_or_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let run = |name: &str, text: &str| -> PathBuf {
+        let sub = d.join(name);
+        std::fs::create_dir_all(&sub).unwrap();
+        let plan = write_plan(&sub, text);
+        let out = sub.join("r");
+        let (rc, _, err) = dictlab(&["sweep", p(&plan), "--out", p(&out), "--quiet"]);
+        assert_eq!(rc, 0, "{err}");
+        out
+    };
+    let a = run("a", PLAN);
+    let b = run("b", &PLAN.replace("base_seed = 1", "base_seed = 2"));
+    let reference = d.join("ref.parquet");
+    let (rc, _, err) = dictlab(&["merge", p(&a), "-o", p(&reference)]);
+    assert_eq!(rc, 0, "{err}");
+    // plan B's chunk (same items and methods, other seeds) dropped into A's directory
+    let foreign = std::fs::read_dir(b.join("chunks"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .unwrap();
+    let name = foreign.file_name().unwrap().to_owned();
+    std::fs::copy(&foreign, a.join("chunks").join(&name)).unwrap();
+    for args in [
+        vec!["status", p(&a)],
+        vec!["merge", p(&a), "-o", p(&d.join("x.parquet"))],
+    ] {
+        let (rc, _, err) = dictlab(&args);
+        assert_eq!(rc, 2, "{args:?}: {err}");
+        assert!(
+            err.contains("plan") && err.contains("dictlab repair"),
+            "{err}"
+        );
+    }
+    let (rc, out, err) = dictlab(&["repair", p(&a)]);
+    assert_eq!(rc, 0, "{err}");
+    assert!(out.contains("\"corrupt_moved\":1"), "{out}");
+    assert!(
+        a.join("chunks").join("foreign").join(&name).exists(),
+        "moved, not deleted"
+    );
+    // A's own runs are all there: nothing to redo, and the merge is the reference
+    let (rc, out, err) = dictlab(&["sweep", p(&d.join("a").join("plan.toml")), "--out", p(&a)]);
+    assert_eq!(rc, 0, "{err}");
+    assert!(out.contains("\"runs_done\":0"), "{out}");
+    let merged = d.join("merged.parquet");
+    let (rc, _, err) = dictlab(&["merge", p(&a), "-o", p(&merged)]);
+    assert_eq!(rc, 0, "{err}");
+    common::assert_same_results(
+        &dictlab::sweep::store::read_parquet(&merged).unwrap(),
+        &dictlab::sweep::store::read_parquet(&reference).unwrap(),
+    );
+}

@@ -393,9 +393,10 @@ fn merge_with(dir: &Path, partial: bool) -> Result<DataFrame> {
         for h in crate::table::column_str(&df, "plan_hash")? {
             if h != plan.hash {
                 return Err(Error::Results(format!(
-                    "plan hash mismatch: chunk {} was written by plan {h}, the directory's plan is {} — refusing to merge results of different plans",
+                    "plan hash mismatch: chunk {} was written by plan {h}, the directory's plan is {} — refusing to merge results of different plans: run `dictlab repair {}` to move it aside",
                     path.display(),
-                    plan.hash
+                    plan.hash,
+                    dir.display()
                 )));
             }
         }
