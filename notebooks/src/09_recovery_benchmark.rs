@@ -11,7 +11,7 @@
 // (one row per instance × method × repetition × recorded iteration) from `plans/benchmark_small.toml`, run here with
 // `run_cached`. `DICTLAB_FULL=1` analyses the committed full-size results instead — the adaptive phase-transition
 // run of `plans/benchmark_adaptive.toml` (n = 32, merged in `data/results/09_benchmark/adaptive_n32.parquet`;
-// BENCHMARK.md says how it was run) — and runs nothing. The last part, **the full-size run**, reads those committed
+// docs/benchmark-runbook.md says how it was run) — and runs nothing. The last part, **the full-size run**, reads those committed
 // results in both modes: per-curve transitions k*, next to the coherence guarantee and the δ_k bounds, and the
 // findings tables of `dictlab findings`.
 //
