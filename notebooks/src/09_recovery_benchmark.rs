@@ -403,6 +403,24 @@ if n_done > 0 {
     report::show_text(&format!("full-size run, same settings:{}", findings::count_sentences(&before)?));
 }
 // %% [markdown]
+// ### Does the budget decide the answer? Six settings at twice the budget
+// `plans/benchmark_fair_budget2x.toml` reruns six N = 1000 settings in the oracle track (the orthobasis, three m = 48
+// and two m = 64 dictionaries) at 200 passes and at least 4000 optimizer steps — twice the fair rerun's budget — on the
+// same instances with the same method ids. Below: the counts on those settings at 1× (the fair rerun's oracle track)
+// and at 2×, then how often each method's runs ended at the cap at 2×.
+// %%
+let b2_path = results_dir.join("fair_n32_budget2x.parquet");
+if b2_path.exists() && n_done > 0 {
+    let b2 = sweep::store::read_results(&b2_path)?;
+    let (seed, oracle) = (findings::BOOTSTRAP_SEED, |m: &str| !m.contains("track=blind"));
+    let same = adaptive::on_settings_of(&fair, &b2, &rule)?;
+    let at1 = contest::bootstrap_counts(&same, &rule, &oracle, 1000, seed)?;
+    report::show_text(&format!("1× budget (fair rerun):{}", findings::count_sentences(&at1)?));
+    let at2 = contest::bootstrap_counts(&b2, &rule, &oracle, 1000, seed)?;
+    report::show_text(&format!("2× budget:{}", findings::count_sentences(&at2)?));
+    report::show_df_rows(&contest::cap_fractions(&b2)?, 60);
+}
+// %% [markdown]
 // ## Observed at full size
 // The committed n = 32 table holds all 3376 curves of the plan (19 825 runs; NOODL's replaced by its rerun), the
 // n = 64 slice all 41 of its curves. With every learner at 100 passes over its data:
