@@ -63,31 +63,40 @@ fn mode() -> Option<Mode> {
 
 static PASSED: AtomicU64 = AtomicU64::new(0);
 
-/// Pass one fault point: whether it fails (at the point to die at, the process exits instead).
-fn hit() -> bool {
-    let Some(m) = mode() else {
-        return false;
-    };
-    let n = PASSED.fetch_add(1, Ordering::SeqCst) + 1;
-    match m {
-        Mode::Fail(k) => n == k,
-        Mode::Die(k) if n == k => {
-            let _ = std::io::stderr().flush();
-            std::process::exit(137);
-        }
-        _ => false,
-    }
+/// What the chosen point does.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Act {
+    Fail,
+    Die,
 }
 
-fn injected(op: Op, path: &Path) -> Error {
+/// Pass one fault point: its number and, when it is the chosen one, what it does. The number is
+/// taken once (one atomic increment), so concurrent writers never disagree on which point is
+/// chosen.
+fn pass() -> (u64, Option<Act>) {
+    let Some(m) = mode() else {
+        return (0, None);
+    };
+    let n = PASSED.fetch_add(1, Ordering::SeqCst) + 1;
+    let act = match m {
+        Mode::Fail(k) if k == n => Some(Act::Fail),
+        Mode::Die(k) if k == n => Some(Act::Die),
+        _ => None,
+    };
+    (n, act)
+}
+
+/// Exit as after `kill -9` (status 137).
+fn die() -> ! {
+    let _ = std::io::stderr().flush();
+    std::process::exit(137)
+}
+
+fn injected(n: u64, op: Op, path: &Path) -> Error {
     Error::File {
         action: "write",
         path: path.to_path_buf(),
-        source: format!(
-            "injected fault at point {} ({op:?}; DICTLAB_FAULT)",
-            PASSED.load(Ordering::SeqCst)
-        )
-        .into(),
+        source: format!("injected fault at point {n} ({op:?}; DICTLAB_FAULT)").into(),
     }
 }
 
@@ -96,10 +105,10 @@ fn injected(op: Op, path: &Path) -> Error {
 /// # Errors
 /// The injected failure, when this is the chosen point.
 pub fn check(op: Op, path: &Path) -> Result<()> {
-    if hit() {
-        Err(injected(op, path))
-    } else {
-        Ok(())
+    match pass() {
+        (n, Some(Act::Fail)) => Err(injected(n, op, path)),
+        (_, Some(Act::Die)) => die(),
+        _ => Ok(()),
     }
 }
 
@@ -142,19 +151,17 @@ impl<W: Write> Write for Writer<'_, W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         if self.first && !buf.is_empty() {
             self.first = false;
-            if mode().is_some() {
-                let n = PASSED.load(Ordering::SeqCst) + 1;
-                let chosen = matches!(mode(), Some(Mode::Fail(k) | Mode::Die(k)) if k == n);
-                if chosen {
-                    let _ = self.inner.write_all(&buf[..buf.len() / 2]);
-                    let _ = self.inner.flush();
+            if let (n, Some(act)) = pass() {
+                // a short write: half of the buffer reaches the file, then the failure (or death)
+                let _ = self.inner.write_all(&buf[..buf.len() / 2]);
+                let _ = self.inner.flush();
+                if act == Act::Die {
+                    die();
                 }
-                if hit() {
-                    return Err(std::io::Error::other(format!(
-                        "injected fault at point {n} (Write of {}; DICTLAB_FAULT)",
-                        self.path.display()
-                    )));
-                }
+                return Err(std::io::Error::other(format!(
+                    "injected fault at point {n} (Write of {}; DICTLAB_FAULT)",
+                    self.path.display()
+                )));
             }
         }
         self.inner.write(buf)
