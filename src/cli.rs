@@ -1311,6 +1311,9 @@ fn findings(a: FindingsArgs) -> Result<String> {
         }
         df = crate::sweep::adaptive::on_settings_of(&df, &other, &ad)?;
         source = format!("{source} --settings-of {}", p.display());
+        if let Some(op) = &a.settings_plan {
+            source = format!("{source} --settings-plan {}", op.display());
+        }
     }
     if !a.only.is_empty() {
         df = crate::report::findings::only_settings(&df, &a.only)?;
