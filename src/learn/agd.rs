@@ -22,7 +22,7 @@
 //! m/k when the non-zeros have unit second moment. Taken literally on other magnitudes, m/k
 //! overshoots: near the truth each atom moves by ≈ η (k/m) E|x_i| of its error per step, 1.5× for
 //! U[1, 2] non-zeros (the iterates oscillate and NOODL's decode diverges); the scaled step moves it by
-//! E|x_i| / E[x_i²] ≤ 1 of it.
+//! E|x_i| / E\[x_i²\] ≤ 1 of it.
 //! The column normalisation keeps atoms unit-norm like every other learner of the crate.
 //!
 //! ## References

@@ -258,7 +258,7 @@ pub fn paired_start(t: &DataFrame, a: &str, b: &str) -> Result<DataFrame> {
     diff_table(sides)
 }
 
-/// Per track and setting (curves with data-column starts and coders; see [`tracks_of`]), the best classical
+/// Per track and setting (curves with data-column starts and coders; see `tracks_of`), the best classical
 /// learner's k* and the best neural learner's, with their names (ties: every tied name, joined by
 /// ` = `), and the coder's k* (OMP on the planted dictionary, when present in that track):
 /// columns `track` ([`track_of`]), `setting` (without the parts every setting shares),

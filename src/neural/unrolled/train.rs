@@ -89,7 +89,7 @@ impl Default for Backtracking {
 pub const PUDLE_LR: f64 = 1e-3;
 
 impl UnrolledDl {
-    /// Full-batch Adam (lr [`PUDLE_LR`], ε 10⁻⁸) for `steps` steps, renormalizing.
+    /// Full-batch Adam (lr `PUDLE_LR` = 10⁻³, ε 10⁻⁸) for `steps` steps, renormalizing.
     pub fn new(model: Unrolled, gradient: Gradient, steps: usize) -> Self {
         UnrolledDl {
             model,

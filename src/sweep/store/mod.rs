@@ -116,7 +116,7 @@ impl Shard {
     }
 }
 
-/// How [`run_plan`] runs.
+/// How [`crate::sweep::run_plan`] runs.
 #[derive(Clone, Debug)]
 pub struct RunOptions {
     /// Items to run.
@@ -140,7 +140,7 @@ impl Default for RunOptions {
     }
 }
 
-/// What [`run_plan`] did.
+/// What [`crate::sweep::run_plan`] did.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct RunSummary {
     /// Plan hash.
@@ -614,7 +614,7 @@ fn clean_tmp(dir: &Path, tag: Option<&str>) -> Result<usize> {
     Ok(n)
 }
 
-/// `data/sweeps/{name}` in this project (the ignored cache directory of [`run_cached`]), or
+/// `data/sweeps/{name}` in this project (the ignored cache directory of [`crate::sweep::run_cached`]), or
 /// `$DICTLAB_SWEEP_CACHE/{name}` when that variable is set. Notebooks and tests resolve the same
 /// file whatever their working directory.
 pub fn cache_path(name: &str) -> PathBuf {

@@ -1,11 +1,13 @@
-//! The runner of [`run_plan`]: workers that draw items and append finished runs to the journal,
+//! The runner of [`crate::sweep::run_plan`]: workers that draw items and append finished runs to the journal,
 //! and the writer that rotates the journal into chunks.
 
 use super::journal::*;
 use super::*;
 use crate::sweep::adaptive::{self, Adaptive, Curve};
-/// Run (or resume) `plan` into `dir`: every unfinished run of the shard, in parallel, with durable
-/// chunks (see the module doc).
+
+/// Run (or resume) `plan` into `dir` with `exec` computing the runs: every unfinished run of the
+/// shard, in parallel, with durable chunks (see the module doc). `crate::sweep::run_plan` is this
+/// with the sweep's executor.
 ///
 /// # Errors
 /// The directory checks of [`prepare_dir`]; a chunk that cannot be written (the runs done so far
