@@ -32,11 +32,58 @@ use std::time::Instant;
 /// Recovery-rate level for `time_to_95`.
 const TARGET: f64 = 0.95;
 
+/// The blind track's k̂ of each item, estimated once per item and shared by every method and
+/// every draw of it (an adaptive plan draws an item's instance once per run): k̂ is a
+/// deterministic function of the item's signals and seed, so the cache changes no result.
+#[derive(Default)]
+pub struct KHatCache(std::sync::Mutex<std::collections::HashMap<usize, usize>>);
+
+impl KHatCache {
+    /// k̂ of `item` on its instance: cached, else estimated (from the seed derived from the
+    /// item's, as every run of the item would).
+    ///
+    /// # Errors
+    /// As [`crate::learn::sparsity::estimate_sparsity`].
+    pub fn get(&self, item: &Item, inst: &Instance) -> Result<usize> {
+        let cached = self
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&item.item)
+            .copied();
+        if let Some(k) = cached {
+            return Ok(k);
+        }
+        let seed = crate::rng::derive_seed(item.seed, "k_hat");
+        let k = crate::learn::sparsity::estimate_sparsity(
+            inst.y.view(),
+            inst.dict.ncols().max(1),
+            seed,
+        )?;
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(item.item, k);
+        Ok(k)
+    }
+}
+
 /// The rows of `method` on `inst` (the instance of `item`); never fails: errors become a row.
 pub fn run_method(plan: &Plan, method: &PlanMethod, item: &Item, inst: &Instance) -> Vec<Row> {
+    run_method_with(plan, method, item, inst, &KHatCache::default())
+}
+
+/// [`run_method`] with a k̂ cache shared across the runs of a sweep.
+pub fn run_method_with(
+    plan: &Plan,
+    method: &PlanMethod,
+    item: &Item,
+    inst: &Instance,
+    k_hats: &KHatCache,
+) -> Vec<Row> {
     let t0 = Instant::now();
     let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        run_checked(plan, method, item, inst)
+        run_checked(plan, method, item, inst, k_hats)
     }));
     let err = match out {
         Ok(Ok(rows)) if !rows.is_empty() => return rows,
@@ -113,7 +160,13 @@ fn support_metrics(
     Ok(())
 }
 
-fn run_checked(plan: &Plan, method: &PlanMethod, item: &Item, inst: &Instance) -> Result<Vec<Row>> {
+fn run_checked(
+    plan: &Plan,
+    method: &PlanMethod,
+    item: &Item,
+    inst: &Instance,
+    k_hats: &KHatCache,
+) -> Result<Vec<Row>> {
     // the method's working state, checked before it allocates
     let (n, m, nn) = (inst.dict.nrows(), inst.dict.ncols(), inst.y.ncols());
     crate::mem::check(
@@ -127,8 +180,7 @@ fn run_checked(plan: &Plan, method: &PlanMethod, item: &Item, inst: &Instance) -
     ctx.signal_power = Some(crate::learn::signal_power(inst.y.view()));
     // the blind track: k̂ from the signals, the same for every method of the item
     let k_hat = if crate::spec::Track::of(&method.params) == crate::spec::Track::Blind {
-        let seed = crate::rng::derive_seed(item.seed, "k_hat");
-        let k = crate::learn::sparsity::estimate_sparsity(inst.y.view(), m.max(1), seed)?;
+        let k = k_hats.get(item, inst)?;
         ctx.sparsity_estimate = Some(k);
         Some(k)
     } else {
@@ -332,8 +384,12 @@ impl Observer<LearnState> for SweepObserver<'_> {
 
 /// The executor of every sweep: an item's instance drawn once (regenerated up to
 /// [`crate::instance::REDRAWS`] times where its target μ was missed), then each method run on it
-/// in its worker's pool, every row carrying the instance's metrics.
-pub struct PlanExecutor;
+/// in its worker's pool, every row carrying the instance's metrics; the blind track's k̂ estimated
+/// once per item ([`KHatCache`]).
+#[derive(Default)]
+pub struct PlanExecutor {
+    k_hats: KHatCache,
+}
 
 /// An item's instance, drawn once for all its runs, with the metrics every row records about it.
 pub struct Drawn {
@@ -372,12 +428,40 @@ impl super::store::Execute for PlanExecutor {
     ) -> Vec<Row> {
         let m = &plan.methods[j];
         let mut rows = match &drawn.inst {
-            Ok(inst) => pool.install(|| run_method(plan, m, item, inst)),
+            Ok(inst) => pool.install(|| run_method_with(plan, m, item, inst, &self.k_hats)),
             Err(e) => vec![error_row(m, format!("error: instance: {e}"), 0.0)],
         };
         for r in &mut rows {
             r.metrics.extend(drawn.metrics.iter().cloned());
         }
         rows
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cached_k_hat_is_the_estimate_every_run_would_make() {
+        let spec = crate::instance::InstanceSpec::new(16, 24, 300).sparsity(2);
+        let inst = spec.sample(3).unwrap();
+        let item = Item {
+            item: 7,
+            point: crate::table::Point(vec![]),
+            instance: String::new(),
+            rep: 0,
+            seed: 11,
+        };
+        let direct = crate::learn::sparsity::estimate_sparsity(
+            inst.y.view(),
+            24,
+            crate::rng::derive_seed(11, "k_hat"),
+        )
+        .unwrap();
+        let cache = KHatCache::default();
+        assert_eq!(cache.get(&item, &inst).unwrap(), direct);
+        assert_eq!(cache.get(&item, &inst).unwrap(), direct);
+        assert_eq!(cache.0.lock().unwrap().len(), 1);
     }
 }
