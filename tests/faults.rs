@@ -60,19 +60,13 @@ fn count_points(args: &[&str]) -> usize {
 
 /// Files whose name starts with `.tmp-` anywhere under `dir`.
 fn temporaries(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let path = e.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if e.file_name().to_string_lossy().starts_with(".tmp-") {
-                out.push(path);
-            }
-        }
-    }
-    out
+    walkdir(dir)
+        .into_iter()
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(".tmp-"))
+        })
+        .collect()
 }
 
 fn read(path: &Path) -> dictlab::polars::prelude::DataFrame {

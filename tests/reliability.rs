@@ -274,6 +274,16 @@ name = "mod"
 iters = 5
 "#;
 
+/// A chunk file of the results directory `dir`.
+fn first_chunk(dir: &Path) -> PathBuf {
+    std::fs::read_dir(dir.join("chunks"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .unwrap()
+}
+
 fn write_plan(dir: &Path, text: &str) -> PathBuf {
     let plan = dir.join("plan.toml");
     std::fs::write(&plan, text).unwrap();
@@ -401,12 +411,7 @@ fn a_flipped_chunk_is_named_by_merge_and_status_and_repair_moves_it() {
     let out = dir.path().join("r");
     let (rc, _, err) = dictlab(&["sweep", p(&plan), "--out", p(&out), "--quiet"]);
     assert_eq!(rc, 0, "{err}");
-    let chunk = std::fs::read_dir(out.join("chunks"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|e| e == "parquet"))
-        .unwrap();
+    let chunk = first_chunk(&out);
     let mut bytes = std::fs::read(&chunk).unwrap();
     let mid = bytes.len() / 2;
     for b in &mut bytes[mid..mid + 16] {
@@ -816,12 +821,7 @@ fn a_chunk_of_another_plan_is_named_and_moved_aside_never_counted_or_deleted() {
     let (rc, _, err) = dictlab(&["merge", p(&a), "-o", p(&reference)]);
     assert_eq!(rc, 0, "{err}");
     // plan B's chunk (same items and methods, other seeds) dropped into A's directory
-    let foreign = std::fs::read_dir(b.join("chunks"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|e| e == "parquet"))
-        .unwrap();
+    let foreign = first_chunk(&b);
     let name = foreign.file_name().unwrap().to_owned();
     std::fs::copy(&foreign, a.join("chunks").join(&name)).unwrap();
     for args in [
