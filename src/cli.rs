@@ -1487,7 +1487,7 @@ fn methods_text(a: &MethodsArgs) -> Result<String> {
                         p.key.to_string(),
                         p.ty.describe(),
                         p.default.describe(),
-                        p.doc.to_string(),
+                        p.doc.trim().to_string(),
                     ]
                 })
                 .collect();

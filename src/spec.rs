@@ -643,6 +643,333 @@ impl<'a> Params<'a> {
     }
 }
 
+/// A field type a declared parameter can have ([`crate::declare_method!`]): how a value of it reads
+/// as a [`Value`] (for the one validation against the declared [`Ty`]) and how it is read from
+/// validated [`Params`].
+pub trait ParamValue: Sized {
+    /// The value to check (`None`: unset, nothing to check).
+    fn to_value(&self) -> Option<Value>;
+    /// The value of `key` (given or its declared default).
+    ///
+    /// # Errors
+    /// A parameter without a value that needs one.
+    fn read(p: &Params<'_>, key: &str) -> Result<Self>;
+}
+
+impl ParamValue for usize {
+    fn to_value(&self) -> Option<Value> {
+        Some(Value::Int(i64::try_from(*self).unwrap_or(i64::MAX)))
+    }
+    fn read(p: &Params<'_>, key: &str) -> Result<Self> {
+        p.usize(key)
+    }
+}
+
+impl ParamValue for f64 {
+    fn to_value(&self) -> Option<Value> {
+        Some(Value::Float(*self))
+    }
+    fn read(p: &Params<'_>, key: &str) -> Result<Self> {
+        p.f64(key)
+    }
+}
+
+impl ParamValue for bool {
+    fn to_value(&self) -> Option<Value> {
+        Some(Value::Bool(*self))
+    }
+    fn read(p: &Params<'_>, key: &str) -> Result<Self> {
+        Ok(p.bool(key))
+    }
+}
+
+impl ParamValue for Option<usize> {
+    fn to_value(&self) -> Option<Value> {
+        self.as_ref().and_then(ParamValue::to_value)
+    }
+    fn read(p: &Params<'_>, key: &str) -> Result<Self> {
+        Ok(p.usize_opt(key))
+    }
+}
+
+impl ParamValue for Option<f64> {
+    fn to_value(&self) -> Option<Value> {
+        self.map(Value::Float)
+    }
+    fn read(p: &Params<'_>, key: &str) -> Result<Self> {
+        Ok(p.f64_opt(key))
+    }
+}
+
+/// A parameter that is one of a list of words (an enum): the words of a `choice(..)` field of
+/// [`crate::declare_method!`].
+pub trait Choice: Sized {
+    /// The value a word names (`None` for a word not in the list).
+    fn from_word(w: &str) -> Option<Self>;
+    /// The word of this value.
+    fn word(&self) -> &'static str;
+}
+
+impl<T: Choice> ParamValue for T {
+    fn to_value(&self) -> Option<Value> {
+        Some(Value::from(self.word()))
+    }
+    fn read(p: &Params<'_>, key: &str) -> Result<Self> {
+        let w = p.choice(key)?;
+        T::from_word(&w)
+            .ok_or_else(|| p.conflict(format!("{key} = {w}"), "one of its declared words"))
+    }
+}
+
+/// The one validation of a declared field: its value against the type and range its declaration
+/// gives (`key` found in `params`). Used by the `check_params` that [`crate::declare_method!`]
+/// generates; the error names the field, the value and what is valid.
+///
+/// # Errors
+/// The value out of its declared range.
+pub fn check_field<T: ParamValue>(params: &[Param], key: &'static str, v: &T) -> Result<()> {
+    let Some(value) = v.to_value() else {
+        return Ok(());
+    };
+    let Some(decl) = params.iter().find(|p| p.key == key) else {
+        return Ok(());
+    };
+    decl.ty
+        .check(&value)
+        .map_err(|expected| Error::invalid(key, value, expected))
+}
+
+/// A declared default as a [`Dflt`], by the declared [`Ty`] (the expansion of
+/// [`crate::declare_method!`]'s `param(Ty, default)`).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __declared_default {
+    (Count, $d:expr) => {
+        $crate::spec::Dflt::Int($d as i64)
+    };
+    (Natural, $d:expr) => {
+        $crate::spec::Dflt::Int($d as i64)
+    };
+    (Bool, $d:expr) => {
+        $crate::spec::Dflt::Bool($d)
+    };
+    ($ty:ident, $d:expr) => {
+        $crate::spec::Dflt::Float($d as f64)
+    };
+}
+
+/// One declared parameter as a [`Param`] and as a field default (the expansion of
+/// [`crate::declare_method!`]'s field kinds).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __declared_param {
+    (param ($ty:ident, $d:expr) $key:expr, $doc:expr) => {
+        $crate::spec::Param::new(
+            $key,
+            $crate::spec::Ty::$ty,
+            $crate::__declared_default!($ty, $d),
+            $doc,
+        )
+    };
+    (auto ($ty:ident, $text:expr) $key:expr, $doc:expr) => {
+        $crate::spec::Param::new(
+            $key,
+            $crate::spec::Ty::$ty,
+            $crate::spec::Dflt::Auto($text),
+            $doc,
+        )
+    };
+    (choice ([$($c:expr),* $(,)?], $d:expr) $key:expr, $doc:expr) => {
+        $crate::spec::Param::new(
+            $key,
+            $crate::spec::Ty::Choice(&[$($c),*]),
+            $crate::spec::Dflt::Str($d),
+            $doc,
+        )
+    };
+    (@field param ($ty:ident, $d:expr)) => {
+        $d
+    };
+    (@field auto ($ty:ident, $text:expr)) => {
+        None
+    };
+    (@field choice ([$($c:expr),* $(,)?], $d:expr)) => {
+        $crate::spec::Choice::from_word($d).expect("the declared default is one of the choices")
+    };
+    (@key $field:ident) => {
+        stringify!($field)
+    };
+    (@key $field:ident $key:literal) => {
+        $key
+    };
+    (@doc param ($ty:ident, $d:expr)) => {
+        stringify!($d)
+    };
+    (@doc auto ($ty:ident, $text:expr)) => {
+        $text
+    };
+    (@doc choice ([$($c:expr),* $(,)?], $d:expr)) => {
+        $d
+    };
+}
+
+/// A method's struct declared once: each parameter's field, type, range, default and one line of
+/// doc written in one place, and from it
+/// - the struct and its field docs, with a generated table of the parameters in the struct's doc;
+/// - `PARAMS`, the spec's parameter table (the registry, `dictlab methods`, docs/methods.md and
+///   the command line's help read it);
+/// - `new(given…)`: the given fields as arguments, every other field at its declared default;
+/// - a builder setter per parameter (`.lr(0.1)`);
+/// - `check_params()`, the one validation of every parameter against its declared range;
+/// - `from_params(&Params, &Context)`, the constructor the spec's `build` calls.
+///
+/// ```text
+/// declare_method! {
+///     /// What the method is.
+///     #[derive(Clone, Debug, PartialEq)]
+///     pub struct SgdDl {
+///         given {
+///             /// Non-zeros per code k.
+///             sparsity: usize = SPARSITY => |p, ctx| p.sparsity(ctx)?;
+///         }
+///         params {
+///             /// Step size η.
+///             lr: f64 = param(Positive, 0.5);
+///             /// Which rule.
+///             rule: Rule = choice(["a", "b"], "a");   // Rule: ParamValue
+///             /// A cap; derived when unset.
+///             cap: Option<usize> = auto(Count, "m/k");
+///             /// Outer iterations (the key differs from the field's name).
+///             max_iters as "iters": usize = param(Count, 30);
+///         }
+///         other {
+///             /// A field that is not a parameter.
+///             cache: Vec<f64> = Vec::new();
+///         }
+///     }
+/// }
+/// ```
+/// `given` fields (no fixed default: the instance or the caller supplies them) take a shared
+/// [`Param`] and how the spec reads them; `param(Ty, default)` fields a [`Ty`] variant and a
+/// literal default of the field's type; `auto(Ty, "text")` fields are `Option`s, `None` until
+/// derived; `choice([..], default)` fields a type implementing [`ParamValue`] over the words.
+#[macro_export]
+macro_rules! declare_method {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident {
+            given {
+                $(
+                    $(#[doc = $gdoc:literal])*
+                    $gfield:ident : $gty:ty = $gparam:expr => |$gp:ident, $gc:ident| $gread:expr ;
+                )*
+            }
+            params {
+                $(
+                    $(#[doc = $doc:literal])*
+                    $field:ident $(as $key:literal)? : $fty:ty = $kind:ident ( $($arg:tt)* ) ;
+                )*
+            }
+            $(other {
+                $(
+                    $(#[doc = $odoc:literal])*
+                    $ofield:ident : $oty:ty = $odef:expr ;
+                )*
+            })?
+        }
+    ) => {
+        $(#[$meta])*
+        ///
+        /// | parameter | default | meaning |
+        /// |---|---|---|
+        $(
+            #[doc = concat!("| `", stringify!($gfield), "` | given |", $($gdoc,)* " |")]
+        )*
+        $(
+            #[doc = concat!(
+                "| `", $crate::__declared_param!(@key $field $($key)?), "` | ",
+                $crate::__declared_param!(@doc $kind ($($arg)*)),
+                " |", $($doc,)* " |"
+            )]
+        )*
+        ///
+        /// (Declared once with [`crate::declare_method!`]: the table above, the spec's parameter
+        /// table, the defaults, the setters and the validation are generated from it.)
+        $vis struct $name {
+            $( $(#[doc = $gdoc])* pub $gfield: $gty, )*
+            $( $(#[doc = $doc])* pub $field: $fty, )*
+            $($( $(#[doc = $odoc])* pub $ofield: $oty, )*)?
+        }
+
+        #[allow(clippy::new_without_default, dead_code)]
+        impl $name {
+            /// The declared parameters, in order (the given ones first).
+            pub const PARAMS: &'static [$crate::spec::Param] = &[
+                $( $gparam, )*
+                $( $crate::__declared_param!(
+                    $kind ($($arg)*)
+                    $crate::__declared_param!(@key $field $($key)?),
+                    concat!($($doc),*)
+                ), )*
+            ];
+
+            /// The given fields as passed, every other field at its declared default.
+            pub fn new($($gfield: $gty),*) -> Self {
+                $name {
+                    $( $gfield, )*
+                    $( $field: $crate::__declared_param!(@field $kind ($($arg)*)), )*
+                    $($( $ofield: $odef, )*)?
+                }
+            }
+
+            $(
+                #[doc = concat!("Sets `", stringify!($field), "`:", $($doc,)*)]
+                #[must_use]
+                pub fn $field(mut self, v: $fty) -> Self {
+                    self.$field = v;
+                    self
+                }
+            )*
+
+            /// Every parameter against its declared type and range.
+            ///
+            /// # Errors
+            /// The first value out of range, naming it and what is valid.
+            pub fn check_params(&self) -> $crate::error::Result<()> {
+                $( $crate::spec::check_field(Self::PARAMS, stringify!($gfield), &self.$gfield)?; )*
+                $( $crate::spec::check_field(
+                    Self::PARAMS,
+                    $crate::__declared_param!(@key $field $($key)?),
+                    &self.$field,
+                )?; )*
+                Ok(())
+            }
+
+            /// The method from validated parameters and the instance's context (what its
+            /// spec's `build` calls).
+            ///
+            /// # Errors
+            /// A given field that cannot be read (e.g. no sparsity known).
+            pub fn from_params(
+                p: &$crate::spec::Params<'_>,
+                ctx: &$crate::spec::Context<'_>,
+            ) -> $crate::error::Result<Self> {
+                let _ = ctx;
+                let mut s = Self::new($({
+                    let ($gp, $gc) = (p, ctx);
+                    let v: $gty = $gread;
+                    v
+                }),*);
+                $( s.$field = <$fty as $crate::spec::ParamValue>::read(
+                    p,
+                    $crate::__declared_param!(@key $field $($key)?),
+                )?; )*
+                Ok(s)
+            }
+        }
+    };
+}
+
 /// The parameters as a Markdown table (key, type, default, doc).
 pub fn params_markdown(params: &[&Param]) -> String {
     let mut s = String::from("| parameter | type | default | meaning |\n|---|---|---|---|\n");
@@ -652,7 +979,7 @@ pub fn params_markdown(params: &[&Param]) -> String {
             p.key,
             p.ty.describe(),
             p.default.describe(),
-            p.doc
+            p.doc.trim()
         ));
     }
     s
@@ -730,5 +1057,117 @@ mod tests {
         assert!(Ty::Fraction.check(&Value::Float(1.0)).is_ok());
         assert!(Ty::Fraction.check(&Value::Float(0.0)).is_err());
         assert!(Ty::Natural.check(&Value::Int(0)).is_ok());
+    }
+
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    pub enum Rule {
+        Plain,
+        Fancy,
+    }
+    impl Choice for Rule {
+        fn from_word(w: &str) -> Option<Self> {
+            match w {
+                "plain" => Some(Rule::Plain),
+                "fancy" => Some(Rule::Fancy),
+                _ => None,
+            }
+        }
+        fn word(&self) -> &'static str {
+            match self {
+                Rule::Plain => "plain",
+                Rule::Fancy => "fancy",
+            }
+        }
+    }
+
+    const K: Param = Param::new("k", Ty::Count, Dflt::Auto("instance k"), "sparsity");
+
+    crate::declare_method! {
+        /// A method declared once.
+        #[derive(Clone, Debug, PartialEq)]
+        pub struct Declared {
+            given {
+                /// sparsity
+                k: usize = K => |p, ctx| p.usize_opt("k").or(ctx.sparsity).unwrap_or(1);
+            }
+            params {
+                /// step size
+                lr: f64 = param(Positive, 0.5);
+                /// outer iterations
+                max_iters as "iters": usize = param(Count, 30);
+                /// which rule
+                rule: Rule = choice(["plain", "fancy"], "fancy");
+                /// a cap derived when unset
+                cap: Option<usize> = auto(Count, "m/k");
+                /// polish at the end
+                polish: bool = param(Bool, true);
+            }
+            other {
+                /// not a parameter
+                scratch: Vec<f64> = Vec::new();
+            }
+        }
+    }
+
+    #[test]
+    fn a_declaration_gives_fields_defaults_table_setters_and_one_validation() {
+        let keys: Vec<_> = Declared::PARAMS.iter().map(|p| p.key).collect();
+        assert_eq!(keys, ["k", "lr", "iters", "rule", "cap", "polish"]);
+        assert_eq!(Declared::PARAMS[1].default, Dflt::Float(0.5));
+        assert_eq!(Declared::PARAMS[2].default, Dflt::Int(30));
+        assert_eq!(Declared::PARAMS[3].ty, Ty::Choice(&["plain", "fancy"]));
+        assert_eq!(Declared::PARAMS[3].default, Dflt::Str("fancy"));
+        assert_eq!(Declared::PARAMS[4].default, Dflt::Auto("m/k"));
+        assert_eq!(Declared::PARAMS[5].default, Dflt::Bool(true));
+        assert_eq!(Declared::PARAMS[1].doc.trim(), "step size");
+        let d = Declared::new(3);
+        assert_eq!(
+            (d.k, d.lr, d.max_iters, d.rule, d.cap, d.polish),
+            (3, 0.5, 30, Rule::Fancy, None, true)
+        );
+        assert!(d.scratch.is_empty());
+        assert!(d.check_params().is_ok());
+        let d = d.lr(0.25).max_iters(7).rule(Rule::Plain).cap(Some(4));
+        assert_eq!(
+            (d.lr, d.max_iters, d.rule, d.cap),
+            (0.25, 7, Rule::Plain, Some(4))
+        );
+        for (bad, needle) in [
+            (Declared::new(0), "k"),
+            (Declared::new(2).lr(f64::NAN), "lr"),
+            (Declared::new(2).lr(-1.0), "lr"),
+            (Declared::new(2).max_iters(0), "iters"),
+            (Declared::new(2).cap(Some(0)), "cap"),
+        ] {
+            let e = bad.check_params().unwrap_err().to_string();
+            assert!(
+                e.contains(needle) && (e.contains('≥') || e.contains('>')),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn from_params_reads_every_declared_key_and_the_given_fields() {
+        let given = kv(&[
+            ("iters", Value::Int(9)),
+            ("rule", Value::from("plain")),
+            ("cap", Value::Int(2)),
+            ("polish", Value::Bool(false)),
+        ]);
+        let p = Params::new("declared", Declared::PARAMS.iter().collect(), &given).unwrap();
+        let ctx = Context {
+            sparsity: Some(5),
+            ..Default::default()
+        };
+        let d = Declared::from_params(&p, &ctx).unwrap();
+        assert_eq!(
+            (d.k, d.lr, d.max_iters, d.rule, d.cap, d.polish),
+            (5, 0.5, 9, Rule::Plain, Some(2), false)
+        );
+        let none = kv(&[]);
+        let p = Params::new("declared", Declared::PARAMS.iter().collect(), &none).unwrap();
+        let d = Declared::from_params(&p, &Context::default()).unwrap();
+        assert_eq!(d, Declared::new(1));
     }
 }

@@ -20,59 +20,33 @@ use super::LearnerSpec;
 use super::update::{DictUpdate, Mod};
 use super::{DictionaryLearner, Init, LearnState, Learned, UnusedAtoms, data_fit, replace_atoms};
 use crate::code::{LarsLasso, SparseCoder, check_problem};
-use crate::error::{Result, ensure};
+use crate::error::Result;
 use crate::iter::{self, Iterative, Observer, Record, Schedule, Stop};
-use crate::spec::{Dflt, Param, Ty};
 use ndarray::ArrayView2;
 
-/// AltMinDict.
-///
-/// | Name | Default | Purpose | Range |
-/// |---|---|---|---|
-/// | `eps0` | 1.0 | initial residual bound ε₀ | > 0 |
-/// | `eps_min` | 0 | floor of ε_t (≈ noise level σ√n) | ≥ 0 |
-/// | `threshold` | 1.0 | zero entries with \|x\| < threshold·ε_t | ≥ 0 |
-/// | `max_iters` | 30 | outer iterations | ≥ 1 |
-/// | `unused` | WorstReconstructed | unused-atom policy | |
-#[derive(Clone, Debug, PartialEq)]
-pub struct AltMinDict {
-    /// ε₀.
-    pub eps0: f64,
-    /// Floor of ε.
-    pub eps_min: f64,
-    /// Small-entry threshold factor.
-    pub threshold: f64,
-    /// Outer iterations.
-    pub max_iters: usize,
-    /// Unused-atom policy.
-    pub unused: UnusedAtoms,
-}
-
-impl Default for AltMinDict {
-    fn default() -> Self {
-        AltMinDict {
-            eps0: EPS0,
-            eps_min: 0.0,
-            threshold: 1.0,
-            max_iters: ITERS,
-            unused: UnusedAtoms::WorstReconstructed,
+crate::declare_method! {
+    /// AltMinDict (see the module doc).
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct AltMinDict {
+        given {}
+        params {
+            /// outer iterations
+            max_iters as "iters": usize = param(Count, 30);
+            /// initial residual bound ε₀
+            eps0: f64 = param(Positive, 1.0);
+            /// floor of ε (≈ noise σ√n)
+            eps_min: f64 = param(NonNegative, 0.0);
+            /// zero code entries with |x| < threshold·ε_t (ours: the paper leaves it open)
+            threshold: f64 = param(NonNegative, 1.0);
+            /// an atom no signal uses: keep it, or replace it by the worst-coded or a random signal
+            unused: UnusedAtoms = choice(["keep", "worst", "random"], "worst");
         }
     }
 }
 
-impl AltMinDict {
-    /// Validate.
-    pub fn check(&self) -> Result<()> {
-        ensure!(
-            self.eps0.is_finite() && self.eps0 > 0.0,
-            "eps0",
-            self.eps0,
-            "ε₀ > 0"
-        );
-        ensure!(self.eps_min >= 0.0, "eps_min", self.eps_min, "≥ 0");
-        ensure!(self.threshold >= 0.0, "threshold", self.threshold, "≥ 0");
-        ensure!(self.max_iters >= 1, "max_iters", self.max_iters, "≥ 1");
-        Ok(())
+impl Default for AltMinDict {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -127,7 +101,7 @@ impl DictionaryLearner for AltMinDict {
         schedule: Schedule,
         obs: &mut dyn Observer<LearnState>,
     ) -> Result<Learned> {
-        self.check()?;
+        self.check_params()?;
         let (d0, rng) = crate::learn::start(y, m, init, seed)?;
         check_problem(d0.view(), y)?;
         let mut state = LearnState::new(d0, rng);
@@ -142,43 +116,12 @@ impl DictionaryLearner for AltMinDict {
     }
 }
 
-/// Default ε₀ of [`AltMinDict`].
-pub const EPS0: f64 = 1.0;
-/// Default outer iterations of [`AltMinDict`].
-pub const ITERS: usize = 30;
-
 /// `altmin`: AltMinDict.
 pub const SPEC: LearnerSpec = LearnerSpec {
     name: "altmin",
     family: crate::spec::Family::Classical,
     summary: "AltMinDict (Agarwal et al. 2014): constrained ℓ1 + least squares, ε halved each iteration",
-    params: &[
-        Param::new(
-            "iters",
-            Ty::Count,
-            Dflt::Int(ITERS as i64),
-            "outer iterations",
-        ),
-        Param::new(
-            "eps0",
-            Ty::Positive,
-            Dflt::Float(EPS0),
-            "initial residual bound ε₀",
-        ),
-        Param::new(
-            "eps_min",
-            Ty::NonNegative,
-            Dflt::Float(0.0),
-            "floor of ε (≈ noise σ√n)",
-        ),
-    ],
+    params: AltMinDict::PARAMS,
     budget: crate::spec::Budget::Iters("iters"),
-    build: |p, _| {
-        Ok(Box::new(AltMinDict {
-            max_iters: p.usize("iters")?,
-            eps0: p.f64("eps0")?,
-            eps_min: p.f64("eps_min")?,
-            ..Default::default()
-        }))
-    },
+    build: |p, ctx| Ok(Box::new(AltMinDict::from_params(p, ctx)?)),
 };

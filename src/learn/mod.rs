@@ -161,6 +161,24 @@ pub enum UnusedAtoms {
     RandomSample,
 }
 
+impl crate::spec::Choice for UnusedAtoms {
+    fn from_word(w: &str) -> Option<Self> {
+        match w {
+            "keep" => Some(UnusedAtoms::Keep),
+            "worst" => Some(UnusedAtoms::WorstReconstructed),
+            "random" => Some(UnusedAtoms::RandomSample),
+            _ => None,
+        }
+    }
+    fn word(&self) -> &'static str {
+        match self {
+            UnusedAtoms::Keep => "keep",
+            UnusedAtoms::WorstReconstructed => "worst",
+            UnusedAtoms::RandomSample => "random",
+        }
+    }
+}
+
 /// Alternating minimization: `coder` for X, `update` for A.
 ///
 /// | Name | Default | Purpose | Range |

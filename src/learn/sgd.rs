@@ -20,100 +20,46 @@
 //! Cost per step: OMP on b signals plus two n × m × b products.
 //!
 //! It is also the crate's worked example of "adding a method is one file plus one line": this
-//! file (algorithm, spec, test) and the line `Method::Learner(&crate::learn::sgd::SPEC)` in
+//! file (the struct and its parameters declared once with [`crate::declare_method!`], the
+//! algorithm, the spec, the tests) and the line `Method::Learner(&crate::learn::sgd::SPEC)` in
 //! [`crate::registry::METHODS`].
 
 use super::{DictionaryLearner, Init, LearnState, Learned, LearnerSpec};
 use crate::code::{Omp, SPARSITY, SparseCoder};
-use crate::error::{Result, ensure};
+use crate::error::Result;
 use crate::iter::{self, Iterative, Observer, Record, Schedule, Stop};
 use crate::linalg;
-use crate::spec::{Dflt, Param, Ty};
 use ndarray::{Array2, ArrayView2, Axis, Zip};
-
-/// Default step size η of [`SgdDl`].
-pub const LR: f64 = 0.5;
-/// Default passes over the data of [`SgdDl`].
-pub const EPOCHS: f64 = 20.0;
-/// Default minibatch size of [`SgdDl`].
-pub const BATCH: usize = 64;
 
 /// `sgd`: projected stochastic gradient with OMP codes.
 pub const SPEC: LearnerSpec = LearnerSpec {
     name: "sgd",
     family: crate::spec::Family::Classical,
     summary: "projected stochastic gradient on the reconstruction loss with OMP codes (the online baseline of Mairal et al. 2010)",
-    params: &[
-        SPARSITY,
-        Param::new(
-            "lr",
-            Ty::Positive,
-            Dflt::Float(LR),
-            "step size η (decays as η·t₀/(t + t₀), t₀ = one epoch)",
-        ),
-        crate::learn::epochs_param(EPOCHS),
-        crate::learn::batch_param(BATCH),
-    ],
+    params: SgdDl::PARAMS,
     budget: crate::spec::Budget::Epochs {
         epochs: "epochs",
         batch: "batch",
     },
-    build: |p, ctx| {
-        Ok(Box::new(SgdDl {
-            sparsity: p.sparsity(ctx)?,
-            lr: p.f64("lr")?,
-            epochs: p.f64("epochs")?,
-            batch: p.usize("batch")?,
-        }))
-    },
+    build: |p, ctx| Ok(Box::new(SgdDl::from_params(p, ctx)?)),
 };
 
-/// Projected minibatch SGD on the reconstruction loss with OMP codes (see the module doc).
-///
-/// | Name | Default | Purpose | Range |
-/// |---|---|---|---|
-/// | `sparsity` | — | k atoms per OMP code | ≥ 1 |
-/// | `lr` | 0.5 | step size η | > 0 |
-/// | `epochs` | 20 | passes over Y | > 0 |
-/// | `batch` | 64 | signals per minibatch | ≥ 1 |
-#[derive(Clone, Debug, PartialEq)]
-pub struct SgdDl {
-    /// Non-zeros per code k.
-    pub sparsity: usize,
-    /// Step size η.
-    pub lr: f64,
-    /// Passes over the data.
-    pub epochs: f64,
-    /// Minibatch size.
-    pub batch: usize,
-}
-
-impl SgdDl {
-    /// k-sparse OMP codes, the defaults of the table for the rest.
-    pub fn new(sparsity: usize) -> Self {
-        SgdDl {
-            sparsity,
-            lr: LR,
-            epochs: EPOCHS,
-            batch: BATCH,
+crate::declare_method! {
+    /// Projected minibatch SGD on the reconstruction loss with OMP codes (see the module doc).
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct SgdDl {
+        given {
+            /// non-zeros per OMP code k (true k or k̂ by track)
+            sparsity: usize = SPARSITY => |p, ctx| p.sparsity(ctx)?;
         }
-    }
-    fn check(&self) -> Result<()> {
-        ensure!(self.sparsity >= 1, "sparsity", self.sparsity, "k ≥ 1");
-        ensure!(
-            self.lr.is_finite() && self.lr > 0.0,
-            "lr",
-            self.lr,
-            "a step > 0"
-        );
-        ensure!(
-            self.epochs.is_finite() && self.epochs > 0.0,
-            "epochs",
-            self.epochs,
-            "passes > 0"
-        );
-        ensure!(self.batch >= 1, "batch", self.batch, "≥ 1");
-        Ok(())
+        params {
+            /// step size η (decays as η·t₀/(t + t₀), t₀ = one epoch)
+            lr: f64 = param(Positive, 0.5);
+            /// passes over the data
+            epochs: f64 = param(Positive, 20.0);
+            /// signals per minibatch
+            batch: usize = param(Count, 64);
+        }
     }
 }
 
@@ -195,7 +141,7 @@ impl DictionaryLearner for SgdDl {
         schedule: Schedule,
         obs: &mut dyn Observer<LearnState>,
     ) -> Result<Learned> {
-        self.check()?;
+        self.check_params()?;
         let (d0, rng) = super::start(y, m, init, seed)?;
         crate::code::check_problem(d0.view(), y)?;
         let nn = y.ncols();
