@@ -26,6 +26,8 @@ pub enum Ty {
     NonNegative,
     /// A finite number in (0, 1].
     Fraction,
+    /// A finite number in the open interval (lo, hi).
+    Between(f64, f64),
     /// A finite number.
     Number,
     /// `true` or `false`.
@@ -43,6 +45,7 @@ impl Ty {
             Ty::Positive => "number > 0".into(),
             Ty::NonNegative => "number ≥ 0".into(),
             Ty::Fraction => "number in (0, 1]".into(),
+            Ty::Between(lo, hi) => format!("number in ({lo}, {hi})"),
             Ty::Number => "number".into(),
             Ty::Bool => "true/false".into(),
             Ty::Choice(c) => format!("one of {}", c.join(", ")),
@@ -60,6 +63,7 @@ impl Ty {
             Ty::Positive => num(v).is_some_and(|x| x > 0.0),
             Ty::NonNegative => num(v).is_some_and(|x| x >= 0.0),
             Ty::Fraction => num(v).is_some_and(|x| x > 0.0 && x <= 1.0),
+            Ty::Between(lo, hi) => num(v).is_some_and(|x| x > *lo && x < *hi),
             Ty::Number => num(v).is_some(),
             Ty::Bool => matches!(v, Value::Bool(_)),
             Ty::Choice(c) => v.as_str().is_some_and(|s| c.contains(&s)),
@@ -73,6 +77,7 @@ impl Ty {
                 Ty::Positive => "a finite number > 0".to_string(),
                 Ty::NonNegative => "a finite number ≥ 0".to_string(),
                 Ty::Fraction => "a number in (0, 1]".to_string(),
+                Ty::Between(lo, hi) => format!("a number in ({lo}, {hi})"),
                 Ty::Number => "a finite number".to_string(),
                 Ty::Bool => "true or false".to_string(),
                 Ty::Choice(c) => format!(
@@ -763,10 +768,10 @@ macro_rules! __declared_default {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __declared_param {
-    (param ($ty:ident, $d:expr) $key:expr, $doc:expr) => {
+    (param ($ty:ident $(($($targ:expr),*))?, $d:expr) $key:expr, $doc:expr) => {
         $crate::spec::Param::new(
             $key,
-            $crate::spec::Ty::$ty,
+            $crate::spec::Ty::$ty $(($($targ),*))?,
             $crate::__declared_default!($ty, $d),
             $doc,
         )
@@ -787,7 +792,7 @@ macro_rules! __declared_param {
             $doc,
         )
     };
-    (@field param ($ty:ident, $d:expr)) => {
+    (@field param ($ty:ident $(($($targ:expr),*))?, $d:expr)) => {
         $d
     };
     (@field auto ($ty:ident, $text:expr)) => {
@@ -802,7 +807,7 @@ macro_rules! __declared_param {
     (@key $field:ident $key:literal) => {
         $key
     };
-    (@doc param ($ty:ident, $d:expr)) => {
+    (@doc param ($ty:ident $(($($targ:expr),*))?, $d:expr)) => {
         stringify!($d)
     };
     (@doc auto ($ty:ident, $text:expr)) => {

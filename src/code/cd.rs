@@ -15,75 +15,48 @@
 //!   coordinate descent", J. Stat. Softw. 33(1), §2.2 (covariance updates), §2.6.
 
 use super::batch::{SignalOut, axpy_neg, lasso_objective_gram, per_signal};
-use super::{
-    CodeInfo, CoderSpec, Encoding, LASSO_PARAMS, SparseCoder, check_lambda, check_problem, soft,
-    soft_nonneg,
-};
+use super::{CodeInfo, CoderSpec, Encoding, LAMBDA, SparseCoder, check_problem, soft, soft_nonneg};
 
 /// `cd`: cyclic coordinate descent for the Lasso.
 pub const SPEC: CoderSpec = CoderSpec {
     name: "cd",
     family: crate::spec::Family::Coder,
     summary: "cyclic coordinate descent for the Lasso (Friedman et al. 2007) on the Gram matrix",
-    params: LASSO_PARAMS,
+    params: CoordinateDescent::PARAMS,
     budget: crate::spec::Budget::None,
-    build: |p, _| {
-        Ok(Box::new(
-            CoordinateDescent::new(p.f64("lambda")?).nonneg(p.bool("nonneg")),
-        ))
-    },
+    build: |p, ctx| Ok(Box::new(CoordinateDescent::from_params(p, ctx)?)),
 };
-use crate::error::{Result, ensure};
+use crate::error::Result;
 use crate::iter::{Criterion, Termination};
 use crate::linalg;
 use ndarray::ArrayView2;
 
-/// Coordinate-descent Lasso coder.
-///
-/// | Name | Default | Purpose | Range |
-/// |---|---|---|---|
-/// | `lambda` | — | ℓ1 penalty | > 0 |
-/// | `max_sweeps` | 1000 | cap on full + active sweeps per signal | ≥ 1 |
-/// | `tol` | 1e-12 | largest coordinate move in a full sweep, relative to max(1, ‖x‖_∞) | ≥ 0 |
-/// | `nonneg` | false | x ≥ 0 | |
-#[derive(Clone, Debug, PartialEq)]
-pub struct CoordinateDescent {
-    /// λ.
-    pub lambda: f64,
-    /// Sweep cap.
-    pub max_sweeps: usize,
-    /// Tolerance.
-    pub tol: f64,
-    /// x ≥ 0.
-    pub nonneg: bool,
+crate::declare_method! {
+    /// Coordinate-descent Lasso coder (see the module doc).
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct CoordinateDescent {
+        given {
+            /// ℓ1 penalty λ
+            lambda: f64 = LAMBDA => |p, _ctx| p.f64("lambda")?;
+        }
+        params {
+            /// non-negative codes (x ≥ 0)
+            nonneg: bool = param(Bool, false);
+            /// cap on full + active-set sweeps per signal
+            max_sweeps: usize = param(Count, 1000);
+            /// largest coordinate move in a full sweep, relative to max(1, ‖x‖∞)
+            tol: f64 = param(NonNegative, 1e-12);
+        }
+    }
 }
 
 impl CoordinateDescent {
-    /// CD with penalty λ.
-    pub fn new(lambda: f64) -> Self {
-        CoordinateDescent {
-            lambda,
-            max_sweeps: 1000,
-            tol: 1e-12,
-            nonneg: false,
-        }
-    }
-    /// Non-negative codes.
-    pub fn nonneg(mut self, b: bool) -> Self {
-        self.nonneg = b;
-        self
-    }
-    /// Tolerance.
-    pub fn tol(mut self, t: f64) -> Self {
-        self.tol = t;
-        self
-    }
     /// Validate.
+    ///
+    /// # Errors
+    /// A parameter outside its declared range.
     pub fn check(&self) -> Result<()> {
-        check_lambda(self.lambda)?;
-        ensure!(self.max_sweeps >= 1, "max_sweeps", self.max_sweeps, "≥ 1");
-        ensure!(self.tol >= 0.0, "tol", self.tol, "tol ≥ 0");
-        Ok(())
+        self.check_params()
     }
 }
 

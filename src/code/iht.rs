@@ -20,9 +20,9 @@ pub const SPEC: CoderSpec = CoderSpec {
     name: "iht",
     family: crate::spec::Family::Coder,
     summary: "iterative hard thresholding (Blumensath & Davies 2009), exactly k non-zeros",
-    params: &[SPARSITY],
+    params: Iht::PARAMS,
     budget: crate::spec::Budget::None,
-    build: |p, ctx| Ok(Box::new(Iht::new(p.sparsity(ctx)?))),
+    build: |p, ctx| Ok(Box::new(Iht::from_params(p, ctx)?)),
 };
 use crate::error::{Result, ensure};
 use crate::iter::{self, Iterative, NoObserver, Schedule, Stop};
@@ -30,34 +30,21 @@ use crate::linalg;
 use ndarray::{Array2, ArrayView2, Axis, Zip};
 use rayon::prelude::*;
 
-/// IHT coder.
-///
-/// | Name | Default | Purpose | Range |
-/// |---|---|---|---|
-/// | `sparsity` | — | k per column | 1 ≤ k ≤ m |
-/// | `max_iters` | 500 | cap | ≥ 1 |
-/// | `tol` | 1e-12 | relative objective decrease | ≥ 0 |
-/// | `step_scale` | 1.0 | step = step_scale / L | (0, 2) |
-#[derive(Clone, Debug, PartialEq)]
-pub struct Iht {
-    /// k.
-    pub sparsity: usize,
-    /// Cap.
-    pub max_iters: usize,
-    /// Relative decrease tolerance.
-    pub tol: f64,
-    /// Step multiplier.
-    pub step_scale: f64,
-}
-
-impl Iht {
-    /// IHT keeping k atoms.
-    pub fn new(sparsity: usize) -> Self {
-        Iht {
-            sparsity,
-            max_iters: 500,
-            tol: 1e-12,
-            step_scale: 1.0,
+crate::declare_method! {
+    /// IHT coder (see the module doc).
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct Iht {
+        given {
+            /// non-zeros per code k (1 ≤ k ≤ m)
+            sparsity: usize = SPARSITY => |p, ctx| p.sparsity(ctx)?;
+        }
+        params {
+            /// iteration cap
+            max_iters: usize = param(Count, 500);
+            /// stop when the objective decreases by less than this, relative
+            tol: f64 = param(NonNegative, 1e-12);
+            /// step = step_scale / L, L = ‖A‖₂²
+            step_scale: f64 = param(Between(0.0, 2.0), 1.0);
         }
     }
 }
@@ -120,13 +107,7 @@ impl SparseCoder for Iht {
             self.sparsity,
             format!("1 ≤ k ≤ m = {m}")
         );
-        ensure!(
-            self.step_scale > 0.0 && self.step_scale < 2.0,
-            "step_scale",
-            self.step_scale,
-            "in (0, 2)"
-        );
-        ensure!(self.max_iters >= 1, "max_iters", self.max_iters, "≥ 1");
+        self.check_params()?;
         let pre = Precomputed::new(dict, y);
         let l = lipschitz_from_gram(pre.gram.view(), 200).max(1e-300);
         let half_yy = 0.5 * y.iter().map(|v| v * v).sum::<f64>();

@@ -45,7 +45,7 @@ pub type CoderSpec = MethodSpec<Box<dyn SparseCoder>>;
 
 /// The parameters of the Lasso coders (`lasso`, `lars`, `fista`, `ista`, `cd`).
 pub const LASSO_PARAMS: &[Param] = &[
-    Param::new("lambda", Ty::Positive, Dflt::Required, "ℓ1 penalty λ"),
+    LAMBDA,
     Param::new(
         "nonneg",
         Ty::Bool,
@@ -53,6 +53,9 @@ pub const LASSO_PARAMS: &[Param] = &[
         "non-negative codes (x ≥ 0)",
     ),
 ];
+
+/// The parameter `lambda` of the Lasso coders: the ℓ1 penalty, required.
+pub const LAMBDA: Param = Param::new("lambda", Ty::Positive, Dflt::Required, "ℓ1 penalty λ");
 
 /// The parameter `sparsity` of the ℓ0 coders and learners: k non-zeros per code.
 pub const SPARSITY: Param = Param::new(

@@ -28,67 +28,39 @@
 
 use super::LearnerSpec;
 use super::{DictionaryLearner, Init, LearnState, Learned, check_signals};
-use crate::error::{Error, Result, ensure};
+use crate::error::{Error, Result};
 use crate::iter::{self, Iterative, Observer, Record, Schedule, Stop};
 use crate::linalg::{self, Par};
 use crate::rng::rng_from_seed;
-use crate::spec::{Dflt, Param, Ty};
 use ndarray::{Array2, ArrayView2, Zip, s};
 
-/// MSP: ℓ4 maximization over O(n) (square dictionaries only).
-///
-/// | Name | Default | Purpose | Range |
-/// |---|---|---|---|
-/// | `max_iters` | 200 | iterations (the paper's scripts run 200) | ≥ 1 |
-/// | `rel_tol` | None | stop when the ℓ4 value grows by less than this (relative) | > 0 |
-/// | `polish_iters` | 0 | Procrustes polishing rounds after MSP (ours, [`Msp::polish`]) | ≥ 0 |
-/// | `polish_threshold` | 0.25 | polishing threshold / row RMS of the codes | ≥ 0 |
-///
-/// Measured (n = 20, p = 5000, θ = 0.3): plain MSP stops at its statistical floor, `l4_error`
-/// 5.7e-3 (1.0e-3 at p = 20 000); 5 polishing rounds bring it to 5.7e-6.
-///
-/// The initial dictionary is the polar factor of `init` (a Gaussian init gives a Haar-random
-/// orthogonal matrix, as the paper's QR-based start).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Msp {
-    /// Iteration cap.
-    pub max_iters: usize,
-    /// Optional relative-increase stop.
-    pub rel_tol: Option<f64>,
-    /// Polishing iterations after MSP (0: none; ours, not in Zhai et al.): see [`Msp::polish`].
-    pub polish_iters: usize,
-    /// Polishing threshold, relative to each code row's RMS.
-    pub polish_threshold: f64,
-}
-
-impl Default for Msp {
-    fn default() -> Self {
-        Msp {
-            max_iters: ITERS,
-            rel_tol: None,
-            polish_iters: 0,
-            polish_threshold: 0.25,
+crate::declare_method! {
+    /// MSP: ℓ4 maximization over O(n) (square dictionaries only).
+    ///
+    /// Measured (n = 20, p = 5000, θ = 0.3): plain MSP stops at its statistical floor, `l4_error`
+    /// 5.7e-3 (1.0e-3 at p = 20 000); 5 polishing rounds bring it to 5.7e-6.
+    ///
+    /// The initial dictionary is the polar factor of `init` (a Gaussian init gives a Haar-random
+    /// orthogonal matrix, as the paper's QR-based start).
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct Msp {
+        given {}
+        params {
+            /// iteration cap (the paper's scripts run 200)
+            max_iters as "iters": usize = param(Count, 200);
+            /// stop when the ℓ4 value grows by less than this, relative (unset: run to the cap)
+            rel_tol: Option<f64> = auto(Positive, "off");
+            /// Procrustes polishing rounds after MSP (ours, see `Msp::polish`)
+            polish_iters as "polish": usize = param(Natural, 0);
+            /// polishing threshold, relative to each code row's RMS
+            polish_threshold: f64 = param(NonNegative, 0.25);
         }
     }
 }
 
-impl Msp {
-    /// Validate.
-    ///
-    /// # Errors
-    /// Zero iterations, a non-positive tolerance or a negative polishing threshold.
-    pub fn check(&self) -> Result<()> {
-        ensure!(self.max_iters >= 1, "max_iters", self.max_iters, "≥ 1");
-        if let Some(t) = self.rel_tol {
-            ensure!(t.is_finite() && t > 0.0, "rel_tol", t, "a tolerance > 0");
-        }
-        ensure!(
-            self.polish_threshold.is_finite() && self.polish_threshold >= 0.0,
-            "polish_threshold",
-            self.polish_threshold,
-            "a threshold ≥ 0 (relative to each code row's RMS)"
-        );
-        Ok(())
+impl Default for Msp {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -111,7 +83,7 @@ impl Msp {
                 dict.dim(),
             ));
         }
-        self.check()?;
+        self.check_params()?;
         let mut d = dict.to_owned();
         for _ in 0..self.polish_iters {
             let x = linalg::matmul_tn(d.view(), y, linalg::par());
@@ -243,7 +215,7 @@ impl DictionaryLearner for Msp {
         schedule: Schedule,
         obs: &mut dyn Observer<LearnState>,
     ) -> Result<Learned> {
-        self.check()?;
+        self.check_params()?;
         let (n, p) = y.dim();
         if m != n {
             return Err(Error::invalid(
@@ -278,23 +250,12 @@ impl DictionaryLearner for Msp {
     }
 }
 
-/// Default iteration cap of [`Msp`].
-pub const ITERS: usize = 200;
-
 /// `msp`: ℓ4 maximization over the orthogonal group (complete dictionaries).
 pub const SPEC: LearnerSpec = LearnerSpec {
     name: "msp",
     family: crate::spec::Family::Classical,
     summary: "MSP (Zhai et al. 2020): ℓ4 maximization over the orthogonal group, m = n only",
-    params: &[
-        Param::new("iters", Ty::Count, Dflt::Int(ITERS as i64), "iteration cap"),
-        Param::new(
-            "polish",
-            Ty::Natural,
-            Dflt::Int(0),
-            "Procrustes polishing rounds after MSP (ours)",
-        ),
-    ],
+    params: Msp::PARAMS,
     budget: crate::spec::Budget::Iters("iters"),
     build: |p, ctx| {
         let m = ctx.n_atoms;
@@ -305,10 +266,6 @@ pub const SPEC: LearnerSpec = LearnerSpec {
                 "a complete dictionary (m = n): in a plan, restrict it with `when = { n_atoms = n }`; for m > n use `l4` (`--method l4` on the command line)",
             ));
         }
-        Ok(Box::new(Msp {
-            max_iters: p.usize("iters")?,
-            polish_iters: p.usize("polish")?,
-            ..Default::default()
-        }))
+        Ok(Box::new(Msp::from_params(p, ctx)?))
     },
 };
