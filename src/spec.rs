@@ -855,7 +855,9 @@ macro_rules! __declared_param {
 /// }
 /// ```
 /// `given` fields (no fixed default: the instance or the caller supplies them) take a shared
-/// [`Param`] and how the spec reads them; `param(Ty, default)` fields a [`Ty`] variant and a
+/// [`Param`] and how the spec reads them; `derived { field: T = [PARAMS..] => |p, ctx| … ; }`
+/// fields are built from the listed parameters (e.g. an enum from a threshold and the method's
+/// name), are arguments of `new` like given ones, and are validated by their own type; `param(Ty, default)` fields a [`Ty`] variant and a
 /// literal default of the field's type; `auto(Ty, "text")` fields are `Option`s, `None` until
 /// derived; `choice([..], default)` fields a type implementing [`ParamValue`] over the words.
 #[macro_export]
@@ -869,6 +871,12 @@ macro_rules! declare_method {
                     $gfield:ident : $gty:ty = $gparam:expr => |$gp:ident, $gc:ident| $gread:expr ;
                 )*
             }
+            $(derived {
+                $(
+                    $(#[doc = $ddoc:literal])*
+                    $dfield:ident : $dty:ty = [$($dparam:expr),*] => |$dp:ident, $dc:ident| $dread:expr ;
+                )*
+            })?
             params {
                 $(
                     $(#[doc = $doc:literal])*
@@ -890,6 +898,9 @@ macro_rules! declare_method {
         $(
             #[doc = concat!("| `", stringify!($gfield), "` | given |", $($gdoc,)* " |")]
         )*
+        $($(
+            #[doc = concat!("| `", stringify!($dfield), "` | derived |", $($ddoc,)* " |")]
+        )*)?
         $(
             #[doc = concat!(
                 "| `", $crate::__declared_param!(@key $field $($key)?), "` | ",
@@ -902,6 +913,7 @@ macro_rules! declare_method {
         /// table, the defaults, the setters and the validation are generated from it.)
         $vis struct $name {
             $( $(#[doc = $gdoc])* pub $gfield: $gty, )*
+            $($( $(#[doc = $ddoc])* pub $dfield: $dty, )*)?
             $( $(#[doc = $doc])* pub $field: $fty, )*
             $($( $(#[doc = $odoc])* pub $ofield: $oty, )*)?
         }
@@ -911,6 +923,7 @@ macro_rules! declare_method {
             /// The declared parameters, in order (the given ones first).
             pub const PARAMS: &'static [$crate::spec::Param] = &[
                 $( $gparam, )*
+                $($( $($dparam,)* )*)?
                 $( $crate::__declared_param!(
                     $kind ($($arg)*)
                     $crate::__declared_param!(@key $field $($key)?),
@@ -918,10 +931,11 @@ macro_rules! declare_method {
                 ), )*
             ];
 
-            /// The given fields as passed, every other field at its declared default.
-            pub fn new($($gfield: $gty),*) -> Self {
+            /// The given and derived fields as passed, every other field at its declared default.
+            pub fn new($($gfield: $gty,)* $($($dfield: $dty),*)?) -> Self {
                 $name {
                     $( $gfield, )*
+                    $($( $dfield, )*)?
                     $( $field: $crate::__declared_param!(@field $kind ($($arg)*)), )*
                     $($( $ofield: $odef, )*)?
                 }
@@ -960,11 +974,18 @@ macro_rules! declare_method {
                 ctx: &$crate::spec::Context<'_>,
             ) -> $crate::error::Result<Self> {
                 let _ = ctx;
-                let mut s = Self::new($({
-                    let ($gp, $gc) = (p, ctx);
-                    let v: $gty = $gread;
-                    v
-                }),*);
+                let mut s = Self::new(
+                    $({
+                        let ($gp, $gc) = (p, ctx);
+                        let v: $gty = $gread;
+                        v
+                    },)*
+                    $($({
+                        let ($dp, $dc) = (p, ctx);
+                        let v: $dty = $dread;
+                        v
+                    }),*)?
+                );
                 $( s.$field = <$fty as $crate::spec::ParamValue>::read(
                     p,
                     $crate::__declared_param!(@key $field $($key)?),

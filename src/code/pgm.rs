@@ -27,8 +27,8 @@
 //! * O'Donoghue, Candès (2015), "Adaptive restart for accelerated gradient schemes", FoCM 15, §3.2.
 
 use super::{
-    CodeInfo, CoderSpec, Encoding, LASSO_PARAMS, Precomputed, SparseCoder, check_lambda,
-    check_problem, lipschitz_from_gram, soft, soft_nonneg,
+    CodeInfo, CoderSpec, Encoding, LAMBDA, Precomputed, SparseCoder, check_problem,
+    lipschitz_from_gram, soft, soft_nonneg,
 };
 
 /// `fista`: FISTA with adaptive restart.
@@ -36,13 +36,9 @@ pub const FISTA_SPEC: CoderSpec = CoderSpec {
     name: "fista",
     family: crate::spec::Family::Coder,
     summary: "FISTA (Beck & Teboulle 2009) with adaptive restart, batched over signals",
-    params: LASSO_PARAMS,
+    params: Pgm::PARAMS,
     budget: crate::spec::Budget::None,
-    build: |p, _| {
-        Ok(Box::new(
-            Pgm::fista(p.f64("lambda")?).nonneg(p.bool("nonneg")),
-        ))
-    },
+    build: |p, ctx| Ok(Box::new(Pgm::from_params(p, ctx)?)),
 };
 
 /// `ista`: ISTA (proximal gradient without momentum).
@@ -50,15 +46,11 @@ pub const ISTA_SPEC: CoderSpec = CoderSpec {
     name: "ista",
     family: crate::spec::Family::Coder,
     summary: "ISTA (Daubechies et al. 2004), batched over signals",
-    params: LASSO_PARAMS,
+    params: Pgm::PARAMS,
     budget: crate::spec::Budget::None,
-    build: |p, _| {
-        Ok(Box::new(
-            Pgm::ista(p.f64("lambda")?).nonneg(p.bool("nonneg")),
-        ))
-    },
+    build: |p, ctx| Ok(Box::new(Pgm::from_params(p, ctx)?)),
 };
-use crate::error::{Result, ensure};
+use crate::error::Result;
 use crate::iter::{self, Criterion, Iterative, NoObserver, Observer, Record, Schedule, Stop};
 use crate::linalg;
 use faer::Par;
@@ -77,77 +69,47 @@ pub enum Momentum {
     },
 }
 
-/// Proximal-gradient Lasso coder.
-///
-/// | Name | Default | Purpose | Range |
-/// |---|---|---|---|
-/// | `lambda` | — | ℓ1 penalty λ | > 0 |
-/// | `momentum` | Nesterov + restart (`fista`) / None (`ista`) | acceleration | |
-/// | `max_iters` | 1000 | iteration cap | ≥ 1 |
-/// | `tol` | 1e-10 | stop when gap ≤ tol · ½‖Y‖² | ≥ 0 |
-/// | `backtracking` | false | double L while the quadratic bound fails | |
-/// | `nonneg` | false | constrain X ≥ 0 | |
-#[derive(Clone, Debug, PartialEq)]
-pub struct Pgm {
-    /// λ.
-    pub lambda: f64,
-    /// Momentum.
-    pub momentum: Momentum,
-    /// Iteration cap.
-    pub max_iters: usize,
-    /// Relative duality-gap tolerance.
-    pub tol: f64,
-    /// Backtracking on L.
-    pub backtracking: bool,
-    /// X ≥ 0.
-    pub nonneg: bool,
+crate::declare_method! {
+    /// Proximal-gradient Lasso coder (see the module doc).
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct Pgm {
+        given {
+            /// ℓ1 penalty λ
+            lambda: f64 = LAMBDA => |p, _ctx| p.f64("lambda")?;
+        }
+        derived {
+            /// acceleration: Nesterov with adaptive restart (`fista`) or none (`ista`)
+            momentum: Momentum = [] => |p, _ctx| if p.method() == "fista" {
+                Momentum::Nesterov { restart: true }
+            } else {
+                Momentum::None
+            };
+        }
+        params {
+            /// non-negative codes (x ≥ 0)
+            nonneg: bool = param(Bool, false);
+            /// iteration cap
+            max_iters: usize = param(Count, 1000);
+            /// stop when the duality gap ≤ tol · ½‖Y‖²
+            tol: f64 = param(NonNegative, 1e-10);
+            /// double L while the quadratic bound fails
+            backtracking: bool = param(Bool, false);
+        }
+    }
 }
 
 impl Pgm {
     /// ISTA with penalty λ.
     pub fn ista(lambda: f64) -> Self {
-        Pgm {
-            lambda,
-            momentum: Momentum::None,
-            max_iters: 1000,
-            tol: 1e-10,
-            backtracking: false,
-            nonneg: false,
-        }
+        Self::new(lambda, Momentum::None)
     }
     /// FISTA with adaptive restart and penalty λ.
     pub fn fista(lambda: f64) -> Self {
-        Pgm {
-            momentum: Momentum::Nesterov { restart: true },
-            ..Self::ista(lambda)
-        }
-    }
-    /// Iteration cap.
-    pub fn max_iters(mut self, n: usize) -> Self {
-        self.max_iters = n;
-        self
-    }
-    /// Gap tolerance (relative to ½‖Y‖²).
-    pub fn tol(mut self, t: f64) -> Self {
-        self.tol = t;
-        self
-    }
-    /// Non-negative codes.
-    pub fn nonneg(mut self, b: bool) -> Self {
-        self.nonneg = b;
-        self
-    }
-    /// Backtracking.
-    pub fn backtracking(mut self, b: bool) -> Self {
-        self.backtracking = b;
-        self
+        Self::new(lambda, Momentum::Nesterov { restart: true })
     }
     /// Validate.
     pub fn check(&self) -> Result<()> {
-        check_lambda(self.lambda)?;
-        ensure!(self.max_iters >= 1, "max_iters", self.max_iters, "≥ 1");
-        ensure!(self.tol >= 0.0, "tol", self.tol, "tol ≥ 0");
-        Ok(())
+        self.check_params()
     }
 
     /// Code with an observer over the [`PgmState`] (e.g. a [`crate::iter::Trace`]).

@@ -61,50 +61,67 @@ pub enum Decoder {
     },
 }
 
-/// Approximate-gradient dictionary learner (AGMM 2015 / NOODL).
-///
-/// | Name | Default | Purpose | Range |
-/// |---|---|---|---|
-/// | `decoder` | — | [`Decoder`] | τ ≥ 0, step > 0 |
-/// | `eta` | `None` = m / mean‖y‖² | step on the dictionary (Θ(m/k)) | > 0 |
-/// | `batch` | 256 | signals per step (p) | ≥ 1 |
-/// | `epochs` | 20 | passes over Y | > 0 |
-#[derive(Clone, Debug, PartialEq)]
-pub struct ApproxGradient {
-    /// Decoder.
-    pub decoder: Decoder,
-    /// Dictionary step η; `None`: m / mean‖y‖² (see the module docs).
-    pub eta: Option<f64>,
-    /// Minibatch size.
-    pub batch: usize,
-    /// Epochs.
-    pub epochs: f64,
+/// Default decode threshold τ (arora; noodl's initial threshold) of the registry's `arora`/`noodl`.
+pub const TAU: f64 = 0.5;
+
+/// The parameter `tau`: the decode threshold (NOODL's initial one), from which the [`Decoder`] of
+/// the registry's `arora` and `noodl` is built.
+pub const TAU_PARAM: Param = Param::new(
+    "tau",
+    Ty::Positive,
+    Dflt::Float(TAU),
+    "decode threshold τ (noodl: initial threshold)",
+);
+
+crate::declare_method! {
+    /// Approximate-gradient dictionary learner (AGMM 2015 / NOODL; see the module doc).
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct ApproxGradient {
+        given {}
+        derived {
+            /// how a minibatch is decoded (τ ≥ 0; IHT step > 0)
+            decoder: Decoder = [TAU_PARAM] => |p, _ctx| {
+                let tau = p.f64("tau")?;
+                if p.method() == "arora" {
+                    Decoder::Threshold { tau }
+                } else {
+                    Decoder::noodl(tau)
+                }
+            };
+        }
+        params {
+            /// dictionary step η (= m/k for unit-second-moment non-zeros; unset: m / mean‖y‖²)
+            eta: Option<f64> = auto(Positive, "m/mean‖y‖²");
+            /// passes over the data
+            epochs: f64 = param(Positive, 20.0);
+            /// signals per minibatch (p)
+            batch: usize = param(Count, 256);
+        }
+    }
+}
+
+impl Decoder {
+    /// NOODL's decode with PUDLE's coding parameters (IHT step 0.2, τ = 0.1, 100 steps) and initial
+    /// threshold `tau0`.
+    pub fn noodl(tau0: f64) -> Self {
+        Decoder::Iht {
+            tau0,
+            tau: 0.1,
+            step: 0.2,
+            iters: 100,
+        }
+    }
 }
 
 impl ApproxGradient {
     /// AGMM 2015: threshold decode at τ (= C/2), step η.
     pub fn arora(tau: f64, eta: f64) -> Self {
-        ApproxGradient {
-            decoder: Decoder::Threshold { tau },
-            eta: Some(eta),
-            batch: BATCH,
-            epochs: EPOCHS,
-        }
+        Self::new(Decoder::Threshold { tau }).eta(Some(eta))
     }
     /// NOODL with PUDLE's coding parameters (IHT step 0.2, τ = 0.1, 100 steps; initial threshold
     /// `tau0`), step η.
     pub fn noodl(tau0: f64, eta: f64) -> Self {
-        ApproxGradient {
-            decoder: Decoder::Iht {
-                tau0,
-                tau: 0.1,
-                step: 0.2,
-                iters: 100,
-            },
-            eta: Some(eta),
-            batch: BATCH,
-            epochs: EPOCHS,
-        }
+        Self::new(Decoder::noodl(tau0)).eta(Some(eta))
     }
     /// The automatic step m / mean‖y‖² instead of a fixed η.
     pub fn auto_step(mut self) -> Self {
@@ -120,33 +137,9 @@ impl ApproxGradient {
             if ms > 0.0 { m as f64 / ms } else { 0.0 }
         })
     }
-    /// Minibatch size.
-    pub fn batch(mut self, b: usize) -> Self {
-        self.batch = b;
-        self
-    }
-    /// Epochs.
-    pub fn epochs(mut self, e: f64) -> Self {
-        self.epochs = e;
-        self
-    }
     /// Validate.
     pub fn check(&self) -> Result<()> {
-        if let Some(eta) = self.eta {
-            ensure!(
-                eta.is_finite() && eta > 0.0,
-                "eta",
-                eta,
-                "a step η > 0 (Θ(m/k)), or leave it out for m / mean‖y‖²"
-            );
-        }
-        ensure!(self.batch >= 1, "batch", self.batch, "≥ 1");
-        ensure!(
-            self.epochs.is_finite() && self.epochs > 0.0,
-            "epochs",
-            self.epochs,
-            "> 0"
-        );
+        self.check_params()?;
         match self.decoder {
             Decoder::Threshold { tau } => ensure!(tau >= 0.0, "tau", tau, "τ ≥ 0"),
             Decoder::Iht {
@@ -323,41 +316,8 @@ impl DictionaryLearner for ApproxGradient {
     }
 }
 
-/// Default minibatch size of [`ApproxGradient`].
-pub const BATCH: usize = 256;
-/// Default passes over the data of [`ApproxGradient`].
-pub const EPOCHS: f64 = 20.0;
-/// Default decode threshold τ (arora; noodl's initial threshold) of the registry's `arora`/`noodl`.
-pub const TAU: f64 = 0.5;
-
-const AGD_PARAMS: &[Param] = &[
-    Param::new(
-        "eta",
-        Ty::Positive,
-        Dflt::Auto("m/mean‖y‖²"),
-        "dictionary step η (= m/k for unit-second-moment non-zeros)",
-    ),
-    Param::new(
-        "tau",
-        Ty::Positive,
-        Dflt::Float(TAU),
-        "decode threshold τ (noodl: initial threshold)",
-    ),
-    crate::learn::epochs_param(EPOCHS),
-    crate::learn::batch_param(BATCH),
-];
-
-fn build_agd(p: &Params<'_>, _ctx: &Context<'_>) -> Result<Box<dyn DictionaryLearner>> {
-    let tau = p.f64("tau")?;
-    let mut a = if p.method() == "arora" {
-        ApproxGradient::arora(tau, 1.0)
-    } else {
-        ApproxGradient::noodl(tau, 1.0)
-    };
-    a.eta = p.f64_opt("eta");
-    Ok(Box::new(
-        a.batch(p.usize("batch")?).epochs(p.f64("epochs")?),
-    ))
+fn build_agd(p: &Params<'_>, ctx: &Context<'_>) -> Result<Box<dyn DictionaryLearner>> {
+    Ok(Box::new(ApproxGradient::from_params(p, ctx)?))
 }
 
 /// `arora`: Arora et al.'s neurally plausible alternating minimization.
@@ -365,7 +325,7 @@ pub const ARORA_SPEC: LearnerSpec = LearnerSpec {
     name: "arora",
     family: crate::spec::Family::Classical,
     summary: "Arora et al. 2015: threshold decode + approximate gradient step",
-    params: AGD_PARAMS,
+    params: ApproxGradient::PARAMS,
     budget: crate::spec::Budget::Epochs {
         epochs: "epochs",
         batch: "batch",
@@ -378,7 +338,7 @@ pub const NOODL_SPEC: LearnerSpec = LearnerSpec {
     name: "noodl",
     family: crate::spec::Family::Classical,
     summary: "NOODL (Rambhatla et al. 2019): IHT decode + approximate gradient step",
-    params: AGD_PARAMS,
+    params: ApproxGradient::PARAMS,
     budget: crate::spec::Budget::Epochs {
         epochs: "epochs",
         batch: "batch",
