@@ -741,7 +741,7 @@ pub fn check_field<T: ParamValue>(params: &[Param], key: &'static str, v: &T) ->
     };
     decl.ty
         .check(&value)
-        .map_err(|expected| Error::invalid(key, value, expected))
+        .map_err(|expected| Error::invalid(key, value, format!("{expected}: {}", decl.doc.trim())))
 }
 
 /// A declared default as a [`Dflt`], by the declared [`Ty`] (the expansion of
@@ -974,6 +974,7 @@ macro_rules! declare_method {
                 ctx: &$crate::spec::Context<'_>,
             ) -> $crate::error::Result<Self> {
                 let _ = ctx;
+                #[allow(unused_mut)]
                 let mut s = Self::new(
                     $({
                         let ($gp, $gc) = (p, ctx);

@@ -101,10 +101,7 @@ fn library_default(name: &str) -> Option<Box<dyn DictionaryLearner>> {
         "noodl" => Box::new(dl::ApproxGradient::noodl(dl::agd::TAU, 1.0).auto_step()),
         "msp" => Box::new(dl::Msp::default()),
         "l4" => Box::new(dl::L4Sphere::new(K as f64 / m as f64)),
-        "relu_ae" => Box::new(ReluAeLearner::new(
-            nl::RELU_AE_ITERS,
-            1.0 - K as f64 / m as f64,
-        )),
+        "relu_ae" => Box::new(ReluAeLearner::new(1.0 - K as f64 / m as f64)),
         "sae" => Box::new(SaeLearner {
             trainer: dictlab::neural::sae::SaeTrainer::new(
                 dictlab::neural::sae::SaeKind::TopK { k: K },

@@ -22,22 +22,16 @@
 //! * Mairal, Bach, Ponce, Sapiro (2010), JMLR 11 — SPAMS' `lasso` uses this homotopy with a Gram.
 
 use super::batch::{SignalOut, axpy_neg, gemv_rows, lasso_objective_gram, per_signal};
-use super::{
-    CodeInfo, CoderSpec, Encoding, LASSO_PARAMS, SparseCoder, check_lambda, check_problem,
-};
+use super::{CodeInfo, CoderSpec, Encoding, LAMBDA, SparseCoder, check_problem};
 
 /// `lasso`: the Lasso with the fastest exact solver (the LARS homotopy).
 pub const LASSO_SPEC: CoderSpec = CoderSpec {
     name: "lasso",
     family: crate::spec::Family::Coder,
     summary: "the Lasso, solved exactly by the LARS homotopy (the fastest exact solver here)",
-    params: LASSO_PARAMS,
+    params: LarsLasso::PARAMS,
     budget: crate::spec::Budget::None,
-    build: |p, _| {
-        Ok(Box::new(
-            LarsLasso::new(p.f64("lambda")?).nonneg(p.bool("nonneg")),
-        ))
-    },
+    build: |p, ctx| Ok(Box::new(LarsLasso::from_params(p, ctx)?)),
 };
 
 /// `lars`: LARS-Lasso homotopy (Efron et al. 2004).
@@ -45,65 +39,46 @@ pub const SPEC: CoderSpec = CoderSpec {
     name: "lars",
     family: crate::spec::Family::Coder,
     summary: "LARS-Lasso homotopy (Efron et al. 2004), per signal on the Gram matrix",
-    params: LASSO_PARAMS,
+    params: LarsLasso::PARAMS,
     budget: crate::spec::Budget::None,
-    build: |p, _| {
-        Ok(Box::new(
-            LarsLasso::new(p.f64("lambda")?).nonneg(p.bool("nonneg")),
-        ))
-    },
+    build: |p, ctx| Ok(Box::new(LarsLasso::from_params(p, ctx)?)),
 };
 use crate::error::{Result, ensure};
 use crate::iter::{Criterion, Termination};
 use crate::linalg;
 use ndarray::ArrayView2;
 
-/// LARS-Lasso coder.
-///
-/// | Name | Default | Purpose | Range |
-/// |---|---|---|---|
-/// | `lambda` | — | target ℓ1 penalty | > 0 |
-/// | `max_steps` | 4·min(n, m) + 10 (if 0) | breakpoints per signal | ≥ 0 |
-/// | `nonneg` | false | x ≥ 0 | |
-/// | `residual` | None | stop the path earlier, where ‖y − Ax‖₂ = ε (constrained form) | ε ≥ 0 |
-///
-/// With `residual: Some(ε)` the coder solves the constrained problem
-/// $\min \|x\|_1$ s.t. $\|y - Ax\|_2 \le \varepsilon$ (the λ where the path meets the constraint;
-/// `lambda` is then a floor): along a segment $\|r(\gamma)\|^2 = \|r\|^2 - 2\gamma\lambda q + \gamma^2 q$
-/// with $q = s_I^\top d_I$, so the crossing point is exact.
-#[derive(Clone, Debug, PartialEq)]
-pub struct LarsLasso {
-    /// λ.
-    pub lambda: f64,
-    /// Breakpoint cap (0 = automatic).
-    pub max_steps: usize,
-    /// x ≥ 0.
-    pub nonneg: bool,
-    /// Residual-norm target ε (constrained form), if any.
-    pub residual: Option<f64>,
+crate::declare_method! {
+    /// LARS-Lasso coder (see the module doc).
+    ///
+    /// With `residual: Some(ε)` the coder solves the constrained problem
+    /// $\min \|x\|_1$ s.t. $\|y - Ax\|_2 \le \varepsilon$ (the λ where the path meets the constraint;
+    /// `lambda` is then a floor): along a segment $\|r(\gamma)\|^2 = \|r\|^2 - 2\gamma\lambda q + \gamma^2 q$
+    /// with $q = s_I^\top d_I$, so the crossing point is exact.
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct LarsLasso {
+        given {
+            /// ℓ1 penalty λ (a floor in the constrained form)
+            lambda: f64 = LAMBDA => |p, _ctx| p.f64("lambda")?;
+        }
+        params {
+            /// non-negative codes (x ≥ 0)
+            nonneg: bool = param(Bool, false);
+            /// breakpoints per signal (0: 4·min(n, m) + 10)
+            max_steps: usize = param(Natural, 0);
+            /// stop the path where ‖y − Ax‖₂ = ε (the constrained form; unset: at λ)
+            residual: Option<f64> = auto(NonNegative, "off");
+        }
+    }
 }
 
 impl LarsLasso {
-    /// LARS-Lasso to penalty λ.
-    pub fn new(lambda: f64) -> Self {
-        LarsLasso {
-            lambda,
-            max_steps: 0,
-            nonneg: false,
-            residual: None,
-        }
-    }
     /// Constrained form: min ‖x‖₁ s.t. ‖y − Ax‖₂ ≤ ε (λ = 1e-12·λ_max-free floor).
     pub fn constrained(eps: f64) -> Self {
         LarsLasso {
             residual: Some(eps),
             ..Self::new(1e-12)
         }
-    }
-    /// Non-negative codes.
-    pub fn nonneg(mut self, b: bool) -> Self {
-        self.nonneg = b;
-        self
     }
 }
 
@@ -840,10 +815,7 @@ impl SparseCoder for LarsLasso {
     }
     fn encode(&self, dict: ArrayView2<'_, f64>, y: ArrayView2<'_, f64>) -> Result<Encoding> {
         let t0 = std::time::Instant::now();
-        check_lambda(self.lambda)?;
-        if let Some(e) = self.residual {
-            ensure!(e.is_finite() && e >= 0.0, "residual", e, "ε ≥ 0");
-        }
+        self.check_params()?;
         check_problem(dict, y)?;
         let (n, m) = dict.dim();
         let max_steps = if self.max_steps == 0 {

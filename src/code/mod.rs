@@ -43,19 +43,13 @@ use rayon::prelude::*;
 /// The spec of a sparse coder (see [`crate::spec`]): what [`crate::registry`] lists.
 pub type CoderSpec = MethodSpec<Box<dyn SparseCoder>>;
 
-/// The parameters of the Lasso coders (`lasso`, `lars`, `fista`, `ista`, `cd`).
-pub const LASSO_PARAMS: &[Param] = &[
-    LAMBDA,
-    Param::new(
-        "nonneg",
-        Ty::Bool,
-        Dflt::Bool(false),
-        "non-negative codes (x ≥ 0)",
-    ),
-];
-
 /// The parameter `lambda` of the Lasso coders: the ℓ1 penalty, required.
-pub const LAMBDA: Param = Param::new("lambda", Ty::Positive, Dflt::Required, "ℓ1 penalty λ");
+pub const LAMBDA: Param = Param::new(
+    "lambda",
+    Ty::Positive,
+    Dflt::Required,
+    "ℓ1 penalty λ (λ ≥ max|Aᵀy| gives the all-zero code)",
+);
 
 /// The parameter `sparsity` of the ℓ0 coders and learners: k non-zeros per code.
 pub const SPARSITY: Param = Param::new(

@@ -35,22 +35,9 @@ pub const SPEC: CoderSpec = CoderSpec {
     name: "omp",
     family: crate::spec::Family::Coder,
     summary: "Batch-OMP (Rubinstein et al. 2008): k atoms per signal, or a residual target",
-    params: &[
-        SPARSITY,
-        Param::new(
-            "tol",
-            Ty::Positive,
-            Dflt::Auto("off (k atoms)"),
-            "stop once ‖y − Ax‖₂ ≤ tol instead of at k atoms",
-        ),
-    ],
+    params: Omp::PARAMS,
     budget: crate::spec::Budget::None,
-    build: |p, ctx| {
-        Ok(match p.f64_opt("tol") {
-            Some(eps) => Box::new(Omp::with_tolerance(eps)),
-            None => Box::new(Omp::with_sparsity(p.sparsity(ctx)?)),
-        })
-    },
+    build: |p, ctx| Ok(Box::new(Omp::from_params(p, ctx)?)),
 };
 use crate::error::{Result, ensure};
 use crate::iter::{Criterion, Termination};
@@ -66,29 +53,38 @@ pub enum OmpStop {
     Residual(f64),
 }
 
-/// Batch-OMP coder.
-///
-/// | Name | Default | Purpose | Range |
-/// |---|---|---|---|
-/// | `stop` | — | [`OmpStop`] | k ≤ min(n, m); ε ≥ 0 |
-#[derive(Clone, Debug, PartialEq)]
-pub struct Omp {
-    /// Stop rule.
-    pub stop: OmpStop,
+/// The parameter `tol` of `omp`: a residual target instead of k atoms.
+pub const TOL: Param = Param::new(
+    "tol",
+    Ty::Positive,
+    Dflt::Auto("off (k atoms)"),
+    "stop once ‖y − Ax‖₂ ≤ tol instead of at k atoms",
+);
+
+crate::declare_method! {
+    /// Batch-OMP coder (see the module doc).
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct Omp {
+        given {}
+        derived {
+            /// when to stop: k atoms (k ≤ min(n, m)) or a residual target ε ≥ 0
+            stop: OmpStop = [SPARSITY, TOL] => |p, ctx| match p.f64_opt("tol") {
+                Some(eps) => OmpStop::Residual(eps),
+                None => OmpStop::Sparsity(p.sparsity(ctx)?),
+            };
+        }
+        params {}
+    }
 }
 
 impl Omp {
     /// k atoms per signal.
     pub fn with_sparsity(k: usize) -> Self {
-        Omp {
-            stop: OmpStop::Sparsity(k),
-        }
+        Omp::new(OmpStop::Sparsity(k))
     }
     /// Until the residual norm is ≤ ε.
     pub fn with_tolerance(eps: f64) -> Self {
-        Omp {
-            stop: OmpStop::Residual(eps),
-        }
+        Omp::new(OmpStop::Residual(eps))
     }
     /// Validate against the dictionary shape.
     pub fn check(&self, n: usize, m: usize) -> Result<()> {

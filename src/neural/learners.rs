@@ -62,32 +62,64 @@ fn normalized(mut d: Array2<f64>) -> Array2<f64> {
     d
 }
 
-/// The tied ReLU autoencoder (Rangamani et al.; [`super::relu_ae`]) as a dictionary learner:
-/// `W₀ = D₀ᵀ`, the bias ε set once at `W₀` as the `quantile` of `W₀ Y` (the data-driven rule of
-/// notebook 05/06: `1 − k/m` keeps about k of m units active), full-batch gradient descent.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ReluAeLearner {
-    /// Iterations.
-    pub iters: usize,
-    /// Learning rate η.
-    pub lr: f64,
-    /// Quantile of `W₀ Y` that sets ε.
-    pub quantile: f64,
-    /// Hidden unit (ReLU, or the blog note's 1-bit unit).
-    pub unit: Unit,
-    /// Learn an untied decoder (the learned dictionary is then the decoder's columns).
-    pub untied: bool,
+/// The parameter `quantile` of `relu_ae`.
+pub const QUANTILE: Param = Param::new(
+    "quantile",
+    Ty::Fraction,
+    Dflt::Auto("1 − k/m"),
+    "quantile of W₀Y that sets the bias ε",
+);
+
+/// The parameter `sparsity` of `relu_ae` (only a default for `quantile`).
+pub const RELU_AE_SPARSITY: Param = Param::new(
+    "sparsity",
+    Ty::Count,
+    Dflt::Auto("instance k"),
+    "k (sets quantile = 1 − k/m when unset)",
+);
+
+impl crate::spec::Choice for Unit {
+    fn from_word(w: &str) -> Option<Self> {
+        match w {
+            "relu" => Some(Unit::Relu),
+            "sign" => Some(Unit::Sign {
+                scale: 1.0,
+                bandwidth: 0.5,
+            }),
+            _ => None,
+        }
+    }
+    fn word(&self) -> &'static str {
+        match self {
+            Unit::Relu => "relu",
+            Unit::Sign { .. } => "sign",
+        }
+    }
 }
 
-impl ReluAeLearner {
-    /// `iters` GD iterations at η = 0.05 with ε at the `quantile` of `W₀ Y`.
-    pub fn new(iters: usize, quantile: f64) -> Self {
-        ReluAeLearner {
-            iters,
-            lr: RELU_AE_LR,
-            quantile,
-            unit: Unit::Relu,
-            untied: false,
+crate::declare_method! {
+    /// The tied ReLU autoencoder (Rangamani et al.; [`super::relu_ae`]) as a dictionary learner:
+    /// `W₀ = D₀ᵀ`, the bias ε set once at `W₀` as the `quantile` of `W₀ Y` (the data-driven rule of
+    /// notebook 05/06: `1 − k/m` keeps about k of m units active), full-batch gradient descent.
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct ReluAeLearner {
+        given {}
+        derived {
+            /// quantile of W₀Y that sets the bias ε (unset: 1 − k/m)
+            quantile: f64 = [QUANTILE, RELU_AE_SPARSITY] => |p, ctx| match p.f64_opt("quantile") {
+                Some(q) => q,
+                None => 1.0 - p.sparsity(ctx)? as f64 / ctx.n_atoms.max(1) as f64,
+            };
+        }
+        params {
+            /// gradient steps
+            iters: usize = param(Count, 300);
+            /// learning rate η
+            lr: f64 = param(Positive, 0.05);
+            /// hidden unit: ReLU, or the 1-bit unit at level s = 1 (bandwidth 0.5)
+            unit: Unit = choice(["relu", "sign"], "relu");
+            /// learn an untied decoder (the dictionary is then the decoder's columns)
+            untied: bool = param(Bool, false);
         }
     }
 }
@@ -116,6 +148,7 @@ impl DictionaryLearner for ReluAeLearner {
         schedule: Schedule,
         obs: &mut dyn Observer<LearnState>,
     ) -> Result<Learned> {
+        self.check_params()?;
         let (w0, _rng) = crate::learn::start(y, m, init, seed)?;
         let w0 = w0.t().to_owned();
         let eps = Bias::Quantile(self.quantile).value(w0.view(), y)?;
@@ -355,10 +388,6 @@ impl DictionaryLearner for ListaLearner {
     }
 }
 
-/// Default iterations of the registry's `relu_ae`.
-pub const RELU_AE_ITERS: usize = 300;
-/// Default learning rate of [`ReluAeLearner`].
-pub const RELU_AE_LR: f64 = 0.05;
 /// Default layers of the registry's `unrolled`.
 pub const UNROLLED_LAYERS: usize = 25;
 /// Default α·L of [`UnrolledLearner`].
@@ -375,61 +404,9 @@ pub const RELU_AE_SPEC: LearnerSpec = LearnerSpec {
     name: "relu_ae",
     family: crate::spec::Family::Neural,
     summary: "tied ReLU autoencoder (Rangamani et al. 2018) trained by full-batch gradient descent",
-    params: &[
-        Param::new(
-            "iters",
-            Ty::Count,
-            Dflt::Int(RELU_AE_ITERS as i64),
-            "gradient steps",
-        ),
-        Param::new(
-            "lr",
-            Ty::Positive,
-            Dflt::Float(RELU_AE_LR),
-            "learning rate η",
-        ),
-        Param::new(
-            "quantile",
-            Ty::Fraction,
-            Dflt::Auto("1 − k/m"),
-            "quantile of W₀Y that sets the bias ε",
-        ),
-        Param::new(
-            "sparsity",
-            Ty::Count,
-            Dflt::Auto("instance k"),
-            "k (sets quantile = 1 − k/m when unset)",
-        ),
-        Param::new(
-            "unit",
-            Ty::Choice(&["relu", "sign"]),
-            Dflt::Str("relu"),
-            "hidden unit: ReLU, or the 1-bit unit at level s = 1",
-        ),
-        Param::new(
-            "untied",
-            Ty::Bool,
-            Dflt::Bool(false),
-            "learn an untied decoder",
-        ),
-    ],
+    params: ReluAeLearner::PARAMS,
     budget: crate::spec::Budget::Iters("iters"),
-    build: |p, ctx| {
-        let quantile = match p.f64_opt("quantile") {
-            Some(q) => q,
-            None => 1.0 - p.sparsity(ctx)? as f64 / ctx.n_atoms.max(1) as f64,
-        };
-        let mut l = ReluAeLearner::new(p.usize("iters")?, quantile);
-        l.lr = p.f64("lr")?;
-        if p.choice("unit")? == "sign" {
-            l.unit = Unit::Sign {
-                scale: 1.0,
-                bandwidth: 0.5,
-            };
-        }
-        l.untied = p.bool("untied");
-        Ok(Box::new(l))
-    },
+    build: |p, ctx| Ok(Box::new(ReluAeLearner::from_params(p, ctx)?)),
 };
 
 /// `sae`: sparse autoencoders.
