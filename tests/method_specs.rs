@@ -232,3 +232,36 @@ fn every_declared_default_is_valid() {
         }
     }
 }
+
+/// Every word a method's spec lists for a choice builds that method (a word the spec declares
+/// but its enum does not know would be an error at run time).
+#[test]
+fn every_declared_choice_word_builds() {
+    let inst = instance();
+    let mut ctx = Context::for_spec(&inst.spec, Some(&inst.dict));
+    ctx.sparsity_estimate = Some(K);
+    let mut words = 0;
+    for m in METHODS {
+        for p in m.params() {
+            let dictlab::spec::Ty::Choice(list) = p.ty else {
+                continue;
+            };
+            for w in list {
+                let mut kv = required(m);
+                kv.push((p.key.to_string(), Value::from(*w)));
+                // a word that needs a penalty (the ReLU + L1 SAE) gets one
+                if registry::build(m.name(), &kv, &ctx).is_err()
+                    && m.params().iter().any(|q| q.key == "lambda")
+                    && !kv.iter().any(|(k, _)| k == "lambda")
+                {
+                    kv.push(("lambda".into(), Value::Float(LAMBDA)));
+                }
+                if let Err(e) = registry::build(m.name(), &kv, &ctx) {
+                    panic!("{}.{} = {w}: {e}", m.name(), p.key);
+                }
+                words += 1;
+            }
+        }
+    }
+    assert!(words >= 10, "{words} choice words checked");
+}
