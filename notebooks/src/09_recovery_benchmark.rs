@@ -403,11 +403,12 @@ if n_done > 0 {
     report::show_text(&format!("full-size run, same settings:{}", findings::count_sentences(&before)?));
 }
 // %% [markdown]
-// ### Does the budget decide the answer? Six settings at twice the budget
+// ### Does the budget decide the answer? Six settings at twice and four times the budget
 // `plans/benchmark_fair_budget2x.toml` reruns six N = 1000 settings in the oracle track (the orthobasis, three m = 48
 // and two m = 64 dictionaries) at 200 passes and at least 4000 optimizer steps — twice the fair rerun's budget — on the
-// same instances with the same method ids. Below: the counts on those settings at 1× (the fair rerun's oracle track)
-// and at 2×, then how often each method's runs ended at the cap at 2×.
+// same instances with the same method ids; `plans/benchmark_fair_budget4x.toml` at 400 passes and 8000 steps. Below:
+// the counts on those settings at 1× (the fair rerun's oracle track), 2× and 4×, then how often each method's runs
+// ended at the cap at 4×.
 // %%
 let b2_path = results_dir.join("fair_n32_budget2x.parquet");
 if b2_path.exists() && n_done > 0 {
@@ -418,7 +419,16 @@ if b2_path.exists() && n_done > 0 {
     report::show_text(&format!("1× budget (fair rerun):{}", findings::count_sentences(&at1)?));
     let at2 = contest::bootstrap_counts(&b2, &rule, &oracle, 1000, seed)?;
     report::show_text(&format!("2× budget:{}", findings::count_sentences(&at2)?));
-    report::show_df_rows(&contest::cap_fractions(&b2)?, 60);
+    let b4_path = results_dir.join("fair_n32_budget4x.parquet");
+    let capped = if b4_path.exists() {
+        let b4 = sweep::store::read_results(&b4_path)?;
+        let at4 = contest::bootstrap_counts(&b4, &rule, &oracle, 1000, seed)?;
+        report::show_text(&format!("4× budget:{}", findings::count_sentences(&at4)?));
+        b4
+    } else {
+        b2
+    };
+    report::show_df_rows(&contest::cap_fractions(&capped)?, 60);
 }
 // %% [markdown]
 // ## Observed at full size
