@@ -776,6 +776,14 @@ macro_rules! __declared_param {
             $doc,
         )
     };
+    (param_as ($ty:ident, $d:expr, $f:expr) $key:expr, $doc:expr) => {
+        $crate::spec::Param::new(
+            $key,
+            $crate::spec::Ty::$ty,
+            $crate::__declared_default!($ty, $d),
+            $doc,
+        )
+    };
     (auto ($ty:ident, $text:expr) $key:expr, $doc:expr) => {
         $crate::spec::Param::new(
             $key,
@@ -795,6 +803,9 @@ macro_rules! __declared_param {
     (@field param ($ty:ident $(($($targ:expr),*))?, $d:expr)) => {
         $d
     };
+    (@field param_as ($ty:ident, $d:expr, $f:expr)) => {
+        $f
+    };
     (@field auto ($ty:ident, $text:expr)) => {
         None
     };
@@ -808,6 +819,9 @@ macro_rules! __declared_param {
         $key
     };
     (@doc param ($ty:ident $(($($targ:expr),*))?, $d:expr)) => {
+        stringify!($d)
+    };
+    (@doc param_as ($ty:ident, $d:expr, $f:expr)) => {
         stringify!($d)
     };
     (@doc auto ($ty:ident, $text:expr)) => {
@@ -858,7 +872,9 @@ macro_rules! __declared_param {
 /// [`Param`] and how the spec reads them; `derived { field: T = [PARAMS..] => |p, ctx| … ; }`
 /// fields are built from the listed parameters (e.g. an enum from a threshold and the method's
 /// name), are arguments of `new` like given ones, and are validated by their own type; `param(Ty, default)` fields a [`Ty`] variant and a
-/// literal default of the field's type; `auto(Ty, "text")` fields are `Option`s, `None` until
+/// literal default of the field's type; `param_as(Ty, default, field_default)` fields a type whose
+/// [`ParamValue`] maps it to the parameter's value (a `whiten = true` flag held as an enum);
+/// `auto(Ty, "text")` fields are `Option`s, `None` until
 /// derived; `choice([..], default)` fields a type implementing [`ParamValue`] over the words.
 #[macro_export]
 macro_rules! declare_method {

@@ -748,79 +748,96 @@ impl Whitener {
     }
 }
 
-/// Overcomplete (or complete) dictionary learning by ℓ4 minimization over the sphere from random
-/// starts (Qu et al.), rounds of [`descend`] + de-duplication (see the module docs).
-///
-/// | Name | Default | Purpose | Range |
-/// |---|---|---|---|
-/// | `theta` | — | Bernoulli rate in c = 1/(12θ(1−θ)) (scales f only) | (0, 1) |
-/// | `solver` | `Power` | [`SphereSolver`] | — |
-/// | `precondition` | `Whiten` | [`Precondition`] | — |
-/// | `starts` | 0 (= max(2m, 16)) | random starts per round | ≥ 0 |
-/// | `rounds` | 8 | rounds of starts | ≥ 1 |
-/// | `iters` | 500 | iterations per run | ≥ 1 |
-/// | `tol` | 1e-6 | ‖grad f‖/‖qᵀ∇f‖ at convergence | > 0 |
-/// | `dedup_cos` | 0.99 | limits with |cos| above this are one atom | (0, 1) |
-///
-/// The first round starts from the columns of `init` (mapped through the preconditioner),
-/// completed by uniform random points; later rounds start uniform at random. Atoms not yet
-/// found keep their `init` column in the state's dictionary (records count `n_found`). The
-/// codes of the result are empty (m × 0): ℓ4 recovery produces no codes; code with any
-/// [`crate::code::SparseCoder`] afterwards.
-#[derive(Clone, Debug, PartialEq)]
-pub struct L4Sphere {
-    /// Bernoulli rate θ.
-    pub theta: f64,
-    /// Solver.
-    pub solver: SphereSolver,
-    /// Preconditioning.
-    pub precondition: Precondition,
-    /// Starts per round (0: max(2m, 16)).
-    pub starts: usize,
-    /// Rounds.
-    pub rounds: usize,
-    /// Iterations per run.
-    pub iters: usize,
-    /// Convergence tolerance.
-    pub tol: f64,
-    /// De-duplication threshold.
-    pub dedup_cos: f64,
+impl crate::spec::Choice for SphereSolver {
+    fn from_word(w: &str) -> Option<Self> {
+        match w {
+            "power" => Some(SphereSolver::Power),
+            "rgd" => Some(SphereSolver::Rgd { step: 1.0 }),
+            _ => None,
+        }
+    }
+    fn word(&self) -> &'static str {
+        self.name()
+    }
+}
+
+impl crate::spec::ParamValue for Precondition {
+    fn to_value(&self) -> Option<crate::table::Value> {
+        Some(crate::table::Value::Bool(*self == Precondition::Whiten))
+    }
+    fn read(p: &crate::spec::Params<'_>, key: &str) -> Result<Self> {
+        Ok(if p.bool(key) {
+            Precondition::Whiten
+        } else {
+            Precondition::None
+        })
+    }
+}
+
+/// The parameter `theta` of `l4`.
+pub const THETA: Param = Param::new(
+    "theta",
+    Ty::Fraction,
+    Dflt::Auto("k/m, else 0.1"),
+    "Bernoulli rate θ of the codes",
+);
+
+/// The parameter `sparsity` of `l4` (only a default for θ).
+pub const L4_SPARSITY: Param = Param::new(
+    "sparsity",
+    Ty::Count,
+    Dflt::Auto("instance k"),
+    "k (sets θ = k/m when theta is unset)",
+);
+
+crate::declare_method! {
+    /// Overcomplete (or complete) dictionary learning by ℓ4 minimization over the sphere from random
+    /// starts (Qu et al.), rounds of [`descend`] + de-duplication (see the module docs).
+    ///
+    /// The first round starts from the columns of `init` (mapped through the preconditioner),
+    /// completed by uniform random points; later rounds start uniform at random. Atoms not yet
+    /// found keep their `init` column in the state's dictionary (records count `n_found`). The
+    /// codes of the result are empty (m × 0): ℓ4 recovery produces no codes; code with any
+    /// [`crate::code::SparseCoder`] afterwards.
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct L4Sphere {
+        given {}
+        derived {
+            /// Bernoulli rate θ in c = 1/(12θ(1−θ)), in (0, 1) (scales f only)
+            theta: f64 = [THETA, L4_SPARSITY] => |p, ctx| match p.f64_opt("theta") {
+                Some(t) => t,
+                None => p
+                    .sparsity_opt(ctx)
+                    .map_or(0.1, |k| k as f64 / ctx.n_atoms.max(1) as f64),
+            };
+        }
+        params {
+            /// iterations per run
+            iters: usize = param(Count, 500);
+            /// random starts per round (0: max(2m, 16))
+            starts: usize = param(Natural, 0);
+            /// rounds of starts
+            rounds: usize = param(Count, 8);
+            /// fixed-point (power) iteration or Riemannian gradient descent (initial step 1)
+            solver as "sphere_solver": SphereSolver = choice(["power", "rgd"], "power");
+            /// whiten the signals first (the model assumes a tight frame)
+            precondition as "whiten": Precondition = param_as(Bool, true, Precondition::Whiten);
+            /// ‖grad f‖/‖qᵀ∇f‖ at convergence
+            tol: f64 = param(Positive, 1e-6);
+            /// limits with |cos| above this are one atom
+            dedup_cos: f64 = param(Between(0.0, 1.0), 0.99);
+        }
+    }
 }
 
 impl L4Sphere {
-    /// Power iteration, whitening, defaults of the table.
-    pub fn new(theta: f64) -> Self {
-        L4Sphere {
-            theta,
-            solver: SphereSolver::Power,
-            precondition: Precondition::Whiten,
-            starts: 0,
-            rounds: ROUNDS,
-            iters: ITERS,
-            tol: 1e-6,
-            dedup_cos: 0.99,
-        }
-    }
     /// Validate.
     ///
     /// # Errors
     /// A parameter outside its range.
     pub fn check(&self) -> Result<()> {
         check_theta(self.theta)?;
-        ensure!(self.rounds >= 1, "rounds", self.rounds, "≥ 1");
-        ensure!(self.iters >= 1, "iters", self.iters, "≥ 1");
-        ensure!(
-            self.tol.is_finite() && self.tol > 0.0,
-            "tol",
-            self.tol,
-            "a tolerance > 0"
-        );
-        ensure!(
-            self.dedup_cos > 0.0 && self.dedup_cos < 1.0,
-            "dedup_cos",
-            self.dedup_cos,
-            "a |cos| threshold in (0, 1)"
-        );
+        self.check_params()?;
         if let SphereSolver::Rgd { step } = self.solver {
             ensure!(step.is_finite() && step > 0.0, "step", step, "a step > 0");
         }
@@ -995,77 +1012,12 @@ impl DictionaryLearner for L4Sphere {
     }
 }
 
-/// Default rounds of starts of [`L4Sphere`].
-pub const ROUNDS: usize = 8;
-/// Default iterations per run of [`L4Sphere`].
-pub const ITERS: usize = 500;
-
 /// `l4`: overcomplete ℓ4 maximization on the sphere.
 pub const SPEC: LearnerSpec = LearnerSpec {
     name: "l4",
     family: crate::spec::Family::Classical,
     summary: "ℓ4 maximization on the sphere from random starts (Qu et al. 2019), m ≥ n",
-    params: &[
-        Param::new(
-            "theta",
-            Ty::Fraction,
-            Dflt::Auto("k/m, else 0.1"),
-            "Bernoulli rate θ of the codes",
-        ),
-        Param::new(
-            "sparsity",
-            Ty::Count,
-            Dflt::Auto("instance k"),
-            "k (sets θ = k/m when theta is unset)",
-        ),
-        Param::new(
-            "iters",
-            Ty::Count,
-            Dflt::Int(ITERS as i64),
-            "iterations per run",
-        ),
-        Param::new(
-            "starts",
-            Ty::Count,
-            Dflt::Auto("max(2m, 16)"),
-            "random starts per round",
-        ),
-        Param::new(
-            "rounds",
-            Ty::Count,
-            Dflt::Int(ROUNDS as i64),
-            "rounds of starts",
-        ),
-        Param::new(
-            "sphere_solver",
-            Ty::Choice(&["power", "rgd"]),
-            Dflt::Str("power"),
-            "fixed-point (power) iteration or Riemannian gradient descent",
-        ),
-        Param::new(
-            "whiten",
-            Ty::Bool,
-            Dflt::Bool(true),
-            "whiten the signals first (the model assumes a tight frame)",
-        ),
-    ],
+    params: L4Sphere::PARAMS,
     budget: crate::spec::Budget::None,
-    build: |p, ctx| {
-        let m = ctx.n_atoms;
-        let theta = match p.f64_opt("theta") {
-            Some(t) => t,
-            None => p.sparsity_opt(ctx).map_or(0.1, |k| k as f64 / m as f64),
-        };
-        let mut l = L4Sphere::new(theta);
-        l.iters = p.usize("iters")?;
-        l.rounds = p.usize("rounds")?;
-        l.starts = p.usize_opt("starts").unwrap_or(0);
-        if !p.bool("whiten") {
-            l.precondition = Precondition::None;
-        }
-        if p.choice("sphere_solver")? == "rgd" {
-            l.solver = SphereSolver::Rgd { step: 1.0 };
-        }
-        Ok(Box::new(l))
-    },
+    build: |p, ctx| Ok(Box::new(L4Sphere::from_params(p, ctx)?)),
 };
