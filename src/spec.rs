@@ -849,7 +849,7 @@ macro_rules! __declared_param {
 ///     pub struct SgdDl {
 ///         given {
 ///             /// Non-zeros per code k.
-///             sparsity: usize = SPARSITY => |p, ctx| p.sparsity(ctx)?;
+///             sparsity: usize = [SPARSITY] => |p, ctx| p.sparsity(ctx)?;
 ///         }
 ///         params {
 ///             /// Step size η.
@@ -868,8 +868,9 @@ macro_rules! __declared_param {
 ///     }
 /// }
 /// ```
-/// `given` fields (no fixed default: the instance or the caller supplies them) take a shared
-/// [`Param`] and how the spec reads them; `derived { field: T = [PARAMS..] => |p, ctx| … ; }`
+/// `given` fields (no fixed default: the instance or the caller supplies them) take the shared
+/// [`Param`]s they are read from (`[LAMBDA, LAMBDA_SCALE]`; the first one's key is the field's, for
+/// the validation) and how the spec reads them; `derived { field: T = [PARAMS..] => |p, ctx| … ; }`
 /// fields are built from the listed parameters (e.g. an enum from a threshold and the method's
 /// name), are arguments of `new` like given ones, and are validated by their own type; `param(Ty, default)` fields a [`Ty`] variant and a
 /// literal default of the field's type; `param_as(Ty, default, field_default)` fields a type whose
@@ -884,7 +885,7 @@ macro_rules! declare_method {
             given {
                 $(
                     $(#[doc = $gdoc:literal])*
-                    $gfield:ident : $gty:ty = $gparam:expr => |$gp:ident, $gc:ident| $gread:expr ;
+                    $gfield:ident : $gty:ty = [$($gparam:expr),+] => |$gp:ident, $gc:ident| $gread:expr ;
                 )*
             }
             $(derived {
@@ -938,7 +939,7 @@ macro_rules! declare_method {
         impl $name {
             /// The declared parameters, in order (the given ones first).
             pub const PARAMS: &'static [$crate::spec::Param] = &[
-                $( $gparam, )*
+                $( $($gparam,)+ )*
                 $($( $($dparam,)* )*)?
                 $( $crate::__declared_param!(
                     $kind ($($arg)*)
@@ -1131,7 +1132,7 @@ mod tests {
         pub struct Declared {
             given {
                 /// sparsity
-                k: usize = K => |p, ctx| p.usize_opt("k").or(ctx.sparsity).unwrap_or(1);
+                k: usize = [K] => |p, ctx| p.usize_opt("k").or(ctx.sparsity).unwrap_or(1);
             }
             params {
                 /// step size

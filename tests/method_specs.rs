@@ -108,11 +108,7 @@ fn library_default(name: &str) -> Option<Box<dyn DictionaryLearner>> {
                 m,
             ),
         }),
-        "unrolled" => Box::new(UnrolledLearner::new(
-            dictlab::neural::unrolled::Gradient::Dec,
-            nl::UNROLLED_LAYERS,
-            LAMBDA,
-        )),
+        "unrolled" => Box::new(UnrolledLearner::new(LAMBDA)),
         "lista_dl" => Box::new(ListaLearner::new(
             dictlab::neural::lista::ListaKind::Slista,
             nl::LISTA_LAYERS,

@@ -37,7 +37,7 @@ crate::declare_method! {
     pub struct CoordinateDescent {
         given {
             /// ℓ1 penalty λ
-            lambda: f64 = LAMBDA => |p, _ctx| p.f64("lambda")?;
+            lambda: f64 = [LAMBDA] => |p, _ctx| p.f64("lambda")?;
         }
         params {
             /// non-negative codes (x ≥ 0)

@@ -36,7 +36,7 @@ crate::declare_method! {
     pub struct Iht {
         given {
             /// non-zeros per code k (1 ≤ k ≤ m)
-            sparsity: usize = SPARSITY => |p, ctx| p.sparsity(ctx)?;
+            sparsity: usize = [SPARSITY] => |p, ctx| p.sparsity(ctx)?;
         }
         params {
             /// iteration cap

@@ -59,7 +59,7 @@ crate::declare_method! {
     pub struct LarsLasso {
         given {
             /// ℓ1 penalty λ (a floor in the constrained form)
-            lambda: f64 = LAMBDA => |p, _ctx| p.f64("lambda")?;
+            lambda: f64 = [LAMBDA] => |p, _ctx| p.f64("lambda")?;
         }
         params {
             /// non-negative codes (x ≥ 0)

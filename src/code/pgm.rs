@@ -75,7 +75,7 @@ crate::declare_method! {
     pub struct Pgm {
         given {
             /// ℓ1 penalty λ
-            lambda: f64 = LAMBDA => |p, _ctx| p.f64("lambda")?;
+            lambda: f64 = [LAMBDA] => |p, _ctx| p.f64("lambda")?;
         }
         derived {
             /// acceleration: Nesterov with adaptive restart (`fista`) or none (`ista`)

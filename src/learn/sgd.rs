@@ -50,7 +50,7 @@ crate::declare_method! {
     pub struct SgdDl {
         given {
             /// non-zeros per OMP code k (true k or k̂ by track)
-            sparsity: usize = SPARSITY => |p, ctx| p.sparsity(ctx)?;
+            sparsity: usize = [SPARSITY] => |p, ctx| p.sparsity(ctx)?;
         }
         params {
             /// step size η (decays as η·t₀/(t + t₀), t₀ = one epoch)

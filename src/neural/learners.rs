@@ -19,7 +19,7 @@ use super::relu_ae::{AeState, Bias, TiedAeGd, Unit};
 use super::sae::{Sae, SaeKind, SaeState, SaeTrainer};
 use super::unrolled::{DlState, Gradient, Threshold, Unrolled, UnrolledDl};
 use super::{lista, sae};
-use crate::error::{Result, ensure};
+use crate::error::Result;
 use crate::generate::dictionary::normalize_nonzero_columns;
 use crate::iter::{Observer, Record, Schedule, SolveInfo};
 use crate::learn::LearnerSpec;
@@ -234,41 +234,61 @@ impl DictionaryLearner for SaeLearner {
     }
 }
 
-/// Unrolled ISTA trained by backpropagation ([`super::unrolled`], PUDLE) as a dictionary learner:
-/// `T` layers, soft threshold at αλ (one-sided for non-negative codes), step α = `alpha_l`/L with
-/// L = ‖D₀‖₂² (the check α·L < 2 happens at `D₀`), Adam, columns renormalized after each step.
-#[derive(Clone, Debug, PartialEq)]
-pub struct UnrolledLearner {
-    /// Layers T.
-    pub layers: usize,
-    /// λ of the Lasso the encoder approximates.
-    pub lambda: f64,
-    /// α·L at `D₀` (≤ 1 is ISTA's classical step; PUDLE runs about 1.1–1.2).
-    pub alpha_l: f64,
-    /// One-sided soft threshold (non-negative codes).
-    pub nonneg: bool,
-    /// Which dictionary gradient.
-    pub gradient: Gradient,
-    /// Adam steps.
-    pub steps: usize,
-    /// Adam step size.
-    pub lr: f64,
-    /// Minibatch size (full batch when `None`).
-    pub batch: Option<usize>,
+impl crate::spec::Choice for Gradient {
+    fn from_word(w: &str) -> Option<Self> {
+        match w {
+            "dec" => Some(Gradient::Dec),
+            "ae_lasso" => Some(Gradient::AE_LASSO),
+            "ae_ls" => Some(Gradient::AE_LS),
+            "noodl" => Some(Gradient::Noodl),
+            "implicit" => Some(Gradient::Implicit),
+            _ => None,
+        }
+    }
+    fn word(&self) -> &'static str {
+        match self {
+            Gradient::Dec => "dec",
+            Gradient::AeLasso { .. } => "ae_lasso",
+            Gradient::AeLs { .. } => "ae_ls",
+            Gradient::Noodl => "noodl",
+            Gradient::Implicit => "implicit",
+        }
+    }
 }
 
-impl UnrolledLearner {
-    /// `gradient` through `layers` layers at λ, α = 1/L, 300 full-batch Adam steps at 10⁻².
-    pub fn new(gradient: Gradient, layers: usize, lambda: f64) -> Self {
-        UnrolledLearner {
-            layers,
-            lambda,
-            alpha_l: UNROLLED_ALPHA_L,
-            nonneg: false,
-            gradient,
-            steps: UNROLLED_STEPS,
-            lr: UNROLLED_LR,
-            batch: None,
+/// The parameter `lambda` of `unrolled`.
+pub const UNROLLED_LAMBDA: Param = Param::new(
+    "lambda",
+    Ty::Positive,
+    Dflt::Required,
+    "λ of the Lasso the encoder approximates (or lambda_scale)",
+);
+
+crate::declare_method! {
+    /// Unrolled ISTA trained by backpropagation ([`super::unrolled`], PUDLE) as a dictionary learner:
+    /// `T` layers, soft threshold at αλ (one-sided for non-negative codes), step α = `alpha_l`/L with
+    /// L = ‖D₀‖₂² (the check α·L < 2 happens at `D₀`), Adam, columns renormalized after each step.
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct UnrolledLearner {
+        given {
+            /// λ of the Lasso the encoder approximates (or lambda_scale)
+            lambda: f64 = [UNROLLED_LAMBDA, crate::spec::LAMBDA_SCALE] => |p, ctx| required_lambda(p, ctx)?;
+        }
+        params {
+            /// dictionary gradient
+            gradient: Gradient = choice(["dec", "ae_lasso", "ae_ls", "noodl", "implicit"], "dec");
+            /// layers T
+            layers: usize = param(Count, 25);
+            /// α·L at D₀ (ISTA step α = alpha_l / L; ≤ 1 is ISTA's classical step, PUDLE runs 1.1–1.2)
+            alpha_l: f64 = param(Between(0.0, 2.0), 1.0);
+            /// one-sided threshold (non-negative codes)
+            nonneg: bool = param(Bool, false);
+            /// Adam steps
+            steps: usize = param(Count, 300);
+            /// Adam step size
+            lr: f64 = param(Positive, 1e-2);
+            /// signals per minibatch (unset: the full batch)
+            batch: Option<usize> = auto(Count, "full batch");
         }
     }
 }
@@ -290,12 +310,7 @@ impl DictionaryLearner for UnrolledLearner {
         obs: &mut dyn Observer<LearnState>,
     ) -> Result<Learned> {
         check_signals(y, m)?;
-        ensure!(
-            self.alpha_l.is_finite() && self.alpha_l > 0.0 && self.alpha_l < 2.0,
-            "alpha_l",
-            self.alpha_l,
-            "α·L in (0, 2) (1 is ISTA's step 1/L)"
-        );
+        self.check_params()?;
         let mut rng = rng_from_seed(seed);
         let d0 = init.build(y, m, &mut rng)?; // unit columns
         let l = crate::linalg::singular_values(d0.view())?
@@ -388,14 +403,6 @@ impl DictionaryLearner for ListaLearner {
     }
 }
 
-/// Default layers of the registry's `unrolled`.
-pub const UNROLLED_LAYERS: usize = 25;
-/// Default α·L of [`UnrolledLearner`].
-pub const UNROLLED_ALPHA_L: f64 = 1.0;
-/// Default Adam steps of [`UnrolledLearner`].
-pub const UNROLLED_STEPS: usize = 300;
-/// Default Adam step size of [`UnrolledLearner`].
-pub const UNROLLED_LR: f64 = 1e-2;
 /// Default layers of the registry's `lista_dl`.
 pub const LISTA_LAYERS: usize = 10;
 
@@ -516,77 +523,12 @@ pub const UNROLLED_SPEC: LearnerSpec = LearnerSpec {
     name: "unrolled",
     family: crate::spec::Family::Neural,
     summary: "unrolled ISTA with a tied dictionary trained by Adam on one of PUDLE's gradients (Malézieux et al. 2022)",
-    params: &[
-        Param::new(
-            "gradient",
-            Ty::Choice(&["dec", "ae_lasso", "ae_ls", "noodl", "implicit"]),
-            Dflt::Str("dec"),
-            "dictionary gradient",
-        ),
-        Param::new(
-            "layers",
-            Ty::Count,
-            Dflt::Int(UNROLLED_LAYERS as i64),
-            "layers T",
-        ),
-        Param::new(
-            "lambda",
-            Ty::Positive,
-            Dflt::Required,
-            "λ of the Lasso the encoder approximates (or lambda_scale)",
-        ),
-        crate::spec::LAMBDA_SCALE,
-        Param::new(
-            "alpha_l",
-            Ty::Positive,
-            Dflt::Float(UNROLLED_ALPHA_L),
-            "α·L at D₀ (ISTA step α = alpha_l / L)",
-        ),
-        Param::new(
-            "nonneg",
-            Ty::Bool,
-            Dflt::Bool(false),
-            "one-sided threshold (non-negative codes)",
-        ),
-        Param::new(
-            "steps",
-            Ty::Count,
-            Dflt::Int(UNROLLED_STEPS as i64),
-            "Adam steps",
-        ),
-        Param::new(
-            "lr",
-            Ty::Positive,
-            Dflt::Float(UNROLLED_LR),
-            "Adam step size",
-        ),
-        Param::new(
-            "batch",
-            Ty::Count,
-            Dflt::Auto("full batch"),
-            "signals per minibatch",
-        ),
-    ],
+    params: UnrolledLearner::PARAMS,
     budget: crate::spec::Budget::Steps {
         steps: "steps",
         batch: "batch",
     },
-    build: |p, ctx| {
-        let gradient = match p.choice("gradient")?.as_str() {
-            "ae_lasso" => Gradient::AE_LASSO,
-            "ae_ls" => Gradient::AE_LS,
-            "noodl" => Gradient::Noodl,
-            "implicit" => Gradient::Implicit,
-            _ => Gradient::Dec,
-        };
-        let mut l = UnrolledLearner::new(gradient, p.usize("layers")?, required_lambda(p, ctx)?);
-        l.alpha_l = p.f64("alpha_l")?;
-        l.nonneg = p.bool("nonneg");
-        l.steps = p.usize("steps")?;
-        l.lr = p.f64("lr")?;
-        l.batch = p.usize_opt("batch");
-        Ok(Box::new(l))
-    },
+    build: |p, ctx| Ok(Box::new(UnrolledLearner::from_params(p, ctx)?)),
 };
 
 /// `lista_dl`: a LISTA-type encoder trained jointly with the dictionary.

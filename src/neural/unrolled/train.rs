@@ -85,7 +85,7 @@ impl Default for Backtracking {
 }
 
 /// Adam's step size of [`UnrolledDl::new`]: PUDLE's (its reproductions, notebook 07). The
-/// registry's `unrolled` learner starts at its own tuned `crate::neural::learners::UNROLLED_LR`.
+/// registry's `unrolled` learner starts at its own tuned `lr` (declared on `crate::neural::learners::UnrolledLearner`).
 pub const PUDLE_LR: f64 = 1e-3;
 
 impl UnrolledDl {
