@@ -814,8 +814,8 @@ crate::declare_method! {
         params {
             /// iterations per run
             iters: usize = param(Count, 500);
-            /// random starts per round (0: max(2m, 16))
-            starts: usize = param(Natural, 0);
+            /// random starts per round (unset: max(2m, 16))
+            starts: Option<usize> = auto(Count, "max(2m, 16)");
             /// rounds of starts
             rounds: usize = param(Count, 8);
             /// fixed-point (power) iteration or Riemannian gradient descent (initial step 1)
@@ -991,11 +991,7 @@ impl DictionaryLearner for L4Sphere {
                 (Some(w), L4Objective::empirical_checked(yb, self.theta))
             }
         };
-        let starts = if self.starts == 0 {
-            (2 * m).max(16)
-        } else {
-            self.starts
-        };
+        let starts = self.starts.unwrap_or((2 * m).max(16));
         let mut alg = Rounds {
             cfg: self,
             obj,
