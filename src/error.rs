@@ -125,6 +125,7 @@ pub enum Error {
     #[error(transparent)]
     Io(#[from] std::io::Error),
     /// A polars error.
+    #[cfg(feature = "lab")]
     #[error(transparent)]
     Polars(#[from] polars::error::PolarsError),
     /// A JSON (de)serialisation error.

@@ -50,6 +50,7 @@
 #![doc(test(attr(deny(warnings))))]
 #![deny(clippy::float_cmp)]
 
+#[cfg(feature = "lab")]
 pub mod cli;
 pub mod code;
 pub mod doc;
@@ -66,9 +67,11 @@ pub mod metrics;
 pub mod neural;
 pub mod prelude;
 pub mod registry;
+#[cfg(feature = "lab")]
 pub mod report;
 pub mod rng;
 pub mod spec;
+#[cfg(feature = "lab")]
 pub mod sweep;
 pub mod table;
 
@@ -77,7 +80,9 @@ pub use instance::{DictKind, Instance, InstanceSpec};
 
 pub use faer;
 pub use ndarray;
+#[cfg(feature = "lab")]
 pub use plotly;
+#[cfg(feature = "lab")]
 pub use polars;
 pub use rand;
 pub use rand_chacha;

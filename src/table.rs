@@ -7,6 +7,7 @@
 //! [`crate::sweep`]'s module doc.
 
 use crate::error::{Error, Result};
+#[cfg(feature = "lab")]
 use polars::prelude::{Column, DataFrame, DataType, NamedFrom, Series};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -178,6 +179,7 @@ impl Row {
     }
 }
 
+#[cfg(feature = "lab")]
 fn value_column(name: String, vals: Vec<Option<Value>>) -> Column {
     let all = |f: fn(&Value) -> bool| vals.iter().flatten().all(f);
     if all(|v| matches!(v, Value::Int(_))) {
@@ -214,6 +216,7 @@ fn value_column(name: String, vals: Vec<Option<Value>>) -> Column {
     }
 }
 
+#[cfg(feature = "lab")]
 fn ordered_union<'a>(lists: impl Iterator<Item = Vec<&'a str>>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for l in lists {
@@ -227,6 +230,7 @@ fn ordered_union<'a>(lists: impl Iterator<Item = Vec<&'a str>>) -> Vec<String> {
 }
 
 /// Assemble `(item, rows)` pairs into the tidy table (see the module doc for the columns).
+#[cfg(feature = "lab")]
 pub fn to_frame(results: &[(Item, Vec<Row>)]) -> Result<DataFrame> {
     let flat: Vec<(&Item, &Row)> = results
         .iter()
@@ -317,6 +321,7 @@ pub fn to_frame(results: &[(Item, Vec<Row>)]) -> Result<DataFrame> {
 
 /// The tidy table of rows that belong to no sweep item (one experiment run in a notebook or a
 /// test): [`to_frame`] with item 0, no grid point, repetition 0 and `seed`.
+#[cfg(feature = "lab")]
 pub fn frame_of_rows(rows: Vec<Row>, seed: u64) -> Result<DataFrame> {
     let item = Item {
         item: 0,
@@ -329,6 +334,7 @@ pub fn frame_of_rows(rows: Vec<Row>, seed: u64) -> Result<DataFrame> {
 }
 
 /// A numeric column as `Vec<f64>` with nulls as NaN (what charts and arithmetic want).
+#[cfg(feature = "lab")]
 pub fn column_nan(df: &DataFrame, name: &str) -> Result<Vec<f64>> {
     Ok(column_f64(df, name)?
         .into_iter()
@@ -450,6 +456,7 @@ pub const VOLATILE: &[&str] = &["time_s", "m_time_to_95", "git_rev", "crate_vers
 ///
 /// # Errors
 /// A column that cannot be read.
+#[cfg(feature = "lab")]
 pub fn differences(a: &DataFrame, b: &DataFrame, ignore: &[&str]) -> Result<Vec<String>> {
     let names = |d: &DataFrame| -> Vec<String> {
         d.columns()
@@ -514,6 +521,7 @@ pub fn differences(a: &DataFrame, b: &DataFrame, ignore: &[&str]) -> Result<Vec<
 /// `df.column(name)` lookup made by another ("not found" for a column that exists — observed in
 /// notebooks). Every dictlab helper therefore looks columns up with this function; notebooks
 /// should use [`select`] / [`col`] rather than polars' name-based methods across cells.
+#[cfg(feature = "lab")]
 pub fn col<'a>(df: &'a DataFrame, name: &str) -> Result<&'a Column> {
     df.columns()
         .iter()
@@ -525,6 +533,7 @@ pub fn col<'a>(df: &'a DataFrame, name: &str) -> Result<&'a Column> {
 }
 
 /// The named columns, in order (see [`col`] for why this avoids polars' `select`).
+#[cfg(feature = "lab")]
 pub fn select(df: &DataFrame, names: &[&str]) -> Result<DataFrame> {
     let cols: Vec<Column> = names
         .iter()
@@ -534,6 +543,7 @@ pub fn select(df: &DataFrame, names: &[&str]) -> Result<DataFrame> {
 }
 
 /// A column as `Vec<Option<f64>>` (ints and floats), for notebook analysis and charts.
+#[cfg(feature = "lab")]
 pub fn column_f64(df: &DataFrame, name: &str) -> Result<Vec<Option<f64>>> {
     let c = col(df, name)?.cast(&DataType::Float64)?;
     Ok(c.f64()?.iter().collect())
@@ -543,6 +553,7 @@ pub fn column_f64(df: &DataFrame, name: &str) -> Result<Vec<Option<f64>>> {
 ///
 /// # Errors
 /// Polars errors reading a column that exists.
+#[cfg(feature = "lab")]
 pub fn column_f64_or_none(df: &DataFrame, name: &str) -> Result<Vec<Option<f64>>> {
     if col(df, name).is_ok() {
         column_f64(df, name)
@@ -552,6 +563,7 @@ pub fn column_f64_or_none(df: &DataFrame, name: &str) -> Result<Vec<Option<f64>>
 }
 
 /// A column as strings (any type, nulls as "").
+#[cfg(feature = "lab")]
 pub fn column_str(df: &DataFrame, name: &str) -> Result<Vec<String>> {
     let c = col(df, name)?;
     let s: Series = c.as_materialized_series().clone();
@@ -567,6 +579,7 @@ pub fn column_str(df: &DataFrame, name: &str) -> Result<Vec<String>> {
 /// Rows of `df` whose columns equal the given values: numbers compared as numbers (`Int(3)`,
 /// `Float(3.0)` match an integer or float column holding 3 — as text, `Float(2.0)` printed "2"
 /// against polars' "2.0" and matched nothing), other values as text.
+#[cfg(feature = "lab")]
 pub fn filter_eq(df: &DataFrame, conds: &[(&str, Value)]) -> Result<DataFrame> {
     let mut mask = vec![true; df.height()];
     for (name, v) in conds {
@@ -595,6 +608,7 @@ pub fn filter_eq(df: &DataFrame, conds: &[(&str, Value)]) -> Result<DataFrame> {
 
 /// Mean of every numeric column over groups of `keys` (nulls ignored), sorted by the keys; the key
 /// columns keep their types and every other non-numeric column is dropped.
+#[cfg(feature = "lab")]
 pub fn mean_by(df: &DataFrame, keys: &[&str]) -> Result<DataFrame> {
     let numeric: Vec<String> = df
         .columns()

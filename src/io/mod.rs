@@ -73,6 +73,7 @@ pub fn write_json<T: serde::Serialize>(path: impl AsRef<Path>, v: &T) -> Result<
 ///
 /// # Errors
 /// The file or its directory cannot be written.
+#[cfg(feature = "lab")]
 pub fn write_csv(path: impl AsRef<Path>, df: &polars::prelude::DataFrame) -> Result<()> {
     use polars::prelude::SerWriter;
     let path = path.as_ref();
@@ -96,6 +97,7 @@ pub fn project_path(rel: &str) -> std::path::PathBuf {
 ///
 /// # Errors
 /// The file cannot be read, or it is not a CSV table.
+#[cfg(feature = "lab")]
 pub fn read_csv(path: impl AsRef<Path>) -> Result<polars::prelude::DataFrame> {
     use polars::prelude::{Column, CsvReadOptions, DataFrame, DataType, SerReader};
     let path = path.as_ref();

@@ -12,6 +12,7 @@ pub mod stall;
 pub use stall::{Goal, Plateau, Stall};
 
 use crate::error::Result;
+#[cfg(feature = "lab")]
 use polars::prelude::{Column, DataFrame};
 use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
@@ -246,6 +247,7 @@ impl<S> Trace<S> {
         self.rows.push((iter, t, r));
     }
     /// One row per recorded iteration: `iter`, `time_s`, then every record key (null where absent).
+    #[cfg(feature = "lab")]
     pub fn to_frame(&self) -> Result<DataFrame> {
         let mut keys: Vec<&'static str> = vec![];
         for (_, _, r) in &self.rows {

@@ -7,10 +7,10 @@
 //! the observer's own work (the engine's clock is paused while observers run).
 
 use super::LearnState;
-use crate::error::Result;
 use crate::iter::{Observer, Record, Trace};
 use crate::metrics::recovery::{dictionary_recovery, l4_error};
 use ndarray::{Array2, ArrayView2};
+#[cfg(feature = "lab")]
 use polars::prelude::DataFrame;
 use std::ops::ControlFlow;
 
@@ -58,7 +58,8 @@ impl RecoveryObserver {
     ///
     /// # Errors
     /// Polars errors.
-    pub fn to_frame(&self) -> Result<DataFrame> {
+    #[cfg(feature = "lab")]
+    pub fn to_frame(&self) -> crate::error::Result<DataFrame> {
         self.trace.to_frame()
     }
     fn measure(&mut self, iter: usize, t: f64, state: &LearnState, rec: &Record) -> bool {
