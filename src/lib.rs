@@ -53,6 +53,7 @@
 #[cfg(feature = "lab")]
 pub mod cli;
 pub mod code;
+pub mod conv;
 pub mod doc;
 pub mod error;
 pub mod generate;

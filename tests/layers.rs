@@ -12,7 +12,7 @@ const ORDER: &[&str] = &[
     // base
     "error", "doc", "rng", "mem", "linalg", "io", "table", "spec", "image", // problems
     "metrics", "generate", "instance", // methods
-    "iter", "code", "learn", "neural", // orchestration
+    "iter", "code", "learn", "neural", "conv", // orchestration
     "registry", "sweep", // presentation
     "report", "cli", "prelude",
 ];

@@ -82,19 +82,12 @@ pub struct Recovery {
     pub matching: &'static str,
 }
 
-/// Match `estimate` (n × m') to `truth` (n × m) up to permutation and sign.
-///
-/// # Errors
-/// Mismatched row counts, non-finite entries, a zero atom in `truth`.
-pub fn dictionary_recovery(
-    truth: ArrayView2<'_, f64>,
-    estimate: ArrayView2<'_, f64>,
-) -> Result<Recovery> {
-    check_pair(truth, estimate)?;
-    let a = unit_columns(truth, false, "truth")?;
-    let b = unit_columns(estimate, true, "estimate")?;
-    let signed = linalg::matmul_tn(a.view(), b.view(), Par::Seq);
-    let cos = signed.mapv(f64::abs);
+/// The matching that maximizes the summed score: for each row (true atom) of `score` (m × m', all
+/// entries ≥ 0), its column (`None` when m' < m leaves it unmatched), and "hungarian" (Kuhn–Munkres
+/// on scores quantized to 2⁻⁴⁰) or "greedy" (above [`HUNGARIAN_MAX_ATOMS`]). Shared by the dense
+/// metrics and the convolutional ones (`crate::conv`), whose score is the best over lags.
+pub fn match_scores(score: ArrayView2<'_, f64>) -> (Vec<Option<usize>>, &'static str) {
+    let cos = score;
     let (m, mp) = cos.dim();
     let matching = if m.max(mp) > HUNGARIAN_MAX_ATOMS {
         "greedy"
@@ -136,6 +129,23 @@ pub fn dictionary_recovery(
             }
         }
     }
+    (idx, matching)
+}
+
+/// Match `estimate` (n × m') to `truth` (n × m) up to permutation and sign.
+///
+/// # Errors
+/// Mismatched row counts, non-finite entries, a zero atom in `truth`.
+pub fn dictionary_recovery(
+    truth: ArrayView2<'_, f64>,
+    estimate: ArrayView2<'_, f64>,
+) -> Result<Recovery> {
+    check_pair(truth, estimate)?;
+    let a = unit_columns(truth, false, "truth")?;
+    let b = unit_columns(estimate, true, "estimate")?;
+    let signed = linalg::matmul_tn(a.view(), b.view(), Par::Seq);
+    let cos = signed.mapv(f64::abs);
+    let (idx, matching) = match_scores(cos.view());
     let matched_cos = idx
         .iter()
         .enumerate()

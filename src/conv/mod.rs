@@ -1,0 +1,40 @@
+//! The convolutional half: planted shift-invariant problems and recovery up to shift.
+//!
+//! Model (1-D, multichannel; alphacsc's and sporco's notation with our letters): N signals
+//! $y_i \in \mathbb R^{P \times T}$ (P channels, T samples), K atoms $d_k \in \mathbb R^{P \times L}$
+//! of unit Frobenius norm, activations $z_{ik}$, noise $e_i$:
+//! $$y_i = \sum_{k=1}^K d_k * z_{ik} + e_i,\qquad (d_k * z)[p, t] = \sum_{s} d_k[p, s]\, z[t - s].$$
+//! Two boundary conventions ([`Boundary`]):
+//! - **valid** (alphacsc's): $z_{ik} \in \mathbb R^{T - L + 1}$ and the full convolution has length
+//!   exactly T — no activation is cut by the signal's edge;
+//! - **circular** (sporco's DFT-domain solvers, Qu et al.'s convolutional ℓ4): $z_{ik} \in \mathbb R^T$ and
+//!   indices wrap modulo T.
+//!
+//! Rank-1 atoms (alphacsc's multivariate model, Dupré la Tour et al. 2018, eq. (1)): $d_k = u_k v_k^\top$
+//! with $u_k \in \mathbb R^P$ (a spatial pattern) and $v_k \in \mathbb R^L$ (a waveform), both unit-norm.
+//!
+//! **Shift coherence** (the convolutional analogue of mutual coherence):
+//! $$\mu_{\mathrm{conv}} = \max\Big(\max_{k \ne l,\ \tau} |\langle d_k, S_\tau d_l\rangle|,\ \max_{k,\ \tau \ne 0} |\langle d_k, S_\tau d_k\rangle|\Big),$$
+//! $S_\tau$ the shift by τ samples with zeros shifted in (|τ| ≤ L − 1; for a circular problem with
+//! T ≥ 2L − 1 the circular shifts give the same inner products). It is measured on every instance.
+//!
+//! Recovery ([`metrics`]): atoms are matched up to shift and sign by the Hungarian algorithm on the
+//! best absolute normalized cross-correlation over lags (the convolutional `recovery_score` of
+//! Malézieux et al.'s code), with the matched lag reported.
+//!
+//! ## References
+//! * Dupré la Tour, Moreau, Jas, Gramfort (2018), "Multivariate convolutional sparse coding for
+//!   electromagnetic brain signals", NeurIPS (alphacsc), eq. (1)–(2).
+//! * Wohlberg (2016), "Efficient algorithms for convolutional sparse representations", IEEE TIP 25(1)
+//!   (sporco), eq. (2).
+//! * Qu, Zhai, Li, Zhang, Zhu, Wright (2020), "Geometric analysis of nonconvex optimization landscapes
+//!   for overcomplete learning", arXiv 1912.02427, §convolutional (circular model).
+
+pub mod metrics;
+pub mod problem;
+
+pub use metrics::{ConvRecovery, activation_f1, conv_recovery};
+pub use problem::{
+    AtomFamily, Boundary, ConvInstance, ConvSpec, ConvValues, convolve, shift_coherence,
+    shift_correlation,
+};

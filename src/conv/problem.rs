@@ -1,0 +1,720 @@
+//! Planted convolutional problems: atoms, activations, signals, shift coherence (module doc of
+//! [`crate::conv`] for the model).
+//!
+//! Arrays: atoms `d` are K × P × L, activations `z` are N × K × T_z (T_z = T − L + 1 for
+//! [`Boundary::Valid`], T for [`Boundary::Circular`]), signals `y` are N × P × T — atoms, then
+//! channels, then time, as alphacsc's `D` (n_atoms, n_channels, n_times_atom) and `X` (n_trials,
+//! n_channels, n_times). sporco puts time first and channels last: transpose when exchanging.
+
+use crate::error::{Error, Result, ensure};
+use crate::rng::{Rng, Rng64, rng_from_seed};
+use ndarray::{Array1, Array2, Array3, ArrayView2, ArrayView3, Axis, Zip, s};
+use rand_distr::StandardNormal;
+
+/// How the signal's edges are treated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Boundary {
+    /// T_z = T − L + 1 activations; the full convolution has length T (alphacsc).
+    Valid,
+    /// T_z = T activations; indices wrap modulo T (sporco, Qu et al.).
+    Circular,
+}
+
+impl Boundary {
+    /// Activation length for signals of `t` samples and atoms of `l`.
+    pub fn n_acts(self, t: usize, l: usize) -> usize {
+        match self {
+            Boundary::Valid => t + 1 - l,
+            Boundary::Circular => t,
+        }
+    }
+}
+
+/// The law of a non-zero activation.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ConvValues {
+    /// Standard Gaussian (Bernoulli–Gaussian activations).
+    Gaussian,
+    /// Uniform on [lo, hi], 0 < lo ≤ hi (non-negative activations).
+    NonNeg {
+        /// Lower end a > 0.
+        lo: f64,
+        /// Upper end b ≥ a.
+        hi: f64,
+    },
+    /// ±U[lo, hi] with a random sign.
+    Signed {
+        /// Lower end a > 0.
+        lo: f64,
+        /// Upper end b ≥ a.
+        hi: f64,
+    },
+}
+
+/// How the planted atoms are drawn.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum AtomFamily {
+    /// I.i.d. Gaussian entries, normalized (rank-1: u and v Gaussian, normalized).
+    Gaussian,
+    /// Smooth Gabor-like waveforms: a Gaussian window of width L/6 centred in the atom times
+    /// cos(2π f t + φ), f uniform in [0.02, 0.25] cycles per sample, φ uniform (per channel for
+    /// full-rank atoms; one waveform v for rank-1 atoms).
+    Gabor,
+    /// Near-duplicates: atom 2j+1 is atom 2j shifted by `shift` samples (zeros shifted in) plus
+    /// `perturb` × a Gaussian atom, normalized — a high shift coherence by construction.
+    ShiftedPairs {
+        /// Shift in samples (1 ≤ shift < L).
+        shift: usize,
+        /// Relative size of the perturbation (≥ 0).
+        perturb: f64,
+    },
+}
+
+/// A planted convolutional problem, as a builder (`ConvSpec::new(..).theta(..).sample(seed)`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConvSpec {
+    /// Signals N.
+    pub n_signals: usize,
+    /// Channels P.
+    pub n_channels: usize,
+    /// Samples per signal T.
+    pub n_times: usize,
+    /// Atoms K.
+    pub n_atoms: usize,
+    /// Atom length L.
+    pub atom_len: usize,
+    /// Activation rate θ ∈ (0, 1] per position.
+    pub theta: f64,
+    /// Law of the non-zero activations.
+    pub values: ConvValues,
+    /// Rank-1 atoms u vᵀ.
+    pub rank1: bool,
+    /// Atom family.
+    pub family: AtomFamily,
+    /// Edge convention.
+    pub boundary: Boundary,
+    /// Minimum distance between two activations of the same atom in a signal (0: none). Drawn
+    /// Bernoulli(θ), then thinned left to right; the realized rate is recorded.
+    pub min_spacing: usize,
+    /// Noise standard deviation per entry (ignored when `snr_db` is set).
+    pub noise_sigma: f64,
+    /// Noise set by the signal-to-noise ratio in dB (mean power of the clean signals over σ²).
+    pub snr_db: Option<f64>,
+}
+
+impl ConvSpec {
+    /// N signals of P channels × T samples, K atoms of length L; θ = 0.01, Bernoulli–Gaussian
+    /// activations, full-rank Gaussian atoms, valid boundary, no spacing, no noise.
+    pub fn new(
+        n_signals: usize,
+        n_channels: usize,
+        n_times: usize,
+        n_atoms: usize,
+        atom_len: usize,
+    ) -> Self {
+        ConvSpec {
+            n_signals,
+            n_channels,
+            n_times,
+            n_atoms,
+            atom_len,
+            theta: 0.01,
+            values: ConvValues::Gaussian,
+            rank1: false,
+            family: AtomFamily::Gaussian,
+            boundary: Boundary::Valid,
+            min_spacing: 0,
+            noise_sigma: 0.0,
+            snr_db: None,
+        }
+    }
+    /// Activation rate θ.
+    #[must_use]
+    pub fn theta(mut self, theta: f64) -> Self {
+        self.theta = theta;
+        self
+    }
+    /// Law of the non-zero activations.
+    #[must_use]
+    pub fn values(mut self, v: ConvValues) -> Self {
+        self.values = v;
+        self
+    }
+    /// Rank-1 atoms.
+    #[must_use]
+    pub fn rank1(mut self, b: bool) -> Self {
+        self.rank1 = b;
+        self
+    }
+    /// Atom family.
+    #[must_use]
+    pub fn family(mut self, f: AtomFamily) -> Self {
+        self.family = f;
+        self
+    }
+    /// Edge convention.
+    #[must_use]
+    pub fn boundary(mut self, b: Boundary) -> Self {
+        self.boundary = b;
+        self
+    }
+    /// Minimum spacing between activations of one atom.
+    #[must_use]
+    pub fn min_spacing(mut self, s: usize) -> Self {
+        self.min_spacing = s;
+        self
+    }
+    /// Noise by its standard deviation.
+    #[must_use]
+    pub fn noise_sigma(mut self, sigma: f64) -> Self {
+        self.noise_sigma = sigma;
+        self.snr_db = None;
+        self
+    }
+    /// Noise by SNR in dB.
+    #[must_use]
+    pub fn snr_db(mut self, snr: f64) -> Self {
+        self.snr_db = Some(snr);
+        self
+    }
+
+    /// Activation length T_z.
+    pub fn n_acts(&self) -> usize {
+        self.boundary.n_acts(self.n_times, self.atom_len)
+    }
+
+    /// Every size and rate in range, and the arrays within the memory limit.
+    ///
+    /// # Errors
+    /// A zero size, atoms longer than the signal, θ outside (0, 1], a bad activation law or
+    /// family, a negative or non-finite noise level, arrays beyond the memory limit.
+    pub fn check(&self) -> Result<()> {
+        for (name, v) in [
+            ("n_signals", self.n_signals),
+            ("n_channels", self.n_channels),
+            ("n_times", self.n_times),
+            ("n_atoms", self.n_atoms),
+            ("atom_len", self.atom_len),
+        ] {
+            ensure!(v >= 1, name, v, "≥ 1");
+        }
+        ensure!(
+            self.atom_len <= self.n_times,
+            "atom_len",
+            self.atom_len,
+            format!(
+                "atoms no longer than the signals (L ≤ T = {}): shorten the atoms or lengthen the signals",
+                self.n_times
+            )
+        );
+        ensure!(
+            self.theta > 0.0 && self.theta <= 1.0,
+            "theta",
+            self.theta,
+            "an activation rate in (0, 1]"
+        );
+        match self.values {
+            ConvValues::Gaussian => {}
+            ConvValues::NonNeg { lo, hi } | ConvValues::Signed { lo, hi } => ensure!(
+                lo.is_finite() && hi.is_finite() && lo > 0.0 && lo <= hi,
+                "values",
+                format!("U[{lo}, {hi}]"),
+                "0 < a ≤ b, both finite"
+            ),
+        }
+        if let AtomFamily::ShiftedPairs { shift, perturb } = self.family {
+            ensure!(
+                shift >= 1 && shift < self.atom_len,
+                "shift",
+                shift,
+                format!("1 ≤ shift < L = {}", self.atom_len)
+            );
+            ensure!(
+                perturb.is_finite() && perturb >= 0.0,
+                "perturb",
+                perturb,
+                "a perturbation size ≥ 0"
+            );
+        }
+        ensure!(
+            self.noise_sigma.is_finite() && self.noise_sigma >= 0.0,
+            "noise_sigma",
+            self.noise_sigma,
+            "σ ≥ 0"
+        );
+        if let Some(snr) = self.snr_db {
+            ensure!(snr.is_finite(), "snr_db", snr, "a finite SNR in dB");
+        }
+        let (n, p, t, k, l) = (
+            self.n_signals,
+            self.n_channels,
+            self.n_times,
+            self.n_atoms,
+            self.atom_len,
+        );
+        let entries = |a: usize, b: usize, c: usize| {
+            (a as u128)
+                .saturating_mul(b as u128)
+                .saturating_mul(c as u128)
+        };
+        let bytes = 8 * (2 * entries(n, p, t) + entries(n, k, self.n_acts()) + entries(k, p, l));
+        crate::mem::check(
+            format!(
+                "a convolutional problem of {n} signals × {p} channels × {t} samples, {k} atoms"
+            ),
+            bytes,
+        )
+    }
+
+    /// Draw the problem from `seed`: atoms, activations, clean signals, noise.
+    ///
+    /// # Errors
+    /// As [`ConvSpec::check`].
+    pub fn sample(&self, seed: u64) -> Result<ConvInstance> {
+        self.check()?;
+        let mut rng = rng_from_seed(seed);
+        let atoms = self.draw_atoms(&mut rng);
+        let acts = self.draw_acts(&mut rng);
+        let clean = convolve(atoms.view(), acts.view(), self.boundary, self.n_times)?;
+        let power = clean.iter().map(|v| v * v).sum::<f64>() / clean.len().max(1) as f64;
+        let sigma = match self.snr_db {
+            Some(snr) => (power / 10f64.powf(snr / 10.0)).sqrt(),
+            None => self.noise_sigma,
+        };
+        let mut y = clean;
+        if sigma > 0.0 {
+            y.mapv_inplace(|v| v + sigma * rng.sample::<f64, _>(StandardNormal));
+        }
+        let nnz = acts.iter().filter(|v| **v != 0.0).count();
+        let realized_rate = nnz as f64 / acts.len().max(1) as f64;
+        Ok(ConvInstance {
+            shift_coherence: shift_coherence(atoms.view())?,
+            atoms,
+            acts,
+            y,
+            sigma,
+            realized_rate,
+            spec: self.clone(),
+            seed,
+        })
+    }
+
+    fn draw_atoms(&self, rng: &mut Rng64) -> Array3<f64> {
+        let (k, p, l) = (self.n_atoms, self.n_channels, self.atom_len);
+        let gauss = |rng: &mut Rng64, len: usize| -> Array1<f64> {
+            Array1::from_shape_fn(len, |_| rng.sample(StandardNormal))
+        };
+        let gabor = |rng: &mut Rng64| -> Array1<f64> {
+            let f = rng.random_range(0.02..=0.25);
+            let phi = rng.random_range(0.0..std::f64::consts::TAU);
+            let c = (l as f64 - 1.0) / 2.0;
+            let w = (l as f64 / 6.0).max(0.5);
+            Array1::from_shape_fn(l, |t| {
+                let x = t as f64 - c;
+                (-x * x / (2.0 * w * w)).exp() * (std::f64::consts::TAU * f * t as f64 + phi).cos()
+            })
+        };
+        let mut d = Array3::zeros((k, p, l));
+        for j in 0..k {
+            let mut a = d.index_axis_mut(Axis(0), j);
+            match (self.family, self.rank1) {
+                (AtomFamily::Gabor, true) => {
+                    let u = gauss(rng, p);
+                    let v = gabor(rng);
+                    for c in 0..p {
+                        a.row_mut(c).assign(&(&v * u[c]));
+                    }
+                }
+                (AtomFamily::Gabor, false) => {
+                    for c in 0..p {
+                        a.row_mut(c).assign(&gabor(rng));
+                    }
+                }
+                (_, true) => {
+                    let u = gauss(rng, p);
+                    let v = gauss(rng, l);
+                    for c in 0..p {
+                        a.row_mut(c).assign(&(&v * u[c]));
+                    }
+                }
+                (_, false) => {
+                    for c in 0..p {
+                        a.row_mut(c).assign(&gauss(rng, l));
+                    }
+                }
+            }
+            normalize(a);
+        }
+        if let AtomFamily::ShiftedPairs { shift, perturb } = self.family {
+            for j in (1..k).step_by(2) {
+                let src = d.index_axis(Axis(0), j - 1).to_owned();
+                // the perturbation: Gaussian, or for rank-1 atoms u ⊗ g (g Gaussian over time), so
+                // that a rank-1 pair stays rank-1
+                let noise = if self.rank1 {
+                    let best = (0..p)
+                        .max_by(|&x, &y| {
+                            let nx = src.row(x).dot(&src.row(x));
+                            let ny = src.row(y).dot(&src.row(y));
+                            nx.total_cmp(&ny)
+                        })
+                        .unwrap_or(0);
+                    let v = src.row(best).to_owned();
+                    let vv = v.dot(&v).max(f64::MIN_POSITIVE);
+                    let g = gauss(rng, l);
+                    Array2::from_shape_fn((p, l), |(c, t)| src.row(c).dot(&v) / vv * g[t])
+                } else {
+                    gauss(rng, p * l)
+                        .into_shape_with_order((p, l))
+                        .expect("p × l entries")
+                };
+                let mut a = d.index_axis_mut(Axis(0), j);
+                a.fill(0.0);
+                a.slice_mut(s![.., shift..])
+                    .assign(&src.slice(s![.., ..l - shift]));
+                let nn = norm(noise.view()).max(f64::MIN_POSITIVE);
+                a.scaled_add(perturb / nn, &noise);
+                normalize(a);
+            }
+        }
+        d
+    }
+
+    fn draw_acts(&self, rng: &mut Rng64) -> Array3<f64> {
+        let (n, k, tz) = (self.n_signals, self.n_atoms, self.n_acts());
+        let mut z = Array3::zeros((n, k, tz));
+        for i in 0..n {
+            for j in 0..k {
+                let mut last: Option<usize> = None;
+                for t in 0..tz {
+                    if rng.random::<f64>() >= self.theta {
+                        continue;
+                    }
+                    if self.min_spacing > 0
+                        && let Some(prev) = last
+                        && t - prev < self.min_spacing
+                    {
+                        continue;
+                    }
+                    last = Some(t);
+                    z[(i, j, t)] = match self.values {
+                        ConvValues::Gaussian => rng.sample(StandardNormal),
+                        ConvValues::NonNeg { lo, hi } => rng.random_range(lo..=hi),
+                        ConvValues::Signed { lo, hi } => {
+                            let v = rng.random_range(lo..=hi);
+                            if rng.random::<bool>() { v } else { -v }
+                        }
+                    };
+                }
+            }
+        }
+        z
+    }
+}
+
+/// A sampled convolutional problem.
+#[derive(Clone, Debug)]
+pub struct ConvInstance {
+    /// Planted atoms d (K × P × L), unit Frobenius norm each.
+    pub atoms: Array3<f64>,
+    /// Activations z (N × K × T_z).
+    pub acts: Array3<f64>,
+    /// Signals y (N × P × T).
+    pub y: Array3<f64>,
+    /// The noise's standard deviation σ (from `noise_sigma` or `snr_db`).
+    pub sigma: f64,
+    /// Fraction of non-zero activations (θ after the spacing's thinning).
+    pub realized_rate: f64,
+    /// Shift coherence μ_conv of the atoms.
+    pub shift_coherence: f64,
+    /// What was sampled.
+    pub spec: ConvSpec,
+    /// The seed.
+    pub seed: u64,
+}
+
+fn norm(a: ArrayView2<'_, f64>) -> f64 {
+    a.iter().map(|v| v * v).sum::<f64>().sqrt()
+}
+
+fn normalize(mut a: ndarray::ArrayViewMut2<'_, f64>) {
+    let nn = norm(a.view());
+    if nn > 0.0 {
+        a.mapv_inplace(|v| v / nn);
+    }
+}
+
+/// $\sum_k d_k * z_k$ for every signal: `d` K × P × L, `z` N × K × T_z, signals of `n_times` T
+/// (T_z = T − L + 1 for [`Boundary::Valid`], T for [`Boundary::Circular`]). Direct summation over
+/// the non-zero activations: O(nnz · P · L).
+///
+/// # Errors
+/// Mismatched atom counts or activation lengths, non-finite entries.
+pub fn convolve(
+    d: ArrayView3<'_, f64>,
+    z: ArrayView3<'_, f64>,
+    boundary: Boundary,
+    n_times: usize,
+) -> Result<Array3<f64>> {
+    let (k, p, l) = d.dim();
+    let (n, kz, tz) = z.dim();
+    if kz != k {
+        return Err(Error::invalid(
+            "activations",
+            format!("{kz} atoms' activations"),
+            format!("one activation row per atom (K = {k}): z is N × K × T_z"),
+        ));
+    }
+    ensure!(
+        l >= 1 && l <= n_times,
+        "atom_len",
+        l,
+        format!("1 ≤ L ≤ T = {n_times}")
+    );
+    let want = boundary.n_acts(n_times, l);
+    ensure!(
+        tz == want,
+        "activation length",
+        tz,
+        format!("T_z = {want} for T = {n_times}, L = {l} ({boundary:?} boundary)")
+    );
+    ensure!(
+        d.iter().all(|v| v.is_finite()),
+        "atoms",
+        "non-finite entries",
+        "finite atoms"
+    );
+    ensure!(
+        z.iter().all(|v| v.is_finite()),
+        "activations",
+        "non-finite entries",
+        "finite activations"
+    );
+    let mut y = Array3::zeros((n, p, n_times));
+    Zip::from(y.axis_iter_mut(Axis(0)))
+        .and(z.axis_iter(Axis(0)))
+        .par_for_each(|mut yi, zi| {
+            for j in 0..k {
+                let dj = d.index_axis(Axis(0), j);
+                for (t0, &a) in zi.row(j).iter().enumerate() {
+                    if a == 0.0 {
+                        continue;
+                    }
+                    for c in 0..p {
+                        let dc = dj.row(c);
+                        let mut yc = yi.row_mut(c);
+                        for s in 0..l {
+                            let t = match boundary {
+                                Boundary::Valid => t0 + s,
+                                Boundary::Circular => (t0 + s) % n_times,
+                            };
+                            yc[t] += a * dc[s];
+                        }
+                    }
+                }
+            }
+        });
+    Ok(y)
+}
+
+/// Cross-correlation of two atoms at every lag: entry `τ + (L_b − 1)` is
+/// $\langle a, S_\tau b\rangle = \sum_{c,t} a[c, t]\, b[c, t - \tau]$ for τ ∈ [−(L_b − 1), L_a − 1]
+/// (zeros shifted in). Both P × L; the lengths may differ.
+///
+/// # Errors
+/// Different channel counts.
+pub fn shift_correlation(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Result<Vec<f64>> {
+    let (p, la) = a.dim();
+    let (pb, lb) = b.dim();
+    if p != pb {
+        return Err(Error::invalid(
+            "atoms",
+            format!("{p} and {pb} channels"),
+            "atoms with the same number of channels P",
+        ));
+    }
+    let mut out = vec![0.0; la + lb - 1];
+    for (i, o) in out.iter_mut().enumerate() {
+        let tau = i as isize - (lb as isize - 1);
+        let mut acc = 0.0;
+        for c in 0..p {
+            let (ar, br) = (a.row(c), b.row(c));
+            for t in 0..la {
+                let u = t as isize - tau;
+                if u >= 0 && (u as usize) < lb {
+                    acc += ar[t] * br[u as usize];
+                }
+            }
+        }
+        *o = acc;
+    }
+    Ok(out)
+}
+
+/// Shift coherence μ_conv of atoms `d` (K × P × L; each normalized here): the largest
+/// |⟨d_k, S_τ d_l⟩| over k ≠ l at every lag and over k = l at lags ≠ 0 (0 for one atom of length 1).
+///
+/// # Errors
+/// A zero or non-finite atom.
+pub fn shift_coherence(d: ArrayView3<'_, f64>) -> Result<f64> {
+    let k = d.len_of(Axis(0));
+    let mut unit = Vec::with_capacity(k);
+    for j in 0..k {
+        let a = d.index_axis(Axis(0), j);
+        let nn = norm(a);
+        ensure!(
+            nn.is_finite() && nn > 0.0,
+            "atom",
+            format!("atom {j} of norm {nn}"),
+            "non-zero, finite atoms"
+        );
+        unit.push(a.mapv(|v| v / nn));
+    }
+    let mut mu: f64 = 0.0;
+    for i in 0..k {
+        for j in i..k {
+            let c = shift_correlation(unit[i].view(), unit[j].view())?;
+            let zero = unit[j].ncols() - 1;
+            for (lag, v) in c.iter().enumerate() {
+                if i == j && lag == zero {
+                    continue;
+                }
+                mu = mu.max(v.abs());
+            }
+        }
+    }
+    Ok(mu.min(1.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn valid_and_circular_convolutions_by_hand() {
+        // one atom [1, 2] on one channel, activations at 0 (value 1) and 2 (value 3)
+        let d = array![[[1.0, 2.0]]];
+        let z = array![[[1.0, 0.0, 3.0]]];
+        let y = convolve(d.view(), z.view(), Boundary::Valid, 4).unwrap();
+        assert_eq!(y, array![[[1.0, 2.0, 3.0, 6.0]]]);
+        let zc = array![[[1.0, 0.0, 0.0, 3.0]]];
+        let y = convolve(d.view(), zc.view(), Boundary::Circular, 4).unwrap();
+        // 3 at t = 3 wraps its second tap to t = 0
+        assert_eq!(y, array![[[1.0 + 6.0, 2.0, 0.0, 3.0]]]);
+        assert!(convolve(d.view(), zc.view(), Boundary::Valid, 4).is_err());
+    }
+
+    #[test]
+    fn shift_correlation_and_coherence_by_hand() {
+        let a = array![[1.0, 0.0, 0.0]];
+        let b = array![[0.0, 0.0, 1.0]];
+        // ⟨a, S_τ b⟩ = Σ a[t] b[t − τ]: non-zero only at τ = −2
+        let c = shift_correlation(a.view(), b.view()).unwrap();
+        assert_eq!(c, vec![1.0, 0.0, 0.0, 0.0, 0.0]);
+        // a shifted copy is fully coherent; an atom with itself at lag 1: [1,1]/√2 → 1/2
+        let d = array![[[1.0, 0.0, 0.0]], [[0.0, 0.0, 1.0]]];
+        assert!((shift_coherence(d.view()).unwrap() - 1.0).abs() < 1e-15);
+        let d = array![[[1.0, 1.0]]];
+        assert!((shift_coherence(d.view()).unwrap() - 0.5).abs() < 1e-15);
+    }
+
+    #[test]
+    fn a_sampled_problem_has_unit_atoms_its_rate_and_its_noise() {
+        let spec = ConvSpec::new(20, 2, 400, 3, 16)
+            .theta(0.02)
+            .values(ConvValues::NonNeg { lo: 1.0, hi: 2.0 })
+            .noise_sigma(0.1);
+        let inst = spec.sample(7).unwrap();
+        assert_eq!(inst.atoms.dim(), (3, 2, 16));
+        assert_eq!(inst.acts.dim(), (20, 3, 385));
+        assert_eq!(inst.y.dim(), (20, 2, 400));
+        for j in 0..3 {
+            let nn = norm(inst.atoms.index_axis(Axis(0), j));
+            assert!((nn - 1.0).abs() < 1e-12);
+        }
+        assert!(
+            inst.acts
+                .iter()
+                .all(|v| *v == 0.0 || (1.0..=2.0).contains(v))
+        );
+        // 23 100 Bernoulli(0.02) draws: the rate within 5 standard errors
+        let se = (0.02f64 * 0.98 / inst.acts.len() as f64).sqrt();
+        assert!(
+            (inst.realized_rate - 0.02).abs() < 5.0 * se,
+            "{}",
+            inst.realized_rate
+        );
+        let clean = convolve(inst.atoms.view(), inst.acts.view(), Boundary::Valid, 400).unwrap();
+        let resid = &inst.y - &clean;
+        let sd = (resid.iter().map(|v| v * v).sum::<f64>() / resid.len() as f64).sqrt();
+        assert!((sd - 0.1).abs() < 0.005, "{sd}");
+        // reproducible from the seed
+        assert_eq!(spec.sample(7).unwrap().y, inst.y);
+    }
+
+    #[test]
+    fn spacing_rank1_and_shifted_pairs() {
+        let inst = ConvSpec::new(5, 1, 600, 2, 10)
+            .theta(0.5)
+            .min_spacing(10)
+            .sample(1)
+            .unwrap();
+        for i in 0..5 {
+            for j in 0..2 {
+                let pos: Vec<usize> = (0..inst.acts.dim().2)
+                    .filter(|&t| inst.acts[(i, j, t)] != 0.0)
+                    .collect();
+                assert!(pos.windows(2).all(|w| w[1] - w[0] >= 10), "{pos:?}");
+            }
+        }
+        let r1 = ConvSpec::new(2, 4, 100, 3, 12)
+            .rank1(true)
+            .family(AtomFamily::Gabor)
+            .sample(2)
+            .unwrap();
+        for j in 0..3 {
+            let a = r1.atoms.index_axis(Axis(0), j).to_owned();
+            let sv = crate::linalg::singular_values(a.view()).unwrap();
+            assert!(sv[1] < 1e-10 * sv[0], "{sv:?}");
+        }
+        // a shifted copy keeps all but the samples pushed out of the atom: above 0.7 for Gaussian
+        // atoms of 12 samples shifted by 3 (it keeps 9 of 12 samples' energy on average)
+        let dup = ConvSpec::new(2, 1, 100, 2, 12)
+            .family(AtomFamily::ShiftedPairs {
+                shift: 3,
+                perturb: 0.0,
+            })
+            .sample(3)
+            .unwrap();
+        let gauss = ConvSpec::new(2, 1, 100, 2, 12).sample(3).unwrap();
+        assert!(dup.shift_coherence > 0.7, "{}", dup.shift_coherence);
+        assert!(gauss.shift_coherence < dup.shift_coherence);
+    }
+
+    #[test]
+    fn bad_specs_are_typed_errors_naming_the_fix() {
+        for (spec, needle) in [
+            (ConvSpec::new(1, 1, 10, 2, 11), "L ≤ T"),
+            (ConvSpec::new(1, 1, 10, 0, 3), "n_atoms"),
+            (ConvSpec::new(1, 1, 10, 2, 0), "atom_len"),
+            (ConvSpec::new(1, 1, 10, 2, 3).theta(0.0), "(0, 1]"),
+            (ConvSpec::new(1, 1, 10, 2, 3).theta(f64::NAN), "(0, 1]"),
+            (ConvSpec::new(1, 1, 10, 2, 3).noise_sigma(-1.0), "σ ≥ 0"),
+            (
+                ConvSpec::new(1, 1, 10, 2, 3).values(ConvValues::NonNeg { lo: 2.0, hi: 1.0 }),
+                "a ≤ b",
+            ),
+            (
+                ConvSpec::new(1, 1, 10, 2, 3).family(AtomFamily::ShiftedPairs {
+                    shift: 3,
+                    perturb: 0.1,
+                }),
+                "shift < L",
+            ),
+            (ConvSpec::new(1 << 20, 64, 1 << 20, 2, 3), "memory"),
+        ] {
+            let e = spec.sample(0).unwrap_err().to_string();
+            assert!(e.contains(needle), "{spec:?}: {e}");
+        }
+    }
+}
