@@ -30,8 +30,11 @@
 //! * Qu, Zhai, Li, Zhang, Zhu, Wright (2020), "Geometric analysis of nonconvex optimization landscapes
 //!   for overcomplete learning", arXiv 1912.02427, §convolutional (circular model).
 
+pub mod csc;
 pub mod metrics;
 pub mod problem;
+
+pub use csc::{ConvEncoding, ConvFista, ConvOp};
 
 pub use metrics::{ConvRecovery, activation_f1, conv_recovery};
 pub use problem::{
