@@ -182,12 +182,48 @@ fn bench_lista(c: &mut Criterion) {
     g.finish();
 }
 
+/// Convolutional FISTA at the size the convolutional issue quotes alphacsc at: 10 signals × 5000
+/// samples, 3 atoms of length 64, one channel, θ = 0.005, λ = 0.1 · max|Dᵀy|, to a relative duality
+/// gap of 1e-6 (a side-by-side run against alphacsc and sporco is not yet in benches/compare).
+fn bench_conv_fista(c: &mut Criterion) {
+    use dictlab::conv::{Boundary, ConvFista, ConvSpec};
+    let inst = ConvSpec::new(10, 1, 5000, 3, 64)
+        .theta(0.005)
+        .noise_sigma(0.01)
+        .sample(3)
+        .expect("valid spec");
+    // λ_max ≈ max|Dᵀy| by direct correlation (all lags, edges included)
+    let mut lmax: f64 = 0.0;
+    for i in 0..10 {
+        for k in 0..3 {
+            let a = inst.atoms.index_axis(ndarray::Axis(0), k);
+            let y = inst.y.index_axis(ndarray::Axis(0), i);
+            let c = dictlab::conv::shift_correlation(y, a).expect("same channels");
+            lmax = c.iter().fold(lmax, |m, v| m.max(v.abs()));
+        }
+    }
+    let mut g = c.benchmark_group("conv_fista_10x5000_k3_l64");
+    g.sample_size(10);
+    g.bench_function("gap_1e-6", |b| {
+        let coder = ConvFista::new(0.1 * lmax).tol(1e-6).max_iters(5000);
+        b.iter(|| {
+            black_box(
+                coder
+                    .encode(inst.atoms.view(), inst.y.view(), Boundary::Valid, None)
+                    .unwrap(),
+            )
+        })
+    });
+    g.finish();
+}
+
 criterion_group!(
     benches,
     bench,
     bench_msp,
     bench_tied_ae,
     bench_unrolled,
-    bench_lista
+    bench_lista,
+    bench_conv_fista
 );
 criterion_main!(benches);

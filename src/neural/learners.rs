@@ -14,11 +14,11 @@
 //! state at every step (dictionary, and the training loss as `data_fit`), so recorded iterations,
 //! `time_to_95` and the time budget work as for every other learner.
 
+use super::lista;
 use super::lista::{ListaDl, ListaDlState, ListaKind, ListaNet};
 use super::relu_ae::{AeState, Bias, TiedAeGd, Unit};
 use super::sae::{Sae, SaeKind, SaeState, SaeTrainer};
 use super::unrolled::{DlState, Gradient, Threshold, Unrolled, UnrolledDl};
-use super::{lista, sae};
 use crate::error::Result;
 use crate::generate::dictionary::normalize_nonzero_columns;
 use crate::iter::{Observer, Record, Schedule, SolveInfo};
@@ -421,95 +421,15 @@ pub const SAE_SPEC: LearnerSpec = LearnerSpec {
     name: "sae",
     family: crate::spec::Family::Neural,
     summary: "sparse autoencoder (TopK, ReLU + L1, JumpReLU) trained by minibatch Adam",
-    params: &[
-        Param::new(
-            "kind",
-            Ty::Choice(&["topk", "relu_l1", "jumprelu"]),
-            Dflt::Str("topk"),
-            "model",
-        ),
-        Param::new(
-            "k",
-            Ty::Count,
-            Dflt::Auto("instance k"),
-            "active latents (topk)",
-        ),
-        Param::new(
-            "sparsity",
-            Ty::Count,
-            Dflt::Auto("instance k"),
-            "the data's k (default of k)",
-        ),
-        Param::new(
-            "lambda",
-            Ty::Positive,
-            Dflt::Auto("required for relu_l1, jumprelu (or lambda_scale)"),
-            "L1 / L0 weight",
-        ),
-        crate::spec::LAMBDA_SCALE,
-        Param::new(
-            "bandwidth",
-            Ty::Positive,
-            Dflt::Float(sae::BANDWIDTH),
-            "JumpReLU straight-through bandwidth",
-        ),
-        Param::new(
-            "steps",
-            Ty::Count,
-            Dflt::Int(sae::STEPS as i64),
-            "Adam steps",
-        ),
-        crate::learn::batch_param(sae::BATCH),
-        Param::new("lr", Ty::Positive, Dflt::Float(sae::LR), "Adam step size"),
-        Param::new(
-            "theta0",
-            Ty::Positive,
-            Dflt::Float(sae::THETA0),
-            "initial JumpReLU threshold",
-        ),
-    ],
+    params: SaeTrainer::PARAMS,
     budget: crate::spec::Budget::Steps {
         steps: "steps",
         batch: "batch",
     },
     build: |p, ctx| {
-        let kind_name = p.choice("kind")?;
-        let given = p.is_given("lambda") || p.is_given("lambda_scale");
-        let need_lambda = || {
-            p.lambda(ctx)?.ok_or_else(|| {
-                p.conflict(
-                    format!("lambda unset with kind = {kind_name}"),
-                    "a value for `lambda` (the L1 / L0 weight), e.g. lambda = 0.1, or `lambda_scale` for the k-matched rule",
-                )
-            })
-        };
-        let kind = match kind_name.as_str() {
-            "topk" if given => {
-                return Err(p.conflict(
-                    "lambda with kind = topk",
-                    "no `lambda` or `lambda_scale` with kind = \"topk\" (TopK has no penalty; set `k`)",
-                ));
-            }
-            "topk" => SaeKind::TopK {
-                k: match p.usize_opt("k") {
-                    Some(k) => k,
-                    None => p.sparsity(ctx)?,
-                },
-            },
-            "relu_l1" => SaeKind::ReluL1 {
-                lambda: need_lambda()?,
-            },
-            _ => SaeKind::JumpRelu {
-                lambda: need_lambda()?,
-                bandwidth: p.f64("bandwidth")?,
-            },
-        };
-        let mut t = SaeTrainer::new(kind, ctx.n_atoms);
-        t.steps = p.usize("steps")?;
-        t.theta0 = p.f64("theta0")?;
-        t.batch = p.usize("batch")?;
-        t.lr = p.f64("lr")?;
-        Ok(Box::new(SaeLearner { trainer: t }))
+        Ok(Box::new(SaeLearner {
+            trainer: SaeTrainer::from_params(p, ctx)?,
+        }))
     },
 };
 

@@ -33,6 +33,7 @@ use crate::error::{Error, Result, ensure};
 use crate::iter::{self, Iterative, Observer, Schedule, SolveInfo, Stop};
 use crate::linalg::{gemm_into, par};
 use crate::rng::{Rng64, rng_from_seed};
+use crate::spec::{Context, Dflt, Param, Params, Ty};
 use ndarray::{Array1, Array2, ArrayView2, Axis, Zip};
 use rand::Rng;
 
@@ -594,48 +595,117 @@ pub fn evaluate(
     })
 }
 
-/// Default minibatch size of [`SaeTrainer`].
-pub const BATCH: usize = 256;
-/// Default Adam steps of [`SaeTrainer`].
-pub const STEPS: usize = 3000;
-/// Default Adam step size of [`SaeTrainer`].
-pub const LR: f64 = 1e-3;
-/// Default initial JumpReLU threshold of [`SaeTrainer`].
-pub const THETA0: f64 = 0.5;
 /// Default bandwidth of the JumpReLU straight-through estimator (the registry's `sae`).
 pub const BANDWIDTH: f64 = 0.05;
 
-/// Minibatch Adam training of a sparse autoencoder.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SaeTrainer {
-    /// Model.
-    pub kind: SaeKind,
-    /// Latents m.
-    pub n_latents: usize,
-    /// Minibatch size.
-    pub batch: usize,
-    /// Adam steps.
-    pub steps: usize,
-    /// Adam step size.
-    pub lr: f64,
-    /// Initial JumpReLU threshold.
-    pub theta0: f64,
+/// The parameters from which the registry's `sae` builds its [`SaeKind`].
+pub const KIND_PARAMS: [Param; 6] = [
+    Param::new(
+        "kind",
+        Ty::Choice(&["topk", "relu_l1", "jumprelu"]),
+        Dflt::Str("topk"),
+        "model",
+    ),
+    Param::new(
+        "k",
+        Ty::Count,
+        Dflt::Auto("instance k"),
+        "active latents (topk)",
+    ),
+    Param::new(
+        "sparsity",
+        Ty::Count,
+        Dflt::Auto("instance k"),
+        "the data's k (default of k)",
+    ),
+    Param::new(
+        "lambda",
+        Ty::Positive,
+        Dflt::Auto("required for relu_l1, jumprelu (or lambda_scale)"),
+        "L1 / L0 weight",
+    ),
+    crate::spec::LAMBDA_SCALE,
+    Param::new(
+        "bandwidth",
+        Ty::Positive,
+        Dflt::Float(BANDWIDTH),
+        "JumpReLU straight-through bandwidth",
+    ),
+];
+
+/// The [`SaeKind`] that validated parameters describe (the `kind`, `k`/`sparsity`, `lambda` or
+/// `lambda_scale`, `bandwidth` of the registry's `sae`).
+///
+/// # Errors
+/// λ with TopK; no λ for the ReLU + L1 or JumpReLU SAE; no k known for TopK.
+pub fn kind_from_params(p: &Params<'_>, ctx: &Context<'_>) -> Result<SaeKind> {
+    let kind_name = p.choice("kind")?;
+    let given = p.is_given("lambda") || p.is_given("lambda_scale");
+    let need_lambda = || {
+        p.lambda(ctx)?.ok_or_else(|| {
+            p.conflict(
+                format!("lambda unset with kind = {kind_name}"),
+                "a value for `lambda` (the L1 / L0 weight), e.g. lambda = 0.1, or `lambda_scale` for the k-matched rule",
+            )
+        })
+    };
+    Ok(match kind_name.as_str() {
+        "topk" if given => {
+            return Err(p.conflict(
+                "lambda with kind = topk",
+                "no `lambda` or `lambda_scale` with kind = \"topk\" (TopK has no penalty; set `k`)",
+            ));
+        }
+        "topk" => SaeKind::TopK {
+            k: match p.usize_opt("k") {
+                Some(k) => k,
+                None => p.sparsity(ctx)?,
+            },
+        },
+        "relu_l1" => SaeKind::ReluL1 {
+            lambda: need_lambda()?,
+        },
+        _ => SaeKind::JumpRelu {
+            lambda: need_lambda()?,
+            bandwidth: p.f64("bandwidth")?,
+        },
+    })
+}
+
+crate::declare_method! {
+    /// Minibatch Adam training of a sparse autoencoder. `new(kind, n_latents)` gives the defaults
+    /// of the registry's `sae` (which builds through `from_params`), so a library user and a plan
+    /// user get the same model.
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct SaeTrainer {
+        given {}
+        derived {
+            /// the model: TopK (k), ReLU + L1 (λ) or JumpReLU (λ, bandwidth)
+            kind: SaeKind = [
+                KIND_PARAMS[0],
+                KIND_PARAMS[1],
+                KIND_PARAMS[2],
+                KIND_PARAMS[3],
+                KIND_PARAMS[4],
+                KIND_PARAMS[5]
+            ] => |p, ctx| kind_from_params(p, ctx)?;
+            /// latents m (the instance's number of atoms)
+            n_latents: usize = [] => |_p, ctx| ctx.n_atoms;
+        }
+        params {
+            /// Adam steps
+            steps: usize = param(Count, 3000);
+            /// signals per minibatch
+            batch: usize = param(Count, 256);
+            /// Adam step size
+            lr: f64 = param(Positive, 1e-3);
+            /// initial JumpReLU threshold
+            theta0: f64 = param(Positive, 0.5);
+        }
+    }
 }
 
 impl SaeTrainer {
-    /// `kind` with m latents, batches of 256, 3000 steps at lr 10⁻³, θ₀ = 0.5 — the defaults of
-    /// the registry's `sae` (which builds from this constructor), so a library user and a plan
-    /// user get the same model.
-    pub fn new(kind: SaeKind, n_latents: usize) -> Self {
-        SaeTrainer {
-            kind,
-            n_latents,
-            batch: BATCH,
-            steps: STEPS,
-            lr: LR,
-            theta0: THETA0,
-        }
-    }
     /// Train on the columns of `y` (n × N) from a model initialized with `seed`.
     ///
     /// # Errors
@@ -675,6 +745,7 @@ impl SaeTrainer {
 
     /// The checks both entry points make before building or touching a model.
     fn check_inputs(&self, y: ArrayView2<'_, f64>) -> Result<()> {
+        self.check_params()?;
         super::optim::check_minibatch(self.batch, self.lr)?;
         crate::error::check_finite("signals", y)?;
         ensure!(y.ncols() >= 1, "n_samples", 0, "at least one signal");
