@@ -6,9 +6,7 @@ mod common;
 use common::dictlab;
 use dictlab::code::{Omp, SparseCoder};
 use dictlab::learn::{self as dl, DictionaryLearner, Init};
-use dictlab::neural::learners::{
-    self as nl, ListaLearner, ReluAeLearner, SaeLearner, UnrolledLearner,
-};
+use dictlab::neural::learners::{ListaLearner, ReluAeLearner, SaeLearner, UnrolledLearner};
 use dictlab::registry::{self, Built, Context, Kind, METHODS, Method};
 use dictlab::spec::Dflt;
 use dictlab::table::Value;
@@ -110,9 +108,8 @@ fn library_default(name: &str) -> Option<Box<dyn DictionaryLearner>> {
         }),
         "unrolled" => Box::new(UnrolledLearner::new(LAMBDA)),
         "lista_dl" => Box::new(ListaLearner::new(
-            dictlab::neural::lista::ListaKind::Slista,
-            nl::LISTA_LAYERS,
             LAMBDA,
+            dictlab::neural::lista::ListaDl::default(),
         )),
         "sgd" => Box::new(dictlab::learn::sgd::SgdDl::new(K)),
         _ => return None,

@@ -14,7 +14,6 @@
 //! state at every step (dictionary, and the training loss as `data_fit`), so recorded iterations,
 //! `time_to_95` and the time budget work as for every other learner.
 
-use super::lista;
 use super::lista::{ListaDl, ListaDlState, ListaKind, ListaNet};
 use super::relu_ae::{AeState, Bias, TiedAeGd, Unit};
 use super::sae::{Sae, SaeKind, SaeState, SaeTrainer};
@@ -343,29 +342,57 @@ impl DictionaryLearner for UnrolledLearner {
     }
 }
 
-/// A LISTA-type encoder trained jointly with the dictionary ([`ListaDl`]) as a dictionary learner:
-/// the network starts at ISTA for `D₀` (step 1/L, threshold λ/L; LISTA's `W_e = D₀ᵀ/L`,
-/// `S = I − D₀ᵀD₀/L`), minibatch Adam on the network and on `D`, columns renormalized.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ListaLearner {
-    /// SLISTA (encoder tied to `D`) or LISTA (free encoder).
-    pub network: ListaKind,
-    /// Layers T.
-    pub layers: usize,
-    /// λ of the Lasso objective.
-    pub lambda: f64,
-    /// The trainer (steps, minibatch, the two Adam step sizes).
-    pub trainer: ListaDl,
+impl crate::spec::Choice for ListaKind {
+    fn from_word(w: &str) -> Option<Self> {
+        match w {
+            "slista" => Some(ListaKind::Slista),
+            "lista" => Some(ListaKind::Lista),
+            _ => None,
+        }
+    }
+    fn word(&self) -> &'static str {
+        match self {
+            ListaKind::Slista => "slista",
+            ListaKind::Lista => "lista",
+            ListaKind::Ista => "ista",
+            ListaKind::Alista => "alista",
+        }
+    }
 }
 
-impl ListaLearner {
-    /// `network` with `layers` layers at λ, [`ListaDl::default`]'s training.
-    pub fn new(network: ListaKind, layers: usize, lambda: f64) -> Self {
-        ListaLearner {
-            network,
-            layers,
-            lambda,
-            trainer: ListaDl::default(),
+/// The parameter `lambda` of `lista_dl`.
+pub const LISTA_LAMBDA: Param = Param::new(
+    "lambda",
+    Ty::Positive,
+    Dflt::Required,
+    "λ of the Lasso objective (or lambda_scale)",
+);
+
+crate::declare_method! {
+    /// A LISTA-type encoder trained jointly with the dictionary ([`ListaDl`]) as a dictionary
+    /// learner: the network starts at ISTA for `D₀` (step 1/L, threshold λ/L; LISTA's
+    /// `W_e = D₀ᵀ/L`, `S = I − D₀ᵀD₀/L`), minibatch Adam on the network and on `D`, columns
+    /// renormalized.
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct ListaLearner {
+        given {
+            /// λ of the Lasso objective (or lambda_scale)
+            lambda: f64 = [LISTA_LAMBDA, crate::spec::LAMBDA_SCALE] => |p, ctx| required_lambda(p, ctx)?;
+        }
+        derived {
+            /// the training (steps, minibatch, the two Adam step sizes)
+            trainer: ListaDl = [
+                ListaDl::PARAMS[0],
+                ListaDl::PARAMS[1],
+                ListaDl::PARAMS[2],
+                ListaDl::PARAMS[3]
+            ] => |p, ctx| ListaDl::from_params(p, ctx)?;
+        }
+        params {
+            /// encoder tied to D with learned steps (slista) or free weights (lista)
+            network: ListaKind = choice(["slista", "lista"], "slista");
+            /// layers T
+            layers: usize = param(Count, 10);
         }
     }
 }
@@ -402,9 +429,6 @@ impl DictionaryLearner for ListaLearner {
         })
     }
 }
-
-/// Default layers of the registry's `lista_dl`.
-pub const LISTA_LAYERS: usize = 10;
 
 /// `relu_ae`: the tied ReLU autoencoder.
 pub const RELU_AE_SPEC: LearnerSpec = LearnerSpec {
@@ -456,61 +480,10 @@ pub const LISTA_DL_SPEC: LearnerSpec = LearnerSpec {
     name: "lista_dl",
     family: crate::spec::Family::Neural,
     summary: "SLISTA / LISTA encoder trained jointly with D by Adam on the Lasso objective",
-    params: &[
-        Param::new(
-            "network",
-            Ty::Choice(&["slista", "lista"]),
-            Dflt::Str("slista"),
-            "encoder tied to D with learned steps (slista) or free weights (lista)",
-        ),
-        Param::new(
-            "layers",
-            Ty::Count,
-            Dflt::Int(LISTA_LAYERS as i64),
-            "layers T",
-        ),
-        Param::new(
-            "lambda",
-            Ty::Positive,
-            Dflt::Required,
-            "λ of the Lasso objective (or lambda_scale)",
-        ),
-        crate::spec::LAMBDA_SCALE,
-        Param::new(
-            "steps",
-            Ty::Count,
-            Dflt::Int(lista::STEPS as i64),
-            "Adam steps",
-        ),
-        crate::learn::batch_param(lista::BATCH),
-        Param::new(
-            "lr",
-            Ty::Positive,
-            Dflt::Float(lista::LR),
-            "Adam step size of the network",
-        ),
-        Param::new(
-            "lr_dict",
-            Ty::Positive,
-            Dflt::Float(lista::LR_DICT),
-            "Adam step size of D",
-        ),
-    ],
+    params: ListaLearner::PARAMS,
     budget: crate::spec::Budget::Steps {
         steps: "steps",
         batch: "batch",
     },
-    build: |p, ctx| {
-        let network = if p.choice("network")? == "lista" {
-            ListaKind::Lista
-        } else {
-            ListaKind::Slista
-        };
-        let mut l = ListaLearner::new(network, p.usize("layers")?, required_lambda(p, ctx)?);
-        l.trainer.steps = p.usize("steps")?;
-        l.trainer.batch = p.usize("batch")?;
-        l.trainer.lr = p.f64("lr")?;
-        l.trainer.lr_dict = p.f64("lr_dict")?;
-        Ok(Box::new(l))
-    },
+    build: |p, ctx| Ok(Box::new(ListaLearner::from_params(p, ctx)?)),
 };

@@ -786,48 +786,39 @@ impl Iterative for ListaIter {
     }
 }
 
-/// Dictionary learning with a LISTA-type encoder (the "LISTA-based learners" of docs/protocols.md §6):
-/// the network's learned parameters and the dictionary `D` are trained jointly by Adam on the
-/// Lasso objective of the network's codes, `(1/N) Σ ½‖y − D z_T(y; D, Θ)‖² + λ‖z_T‖₁`.
-///
-/// * SLISTA: the encoder is tied to `D` (layers `z_t = S_{λα_t}(z_{t−1} − α_tDᵀ(Dz_{t−1} − y))`),
-///   so the dictionary gradient flows through the decoder and every layer — PUDLE's `g_ae_lasso`
-///   with learned steps; CRsAE's tied encoder/decoder with ISTA layers.
-/// * LISTA: the encoder's `W_e^t, S^t, θ_t` are free (amortized sparse coding, as in predictive
-///   sparse decomposition); `D` gets the decoder gradient with the encoder's codes.
-///
-/// After each step the columns of `D` are renormalized to unit norm and what the layers derive
-/// from `D` is recomputed ([`ListaNet::set_dict`]).
-#[derive(Clone, Debug, PartialEq)]
-pub struct ListaDl {
-    /// Adam steps.
-    pub steps: usize,
-    /// Minibatch size.
-    pub batch: usize,
-    /// Adam step size of the network's parameters.
-    pub lr: f64,
-    /// Adam step size of the dictionary.
-    pub lr_dict: f64,
+crate::declare_method! {
+    /// Dictionary learning with a LISTA-type encoder (the "LISTA-based learners" of docs/protocols.md §6):
+    /// the network's learned parameters and the dictionary `D` are trained jointly by Adam on the
+    /// Lasso objective of the network's codes, `(1/N) Σ ½‖y − D z_T(y; D, Θ)‖² + λ‖z_T‖₁`.
+    ///
+    /// * SLISTA: the encoder is tied to `D` (layers `z_t = S_{λα_t}(z_{t−1} − α_tDᵀ(Dz_{t−1} − y))`),
+    ///   so the dictionary gradient flows through the decoder and every layer — PUDLE's `g_ae_lasso`
+    ///   with learned steps; CRsAE's tied encoder/decoder with ISTA layers.
+    /// * LISTA: the encoder's `W_e^t, S^t, θ_t` are free (amortized sparse coding, as in predictive
+    ///   sparse decomposition); `D` gets the decoder gradient with the encoder's codes.
+    ///
+    /// After each step the columns of `D` are renormalized to unit norm and what the layers derive
+    /// from `D` is recomputed ([`ListaNet::set_dict`]).
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct ListaDl {
+        given {}
+        params {
+            /// Adam steps
+            steps: usize = param(Count, 1000);
+            /// signals per minibatch
+            batch: usize = param(Count, 256);
+            /// Adam step size of the network
+            lr: f64 = param(Positive, 1e-3);
+            /// Adam step size of D
+            lr_dict: f64 = param(Positive, 1e-3);
+        }
+    }
 }
-
-/// Default Adam steps of [`ListaDl`].
-pub const STEPS: usize = 1000;
-/// Default minibatch size of [`ListaDl`].
-pub const BATCH: usize = 256;
-/// Default Adam step size of [`ListaDl`]'s network.
-pub const LR: f64 = 1e-3;
-/// Default Adam step size of [`ListaDl`]'s dictionary.
-pub const LR_DICT: f64 = 1e-3;
 
 impl Default for ListaDl {
     /// 1000 steps, batches of 256, lr 10⁻³ for the network and for the dictionary.
     fn default() -> Self {
-        ListaDl {
-            steps: STEPS,
-            batch: BATCH,
-            lr: LR,
-            lr_dict: LR_DICT,
-        }
+        Self::new()
     }
 }
 
@@ -858,13 +849,8 @@ impl ListaDl {
         schedule: Schedule,
         obs: &mut dyn Observer<ListaDlState>,
     ) -> Result<(ListaDlState, SolveInfo)> {
+        self.check_params()?;
         crate::neural::optim::check_minibatch(self.batch, self.lr)?;
-        ensure!(
-            self.lr_dict.is_finite() && self.lr_dict > 0.0,
-            "lr_dict",
-            self.lr_dict,
-            "a dictionary step size > 0"
-        );
         let batch = self.batch.min(y.ncols().max(1));
         net.check_x(y)?;
         let loss = net.loss_grad_dict(y.slice(ndarray::s![.., ..batch]))?.0;
