@@ -10,9 +10,10 @@ reports: setup
 
 cargo-test:
 	cargo run --quiet --bin dictlab -- info
-	# the library's core builds without the lab's dependencies (polars, plotly, clap, toml): the
-	# compiler enforces that problems, metrics, coders, learners and the registry never use them
-	cargo check --no-default-features --lib
+	# the library's core builds and passes its unit tests without the lab's dependencies (polars,
+	# plotly, clap, toml): the compiler enforces that problems, metrics, coders, learners and the
+	# registry never use them
+	cargo test --no-default-features --lib
 	cargo test --all-targets
 	cargo test --doc
 	# the coder tests once more on the AVX2 kernels (where the CPU has AVX-512) and on the portable

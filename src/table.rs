@@ -656,6 +656,7 @@ pub fn mean_by(df: &DataFrame, keys: &[&str]) -> Result<DataFrame> {
 
 #[cfg(test)]
 mod tests {
+    #[cfg(feature = "lab")]
     #[test]
     fn a_missing_optional_column_reads_as_none() {
         let df = polars::prelude::df!("a" => [1.0, 2.0]).unwrap();
@@ -707,6 +708,7 @@ mod tests {
         assert!(fit_line(&[1.0], &[0.0]).is_none());
     }
 
+    #[cfg(feature = "lab")]
     #[test]
     fn differences_name_the_first_differing_row_and_skip_volatile_columns() {
         let mk = |x: f64, t: f64| {
@@ -740,6 +742,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "lab")]
     #[test]
     fn rows_become_a_table_with_nan_for_missing_metrics() {
         let rows = vec![

@@ -137,6 +137,7 @@ pub fn read_csv(path: impl AsRef<Path>) -> Result<polars::prelude::DataFrame> {
 mod tests {
     use super::*;
 
+    #[cfg(feature = "lab")]
     #[test]
     fn csv_columns_are_typed_by_all_their_values() {
         let dir = tempfile::tempdir().unwrap();

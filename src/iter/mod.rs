@@ -491,6 +491,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "lab")]
     #[test]
     fn trace_and_log_schedule() {
         let hits: Vec<usize> = (1..=100)
