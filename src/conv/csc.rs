@@ -239,26 +239,50 @@ impl ConvOp {
 
     /// `g` (K × T_z) ← Dᵀ r for the residual spectrum `r` (P · nf).
     pub fn adjoint(&self, r: &[C64], g: &mut ndarray::ArrayViewMut2<'_, f64>, sc: &mut Scratch) {
+        let Scratch {
+            time, spec, fft, ..
+        } = sc;
+        self.adjoint_with(r, g, time, spec, fft);
+    }
+
+    /// `g` ← Dᵀ r with r the spectrum held in `sc.sum` (what [`ConvOp::forward`] filled, turned into
+    /// a residual in place): no copy of the residual.
+    fn adjoint_of_sum(&self, g: &mut ndarray::ArrayViewMut2<'_, f64>, sc: &mut Scratch) {
+        let Scratch {
+            time,
+            spec,
+            fft,
+            sum,
+        } = sc;
+        self.adjoint_with(sum, g, time, spec, fft);
+    }
+
+    fn adjoint_with(
+        &self,
+        r: &[C64],
+        g: &mut ndarray::ArrayViewMut2<'_, f64>,
+        time: &mut [f64],
+        spec: &mut [C64],
+        fft: &mut [C64],
+    ) {
         let scale = 1.0 / self.f as f64;
         for a in 0..self.k {
-            sc.spec.iter_mut().for_each(|v| *v = C64::new(0.0, 0.0));
+            spec.iter_mut().for_each(|v| *v = C64::new(0.0, 0.0));
             for c in 0..self.p {
                 let d = &self.dhat[(a * self.p + c) * self.nf..(a * self.p + c + 1) * self.nf];
                 let rc = &r[c * self.nf..(c + 1) * self.nf];
                 for j in 0..self.nf {
-                    sc.spec[j] += d[j].conj() * rc[j];
+                    spec[j] += d[j].conj() * rc[j];
                 }
             }
-            sc.spec[0].im = 0.0;
+            spec[0].im = 0.0;
             if self.f.is_multiple_of(2) {
-                sc.spec[self.nf - 1].im = 0.0;
+                spec[self.nf - 1].im = 0.0;
             }
-            let _ = self
-                .inv
-                .process_with_scratch(&mut sc.spec, &mut sc.time, &mut sc.fft);
+            let _ = self.inv.process_with_scratch(spec, time, fft);
             let mut row = g.row_mut(a);
             for t in 0..self.tz {
-                row[t] = sc.time[t] * scale;
+                row[t] = time[t] * scale;
             }
         }
     }
@@ -332,6 +356,8 @@ struct Signal {
     yspec: Vec<C64>,
     z: Array2<f64>,
     w: Array2<f64>,
+    /// The next iterate, written each step and swapped with `z` (no allocation per step).
+    next: Array2<f64>,
     t: f64,
 }
 
@@ -355,12 +381,16 @@ impl FistaAlg {
     /// (F(z), dual objective) of one signal.
     fn primal_dual(&self, s: &Signal, sc: &mut Scratch, g: &mut Array2<f64>) -> (f64, f64) {
         self.op.forward(s.z.view(), sc);
-        // r' = y − Dz in the DFT domain
-        let r: Vec<C64> = s.yspec.iter().zip(&sc.sum).map(|(y, dz)| y - dz).collect();
-        let rr = self.op.inner(&r, &r);
+        // r' = y − Dz in the DFT domain, in place of Dz
+        sc.sum
+            .iter_mut()
+            .zip(&s.yspec)
+            .for_each(|(v, y)| *v = y - *v);
+        let rr = self.op.inner(&sc.sum, &sc.sum);
         let l1: f64 = s.z.iter().map(|v| v.abs()).sum();
         let primal = 0.5 * rr + self.lambda * l1;
-        self.op.adjoint(&r, &mut g.view_mut(), sc);
+        let yr = self.op.inner(&s.yspec, &sc.sum);
+        self.op.adjoint_of_sum(&mut g.view_mut(), sc);
         let top = if self.nonneg {
             g.iter().fold(0.0f64, |m, v| m.max(*v))
         } else {
@@ -372,7 +402,6 @@ impl FistaAlg {
             1.0
         };
         // ½‖y‖² − ½‖y − s r'‖² = s⟨y, r'⟩ − ½ s²‖r'‖²
-        let yr = self.op.inner(&s.yspec, &r);
         let dual = scale * yr - 0.5 * scale * scale * rr;
         (primal, dual)
     }
@@ -409,36 +438,41 @@ impl Iterative for FistaAlg {
             || (op.scratch(), Array2::zeros((k, tz))),
             |(sc, g), s| {
                 op.forward(s.w.view(), sc);
-                let r: Vec<C64> = sc.sum.iter().zip(&s.yspec).map(|(dz, y)| dz - y).collect();
-                op.adjoint(&r, &mut g.view_mut(), sc);
-                // z⁺ = prox(w − g/L), then momentum with gradient restart
-                let mut znew = s.w.clone();
-                Zip::from(&mut znew).and(&*g).for_each(|x, &gi| {
-                    let v = *x - step * gi;
-                    *x = if nonneg {
-                        (v - thr).max(0.0)
-                    } else {
-                        v.signum() * (v.abs() - thr).max(0.0)
-                    };
-                });
+                // r = Dw − y in place of Dw
+                sc.sum.iter_mut().zip(&s.yspec).for_each(|(v, y)| *v -= y);
+                op.adjoint_of_sum(&mut g.view_mut(), sc);
+                // z⁺ = prox(w − g/L) into the signal's spare buffer, then momentum with gradient
+                // restart
+                let Signal { z, w, next, t, .. } = s;
+                Zip::from(&mut *next)
+                    .and(&*w)
+                    .and(&*g)
+                    .for_each(|x, &wi, &gi| {
+                        let v = wi - step * gi;
+                        *x = if nonneg {
+                            (v - thr).max(0.0)
+                        } else {
+                            v.signum() * (v.abs() - thr).max(0.0)
+                        };
+                    });
                 let mut restart = 0.0;
-                Zip::from(&znew)
-                    .and(&s.z)
-                    .and(&s.w)
-                    .for_each(|&zn, &zo, &w| restart += (zn - zo) * (w - zn));
+                Zip::from(&*next)
+                    .and(&*z)
+                    .and(&*w)
+                    .for_each(|&zn, &zo, &wi| restart += (zn - zo) * (wi - zn));
                 if restart > 0.0 {
-                    s.t = 1.0;
-                    s.w.assign(&znew);
+                    *t = 1.0;
+                    w.assign(next);
                 } else {
-                    let tn = 0.5 * (1.0 + (1.0 + 4.0 * s.t * s.t).sqrt());
-                    let beta = (s.t - 1.0) / tn;
-                    Zip::from(&mut s.w)
-                        .and(&znew)
-                        .and(&s.z)
-                        .for_each(|w, &zn, &zo| *w = zn + beta * (zn - zo));
-                    s.t = tn;
+                    let tn = 0.5 * (1.0 + (1.0 + 4.0 * *t * *t).sqrt());
+                    let beta = (*t - 1.0) / tn;
+                    Zip::from(&mut *w)
+                        .and(&*next)
+                        .and(&*z)
+                        .for_each(|wi, &zn, &zo| *wi = zn + beta * (zn - zo));
+                    *t = tn;
                 }
-                s.z = znew;
+                std::mem::swap(z, next);
             },
         );
         st.iter += 1;
@@ -521,6 +555,7 @@ impl ConvFista {
             sig.push(Signal {
                 yspec: op.signal_spectrum(yi, &mut sc),
                 w: z.clone(),
+                next: Array2::zeros((k, tz)),
                 z,
                 t: 1.0,
             });
@@ -543,7 +578,10 @@ impl ConvFista {
         let stop = Stop::iters(self.max_iters);
         let (mut state, info) =
             iter::run(&mut alg, state, &stop, Schedule::Never, &mut NoObserver)?;
-        alg.evaluate(&mut state);
+        // the gap at the final iterate (already current when the last step evaluated it)
+        if !state.iter.is_multiple_of(alg.check_every) {
+            alg.evaluate(&mut state);
+        }
         let mut acts = Array3::zeros((n, k, tz));
         for (i, s) in state.sig.into_iter().enumerate() {
             acts.index_axis_mut(Axis(0), i).assign(&s.z);

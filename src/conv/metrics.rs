@@ -11,7 +11,7 @@
 //! the spatial patterns u are compared by |cos| and the waveforms v up to shift, each on the matching
 //! of the full atoms.
 
-use super::problem::shift_correlation;
+use super::problem::{shift_correlation, unit};
 use crate::error::{Error, Result, ensure};
 use ndarray::{Array2, ArrayView2, ArrayView3, Axis};
 
@@ -43,21 +43,6 @@ impl ConvRecovery {
     }
 }
 
-fn unit(a: ArrayView2<'_, f64>, what: &'static str, j: usize) -> Result<Array2<f64>> {
-    let nn = a.iter().map(|v| v * v).sum::<f64>().sqrt();
-    ensure!(
-        nn.is_finite() && (nn > 0.0 || what == "estimate"),
-        what,
-        format!("atom {j} of norm {nn}"),
-        "non-zero, finite atoms"
-    );
-    Ok(if nn > 0.0 {
-        a.mapv(|v| v / nn)
-    } else {
-        a.to_owned()
-    })
-}
-
 /// Match estimated atoms `estimate` (K' × P × L') to the true `truth` (K × P × L) up to shift, sign
 /// and permutation (module doc).
 ///
@@ -77,10 +62,10 @@ pub fn conv_recovery(
         ));
     }
     let a: Vec<Array2<f64>> = (0..k)
-        .map(|j| unit(truth.index_axis(Axis(0), j), "truth", j))
+        .map(|j| unit(truth.index_axis(Axis(0), j), "truth", j, false))
         .collect::<Result<_>>()?;
     let b: Vec<Array2<f64>> = (0..kp)
-        .map(|j| unit(estimate.index_axis(Axis(0), j), "estimate", j))
+        .map(|j| unit(estimate.index_axis(Axis(0), j), "estimate", j, true))
         .collect::<Result<_>>()?;
     let mut score = Array2::zeros((k, kp));
     let mut best_lag = vec![vec![(0isize, 1.0f64); kp]; k];
@@ -158,11 +143,11 @@ pub fn rank1_scores(
     let (mut su, mut sv) = (vec![0.0; k], vec![0.0; k]);
     for (i, j) in rec.matching_index.iter().enumerate() {
         let Some(j) = *j else { continue };
-        let ua = unit(u.row(i).insert_axis(Axis(0)), "truth", i)?;
-        let ub = unit(u_hat.row(j).insert_axis(Axis(0)), "estimate", j)?;
+        let ua = unit(u.row(i).insert_axis(Axis(0)), "truth", i, false)?;
+        let ub = unit(u_hat.row(j).insert_axis(Axis(0)), "estimate", j, true)?;
         su[i] = ua.row(0).dot(&ub.row(0)).abs().min(1.0);
-        let va = unit(v.row(i).insert_axis(Axis(0)), "truth", i)?;
-        let vb = unit(v_hat.row(j).insert_axis(Axis(0)), "estimate", j)?;
+        let va = unit(v.row(i).insert_axis(Axis(0)), "truth", i, false)?;
+        let vb = unit(v_hat.row(j).insert_axis(Axis(0)), "estimate", j, true)?;
         sv[i] = shift_correlation(va.view(), vb.view())?
             .iter()
             .fold(0.0f64, |m, x| m.max(x.abs()))

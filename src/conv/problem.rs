@@ -436,6 +436,30 @@ fn norm(a: ArrayView2<'_, f64>) -> f64 {
     a.iter().map(|v| v * v).sum::<f64>().sqrt()
 }
 
+/// `a` divided by its Frobenius norm (a zero `a` as is when `allow_zero`).
+///
+/// # Errors
+/// A non-finite norm, or a zero one unless `allow_zero`, naming atom `j` of `what`.
+pub(super) fn unit(
+    a: ArrayView2<'_, f64>,
+    what: &'static str,
+    j: usize,
+    allow_zero: bool,
+) -> Result<Array2<f64>> {
+    let nn = norm(a);
+    ensure!(
+        nn.is_finite() && (nn > 0.0 || allow_zero),
+        what,
+        format!("atom {j} of norm {nn}"),
+        "non-zero, finite atoms"
+    );
+    Ok(if nn > 0.0 {
+        a.mapv(|v| v / nn)
+    } else {
+        a.to_owned()
+    })
+}
+
 fn normalize(mut a: ndarray::ArrayViewMut2<'_, f64>) {
     let nn = norm(a.view());
     if nn > 0.0 {
@@ -557,18 +581,9 @@ pub fn shift_correlation(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Resu
 /// A zero or non-finite atom.
 pub fn shift_coherence(d: ArrayView3<'_, f64>) -> Result<f64> {
     let k = d.len_of(Axis(0));
-    let mut unit = Vec::with_capacity(k);
-    for j in 0..k {
-        let a = d.index_axis(Axis(0), j);
-        let nn = norm(a);
-        ensure!(
-            nn.is_finite() && nn > 0.0,
-            "atom",
-            format!("atom {j} of norm {nn}"),
-            "non-zero, finite atoms"
-        );
-        unit.push(a.mapv(|v| v / nn));
-    }
+    let unit: Vec<Array2<f64>> = (0..k)
+        .map(|j| unit(d.index_axis(Axis(0), j), "atom", j, false))
+        .collect::<Result<_>>()?;
     let mut mu: f64 = 0.0;
     for i in 0..k {
         for j in i..k {
