@@ -14,6 +14,7 @@
 #![doc = include_str!("../docs/methods.md")]
 
 use crate::code::{CoderSpec, SparseCoder};
+use crate::conv::{ConvCoder, ConvCoderSpec, ConvLearner, ConvLearnerSpec};
 use crate::error::{Error, Result};
 use crate::learn::{DictionaryLearner, Init, LearnerSpec};
 pub use crate::spec::Context;
@@ -27,6 +28,27 @@ pub enum Kind {
     Coder,
     /// A dictionary learner (measured by dictionary recovery).
     Learner,
+    /// A convolutional sparse coder (`dictlab conv encode`).
+    ConvCoder,
+    /// A convolutional dictionary learner (`dictlab conv learn`).
+    ConvLearner,
+}
+
+impl Kind {
+    /// Whether the method works on convolutional problems (3-D arrays; `dictlab conv`), which
+    /// dense sweep plans do not hold.
+    pub fn is_conv(self) -> bool {
+        matches!(self, Kind::ConvCoder | Kind::ConvLearner)
+    }
+    /// Lower-case name, as `dictlab methods` and docs/methods.md write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Coder => "coder",
+            Kind::Learner => "learner",
+            Kind::ConvCoder => "convolutional coder",
+            Kind::ConvLearner => "convolutional learner",
+        }
+    }
 }
 
 /// One registered method: a coder's or a learner's spec.
@@ -36,6 +58,10 @@ pub enum Method {
     Coder(&'static CoderSpec),
     /// A dictionary learner.
     Learner(&'static LearnerSpec),
+    /// A convolutional sparse coder.
+    ConvCoder(&'static ConvCoderSpec),
+    /// A convolutional dictionary learner.
+    ConvLearner(&'static ConvLearnerSpec),
 }
 
 /// Every method, in the order `dictlab methods` lists them. **Adding a method is one line here.**
@@ -62,6 +88,9 @@ pub const METHODS: &[Method] = &[
     Method::Learner(&crate::neural::learners::SAE_SPEC),
     Method::Learner(&crate::neural::learners::UNROLLED_SPEC),
     Method::Learner(&crate::neural::learners::LISTA_DL_SPEC),
+    Method::ConvCoder(&crate::conv::csc::SPEC),
+    Method::ConvCoder(&crate::conv::lgcd::SPEC),
+    Method::ConvLearner(&crate::conv::cdl::SPEC),
 ];
 
 impl Method {
@@ -70,6 +99,8 @@ impl Method {
         match self {
             Method::Coder(s) => s.name,
             Method::Learner(s) => s.name,
+            Method::ConvCoder(s) => s.name,
+            Method::ConvLearner(s) => s.name,
         }
     }
     /// Coder or learner.
@@ -77,6 +108,8 @@ impl Method {
         match self {
             Method::Coder(_) => Kind::Coder,
             Method::Learner(_) => Kind::Learner,
+            Method::ConvCoder(_) => Kind::ConvCoder,
+            Method::ConvLearner(_) => Kind::ConvLearner,
         }
     }
     /// One line: what the method is.
@@ -84,6 +117,8 @@ impl Method {
         match self {
             Method::Coder(s) => s.summary,
             Method::Learner(s) => s.summary,
+            Method::ConvCoder(s) => s.summary,
+            Method::ConvLearner(s) => s.summary,
         }
     }
     /// Which side of the benchmark it is on.
@@ -91,6 +126,8 @@ impl Method {
         match self {
             Method::Coder(s) => s.family,
             Method::Learner(s) => s.family,
+            Method::ConvCoder(s) => s.family,
+            Method::ConvLearner(s) => s.family,
         }
     }
     /// Every parameter it takes (a learner's own, then `init`, `init_dist`; every method's last
@@ -105,6 +142,9 @@ impl Method {
                 .chain(crate::learn::INIT_PARAMS.iter())
                 .chain(track)
                 .collect(),
+            // no sweep plan holds them yet, so no `track` either
+            Method::ConvCoder(s) => s.params.iter().collect(),
+            Method::ConvLearner(s) => s.params.iter().collect(),
         }
     }
     /// The parameter `key`, if the method takes it.
@@ -120,6 +160,8 @@ impl Method {
         match self {
             Method::Coder(s) => s.budget,
             Method::Learner(s) => s.budget,
+            Method::ConvCoder(s) => s.budget,
+            Method::ConvLearner(s) => s.budget,
         }
     }
     /// `params` validated against this method's declared parameters.
@@ -253,7 +295,7 @@ pub fn params_from_flags(
 pub fn build_coder(name: &str, params: &[(String, Value)]) -> Result<Box<dyn SparseCoder>> {
     match build(name, params, &Context::default())? {
         Built::Coder(c) => Ok(c),
-        Built::Learner(..) => Err(Error::invalid("method", name, "a sparse coder")),
+        _ => Err(Error::invalid("method", name, "a sparse coder")),
     }
 }
 
@@ -268,7 +310,7 @@ pub fn build_learner(
 ) -> Result<(Box<dyn DictionaryLearner>, Init)> {
     match build(name, params, ctx)? {
         Built::Learner(l, init) => Ok((l, init)),
-        Built::Coder(_) => Err(Error::invalid("method", name, "a dictionary learner")),
+        _ => Err(Error::invalid("method", name, "a dictionary learner")),
     }
 }
 
@@ -278,6 +320,40 @@ pub enum Built {
     Coder(Box<dyn SparseCoder>),
     /// A learner and its initialization.
     Learner(Box<dyn DictionaryLearner>, Init),
+    /// A convolutional sparse coder.
+    ConvCoder(Box<dyn ConvCoder>),
+    /// A convolutional dictionary learner (its start is in its parameters).
+    ConvLearner(Box<dyn ConvLearner>),
+}
+
+/// [`build`] for a method that must be a convolutional coder.
+///
+/// # Errors
+/// As [`build`]; another kind's name.
+pub fn build_conv_coder(name: &str, params: &[(String, Value)]) -> Result<Box<dyn ConvCoder>> {
+    match build(name, params, &Context::default())? {
+        Built::ConvCoder(c) => Ok(c),
+        _ => Err(Error::invalid(
+            "method",
+            name,
+            "a convolutional coder (`dictlab methods` lists them)",
+        )),
+    }
+}
+
+/// [`build`] for a method that must be a convolutional learner.
+///
+/// # Errors
+/// As [`build`]; another kind's name.
+pub fn build_conv_learner(name: &str, params: &[(String, Value)]) -> Result<Box<dyn ConvLearner>> {
+    match build(name, params, &Context::default())? {
+        Built::ConvLearner(l) => Ok(l),
+        _ => Err(Error::invalid(
+            "method",
+            name,
+            "a convolutional learner (`dictlab methods` lists them)",
+        )),
+    }
 }
 
 /// Build method `name` with `params` for an instance described by `ctx`.
@@ -294,6 +370,8 @@ pub fn build(name: &str, params: &[(String, Value)], ctx: &Context<'_>) -> Resul
             (s.build)(&p, ctx)?,
             crate::learn::init_from_params(&p, ctx)?,
         ),
+        Method::ConvCoder(s) => Built::ConvCoder((s.build)(&p, ctx)?),
+        Method::ConvLearner(s) => Built::ConvLearner((s.build)(&p, ctx)?),
     })
 }
 
@@ -348,10 +426,7 @@ pub fn methods_markdown() -> String {
         "<!-- generated by `dictlab methods --markdown` from the specs (src/spec.rs); do not edit -->\n\n",
     );
     for m in METHODS {
-        let kind = match m.kind() {
-            Kind::Coder => "coder",
-            Kind::Learner => "learner",
-        };
+        let kind = m.kind().as_str();
         s.push_str(&format!(
             "### `{}` ({kind})\n\n{}\n\n",
             m.name(),

@@ -495,6 +495,9 @@ fn hostile_value(key: &str) -> BoxedStrategy<Value> {
         "network" => prop::sample::select(vec!["slista", "lista", "x"])
             .prop_map(Value::from)
             .boxed(),
+        "csc" => prop::sample::select(vec!["fista", "lgcd", "x"])
+            .prop_map(Value::from)
+            .boxed(),
         "sphere_solver" => prop::sample::select(vec!["power", "rgd", "x"])
             .prop_map(Value::from)
             .boxed(),
@@ -581,6 +584,16 @@ proptest! {
             Ok(Built::Learner(l, init)) => {
                 if let Ok(out) = no_panic(name, || l.learn(inst.y.view(), 6, &init, seed)) {
                     prop_assert_eq!(out.dict.dim(), (4, 6));
+                }
+            }
+            Ok(Built::ConvCoder(c)) => {
+                let ci = dictlab::conv::ConvSpec::new(2, 1, 30, 2, 5).theta(0.1).sample(seed).unwrap();
+                let _ = no_panic(name, || c.encode(ci.atoms.view(), ci.y.view(), dictlab::conv::Boundary::Valid, None));
+            }
+            Ok(Built::ConvLearner(l)) => {
+                let ci = dictlab::conv::ConvSpec::new(2, 1, 30, 2, 5).theta(0.1).sample(seed).unwrap();
+                if let Ok(out) = no_panic(name, || l.learn_observed(ci.y.view(), 2, 5, dictlab::conv::Boundary::Valid, None, seed, dictlab::iter::Schedule::Never, &mut dictlab::iter::NoObserver)) {
+                    prop_assert_eq!(out.state.atoms.dim(), (2, 1, 5));
                 }
             }
             Err(e) => {

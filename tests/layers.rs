@@ -527,7 +527,8 @@ fn every_source_file_is_declared_by_its_parent() {
     assert!(missing.is_empty(), "{}", missing.join("\n"));
 }
 
-/// Every method spec in `src/` is registered: a `pub const …SPEC: LearnerSpec | CoderSpec` that
+/// Every method spec in `src/` is registered: a `pub const …SPEC: LearnerSpec | CoderSpec |
+/// ConvLearnerSpec | ConvCoderSpec` that
 /// `registry::METHODS` does not list is a method no plan, CLI or report can reach.
 #[test]
 fn every_method_spec_is_registered() {
@@ -548,17 +549,16 @@ fn every_method_spec_is_registered() {
                 (_, Tok::Punct('=')),
             ] = w
                 && c == "const"
-                && (ty == "LearnerSpec" || ty == "CoderSpec")
+                && matches!(
+                    ty.as_str(),
+                    "LearnerSpec" | "CoderSpec" | "ConvLearnerSpec" | "ConvCoderSpec"
+                )
             {
                 specs += 1;
                 let module: Vec<String> = module_path(&src, f);
                 let path = format!("crate::{}::{name}", module.join("::"));
                 if !registry.contains(&path) {
-                    let kind = if ty == "LearnerSpec" {
-                        "Learner"
-                    } else {
-                        "Coder"
-                    };
+                    let kind = ty.strip_suffix("Spec").unwrap_or(ty);
                     unregistered.push(format!(
                         "{}: add `Method::{kind}(&{path}),` to registry::METHODS",
                         f.strip_prefix(&src).unwrap().display()

@@ -5,6 +5,7 @@ mod common;
 
 use common::dictlab;
 use dictlab::code::{Omp, SparseCoder};
+use dictlab::conv::Boundary;
 use dictlab::learn::{self as dl, DictionaryLearner, Init};
 use dictlab::neural::learners::{ListaLearner, ReluAeLearner, SaeLearner, UnrolledLearner};
 use dictlab::registry::{self, Built, Context, Kind, METHODS, Method};
@@ -42,7 +43,41 @@ fn run(built: Built, inst: &Instance) -> (String, Array2<f64>) {
             l.name(),
             l.learn(inst.y.view(), 6, &init, SEED).unwrap().dict,
         ),
+        Built::ConvCoder(c) => {
+            let ci = conv_instance();
+            let z = c
+                .encode(ci.atoms.view(), ci.y.view(), Boundary::Valid, None)
+                .unwrap()
+                .acts;
+            let (n, k, t) = z.dim();
+            (c.name(), z.into_shape_with_order((n, k * t)).unwrap())
+        }
+        Built::ConvLearner(l) => {
+            let ci = conv_instance();
+            let d = l
+                .learn_observed(
+                    ci.y.view(),
+                    2,
+                    5,
+                    Boundary::Valid,
+                    None,
+                    SEED,
+                    dictlab::iter::Schedule::Never,
+                    &mut dictlab::iter::NoObserver,
+                )
+                .unwrap()
+                .state
+                .atoms;
+            (l.name(), d.into_shape_with_order((2, 5)).unwrap())
+        }
     }
+}
+
+fn conv_instance() -> dictlab::conv::ConvInstance {
+    dictlab::conv::ConvSpec::new(3, 1, 60, 2, 5)
+        .theta(0.05)
+        .sample(3)
+        .unwrap()
 }
 
 fn bits(a: &Array2<f64>) -> Vec<u64> {

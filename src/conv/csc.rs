@@ -24,6 +24,7 @@
 //! * Wohlberg (2016), "Efficient algorithms for convolutional sparse representations", IEEE TIP
 //!   25(1), eq. (2) (the problem; sporco's `ConvBPDN`).
 
+use super::ConvCoderSpec;
 use super::problem::Boundary;
 use crate::error::{Error, Result, ensure};
 use crate::iter::{self, Criterion, Iterative, NoObserver, Record, Schedule, Stop, Termination};
@@ -33,7 +34,7 @@ use realfft::num_complex::Complex;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 use std::sync::Arc;
 
-type C64 = Complex<f64>;
+pub(super) type C64 = Complex<f64>;
 
 /// The smallest n' ≥ n whose only prime factors are 2, 3 and 5 (fast FFT lengths).
 pub fn fast_len(n: usize) -> usize {
@@ -247,7 +248,7 @@ impl ConvOp {
 
     /// `g` ← Dᵀ r with r the spectrum held in `sc.sum` (what [`ConvOp::forward`] filled, turned into
     /// a residual in place): no copy of the residual.
-    fn adjoint_of_sum(&self, g: &mut ndarray::ArrayViewMut2<'_, f64>, sc: &mut Scratch) {
+    pub(super) fn adjoint_of_sum(&self, g: &mut ndarray::ArrayViewMut2<'_, f64>, sc: &mut Scratch) {
         let Scratch {
             time,
             spec,
@@ -334,6 +335,31 @@ crate::declare_method! {
     }
 }
 
+/// The registry entry of [`ConvFista`].
+pub const SPEC: ConvCoderSpec = ConvCoderSpec {
+    name: "conv_fista",
+    family: crate::spec::Family::Coder,
+    summary: "Convolutional FISTA (Beck & Teboulle 2009) with FFT products and gradient restart; stops on the Lasso duality gap",
+    params: ConvFista::PARAMS,
+    budget: crate::spec::Budget::None,
+    build: |p, ctx| Ok(Box::new(ConvFista::from_params(p, ctx)?)),
+};
+
+impl super::ConvCoder for ConvFista {
+    fn name(&self) -> String {
+        format!("conv_fista[lambda={}]", self.lambda)
+    }
+    fn encode(
+        &self,
+        d: ArrayView3<'_, f64>,
+        y: ArrayView3<'_, f64>,
+        boundary: Boundary,
+        warm: Option<ArrayView3<'_, f64>>,
+    ) -> Result<ConvEncoding> {
+        ConvFista::encode(self, d, y, boundary, warm)
+    }
+}
+
 /// Activations and diagnostics of a convolutional coder.
 #[derive(Clone, Debug)]
 pub struct ConvEncoding {
@@ -377,33 +403,49 @@ struct FistaAlg {
     tol: f64,
 }
 
+/// (F(z), the Lasso dual objective at the scaled residual) of one signal with spectrum `yspec`
+/// and activations `z` (K × T_z): the duality gap is their difference (module doc). `g` (K × T_z)
+/// is scratch.
+pub(super) fn primal_dual(
+    op: &ConvOp,
+    lambda: f64,
+    nonneg: bool,
+    yspec: &[C64],
+    z: ndarray::ArrayView2<'_, f64>,
+    sc: &mut Scratch,
+    g: &mut Array2<f64>,
+) -> (f64, f64) {
+    op.forward(z, sc);
+    // r' = y − Dz in the DFT domain, in place of Dz
+    sc.sum.iter_mut().zip(yspec).for_each(|(v, y)| *v = y - *v);
+    let rr = op.inner(&sc.sum, &sc.sum);
+    let l1: f64 = z.iter().map(|v| v.abs()).sum();
+    let primal = 0.5 * rr + lambda * l1;
+    let yr = op.inner(yspec, &sc.sum);
+    op.adjoint_of_sum(&mut g.view_mut(), sc);
+    let top = if nonneg {
+        g.iter().fold(0.0f64, |m, v| m.max(*v))
+    } else {
+        g.iter().fold(0.0f64, |m, v| m.max(v.abs()))
+    };
+    let scale = if top > lambda { lambda / top } else { 1.0 };
+    // ½‖y‖² − ½‖y − s r'‖² = s⟨y, r'⟩ − ½ s²‖r'‖²
+    let dual = scale * yr - 0.5 * scale * scale * rr;
+    (primal, dual)
+}
+
 impl FistaAlg {
     /// (F(z), dual objective) of one signal.
     fn primal_dual(&self, s: &Signal, sc: &mut Scratch, g: &mut Array2<f64>) -> (f64, f64) {
-        self.op.forward(s.z.view(), sc);
-        // r' = y − Dz in the DFT domain, in place of Dz
-        sc.sum
-            .iter_mut()
-            .zip(&s.yspec)
-            .for_each(|(v, y)| *v = y - *v);
-        let rr = self.op.inner(&sc.sum, &sc.sum);
-        let l1: f64 = s.z.iter().map(|v| v.abs()).sum();
-        let primal = 0.5 * rr + self.lambda * l1;
-        let yr = self.op.inner(&s.yspec, &sc.sum);
-        self.op.adjoint_of_sum(&mut g.view_mut(), sc);
-        let top = if self.nonneg {
-            g.iter().fold(0.0f64, |m, v| m.max(*v))
-        } else {
-            g.iter().fold(0.0f64, |m, v| m.max(v.abs()))
-        };
-        let scale = if top > self.lambda {
-            self.lambda / top
-        } else {
-            1.0
-        };
-        // ½‖y‖² − ½‖y − s r'‖² = s⟨y, r'⟩ − ½ s²‖r'‖²
-        let dual = scale * yr - 0.5 * scale * scale * rr;
-        (primal, dual)
+        primal_dual(
+            &self.op,
+            self.lambda,
+            self.nonneg,
+            &s.yspec,
+            s.z.view(),
+            sc,
+            g,
+        )
     }
 
     fn evaluate(&self, st: &mut FistaState) {

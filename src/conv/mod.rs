@@ -30,11 +30,64 @@
 //! * Qu, Zhai, Li, Zhang, Zhu, Wright (2020), "Geometric analysis of nonconvex optimization landscapes
 //!   for overcomplete learning", arXiv 1912.02427, §convolutional (circular model).
 
+pub mod cdl;
 pub mod csc;
+pub mod lgcd;
 pub mod metrics;
 pub mod problem;
 
+use crate::error::Result;
+use crate::iter::{Observer, Schedule};
+use ndarray::ArrayView3;
+
+/// A convolutional sparse coder: activations of signals on fixed atoms.
+pub trait ConvCoder: Send + Sync {
+    /// Parametrised name, e.g. `conv_fista[lambda=0.1]`.
+    fn name(&self) -> String;
+    /// Code `y` (N × P × T) on atoms `d` (K × P × L) from zero or from `warm` (N × K × T_z).
+    ///
+    /// # Errors
+    /// Parameters out of range, mismatched shapes, non-finite inputs.
+    fn encode(
+        &self,
+        d: ArrayView3<'_, f64>,
+        y: ArrayView3<'_, f64>,
+        boundary: Boundary,
+        warm: Option<ArrayView3<'_, f64>>,
+    ) -> Result<ConvEncoding>;
+}
+
+/// A convolutional dictionary learner.
+pub trait ConvLearner: Send + Sync {
+    /// Parametrised name.
+    fn name(&self) -> String;
+    /// Learn `n_atoms` atoms of length `atom_len` from `y` (N × P × T), from `init_atoms`
+    /// (K × P × L) when given, observing the state on `schedule`.
+    ///
+    /// # Errors
+    /// Parameters out of range, atoms longer than the signals, bad signals or start.
+    #[allow(clippy::too_many_arguments)]
+    fn learn_observed(
+        &self,
+        y: ArrayView3<'_, f64>,
+        n_atoms: usize,
+        atom_len: usize,
+        boundary: Boundary,
+        init_atoms: Option<ArrayView3<'_, f64>>,
+        seed: u64,
+        schedule: Schedule,
+        obs: &mut dyn Observer<ConvLearnState>,
+    ) -> Result<ConvLearned>;
+}
+
+/// The registry entry of a convolutional coder.
+pub type ConvCoderSpec = crate::spec::MethodSpec<Box<dyn ConvCoder>>;
+/// The registry entry of a convolutional learner.
+pub type ConvLearnerSpec = crate::spec::MethodSpec<Box<dyn ConvLearner>>;
+
+pub use cdl::{ConvAltMin, ConvInit, ConvLearnState, ConvLearned, LagStats};
 pub use csc::{ConvEncoding, ConvFista, ConvOp};
+pub use lgcd::ConvLgcd;
 
 pub use metrics::{ConvRecovery, activation_f1, conv_recovery};
 pub use problem::{

@@ -44,6 +44,45 @@ pub fn read_matrix(path: impl AsRef<Path>, what: &'static str) -> Result<Array2<
     Ok(a)
 }
 
+/// Read a 3-D `.npy` file (convolutional atoms K × P × L, signals N × P × T, activations
+/// N × K × T_z), as [`read_matrix`] reads a 2-D one.
+///
+/// # Errors
+/// As [`read_matrix`], for rank 3 (a 2-D array's error says how to add the channel axis).
+pub fn read_array3(path: impl AsRef<Path>, what: &'static str) -> Result<ndarray::Array3<f64>> {
+    let path = path.as_ref();
+    let a = if path.as_os_str() == "-" {
+        npy::read_3d(
+            &mut std::io::stdin().lock(),
+            Path::new("<stdin>"),
+            what,
+            None,
+        )?
+    } else {
+        let f = std::fs::File::open(path).map_err(|e| file_err("read", path, e))?;
+        let len = f
+            .metadata()
+            .ok()
+            .filter(|m| m.file_type().is_file())
+            .map(|m| m.len());
+        npy::read_3d(&mut std::io::BufReader::new(f), path, what, len)?
+    };
+    // as a 2-D view: row = first index, col = flat index over the last two
+    let (d0, d1, d2) = a.dim();
+    if let Ok(flat) = a.view().into_shape_with_order((d0, d1 * d2)) {
+        check_finite(what, flat)?;
+    }
+    Ok(a)
+}
+
+/// Write a 3-D float64 `.npy` file (version 1.0, C order), atomically.
+///
+/// # Errors
+/// I/O errors, naming the path.
+pub fn write_array3(path: impl AsRef<Path>, a: &ndarray::Array3<f64>) -> Result<()> {
+    write_bytes(path.as_ref(), &npy::to_bytes_nd(a.view().into_dyn()))
+}
+
 /// Write a 2-D float64 `.npy` file (version 1.0, C order), atomically.
 ///
 /// # Errors

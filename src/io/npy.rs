@@ -311,35 +311,74 @@ pub fn read_2d(
     what: &str,
     file_len: Option<u64>,
 ) -> Result<Array2<f64>> {
+    read_nd(r, path, what, file_len, 2)?
+        .into_dimensionality::<ndarray::Ix2>()
+        .map_err(|e| Error::Format {
+            path: path.to_path_buf(),
+            expected: format!("a 2-D array for the {what}"),
+            detail: e.to_string(),
+        })
+}
+
+/// Read a 3-D float array (convolutional atoms K × P × L, signals N × P × T, activations
+/// N × K × T_z), as [`read_2d`] does a 2-D one.
+///
+/// # Errors
+/// As [`read_2d`], with rank 3.
+pub fn read_3d(
+    r: &mut impl Read,
+    path: &Path,
+    what: &str,
+    file_len: Option<u64>,
+) -> Result<ndarray::Array3<f64>> {
+    read_nd(r, path, what, file_len, 3)?
+        .into_dimensionality::<ndarray::Ix3>()
+        .map_err(|e| Error::Format {
+            path: path.to_path_buf(),
+            expected: format!("a 3-D array for the {what}"),
+            detail: e.to_string(),
+        })
+}
+
+/// Read a float array of rank `rank` (see [`read_2d`]).
+fn read_nd(
+    r: &mut impl Read,
+    path: &Path,
+    what: &str,
+    file_len: Option<u64>,
+    rank: usize,
+) -> Result<ndarray::ArrayD<f64>> {
     let bad = |expected: String, detail: String| Error::Format {
         path: path.to_path_buf(),
         expected,
         detail,
     };
     let fix = "in numpy: np.save(path, a.astype(np.float64))";
-    let h = read_header(r).map_err(|e| bad(format!("a 2-D float64 .npy array ({fix})"), e))?;
+    let h = read_header(r).map_err(|e| bad(format!("a {rank}-D float64 .npy array ({fix})"), e))?;
     let dtype = h.dtype.clone().map_err(|d| {
         bad(
             format!("float64 or float32 data for the {what} ({fix})"),
             format!("dtype {d}"),
         )
     })?;
-    let [rows, cols] = h.shape[..] else {
-        let hint = if h.shape.len() == 1 {
+    if h.shape.len() != rank {
+        let hint = if rank == 2 && h.shape.len() == 1 {
             "; for a vector save a[:, None] (a column) or a[None, :] (a row)"
+        } else if rank == 3 && h.shape.len() == 2 {
+            "; one channel: save a[:, None, :] (N × 1 × T signals, K × 1 × L atoms)"
         } else {
             ""
         };
         return Err(bad(
-            format!("a 2-D array for the {what}{hint}"),
+            format!("a {rank}-D array for the {what}{hint}"),
             format!("shape {:?}", h.shape),
         ));
-    };
+    }
     let entries = h.entries();
     let need = entries.saturating_mul(dtype.size() as u128);
-    if rows
-        .checked_mul(cols)
-        .and_then(|e| e.checked_mul(8))
+    if h.shape
+        .iter()
+        .try_fold(8usize, |a, &d| a.checked_mul(d))
         .is_none()
     {
         return Err(bad(
@@ -415,10 +454,12 @@ pub fn read_2d(
             })
             .collect(),
     };
+    use ndarray::ShapeBuilder;
+    let dims = ndarray::IxDyn(&h.shape);
     let a = if h.fortran_order {
-        Array2::from_shape_vec((cols, rows), values).map(|t| t.reversed_axes())
+        ndarray::ArrayD::from_shape_vec(dims.f(), values)
     } else {
-        Array2::from_shape_vec((rows, cols), values)
+        ndarray::ArrayD::from_shape_vec(dims, values)
     };
     a.map(|a| a.as_standard_layout().into_owned())
         .map_err(|e| bad(format!("data matching shape {:?}", h.shape), e.to_string()))
@@ -426,12 +467,22 @@ pub fn read_2d(
 
 /// The bytes of a 2-D array as a version 1.0 `.npy` file (`<f8`, C order).
 pub fn to_bytes(a: &Array2<f64>) -> Vec<u8> {
-    let (r, c) = a.dim();
-    let dict = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': ({r}, {c}), }}");
+    to_bytes_nd(a.view().into_dyn())
+}
+
+/// The bytes of an array of any rank as a version 1.0 `.npy` file (`<f8`, C order).
+pub fn to_bytes_nd(a: ndarray::ArrayViewD<'_, f64>) -> Vec<u8> {
+    let dims: Vec<String> = a.shape().iter().map(|d| d.to_string()).collect();
+    let shape = if dims.len() == 1 {
+        format!("{},", dims[0])
+    } else {
+        dims.join(", ")
+    };
+    let dict = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': ({shape}), }}");
     // magic (6) + version (2) + length (2) + dict + padding + '\n' ≡ 0 mod 64
     let pad = (64 - (10 + dict.len() + 1) % 64) % 64;
     let header = format!("{dict}{}\n", " ".repeat(pad));
-    let mut out = Vec::with_capacity(10 + header.len() + 8 * r * c);
+    let mut out = Vec::with_capacity(10 + header.len() + 8 * a.len());
     out.extend_from_slice(b"\x93NUMPY\x01\x00");
     out.extend_from_slice(&(header.len() as u16).to_le_bytes());
     out.extend_from_slice(header.as_bytes());

@@ -203,6 +203,12 @@ fn run_checked(
     base.metrics
         .push(("k_hat".into(), k_hat.map_or(f64::NAN, |k| k as f64)));
     match built {
+        // refused when the plan is read; kept for plans built in code
+        Built::ConvCoder(_) | Built::ConvLearner(_) => Err(crate::error::Error::invalid(
+            "method",
+            method.name.clone(),
+            "a method for dense problems (convolutional methods run with `dictlab conv`)",
+        )),
         Built::Coder(coder) => {
             let t = Instant::now();
             let enc = coder.encode(inst.dict.view(), inst.y.view())?;

@@ -476,8 +476,18 @@ impl Src<'_> {
                 toml::Value::String(s) => s.clone(),
                 _ => return Err(src.err(name.1.span(), "method.name", "a string")),
             };
-            registry::lookup(&name_str)
+            let m = registry::lookup(&name_str)
                 .map_err(|e| src.err(name.1.span(), "method.name", e.to_string()))?;
+            if m.kind().is_conv() {
+                return Err(src.err(
+                    name.1.span(),
+                    "method.name",
+                    format!(
+                        "a method for dense problems: `{name_str}` is a {} (run it with `dictlab conv`; sweep plans of convolutional problems are not built yet)",
+                        m.kind().as_str()
+                    ),
+                ));
+            }
             let when = src.method_when(t, &name_str, keys)?;
             let variants = src.method_variants(t, &name_str)?;
             for params in variants {

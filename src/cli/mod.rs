@@ -15,6 +15,8 @@ use crate::io;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
+pub mod conv;
+
 /// dictlab: planted dictionary-recovery problems, methods and metrics.
 #[derive(Debug, Parser)]
 #[command(name = "dictlab", version, about)]
@@ -157,6 +159,9 @@ pub enum Command {
     Encode(EncodeArgs),
     /// Learn a dictionary from signals; write D.npy (n × m); with --truth print recovery metrics.
     Learn(LearnArgs),
+    /// Convolutional problems: `dictlab conv generate | encode | learn` (3-D .npy arrays).
+    #[command(subcommand)]
+    Conv(conv::ConvCommand),
     /// Run (or resume) a sweep plan into a results directory, in durable chunks.
     Sweep(SweepArgs),
     /// Finished runs of a results directory and the shards still to run (as an --array= list).
@@ -981,6 +986,7 @@ pub fn run(cli: Cli) -> Result<String> {
         Command::Generate(g) => generate(g),
         Command::Encode(e) => encode(e),
         Command::Learn(l) => learn(l),
+        Command::Conv(c) => conv::run(c),
         Command::Sweep(a) => sweep(a),
         Command::Status(a) => status(a),
         Command::Methods(a) => methods_text(&a),
@@ -1474,6 +1480,8 @@ fn methods_text(a: &MethodsArgs) -> Result<String> {
     let kind = |m: &crate::registry::Method| match m.kind() {
         Kind::Coder => "coder  ",
         Kind::Learner => "learner",
+        Kind::ConvCoder => "conv coder",
+        Kind::ConvLearner => "conv learner",
     };
     Ok(match a.name.as_deref() {
         Some(n) => {

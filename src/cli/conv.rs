@@ -1,0 +1,491 @@
+//! `dictlab conv generate | encode | learn`: the convolutional problems, coder and learner on
+//! the command line, exchanging 3-D `.npy` arrays with numpy (alphacsc's layout: atoms K × P × L,
+//! signals N × P × T, activations N × K × T_z).
+
+use super::{check_output_file, param_flags};
+use crate::conv::{AtomFamily, Boundary, ConvSpec, ConvValues, activation_f1, conv_recovery};
+use crate::error::{Error, Result, ensure};
+use crate::io;
+use crate::table::Value;
+use clap::{Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// `dictlab conv` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ConvCommand {
+    /// Draw a planted convolutional problem; write D.npy (K × P × L), Z.npy (N × K × T_z),
+    /// Y.npy (N × P × T) and spec.json (with the shift coherence μ_conv) to --out.
+    Generate(ConvGenerateArgs),
+    /// Convolutional sparse coding (FISTA with FFT products) of signals on atoms; write the
+    /// activations (N × K × T_z .npy).
+    Encode(ConvEncodeArgs),
+    /// Learn K atoms of length L from signals; write them (K × P × L .npy); with --truth print
+    /// recovery up to shift and sign.
+    Learn(ConvLearnArgs),
+}
+
+/// Edge convention.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BoundaryArg {
+    /// T_z = T − L + 1 (alphacsc).
+    Valid,
+    /// T_z = T, indices modulo T (sporco).
+    Circular,
+}
+
+impl From<BoundaryArg> for Boundary {
+    fn from(b: BoundaryArg) -> Self {
+        match b {
+            BoundaryArg::Valid => Boundary::Valid,
+            BoundaryArg::Circular => Boundary::Circular,
+        }
+    }
+}
+
+/// Law of the non-zero activations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ConvValuesArg {
+    /// Standard Gaussian.
+    Gaussian,
+    /// U[low, high], low > 0.
+    Nonneg,
+    /// ±U[low, high].
+    Signed,
+}
+
+/// Atom family.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FamilyArg {
+    /// Gaussian entries, normalised.
+    Gaussian,
+    /// Smooth Gabor-like waveforms.
+    Gabor,
+    /// Near-duplicate pairs: atom 2j+1 = atom 2j shifted by --pair-shift, perturbed.
+    ShiftedPairs,
+}
+
+/// `dictlab conv generate` flags.
+#[derive(Debug, clap::Args)]
+pub struct ConvGenerateArgs {
+    /// Signals N.
+    #[arg(long)]
+    pub signals: usize,
+    /// Channels P.
+    #[arg(long, default_value_t = 1)]
+    pub channels: usize,
+    /// Samples per signal T.
+    #[arg(long)]
+    pub times: usize,
+    /// Atoms K.
+    #[arg(long)]
+    pub atoms: usize,
+    /// Atom length L.
+    #[arg(long)]
+    pub atom_len: usize,
+    /// Activation rate θ per position, in (0, 1].
+    #[arg(long, default_value_t = 0.01)]
+    pub theta: f64,
+    /// Law of the non-zero activations.
+    #[arg(long, value_enum, default_value = "gaussian")]
+    pub values: ConvValuesArg,
+    /// Lower end of the uniform laws.
+    #[arg(long, default_value_t = 1.0)]
+    pub value_low: f64,
+    /// Upper end of the uniform laws.
+    #[arg(long, default_value_t = 2.0)]
+    pub value_high: f64,
+    /// Rank-1 atoms u vᵀ (alphacsc's multivariate model).
+    #[arg(long)]
+    pub rank1: bool,
+    /// Atom family.
+    #[arg(long, value_enum, default_value = "gaussian")]
+    pub family: FamilyArg,
+    /// Shift of the near-duplicate pairs (--family shifted-pairs).
+    #[arg(long, default_value_t = 1)]
+    pub pair_shift: usize,
+    /// Perturbation of the near-duplicate pairs (--family shifted-pairs).
+    #[arg(long, default_value_t = 0.1)]
+    pub pair_perturb: f64,
+    /// Edge convention.
+    #[arg(long, value_enum, default_value = "valid")]
+    pub boundary: BoundaryArg,
+    /// Minimum distance between two activations of one atom in a signal.
+    #[arg(long, default_value_t = 0)]
+    pub min_spacing: usize,
+    /// Gaussian noise standard deviation.
+    #[arg(long, conflicts_with = "snr_db")]
+    pub noise_sigma: Option<f64>,
+    /// Gaussian noise at this SNR (dB).
+    #[arg(long, allow_negative_numbers = true)]
+    pub snr_db: Option<f64>,
+    /// Seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Output directory (created if missing).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+impl ConvGenerateArgs {
+    /// The spec these flags describe.
+    pub fn spec(&self) -> ConvSpec {
+        let values = match self.values {
+            ConvValuesArg::Gaussian => ConvValues::Gaussian,
+            ConvValuesArg::Nonneg => ConvValues::NonNeg {
+                lo: self.value_low,
+                hi: self.value_high,
+            },
+            ConvValuesArg::Signed => ConvValues::Signed {
+                lo: self.value_low,
+                hi: self.value_high,
+            },
+        };
+        let family = match self.family {
+            FamilyArg::Gaussian => AtomFamily::Gaussian,
+            FamilyArg::Gabor => AtomFamily::Gabor,
+            FamilyArg::ShiftedPairs => AtomFamily::ShiftedPairs {
+                shift: self.pair_shift,
+                perturb: self.pair_perturb,
+            },
+        };
+        let mut s = ConvSpec::new(
+            self.signals,
+            self.channels,
+            self.times,
+            self.atoms,
+            self.atom_len,
+        )
+        .theta(self.theta)
+        .values(values)
+        .rank1(self.rank1)
+        .family(family)
+        .boundary(self.boundary.into())
+        .min_spacing(self.min_spacing);
+        if let Some(sigma) = self.noise_sigma {
+            s = s.noise_sigma(sigma);
+        }
+        if let Some(snr) = self.snr_db {
+            s = s.snr_db(snr);
+        }
+        s
+    }
+}
+
+/// `dictlab conv encode` flags.
+#[derive(Debug, clap::Args)]
+pub struct ConvEncodeArgs {
+    /// Coder (`dictlab methods NAME` lists its parameters).
+    #[arg(long, default_value = "conv_fista",
+          value_parser = super::method_values(crate::registry::Kind::ConvCoder))]
+    pub method: String,
+    /// Atoms (K × P × L .npy).
+    #[arg(long = "dict")]
+    pub dict: PathBuf,
+    /// Signals (N × P × T .npy).
+    #[arg(long)]
+    pub signals: PathBuf,
+    /// ℓ1 penalty λ.
+    #[arg(long = "lambda", conflicts_with = "reg")]
+    pub lambda: Option<f64>,
+    /// λ as a fraction of λ_max = max|Dᵀy| of these atoms and signals, in (0, 1).
+    #[arg(long)]
+    pub reg: Option<f64>,
+    /// Edge convention.
+    #[arg(long, value_enum, default_value = "valid")]
+    pub boundary: BoundaryArg,
+    /// Any other parameter of the coder, in plan spelling: `-p nonneg=true -p tol=1e-10`
+    /// (`dictlab methods conv_fista` lists them).
+    #[arg(short = 'p', long = "param", value_name = "KEY=VALUE")]
+    pub params: Vec<String>,
+    /// Output activations (N × K × T_z .npy).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// True activations (N × K × T_z .npy): print activation precision / recall / F1 (exact
+    /// positions, |ẑ| > 1e-3 · max|ẑ|).
+    #[arg(long)]
+    pub truth: Option<PathBuf>,
+    /// Encode this many times and report the fastest as `elapsed_s`.
+    #[arg(long, default_value_t = 1)]
+    pub repeat: usize,
+}
+
+/// `dictlab conv learn` flags.
+#[derive(Debug, clap::Args)]
+pub struct ConvLearnArgs {
+    /// Signals (N × P × T .npy).
+    #[arg(long)]
+    pub signals: PathBuf,
+    /// Atoms K.
+    #[arg(long)]
+    pub atoms: usize,
+    /// Atom length L.
+    #[arg(long)]
+    pub atom_len: usize,
+    /// Learner (`dictlab methods NAME` lists its parameters).
+    #[arg(long, default_value = "conv_altmin",
+          value_parser = super::method_values(crate::registry::Kind::ConvLearner))]
+    pub method: String,
+    /// Edge convention.
+    #[arg(long, value_enum, default_value = "valid")]
+    pub boundary: BoundaryArg,
+    /// Start: random signal windows or Gaussian atoms (ignored with --init-dict).
+    #[arg(long, default_value = "chunk", value_parser = ["chunk", "gaussian"])]
+    pub init: String,
+    /// Initial atoms (K × P × L .npy).
+    #[arg(long)]
+    pub init_dict: Option<PathBuf>,
+    /// Any parameter of the learner, in plan spelling: `-p reg=0.05 -p nonneg=true`
+    /// (`dictlab methods conv_altmin` lists them).
+    #[arg(short = 'p', long = "param", value_name = "KEY=VALUE")]
+    pub params: Vec<String>,
+    /// Seed of the learner's random stream.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Output atoms (K × P × L .npy).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// True atoms (K × P × L .npy): record recovery up to shift against time, print it.
+    #[arg(long)]
+    pub truth: Option<PathBuf>,
+    /// With --truth: stop once recovery_rate@0.99 reaches this fraction.
+    #[arg(long, requires = "truth")]
+    pub target_rate: Option<f64>,
+    /// With --truth: write the trace (iter, time_s, objective, recovery) as CSV.
+    #[arg(long, requires = "truth")]
+    pub trace: Option<PathBuf>,
+}
+
+/// Run a `dictlab conv` subcommand.
+///
+/// # Errors
+/// As the subcommand.
+pub fn run(cmd: ConvCommand) -> Result<String> {
+    match cmd {
+        ConvCommand::Generate(g) => generate(g),
+        ConvCommand::Encode(e) => encode(e),
+        ConvCommand::Learn(l) => learn(l),
+    }
+}
+
+fn generate(g: ConvGenerateArgs) -> Result<String> {
+    let spec = g.spec();
+    spec.check()?;
+    io::create_dir(&g.out)?;
+    for f in ["D.npy", "Z.npy", "Y.npy"] {
+        check_output_file(&g.out.join(f))?;
+    }
+    let inst = spec.sample(g.seed)?;
+    io::write_array3(g.out.join("D.npy"), &inst.atoms)?;
+    io::write_array3(g.out.join("Z.npy"), &inst.acts)?;
+    io::write_array3(g.out.join("Y.npy"), &inst.y)?;
+    let meta = serde_json::json!({
+        "spec": format!("{spec:?}"),
+        "seed": g.seed,
+        "shapes": {"D": inst.atoms.dim(), "Z": inst.acts.dim(), "Y": inst.y.dim()},
+        "shift_coherence": inst.shift_coherence,
+        "realized_rate": inst.realized_rate,
+        "noise_sigma": inst.sigma,
+        "boundary": format!("{:?}", spec.boundary).to_lowercase(),
+        "dictlab_version": env!("CARGO_PKG_VERSION"),
+        "layout": "alphacsc's: atoms D are K × P × L, activations Z are N × K × T_z, signals Y are N × P × T; y_i = Σ_k d_k * z_ik + e_i",
+    });
+    io::write_json(g.out.join("spec.json"), &meta)?;
+    Ok(serde_json::to_string(&meta)?)
+}
+
+fn kv_of(raw: &[String], extra: Vec<(&str, Option<Value>)>) -> Result<Vec<(String, Value)>> {
+    let mut kv: Vec<(String, Value)> = extra
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k.to_string(), v)))
+        .collect();
+    for (k, v) in param_flags(raw)? {
+        if let Some(v) = v {
+            if kv.iter().any(|(x, _)| x == k) {
+                return Err(Error::invalid(
+                    "param",
+                    k,
+                    "each parameter once (as a flag or as -p key=value, not both)",
+                ));
+            }
+            kv.push((k.to_string(), v));
+        }
+    }
+    Ok(kv)
+}
+
+fn encode(e: ConvEncodeArgs) -> Result<String> {
+    check_output_file(&e.out)?;
+    ensure!(e.repeat >= 1, "repeat", e.repeat, "--repeat ≥ 1");
+    let d = io::read_array3(&e.dict, "atoms")?;
+    let y = io::read_array3(&e.signals, "signals")?;
+    let boundary: Boundary = e.boundary.into();
+    let method = e.method.replace('-', "_");
+    let mut kv = kv_of(&e.params, vec![])?;
+    ensure!(
+        !kv.iter().any(|(k, _)| k == "lambda"),
+        "param",
+        "lambda",
+        "--lambda VALUE or --reg FRACTION (not -p lambda)"
+    );
+    let nonneg = kv
+        .iter()
+        .any(|(k, v)| k == "nonneg" && matches!(v, Value::Bool(true)));
+    let lambda = match (e.lambda, e.reg) {
+        (Some(l), None) => l,
+        (None, Some(r)) => {
+            ensure!(
+                r > 0.0 && r < 1.0,
+                "reg",
+                r,
+                "a fraction of λ_max in (0, 1)"
+            );
+            r * crate::conv::cdl::lambda_max(d.view(), y.view(), boundary, nonneg)?
+        }
+        _ => {
+            return Err(Error::invalid(
+                "lambda",
+                "neither --lambda nor --reg",
+                "--lambda VALUE, or --reg FRACTION of λ_max",
+            ));
+        }
+    };
+    kv.push(("lambda".into(), Value::from(lambda)));
+    let coder = crate::registry::build_conv_coder(&method, &kv)?;
+    let truth = match &e.truth {
+        Some(path) => Some(io::read_array3(path, "true activations")?),
+        None => None,
+    };
+    let mut enc = coder.encode(d.view(), y.view(), boundary, None)?;
+    let mut best = enc.elapsed;
+    for _ in 1..e.repeat {
+        enc = coder.encode(d.view(), y.view(), boundary, None)?;
+        best = best.min(enc.elapsed);
+    }
+    io::write_array3(&e.out, &enc.acts)?;
+    let mut out = serde_json::json!({
+        "method": coder.name(),
+        "lambda": lambda,
+        "iters": enc.iters,
+        "termination": enc.termination.to_string(),
+        "objective": enc.objective,
+        "rel_gap": enc.rel_gap,
+        "elapsed_s": best,
+    });
+    if let Some(z) = &truth {
+        ensure!(
+            z.dim() == enc.acts.dim(),
+            "true activations",
+            format!("{:?}", z.dim()),
+            format!("N × K × T_z = {:?}", enc.acts.dim())
+        );
+        let rec = conv_recovery(d.view(), d.view())?;
+        let top = enc.acts.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        let (prec, recall, f1) = activation_f1(&rec, z.view(), enc.acts.view(), 0, 1e-3 * top)?;
+        out["activations"] = serde_json::json!({"precision": prec, "recall": recall, "f1": f1});
+    }
+    Ok(serde_json::to_string(&out)?)
+}
+
+fn learn(l: ConvLearnArgs) -> Result<String> {
+    use crate::conv::ConvLearnState;
+    use crate::iter::Record;
+    use std::ops::ControlFlow;
+    check_output_file(&l.out)?;
+    if let Some(t) = &l.trace {
+        check_output_file(t)?;
+    }
+    if let Some(r) = l.target_rate {
+        ensure!(
+            r > 0.0 && r <= 1.0,
+            "target_rate",
+            r,
+            "a fraction in (0, 1]"
+        );
+    }
+    let y = io::read_array3(&l.signals, "signals")?;
+    let kv = kv_of(
+        &l.params,
+        vec![("init", Some(Value::from(l.init.as_str())))],
+    )?;
+    let learner = crate::registry::build_conv_learner(&l.method.replace('-', "_"), &kv)?;
+    let init = match &l.init_dict {
+        Some(path) => Some(io::read_array3(path, "initial atoms")?),
+        None => None,
+    };
+    let truth = match &l.truth {
+        Some(path) => {
+            let d = io::read_array3(path, "true atoms")?;
+            ensure!(
+                d.dim().1 == y.dim().1,
+                "true atoms",
+                format!("{:?}", d.dim()),
+                format!(
+                    "K × P × L atoms with the signals' P = {} channels",
+                    y.dim().1
+                )
+            );
+            Some(d)
+        }
+        None => None,
+    };
+    let mut rows: Vec<(usize, f64, f64, f64, f64)> = vec![];
+    let mut reached: Option<(usize, f64)> = None;
+    let target = l.target_rate;
+    let mut obs = |it: usize, t: f64, s: &ConvLearnState, _: &Record| {
+        if let Some(d) = &truth
+            && let Ok(rec) = conv_recovery(d.view(), s.atoms.view())
+        {
+            let rate = rec.recovery_rate(0.99);
+            rows.push((it, t, s.objective, rate, rec.recovery_score()));
+            if reached.is_none() && target.is_some_and(|r| rate >= r) {
+                reached = Some((it, t));
+                return ControlFlow::Break(());
+            }
+        }
+        ControlFlow::Continue(())
+    };
+    let schedule = if truth.is_some() {
+        crate::iter::Schedule::Every(1)
+    } else {
+        crate::iter::Schedule::Never
+    };
+    let out = learner.learn_observed(
+        y.view(),
+        l.atoms,
+        l.atom_len,
+        l.boundary.into(),
+        init.as_ref().map(|d| d.view()),
+        l.seed,
+        schedule,
+        &mut obs,
+    )?;
+    io::write_array3(&l.out, &out.state.atoms)?;
+    let mut res = serde_json::json!({
+        "method": learner.name(),
+        "iters": out.info.iters,
+        "termination": out.info.termination.to_string(),
+        "objective": out.info.objective,
+        "lambda": out.state.lambda,
+        "elapsed_s": out.info.elapsed,
+        "replaced_atoms": out.state.replaced_total,
+    });
+    if let Some(d) = &truth {
+        let rec = conv_recovery(d.view(), out.state.atoms.view())?;
+        res["recovery"] = serde_json::json!({
+            "recovery_rate": rec.recovery_rate(0.99),
+            "recovery_score": rec.recovery_score(),
+            "matched_score": rec.matched_score,
+            "matched_lag": rec.matched_lag,
+        });
+        res["time_to_target_s"] = reached.map(|r| r.1).into();
+        res["iter_to_target"] = reached.map(|r| r.0).into();
+        if let Some(path) = &l.trace {
+            let mut csv = String::from("iter,time_s,objective,recovery_rate,recovery_score\n");
+            for (i, t, f, r, s) in &rows {
+                csv.push_str(&format!("{i},{t},{f},{r},{s}\n"));
+            }
+            io::write_bytes(path, csv.as_bytes())?;
+        }
+    }
+    Ok(serde_json::to_string(&res)?)
+}
