@@ -294,7 +294,8 @@ def child(a):
             pass
         cdl.append({"learner": "alphacsc learn_d_z_multi (LGCD)", "boundary": "valid",
                     "time_to_recovery_s": state["hit"][1] if state["hit"] else None,
-                    "iters": state["hit"][0] if state["hit"] else state["it"],
+                    # alphacsc calls the callback once before its first iteration
+                    "iters": (state["hit"][0] if state["hit"] else state["it"]) - 1,
                     "final_score": float(np.mean(state["score"])) if state["score"] is not None else None,
                     "total_s": time.perf_counter() - t0})
     except Exception as e:  # an anchor's failure is reported, not hidden
