@@ -796,7 +796,11 @@ fn conv_generate_encode_learn_end_to_end() {
         "{stdout}"
     );
     // careless input
-    let (yp, dp, bad) = (inst.join("Y.npy"), inst.join("D.npy"), dir.path().join("bad"));
+    let (yp, dp, bad) = (
+        inst.join("Y.npy"),
+        inst.join("D.npy"),
+        dir.path().join("bad"),
+    );
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (
             vec![

@@ -145,7 +145,12 @@ proptest! {
         let r = no_panic("npy::read_2d", || {
             dictlab::io::npy::read_2d(&mut &b[..], std::path::Path::new("fuzz.npy"), "fuzz", None)
         });
-        if let Ok(a) = r {
+        // a version-1 length field caps at u16::MAX: past it the declared header ends inside
+        // the padding, whose bytes are then (correctly) read as data
+        let declared_whole = version != 1 || text.len() <= usize::from(u16::MAX);
+        if let Ok(a) = r
+            && declared_whole
+        {
             prop_assert!(a.len() * 4 <= data.len());
         }
     }

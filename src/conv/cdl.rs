@@ -531,9 +531,16 @@ impl ConvAltMin {
             "signals with some energy"
         );
         let tz = boundary.n_acts(t, atom_len);
+        // activations (state, warm start, coder buffers) and the D-step's lag statistics and
+        // (K·L)² Gram matrix
+        let (k128, l128) = (n_atoms as u128, atom_len as u128);
         crate::mem::check(
-            format!("convolutional learning of {n_atoms} atoms on {n} signals × {tz} activations"),
-            8 * 5 * (n as u128) * (n_atoms as u128) * (tz as u128),
+            format!(
+                "convolutional learning of {n_atoms} atoms of length {atom_len} on {n} signals × {tz} activations"
+            ),
+            8 * (5 * (n as u128) * k128 * (tz as u128)
+                + k128 * k128 * (2 * l128)
+                + 3 * (k128 * l128) * (k128 * l128)),
         )?;
         let mut rng = rng_from_seed(seed);
         let mut atoms = Array3::zeros((n_atoms, p, atom_len));
