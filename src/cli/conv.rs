@@ -293,26 +293,6 @@ fn generate(g: ConvGenerateArgs) -> Result<String> {
     Ok(serde_json::to_string(&meta)?)
 }
 
-fn kv_of(raw: &[String], extra: Vec<(&str, Option<Value>)>) -> Result<Vec<(String, Value)>> {
-    let mut kv: Vec<(String, Value)> = extra
-        .into_iter()
-        .filter_map(|(k, v)| v.map(|v| (k.to_string(), v)))
-        .collect();
-    for (k, v) in param_flags(raw)? {
-        if let Some(v) = v {
-            if kv.iter().any(|(x, _)| x == k) {
-                return Err(Error::invalid(
-                    "param",
-                    k,
-                    "each parameter once (as a flag or as -p key=value, not both)",
-                ));
-            }
-            kv.push((k.to_string(), v));
-        }
-    }
-    Ok(kv)
-}
-
 fn encode(e: ConvEncodeArgs) -> Result<String> {
     check_output_file(&e.out)?;
     ensure!(e.repeat >= 1, "repeat", e.repeat, "--repeat ≥ 1");
@@ -320,7 +300,7 @@ fn encode(e: ConvEncodeArgs) -> Result<String> {
     let y = io::read_array3(&e.signals, "signals")?;
     let boundary: Boundary = e.boundary.into();
     let method = e.method.replace('-', "_");
-    let mut kv = kv_of(&e.params, vec![])?;
+    let mut kv = crate::registry::params_from_flags(&method, param_flags(&e.params)?)?;
     ensure!(
         !kv.iter().any(|(k, _)| k == "lambda"),
         "param",
@@ -403,11 +383,11 @@ fn learn(l: ConvLearnArgs) -> Result<String> {
         );
     }
     let y = io::read_array3(&l.signals, "signals")?;
-    let kv = kv_of(
-        &l.params,
-        vec![("init", Some(Value::from(l.init.as_str())))],
-    )?;
-    let learner = crate::registry::build_conv_learner(&l.method.replace('-', "_"), &kv)?;
+    let method = l.method.replace('-', "_");
+    let mut flags = vec![("init", Some(Value::from(l.init.as_str())))];
+    flags.extend(param_flags(&l.params)?);
+    let kv = crate::registry::params_from_flags(&method, flags)?;
+    let learner = crate::registry::build_conv_learner(&method, &kv)?;
     let init = match &l.init_dict {
         Some(path) => Some(io::read_array3(path, "initial atoms")?),
         None => None,

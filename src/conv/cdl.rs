@@ -429,19 +429,22 @@ struct Alg<'a> {
 impl Iterative for Alg<'_> {
     type State = ConvLearnState;
     fn step(&mut self, s: &mut ConvLearnState) -> Result<()> {
-        let warm = Some(s.acts.view());
-        let enc = match self.p.csc {
-            CscSolver::Fista => ConvFista::new(s.lambda)
-                .nonneg(self.p.nonneg)
-                .tol(self.p.csc_tol)
-                .max_iters(self.p.csc_iters)
-                .encode(s.atoms.view(), self.y, self.boundary, warm)?,
-            CscSolver::Lgcd => super::ConvLgcd::new(s.lambda)
-                .nonneg(self.p.nonneg)
-                .tol(self.p.csc_tol)
-                .max_iters(self.p.csc_iters)
-                .encode(s.atoms.view(), self.y, self.boundary, warm)?,
+        let (p, lambda) = (self.p, s.lambda);
+        let coder: Box<dyn super::ConvCoder> = match p.csc {
+            CscSolver::Fista => Box::new(
+                ConvFista::new(lambda)
+                    .nonneg(p.nonneg)
+                    .tol(p.csc_tol)
+                    .max_iters(p.csc_iters),
+            ),
+            CscSolver::Lgcd => Box::new(
+                super::ConvLgcd::new(lambda)
+                    .nonneg(p.nonneg)
+                    .tol(p.csc_tol)
+                    .max_iters(p.csc_iters),
+            ),
         };
+        let enc = coder.encode(s.atoms.view(), self.y, self.boundary, Some(s.acts.view()))?;
         s.acts = enc.acts;
         s.csc_iters = enc.iters;
         s.csc_gap = enc.rel_gap;

@@ -403,6 +403,50 @@ struct FistaAlg {
     tol: f64,
 }
 
+/// The operator of atoms `d` on signals `y` after the checks every convolutional coder makes:
+/// the same channel count, finite signals, a warm start of shape N × K × T_z, and the memory of
+/// `arrays` activation-sized f64 arrays (the error names `what`).
+///
+/// # Errors
+/// As listed, and as [`ConvOp::new`].
+pub(super) fn checked_op(
+    d: ArrayView3<'_, f64>,
+    y: ArrayView3<'_, f64>,
+    boundary: Boundary,
+    warm: Option<ArrayView3<'_, f64>>,
+    what: &str,
+    arrays: u128,
+) -> Result<ConvOp> {
+    let (n, p, t) = y.dim();
+    ensure!(
+        d.dim().1 == p,
+        "atoms",
+        format!("{} channels", d.dim().1),
+        format!("the signals' P = {p} channels (atoms K × P × L, signals N × P × T)")
+    );
+    ensure!(
+        y.iter().all(|v| v.is_finite()),
+        "signals",
+        "non-finite entries",
+        "finite signals"
+    );
+    let op = ConvOp::new(d, t, boundary)?;
+    let (k, tz) = (op.k, op.tz);
+    if let Some(w) = warm {
+        ensure!(
+            w.dim() == (n, k, tz),
+            "warm start",
+            format!("{:?}", w.dim()),
+            format!("activations N × K × T_z = ({n}, {k}, {tz})")
+        );
+    }
+    crate::mem::check(
+        format!("{what} on {n} signals × {k} atoms × {tz} activations"),
+        8 * arrays * (n as u128) * (k as u128) * (tz as u128),
+    )?;
+    Ok(op)
+}
+
 /// (F(z), the Lasso dual objective at the scaled residual) of one signal with spectrum `yspec`
 /// and activations `z` (K × T_z): the duality gap is their difference (module doc). `g` (K × T_z)
 /// is scratch.
@@ -556,33 +600,9 @@ impl ConvFista {
     ) -> Result<ConvEncoding> {
         self.check_params()?;
         let t0 = std::time::Instant::now();
-        let (n, p, t) = y.dim();
-        ensure!(
-            d.dim().1 == p,
-            "atoms",
-            format!("{} channels", d.dim().1),
-            format!("the signals' P = {p} channels (atoms K × P × L, signals N × P × T)")
-        );
-        ensure!(
-            y.iter().all(|v| v.is_finite()),
-            "signals",
-            "non-finite entries",
-            "finite signals"
-        );
-        let op = ConvOp::new(d, t, boundary)?;
+        let n = y.dim().0;
+        let op = checked_op(d, y, boundary, warm, "convolutional FISTA", 3)?;
         let (k, tz) = (op.k, op.tz);
-        if let Some(w) = warm {
-            ensure!(
-                w.dim() == (n, k, tz),
-                "warm start",
-                format!("{:?}", w.dim()),
-                format!("activations N × K × T_z = ({n}, {k}, {tz})")
-            );
-        }
-        crate::mem::check(
-            format!("convolutional FISTA on {n} signals × {k} atoms × {tz} activations"),
-            8 * 3 * (n as u128) * (k as u128) * (tz as u128),
-        )?;
         let mut sc = op.scratch();
         let mut sig = Vec::with_capacity(n);
         let mut half_yy = 0.0;

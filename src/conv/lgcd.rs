@@ -28,7 +28,7 @@
 //!   with the Gauss-Southwell rule than random selection", ICML (the greedy rule).
 
 use super::ConvCoderSpec;
-use super::csc::{C64, ConvEncoding, ConvOp, primal_dual};
+use super::csc::{C64, ConvEncoding, primal_dual};
 use super::problem::Boundary;
 use crate::error::{Result, ensure};
 use crate::iter::{self, Criterion, Iterative, NoObserver, Record, Schedule, Stop};
@@ -229,21 +229,9 @@ impl ConvLgcd {
         use rayon::prelude::*;
         self.check_params()?;
         let t0 = std::time::Instant::now();
-        let (n, p, t) = y.dim();
-        let (k, pd, l) = d.dim();
-        ensure!(
-            pd == p,
-            "atoms",
-            format!("{pd} channels"),
-            format!("the signals' P = {p} channels (atoms K × P × L, signals N × P × T)")
-        );
-        ensure!(
-            y.iter().all(|v| v.is_finite()),
-            "signals",
-            "non-finite entries",
-            "finite signals"
-        );
-        let op = ConvOp::new(d, t, boundary)?;
+        let (n, t) = (y.dim().0, y.dim().2);
+        let (k, l) = (d.dim().0, d.dim().2);
+        let op = super::csc::checked_op(d, y, boundary, warm, "convolutional LGCD", 2)?;
         let circular = boundary == Boundary::Circular;
         ensure!(
             !circular || t + 1 >= 2 * l,
@@ -261,34 +249,15 @@ impl ConvLgcd {
             "a zero atom",
             "non-zero atoms (a zero atom's coordinates have no minimiser)"
         );
-        if let Some(w) = warm {
-            ensure!(
-                w.dim() == (n, k, tz),
-                "warm start",
-                format!("{:?}", w.dim()),
-                format!("activations N × K × T_z = ({n}, {k}, {tz})")
-            );
-        }
-        crate::mem::check(
-            format!("convolutional LGCD on {n} signals × {k} atoms × {tz} activations"),
-            8 * 2 * (n as u128) * (k as u128) * (tz as u128),
-        )?;
+        // C_ab[δ] = Σ_v d_a[v] d_b[v + δ] is the lag-δ correlation of d_b against d_a
         let nl = 2 * l - 1;
-        let mut cross = vec![0.0; k * k * nl];
+        let mut cross = Vec::with_capacity(k * k * nl);
         for a in 0..k {
             for b in 0..k {
-                for (j, delta) in (-(l as isize - 1)..=(l as isize - 1)).enumerate() {
-                    let mut s = 0.0;
-                    for c in 0..p {
-                        for v in 0..l {
-                            let w = v as isize + delta;
-                            if w >= 0 && (w as usize) < l {
-                                s += d[(a, c, v)] * d[(b, c, w as usize)];
-                            }
-                        }
-                    }
-                    cross[(a * k + b) * nl + j] = s;
-                }
+                cross.extend(super::shift_correlation(
+                    d.index_axis(Axis(0), b),
+                    d.index_axis(Axis(0), a),
+                )?);
             }
         }
         let seg = nl.min(tz).max(1);

@@ -22,26 +22,30 @@ pub use write::{create_if_absent, file_err, write_bytes, write_with};
 /// `.npy` array (the message says which and how to write one, e.g.
 /// "np.save(path, a.astype(np.float64))"); [`Error::NonFinite`] for NaN/Inf.
 pub fn read_matrix(path: impl AsRef<Path>, what: &'static str) -> Result<Array2<f64>> {
-    let path = path.as_ref();
-    let a = if path.as_os_str() == "-" {
-        npy::read_2d(
-            &mut std::io::stdin().lock(),
-            Path::new("<stdin>"),
-            what,
-            None,
-        )?
-    } else {
-        let f = std::fs::File::open(path).map_err(|e| file_err("read", path, e))?;
-        // a regular file's length bounds what its header may declare; a pipe's is unknown
-        let len = f
-            .metadata()
-            .ok()
-            .filter(|m| m.file_type().is_file())
-            .map(|m| m.len());
-        npy::read_2d(&mut std::io::BufReader::new(f), path, what, len)?
-    };
+    let a = read_npy(path.as_ref(), |mut r, p, len| {
+        npy::read_2d(&mut r, p, what, len)
+    })?;
     check_finite(what, a.view())?;
     Ok(a)
+}
+
+/// Run an `.npy` reader on `path` (`-` for standard input), with the file's length when it is a
+/// regular file (the reader checks the declared data against it before allocating).
+fn read_npy<T>(
+    path: &Path,
+    read: impl FnOnce(&mut dyn std::io::Read, &Path, Option<u64>) -> Result<T>,
+) -> Result<T> {
+    if path.as_os_str() == "-" {
+        return read(&mut std::io::stdin().lock(), Path::new("<stdin>"), None);
+    }
+    let f = std::fs::File::open(path).map_err(|e| file_err("read", path, e))?;
+    // a regular file's length bounds what its header may declare; a pipe's is unknown
+    let len = f
+        .metadata()
+        .ok()
+        .filter(|m| m.file_type().is_file())
+        .map(|m| m.len());
+    read(&mut std::io::BufReader::new(f), path, len)
 }
 
 /// Read a 3-D `.npy` file (convolutional atoms K × P × L, signals N × P × T, activations
@@ -50,23 +54,9 @@ pub fn read_matrix(path: impl AsRef<Path>, what: &'static str) -> Result<Array2<
 /// # Errors
 /// As [`read_matrix`], for rank 3 (a 2-D array's error says how to add the channel axis).
 pub fn read_array3(path: impl AsRef<Path>, what: &'static str) -> Result<ndarray::Array3<f64>> {
-    let path = path.as_ref();
-    let a = if path.as_os_str() == "-" {
-        npy::read_3d(
-            &mut std::io::stdin().lock(),
-            Path::new("<stdin>"),
-            what,
-            None,
-        )?
-    } else {
-        let f = std::fs::File::open(path).map_err(|e| file_err("read", path, e))?;
-        let len = f
-            .metadata()
-            .ok()
-            .filter(|m| m.file_type().is_file())
-            .map(|m| m.len());
-        npy::read_3d(&mut std::io::BufReader::new(f), path, what, len)?
-    };
+    let a = read_npy(path.as_ref(), |mut r, p, len| {
+        npy::read_3d(&mut r, p, what, len)
+    })?;
     // as a 2-D view: row = first index, col = flat index over the last two
     let (d0, d1, d2) = a.dim();
     if let Ok(flat) = a.view().into_shape_with_order((d0, d1 * d2)) {
