@@ -121,6 +121,17 @@ pub enum Error {
     /// duplicates).
     #[error("sweep results: {0}")]
     Results(String),
+    /// A statement of a notebook's prose that this run's data no longer support
+    /// ([`crate::report::observed::Observed`]).
+    #[error(
+        "the notebook says \"{claim}\", and this run's data do not ({measured}): rewrite the prose from the data shown"
+    )]
+    Claim {
+        /// The statement as the prose words it.
+        claim: String,
+        /// What was measured.
+        measured: String,
+    },
     /// An I/O error without a path.
     #[error(transparent)]
     Io(#[from] std::io::Error),

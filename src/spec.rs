@@ -126,6 +126,8 @@ impl Dflt {
         match self {
             Dflt::Auto(t) => (*t).to_string(),
             Dflt::Required => "required".to_string(),
+            // 1e-10, not 0.0000000001
+            &Dflt::Float(x) if x != 0.0 && x.abs() < 1e-4 => format!("{x:e}"),
             other => other.value().map(|v| v.to_string()).unwrap_or_default(),
         }
     }
@@ -1012,6 +1014,47 @@ macro_rules! declare_method {
             }
         }
     };
+}
+
+/// The number of parameters in `parts` (the length of [`concat_params`]'s table).
+pub const fn params_len(parts: &[&[Param]]) -> usize {
+    let (mut n, mut i) = (0, 0);
+    while i < parts.len() {
+        n += parts[i].len();
+        i += 1;
+    }
+    n
+}
+
+/// One spec's parameter table from declared parts, at compile time: a method whose struct
+/// composes declared structs (the outer loop of alternating minimization and its update) lists
+/// each part's `PARAMS` once instead of copying its entries.
+///
+/// ```
+/// use dictlab::spec::{Dflt, Param, Ty, concat_params, params_len};
+/// const A: &[Param] = &[Param::new("a", Ty::Count, Dflt::Int(1), "a")];
+/// const B: &[Param] = &[Param::new("b", Ty::Bool, Dflt::Bool(true), "b")];
+/// const PARTS: &[&[Param]] = &[A, B];
+/// const ALL: [Param; params_len(PARTS)] = concat_params(PARTS);
+/// assert_eq!(ALL.map(|p| p.key), ["a", "b"]);
+/// ```
+///
+/// # Panics
+/// At compile time, when `N` is not [`params_len`]`(parts)`.
+pub const fn concat_params<const N: usize>(parts: &[&[Param]]) -> [Param; N] {
+    assert!(params_len(parts) == N, "N must be params_len(parts)");
+    let mut out = [Param::new("", Ty::Bool, Dflt::Required, ""); N];
+    let (mut k, mut i) = (0, 0);
+    while i < parts.len() {
+        let mut j = 0;
+        while j < parts[i].len() {
+            out[k] = parts[i][j];
+            k += 1;
+            j += 1;
+        }
+        i += 1;
+    }
+    out
 }
 
 /// The parameters as a Markdown table (key, type, default, doc).

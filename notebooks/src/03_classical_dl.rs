@@ -113,7 +113,7 @@ let mut pol_rows = Vec::new();
 for (label, policy, dup) in [("keep, no clearing", UnusedAtoms::Keep, 1.0), ("keep + clearing", UnusedAtoms::Keep, 0.99),
                              ("worst-reconstructed + clearing", UnusedAtoms::WorstReconstructed, 0.99), ("random sample + clearing", UnusedAtoms::RandomSample, 0.99)] {
     let mut learner = AlternatingMinimization::new(Omp::with_sparsity(k), Mod::default()).max_iters(60).unused(policy);
-    learner.dup_cos = dup;
+    learner.opts.dup_cos = dup;
     let mut obs = RecoveryObserver::new(inst.dict.view());
     let out = learner.learn_observed(inst.y.view(), m, &Init::Given(d0.clone()), seed, Schedule::Every(1), &mut obs)?;
     let df = obs.to_frame()?;

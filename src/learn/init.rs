@@ -32,34 +32,27 @@ use ndarray::{Array2, ArrayView2, Axis};
 use rand::Rng;
 use rand::seq::index::sample;
 
-/// Parameters of the spectral initialization.
-///
-/// | Name | Default | Purpose |
-/// |---|---|---|
-/// | `samples` | 4000 (≤ N) | p, samples averaged in each M_{u,v} |
-/// | `max_pairs` | 40·m | pairs scanned before filling with data columns |
-/// | `max_ratio` | 0.5 | accept when σ₂ ≤ ratio·σ₁ |
-/// | `dedup` | 0.9 | |cos| above which two candidates are the same atom |
-#[derive(Clone, Debug, PartialEq)]
-pub struct PairwiseSpectral {
-    /// p.
-    pub samples: usize,
-    /// Pair budget (0 = 40·m).
-    pub max_pairs: usize,
-    /// σ₂/σ₁ bound.
-    pub max_ratio: f64,
-    /// Duplicate threshold.
-    pub dedup: f64,
+crate::declare_method! {
+    /// Parameters of the spectral initialization (Arora et al. 2014, Algorithm 3).
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct PairwiseSpectral {
+        given {}
+        params {
+            /// p, samples averaged in each M_{u,v} (at most N)
+            samples: usize = param(Count, 4000);
+            /// pairs scanned before filling with data columns
+            max_pairs: Option<usize> = auto(Count, "40·m");
+            /// accept a pair when σ₂ ≤ max_ratio·σ₁
+            max_ratio: f64 = param(Between(0.0, 1.0), 0.5);
+            /// absolute cosine above which two candidates are the same atom
+            dedup: f64 = param(Fraction, 0.9);
+        }
+    }
 }
 
 impl Default for PairwiseSpectral {
     fn default() -> Self {
-        PairwiseSpectral {
-            samples: 4000,
-            max_pairs: 0,
-            max_ratio: 0.5,
-            dedup: 0.9,
-        }
+        Self::new()
     }
 }
 
@@ -89,18 +82,9 @@ impl PairwiseSpectral {
     ) -> Result<SpectralInit> {
         let (n, nn) = y.dim();
         ensure!(nn >= 2, "n_samples", nn, "at least 2 signals");
-        ensure!(
-            self.max_ratio > 0.0 && self.max_ratio < 1.0,
-            "max_ratio",
-            self.max_ratio,
-            "in (0, 1)"
-        );
+        self.check_params()?;
         let p = self.samples.min(nn).max(1);
-        let budget = if self.max_pairs == 0 {
-            40 * m
-        } else {
-            self.max_pairs
-        };
+        let budget = self.max_pairs.unwrap_or(40 * m);
         let par = linalg::par();
         // the averaging samples: fixed once (the paper draws fresh ones; with finite N we reuse)
         let idx = sample(rng, nn, p).into_vec();
@@ -179,42 +163,31 @@ fn assemble(
     (dict, nfound, filled)
 }
 
-/// Correlation-graph clustering initialization of AltMinDict (see the module doc).
-///
-/// | Name | Default | Purpose |
-/// |---|---|---|
-/// | `rho` | 0.5 | edge threshold on \|⟨y_i, y_j⟩\| (≈ C²/2 for non-zeros ≥ C) |
-/// | `samples` | 2000 (≤ N) | signals in the graph |
-/// | `min_common` | 4 | smallest common neighbourhood used |
-/// | `max_pairs` | 40·m | edges tried |
-/// | `max_ratio` | 0.5 | accept when σ₂ ≤ ratio·σ₁ |
-/// | `dedup` | 0.9 | duplicate threshold on \|cos\| |
-#[derive(Clone, Debug, PartialEq)]
-pub struct ClusteringInit {
-    /// ρ.
-    pub rho: f64,
-    /// Graph size.
-    pub samples: usize,
-    /// Smallest |S|.
-    pub min_common: usize,
-    /// Edge budget (0 = 40·m).
-    pub max_pairs: usize,
-    /// σ₂/σ₁ bound.
-    pub max_ratio: f64,
-    /// Duplicate threshold.
-    pub dedup: f64,
+crate::declare_method! {
+    /// Correlation-graph clustering initialization of AltMinDict (see the module doc).
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct ClusteringInit {
+        given {}
+        params {
+            /// ρ, the edge threshold on |⟨y_i, y_j⟩| (≈ C²/2 for non-zeros ≥ C)
+            rho: f64 = param(Positive, 0.5);
+            /// signals in the graph (at most N)
+            samples: usize = param(Count, 2000);
+            /// smallest common neighbourhood used
+            min_common: usize = param(Count, 4);
+            /// edges tried
+            max_pairs: Option<usize> = auto(Count, "40·m");
+            /// accept when σ₂ ≤ max_ratio·σ₁
+            max_ratio: f64 = param(Between(0.0, 1.0), 0.5);
+            /// absolute cosine above which two candidates are the same atom
+            dedup: f64 = param(Fraction, 0.9);
+        }
+    }
 }
 
 impl Default for ClusteringInit {
     fn default() -> Self {
-        ClusteringInit {
-            rho: 0.5,
-            samples: 2000,
-            min_common: 4,
-            max_pairs: 0,
-            max_ratio: 0.5,
-            dedup: 0.9,
-        }
+        Self::new()
     }
 }
 
@@ -231,13 +204,9 @@ impl ClusteringInit {
     ) -> Result<SpectralInit> {
         let (n, nn) = y.dim();
         ensure!(nn >= 2, "n_samples", nn, "at least 2 signals");
-        ensure!(self.rho > 0.0, "rho", self.rho, "an edge threshold ρ > 0");
+        self.check_params()?;
         let p = self.samples.min(nn).max(2);
-        let budget = if self.max_pairs == 0 {
-            40 * m
-        } else {
-            self.max_pairs
-        };
+        let budget = self.max_pairs.unwrap_or(40 * m);
         let idx = sample(rng, nn, p).into_vec();
         let ys = y.select(Axis(1), &idx);
         let g = linalg::gram(ys.view(), linalg::par());

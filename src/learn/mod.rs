@@ -179,36 +179,46 @@ impl crate::spec::Choice for UnusedAtoms {
     }
 }
 
-/// Alternating minimization: `coder` for X, `update` for A.
-///
-/// | Name | Default | Purpose | Range |
-/// |---|---|---|---|
-/// | `coder` | — | any [`SparseCoder`] | |
-/// | `update` | — | any [`DictUpdate`] | |
-/// | `unused` | WorstReconstructed | unused-atom policy | |
-/// | `max_iters` | 50 | outer iterations | ≥ 1 |
-/// | `rel_tol` | 0 (off) | stop on relative decrease of ½‖Y − AX‖² | ≥ 0 |
-/// | `dup_cos` | 0.99 | an atom with \|cos\| above this to another one is a duplicate (replaced like an unused atom; ≥ 1 disables) | (0, 1] |
-/// | `min_usage` | 1 | atoms used by fewer signals count as unused | ≥ 0 |
-///
-/// `dup_cos` and `min_usage` are the "dictionary clearing" of Rubinstein et al.'s K-SVD box
-/// (their defaults: 0.99 and 4): without it, two atoms converging to the same true atom stay
-/// stuck there and the run stalls short of full recovery.
+crate::declare_method! {
+    /// The outer loop of [`AlternatingMinimization`], shared by `mod`, `bcd`, `ksvd` and
+    /// `aksvd`: how many iterations, when to stop early, and the "dictionary clearing" of
+    /// Rubinstein et al.'s K-SVD box (their defaults: absolute cosine 0.99 and 4 signals; here 1
+    /// signal).
+    /// Without the clearing, two atoms converging to the same true atom stay stuck there and
+    /// the run stalls short of full recovery.
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct AltMinOptions {
+        given {}
+        params {
+            /// outer iterations (code all signals, update all atoms)
+            max_iters as "iters": usize = param(Count, 50);
+            /// stop when ½‖Y − AX‖² decreases by less than this fraction in an iteration (0: off)
+            rel_tol: f64 = param(NonNegative, 0.0);
+            /// unused-atom policy: keep, the worst-reconstructed signal, or a random signal
+            unused: UnusedAtoms = choice(["keep", "worst", "random"], "worst");
+            /// an atom whose absolute cosine with another one exceeds this is a duplicate, replaced like an unused atom (1 disables)
+            dup_cos: f64 = param(Fraction, 0.99);
+            /// atoms used by fewer signals count as unused
+            min_usage: usize = param(Natural, 1);
+        }
+    }
+}
+
+impl Default for AltMinOptions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Alternating minimization: `coder` for X, `update` for A, the outer loop's [`AltMinOptions`].
+#[derive(Clone, Debug)]
 pub struct AlternatingMinimization<C, U> {
     /// Coder.
     pub coder: C,
     /// Dictionary update.
     pub update: U,
-    /// Unused-atom policy.
-    pub unused: UnusedAtoms,
-    /// Outer iterations.
-    pub max_iters: usize,
-    /// Relative-decrease tolerance.
-    pub rel_tol: f64,
-    /// Duplicate threshold on |cos|.
-    pub dup_cos: f64,
-    /// Minimum number of signals using an atom.
-    pub min_usage: usize,
+    /// The outer loop (declared parameters).
+    pub opts: AltMinOptions,
 }
 
 /// State of a learner: the dictionary, the last codes and counters.
@@ -602,30 +612,31 @@ impl Learned {
     }
 }
 
-/// Outer iterations of [`AlternatingMinimization`] unless set (`iters` of mod, bcd, ksvd, aksvd).
-pub const ALT_ITERS: usize = 50;
-
 impl<C: SparseCoder, U: DictUpdate> AlternatingMinimization<C, U> {
-    /// Compose a coder and an update ([`ALT_ITERS`] iterations, worst-reconstructed replacement).
+    /// Compose a coder and an update, the outer loop at its declared defaults.
     pub fn new(coder: C, update: U) -> Self {
         AlternatingMinimization {
             coder,
             update,
-            unused: UnusedAtoms::WorstReconstructed,
-            max_iters: ALT_ITERS,
-            rel_tol: 0.0,
-            dup_cos: 0.99,
-            min_usage: 1,
+            opts: AltMinOptions::new(),
         }
     }
     /// Outer iterations.
+    #[must_use]
     pub fn max_iters(mut self, n: usize) -> Self {
-        self.max_iters = n;
+        self.opts.max_iters = n;
         self
     }
     /// Unused-atom policy.
+    #[must_use]
     pub fn unused(mut self, p: UnusedAtoms) -> Self {
-        self.unused = p;
+        self.opts.unused = p;
+        self
+    }
+    /// The whole outer loop.
+    #[must_use]
+    pub fn opts(mut self, opts: AltMinOptions) -> Self {
+        self.opts = opts;
         self
     }
 }
@@ -643,15 +654,15 @@ impl<C: SparseCoder, U: DictUpdate> DictionaryLearner for AlternatingMinimizatio
         schedule: Schedule,
         obs: &mut dyn Observer<LearnState>,
     ) -> Result<Learned> {
-        ensure!(self.max_iters >= 1, "max_iters", self.max_iters, "≥ 1");
+        self.opts.check_params()?;
         let (dict, rng) = crate::learn::start(y, m, init, seed)?;
         check_problem(dict.view(), y)?;
         let mut alg = AltMinAlg { p: self, y };
         let mut state = LearnState::new(dict, rng);
         state.data_fit = zero_code_fit(y);
         let stop = Stop {
-            max_iters: self.max_iters,
-            rel_decrease: (self.rel_tol > 0.0).then_some(self.rel_tol),
+            max_iters: self.opts.max_iters,
+            rel_decrease: (self.opts.rel_tol > 0.0).then_some(self.opts.rel_tol),
             ..Default::default()
         };
         let (s, info) = iter::run(&mut alg, state, &stop, schedule, obs)?;
@@ -685,8 +696,8 @@ impl<C: SparseCoder, U: DictUpdate> Iterative for AltMinAlg<'_, C, U> {
         let unused = clearing_candidates(
             s.dict.view(),
             s.codes.view(),
-            self.p.min_usage,
-            self.p.dup_cos,
+            self.p.opts.min_usage,
+            self.p.opts.dup_cos,
         );
         for &j in &unused {
             s.codes.row_mut(j).fill(0.0);
@@ -696,7 +707,7 @@ impl<C: SparseCoder, U: DictUpdate> Iterative for AltMinAlg<'_, C, U> {
             self.y,
             &s.codes,
             &unused,
-            self.p.unused,
+            self.p.opts.unused,
             &mut s.rng,
         );
         s.replaced_total += s.replaced_last;

@@ -41,6 +41,7 @@ use crate::error::{Error, Result, ensure};
 use crate::iter::{self, Iterative, Observer, Record, Schedule, Stop};
 use crate::linalg;
 use crate::rng::rng_from_seed;
+use crate::spec::{Param, concat_params, params_len};
 use ndarray::{Array2, ArrayView2};
 
 /// Sufficient statistics of the online learner: $A = \sum \beta\,xx^\top$ (m × m) and
@@ -62,74 +63,75 @@ pub enum Forgetting {
     Constant(f64),
 }
 
-/// Online dictionary learner.
-///
-/// | Name | Default | Purpose | Range |
-/// |---|---|---|---|
-/// | `coder` | — | any [`SparseCoder`] | |
-/// | `batch` | 256 | signals per minibatch (η) | ≥ 1 |
-/// | `epochs` | 30 | passes over Y in [`DictionaryLearner::learn`] | > 0 |
-/// | `forgetting` | `Mairal` | [`Forgetting`] | β ∈ (0, 1] |
-/// | `sweeps` | 1 | BCD sweeps per minibatch | ≥ 1 |
-/// | `unused` | `WorstReconstructed` | dead-atom policy (the worst-coded signal of the minibatch) | |
-/// | `dup_cos` | 0.99 | \|cos\| above which the less-used atom of a pair is replaced (≥ 1 disables) | (0, 1] |
+crate::declare_method! {
+    /// The parameters of [`OnlineDl`] other than its coder.
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct OnlineOptions {
+        given {}
+        params {
+            /// signals per minibatch (η)
+            batch: usize = param(Count, 256);
+            /// passes over the data in `learn`
+            epochs: f64 = param(Positive, 30.0);
+            /// block-coordinate sweeps over the atoms per minibatch
+            sweeps: usize = param(Count, 1);
+            /// dead-atom policy: keep, the worst-coded signal of the minibatch, or a random one of it
+            unused: UnusedAtoms = choice(["keep", "worst", "random"], "worst");
+            /// absolute cosine above which the less-used atom of a pair is replaced (1 disables)
+            dup_cos: f64 = param(Fraction, 0.99);
+        }
+        other {
+            /// down-weighting of past minibatches (the paper's rule unless set)
+            forgetting: Forgetting = Forgetting::Mairal;
+        }
+    }
+}
+
+impl Default for OnlineOptions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Online dictionary learner: a coder and its [`OnlineOptions`].
 #[derive(Clone, Debug)]
 pub struct OnlineDl<C> {
     /// Coder.
     pub coder: C,
-    /// Minibatch size.
-    pub batch: usize,
-    /// Epochs.
-    pub epochs: f64,
-    /// Forgetting.
-    pub forgetting: Forgetting,
-    /// BCD sweeps per minibatch.
-    pub sweeps: usize,
-    /// Dead-atom policy.
-    pub unused: UnusedAtoms,
-    /// Duplicate threshold.
-    pub dup_cos: f64,
+    /// Everything else (declared parameters).
+    pub opts: OnlineOptions,
 }
 
 impl<C: SparseCoder> OnlineDl<C> {
-    /// Defaults of the table above.
+    /// The coder, everything else at its declared default.
     pub fn new(coder: C) -> Self {
         OnlineDl {
             coder,
-            batch: BATCH,
-            epochs: EPOCHS,
-            forgetting: Forgetting::Mairal,
-            sweeps: 1,
-            unused: UnusedAtoms::WorstReconstructed,
-            dup_cos: 0.99,
+            opts: OnlineOptions::new(),
         }
     }
     /// Minibatch size.
+    #[must_use]
     pub fn batch(mut self, b: usize) -> Self {
-        self.batch = b;
+        self.opts.batch = b;
         self
     }
     /// Epochs.
+    #[must_use]
     pub fn epochs(mut self, e: f64) -> Self {
-        self.epochs = e;
+        self.opts.epochs = e;
         self
     }
     /// Forgetting.
+    #[must_use]
     pub fn forgetting(mut self, f: Forgetting) -> Self {
-        self.forgetting = f;
+        self.opts.forgetting = f;
         self
     }
     /// Validate.
     pub fn check(&self) -> Result<()> {
-        ensure!(self.batch >= 1, "batch", self.batch, "≥ 1");
-        ensure!(
-            self.epochs.is_finite() && self.epochs > 0.0,
-            "epochs",
-            self.epochs,
-            "> 0"
-        );
-        ensure!(self.sweeps >= 1, "sweeps", self.sweeps, "≥ 1");
-        if let Forgetting::Constant(b) = self.forgetting {
+        self.opts.check_params()?;
+        if let Forgetting::Constant(b) = self.opts.forgetting {
             ensure!(b > 0.0 && b <= 1.0, "forgetting", b, "β ∈ (0, 1]");
         }
         Ok(())
@@ -154,7 +156,7 @@ impl<C: SparseCoder> OnlineDl<C> {
 
     /// Weight of the past at step t (0-based) for minibatches of η signals.
     fn beta(&self, t: usize, eta: usize) -> f64 {
-        match self.forgetting {
+        match self.opts.forgetting {
             Forgetting::Constant(b) => b,
             Forgetting::Mairal => {
                 let (t, eta) = (t as f64, eta as f64);
@@ -210,16 +212,17 @@ impl<C: SparseCoder> OnlineDl<C> {
             .map(|&u| u <= 1e-6 * mean_diag.max(1e-300))
             .collect();
         // duplicates: the atom with the smaller statistic A_jj of a pair with |cos| > dup_cos
-        mark_duplicates(s.dict.view(), &usage, &mut bad, self.dup_cos);
+        mark_duplicates(s.dict.view(), &usage, &mut bad, self.opts.dup_cos);
         let dead: Vec<usize> = (0..m).filter(|&j| bad[j]).collect();
-        s.replaced_last = replace_atoms(&mut s.dict, batch, &x, &dead, self.unused, &mut s.rng);
+        s.replaced_last =
+            replace_atoms(&mut s.dict, batch, &x, &dead, self.opts.unused, &mut s.rng);
         for &j in &dead[..s.replaced_last] {
             st.a.row_mut(j).fill(0.0);
             st.a.column_mut(j).fill(0.0);
             st.b.column_mut(j).fill(0.0);
         }
         s.replaced_total += s.replaced_last;
-        bcd_sweeps(&mut s.dict, st.a.view(), st.b.view(), self.sweeps);
+        bcd_sweeps(&mut s.dict, st.a.view(), st.b.view(), self.opts.sweeps);
         s.data_fit = enc.info.objective * w;
         s.codes = x;
         s.step += 1;
@@ -229,7 +232,7 @@ impl<C: SparseCoder> OnlineDl<C> {
 
     /// Steps per [`DictionaryLearner::learn`] call for N signals.
     pub fn total_steps(&self, nn: usize) -> usize {
-        super::minibatch_steps(self.epochs, nn, self.batch)
+        super::minibatch_steps(self.opts.epochs, nn, self.opts.batch)
     }
 }
 
@@ -241,7 +244,7 @@ struct OnlineAlg<'a, C> {
 impl<C: SparseCoder> Iterative for OnlineAlg<'_, C> {
     type State = LearnState;
     fn step(&mut self, s: &mut LearnState) -> Result<()> {
-        let batch = s.next_minibatch(self.y, self.p.batch);
+        let batch = s.next_minibatch(self.y, self.p.opts.batch);
         self.p.partial_fit(s, batch.view())
     }
     fn objective(&self, s: &LearnState) -> f64 {
@@ -279,7 +282,7 @@ impl<C: SparseCoder> OnlineDl<C> {
 
 impl<C: SparseCoder> DictionaryLearner for OnlineDl<C> {
     fn name(&self) -> String {
-        format!("online[batch={}]+{}", self.batch, self.coder.name())
+        format!("online[batch={}]+{}", self.opts.batch, self.coder.name())
     }
     fn learn_observed(
         &self,
@@ -301,32 +304,27 @@ impl<C: SparseCoder> DictionaryLearner for OnlineDl<C> {
     }
 }
 
-/// Default minibatch size of [`OnlineDl`].
-pub const BATCH: usize = 256;
-/// Default passes over the data of [`OnlineDl`].
-pub const EPOCHS: f64 = 30.0;
+/// The coding step ([`coder_from_params`]) and the declared options.
+const PARTS: &[&[Param]] = &[
+    &[SPARSITY, CODER_LAMBDA, crate::spec::LAMBDA_SCALE],
+    OnlineOptions::PARAMS,
+];
+const PARAMS: [Param; params_len(PARTS)] = concat_params(PARTS);
 
 /// `online`: Mairal et al.'s online dictionary learning.
 pub const SPEC: LearnerSpec = LearnerSpec {
     name: "online",
     family: crate::spec::Family::Classical,
     summary: "online dictionary learning (Mairal et al. 2010, Alg. 1–2), minibatches",
-    params: &[
-        SPARSITY,
-        CODER_LAMBDA,
-        crate::spec::LAMBDA_SCALE,
-        crate::learn::epochs_param(EPOCHS),
-        crate::learn::batch_param(BATCH),
-    ],
+    params: &PARAMS,
     budget: crate::spec::Budget::Epochs {
         epochs: "epochs",
         batch: "batch",
     },
     build: |p, ctx| {
-        Ok(Box::new(
-            OnlineDl::new(coder_from_params(p, ctx)?)
-                .batch(p.usize("batch")?)
-                .epochs(p.f64("epochs")?),
-        ))
+        Ok(Box::new(OnlineDl {
+            coder: coder_from_params(p, ctx)?,
+            opts: OnlineOptions::from_params(p, ctx)?,
+        }))
     },
 };

@@ -9,33 +9,43 @@
 //! * [`Bcd`]: Mairal et al. 2010, Alg. 2, with $\mathcal A = XX^\top$, $\mathcal B = YX^\top$:
 //!   $u_j = (b_j - A\alpha_j)/\mathcal A_{jj} + a_j$, $a_j = u_j/\|u_j\|$.
 
-use super::{ALT_ITERS, AlternatingMinimization, CODER_LAMBDA, LearnerSpec, coder_from_params};
+use super::{AltMinOptions, AlternatingMinimization, CODER_LAMBDA, LearnerSpec, coder_from_params};
 use crate::code::{Omp, SPARSITY};
 use crate::error::{Error, Result};
 use crate::linalg;
-use crate::spec::{Dflt, Param, Ty};
+use crate::spec::{LAMBDA_SCALE, Param, concat_params, params_len};
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 
-/// `iters` of the alternating learners.
-const ITERS: Param = Param::new(
-    "iters",
-    Ty::Count,
-    Dflt::Int(ALT_ITERS as i64),
-    "outer iterations (code all signals, update all atoms)",
-);
+/// The coding step of `mod` and `bcd` ([`coder_from_params`]), the outer loop, the update.
+const MOD_PARTS: &[&[Param]] = &[
+    &[SPARSITY, CODER_LAMBDA, LAMBDA_SCALE],
+    AltMinOptions::PARAMS,
+    Mod::PARAMS,
+];
+const MOD_PARAMS: [Param; params_len(MOD_PARTS)] = concat_params(MOD_PARTS);
+const BCD_PARTS: &[&[Param]] = &[
+    &[SPARSITY, CODER_LAMBDA, LAMBDA_SCALE],
+    AltMinOptions::PARAMS,
+    Bcd::PARAMS,
+];
+const BCD_PARAMS: [Param; params_len(BCD_PARTS)] = concat_params(BCD_PARTS);
+/// K-SVD codes with OMP at k only.
+const KSVD_PARTS: &[&[Param]] = &[&[SPARSITY], AltMinOptions::PARAMS];
+const KSVD_PARAMS: [Param; params_len(KSVD_PARTS)] = concat_params(KSVD_PARTS);
 
 /// `mod`: alternating minimization, MOD update.
 pub const MOD_SPEC: LearnerSpec = LearnerSpec {
     name: "mod",
     family: crate::spec::Family::Classical,
     summary: "alternating minimization: OMP (or LARS with lambda) + MOD (Engan et al. 1999)",
-    params: &[SPARSITY, CODER_LAMBDA, crate::spec::LAMBDA_SCALE, ITERS],
+    params: &MOD_PARAMS,
     budget: crate::spec::Budget::Iters("iters"),
     build: |p, ctx| {
-        Ok(Box::new(
-            AlternatingMinimization::new(coder_from_params(p, ctx)?, Mod::default())
-                .max_iters(p.usize("iters")?),
-        ))
+        Ok(Box::new(AlternatingMinimization {
+            coder: coder_from_params(p, ctx)?,
+            update: Mod::from_params(p, ctx)?,
+            opts: AltMinOptions::from_params(p, ctx)?,
+        }))
     },
 };
 
@@ -44,13 +54,14 @@ pub const BCD_SPEC: LearnerSpec = LearnerSpec {
     name: "bcd",
     family: crate::spec::Family::Classical,
     summary: "alternating minimization: OMP (or LARS) + block-coordinate update (Mairal et al. 2010, Alg. 2)",
-    params: &[SPARSITY, CODER_LAMBDA, crate::spec::LAMBDA_SCALE, ITERS],
+    params: &BCD_PARAMS,
     budget: crate::spec::Budget::Iters("iters"),
     build: |p, ctx| {
-        Ok(Box::new(
-            AlternatingMinimization::new(coder_from_params(p, ctx)?, Bcd::default())
-                .max_iters(p.usize("iters")?),
-        ))
+        Ok(Box::new(AlternatingMinimization {
+            coder: coder_from_params(p, ctx)?,
+            update: Bcd::from_params(p, ctx)?,
+            opts: AltMinOptions::from_params(p, ctx)?,
+        }))
     },
 };
 
@@ -59,13 +70,14 @@ pub const KSVD_SPEC: LearnerSpec = LearnerSpec {
     name: "ksvd",
     family: crate::spec::Family::Classical,
     summary: "K-SVD (Aharon et al. 2006): OMP + exact rank-1 SVD per atom",
-    params: &[SPARSITY, ITERS],
+    params: &KSVD_PARAMS,
     budget: crate::spec::Budget::Iters("iters"),
     build: |p, ctx| {
-        Ok(Box::new(
-            AlternatingMinimization::new(Omp::with_sparsity(p.sparsity(ctx)?), Ksvd::exact())
-                .max_iters(p.usize("iters")?),
-        ))
+        Ok(Box::new(AlternatingMinimization {
+            coder: Omp::with_sparsity(p.sparsity(ctx)?),
+            update: Ksvd::exact(),
+            opts: AltMinOptions::from_params(p, ctx)?,
+        }))
     },
 };
 
@@ -74,13 +86,14 @@ pub const AKSVD_SPEC: LearnerSpec = LearnerSpec {
     name: "aksvd",
     family: crate::spec::Family::Classical,
     summary: "approximate K-SVD (Rubinstein et al. 2008, Alg. 5): OMP + one power step per atom",
-    params: &[SPARSITY, ITERS],
+    params: &KSVD_PARAMS,
     budget: crate::spec::Budget::Iters("iters"),
     build: |p, ctx| {
-        Ok(Box::new(
-            AlternatingMinimization::new(Omp::with_sparsity(p.sparsity(ctx)?), Ksvd::approximate())
-                .max_iters(p.usize("iters")?),
-        ))
+        Ok(Box::new(AlternatingMinimization {
+            coder: Omp::with_sparsity(p.sparsity(ctx)?),
+            update: Ksvd::approximate(),
+            opts: AltMinOptions::from_params(p, ctx)?,
+        }))
     },
 };
 
@@ -98,16 +111,22 @@ pub trait DictUpdate: Send + Sync {
     ) -> Result<()>;
 }
 
-/// Method of optimal directions.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Mod {
-    /// Ridge ε relative to trace(XXᵀ)/m (default 1e-10), guarding unused atoms.
-    pub ridge: f64,
+crate::declare_method! {
+    /// Method of optimal directions: the least-squares dictionary given the codes (Engan et al.
+    /// 1999, eq. (5)).
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct Mod {
+        given {}
+        params {
+            /// ridge ε of XXᵀ + ε·I, relative to trace(XXᵀ)/m (guards unused atoms)
+            ridge: f64 = param(NonNegative, 1e-10);
+        }
+    }
 }
 
 impl Default for Mod {
     fn default() -> Self {
-        Mod { ridge: 1e-10 }
+        Self::new()
     }
 }
 
@@ -131,6 +150,7 @@ impl DictUpdate for Mod {
         y: ArrayView2<'_, f64>,
         codes: &mut Array2<f64>,
     ) -> Result<()> {
+        self.check_params()?;
         let par = linalg::par();
         let m = codes.nrows();
         let mut xxt = linalg::matmul_nt(codes.view(), codes.view(), par);
@@ -246,16 +266,22 @@ impl DictUpdate for Ksvd {
     }
 }
 
-/// Mairal's block-coordinate dictionary update.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Bcd {
-    /// Sweeps over the atoms per update (default 1).
-    pub sweeps: usize,
+crate::declare_method! {
+    /// Mairal's block-coordinate dictionary update (JMLR 2010, Alg. 2) on the statistics of the
+    /// whole data set.
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct Bcd {
+        given {}
+        params {
+            /// block-coordinate sweeps over the atoms per update
+            sweeps: usize = param(Count, 1);
+        }
+    }
 }
 
 impl Default for Bcd {
     fn default() -> Self {
-        Bcd { sweeps: 1 }
+        Self::new()
     }
 }
 
@@ -307,10 +333,11 @@ impl DictUpdate for Bcd {
         y: ArrayView2<'_, f64>,
         codes: &mut Array2<f64>,
     ) -> Result<()> {
+        self.check_params()?;
         let par = linalg::par();
         let a_stat = linalg::matmul_nt(codes.view(), codes.view(), par);
         let b_stat = linalg::matmul_nt(y, codes.view(), par);
-        bcd_sweeps(dict, a_stat.view(), b_stat.view(), self.sweeps.max(1));
+        bcd_sweeps(dict, a_stat.view(), b_stat.view(), self.sweeps);
         Ok(())
     }
 }

@@ -13,6 +13,7 @@
 pub mod contest;
 pub mod dashboard;
 pub mod findings;
+pub mod observed;
 pub mod paper;
 
 use crate::error::Result;
