@@ -396,3 +396,31 @@ proptest! {
         prop_assert!(inst.y.iter().zip(again.y.iter()).all(|(a, b)| a.to_bits() == b.to_bits()));
     }
 }
+
+#[test]
+fn scrambled_perturbation_is_a_signed_permutation_at_zero_and_moves_atoms_by_eps() {
+    let mut rng = rng_from_seed(5);
+    let a = dictlab::generate::gaussian_dictionary(8, 12, &mut rng).unwrap();
+    let d = dictlab::generate::scrambled_perturbation(a.view(), 0.0, &mut rng).unwrap();
+    // every column of d is ±(one column of a), each column of a used once
+    let mut used = vec![false; 12];
+    for j in 0..12 {
+        let hit = (0..12)
+            .find(|&i| {
+                let c = a.column(i).dot(&d.column(j));
+                !used[i] && (c.abs() - 1.0).abs() < 1e-12
+            })
+            .expect("a signed copy of an unused atom");
+        used[hit] = true;
+    }
+    let r = dictlab::metrics::dictionary_recovery(a.view(), d.view()).unwrap();
+    assert_eq!(r.recovery_rate(0.99), 1.0);
+    // ε > 0: unit-norm columns, matched atoms no longer exact
+    let d = dictlab::generate::scrambled_perturbation(a.view(), 0.3, &mut rng).unwrap();
+    for c in d.columns() {
+        assert!((c.dot(&c) - 1.0).abs() < 1e-12);
+    }
+    let r = dictlab::metrics::dictionary_recovery(a.view(), d.view()).unwrap();
+    assert!(r.recovery_rate(0.999) < 1.0);
+    assert!(dictlab::generate::scrambled_perturbation(a.view(), -1.0, &mut rng).is_err());
+}

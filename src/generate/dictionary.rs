@@ -87,6 +87,31 @@ pub fn gaussian_matrix(n: usize, m: usize, rng: &mut impl Rng) -> Array2<f64> {
     a
 }
 
+/// A known corruption of a dictionary, for watching the recovery metrics respond:
+/// `D = normalize(A + ε·G)` with G standard Gaussian, then a uniformly random permutation of the
+/// columns and a random sign per column. Permutation-and-sign-invariant metrics see only ε;
+/// identity-matched ones (`fro_dist`) also see the scrambling.
+///
+/// # Errors
+/// `eps` negative or not finite; a column of `A + ε·G` that is zero.
+pub fn scrambled_perturbation(
+    truth: ArrayView2<'_, f64>,
+    eps: f64,
+    rng: &mut impl Rng,
+) -> Result<Array2<f64>> {
+    ensure!(eps.is_finite() && eps >= 0.0, "eps", eps, "a finite ε ≥ 0");
+    let (n, m) = truth.dim();
+    let mut d = &truth + &(gaussian_matrix(n, m, rng) * eps);
+    normalize_columns(&mut d)?;
+    let perm = sample(rng, m, m).into_vec();
+    let mut out = Array2::<f64>::zeros((n, m));
+    for (j, &p) in perm.iter().enumerate() {
+        let sign = if rng.random::<bool>() { -1.0 } else { 1.0 };
+        out.column_mut(j).assign(&(&d.column(p) * sign));
+    }
+    Ok(out)
+}
+
 /// Gaussian dictionary with unit-norm columns (docs/protocols.md §1.8). `μ ≈ sqrt(4 log m / n)`.
 pub fn gaussian_dictionary(n: usize, m: usize, rng: &mut impl Rng) -> Result<Array2<f64>> {
     check_dims(n, m)?;

@@ -229,6 +229,57 @@ pub fn rip_upper_bound_babel(a: ArrayView2<'_, f64>, s: usize) -> Result<f64> {
     Ok(babel(a, s - 1)?[s - 1])
 }
 
+/// The RIP bounds of a dictionary for each support size s = 2..=`s_max`: the certified
+/// Monte-Carlo lower bound ([`rip_lower_bound_mc`], `trials` random supports plus greedy swaps)
+/// and the Babel and Gershgorin upper bounds. δ_s lies between `lower[i]` and
+/// `min(babel[i], gershgorin[i])` at `s[i]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RipBounds {
+    /// Support sizes.
+    pub s: Vec<usize>,
+    /// Lower bounds on δ_s.
+    pub lower: Vec<f64>,
+    /// Babel upper bounds μ₁(s−1).
+    pub babel: Vec<f64>,
+    /// Gershgorin upper bounds (s−1)·μ.
+    pub gershgorin: Vec<f64>,
+}
+
+impl RipBounds {
+    /// Whether the lower bound stays at or under both upper bounds at every s (it must: a
+    /// failure is a bug in one of the bounds).
+    pub fn bracketed(&self) -> bool {
+        (0..self.s.len())
+            .all(|i| self.lower[i] <= self.babel[i].min(self.gershgorin[i]) + 1e-12)
+    }
+}
+
+/// [`RipBounds`] of `a` for s = 2..=`s_max`.
+///
+/// # Errors
+/// `s_max < 2` or `s_max > m`, `trials = 0`.
+pub fn rip_bounds(
+    a: ArrayView2<'_, f64>,
+    s_max: usize,
+    trials: usize,
+    rng: &mut impl Rng,
+) -> Result<RipBounds> {
+    let m = a.ncols();
+    ensure!(s_max >= 2 && s_max <= m, "s_max", s_max, format!("2 ≤ s_max ≤ m = {m}"));
+    let mut out = RipBounds {
+        s: (2..=s_max).collect(),
+        lower: Vec::new(),
+        babel: Vec::new(),
+        gershgorin: Vec::new(),
+    };
+    for s in 2..=s_max {
+        out.lower.push(rip_lower_bound_mc(a, s, trials, true, rng)?.delta);
+        out.babel.push(rip_upper_bound_babel(a, s)?);
+        out.gershgorin.push(rip_upper_bound_gershgorin(a, s));
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -247,6 +298,16 @@ mod tests {
         assert!(welch_bound(3, 3) <= 0.0);
         assert!((rip_upper_bound_gershgorin(a.view(), 2) - r).abs() < 1e-15);
         assert!((rip_upper_bound_babel(a.view(), 3).unwrap() - 2.0 * r).abs() < 1e-15);
+        // s = 2 on these three atoms: the worst pair is at |cos| = r, so δ₂ = r exactly, and the
+        // exhaustive search of 2-supports finds it; Babel = Gershgorin = r
+        let mut rng = crate::rng::rng_from_seed(1);
+        let b = rip_bounds(a.view(), 3, 50, &mut rng).unwrap();
+        assert_eq!(b.s, vec![2, 3]);
+        assert!((b.lower[0] - r).abs() < 1e-12, "{b:?}");
+        assert!((b.babel[0] - r).abs() < 1e-15 && (b.gershgorin[0] - r).abs() < 1e-15);
+        assert!((b.gershgorin[1] - 2.0 * r).abs() < 1e-15 && b.bracketed());
+        assert!(rip_bounds(a.view(), 4, 5, &mut rng).is_err());
+        assert!(rip_bounds(a.view(), 1, 5, &mut rng).is_err());
     }
 
     #[test]

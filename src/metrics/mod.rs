@@ -8,6 +8,7 @@ pub mod signal;
 pub mod support;
 
 pub use coherence::{
+    RipBounds, rip_bounds,
     RipBound, babel, coherence, gram_offdiag_abs, rip_lower_bound_mc, rip_upper_bound_babel,
     rip_upper_bound_gershgorin, welch_bound,
 };
