@@ -283,3 +283,21 @@ fn l4_bad_input_is_a_typed_error() {
             .is_err()
     );
 }
+
+#[test]
+fn critical_points_of_an_orthobasis_are_its_signed_atoms_and_saddles_and_maxima() {
+    // f̄(q) = −¼‖q‖₄⁴ for A = I₃: the critical points are the normalised sign vectors on each
+    // support — 6 minima ±e_i (near the atoms), 12 saddles on pairs and 8 maxima on triples (both
+    // with negative curvature), 26 in all; none spurious
+    let a = Array2::<f64>::eye(3);
+    let obj = L4Objective::population(a.view()).unwrap();
+    let starts = dictlab::learn::l4::random_sphere(3, 400, &mut rng_from_seed(3));
+    let pts = obj
+        .critical_points(a.view(), starts.view(), 100, 1e-11, &ClassifyTol::default())
+        .unwrap();
+    let counts = dictlab::learn::l4::count_kinds(&pts);
+    assert_eq!(counts[0], ("near_atom", 6), "{counts:?}");
+    assert_eq!(counts[2], ("spurious_minimum", 0), "{counts:?}");
+    assert_eq!(counts[3], ("not_critical", 0), "{counts:?}");
+    assert!(counts[1].1 >= 12 && counts[1].1 <= 20, "{counts:?}");
+}

@@ -440,6 +440,57 @@ impl L4Objective {
     }
 }
 
+impl L4Objective {
+    /// The critical points that Riemannian Newton ([`L4Objective::newton_critical_point`], at
+    /// most `iters` steps to a gradient below `tol`) reaches from the columns of `starts`,
+    /// deduplicated (two limits closer than 1e-6 are one point; q and −q are two), each with its
+    /// [`L4Objective::classify`] against `atoms`. Newton converges to the nearby critical point
+    /// whatever its index, so minima, saddles and maxima of f are all found.
+    ///
+    /// # Errors
+    /// A start that is not a unit vector of the objective's dimension; `atoms` of another height.
+    pub fn critical_points(
+        &self,
+        atoms: ArrayView2<'_, f64>,
+        starts: ArrayView2<'_, f64>,
+        iters: usize,
+        tol: f64,
+        ctol: &ClassifyTol,
+    ) -> Result<Vec<(Array1<f64>, PointKind)>> {
+        let mut found: Vec<Array1<f64>> = Vec::new();
+        for q0 in starts.columns() {
+            let (q, ok) = self.newton_critical_point(q0, iters, tol)?;
+            if ok && found.iter().all(|c| (c - &q).dot(&(c - &q)).sqrt() > 1e-6) {
+                found.push(q);
+            }
+        }
+        found
+            .into_iter()
+            .map(|q| {
+                let k = self.classify(q.view(), atoms, ctol)?;
+                Ok((q, k))
+            })
+            .collect()
+    }
+}
+
+/// How many points of each kind (by [`PointKind::name`]), in a fixed order: near_atom,
+/// negative_curvature, spurious_minimum, not_critical.
+pub fn count_kinds(points: &[(Array1<f64>, PointKind)]) -> [(&'static str, usize); 4] {
+    let mut out = [
+        ("near_atom", 0),
+        ("negative_curvature", 0),
+        ("spurious_minimum", 0),
+        ("not_critical", 0),
+    ];
+    for (_, k) in points {
+        if let Some(e) = out.iter_mut().find(|e| e.0 == k.name()) {
+            e.1 += 1;
+        }
+    }
+    out
+}
+
 /// The sample-size floor of the ℓ4 learners: p ≥ 2n signals (ℓ4 recovery needs p ≫ n; MSP's
 /// experiments use p = 400n).
 ///
