@@ -90,6 +90,7 @@ pub const METHODS: &[Method] = &[
     Method::Learner(&crate::neural::learners::LISTA_DL_SPEC),
     Method::ConvCoder(&crate::conv::csc::SPEC),
     Method::ConvCoder(&crate::conv::lgcd::SPEC),
+    Method::ConvCoder(&crate::conv::admm::SPEC),
     Method::ConvLearner(&crate::conv::cdl::SPEC),
 ];
 

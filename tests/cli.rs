@@ -763,6 +763,34 @@ fn conv_generate_encode_learn_end_to_end() {
             "{method}: {stdout}"
         );
     }
+    // ADMM solves the circular problem only, and says so on the valid one
+    let za = dir.path().join("conv_admm.npy");
+    let (dpath, ypath) = (inst.join("D.npy"), inst.join("Y.npy"));
+    let mut args = vec![
+        "conv",
+        "encode",
+        "--method",
+        "conv_admm",
+        "--dict",
+        p(&dpath),
+        "--signals",
+        p(&ypath),
+        "--reg",
+        "0.05",
+        "-p",
+        "nonneg=true",
+        "--out",
+        p(&za),
+    ];
+    let (rc, _, stderr) = dictlab(&args);
+    assert_ne!(rc, 0);
+    assert!(stderr.contains("conv_fista or conv_lgcd"), "{stderr}");
+    args.extend(["--boundary", "circular"]);
+    let (rc, stdout, stderr) = dictlab(&args);
+    assert_eq!(rc, 0, "{stderr}");
+    assert!(stdout.contains("objective"), "{stdout}");
+    let zh = dictlab::io::read_array3(&za, "acts").unwrap();
+    assert_eq!(zh.dim(), (6, 2, 300));
     // a start near the planted atoms
     let mut d0 = d.clone();
     d0.iter_mut()

@@ -561,3 +561,39 @@ fn a_partial_merge_imported_into_a_new_directory_resumes_to_the_same_results() {
         .to_string();
     assert!(e.contains("import a merge of this plan"), "{e}");
 }
+
+#[test]
+fn sides_per_item_counts_who_solves_each_instance_hand_computed() {
+    // item 0: classical 1.0 (mod), neural 0.96 (sae) → both; item 1: classical 0.97, neural 0.5 →
+    // classical only; item 2: classical 0.2, neural 0.99 → neural only; item 3: 0.1 / 0.3 → neither.
+    // OMP (a coder on the planted dictionary) solves everything and is not a side.
+    let rows: [(&str, &str, f64); 10] = [
+        ("0", "mod", 1.0),
+        ("0", "sae", 0.96),
+        ("0", "omp", 1.0),
+        ("1", "ksvd", 0.97),
+        ("1", "mod", 0.4),
+        ("1", "sae", 0.5),
+        ("2", "mod", 0.2),
+        ("2", "sae", 0.99),
+        ("3", "mod", 0.1),
+        ("3", "sae", 0.3),
+    ];
+    let df = df!(
+        "item" => rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+        "method" => rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+        "m_recovery_rate" => rows.iter().map(|r| r.2).collect::<Vec<_>>()
+    )
+    .unwrap();
+    let s = dictlab::report::contest::sides_per_item(&df).unwrap();
+    assert_eq!(
+        (s.both, s.classical_only, s.neural_only, s.neither),
+        (1, 1, 1, 1)
+    );
+    assert_eq!(
+        s.best[1],
+        ("1".into(), 0.97, "ksvd".into(), 0.5, "sae".into())
+    );
+    let one: Vec<&str> = s.one_side().iter().map(|b| b.0.as_str()).collect();
+    assert_eq!(one, ["1", "2"]);
+}

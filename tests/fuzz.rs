@@ -593,7 +593,9 @@ proptest! {
             }
             Ok(Built::ConvCoder(c)) => {
                 let ci = dictlab::conv::ConvSpec::new(2, 1, 30, 2, 5).theta(0.1).sample(seed).unwrap();
-                let _ = no_panic(name, || c.encode(ci.atoms.view(), ci.y.view(), dictlab::conv::Boundary::Valid, None));
+                for b in [dictlab::conv::Boundary::Valid, dictlab::conv::Boundary::Circular] {
+                    let _ = no_panic(name, || c.encode(ci.atoms.view(), ci.y.view(), b, None));
+                }
             }
             Ok(Built::ConvLearner(l)) => {
                 let ci = dictlab::conv::ConvSpec::new(2, 1, 30, 2, 5).theta(0.1).sample(seed).unwrap();

@@ -45,8 +45,9 @@ fn run(built: Built, inst: &Instance) -> (String, Array2<f64>) {
         ),
         Built::ConvCoder(c) => {
             let ci = conv_instance();
+            // the circular boundary: every convolutional coder solves it (conv_admm only it)
             let z = c
-                .encode(ci.atoms.view(), ci.y.view(), Boundary::Valid, None)
+                .encode(ci.atoms.view(), ci.y.view(), Boundary::Circular, None)
                 .unwrap()
                 .acts;
             let (n, k, t) = z.dim();

@@ -14,7 +14,7 @@ CSC: the non-negative convolutional Lasso 0.5||y - sum_k d_k * z_k||^2 + lam ||z
 lam = 0.1 lam_max, on the planted atoms:
   * "valid" boundary (z of length T - L + 1): dictlab's FISTA and LGCD vs alphacsc's LGCD
     (update_z_multi, solver="lgcd") and alphacsc's FISTA (update_z);
-  * circular boundary (z of length T): dictlab's FISTA and LGCD vs sporco's ADMM ConvBPDN
+  * circular boundary (z of length T): dictlab's FISTA, LGCD and ADMM vs sporco's ADMM ConvBPDN
     (NonNegCoef, AutoRho; its ladder is in iterations: its relative-residual stop was not reached
     in 500 iterations even at 1e-2).
 Each solver runs a ladder of its own tolerance; a run counts when its objective, recomputed here
@@ -83,8 +83,11 @@ def main():
     results = {"csc": [], "cdl": []}
     for b in ["valid", "circular"]:
         d = os.path.join(work, b)
-        for method, label, tols in [("conv_fista", "dictlab FISTA", [1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8]),
-                                    ("conv_lgcd", "dictlab LGCD", [1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6])]:
+        solvers = [("conv_fista", "dictlab FISTA", [1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8]),
+                   ("conv_lgcd", "dictlab LGCD", [1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6])]
+        if b == "circular":  # ADMM solves the circular problem only (sporco's model)
+            solvers.append(("conv_admm", "dictlab ADMM", [1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8]))
+        for method, label, tols in solvers:
             for tol in tols:
                 z = f"{d}/z_{method}_{tol}.npy"
                 out = subprocess.check_output([dl, "--threads", THREADS, "conv", "encode", "--method", method,

@@ -143,9 +143,8 @@ for (fam, mu, kb) in &bounds { println!("{fam}: mean mu = {mu:.3}, guarantee hol
 fn first_below(c: &Series2, tol: f64) -> Option<(f64, f64)> { c.y.iter().position(|g| *g <= tol).map(|i| (c.x[i], c.y[i])) }
 let tol = 1e-9 * f_star;
 let mut obs = report::observed::Observed::new();
-let (ista_end, fista_end) = (*curves_it[0].y.last().unwrap(), *curves_it[1].y.last().unwrap());
-obs.claim("FISTA's objective gap falls faster than ISTA's per iteration", fista_end < ista_end,
-    format!("F − F* after {} iterations: FISTA {fista_end:.1e}, ISTA {ista_end:.1e}", curves_it[0].x.last().unwrap()));
+let (ista_at, fista_at) = (first_below(&curves_it[0], tol).map_or(f64::INFINITY, |h| h.0), first_below(&curves_it[1], tol).map_or(f64::INFINITY, |h| h.0));
+obs.claim("FISTA reaches F* (within 1e-9 relative) in fewer iterations than ISTA", fista_at < ista_at, format!("FISTA at iteration {fista_at}, ISTA at {ista_at}"));
 for i in 2..4 {
     let hit = first_below(&curves_it[i], tol);
     obs.claim(format!("{} reaches F* (within 1e-9 relative) within a few passes", curves_it[i].name), hit.map_or(false, |h| h.0 <= 32.0),

@@ -143,7 +143,7 @@ for (label, rate, rep) in &pol_rows { println!("{label:<32} final rate {rate:.3}
 // %%
 let mut obs = report::observed::Observed::new();
 obs.line(format!("from data columns, final recovery_rate@0.99: {}", finals[..5].iter().map(|f| format!("{} {:.2} ({:.2} s)", f.0, f.1, f.2)).collect::<Vec<_>>().join("; ")));
-let fastest = finals[..5].iter().min_by(|a, b| a.2.total_cmp(&b.2)).unwrap();
+let fastest = finals[..5].iter().min_by(|a, b| a.2.total_cmp(&b.2)).unwrap().clone();
 obs.claim("online learning is the fastest in wall time of the data-start learners", fastest.0.starts_with("online"), format!("fastest: {} in {:.2} s", fastest.0, fastest.2));
 obs.claim("exact K-SVD costs more per iteration than approximate K-SVD", finals[1].2 / 30.0 > finals[2].2 / 60.0,
     format!("{:.3} s vs {:.3} s per iteration", finals[1].2 / 30.0, finals[2].2 / 60.0));

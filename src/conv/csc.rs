@@ -288,6 +288,54 @@ impl ConvOp {
         }
     }
 
+    /// (K, P, F, number of frequencies F/2 + 1).
+    pub(super) fn dims(&self) -> (usize, usize, usize, usize) {
+        (self.k, self.p, self.f, self.nf)
+    }
+
+    /// The atom spectrum D̂_kc at frequency `j`.
+    pub(super) fn spectrum_at(&self, k: usize, c: usize, j: usize) -> C64 {
+        self.at(k, c, j)
+    }
+
+    /// Half spectrum of one real row (zero-padded to F) into `out` (nf).
+    pub(super) fn rfft_row(
+        &self,
+        x: ndarray::ArrayView1<'_, f64>,
+        out: &mut [C64],
+        sc: &mut Scratch,
+    ) {
+        sc.time.iter_mut().for_each(|v| *v = 0.0);
+        for (t, v) in x.iter().enumerate() {
+            sc.time[t] = *v;
+        }
+        // lengths match by construction
+        let _ = self
+            .fwd
+            .process_with_scratch(&mut sc.time, out, &mut sc.fft);
+    }
+
+    /// The first T_z samples of the real signal of half spectrum `spec` (nf; overwritten) into
+    /// `out`, scaled so that `irfft_row(rfft_row(x)) = x`.
+    pub(super) fn irfft_row(
+        &self,
+        spec: &mut [C64],
+        mut out: ndarray::ArrayViewMut1<'_, f64>,
+        sc: &mut Scratch,
+    ) {
+        spec[0].im = 0.0;
+        if self.f.is_multiple_of(2) {
+            spec[self.nf - 1].im = 0.0;
+        }
+        let _ = self
+            .inv
+            .process_with_scratch(spec, &mut sc.time, &mut sc.fft);
+        let scale = 1.0 / self.f as f64;
+        for t in 0..self.tz {
+            out[t] = sc.time[t] * scale;
+        }
+    }
+
     /// ⟨a, b⟩ of two real signals from their half spectra (Parseval).
     pub fn inner(&self, a: &[C64], b: &[C64]) -> f64 {
         let mut s = 0.0;

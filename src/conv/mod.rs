@@ -30,6 +30,7 @@
 //! * Qu, Zhai, Li, Zhang, Zhu, Wright (2020), "Geometric analysis of nonconvex optimization landscapes
 //!   for overcomplete learning", arXiv 1912.02427, §convolutional (circular model).
 
+pub mod admm;
 pub mod cdl;
 pub mod csc;
 pub mod lgcd;
@@ -85,6 +86,7 @@ pub type ConvCoderSpec = crate::spec::MethodSpec<Box<dyn ConvCoder>>;
 /// The registry entry of a convolutional learner.
 pub type ConvLearnerSpec = crate::spec::MethodSpec<Box<dyn ConvLearner>>;
 
+pub use admm::ConvAdmm;
 pub use cdl::{ConvAltMin, ConvInit, ConvLearnState, ConvLearned, LagStats};
 pub use csc::{ConvEncoding, ConvFista, ConvOp};
 pub use lgcd::ConvLgcd;

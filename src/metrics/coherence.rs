@@ -249,8 +249,7 @@ impl RipBounds {
     /// Whether the lower bound stays at or under both upper bounds at every s (it must: a
     /// failure is a bug in one of the bounds).
     pub fn bracketed(&self) -> bool {
-        (0..self.s.len())
-            .all(|i| self.lower[i] <= self.babel[i].min(self.gershgorin[i]) + 1e-12)
+        (0..self.s.len()).all(|i| self.lower[i] <= self.babel[i].min(self.gershgorin[i]) + 1e-12)
     }
 }
 
@@ -265,7 +264,12 @@ pub fn rip_bounds(
     rng: &mut impl Rng,
 ) -> Result<RipBounds> {
     let m = a.ncols();
-    ensure!(s_max >= 2 && s_max <= m, "s_max", s_max, format!("2 ≤ s_max ≤ m = {m}"));
+    ensure!(
+        s_max >= 2 && s_max <= m,
+        "s_max",
+        s_max,
+        format!("2 ≤ s_max ≤ m = {m}")
+    );
     let mut out = RipBounds {
         s: (2..=s_max).collect(),
         lower: Vec::new(),
@@ -273,7 +277,8 @@ pub fn rip_bounds(
         gershgorin: Vec::new(),
     };
     for s in 2..=s_max {
-        out.lower.push(rip_lower_bound_mc(a, s, trials, true, rng)?.delta);
+        out.lower
+            .push(rip_lower_bound_mc(a, s, trials, true, rng)?.delta);
         out.babel.push(rip_upper_bound_babel(a, s)?);
         out.gershgorin.push(rip_upper_bound_gershgorin(a, s));
     }

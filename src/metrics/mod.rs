@@ -8,9 +8,8 @@ pub mod signal;
 pub mod support;
 
 pub use coherence::{
-    RipBounds, rip_bounds,
-    RipBound, babel, coherence, gram_offdiag_abs, rip_lower_bound_mc, rip_upper_bound_babel,
-    rip_upper_bound_gershgorin, welch_bound,
+    RipBound, RipBounds, babel, coherence, gram_offdiag_abs, rip_bounds, rip_lower_bound_mc,
+    rip_upper_bound_babel, rip_upper_bound_gershgorin, welch_bound,
 };
 pub use recovery::{
     DEFAULT_TAU, Recovery, RecoveryMetrics, amari_index, dictionary_recovery, fro_dist,

@@ -435,3 +435,84 @@ pub fn tuning_choice(df: &DataFrame, keys: &[&str]) -> Result<DataFrame> {
         ],
     )?)
 }
+
+/// Which side solves each instance: per `item` of a final-rows table, the best classical
+/// learner's and the best neural learner's final `m_recovery_rate` (coders — OMP on the planted
+/// dictionary — are left out; [`family`] decides the side), and the counts of items solved
+/// (rate ≥ 0.95) by both sides, by the classical side only, by the neural side only and by neither.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sides {
+    /// Items solved by both sides.
+    pub both: usize,
+    /// Items solved by a classical learner and by no neural one.
+    pub classical_only: usize,
+    /// Items solved by a neural learner and by no classical one.
+    pub neural_only: usize,
+    /// Items solved by neither.
+    pub neither: usize,
+    /// Per item (in item order): `(item, best classical rate, its method, best neural rate, its
+    /// method)`; a side with no learner on the item reads rate 0 and an empty name.
+    pub best: Vec<(String, f64, String, f64, String)>,
+}
+
+impl Sides {
+    /// The items solved by exactly one side, as in [`Sides::best`].
+    pub fn one_side(&self) -> Vec<&(String, f64, String, f64, String)> {
+        self.best
+            .iter()
+            .filter(|b| (b.1 >= 0.95) != (b.3 >= 0.95))
+            .collect()
+    }
+}
+
+/// [`Sides`] of a final-rows table (columns `item`, `method`, `m_recovery_rate`; a missing rate
+/// counts as 0, ties go to the later row).
+///
+/// # Errors
+/// A missing column.
+pub fn sides_per_item(fin: &DataFrame) -> Result<Sides> {
+    let items = column_str(fin, "item")?;
+    let methods = column_str(fin, "method")?;
+    let rate = column_f64(fin, "m_recovery_rate")?;
+    let mut best: BTreeMap<String, (f64, String, f64, String)> = BTreeMap::new();
+    for i in 0..fin.height() {
+        let fam = family(&methods[i]);
+        if fam == crate::spec::Family::Coder {
+            continue;
+        }
+        let r = rate[i].unwrap_or(0.0);
+        let e = best.entry(items[i].clone()).or_default();
+        if fam == crate::spec::Family::Neural {
+            if r >= e.2 || e.3.is_empty() {
+                (e.2, e.3) = (r, methods[i].clone());
+            }
+        } else if r >= e.0 || e.1.is_empty() {
+            (e.0, e.1) = (r, methods[i].clone());
+        }
+    }
+    let mut s = Sides {
+        both: 0,
+        classical_only: 0,
+        neural_only: 0,
+        neither: 0,
+        best: Vec::new(),
+    };
+    let mut keyed: Vec<(String, (f64, String, f64, String))> = best.into_iter().collect();
+    keyed.sort_by(|a, b| {
+        let num = |x: &str| x.parse::<f64>().ok();
+        match (num(&a.0), num(&b.0)) {
+            (Some(x), Some(y)) => x.total_cmp(&y),
+            _ => a.0.cmp(&b.0),
+        }
+    });
+    for (item, (c, cm, n, nm)) in keyed {
+        match (c >= 0.95, n >= 0.95) {
+            (true, true) => s.both += 1,
+            (true, false) => s.classical_only += 1,
+            (false, true) => s.neural_only += 1,
+            (false, false) => s.neither += 1,
+        }
+        s.best.push((item, c, cm, n, nm));
+    }
+    Ok(s)
+}
