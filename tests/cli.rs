@@ -918,3 +918,37 @@ fn conv_generate_encode_learn_end_to_end() {
     assert_ne!(rc, 0);
     assert!(stderr.contains("a[:, None, :]"), "{stderr}");
 }
+
+/// `--family coherence` plants atoms at a target shift coherence, and a target below what the
+/// atoms can reach is refused with the bound and the fix.
+#[test]
+fn conv_generate_hits_a_target_shift_coherence() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("c");
+    let base = [
+        "conv",
+        "generate",
+        "--signals",
+        "2",
+        "--times",
+        "200",
+        "--atoms",
+        "4",
+        "--atom-len",
+        "16",
+        "--family",
+        "coherence",
+        "--seed",
+        "2",
+        "--out",
+        p(&out),
+    ];
+    let (rc, stdout, stderr) = dictlab(&[&base[..], &["--target-mu", "0.35"]].concat());
+    assert_eq!(rc, 0, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let mu = v["shift_coherence"].as_f64().unwrap();
+    assert!(mu <= 0.35, "{stdout}");
+    let (rc, _, stderr) = dictlab(&[&base[..], &["--target-mu", "0.01"]].concat());
+    assert_ne!(rc, 0);
+    assert!(stderr.contains("raise the target"), "{stderr}");
+}

@@ -62,6 +62,8 @@ pub enum FamilyArg {
     Gabor,
     /// Near-duplicate pairs: atom 2j+1 = atom 2j shifted by --pair-shift, perturbed.
     ShiftedPairs,
+    /// Gaussian atoms lowered to shift coherence ≤ --target-mu (full-rank atoms).
+    Coherence,
 }
 
 /// `dictlab conv generate` flags.
@@ -106,6 +108,9 @@ pub struct ConvGenerateArgs {
     /// Perturbation of the near-duplicate pairs (--family shifted-pairs).
     #[arg(long, default_value_t = 0.1)]
     pub pair_perturb: f64,
+    /// Target shift coherence μ_conv (--family coherence).
+    #[arg(long, default_value_t = 0.5)]
+    pub target_mu: f64,
     /// Edge convention.
     #[arg(long, value_enum, default_value = "valid")]
     pub boundary: BoundaryArg,
@@ -146,6 +151,9 @@ impl ConvGenerateArgs {
             FamilyArg::ShiftedPairs => AtomFamily::ShiftedPairs {
                 shift: self.pair_shift,
                 perturb: self.pair_perturb,
+            },
+            FamilyArg::Coherence => AtomFamily::Coherence {
+                target: self.target_mu,
             },
         };
         let mut s = ConvSpec::new(

@@ -68,6 +68,13 @@ pub enum AtomFamily {
         /// Relative size of the perturbation (≥ 0).
         perturb: f64,
     },
+    /// Gaussian atoms whose shift coherence is lowered to at most `target` by hinge descent over
+    /// every pair and lag ([`lower_shift_coherence`]; full-rank atoms only). The achieved μ_conv
+    /// is measured on the instance as always; a target it did not reach shows there.
+    Coherence {
+        /// Target μ_conv, in [the bound of [`shift_coherence_lower_bound`], 1].
+        target: f64,
+    },
 }
 
 /// A planted convolutional problem, as a builder (`ConvSpec::new(..).theta(..).sample(seed)`).
@@ -236,6 +243,24 @@ impl ConvSpec {
                 "a perturbation size ≥ 0"
             );
         }
+        if let AtomFamily::Coherence { target } = self.family {
+            let bound = shift_coherence_lower_bound(self.n_atoms, self.n_channels, self.atom_len);
+            ensure!(
+                target.is_finite() && target >= bound && target <= 1.0,
+                "target_mu",
+                target,
+                format!(
+                    "a shift coherence in [{bound:.4}, 1]: {} atoms of length {} on {} channel(s) cannot have μ_conv below {bound:.4} (the Welch bound of their K·L shifts in dimension P(2L − 1)); raise the target, shorten or remove atoms, or add channels",
+                    self.n_atoms, self.atom_len, self.n_channels
+                )
+            );
+            ensure!(
+                !self.rank1,
+                "rank1",
+                true,
+                "full-rank atoms with a coherence target (the descent does not keep atoms rank-1): drop --rank1"
+            );
+        }
         ensure!(
             self.noise_sigma.is_finite() && self.noise_sigma >= 0.0,
             "noise_sigma",
@@ -375,6 +400,9 @@ impl ConvSpec {
                 a.scaled_add(perturb / nn, &noise);
                 normalize(a);
             }
+        }
+        if let AtomFamily::Coherence { target } = self.family {
+            lower_shift_coherence(&mut d, target, 3000);
         }
         d
     }
@@ -540,6 +568,100 @@ pub fn convolve(
     Ok(y)
 }
 
+/// A lower bound on the shift coherence of K atoms of length L on P channels: the K·L shifts
+/// S_τ d_k, τ = 0 … L − 1, of the atoms fit whole in a window of 2L − 1 samples, so they are K·L unit
+/// vectors of dimension P(2L − 1) whose inner products are the atoms' correlations at lags in
+/// (−L, L); μ_conv is at least their Welch bound √((N − d)/(d(N − 1))), N = KL, d = P(2L − 1) (0 when
+/// N ≤ d). Not tight in general.
+pub fn shift_coherence_lower_bound(k: usize, p: usize, l: usize) -> f64 {
+    let (nn, d) = ((k * l) as f64, (p * (2 * l).saturating_sub(1)) as f64);
+    if nn <= d || nn < 2.0 || d < 1.0 {
+        0.0
+    } else {
+        ((nn - d) / (d * (nn - 1.0))).sqrt()
+    }
+}
+
+/// Lower the shift coherence of unit-norm atoms `d` (K × P × L) to at most `target` (when it can):
+/// gradient steps on Σ max(0, |⟨d_k, S_τ d_l⟩| − 0.98·target)² over every pair k < l at every lag
+/// and every atom with itself at lags ≠ 0, each followed by renormalisation of the atoms, with a
+/// step halved whenever the loss does not decrease; it stops at the first iterate with
+/// μ_conv ≤ target, after `max_iters` steps, or when the step vanishes. Returns the μ_conv reached.
+/// (The dense generator's hinge descent, [`crate::generate::hinge_descent`], over the
+/// shift-augmented Gram; ours: the 0.98 margin and the step rule.)
+pub fn lower_shift_coherence(d: &mut Array3<f64>, target: f64, max_iters: usize) -> f64 {
+    let k = d.len_of(Axis(0));
+    let t2 = 0.98 * target;
+    // loss and gradient of the hinge over every counted (pair, lag)
+    let eval = |d: &Array3<f64>, grad: Option<&mut Array3<f64>>| -> (f64, f64) {
+        let (mut loss, mut mu) = (0.0f64, 0.0f64);
+        let mut g = grad;
+        for i in 0..k {
+            for j in i..k {
+                let (a, b) = (d.index_axis(Axis(0), i), d.index_axis(Axis(0), j));
+                let c = shift_correlation(a, b).unwrap_or_default();
+                let lb = b.ncols();
+                for (idx, &v) in c.iter().enumerate() {
+                    let tau = idx as isize - (lb as isize - 1);
+                    if i == j && tau == 0 {
+                        continue;
+                    }
+                    mu = mu.max(v.abs());
+                    let ex = v.abs() - t2;
+                    if ex <= 0.0 {
+                        continue;
+                    }
+                    loss += ex * ex;
+                    if let Some(g) = g.as_deref_mut() {
+                        let w = 2.0 * ex * v.signum();
+                        let (p, la) = a.dim();
+                        // ∂c/∂a[c, t] = b[c, t − τ]; ∂c/∂b[c, u] = a[c, u + τ]
+                        for ch in 0..p {
+                            for t in 0..la {
+                                let u = t as isize - tau;
+                                if u >= 0 && (u as usize) < lb {
+                                    let (av, bv) = (a[[ch, t]], b[[ch, u as usize]]);
+                                    g[[i, ch, t]] += w * bv;
+                                    g[[j, ch, u as usize]] += w * av;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        (loss, mu)
+    };
+    let (mut loss, mut mu) = eval(d, None);
+    let mut step = 0.5;
+    let mut grad = Array3::zeros(d.dim());
+    for _ in 0..max_iters {
+        if mu <= target || step < 1e-12 {
+            break;
+        }
+        grad.fill(0.0);
+        eval(d, Some(&mut grad));
+        loop {
+            let mut cand = &*d - &(&grad * step);
+            for a in cand.axis_iter_mut(Axis(0)) {
+                normalize(a);
+            }
+            let (l2, m2) = eval(&cand, None);
+            if l2 < loss {
+                *d = cand;
+                (loss, mu) = (l2, m2);
+                step *= 1.5;
+                break;
+            }
+            step *= 0.5;
+            if step < 1e-12 {
+                break;
+            }
+        }
+    }
+    mu
+}
+
 /// Cross-correlation of two atoms at every lag: entry `τ + (L_b − 1)` is
 /// $\langle a, S_\tau b\rangle = \sum_{c,t} a[c, t]\, b[c, t - \tau]$ for τ ∈ [−(L_b − 1), L_a − 1]
 /// (zeros shifted in). Both P × L; the lengths may differ.
@@ -604,6 +726,52 @@ pub fn shift_coherence(d: ArrayView3<'_, f64>) -> Result<f64> {
 mod tests {
     use super::*;
     use ndarray::array;
+
+    #[test]
+    fn the_shift_coherence_bound_by_hand_and_the_target_generator_meets_a_feasible_target() {
+        // K = 4 atoms of length 2, one channel: 8 shifts in dimension 3, Welch √(5/21)
+        assert!((shift_coherence_lower_bound(4, 1, 2) - (5.0f64 / 21.0).sqrt()).abs() < 1e-15);
+        // two atoms of length 8: 16 shifts in dimension 15, √(1/225)
+        assert!((shift_coherence_lower_bound(2, 1, 8) - 1.0 / 15.0).abs() < 1e-15);
+        assert_eq!(shift_coherence_lower_bound(3, 2, 8), 0.0);
+        let inst = ConvSpec::new(2, 1, 200, 4, 16)
+            .family(AtomFamily::Coherence { target: 0.35 })
+            .sample(3)
+            .unwrap();
+        let gauss = ConvSpec::new(2, 1, 200, 4, 16).sample(3).unwrap();
+        assert!(
+            inst.shift_coherence <= 0.35 && gauss.shift_coherence > 0.35,
+            "{} (Gaussian start {})",
+            inst.shift_coherence,
+            gauss.shift_coherence
+        );
+        for a in inst.atoms.axis_iter(Axis(0)) {
+            assert!((norm(a) - 1.0).abs() < 1e-12);
+        }
+        // below the bound, above 1, and rank-1 atoms are refused, naming the fix
+        let e = ConvSpec::new(1, 1, 50, 4, 2)
+            .family(AtomFamily::Coherence { target: 0.2 })
+            .sample(1)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("0.4880") && e.contains("raise the target"),
+            "{e}"
+        );
+        assert!(
+            ConvSpec::new(1, 1, 50, 2, 5)
+                .family(AtomFamily::Coherence { target: 1.5 })
+                .sample(1)
+                .is_err()
+        );
+        let e = ConvSpec::new(1, 2, 50, 2, 5)
+            .rank1(true)
+            .family(AtomFamily::Coherence { target: 0.5 })
+            .sample(1)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("drop --rank1"), "{e}");
+    }
 
     #[test]
     fn valid_and_circular_convolutions_by_hand() {
