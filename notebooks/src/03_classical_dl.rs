@@ -105,8 +105,7 @@ for (i, mu) in mus.iter().enumerate() { println!("mu={mu:.3}: MOD {:?}  online {
 // %% [markdown]
 // ## The unused-atom policy
 // MOD + OMP from the same data-column initialization as above, three policies for unused atoms, and "dictionary
-// clearing" of duplicates (|cos| > 0.99) on or off. Replacements are counted, never silent. (From a Gaussian
-// initialization, not shown, every policy reached full recovery on this instance with no replacement at all.)
+// clearing" of duplicates (|cos| > 0.99) on or off. Replacements are counted, never silent.
 // %%
 let mut pol = Vec::new();
 let mut pol_rows = Vec::new();

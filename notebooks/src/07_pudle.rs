@@ -45,8 +45,8 @@ println!("full = {full}, e3_full = {e3_full}");
 // PUDLE-E1: n = 50, m = 100, k = 5, N = 10⁴ codes U[1, 2] with a shared sign, λ = 0.2, α = 0.2, two-sided threshold,
 // D₀ = D* + 0.1·N(0, 1) normalized, full-batch Adam (lr 10⁻³, ε 10⁻⁸) for 600 steps. We record `fro_dist` =
 // ‖D* − D‖_F (identity matching, as PUDLE: runs start near D*) and `code_err` = mean ‖z_T − z*‖ every few steps.
-// Default: N = 1000, 100 steps, T ∈ {10, 25}. At α = 0.2 this dictionary has α·L ≈ 1.2 > 1 (ISTA converges for α·L < 2);
-// the crate reports α·L and refuses α·L ≥ 2.
+// Default: N = 1000, 100 steps, T ∈ {10, 25}. Each run prints α·L at α = 0.2 (ISTA converges for α·L < 2); the crate
+// refuses α·L ≥ 2.
 // %%
 let (e1_n, e1_m, e1_k) = (50usize, 100usize, 5usize);
 let e1_samples: usize = if full { 10_000 } else { 1000 };
