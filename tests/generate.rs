@@ -403,7 +403,7 @@ fn scrambled_perturbation_is_a_signed_permutation_at_zero_and_moves_atoms_by_eps
     let a = dictlab::generate::gaussian_dictionary(8, 12, &mut rng).unwrap();
     let d = dictlab::generate::scrambled_perturbation(a.view(), 0.0, &mut rng).unwrap();
     // every column of d is ±(one column of a), each column of a used once
-    let mut used = vec![false; 12];
+    let mut used = [false; 12];
     for j in 0..12 {
         let hit = (0..12)
             .find(|&i| {

@@ -331,13 +331,13 @@ impl Iterative for AdmmAlg<'_> {
         if self.p.auto_rho && st.iter.is_multiple_of(10) {
             let (mu, tau) = (10.0, 2.0);
             let factor = if st.primal_res > mu * st.dual_res {
-                tau
+                Some(tau)
             } else if st.dual_res > mu * st.primal_res {
-                1.0 / tau
+                Some(1.0 / tau)
             } else {
-                1.0
+                None
             };
-            if factor != 1.0 {
+            if let Some(factor) = factor {
                 // the scaled dual v = y/ρ follows ρ
                 for s in &mut st.sig {
                     s.v.mapv_inplace(|x| x / factor);
