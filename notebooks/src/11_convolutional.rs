@@ -86,6 +86,7 @@ show_text(&format!("The two objectives differ by {:.1e} (relative; 0 means equal
 let circ = ConvSpec::new(n_sig, 1, t_len, k_atoms, l_atom).theta(0.01).min_spacing(l_atom)
     .values(ConvValues::NonNeg { lo: 1.0, hi: 2.0 }).noise_sigma(0.01).boundary(Boundary::Circular).sample(seed)?;
 let lam_c = 0.1 * conv::cdl::lambda_max(circ.atoms.view(), circ.y.view(), Boundary::Circular, true)?;
+// %%
 let spread_c = {
     let (dc, yc) = (circ.atoms.view(), circ.y.view());
     let three = [
