@@ -105,7 +105,7 @@ let fin = report::dashboard::final_rows(&df)?;
 let mut obs = report::observed::Observed::new();
 for (method, metric) in [("omp", "m_support_exact"), ("lars[lambda=0.05]", "m_support_exact"), ("mod[iters=30]", "m_recovery_rate")] {
     let c = cells(&fin, method, metric)?;
-    obs.line(format!("{method}: by k (over μ = 0.3, 0.5, 0.7): {}", c.iter().map(|r| format!("[{}]", r.iter().map(|x| format!("{x:.2}")).collect::<Vec<_>>().join(", "))).collect::<Vec<_>>().join(" ")));
+    obs.line(format!("{method}, one bracket per k = 2, 3, 4, 6, within it μ = 0.3, 0.5, 0.7: {}", c.iter().map(|r| format!("[{}]", r.iter().map(|x| format!("{x:.2}")).collect::<Vec<_>>().join(", "))).collect::<Vec<_>>().join(" ")));
     let across_mu = c.iter().map(|r| range(r)).sum::<f64>() / c.len() as f64;
     let across_k = (0..c[0].len()).map(|j| range(&c.iter().map(|r| r[j]).collect::<Vec<_>>())).sum::<f64>() / c[0].len() as f64;
     obs.claim(format!("{method}: the coherence axis moves it less than the sparsity axis"), across_mu < across_k, format!("mean spread over μ {across_mu:.2}, over k {across_k:.2}"));
