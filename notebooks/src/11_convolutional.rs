@@ -197,7 +197,8 @@ show_text(&format!("Over the {n_runs} runs of the grid, {n_all} recovered every 
     1.96 * sd / (n_runs as f64).sqrt()));
 // %% [markdown]
 // The same chart with the atoms generated at a target shift coherence (`AtomFamily::Coherence`: Gaussian atoms
-// lowered to μ_conv ≤ target, docs/protocols.md §16), K = 4 atoms; the measured μ_conv is on each instance.
+// lowered to μ_conv ≤ target, docs/protocols.md §16), K = 4 atoms; the measured μ_conv is on each instance. The
+// generator only lowers: Gaussian atoms of this size start near μ_conv ≈ 0.6, so the targets stop there.
 // %%
 fn coh_run(it: &dictlab::table::Item, n_sig: usize, t_len: usize, l_atom: usize) -> Result<Vec<Row>> {
     let (theta, mu) = (it.point.f64("theta")?, it.point.f64("target_mu")?);
@@ -207,7 +208,7 @@ fn coh_run(it: &dictlab::table::Item, n_sig: usize, t_len: usize, l_atom: usize)
     let rec = conv::conv_recovery(p.atoms.view(), out.state.atoms.view())?;
     Ok(vec![Row::new("conv_altmin").metric("mu_conv", p.shift_coherence).metric("recovery_rate", rec.recovery_rate(0.99))])
 }
-let grid_mu = Grid::new().axis("theta", vec![0.005, 0.01, 0.02, 0.04]).axis("target_mu", vec![0.3, 0.5, 0.7, 0.9]);
+let grid_mu = Grid::new().axis("theta", vec![0.005, 0.01, 0.02, 0.04]).axis("target_mu", vec![0.3, 0.4, 0.5, 0.6]);
 let sweep_mu = Sweep::new(grid_mu).reps(reps).base_seed(seed + 1).run(|it| coh_run(it, n_sig, t_len, l_atom))?;
 show_plot(&report::heatmap_from_frame(&sweep_mu, "p_inst_target_mu", "p_inst_theta", "m_recovery_rate", "Fraction of atoms recovered over (θ, target μ_conv) (conv_altmin, window starts)")?);
 show_df(&table::select(&table::mean_by(&sweep_mu, &["p_inst_target_mu"])?, &["p_inst_target_mu", "m_mu_conv", "m_recovery_rate"])?);
