@@ -72,6 +72,7 @@ let fams: Vec<(String, Array2<f64>)> = vec![
     ("[I | H] (32x64)".to_string(), generate::identity_hadamard(32)?),
     ("Steiner ETF v=8 (28x64)".to_string(), generate::steiner_etf(8)?),
 ];
+// %%
 let hist: Vec<(String, Vec<f64>)> = fams.iter().map(|(name, a)| (name.clone(), metrics::gram_offdiag_abs(a.view()))).collect();
 show_plot(&report::histogram("Off-diagonal |Gram| entries", "|<a_i, a_j>|", &hist));
 let mu_table = df!(
