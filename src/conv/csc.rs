@@ -526,36 +526,43 @@ pub(super) fn primal_dual(
     (primal, dual)
 }
 
-impl FistaAlg {
-    /// (F(z), dual objective) of one signal.
-    fn primal_dual(&self, s: &Signal, sc: &mut Scratch, g: &mut Array2<f64>) -> (f64, f64) {
-        primal_dual(
-            &self.op,
-            self.lambda,
-            self.nonneg,
-            &s.yspec,
-            s.z.view(),
-            sc,
-            g,
+/// F summed over `n` signals and the duality gap relative to ½‖Y‖² (`half_yy`), from `one(i, …)`
+/// = [`primal_dual`] of signal i, evaluated in parallel with per-thread scratch (`g`: K × T_z).
+/// The one gap evaluation of the convolutional coders.
+pub(super) fn objective_and_gap<F>(op: &ConvOp, n: usize, half_yy: f64, one: F) -> (f64, f64)
+where
+    F: Fn(usize, &mut Scratch, &mut Array2<f64>) -> (f64, f64) + Sync,
+{
+    use rayon::prelude::*;
+    let (k, tz) = (op.k, op.tz);
+    // collected, then summed in signal order: the same bits on any thread count
+    let pd: Vec<(f64, f64)> = (0..n)
+        .into_par_iter()
+        .map_init(
+            || (op.scratch(), Array2::zeros((k, tz))),
+            |(sc, g), i| one(i, sc, g),
         )
-    }
+        .collect();
+    let objective: f64 = pd.iter().map(|x| x.0).sum();
+    let dual: f64 = pd.iter().map(|x| x.1).sum();
+    let gap = (objective - dual).max(0.0) / half_yy.max(f64::MIN_POSITIVE);
+    (objective, gap)
+}
 
+impl FistaAlg {
     fn evaluate(&self, st: &mut FistaState) {
-        let k = self.op.k;
-        let tz = self.op.tz;
-        let pd: Vec<(f64, f64)> = {
-            use rayon::prelude::*;
-            st.sig
-                .par_iter()
-                .map_init(
-                    || (self.op.scratch(), Array2::zeros((k, tz))),
-                    |(sc, g), s| self.primal_dual(s, sc, g),
-                )
-                .collect()
-        };
-        st.objective = pd.iter().map(|x| x.0).sum();
-        let dual: f64 = pd.iter().map(|x| x.1).sum();
-        st.gap = (st.objective - dual).max(0.0) / st.half_yy.max(f64::MIN_POSITIVE);
+        let (op, sig) = (&self.op, &st.sig);
+        (st.objective, st.gap) = objective_and_gap(op, sig.len(), st.half_yy, |i, sc, g| {
+            primal_dual(
+                op,
+                self.lambda,
+                self.nonneg,
+                &sig[i].yspec,
+                sig[i].z.view(),
+                sc,
+                g,
+            )
+        });
     }
 }
 

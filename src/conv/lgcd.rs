@@ -28,7 +28,7 @@
 //!   with the Gauss-Southwell rule than random selection", ICML (the greedy rule).
 
 use super::ConvCoderSpec;
-use super::csc::{C64, ConvEncoding, primal_dual};
+use super::csc::{C64, ConvEncoding, objective_and_gap, primal_dual};
 use super::problem::Boundary;
 use crate::error::{Result, ensure};
 use crate::iter::{self, Criterion, Iterative, NoObserver, Record, Schedule, Stop};
@@ -313,20 +313,18 @@ impl ConvLgcd {
         )?;
         // the exact objective and duality gap at the end
         let half_yy = 0.5 * y.iter().map(|v| v * v).sum::<f64>();
-        let pd: Vec<(f64, f64)> = state
-            .sig
-            .par_iter()
-            .enumerate()
-            .map_init(
-                || (op.scratch(), Array2::zeros((k, tz))),
-                |(sc, g), (i, s)| {
-                    let yspec = op.signal_spectrum(y.index_axis(Axis(0), i), sc);
-                    primal_dual(&op, self.lambda, self.nonneg, &yspec, s.z.view(), sc, g)
-                },
+        let (objective, rel_gap) = objective_and_gap(&op, n, half_yy, |i, sc, g| {
+            let yspec = op.signal_spectrum(y.index_axis(Axis(0), i), sc);
+            primal_dual(
+                &op,
+                self.lambda,
+                self.nonneg,
+                &yspec,
+                state.sig[i].z.view(),
+                sc,
+                g,
             )
-            .collect();
-        let objective: f64 = pd.iter().map(|x| x.0).sum();
-        let dual: f64 = pd.iter().map(|x| x.1).sum();
+        });
         let mut acts = Array3::zeros((n, k, tz));
         for (i, s) in state.sig.into_iter().enumerate() {
             acts.index_axis_mut(Axis(0), i).assign(&s.z);
@@ -336,7 +334,7 @@ impl ConvLgcd {
             iters: info.iters,
             termination: info.termination,
             objective,
-            rel_gap: (objective - dual).max(0.0) / half_yy.max(f64::MIN_POSITIVE),
+            rel_gap,
             elapsed: t0.elapsed().as_secs_f64(),
         })
     }
