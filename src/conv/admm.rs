@@ -36,7 +36,9 @@
 //!   via the alternating direction method of multipliers", Found. Trends ML 3(1), §3.3–§3.4.
 
 use super::ConvCoderSpec;
-use super::csc::{C64, CONV_LAMBDA, ConvEncoding, ConvOp, Scratch, checked_op, primal_dual};
+use super::csc::{
+    C64, CONV_LAMBDA, ConvEncoding, ConvOp, Scratch, checked_op, objective_and_gap, primal_dual,
+};
 use super::problem::Boundary;
 use crate::error::{Result, ensure};
 use crate::iter::{self, Criterion, Iterative, NoObserver, Record, Schedule, Stop, Termination};
@@ -218,20 +220,11 @@ struct AdmmAlg<'a> {
 
 impl AdmmAlg<'_> {
     fn evaluate(&self, st: &mut AdmmState) {
-        let (k, _, _, _) = self.op.dims();
-        let tz = self.op.n_acts();
-        let (op, lambda, nonneg) = (&self.op, self.p.lambda, self.p.nonneg);
-        let pd: Vec<(f64, f64)> = st
-            .sig
-            .par_iter()
-            .map_init(
-                || (op.scratch(), Array2::zeros((k, tz))),
-                |(sc, g), s| primal_dual(op, lambda, nonneg, &s.yspec, s.u.view(), sc, g),
-            )
-            .collect();
-        st.objective = pd.iter().map(|x| x.0).sum();
-        let dual: f64 = pd.iter().map(|x| x.1).sum();
-        st.gap = (st.objective - dual).max(0.0) / st.half_yy.max(f64::MIN_POSITIVE);
+        let (op, sig) = (&self.op, &st.sig);
+        let (lambda, nonneg) = (self.p.lambda, self.p.nonneg);
+        (st.objective, st.gap) = objective_and_gap(op, sig.len(), st.half_yy, |i, sc, g| {
+            primal_dual(op, lambda, nonneg, &sig[i].yspec, sig[i].u.view(), sc, g)
+        });
     }
 
     /// One ADMM iteration of one signal; returns (‖z − u‖², ‖u − u_old‖²).
@@ -307,7 +300,7 @@ impl Iterative for AdmmAlg<'_> {
         let tz = self.op.n_acts();
         let solve = &st.solve;
         let this = &*self;
-        let (rr, ss) = st
+        let res: Vec<(f64, f64)> = st
             .sig
             .par_iter_mut()
             .map_init(
@@ -324,7 +317,9 @@ impl Iterative for AdmmAlg<'_> {
                 },
                 |(sc, buf), s| this.step_signal(s, solve, sc, buf),
             )
-            .reduce(|| (0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
+            .collect();
+        // summed in signal order: the same ρ decisions on any thread count
+        let (rr, ss) = res.iter().fold((0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
         st.primal_res = rr.sqrt();
         st.dual_res = st.solve.rho * ss.sqrt();
         st.iter += 1;
@@ -387,7 +382,7 @@ impl ConvAdmm {
         let t0 = std::time::Instant::now();
         let n = y.dim().0;
         let op = checked_op(d, y, boundary, warm, "convolutional ADMM", 5)?;
-        let (k, _, _, nf) = op.dims();
+        let (k, p, _, nf) = op.dims();
         let tz = op.n_acts();
         let mut sc = op.scratch();
         let mut sig = Vec::with_capacity(n);
@@ -398,7 +393,6 @@ impl ConvAdmm {
             let yspec = op.signal_spectrum(yi, &mut sc);
             // D̂ᴴŝ, frequency-major
             let mut dts = vec![C64::new(0.0, 0.0); nf * k];
-            let (_, p, _, _) = op.dims();
             for j in 0..nf {
                 for a in 0..k {
                     dts[j * k + a] = (0..p)
