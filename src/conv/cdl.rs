@@ -644,7 +644,7 @@ impl ConvAltMin {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conv::{ConvSpec, ConvValues, conv_recovery, convolve};
+    use crate::conv::{ConvInstance, ConvSpec, ConvValues, conv_recovery, convolve};
 
     /// The statistics give the same ½‖Y − D*Z‖² as direct convolution, both boundaries.
     #[test]
@@ -721,13 +721,15 @@ mod tests {
     /// (local convergence; from random windows the alternating scheme often stops at a shifted
     /// local minimum, as alphacsc's does); every atom found at ≥ 0.99 up to shift and sign, and
     /// the objective ends below the planted atoms' with the planted activations.
-    #[test]
-    fn recovers_planted_atoms_from_a_perturbed_start() {
+    /// The easy planted problem of the recovery tests (3 atoms of length 16, sparse non-negative
+    /// activations, σ = 0.01) and a start perturbed by 0.25 per entry from its atoms.
+    fn easy_problem(boundary: Boundary) -> (ConvInstance, Array3<f64>) {
         let inst = ConvSpec::new(10, 1, 400, 3, 16)
             .theta(0.01)
             .min_spacing(16)
             .values(ConvValues::NonNeg { lo: 1.0, hi: 2.0 })
             .noise_sigma(0.01)
+            .boundary(boundary)
             .sample(21)
             .unwrap();
         let mut rng = rng_from_seed(7);
@@ -735,6 +737,12 @@ mod tests {
             let g: f64 = StandardNormal.sample(&mut rng);
             v + 0.25 * g
         });
+        (inst, d0)
+    }
+
+    #[test]
+    fn recovers_planted_atoms_from_a_perturbed_start() {
+        let (inst, d0) = easy_problem(Boundary::Valid);
         let start = conv_recovery(inst.atoms.view(), d0.view()).unwrap();
         assert!(start.recovery_score() < 0.9, "{:?}", start.matched_score);
         let out = ConvAltMin::new()
@@ -778,19 +786,7 @@ mod tests {
     /// perturbed start, and ADMM on the valid boundary is refused naming the fix.
     #[test]
     fn every_z_step_solver_recovers_a_circular_problem() {
-        let inst = ConvSpec::new(10, 1, 400, 3, 16)
-            .theta(0.01)
-            .min_spacing(16)
-            .values(ConvValues::NonNeg { lo: 1.0, hi: 2.0 })
-            .noise_sigma(0.01)
-            .boundary(Boundary::Circular)
-            .sample(21)
-            .unwrap();
-        let mut rng = rng_from_seed(7);
-        let d0 = inst.atoms.mapv(|v| {
-            let g: f64 = StandardNormal.sample(&mut rng);
-            v + 0.25 * g
-        });
+        let (inst, d0) = easy_problem(Boundary::Circular);
         for csc in [CscSolver::Lgcd, CscSolver::Fista, CscSolver::Admm] {
             let out = ConvAltMin::new()
                 .reg(0.05)
