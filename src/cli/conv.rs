@@ -447,6 +447,18 @@ fn learn(l: ConvLearnArgs) -> Result<String> {
         schedule,
         &mut obs,
     )?;
+    // rank-1 atoms: their patterns u (K × P) and waveforms v (K × L) beside the atoms
+    let parts_paths = match &out.state.uv {
+        Some((u, v)) => {
+            let (pu, pv) = (sibling(&l.out, "_u"), sibling(&l.out, "_v"));
+            check_output_file(&pu)?;
+            check_output_file(&pv)?;
+            io::write_matrix(&pu, u)?;
+            io::write_matrix(&pv, v)?;
+            Some((pu, pv))
+        }
+        None => None,
+    };
     io::write_array3(&l.out, &out.state.atoms)?;
     let mut res = serde_json::json!({
         "method": learner.name(),
@@ -457,6 +469,10 @@ fn learn(l: ConvLearnArgs) -> Result<String> {
         "elapsed_s": out.info.elapsed,
         "replaced_atoms": out.state.replaced_total,
     });
+    if let Some((pu, pv)) = &parts_paths {
+        res["u"] = pu.display().to_string().into();
+        res["v"] = pv.display().to_string().into();
+    }
     if let Some(d) = &truth {
         let rec = conv_recovery(d.view(), out.state.atoms.view())?;
         res["recovery"] = serde_json::json!({
@@ -465,6 +481,19 @@ fn learn(l: ConvLearnArgs) -> Result<String> {
             "matched_score": rec.matched_score,
             "matched_lag": rec.matched_lag,
         });
+        if let Some((u_hat, v_hat)) = &out.state.uv {
+            // the true atoms' parts by their best rank-1 approximation (exact for rank-1 truth)
+            let (u, v) = crate::conv::cdl::rank1_parts(d.view());
+            let (su, sv) = crate::conv::metrics::rank1_scores(
+                &rec,
+                u.view(),
+                v.view(),
+                u_hat.view(),
+                v_hat.view(),
+            )?;
+            res["recovery"]["u_score"] = su.into();
+            res["recovery"]["v_score"] = sv.into();
+        }
         res["time_to_target_s"] = reached.map(|r| r.1).into();
         res["iter_to_target"] = reached.map(|r| r.0).into();
         if let Some(path) = &l.trace {
@@ -476,4 +505,17 @@ fn learn(l: ConvLearnArgs) -> Result<String> {
         }
     }
     Ok(serde_json::to_string(&res)?)
+}
+
+/// `dir/stem{suffix}.ext` beside `path` (`D.npy`, `_u` → `D_u.npy`).
+fn sibling(path: &std::path::Path, suffix: &str) -> PathBuf {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let ext = path
+        .extension()
+        .map(|e| format!(".{}", e.to_string_lossy()))
+        .unwrap_or_default();
+    path.with_file_name(format!("{stem}{suffix}{ext}"))
 }
