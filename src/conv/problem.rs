@@ -190,6 +190,150 @@ impl ConvSpec {
         self.boundary.n_acts(self.n_times, self.atom_len)
     }
 
+    /// The instance keys of a convolutional sweep plan (`problem = "conv"`), with their types and
+    /// defaults: what [`ConvSpec::from_params`] reads.
+    pub const PARAMS: &'static [crate::spec::Param] = {
+        use crate::spec::{Dflt, Param, Ty};
+        &[
+            Param::new("signals", Ty::Count, Dflt::Required, "signals N"),
+            Param::new("channels", Ty::Count, Dflt::Int(1), "channels P"),
+            Param::new("times", Ty::Count, Dflt::Required, "samples per signal T"),
+            Param::new("atoms", Ty::Count, Dflt::Required, "atoms K"),
+            Param::new("atom_len", Ty::Count, Dflt::Required, "atom length L"),
+            Param::new(
+                "theta",
+                Ty::Fraction,
+                Dflt::Float(0.01),
+                "activation rate θ per position",
+            ),
+            Param::new(
+                "values",
+                Ty::Choice(&["gaussian", "nonneg", "signed"]),
+                Dflt::Str("gaussian"),
+                "law of the non-zero activations: N(0,1), U[a,b], ±U[a,b]",
+            ),
+            Param::new("value_low", Ty::Positive, Dflt::Float(1.0), "a of U[a, b]"),
+            Param::new("value_high", Ty::Positive, Dflt::Float(2.0), "b of U[a, b]"),
+            Param::new("rank1", Ty::Bool, Dflt::Bool(false), "rank-1 atoms u vᵀ"),
+            Param::new(
+                "family",
+                Ty::Choice(&["gaussian", "gabor", "shifted_pairs", "coherence"]),
+                Dflt::Auto("gaussian (coherence with target_mu)"),
+                "atom family",
+            ),
+            Param::new(
+                "pair_shift",
+                Ty::Count,
+                Dflt::Int(1),
+                "shifted_pairs: shift in samples",
+            ),
+            Param::new(
+                "pair_perturb",
+                Ty::NonNegative,
+                Dflt::Float(0.1),
+                "shifted_pairs: relative perturbation",
+            ),
+            Param::new(
+                "target_mu",
+                Ty::Fraction,
+                Dflt::Auto("none"),
+                "target shift coherence μ_conv (implies family = coherence)",
+            ),
+            Param::new(
+                "boundary",
+                Ty::Choice(&["valid", "circular"]),
+                Dflt::Str("valid"),
+                "edge convention",
+            ),
+            Param::new(
+                "min_spacing",
+                Ty::Natural,
+                Dflt::Int(0),
+                "least distance between two activations of one atom",
+            ),
+            Param::new(
+                "noise_sigma",
+                Ty::NonNegative,
+                Dflt::Float(0.0),
+                "noise σ per entry",
+            ),
+            Param::new(
+                "snr_db",
+                Ty::Number,
+                Dflt::Auto("none"),
+                "noise by SNR in dB (overrides noise_sigma)",
+            ),
+        ]
+    };
+
+    /// The keys of [`ConvSpec::PARAMS`].
+    pub fn keys() -> Vec<&'static str> {
+        Self::PARAMS.iter().map(|p| p.key).collect()
+    }
+
+    /// A checked spec from named parameters (a convolutional sweep plan's instance keys, spelled
+    /// as `dictlab conv generate`'s flags with `_` for `-`; see [`ConvSpec::PARAMS`]).
+    ///
+    /// # Errors
+    /// An unknown key (the error lists the known ones), a value of the wrong type, `target_mu`
+    /// with another family, and everything [`ConvSpec::check`] rejects.
+    pub fn from_params(kv: &[(String, crate::table::Value)]) -> Result<Self> {
+        let p = crate::spec::Params::of("instance key", "", Self::PARAMS.iter().collect(), kv)?;
+        let (lo, hi) = (p.f64("value_low")?, p.f64("value_high")?);
+        let values = match p.choice("values")?.as_str() {
+            "nonneg" => ConvValues::NonNeg { lo, hi },
+            "signed" => ConvValues::Signed { lo, hi },
+            _ => ConvValues::Gaussian,
+        };
+        let target = p.f64_opt("target_mu");
+        let family = match (p.str_opt("family").as_deref(), target) {
+            (None | Some("coherence"), Some(t)) => AtomFamily::Coherence { target: t },
+            (Some("coherence"), None) => {
+                return Err(Error::invalid(
+                    "instance key",
+                    "family = coherence",
+                    "a target: add target_mu (e.g. target_mu = 0.4)",
+                ));
+            }
+            (Some(f), Some(_)) => {
+                return Err(Error::invalid(
+                    "instance key",
+                    format!("target_mu with family = {f}"),
+                    "target_mu alone (it implies family = coherence), or another family without it",
+                ));
+            }
+            (Some("gabor"), None) => AtomFamily::Gabor,
+            (Some("shifted_pairs"), None) => AtomFamily::ShiftedPairs {
+                shift: p.usize("pair_shift")?,
+                perturb: p.f64("pair_perturb")?,
+            },
+            _ => AtomFamily::Gaussian,
+        };
+        let boundary = match p.choice("boundary")?.as_str() {
+            "circular" => Boundary::Circular,
+            _ => Boundary::Valid,
+        };
+        let mut s = ConvSpec::new(
+            p.usize("signals")?,
+            p.usize("channels")?,
+            p.usize("times")?,
+            p.usize("atoms")?,
+            p.usize("atom_len")?,
+        )
+        .theta(p.f64("theta")?)
+        .values(values)
+        .rank1(p.bool("rank1"))
+        .family(family)
+        .boundary(boundary)
+        .min_spacing(p.usize("min_spacing")?)
+        .noise_sigma(p.f64("noise_sigma")?);
+        if let Some(snr) = p.f64_opt("snr_db") {
+            s = s.snr_db(snr);
+        }
+        s.check()?;
+        Ok(s)
+    }
+
     /// Every size and rate in range, and the arrays within the memory limit.
     ///
     /// # Errors

@@ -20,9 +20,10 @@
 //! the list" when none, "beyond" when the last holds). A curve of L values costs about
 //! ⌈log₂ L⌉ + 2(reps − 1) runs instead of L · reps.
 //!
-//! **Success** of a run: a learner's final `recovery_rate ≥ success`; a coder's `support_exact ≥
-//! success` (the fraction of signals whose support it recovers exactly). A run that failed with
-//! an error counts as no success.
+//! **Success** of a run: a learner's final `recovery_rate ≥ success` (dense or convolutional); a
+//! coder's `support_exact ≥ success` (the fraction of signals whose support it recovers
+//! exactly); a convolutional coder's `act_f1 ≥ success` (the F1 of its activations' support). A
+//! run that failed with an error counts as no success.
 //!
 //! Runs are the grid's own items (same item ids, seeds and instances), so every row of an
 //! adaptive sweep is a row the full grid would have produced; the rule only chooses which. The
@@ -111,7 +112,8 @@ pub fn curves(plan: &Plan) -> Result<Vec<Curve>> {
 }
 
 /// A run's success value from its rows: the final row's `recovery_rate` (learners), else its
-/// `support_exact` (coders); NaN for a failed run or a run without either.
+/// `support_exact` (coders), else its `act_f1` (convolutional coders); NaN for a failed run or a
+/// run without any.
 pub fn outcome_of_rows(rows: &[Row]) -> f64 {
     let Some(last) = rows.iter().rev().find(|r| r.termination != "running") else {
         return f64::NAN;
@@ -119,21 +121,28 @@ pub fn outcome_of_rows(rows: &[Row]) -> f64 {
     let get = |k: &str| last.metrics.iter().find(|(n, _)| n == k).map(|(_, v)| *v);
     get("recovery_rate")
         .or_else(|| get("support_exact"))
+        .or_else(|| get("act_f1"))
         .unwrap_or(f64::NAN)
 }
 
 /// Each row's success value in a results table, as [`outcome_of_rows`] reads it from a run's
-/// final row: `m_recovery_rate`, else `m_support_exact` (`None` where neither; a table may lack
-/// either column).
+/// final row: `m_recovery_rate`, else `m_support_exact`, else `m_act_f1` (`None` where none; a
+/// table may lack any of the columns).
 ///
 /// # Errors
 /// Polars errors reading the columns.
 pub fn outcome_column(df: &polars::prelude::DataFrame) -> Result<Vec<Option<f64>>> {
-    let (rate, exact) = (
+    let (rate, exact, f1) = (
         crate::table::column_f64_or_none(df, "m_recovery_rate")?,
         crate::table::column_f64_or_none(df, "m_support_exact")?,
+        crate::table::column_f64_or_none(df, "m_act_f1")?,
     );
-    Ok(rate.into_iter().zip(exact).map(|(r, e)| r.or(e)).collect())
+    Ok(rate
+        .into_iter()
+        .zip(exact)
+        .zip(f1)
+        .map(|((r, e), f)| r.or(e).or(f))
+        .collect())
 }
 
 /// The outcomes known for `curve`, per axis index, from finished runs' success values

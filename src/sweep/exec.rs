@@ -19,6 +19,7 @@
 
 use super::plan::{Plan, PlanMethod, RecordMode};
 use crate::code::SparseCoder;
+use crate::conv::{ConvInstance, ConvLearnState};
 use crate::error::Result;
 use crate::instance::Instance;
 use crate::iter::{Goal, Observer, Record, Schedule, Termination};
@@ -207,7 +208,7 @@ fn run_checked(
         Built::ConvCoder(_) | Built::ConvLearner(_) => Err(crate::error::Error::invalid(
             "method",
             method.name.clone(),
-            "a method for dense problems (convolutional methods run with `dictlab conv`)",
+            "a method for dense problems (convolutional methods run in a problem = \"conv\" plan)",
         )),
         Built::Coder(coder) => {
             let t = Instant::now();
@@ -395,18 +396,281 @@ impl Observer<LearnState> for SweepObserver<'_> {
 #[derive(Default)]
 pub struct PlanExecutor {
     k_hats: KHatCache,
+    /// The plan draws convolutional instances.
+    conv: bool,
+}
+
+impl PlanExecutor {
+    /// The executor of `plan` (dense or convolutional instances).
+    pub fn for_plan(plan: &Plan) -> Self {
+        PlanExecutor {
+            k_hats: KHatCache::default(),
+            conv: plan.problem == super::plan::Problem::Conv,
+        }
+    }
+}
+
+/// A convolutional item's instance, with what every row records about it: `inst_mu_conv` (the
+/// measured shift coherence) and `inst_rate` (the realized activation rate).
+fn draw_conv(pool: &rayon::ThreadPool, item: &Item) -> Drawn {
+    let inst = crate::conv::ConvSpec::from_params(&item.point.0)
+        .and_then(|s| pool.install(|| s.sample(item.seed)));
+    let metrics = inst
+        .as_ref()
+        .map(|i| {
+            vec![
+                ("inst_mu_conv".to_string(), i.shift_coherence),
+                ("inst_rate".to_string(), i.realized_rate),
+            ]
+        })
+        .unwrap_or_default();
+    Drawn {
+        inst: inst.map(Problem::Conv),
+        metrics,
+    }
+}
+
+/// The rows of a convolutional `method` on `inst`; never fails: errors become a row.
+pub fn run_conv_method(
+    plan: &Plan,
+    method: &PlanMethod,
+    item: &Item,
+    inst: &ConvInstance,
+) -> Vec<Row> {
+    let t0 = Instant::now();
+    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        run_conv_checked(plan, method, item, inst)
+    }));
+    let err = match out {
+        Ok(Ok(rows)) if !rows.is_empty() => return rows,
+        Ok(Ok(_)) => "error: the run produced no rows".to_string(),
+        Ok(Err(e)) => format!("error: {e}"),
+        Err(p) => {
+            let msg = p
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            format!("error: panic: {msg}")
+        }
+    };
+    vec![error_row(method, err, t0.elapsed().as_secs_f64())]
+}
+
+/// One convolutional run.
+///
+/// * A **coder** codes the signals with the planted atoms from zero: one row with `objective`,
+///   `rel_gap` and the activations' `act_precision/recall/f1` (lag tolerance 0, non-zero above
+///   10⁻³ of the largest |ẑ|).
+/// * A **learner** starts from its `init` with seed `derive_seed(item seed, "learner")`; recorded
+///   iterations get `recovery_score`, `recovery_rate` (max-over-lags |corr| ≥ 0.99, Hungarian
+///   matching) and `data_fit` (Φ); the final row adds `mean_abs_lag` (the matched lags' mean
+///   |τ|), for rank-1 learners `u_score` and `v_score` (means over true atoms), `replaced_atoms`
+///   and `time_to_95`. The plan's time budget stops a learner; the `[stall]` rule is not applied
+///   to convolutional learners.
+fn run_conv_checked(
+    plan: &Plan,
+    method: &PlanMethod,
+    item: &Item,
+    inst: &ConvInstance,
+) -> Result<Vec<Row>> {
+    use crate::conv::conv_recovery;
+    let n_signals = inst.y.dim().0;
+    let (params, _) =
+        registry::budgeted_with(&method.name, &method.params, plan.budget(), n_signals)?;
+    let built = registry::build(&method.name, &params, &Context::default())?;
+    let base = Row {
+        method: method.id.clone(),
+        params: method.params.clone(),
+        ..Row::default()
+    };
+    let boundary = inst.spec.boundary;
+    match built {
+        Built::ConvCoder(coder) => {
+            let enc = coder.encode(inst.atoms.view(), inst.y.view(), boundary, None)?;
+            let mut row = base;
+            row.time_s = enc.elapsed;
+            row.iter = enc.iters as i64;
+            row.termination = enc.termination.to_string();
+            let rec = conv_recovery(inst.atoms.view(), inst.atoms.view())?;
+            let top = enc.acts.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+            let (prec, recall, f1) =
+                crate::conv::activation_f1(&rec, inst.acts.view(), enc.acts.view(), 0, 1e-3 * top)?;
+            row.metrics.extend([
+                ("objective".to_string(), enc.objective),
+                ("rel_gap".to_string(), enc.rel_gap),
+                ("act_precision".to_string(), prec),
+                ("act_recall".to_string(), recall),
+                ("act_f1".to_string(), f1),
+            ]);
+            Ok(vec![row])
+        }
+        Built::ConvLearner(learner) => {
+            let mut obs = ConvSweepObserver {
+                truth: &inst.atoms,
+                record: plan.record,
+                probe: match plan.record {
+                    RecordMode::Final => Schedule::LogSpaced(10),
+                    r => r.schedule(),
+                },
+                budget: plan.time_budget_s,
+                base: &base,
+                rows: Vec::new(),
+                time_to_target: None,
+                stop: None,
+            };
+            let seed = crate::rng::derive_seed(item.seed, "learner");
+            let (k, _, l) = inst.atoms.dim();
+            let learned = learner.learn_observed(
+                inst.y.view(),
+                k,
+                l,
+                boundary,
+                None,
+                seed,
+                Schedule::Every(1),
+                &mut obs,
+            )?;
+            let (mut rows, t95) = (obs.rows, obs.time_to_target);
+            let iters = learned.info.iters as i64;
+            rows.retain(|r| r.iter != iters);
+            let mut row = base.clone();
+            row.iter = iters;
+            row.time_s = learned.info.elapsed;
+            row.termination = learned.info.termination.to_string();
+            row.metrics
+                .push(("data_fit".into(), learned.info.objective));
+            let st = &learned.state;
+            if st.atoms.iter().all(|v| v.is_finite()) {
+                let rec = conv_recovery(inst.atoms.view(), st.atoms.view())?;
+                let rate = rec.recovery_rate(0.99);
+                let lags = &rec.matched_lag;
+                let mean_lag = lags.iter().map(|t| t.unsigned_abs() as f64).sum::<f64>()
+                    / lags.len().max(1) as f64;
+                row.metrics.extend([
+                    ("recovery_rate".to_string(), rate),
+                    ("recovery_score".to_string(), rec.recovery_score()),
+                    ("mean_abs_lag".to_string(), mean_lag),
+                ]);
+                if let Some((u_hat, v_hat)) = &st.uv {
+                    let (u, v) = crate::conv::cdl::rank1_parts(inst.atoms.view());
+                    let (su, sv) = crate::conv::metrics::rank1_scores(
+                        &rec,
+                        u.view(),
+                        v.view(),
+                        u_hat.view(),
+                        v_hat.view(),
+                    )?;
+                    let mean = |x: &[f64]| x.iter().sum::<f64>() / x.len().max(1) as f64;
+                    row.metrics.extend([
+                        ("u_score".to_string(), mean(&su)),
+                        ("v_score".to_string(), mean(&sv)),
+                    ]);
+                }
+                let t95 = t95.or_else(|| (rate >= TARGET).then_some(row.time_s));
+                row.metrics
+                    .push(("time_to_95".into(), t95.unwrap_or(f64::NAN)));
+            }
+            row.metrics
+                .push(("replaced_atoms".into(), st.replaced_total as f64));
+            rows.push(row);
+            Ok(rows)
+        }
+        Built::Coder(_) | Built::Learner(..) => Err(crate::error::Error::invalid(
+            "method",
+            method.name.clone(),
+            "a convolutional coder or learner in a problem = \"conv\" plan",
+        )),
+    }
+}
+
+/// [`SweepObserver`] for convolutional learners: records the plan's iterations with recovery up to
+/// shift, measures time to 95 % recovery and enforces the time budget.
+struct ConvSweepObserver<'a> {
+    truth: &'a ndarray::Array3<f64>,
+    record: RecordMode,
+    probe: Schedule,
+    budget: Option<f64>,
+    base: &'a Row,
+    rows: Vec<Row>,
+    time_to_target: Option<f64>,
+    stop: Option<Termination>,
+}
+
+impl ConvSweepObserver<'_> {
+    fn observe(&mut self, iter: usize, elapsed: f64, s: &ConvLearnState, rec: &Record) {
+        let rc = crate::conv::conv_recovery(self.truth.view(), s.atoms.view()).ok();
+        let rate = rc.as_ref().map_or(f64::NAN, |r| r.recovery_rate(0.99));
+        if self.time_to_target.is_none() && rate >= TARGET {
+            self.time_to_target = Some(elapsed);
+        }
+        if self.record != RecordMode::Final && (iter == 0 || self.probe.hits(iter)) {
+            let mut row = self.base.clone();
+            row.iter = iter as i64;
+            row.time_s = elapsed;
+            row.termination = "running".into();
+            row.metrics.push(("data_fit".into(), s.objective));
+            row.metrics.push(("recovery_rate".into(), rate));
+            row.metrics.push((
+                "recovery_score".into(),
+                rc.as_ref().map_or(f64::NAN, |r| r.recovery_score()),
+            ));
+            for (k, v) in &rec.0 {
+                if *k != "objective" && *k != "data_fit" {
+                    row.metrics.push(((*k).to_string(), *v));
+                }
+            }
+            self.rows.push(row);
+        }
+    }
+}
+
+impl Observer<ConvLearnState> for ConvSweepObserver<'_> {
+    fn on_init(&mut self, s: &ConvLearnState, rec: &Record) {
+        self.observe(0, 0.0, s, rec);
+    }
+    fn on_iter(
+        &mut self,
+        iter: usize,
+        elapsed: f64,
+        s: &ConvLearnState,
+        rec: &Record,
+    ) -> ControlFlow<()> {
+        if self.probe.hits(iter) {
+            self.observe(iter, elapsed, s, rec);
+        }
+        match self.budget {
+            Some(b) if elapsed > b => {
+                self.stop = Some(Termination::TimeBudget);
+                ControlFlow::Break(())
+            }
+            _ => ControlFlow::Continue(()),
+        }
+    }
+    fn stop_reason(&self) -> Option<Termination> {
+        self.stop.clone()
+    }
 }
 
 /// An item's instance, drawn once for all its runs, with the metrics every row records about it.
 pub struct Drawn {
-    inst: Result<Instance>,
+    inst: Result<Problem>,
     metrics: Vec<(String, f64)>,
+}
+
+/// A drawn instance of either kind of plan.
+enum Problem {
+    Dense(Instance),
+    Conv(ConvInstance),
 }
 
 impl super::store::Execute for PlanExecutor {
     type Drawn = Drawn;
 
     fn draw(&self, pool: &rayon::ThreadPool, item: &Item) -> Drawn {
+        if self.conv {
+            return draw_conv(pool, item);
+        }
         let spec = crate::instance::InstanceSpec::from_params(&item.point.0);
         // a dictionary that missed its target μ is drawn again (recorded as `m_inst_redraws`)
         let drawn = spec.and_then(|s| pool.install(|| s.sample_redrawing(item.seed)));
@@ -421,7 +685,10 @@ impl super::store::Execute for PlanExecutor {
         if let Some(r) = redraws {
             metrics.push(("inst_redraws".into(), r as f64));
         }
-        Drawn { inst, metrics }
+        Drawn {
+            inst: inst.map(Problem::Dense),
+            metrics,
+        }
     }
 
     fn run(
@@ -434,7 +701,10 @@ impl super::store::Execute for PlanExecutor {
     ) -> Vec<Row> {
         let m = &plan.methods[j];
         let mut rows = match &drawn.inst {
-            Ok(inst) => pool.install(|| run_method_with(plan, m, item, inst, &self.k_hats)),
+            Ok(Problem::Dense(inst)) => {
+                pool.install(|| run_method_with(plan, m, item, inst, &self.k_hats))
+            }
+            Ok(Problem::Conv(inst)) => pool.install(|| run_conv_method(plan, m, item, inst)),
             Err(e) => vec![error_row(m, format!("error: instance: {e}"), 0.0)],
         };
         for r in &mut rows {

@@ -3,6 +3,9 @@
 //!
 //! ```toml
 //! name = "coders-vs-coherence"   # free text, not part of the hash
+//! problem = "dense"              # "dense" (default: InstanceSpec keys, Y = AX + E) or "conv"
+//!                                # (ConvSpec::PARAMS keys: signals, times, atoms, atom_len, theta,
+//!                                # target_mu, …; conv coders and learners; plans/conv_example.toml)
 //! base_seed = 7                  # seeds: derive_seed(base_seed, "{instance}/rep={rep}")
 //! reps = 3
 //! time_budget_s = 60.0           # per run (learners stop at the first observed iteration past it)
@@ -75,6 +78,38 @@ use sha2::{Digest, Sha256};
 use std::path::Path;
 use toml::Spanned;
 
+/// The kind of planted problem a plan draws.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Problem {
+    /// `Y = A X + E` ([`InstanceSpec`] keys; dense coders and learners).
+    #[default]
+    Dense,
+    /// Shift-invariant signals `y_i = Σ_k d_k * z_ik + e_i` ([`crate::conv::ConvSpec::PARAMS`]
+    /// keys; convolutional coders and learners).
+    Conv,
+}
+
+impl Problem {
+    fn is_dense(&self) -> bool {
+        *self == Problem::Dense
+    }
+    /// The instance keys of this kind of problem.
+    pub fn keys(&self) -> Vec<&'static str> {
+        match self {
+            Problem::Dense => InstanceSpec::keys(),
+            Problem::Conv => crate::conv::ConvSpec::keys(),
+        }
+    }
+    /// The keys every plan of this kind must set.
+    fn required(&self) -> &'static [&'static str] {
+        match self {
+            Problem::Dense => &["dim", "n_atoms", "n_samples"],
+            Problem::Conv => &["signals", "times", "atoms", "atom_len"],
+        }
+    }
+}
+
 /// What a run records besides its final row.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub enum RecordMode {
@@ -132,6 +167,8 @@ impl PlanMethod {
 pub struct Plan {
     /// Free-text name.
     pub name: String,
+    /// Dense or convolutional instances (`problem = "conv"`; default dense).
+    pub problem: Problem,
     /// Instances × repetitions × base seed (fixed instance keys are single-valued leading axes).
     pub sweep: Sweep,
     /// Instance keys in column order (fixed, then axes, then coupled keys).
@@ -177,6 +214,7 @@ impl Plan {
 #[serde(deny_unknown_fields)]
 struct RawPlan {
     name: Option<String>,
+    problem: Option<Spanned<String>>,
     base_seed: Option<u64>,
     reps: Option<Spanned<i64>>,
     time_budget_s: Option<Spanned<f64>>,
@@ -351,20 +389,27 @@ impl Src<'_> {
     }
 
     /// The instance keys and the grid: `[instance]` (fixed), `[grid]` (crossed), `[[coupled]]`.
-    fn instance_grid(&self, raw: &RawPlan) -> Result<(Grid, Vec<String>)> {
+    fn instance_grid(&self, raw: &RawPlan, problem: Problem) -> Result<(Grid, Vec<String>)> {
         let src = self;
         // instance keys: fixed, then crossed axes, then coupled axes
         let mut grid = Grid::new();
         let mut keys: Vec<String> = Vec::new();
         let seen = |k: &Spanned<String>, keys: &mut Vec<String>| -> Result<()> {
             let name = k.get_ref();
-            if !InstanceSpec::keys().contains(&name.as_str()) {
+            if !problem.keys().contains(&name.as_str()) {
+                let hint = if problem.is_dense()
+                    && crate::conv::ConvSpec::keys().contains(&name.as_str())
+                {
+                    " (a convolutional key: set problem = \"conv\" at the top of the plan)"
+                } else {
+                    ""
+                };
                 return Err(src.err(
                     k.span(),
                     name,
                     format!(
-                        "an instance key: one of {}",
-                        InstanceSpec::keys().join(", ")
+                        "an instance key: one of {}{hint}",
+                        problem.keys().join(", ")
                     ),
                 ));
             }
@@ -387,7 +432,7 @@ impl Src<'_> {
                     "a single value in [instance] (put lists of values under [grid])",
                 ));
             }
-            grid = grid.axis(k.get_ref(), [src.instance_value(k.get_ref(), v)?]);
+            grid = grid.axis(k.get_ref(), [src.instance_value(k.get_ref(), v, problem)?]);
         }
         for (k, vs) in &raw.grid {
             seen(k, &mut keys)?;
@@ -401,7 +446,7 @@ impl Src<'_> {
             let vals: Vec<Value> = vs
                 .get_ref()
                 .iter()
-                .map(|v| src.instance_value(k.get_ref(), v))
+                .map(|v| src.instance_value(k.get_ref(), v, problem))
                 .collect::<Result<_>>()?;
             grid = grid.axis(k.get_ref(), vals);
         }
@@ -432,13 +477,13 @@ impl Src<'_> {
                     t.get_ref()
                         .iter()
                         .zip(&names)
-                        .map(|(v, k)| src.instance_value(k, v))
+                        .map(|(v, k)| src.instance_value(k, v, problem))
                         .collect::<Result<Vec<_>>>()?,
                 );
             }
             grid = grid.coupled(&names, tuples);
         }
-        for k in ["dim", "n_atoms", "n_samples"] {
+        for &k in problem.required() {
             if !keys.iter().any(|q| q == k) {
                 return Err(Error::Plan {
                     line: 0,
@@ -452,7 +497,12 @@ impl Src<'_> {
 
     /// The `[[method]]` tables: one [`PlanMethod`] per combination of list values, with the line
     /// of its table.
-    fn methods(&self, raw: &[RawMethod], keys: &[String]) -> Result<(Vec<PlanMethod>, Vec<usize>)> {
+    fn methods(
+        &self,
+        raw: &[RawMethod],
+        keys: &[String],
+        problem: Problem,
+    ) -> Result<(Vec<PlanMethod>, Vec<usize>)> {
         let src = self;
         // methods: list values cross
         if raw.is_empty() {
@@ -478,15 +528,19 @@ impl Src<'_> {
             };
             let m = registry::lookup(&name_str)
                 .map_err(|e| src.err(name.1.span(), "method.name", e.to_string()))?;
-            if m.kind().is_conv() {
-                return Err(src.err(
-                    name.1.span(),
-                    "method.name",
+            if m.kind().is_conv() != (problem == Problem::Conv) {
+                let expected = if problem == Problem::Conv {
                     format!(
-                        "a method for dense problems: `{name_str}` is a {} (run it with `dictlab conv`; sweep plans of convolutional problems are not built yet)",
+                        "a convolutional coder or learner in a problem = \"conv\" plan: `{name_str}` is a {} for dense problems",
                         m.kind().as_str()
-                    ),
-                ));
+                    )
+                } else {
+                    format!(
+                        "a method for dense problems: `{name_str}` is a {} (set problem = \"conv\" at the top of the plan, with convolutional instance keys)",
+                        m.kind().as_str()
+                    )
+                };
+                return Err(src.err(name.1.span(), "method.name", expected));
             }
             let when = src.method_when(t, &name_str, keys)?;
             let variants = src.method_variants(t, &name_str)?;
@@ -614,9 +668,17 @@ impl Src<'_> {
 
 /// Every instance of the grid is valid and every method can be built for every instance it
 /// applies to (parameter types, ranges, required values), before any work.
-fn check_runnable(sweep: &Sweep, methods: &[PlanMethod], method_lines: &[usize]) -> Result<()> {
+fn check_runnable(
+    sweep: &Sweep,
+    methods: &[PlanMethod],
+    method_lines: &[usize],
+    problem: Problem,
+) -> Result<()> {
     // every instance spec and every method's parameter types, checked before any work
     let points = sweep.grid.points()?;
+    if problem == Problem::Conv {
+        return check_runnable_conv(&points, methods, method_lines);
+    }
     for p in &points {
         let spec = InstanceSpec::from_params(&p.0).map_err(|e| Error::Plan {
             line: 0,
@@ -646,10 +708,51 @@ fn check_runnable(sweep: &Sweep, methods: &[PlanMethod], method_lines: &[usize])
     Ok(())
 }
 
+/// [`check_runnable`] for a convolutional plan: every instance a valid [`crate::conv::ConvSpec`],
+/// every method a convolutional coder or learner that builds with its parameters.
+fn check_runnable_conv(
+    points: &[super::Point],
+    methods: &[PlanMethod],
+    method_lines: &[usize],
+) -> Result<()> {
+    for p in points {
+        crate::conv::ConvSpec::from_params(&p.0).map_err(|e| Error::Plan {
+            line: 0,
+            key: p.id(),
+            expected: format!("a valid convolutional instance: {e}"),
+        })?;
+        for (m, &line) in methods.iter().zip(method_lines) {
+            if !m.applies(p) {
+                continue;
+            }
+            match registry::build(&m.name, &m.params, &registry::Context::default()) {
+                Ok(registry::Built::ConvCoder(_) | registry::Built::ConvLearner(_)) => {}
+                Ok(_) => {
+                    return Err(Error::Plan {
+                        line,
+                        key: m.id.clone(),
+                        expected: "a convolutional method in a problem = \"conv\" plan (`dictlab methods` lists the conv coders and learners)".into(),
+                    });
+                }
+                Err(e) => {
+                    return Err(Error::Plan {
+                        line,
+                        key: m.id.clone(),
+                        expected: format!("a method that can run on {}: {e}", p.id()),
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The meaning of a plan, serialised to compute its hash.
 #[derive(Serialize)]
 struct Canonical<'a> {
     format: u32,
+    #[serde(skip_serializing_if = "Problem::is_dense")]
+    problem: Problem,
     base_seed: u64,
     reps: usize,
     record: RecordMode,
@@ -711,8 +814,25 @@ impl Src<'_> {
         })
     }
     /// A scalar instance value, type-checked against its key.
-    fn instance_value(&self, key: &str, v: &Spanned<toml::Value>) -> Result<Value> {
+    fn instance_value(
+        &self,
+        key: &str,
+        v: &Spanned<toml::Value>,
+        problem: Problem,
+    ) -> Result<Value> {
         let x = self.scalar(key, v)?;
+        if problem == Problem::Conv {
+            // typed by the declared instance keys (a value checked alone)
+            let one = [(key.to_string(), x.clone())];
+            let decl = crate::conv::ConvSpec::PARAMS.iter().collect();
+            return match crate::spec::Params::of("instance key", "", decl, &one) {
+                Ok(_) => Ok(x),
+                Err(Error::InvalidParameter { expected, .. }) => {
+                    Err(self.err(v.span(), key, format!("{expected} (found {x})")))
+                }
+                Err(e) => Err(e),
+            };
+        }
         let ok = match key {
             "dim" | "n_atoms" | "n_samples" | "sparsity" | "pairs" => x.as_usize().is_some(),
             "dictionary" | "values" => x.as_str().is_some(),
@@ -816,18 +936,33 @@ impl Plan {
             None => None,
         };
         let record = src.record_mode(raw.record.as_ref())?;
-        let (grid, keys) = src.instance_grid(&raw)?;
-        let (methods, method_lines) = src.methods(&raw.method, &keys)?;
+        let problem = match &raw.problem {
+            None => Problem::Dense,
+            Some(pr) => match pr.get_ref().as_str() {
+                "dense" => Problem::Dense,
+                "conv" => Problem::Conv,
+                _ => {
+                    return Err(src.err(
+                        pr.span(),
+                        "problem",
+                        "\"dense\" (Y = AX + E, the default) or \"conv\" (shift-invariant signals)",
+                    ));
+                }
+            },
+        };
+        let (grid, keys) = src.instance_grid(&raw, problem)?;
+        let (methods, method_lines) = src.methods(&raw.method, &keys, problem)?;
         let sweep = Sweep::new(grid)
             .reps(reps)
             .base_seed(raw.base_seed.unwrap_or(0));
-        check_runnable(&sweep, &methods, &method_lines)?;
+        check_runnable(&sweep, &methods, &method_lines, problem)?;
         let adaptive = match &raw.adaptive {
             Some(a) => Some(src.adaptive(a, &raw, reps)?),
             None => None,
         };
         let canon = Canonical {
             format: 1,
+            problem,
             base_seed: sweep.base_seed,
             reps,
             record,
@@ -843,6 +978,7 @@ impl Plan {
         let hash: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
         Ok(Plan {
             name: raw.name.unwrap_or_default(),
+            problem,
             sweep,
             instance_keys: keys,
             methods,

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 /// The directory checks of [`store::prepare_dir`]; a chunk that cannot be written (the runs done
 /// so far stay on disk). Failing runs are rows, not errors.
 pub fn run_plan(plan: &Plan, dir: &Path, opts: &RunOptions) -> Result<RunSummary> {
-    store::run_plan_with(plan, dir, opts, &PlanExecutor::default())
+    store::run_plan_with(plan, dir, opts, &PlanExecutor::for_plan(plan))
 }
 
 /// Run `plan` unless `path` already holds its merged results (same plan hash), then return the
