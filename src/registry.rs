@@ -7,8 +7,9 @@
 //! summary, parameters with type, default, range and doc, constructor); this module only lists
 //! them. Every learner also takes `init` and `init_dist` ([`crate::learn::INIT_PARAMS`]).
 //!
-//! **Adding a method**: write it in its own file with its `SPEC` constant, then add one line to
-//! [`METHODS`]. The table below is generated from the specs (`dictlab methods --markdown`;
+//! **Adding a method**: write it in its own file with its `SPEC` constant, then add one line
+//! `mod FILE: SPEC;` to the [`crate::method_modules!`] list of its directory's `mod.rs` (which
+//! declares the module and registers the spec; [`METHODS`] concatenates the lists). The table below is generated from the specs (`dictlab methods --markdown`;
 //! `tests/method_specs.rs` fails when it is stale).
 //!
 #![doc = include_str!("../docs/methods.md")]
@@ -64,35 +65,55 @@ pub enum Method {
     ConvLearner(&'static ConvLearnerSpec),
 }
 
-/// Every method, in the order `dictlab methods` lists them. **Adding a method is one line here.**
-pub const METHODS: &[Method] = &[
-    Method::Coder(&crate::code::omp::SPEC),
-    Method::Coder(&crate::code::lars::LASSO_SPEC),
-    Method::Coder(&crate::code::lars::SPEC),
-    Method::Coder(&crate::code::pgm::FISTA_SPEC),
-    Method::Coder(&crate::code::pgm::ISTA_SPEC),
-    Method::Coder(&crate::code::cd::SPEC),
-    Method::Coder(&crate::code::iht::SPEC),
-    Method::Learner(&crate::learn::update::MOD_SPEC),
-    Method::Learner(&crate::learn::update::BCD_SPEC),
-    Method::Learner(&crate::learn::update::KSVD_SPEC),
-    Method::Learner(&crate::learn::update::AKSVD_SPEC),
-    Method::Learner(&crate::learn::online::SPEC),
-    Method::Learner(&crate::learn::altmindict::SPEC),
-    Method::Learner(&crate::learn::agd::ARORA_SPEC),
-    Method::Learner(&crate::learn::agd::NOODL_SPEC),
-    Method::Learner(&crate::learn::msp::SPEC),
-    Method::Learner(&crate::learn::l4::SPEC),
-    Method::Learner(&crate::learn::sgd::SPEC),
-    Method::Learner(&crate::neural::learners::RELU_AE_SPEC),
-    Method::Learner(&crate::neural::learners::SAE_SPEC),
-    Method::Learner(&crate::neural::learners::UNROLLED_SPEC),
-    Method::Learner(&crate::neural::learners::LISTA_DL_SPEC),
-    Method::ConvCoder(&crate::conv::csc::SPEC),
-    Method::ConvCoder(&crate::conv::lgcd::SPEC),
-    Method::ConvCoder(&crate::conv::admm::SPEC),
-    Method::ConvLearner(&crate::conv::cdl::SPEC),
-];
+/// The number of methods: the lengths of the modules' lists.
+const N_METHODS: usize = crate::code::CODER_SPECS.len()
+    + crate::learn::LEARNER_SPECS.len()
+    + crate::neural::LEARNER_SPECS.len()
+    + crate::conv::CODER_SPECS.len()
+    + crate::conv::LEARNER_SPECS.len();
+
+/// The modules' lists ([`crate::method_modules!`]) concatenated at compile time.
+const METHOD_ARRAY: [Method; N_METHODS] = {
+    let mut out = [Method::Coder(crate::code::CODER_SPECS[0]); N_METHODS];
+    let mut i = 0;
+    let mut j = 0;
+    while j < crate::code::CODER_SPECS.len() {
+        out[i] = Method::Coder(crate::code::CODER_SPECS[j]);
+        i += 1;
+        j += 1;
+    }
+    j = 0;
+    while j < crate::learn::LEARNER_SPECS.len() {
+        out[i] = Method::Learner(crate::learn::LEARNER_SPECS[j]);
+        i += 1;
+        j += 1;
+    }
+    j = 0;
+    while j < crate::neural::LEARNER_SPECS.len() {
+        out[i] = Method::Learner(crate::neural::LEARNER_SPECS[j]);
+        i += 1;
+        j += 1;
+    }
+    j = 0;
+    while j < crate::conv::CODER_SPECS.len() {
+        out[i] = Method::ConvCoder(crate::conv::CODER_SPECS[j]);
+        i += 1;
+        j += 1;
+    }
+    j = 0;
+    while j < crate::conv::LEARNER_SPECS.len() {
+        out[i] = Method::ConvLearner(crate::conv::LEARNER_SPECS[j]);
+        i += 1;
+        j += 1;
+    }
+    out
+};
+
+/// Every method, in the order `dictlab methods` lists them: the coders of `code/`, the learners
+/// of `learn/` and `neural/`, the convolutional coders and learners of `conv/` — each directory's
+/// list written once, by [`crate::method_modules!`] in its `mod.rs`. **Adding a method is its
+/// file and one line there.**
+pub const METHODS: &[Method] = &METHOD_ARRAY;
 
 impl Method {
     /// Name as written in plans and on the command line.

@@ -514,7 +514,8 @@ fn every_source_file_is_declared_by_its_parent() {
         };
         let text = std::fs::read_to_string(&parent).unwrap_or_default();
         let declared = tokens(&text).windows(3).any(|w| {
-            matches!(w, [(_, Tok::Ident(m)), (_, Tok::Ident(n)), (_, Tok::Punct(';' | '{'))] if m == "mod" && *n == name)
+            // `mod x;`, `mod x { … }`, or a line `mod x: SPEC, …;` of `method_modules!`
+            matches!(w, [(_, Tok::Ident(m)), (_, Tok::Ident(n)), (_, Tok::Punct(';' | '{' | ':'))] if m == "mod" && *n == name)
         });
         if !declared {
             missing.push(format!(
@@ -528,12 +529,11 @@ fn every_source_file_is_declared_by_its_parent() {
 }
 
 /// Every method spec in `src/` is registered: a `pub const …SPEC: LearnerSpec | CoderSpec |
-/// ConvLearnerSpec | ConvCoderSpec` that
-/// `registry::METHODS` does not list is a method no plan, CLI or report can reach.
+/// ConvLearnerSpec | ConvCoderSpec` that its directory's `method_modules!` list does not name
+/// (`mod FILE: …, SPEC, …;`) is a method no plan, CLI or report can reach.
 #[test]
 fn every_method_spec_is_registered() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let registry = std::fs::read_to_string(src.join("registry.rs")).unwrap();
     let mut files = Vec::new();
     rust_files(&src, &mut files);
     let mut unregistered = Vec::new();
@@ -556,12 +556,22 @@ fn every_method_spec_is_registered() {
             {
                 specs += 1;
                 let module: Vec<String> = module_path(&src, f);
-                let path = format!("crate::{}::{name}", module.join("::"));
-                if !registry.contains(&path) {
-                    let kind = ty.strip_suffix("Spec").unwrap_or(ty);
+                let file = module.last().cloned().unwrap_or_default();
+                let parent = f.parent().unwrap().join("mod.rs");
+                let ptoks = tokens(&std::fs::read_to_string(&parent).unwrap_or_default());
+                // `mod FILE :` then the spec names up to `;`
+                let listed = ptoks.windows(3).enumerate().any(|(i, w)| {
+                    matches!(w, [(_, Tok::Ident(m)), (_, Tok::Ident(n)), (_, Tok::Punct(':'))] if m == "mod" && *n == file)
+                        && ptoks[i + 3..]
+                            .iter()
+                            .take_while(|(_, t)| !matches!(t, Tok::Punct(';')))
+                            .any(|(_, t)| matches!(t, Tok::Ident(x) if x == name))
+                });
+                if !listed {
                     unregistered.push(format!(
-                        "{}: add `Method::{kind}(&{path}),` to registry::METHODS",
-                        f.strip_prefix(&src).unwrap().display()
+                        "{}: add `mod {file}: {name};` (or `{name}` to its line) in the `method_modules!` list of {}",
+                        f.strip_prefix(&src).unwrap().display(),
+                        parent.strip_prefix(&src).unwrap().display()
                     ));
                 }
             }

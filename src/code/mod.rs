@@ -19,13 +19,19 @@
 //! gap $= P(x) - D(\theta) \ge 0$ (for $x \ge 0$ the dual constraint is $\max_i (A^\top\theta)_i \le \lambda$).
 
 mod batch;
-pub mod cd;
-pub mod iht;
-pub mod lars;
-pub mod omp;
-pub mod pgm;
 pub mod simd;
 pub mod threshold;
+
+crate::method_modules! {
+    /// The sparse coders of this module, in the order `dictlab methods` lists them.
+    CODER_SPECS: CoderSpec {
+        mod omp: SPEC;
+        mod lars: LASSO_SPEC, SPEC;
+        mod pgm: FISTA_SPEC, ISTA_SPEC;
+        mod cd: SPEC;
+        mod iht: SPEC;
+    }
+}
 
 pub use cd::CoordinateDescent;
 pub use iht::Iht;

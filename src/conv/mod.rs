@@ -30,12 +30,24 @@
 //! * Qu, Zhai, Li, Zhang, Zhu, Wright (2020), "Geometric analysis of nonconvex optimization landscapes
 //!   for overcomplete learning", arXiv 1912.02427, §convolutional (circular model).
 
-pub mod admm;
-pub mod cdl;
-pub mod csc;
-pub mod lgcd;
 pub mod metrics;
 pub mod problem;
+
+crate::method_modules! {
+    /// The convolutional coders, in the order `dictlab methods` lists them.
+    CODER_SPECS: ConvCoderSpec {
+        mod csc: SPEC;
+        mod lgcd: SPEC;
+        mod admm: SPEC;
+    }
+}
+
+crate::method_modules! {
+    /// The convolutional learners, in the order `dictlab methods` lists them.
+    LEARNER_SPECS: ConvLearnerSpec {
+        mod cdl: SPEC;
+    }
+}
 
 use crate::error::Result;
 use crate::iter::{Observer, Schedule};

@@ -21,16 +21,22 @@
 //! * Mairal, Bach, Ponce, Sapiro (2010), "Online learning for matrix factorization and sparse
 //!   coding", JMLR 11, Algorithm 2 (block-coordinate dictionary update).
 
-pub mod agd;
-pub mod altmindict;
 pub mod init;
-pub mod l4;
-pub mod msp;
 pub mod observe;
-pub mod online;
-pub mod sgd;
 pub mod sparsity;
-pub mod update;
+
+crate::method_modules! {
+    /// The classical learners of this module, in the order `dictlab methods` lists them.
+    LEARNER_SPECS: LearnerSpec {
+        mod update: MOD_SPEC, BCD_SPEC, KSVD_SPEC, AKSVD_SPEC;
+        mod online: SPEC;
+        mod altmindict: SPEC;
+        mod agd: ARORA_SPEC, NOODL_SPEC;
+        mod msp: SPEC;
+        mod l4: SPEC;
+        mod sgd: SPEC;
+    }
+}
 
 pub use agd::{ApproxGradient, Decoder};
 pub use altmindict::AltMinDict;

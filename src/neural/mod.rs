@@ -10,7 +10,12 @@
 //! unrolled ISTA ([`unrolled`]) and the LISTA family ([`lista`]) keep dictionaries with atoms in
 //! *columns*, as the rest of the crate; [`learners`] returns every model's dictionary n × m.
 
-pub mod learners;
+crate::method_modules! {
+    /// The neural learners, in the order `dictlab methods` lists them.
+    LEARNER_SPECS: crate::learn::LearnerSpec {
+        mod learners: RELU_AE_SPEC, SAE_SPEC, UNROLLED_SPEC, LISTA_DL_SPEC;
+    }
+}
 pub mod lista;
 pub mod optim;
 pub mod probe;
