@@ -35,6 +35,7 @@ crate::method_modules! {
         mod msp: SPEC;
         mod l4: SPEC;
         mod sgd: SPEC;
+        mod itkrm: SPEC;
     }
 }
 
