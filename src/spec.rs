@@ -1072,6 +1072,29 @@ pub fn params_markdown(params: &[&Param]) -> String {
     s
 }
 
+/// Declare a directory's method modules and the list of the specs they hold, in one place: each
+/// line `mod NAME: SPEC, …;` declares `pub mod NAME;` and puts `&NAME::SPEC` (in order) into the
+/// list `LIST`, which [`crate::registry::METHODS`] concatenates. **Adding a method is its file and
+/// one line here** (in `code/`, `learn/`, `neural/` or `conv/`'s `mod.rs`).
+///
+/// ```ignore
+/// crate::method_modules! {
+///     /// The learners of this module, in the order `dictlab methods` lists them.
+///     SPECS: LearnerSpec {
+///         mod update: MOD_SPEC, BCD_SPEC;
+///         mod online: SPEC;
+///     }
+/// }
+/// ```
+#[macro_export]
+macro_rules! method_modules {
+    ($(#[$doc:meta])* $list:ident: $ty:ty { $( $(#[$m:meta])* mod $module:ident: $($spec:ident),+ ; )* }) => {
+        $( $(#[$m])* pub mod $module; )*
+        $(#[$doc])*
+        pub const $list: &[&$ty] = &[ $( $( &$module::$spec, )+ )* ];
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1257,27 +1280,4 @@ mod tests {
         let d = Declared::from_params(&p, &Context::default()).unwrap();
         assert_eq!(d, Declared::new(1));
     }
-}
-
-/// Declare a directory's method modules and the list of the specs they hold, in one place: each
-/// line `mod NAME: SPEC, …;` declares `pub mod NAME;` and puts `&NAME::SPEC` (in order) into the
-/// list `LIST`, which [`crate::registry::METHODS`] concatenates. **Adding a method is its file and
-/// one line here** (in `code/`, `learn/`, `neural/` or `conv/`'s `mod.rs`).
-///
-/// ```ignore
-/// crate::method_modules! {
-///     /// The learners of this module, in the order `dictlab methods` lists them.
-///     SPECS: LearnerSpec {
-///         mod update: MOD_SPEC, BCD_SPEC;
-///         mod online: SPEC;
-///     }
-/// }
-/// ```
-#[macro_export]
-macro_rules! method_modules {
-    ($(#[$doc:meta])* $list:ident: $ty:ty { $( $(#[$m:meta])* mod $module:ident: $($spec:ident),+ ; )* }) => {
-        $( $(#[$m])* pub mod $module; )*
-        $(#[$doc])*
-        pub const $list: &[&$ty] = &[ $( $( &$module::$spec, )+ )* ];
-    };
 }

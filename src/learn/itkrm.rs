@@ -10,7 +10,7 @@
 //! 3. **residual means**: for every selected k, the signal's contribution to atom k is its residual
 //!    with atom k's own component put back, signed:
 //!    $$\bar\psi_k = \sum_{n:\,k \in I_n} \mathrm{sign}(\langle\psi_k, y_n\rangle)\,\big(r_n + \langle\psi_k, y_n\rangle\,\psi_k\big),
-//!      \qquad \psi_k \leftarrow \bar\psi_k / \|\bar\psi_k\|_2.$$
+//!    \qquad \psi_k \leftarrow \bar\psi_k / \|\bar\psi_k\|_2.$$
 //!
 //! There is no global objective; the state's codes are the least-squares coefficients on $I_n$
 //! (the codes of the thresholding step) and `data_fit` is ½‖Y − ΨX‖² with them, before the
