@@ -25,10 +25,16 @@ dictlab's.
 CDL: every learner starts from the same atoms (the planted ones plus Gaussian noise, so that each
 one's start scores about 0.8) and runs outer iterations until recovery_rate@0.99 (Hungarian on the
 best |correlation| over lags) is 1, measured from the learner's atoms after every iteration:
-dictlab's conv_altmin (valid) vs alphacsc's learn_d_z_multi (valid, LGCD Z-step; its rank-1 path, which
+dictlab's conv_altmin (valid; and its online variant, minibatches of 3 signals, which alphacsc's online mode
+is not run against) vs alphacsc's learn_d_z_multi (valid, LGCD Z-step; its rank-1 path, which
 for one channel is the full-rank model — the full-rank path fails with LGCD on a warm start) and sporco's
 ConvBPDNDictLearn (circular). All three use the lambda of dictlab's run (0.1 lambda_max at the shared
 start, valid signals). Time excludes the recovery measurements.
+
+Rank-1 CDL: a third problem, the same sizes with P = 5 channels and rank-1 atoms u_k v_k^T (alphacsc's
+multivariate model); dictlab's conv_altmin rank1=true vs alphacsc's learn_d_z_multi (rank1=True,
+uv_constraint="separate", LGCD Z-step), both from the rank-1 parts of the planted atoms plus noise, with
+dictlab's lambda; the same stopping rule (every product u v^T scores >= 0.99).
 """
 import argparse, json, os, subprocess, sys, tempfile, time
 
@@ -79,6 +85,9 @@ def main():
     for b in ["valid", "circular"]:
         subprocess.check_call([dl, "conv", "generate", *common, "--boundary", b, "--out", os.path.join(work, b)],
                               stdout=subprocess.DEVNULL)
+    # the multichannel rank-1 problem (alphacsc's model): P = 5 channels, atoms u_k v_k^T
+    subprocess.check_call([dl, "conv", "generate", *common, "--channels", "5", "--rank1", "--boundary", "valid",
+                           "--out", os.path.join(work, "rank1")], stdout=subprocess.DEVNULL)
     # dictlab's runs (CLI, its own elapsed_s: FFT plans + coding, no file I/O)
     results = {"csc": [], "cdl": []}
     for b in ["valid", "circular"]:
@@ -109,6 +118,26 @@ def main():
                            "time_to_recovery_s": r["time_to_target_s"],
                            "iters": r["iter_to_target"], "final_score": r["recovery"]["recovery_score"],
                            "total_s": r["elapsed_s"]})
+    # the online variant on the same problem and start (minibatches of 3 of the 10 signals)
+    out = subprocess.check_output([dl, "--threads", THREADS, "conv", "learn", "--signals", f"{d}/Y.npy", "--atoms", "3",
+                                   "--atom-len", "64", "--init-dict", f"{work}/D0.npy", "--truth", f"{d}/D.npy",
+                                   "--target-rate", "1", "-p", "reg=0.1", "-p", "nonneg=true", "-p", "batch=3",
+                                   "-p", "tol=0", "-p", f"iters={4 * a.cdl_iters}", "--out", f"{d}/D_dictlab_online.npy"])
+    r = json.loads(out)
+    results["cdl"].append({"learner": "dictlab conv_altmin batch=3 (online)", "boundary": "valid",
+                           "lambda": r["lambda"], "time_to_recovery_s": r["time_to_target_s"],
+                           "iters": r["iter_to_target"], "final_score": r["recovery"]["recovery_score"],
+                           "total_s": r["elapsed_s"]})
+    # rank-1 atoms on the 5-channel problem, from the shared rank-1 start
+    d = os.path.join(work, "rank1")
+    out = subprocess.check_output([dl, "--threads", THREADS, "conv", "learn", "--signals", f"{d}/Y.npy", "--atoms", "3",
+                                   "--atom-len", "64", "--init-dict", f"{work}/D0r.npy", "--truth", f"{d}/D.npy",
+                                   "--target-rate", "1", "-p", "reg=0.1", "-p", "nonneg=true", "-p", "rank1=true",
+                                   "-p", f"iters={a.cdl_iters}", "--out", f"{d}/D_dictlab.npy"])
+    r = json.loads(out)
+    results["cdl_rank1"] = [{"learner": "dictlab conv_altmin rank1=true", "boundary": "valid", "lambda": r["lambda"],
+                             "time_to_recovery_s": r["time_to_target_s"], "iters": r["iter_to_target"],
+                             "final_score": r["recovery"]["recovery_score"], "total_s": r["elapsed_s"]}]
     with open(f"{work}/dictlab.json", "w") as f:
         json.dump(results, f)
     subprocess.check_call([py, __file__, "--child", "--data", work, "--reps", str(a.reps), "--json", a.json or "",
@@ -127,6 +156,20 @@ def child(a):
         rng = np.random.default_rng(7)
         d0 = dv + 0.25 * rng.standard_normal(dv.shape) / np.sqrt(dv.shape[2] / 16)
         np.save(f"{work}/D0.npy", d0)
+        # the rank-1 problem's start: its planted atoms plus the same noise level, each replaced by its
+        # best rank-1 approximation, so that dictlab (which takes the rank-1 part of a start) and
+        # alphacsc (which takes u and v) start from the same atoms
+        dr = np.load(f"{work}/rank1/D.npy")
+        noisy = dr + 0.25 * rng.standard_normal(dr.shape) / np.sqrt(dr.shape[1] * dr.shape[2] / 16)
+        uv0, d0r = [], []
+        for k in range(noisy.shape[0]):
+            U, S, Vt = np.linalg.svd(noisy[k], full_matrices=False)
+            u, v = U[:, 0], Vt[0] * S[0]
+            v = v / np.linalg.norm(v)
+            uv0.append(np.concatenate([u, v]))
+            d0r.append(np.outer(u, v))
+        np.save(f"{work}/uv0.npy", np.array(uv0))
+        np.save(f"{work}/D0r.npy", np.array(d0r))
         return
     res = json.load(open(f"{work}/dictlab.json"))
 
@@ -334,6 +377,45 @@ def child(a):
                     "final_score": float(np.mean(final)), "total_s": time.perf_counter() - t0})
     except Exception as e:
         cdl.append({"learner": "sporco ConvBPDNDictLearn", "error": repr(e)})
+    # rank-1 CDL on the 5-channel problem: alphacsc's own model (learn_d_z_multi, rank1=True)
+    cdl_r1 = list(res.get("cdl_rank1", []))
+    Yr = np.load(f"{work}/rank1/Y.npy")
+    Dr = np.load(f"{work}/rank1/D.npy")
+    P = Yr.shape[1]
+    st1 = {"t": 0.0, "hit": None, "last": None, "it": 0, "score": None}
+
+    def cb_r1(z_encoder, pobj):
+        now = time.perf_counter()
+        st1["t"] += now - st1["last"]
+        st1["it"] += 1
+        uv = np.asarray(z_encoder.D_hat)
+        d = uv[:, :P, None] * uv[:, None, P:]
+        st1["score"] = score(Dr, d)
+        log("alphacsc rank-1 CDL", st1["it"], round(st1["t"], 2), np.round(st1["score"], 4).tolist())
+        if np.all(st1["score"] >= 0.99):
+            st1["hit"] = (st1["it"], st1["t"])
+            raise Hit()
+        st1["last"] = time.perf_counter()
+
+    try:
+        lam_r1 = cdl_r1[0]["lambda"]
+        t0 = time.perf_counter()
+        st1["last"] = t0
+        try:
+            learn_d_z_multi(Yr, 3, 64, n_iter=a.cdl_iters, lmbd_max="fixed", reg=lam_r1, rank1=True,
+                            uv_constraint="separate", solver_z="lgcd", solver_z_kwargs={"tol": 1e-3},
+                            D_init=np.load(f"{work}/uv0.npy"), verbose=0, callback=cb_r1,
+                            raise_on_increase=False, n_jobs=1)
+        except Hit:
+            pass
+        cdl_r1.append({"learner": "alphacsc learn_d_z_multi rank1=True (LGCD)", "boundary": "valid",
+                       "time_to_recovery_s": st1["hit"][1] if st1["hit"] else None,
+                       "iters": (st1["hit"][0] if st1["hit"] else st1["it"]) - 1,
+                       "final_score": float(np.mean(st1["score"])) if st1["score"] is not None else None,
+                       "total_s": time.perf_counter() - t0})
+    except Exception as e:
+        cdl_r1.append({"learner": "alphacsc learn_d_z_multi rank1=True", "error": repr(e)})
+    out["cdl_rank1"] = cdl_r1
     print("\nCDL from the shared start: time until every planted atom scores >= 0.99 (recovery checks excluded)")
     print("| learner | boundary | time to recovery (s) | outer iterations | final mean score | total run (s) |")
     print("|---|---|---:|---:|---:|---:|")
@@ -345,6 +427,17 @@ def child(a):
         t = r["time_to_recovery_s"]
         ts = f"{t:.3f}" if t is not None else "not reached"
         print(f"| {r['learner']} | {r['boundary']} | {ts} | {r['iters']} | {r['final_score']:.4f} | {r['total_s']:.2f} |")
+    print("\nRank-1 CDL (P = 5 channels, atoms u v^T) from the shared rank-1 start")
+    print("| learner | time to recovery (s) | outer iterations | final mean score | total run (s) |")
+    print("|---|---:|---:|---:|---:|")
+    for r in cdl_r1:
+        if "error" in r:
+            print(f"| {r['learner']} | error: {r['error'][:80]} | | | |")
+            continue
+        t = r["time_to_recovery_s"]
+        ts = f"{t:.3f}" if t is not None else "not reached"
+        fs = f"{r['final_score']:.4f}" if r["final_score"] is not None else "–"
+        print(f"| {r['learner']} | {ts} | {r['iters']} | {fs} | {r['total_s']:.2f} |")
     out["cdl"] = cdl
     if a.json:
         json.dump(out, open(a.json, "w"), indent=1, default=str)

@@ -20,9 +20,9 @@
 // %%
 use dictlab::prelude::*;
 use dictlab::code::Omp;
-use dictlab::learn::{AlternatingMinimization, AltMinDict, ApproxGradient, Bcd, DictionaryLearner, Init, Ksvd, Mod, OnlineDl, RecoveryObserver, UnusedAtoms};
+use dictlab::learn::{AlternatingMinimization, AltMinDict, ApproxGradient, Bcd, DictionaryLearner, Init, Ksvd, Mod, OnlineDl, UnusedAtoms};
 use dictlab::iter::Schedule;
-use dictlab::table::column_f64;
+use dictlab::report::classical;
 // %% [markdown]
 // ## Configuration
 // %%
@@ -52,21 +52,14 @@ let learners: Vec<(Box<dyn DictionaryLearner>, Init)> = vec![
     (Box::new(ApproxGradient::arora(0.5, eta / 4.0).epochs(20.0)), near.clone()),
     (Box::new(ApproxGradient::noodl(0.5, eta / 4.0).epochs(5.0)), near.clone()),
 ];
-let mut score_t = Vec::new();
-let mut rate_t = Vec::new();
-let mut finals = Vec::new();
-for (learner, init) in &learners {
-    let mut obs = RecoveryObserver::new(inst.dict.view());
-    let out = learner.learn_observed(inst.y.view(), m, init, seed, Schedule::LogSpaced(10), &mut obs)?;
-    let df = obs.to_frame()?;
-    let t: Vec<f64> = column_f64(&df, "time_s")?.into_iter().flatten().collect();
-    let sc: Vec<f64> = table::column_nan(&df, "recovery_score")?;
-    let rt: Vec<f64> = table::column_nan(&df, "recovery_rate")?;
-    let name = learner.name();
-    finals.push((name.clone(), *rt.last().unwrap(), *t.last().unwrap(), out.replaced_atoms, out.info.termination.to_string()));
-    score_t.push(Series2::new(name.clone(), t[1..].to_vec(), sc[1..].to_vec()));
-    rate_t.push(Series2::new(name, t[1..].to_vec(), rt[1..].to_vec()));
-}
+// %%
+let runs: Vec<classical::RecoveryRun> = learners.iter()
+    .map(|(learner, init)| classical::recovery_run(learner.as_ref(), inst.dict.view(), inst.y.view(), m, init, seed, Schedule::LogSpaced(10)))
+    .collect::<Result<_>>()?;
+let finals: Vec<(String, f64, f64, usize, String)> = runs.iter()
+    .map(|r| (r.name.clone(), r.final_rate(), r.final_time(), r.replaced, r.termination.clone())).collect();
+let score_t: Vec<Series2> = runs.iter().map(|r| r.series(true, false)).collect();
+let rate_t: Vec<Series2> = runs.iter().map(|r| r.series(true, true)).collect();
 show_plot(&report::curves("recovery_score vs time", "seconds", "mean matched |cos|", &score_t, &CurveOpts { log_x: true, ..Default::default() }));
 show_plot(&report::curves("recovery_rate@0.99 vs time", "seconds", "fraction of atoms with |cos| > 0.99", &rate_t, &CurveOpts { log_x: true, ..Default::default() }));
 for (name, rate, t, rep, term) in &finals { println!("{name:<45} final rate {rate:.3} after {t:.2}s, {rep} atoms replaced, {term}"); }
@@ -76,28 +69,21 @@ for (name, rate, t, rep, term) in &finals { println!("{name:<45} final rate {rat
 // at μ ∈ {Welch × 1.5, 0.4, 0.6}; MOD and online learning from data columns, a few repetitions per cell.
 // %%
 let ks_grid: Vec<usize> = if full { vec![2, 3, 4, 5, 6, 8] } else { vec![2, 3, 4] };
-let mus: Vec<f64> = {
-    let w = dictlab::metrics::welch_bound(n, m);
-    vec![1.5 * w, 0.4, 0.6]
-};
+let mus: Vec<f64> = vec![1.5 * dictlab::metrics::welch_bound(n, m), 0.4, 0.6];
 let reps: usize = if full { 5 } else { 2 };
 let mut z_mod = vec![vec![0.0; ks_grid.len()]; mus.len()];
 let mut z_onl = vec![vec![0.0; ks_grid.len()]; mus.len()];
 for (i, &mu) in mus.iter().enumerate() {
     for (j, &kk) in ks_grid.iter().enumerate() {
         for r in 0..reps {
-            let s = dictlab::rng::derive_seed(seed, &format!("{mu}-{kk}-{r}"));
-            let inst = InstanceSpec::new(n, m, n_samples).dictionary(DictKind::Coherence { target: mu })
-                .sparsity(kk).values(Values::SignedUniform { a: 1.0, b: 2.0 }).noise(Noise::Sigma { sigma: 0.01 }).sample(s)?;
-            let a = AlternatingMinimization::new(Omp::with_sparsity(kk), Mod::default()).max_iters(80).learn(inst.y.view(), m, &Init::RandomData, s)?;
-            let b = OnlineDl::new(Omp::with_sparsity(kk)).epochs(30.0).learn(inst.y.view(), m, &Init::RandomData, s)?;
-            let ra = metrics::dictionary_recovery(inst.dict.view(), a.dict.view())?.recovery_rate(0.99);
-            let rb = metrics::dictionary_recovery(inst.dict.view(), b.dict.view())?.recovery_rate(0.99);
+            let spec = InstanceSpec::new(n, m, n_samples).dictionary(DictKind::Coherence { target: mu }).sparsity(kk).values(Values::SignedUniform { a: 1.0, b: 2.0 }).noise(Noise::Sigma { sigma: 0.01 });
+            let (ra, rb) = classical::mod_online_rates(&spec, kk, dictlab::rng::derive_seed(seed, &format!("{mu}-{kk}-{r}")), 80, 30.0)?;
             z_mod[i][j] += (ra >= 0.95) as u8 as f64 / reps as f64;
             z_onl[i][j] += (rb >= 0.95) as u8 as f64 / reps as f64;
         }
     }
 }
+// %%
 let kx: Vec<f64> = ks_grid.iter().map(|&v| v as f64).collect();
 show_plot(&report::heatmap("MOD + OMP: success rate (≥95% atoms)", "k", "target μ", kx.clone(), mus.clone(), z_mod.clone()));
 show_plot(&report::heatmap("Online + OMP: success rate (≥95% atoms)", "k", "target μ", kx.clone(), mus.clone(), z_onl.clone()));
@@ -113,13 +99,9 @@ for (label, policy, dup) in [("keep, no clearing", UnusedAtoms::Keep, 1.0), ("ke
                              ("worst-reconstructed + clearing", UnusedAtoms::WorstReconstructed, 0.99), ("random sample + clearing", UnusedAtoms::RandomSample, 0.99)] {
     let mut learner = AlternatingMinimization::new(Omp::with_sparsity(k), Mod::default()).max_iters(60).unused(policy);
     learner.opts.dup_cos = dup;
-    let mut obs = RecoveryObserver::new(inst.dict.view());
-    let out = learner.learn_observed(inst.y.view(), m, &Init::Given(d0.clone()), seed, Schedule::Every(1), &mut obs)?;
-    let df = obs.to_frame()?;
-    let it: Vec<f64> = column_f64(&df, "iter")?.into_iter().flatten().collect();
-    let rt: Vec<f64> = table::column_nan(&df, "recovery_rate")?;
-    pol_rows.push((label, *rt.last().unwrap(), out.replaced_atoms));
-    pol.push(Series2::new(label, it, rt));
+    let run = classical::recovery_run(&learner, inst.dict.view(), inst.y.view(), m, &Init::Given(d0.clone()), seed, Schedule::Every(1))?;
+    pol_rows.push((label, run.final_rate(), run.replaced));
+    pol.push(Series2 { name: label.to_string(), ..run.series(false, true) });
 }
 show_plot(&report::curves("MOD from data columns: recovery_rate@0.99 by unused-atom policy", "iteration", "recovery rate", &pol, &CurveOpts::default()));
 for (label, rate, rep) in &pol_rows { println!("{label:<32} final rate {rate:.3}, {rep} replacements"); }

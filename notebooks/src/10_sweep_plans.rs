@@ -19,40 +19,20 @@ use dictlab::sweep::{self, Plan, cache_path, run_cached};
 // ## The plan
 // Three coherence levels × four sparsities of a coherence-targeted dictionary; OMP and LARS-Lasso on the planted
 // dictionary (support recovery), and MOD learning the dictionary from data-column starts (dictionary recovery,
-// recorded at log-spaced iterations). `sparsity` defaults to the instance's k for OMP and MOD.
+// recorded at log-spaced iterations). `sparsity` defaults to the instance's k for OMP and MOD. The plan is written
+// with TOML's inline tables (`instance = { … }` is the `[instance]` section of `plans/example.toml` on one line;
+// `method = [{ … }, …]` the `[[method]]` tables); the plan hash depends on its meaning, not its layout.
 // %%
 let full = std::env::var("DICTLAB_FULL").is_ok();
 let (n, m, n_samples, reps) = if full { (32usize, 64usize, 2000usize, 10usize) } else { (16, 32, 400, 2) };
-let plan_text = format!(r#"
-name = "coders and MOD vs coherence and sparsity"
+let plan_text = format!(r#"name = "coders and MOD vs coherence and sparsity"
 base_seed = 10
 reps = {reps}
 time_budget_s = 120.0
-
-[record]
-mode = "log"
-per_decade = 4
-
-[instance]
-dim = {n}
-n_atoms = {m}
-n_samples = {n_samples}
-noise_sigma = 0.01
-
-[grid]
-coherence = [0.3, 0.5, 0.7]
-sparsity = [2, 3, 4, 6]
-
-[[method]]
-name = "omp"
-
-[[method]]
-name = "lars"
-lambda = 0.05
-
-[[method]]
-name = "mod"
-iters = 30
+record = {{ mode = "log", per_decade = 4 }}
+instance = {{ dim = {n}, n_atoms = {m}, n_samples = {n_samples}, noise_sigma = 0.01 }}
+grid = {{ coherence = [0.3, 0.5, 0.7], sparsity = [2, 3, 4, 6] }}
+method = [{{ name = "omp" }}, {{ name = "lars", lambda = 0.05 }}, {{ name = "mod", iters = 30 }}]
 "#);
 let plan = Plan::from_toml_str(&plan_text)?;
 println!("plan hash {}: {} items × {} methods = {} runs", plan.hash, plan.items()?.len(), plan.methods.len(), plan.n_runs()?);

@@ -9,7 +9,9 @@
 // 3. learning the atoms by alternating minimization (`conv_altmin`, alphacsc's scheme) from two kinds of start, with
 //    recovery up to shift and sign against time, and the learned atoms drawn at their matched lag;
 // 4. phase-transition charts of recovery over the activation rate θ and the shift coherence (near-duplicate pairs,
-//    and atoms generated at a target μ_conv).
+//    and atoms generated at a target μ_conv, the latter as a sweep plan of convolutional problems);
+// 5. rank-1 atoms u vᵀ on multichannel signals (alphacsc's multivariate model), both parts scored;
+// 6. the online variant (minibatches of signals, forgetful statistics) against the batch learner.
 //
 // Every learner here is told K and L (the number and length of the planted atoms) and nothing about the noise;
 // λ = reg · λ_max with reg = 0.1 for every run (no tuning). Default sizes are small; `DICTLAB_FULL=1` runs larger ones.
@@ -20,6 +22,7 @@ use dictlab::prelude::*;
 use dictlab::conv::{self, Boundary, ConvAdmm, ConvAltMin, ConvFista, ConvLgcd, ConvSpec, ConvValues, AtomFamily};
 use dictlab::iter::{Record, Schedule};
 use dictlab::polars::prelude::*;
+use dictlab::sweep::{Plan, cache_path, run_cached};
 // %% [markdown]
 // ## Configuration
 // %%
@@ -198,20 +201,89 @@ show_text(&format!("Over the {n_runs} runs of the grid, {n_all} recovered every 
 // %% [markdown]
 // The same chart with the atoms generated at a target shift coherence (`AtomFamily::Coherence`: Gaussian atoms
 // lowered to μ_conv ≤ target, docs/protocols.md §16), K = 4 atoms; the measured μ_conv is on each instance. The
-// generator only lowers: Gaussian atoms of this size start near μ_conv ≈ 0.6, so the targets stop there.
+// generator only lowers: Gaussian atoms of this size start near μ_conv ≈ 0.6, so the targets stop there. This grid is
+// a **sweep plan** (`problem = "conv"`): the same TOML runs unchanged with `dictlab sweep`, sharded or under Slurm,
+// and its table holds one row per (instance, repetition, recorded iteration) with the instance's measured μ_conv.
 // %%
-fn coh_run(it: &dictlab::table::Item, n_sig: usize, t_len: usize, l_atom: usize) -> Result<Vec<Row>> {
-    let (theta, mu) = (it.point.f64("theta")?, it.point.f64("target_mu")?);
-    let p = ConvSpec::new(n_sig, 1, t_len, 4, l_atom).theta(theta).min_spacing(l_atom).values(ConvValues::NonNeg { lo: 1.0, hi: 2.0 })
-        .noise_sigma(0.01).family(AtomFamily::Coherence { target: mu }).sample(it.seed)?;
-    let out = ConvAltMin::new().reg(0.1).nonneg(true).max_iters(100).learn(p.y.view(), 4, l_atom, Boundary::Valid, it.seed)?;
-    let rec = conv::conv_recovery(p.atoms.view(), out.state.atoms.view())?;
-    Ok(vec![Row::new("conv_altmin").metric("mu_conv", p.shift_coherence).metric("recovery_rate", rec.recovery_rate(0.99))])
-}
-let grid_mu = Grid::new().axis("theta", vec![0.005, 0.01, 0.02, 0.04]).axis("target_mu", vec![0.3, 0.4, 0.5, 0.6]);
-let sweep_mu = Sweep::new(grid_mu).reps(reps).base_seed(seed + 1).run(|it| coh_run(it, n_sig, t_len, l_atom))?;
+let plan_mu = Plan::from_toml_str(&format!(r#"problem = "conv"
+base_seed = {}
+reps = {reps}
+instance = {{ signals = {n_sig}, times = {t_len}, atoms = 4, atom_len = {l_atom}, values = "nonneg", min_spacing = {l_atom}, noise_sigma = 0.01 }}
+grid = {{ theta = [0.005, 0.01, 0.02, 0.04], target_mu = [0.3, 0.4, 0.5, 0.6] }}
+method = [{{ name = "conv_altmin", reg = 0.1, nonneg = true, iters = 100 }}]
+"#, seed + 1))?;
+let sweep_mu = report::dashboard::final_rows(&run_cached(&plan_mu, cache_path("11_conv_target_mu.parquet"))?)?;
 show_plot(&report::heatmap_from_frame(&sweep_mu, "p_inst_target_mu", "p_inst_theta", "m_recovery_rate", "Fraction of atoms recovered over (θ, target μ_conv) (conv_altmin, window starts)")?);
-show_df(&table::select(&table::mean_by(&sweep_mu, &["p_inst_target_mu"])?, &["p_inst_target_mu", "m_mu_conv", "m_recovery_rate"])?);
+show_df(&table::select(&table::mean_by(&sweep_mu, &["p_inst_target_mu"])?, &["p_inst_target_mu", "m_inst_mu_conv", "m_recovery_rate"])?);
+// %% [markdown]
+// ## 5. Rank-1 atoms on multichannel signals
+// alphacsc's multivariate model: P = 4 channels and atoms d_k = u_k v_kᵀ, a spatial pattern u_k times a waveform v_k.
+// `conv_altmin` with `rank1 = true` keeps its atoms rank-1: its D-step alternates projected gradient on the patterns
+// and on the waveforms (docs/protocols.md §16). Start: the planted atoms plus Gaussian noise of 0.1 per entry (the
+// learner takes its rank-1 part). Both parts are scored on the matching of the products: u by |cos|, v by the best
+// |correlation| over lags.
+// %%
+let inst_r1 = ConvSpec::new(n_sig, 4, t_len, k_atoms, l_atom).rank1(true).theta(0.01).min_spacing(l_atom)
+    .values(ConvValues::NonNeg { lo: 1.0, hi: 2.0 }).noise_sigma(0.01).sample(seed + 2)?;
+let d0_r1 = {
+    let noise = generate::gaussian_matrix(k_atoms, 4 * l_atom, &mut rng_from_seed(derive_seed(seed, "rank-1 start")));
+    &inst_r1.atoms + &(noise.into_shape_with_order((k_atoms, 4, l_atom)).expect("K x P x L") * 0.1)
+};
+let out_r1 = ConvAltMin::new().reg(0.1).nonneg(true).rank1(true).max_iters(100).learn_observed(inst_r1.y.view(),
+    k_atoms, l_atom, Boundary::Valid, Some(d0_r1.view()), 0, Schedule::Never, &mut dictlab::iter::NoObserver)?;
+// %%
+let start_r1 = conv::conv_recovery(inst_r1.atoms.view(), d0_r1.view())?.recovery_score();
+let rec_r1 = conv::conv_recovery(inst_r1.atoms.view(), out_r1.state.atoms.view())?;
+let (u_hat, v_hat) = out_r1.state.uv.clone().expect("a rank-1 learner keeps u and v");
+let (u_true, v_true) = conv::cdl::rank1_parts(inst_r1.atoms.view());
+let (su, sv) = conv::metrics::rank1_scores(&rec_r1, u_true.view(), v_true.view(), u_hat.view(), v_hat.view())?;
+fn r3(x: &[f64]) -> String { x.iter().map(|v| format!("{v:.3}")).collect::<Vec<_>>().join(", ") }
+show_text(&format!("start: mean score {start_r1:.3}; after {} outer iterations: products {}; patterns u {}; waveforms v {}",
+    out_r1.info.iters, r3(&rec_r1.matched_score), r3(&su), r3(&sv)));
+// %% [markdown]
+// The waveforms v̂ against the planted v, each shifted by its matched lag and signed:
+// %%
+let mut wave = Vec::new();
+for k in 0..k_atoms {
+    let j = rec_r1.matching_index[k].unwrap_or(k);
+    let t: Vec<f64> = (0..l_atom).map(|u| u as f64).collect();
+    let vt = v_true.row(k).to_vec();
+    let nt = vt.iter().map(|v| v * v).sum::<f64>().sqrt();
+    wave.push(Series2::new(format!("planted v_{k}"), t.clone(), vt.iter().map(|v| v / nt).collect()));
+    let vh = v_hat.row(j).to_vec();
+    let nh = vh.iter().map(|v| v * v).sum::<f64>().sqrt().max(1e-300);
+    let sign = (u_true.row(k).dot(&u_hat.row(j))).signum();
+    wave.push(Series2::new(format!("learned -> {k} (v score {:.3})", sv[k]), t.iter().map(|u| u - rec_r1.matched_lag[k] as f64).collect(), vh.iter().map(|v| sign * v / nh).collect()));
+}
+show_plot(&report::curves("Waveforms, rank-1 learner", "lag (samples)", "value", &wave, &CurveOpts::default()));
+// %% [markdown]
+// ## 6. The online variant
+// `batch = 2`: each outer iteration codes 2 of the N signals (warm-started) and adds their lag statistics to the
+// accumulated ones after multiplying those by `forget` = 0.8 (alphacsc's online mode; docs/protocols.md §16). From
+// the perturbed start of section 3 (run 0), recovery against time for the batch and the online learner:
+// %%
+fn score_trace(inst: &conv::ConvInstance, learner: &ConvAltMin, d0: &dictlab::ndarray::Array3<f64>) -> Result<Vec<(f64, f64)>> {
+    let (k, _, l) = inst.atoms.dim();
+    let mut trace = Vec::new();
+    let mut obs = |_: usize, t: f64, s: &conv::ConvLearnState, _: &Record| {
+        trace.push((t, conv::conv_recovery(inst.atoms.view(), s.atoms.view()).map_or(f64::NAN, |r| r.recovery_score())));
+        std::ops::ControlFlow::Continue(())
+    };
+    learner.learn_observed(inst.y.view(), k, l, Boundary::Valid, Some(d0.view()), 0, Schedule::Every(1), &mut obs)?;
+    Ok(trace)
+}
+// %%
+let d0_p = {
+    let noise = generate::gaussian_matrix(k_atoms, l_atom, &mut rng_from_seed(derive_seed(seed, "perturbed/0")));
+    &inst.atoms + &(noise.into_shape_with_order((k_atoms, 1, l_atom)).expect("K x 1 x L") * 0.25)
+};
+let batch_tr = score_trace(&inst, &ConvAltMin::new().reg(0.1).nonneg(true).max_iters(100), &d0_p)?;
+let online_tr = score_trace(&inst, &ConvAltMin::new().reg(0.1).nonneg(true).batch(Some(2)).tol(0.0).max_iters(200), &d0_p)?;
+let online_series: Vec<Series2> = [("batch (all signals)", &batch_tr), ("online (batch = 2)", &online_tr)].iter()
+    .map(|(name, tr)| Series2::new(*name, tr.iter().map(|p| p.0).collect(), tr.iter().map(|p| p.1).collect())).collect();
+show_plot(&report::curves("Mean matched score against time, batch vs online", "time (s)", "recovery score", &online_series, &CurveOpts::default()));
+let (b_end, o_end) = (batch_tr.last().copied().unwrap_or((f64::NAN, f64::NAN)), online_tr.last().copied().unwrap_or((f64::NAN, f64::NAN)));
+show_text(&format!("final mean score: batch {:.4} after {:.3} s, online {:.4} after {:.3} s", b_end.1, b_end.0, o_end.1, o_end.0));
 // %% [markdown]
 // ## Headline
 // %%

@@ -10,11 +10,13 @@
 //! [`curves`], [`curves_from_frame`], [`heatmap`], [`heatmap_from_frame`], [`histogram`],
 //! [`atom_grid`]. [`Report`] assembles markdown, tables and plots into one standalone HTML file.
 
+pub mod classical;
 pub mod contest;
 pub mod dashboard;
 pub mod findings;
 pub mod observed;
 pub mod paper;
+pub mod sparse_coding;
 
 use crate::error::Result;
 use crate::table::{column_f64, column_str};
