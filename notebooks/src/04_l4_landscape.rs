@@ -21,6 +21,7 @@ use dictlab::prelude::*;
 use dictlab::learn::{DictionaryLearner, Init, L4Sphere, Msp, Precondition, SphereSolver};
 use dictlab::learn::l4::{self, ClassifyTol, L4Objective};
 use dictlab::iter::{NoObserver, Schedule};
+use dictlab::report::l4_landscape;
 // %% [markdown]
 // ## Configuration
 // %%
@@ -41,27 +42,18 @@ println!("full size: {full}");
 // minimum (a local minimizer of f̄ that is not near an atom).
 // %%
 let (a_rand, frame) = generate::unit_norm_tight_frame(3usize, 6usize, 1e-12, 1000usize, &mut rng_from_seed(seed))?;
-let a_ico = {
-    let g = (1.0 + 5f64.sqrt()) / 2.0;
-    let mut a = Array2::from_shape_vec((6, 3), vec![0.0, 1.0, g, 0.0, 1.0, -g, 1.0, g, 0.0, 1.0, -g, 0.0, g, 0.0, 1.0, -g, 0.0, 1.0])
-        .map_err(|e| Error::invalid("icosahedron", e, "6 × 3"))?.reversed_axes().as_standard_layout().to_owned();
-    generate::normalize_columns(&mut a)?;
-    a
-};
+let a_ico = l4_landscape::icosahedral_etf();
+let (a_coh, _) = generate::coherence_targeted(3usize, 6usize, 0.55, &CoherenceOptions::default(), &mut rng_from_seed(seed))?;
 println!("random UNTF: tightness residual {:.1e}, μ = {:.3}; icosahedral ETF: μ = {:.3}, tightness {:.1e}",
     frame.tightness_residual, metrics::coherence(a_rand.view()), metrics::coherence(a_ico.view()),
     generate::dictionary::tightness_residual(a_ico.view()));
-let (nlon, nz) = (181usize, 91usize);
-let lons: Vec<f64> = (0..nlon).map(|i| -std::f64::consts::PI + 2.0 * std::f64::consts::PI * i as f64 / (nlon - 1) as f64).collect();
-let zs: Vec<f64> = (0..nz).map(|j| -1.0 + 2.0 * j as f64 / (nz - 1) as f64).collect();
-let starts3 = l4::random_sphere(3usize, 600usize, &mut rng_from_seed(seed + 1));
-let (a_coh, _) = generate::coherence_targeted(3usize, 6usize, 0.55, &CoherenceOptions::default(), &mut rng_from_seed(seed))?;
 println!("coherence-targeted (not tight): μ = {:.3}, ‖AAᵀ − 2I‖_F = {:.3}", metrics::coherence(a_coh.view()), generate::dictionary::tightness_residual(a_coh.view()));
+// %%
+let (lons, zs) = l4_landscape::equal_area_grid(181, 91);
+let starts3 = l4::random_sphere(3usize, 600usize, &mut rng_from_seed(seed + 1));
 let mut landscape: Vec<(String, Vec<(Array1<f64>, l4::PointKind)>, Vec<Vec<f64>>)> = Vec::new();
 for (fname, a3) in [("random UNTF", &a_rand), ("icosahedral ETF", &a_ico), ("coherence-targeted μ=0.55", &a_coh)] {
-    let pop = if fname.starts_with("coherence") { L4Objective::population_any(a3.view())? } else { L4Objective::population(a3.view())? };
-    let crit = pop.critical_points(a3.view(), starts3.view(), 100, 1e-11, &ClassifyTol::default())?;
-    let surface: Vec<Vec<f64>> = zs.iter().map(|&z| lons.iter().map(|&lon| -pop.value(l4::from_equal_area(lon, z).view())).collect()).collect();
+    let (crit, surface) = l4_landscape::landscape(a3.view(), starts3.view(), !fname.starts_with("coherence"), &lons, &zs)?;
     println!("{fname}: critical points found (both signs): {:?}", l4::count_kinds(&crit));
     landscape.push((fname.to_string(), crit, surface));
 }
@@ -85,20 +77,18 @@ for (fname, crit, surface) in &landscape {
 // %%
 let q0 = l4::random_sphere(3usize, 100usize, &mut rng_from_seed(seed + 3));
 let mut descent: Vec<(String, usize)> = Vec::new();
+// %%
 for (fname, a3) in [("random UNTF", &a_rand), ("icosahedral ETF", &a_ico)] {
+    let x = CodeLaw { support: Support::Bernoulli { theta: 0.1 }, values: Values::Gaussian }.sample(6usize, 5000usize, &mut rng_from_seed(seed + 2))?;
+    let emp = L4Objective::empirical(dictlab::instance::sparse_product(a3.view(), x.view()).view(), 0.1)?;
     let pop = L4Objective::population(a3.view())?;
-    let y3 = {
-        let x = CodeLaw { support: Support::Bernoulli { theta: 0.1 }, values: Values::Gaussian }.sample(6usize, 5000usize, &mut rng_from_seed(seed + 2))?;
-        dictlab::instance::sparse_product(a3.view(), x.view())
-    };
-    let emp = L4Objective::empirical(y3.view(), 0.1)?;
     for (oname, obj) in [("population", &pop), ("empirical p=5000", &emp)] {
         for solver in [SphereSolver::Rgd { step: 1.0 }, SphereSolver::Power] {
             let (runs, info) = l4::descend(obj, q0.view(), solver, 1e-6, 500usize, Schedule::Never, &mut NoObserver)?;
-            let near = (0..runs.q.ncols()).filter(|&j| metrics::l4_single(a3.view(), runs.q.column(j)).unwrap_or(0.0) >= 0.99).count();
-            descent.push((format!("{fname}, {oname}, {}", if matches!(solver, SphereSolver::Power) { "power" } else { "rgd" }), near));
-            println!("{fname:<16} {oname:<17} {:<5}: {near}/100 limits near an atom, {} converged, {} iterations, {:.3}s",
-                if matches!(solver, SphereSolver::Power) { "power" } else { "rgd" }, runs.converged.iter().filter(|c| **c).count(), info.iters, info.elapsed);
+            let (near, sname) = (l4_landscape::near_atoms(a3.view(), runs.q.view(), 0.99), if matches!(solver, SphereSolver::Power) { "power" } else { "rgd" });
+            descent.push((format!("{fname}, {oname}, {sname}"), near));
+            println!("{fname:<16} {oname:<17} {sname:<5}: {near}/100 limits near an atom, {} converged, {} iterations, {:.3}s",
+                runs.converged.iter().filter(|c| **c).count(), info.iters, info.elapsed);
         }
     }
 }
@@ -114,32 +104,7 @@ for (fname, a3) in [("random UNTF", &a_rand), ("icosahedral ETF", &a_ico)] {
 let (n_msp, p_msp, trials) = if full { (100usize, 40000usize, 5usize) } else { (25usize, 10000usize, 2usize) };
 let conditions = ["clean", "noise_0.2", "noise_0.4", "outliers_0.2", "outliers_0.4", "corruption_0.2", "corruption_0.4"];
 let grid = Grid::new().axis("condition", conditions);
-let msp_rows = Sweep::new(grid).reps(trials).base_seed(seed).run(|it| {
-    let cond = it.point.str("condition")?.to_string();
-    let mut rng = rng_from_seed(it.seed);
-    let d_o = generate::orthobasis(n_msp, &mut rng)?;
-    let x = CodeLaw { support: Support::Bernoulli { theta: 0.3 }, values: Values::Gaussian }.sample(n_msp, p_msp, &mut rng)?;
-    let mut y = dictlab::instance::sparse_product(d_o.view(), x.view());
-    let level: f64 = cond.rsplit('_').next().and_then(|s| s.parse().ok()).unwrap_or(0.0);
-    if cond.starts_with("noise") {
-        y += &(generate::dictionary::gaussian_matrix(n_msp, p_msp, &mut rng) * level);
-    } else if cond.starts_with("outliers") {
-        let extra = generate::dictionary::gaussian_matrix(n_msp, (level * p_msp as f64) as usize, &mut rng);
-        y = ndarray::concatenate(Axis(1), &[y.view(), extra.view()]).map_err(|e| Error::invalid("outliers", e, "matching heights"))?;
-    } else if cond.starts_with("corruption") {
-        for v in y.iter_mut() {
-            if rng.random::<f64>() < level { *v += if rng.random::<bool>() { 1.0 } else { -1.0 }; }
-        }
-    }
-    let plain = Msp::default().learn(y.view(), n_msp, &Init::Gaussian, it.seed)?;
-    let polished = Msp { polish_iters: 5, ..Default::default() }.learn(y.view(), n_msp, &Init::Gaussian, it.seed)?;
-    let mut row = Row::new("msp");
-    row.time_s = plain.info.elapsed;
-    Ok(vec![row
-        .metric("l4_error_pct", 100.0 * metrics::l4_error(d_o.view(), plain.dict.view())?)
-        .metric("l4_error_polished_pct", 100.0 * metrics::l4_error(d_o.view(), polished.dict.view())?)
-        .metric("recovery_rate", metrics::dictionary_recovery(d_o.view(), plain.dict.view())?.recovery_rate(0.99))])
-})?;
+let msp_rows = Sweep::new(grid).reps(trials).base_seed(seed).run(|it| l4_landscape::msp_item(&it.point, it.seed, n_msp, p_msp))?;
 let msp_table = dictlab::table::select(&dictlab::table::mean_by(&msp_rows, &["p_inst_condition"])?,
     &["p_inst_condition", "m_l4_error_pct", "m_l4_error_polished_pct", "m_recovery_rate", "time_s"])?;
 println!("n = {n_msp}, p = {p_msp}, θ = 0.3, {trials} trials, 200 iterations");
@@ -177,28 +142,7 @@ let grid = Grid::new()
     .axis("dictionary", ["untf", "coherence_0.4", "coherence_0.4_nowhiten"])
     .axis("K", ks.clone())
     .axis("theta", thetas.clone());
-let pt = Sweep::new(grid).reps(reps_pt).base_seed(seed).run(|it| {
-    let kk = it.point.f64("K")?;
-    let theta = it.point.f64("theta")?;
-    let dname = it.point.str("dictionary")?.to_string();
-    let m = (kk * n_pt as f64).round() as usize;
-    let kind = if dname == "untf" { DictKind::TightFrame } else { DictKind::Coherence { target: 0.4 } };
-    let inst = InstanceSpec::new(n_pt, m, p_pt).bernoulli(theta).dictionary(kind).sample(it.seed)?;
-    let mut learner = L4Sphere::new(theta);
-    learner.rounds = 3;
-    learner.iters = 150;
-    if dname.ends_with("nowhiten") { learner.precondition = Precondition::None; }
-    let out = learner.learn(inst.y.view(), m, &Init::Gaussian, it.seed)?;
-    let rc = metrics::dictionary_recovery(inst.dict.view(), out.dict.view())?;
-    let mut row = Row::new(learner.name());
-    row.time_s = out.info.elapsed;
-    Ok(vec![row
-        .metric("coherence", inst.coherence())
-        .metric("recovery_rate", rc.recovery_rate(0.99))
-        .metric("recovery_score", rc.recovery_score())
-        .metric("success", (rc.recovery_rate(0.99) == 1.0) as u8 as f64)
-        .metric("rounds", out.info.iters as f64)])
-})?;
+let pt = Sweep::new(grid).reps(reps_pt).base_seed(seed).run(|it| l4_landscape::l4_phase_item(&it.point, it.seed, n_pt, p_pt))?;
 for d in ["untf", "coherence_0.4", "coherence_0.4_nowhiten"] {
     let sub = dictlab::table::filter_eq(&pt, &[("p_inst_dictionary", d.into())])?;
     show_plot(&report::heatmap_from_frame(&sub, "p_inst_K", "p_inst_theta", "m_recovery_rate", &format!("{d}: fraction of atoms recovered (|cos| > 0.99), n = {n_pt}, p = {p_pt}"))?);

@@ -78,6 +78,7 @@ fn rows_of(fin: &DataFrame, method: &str, col: &str, value: &str) -> Result<Data
     let sub = table::filter_eq(fin, &[("method", Value::from(method))])?;
     if col.is_empty() { Ok(sub) } else { table::filter_eq(&sub, &[(col, Value::from(value))]) }
 }
+// %%
 // learners from data columns (the Gaussian and near-A* starts of the full run are read in the last part)
 let learners: Vec<String> = table::column_str(&head, "method")?.into_iter()
     .filter(|m| m != "omp" && !m.contains("init=gaussian") && !m.contains("init=near")).collect();
@@ -94,28 +95,13 @@ for m in &learners {
 }
 // %% [markdown]
 // ## Time to recovery
-// Distribution of `time_to_95` over the runs that reached 95 % of the atoms at 0.99, per method (seconds, one thread
-// per run), and how many runs got there.
+// Distribution of `time_to_95` over the runs that reached 95 % of the atoms at 0.99, per learner (seconds, one thread
+// per run), and per method how many runs got there with the median and quartiles of their times
+// (`findings::time_to_95`, the table of BENCHMARK.md).
 // %%
-{
-    let mut samples: Vec<(String, Vec<f64>)> = Vec::new();
-    let mut rows: Vec<Row> = Vec::new();
-    for m in &learners {
-        let sub = rows_of(&fin, m, "", "")?;
-        let t95: Vec<f64> = table::column_f64(&sub, "m_time_to_95")?.into_iter().flatten().filter(|v| v.is_finite()).collect();
-        let mut r = Row::new(m.as_str()).metric("runs", sub.height() as f64).metric("reached_95", t95.len() as f64);
-        let mut s = t95.clone();
-        s.sort_by(f64::total_cmp);
-        if !s.is_empty() {
-            r = r.metric("min_s", s[0]).metric("median_s", s[s.len() / 2]).metric("max_s", s[s.len() - 1]);
-        }
-        rows.push(r);
-        if !t95.is_empty() { samples.push((m.clone(), t95.iter().map(|v| v.max(1e-5).log10()).collect())); }
-    }
-    report::show_plot(&report::histogram("time to 95 % recovery", "log10 seconds", &samples));
-    let df95 = table::frame_of_rows(rows, 0)?;
-    report::show_df(&table::select(&df95, &["method", "m_runs", "m_reached_95", "m_min_s", "m_median_s", "m_max_s"])?);
-}
+report::show_plot(&report::histogram("time to 95 % recovery", "log10 seconds", &findings::time_to_95_log10(&fin, &learners)?));
+let t95_small = findings::time_to_95(&fin)?;
+report::show_df(&t95_small);
 // %% [markdown]
 // ## Where neural methods succeed and classical ones fail — and vice versa
 // Per run of the plan (instance × repetition): the best final recovery_rate among the classical learners and among
@@ -140,27 +126,8 @@ if one_side.is_empty() { println!("no run where exactly one side succeeds"); } e
 // Mean final recovery_rate per method against the certified lower bound on δ_k of the instance (binned by 0.1): the
 // bound grows with k and μ, so this pools the whole grid along one axis that the theory cares about.
 // %%
-{
-    let lo = table::column_f64(&fin, "m_inst_rip_lower")?;
-    let methods = table::column_str(&fin, "method")?;
-    let rate = table::column_f64(&fin, "m_recovery_rate")?;
-    let mut series: Vec<Series2> = Vec::new();
-    for m in &learners {
-        let mut bins: std::collections::BTreeMap<i64, (f64, usize)> = Default::default();
-        for i in 0..fin.height() {
-            if &methods[i] != m { continue; }
-            if let (Some(d), Some(r)) = (lo[i], rate[i]) {
-                let e = bins.entry((d / 0.1).floor() as i64).or_insert((0.0, 0));
-                e.0 += r;
-                e.1 += 1;
-            }
-        }
-        let xs: Vec<f64> = bins.keys().map(|b| (*b as f64 + 0.5) * 0.1).collect();
-        let ys: Vec<f64> = bins.values().map(|(s, c)| s / *c as f64).collect();
-        series.push(Series2::new(m.clone(), xs, ys));
-    }
-    report::show_plot(&report::curves("recovery_rate vs the instance's δ_k lower bound", "δ_k lower bound (bin centre)", "mean recovery_rate", &series, &CurveOpts { markers: true, ..Default::default() }));
-}
+let by_delta = findings::binned_means(&fin, &learners, "m_inst_rip_lower", "m_recovery_rate", 0.1)?;
+report::show_plot(&report::curves("recovery_rate vs the instance's δ_k lower bound", "δ_k lower bound (bin centre)", "mean recovery_rate", &by_delta, &CurveOpts { markers: true, ..Default::default() }));
 // %% [markdown]
 // ## Results files
 // The headline is also written to `data/results/09_benchmark/headline_<plan>.md` (Markdown) for the record;
@@ -222,16 +189,7 @@ report::show_df_rows(&findings::kstar_by_family(&tr)?, 100);
 {
     let coh = table::filter_eq(&findings::with_starts(&tr, &["data", ""])?, &[("p_inst_dictionary", Value::from("coherence"))])?;
     let s = adaptive::summarize_transitions(&coh, &["p_inst_coherence"])?;
-    let (m, mu, k) = (table::column_str(&s, "method")?, table::column_f64(&s, "mu")?, table::column_f64(&s, "k_star_mean")?);
-    let mut by: std::collections::BTreeMap<String, (Vec<f64>, Vec<f64>)> = Default::default();
-    for i in 0..s.height() {
-        let e = by.entry(m[i].clone()).or_default();
-        e.0.push(mu[i].unwrap_or(f64::NAN));
-        e.1.push(k[i].unwrap_or(f64::NAN));
-    }
-    let mut series: Vec<Series2> = by.into_iter()
-        .filter(|(_, (_, ks))| ks.iter().any(|k| *k > 0.0))
-        .map(|(name, (x, y))| Series2::new(name, x, y)).collect();
+    let mut series = findings::kstar_vs_mu(&s)?;
     let xs: Vec<f64> = (25..=80).map(|i| i as f64 / 100.0).collect();
     series.push(Series2::new("guarantee (1 + 1/μ)/2", xs.clone(), xs.iter().map(|u| (1.0 + 1.0 / u) / 2.0).collect()));
     report::show_plot(&report::curves("k* against the measured coherence (methods with a k* ≥ 1 somewhere)",

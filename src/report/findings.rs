@@ -943,6 +943,101 @@ pub fn markdown_with(
     Ok(md)
 }
 
+/// The finite `m_time_to_95` of each of `methods` over the final rows `fin`, as log10 seconds
+/// (floored at 1e-5 s): the samples of a histogram of times to 95 % recovery. Methods without a
+/// run that reached 95 % are left out.
+///
+/// # Errors
+/// A table without `method` or `m_time_to_95`.
+pub fn time_to_95_log10(fin: &DataFrame, methods: &[String]) -> Result<Vec<(String, Vec<f64>)>> {
+    let method = column_str(fin, "method")?;
+    let t95 = column_f64(fin, "m_time_to_95")?;
+    Ok(methods
+        .iter()
+        .filter_map(|m| {
+            let s: Vec<f64> = (0..fin.height())
+                .filter(|&i| &method[i] == m)
+                .filter_map(|i| t95[i].filter(|t| t.is_finite()))
+                .map(|t| t.max(1e-5).log10())
+                .collect();
+            (!s.is_empty()).then(|| (m.clone(), s))
+        })
+        .collect())
+}
+
+/// Per method of `methods`, the mean of column `y` over the final rows `fin` binned by column `x`
+/// in bins of `width` (x in [b·width, (b+1)·width) → bin centre (b + ½)·width); rows with either
+/// value missing are skipped. One series per method, bins in increasing order.
+///
+/// # Errors
+/// A table without `method`, `x` or `y`; `width` ≤ 0.
+pub fn binned_means(
+    fin: &DataFrame,
+    methods: &[String],
+    x: &str,
+    y: &str,
+    width: f64,
+) -> Result<Vec<super::Series2>> {
+    if !(width > 0.0 && width.is_finite()) {
+        return Err(crate::error::Error::invalid(
+            "bin width",
+            width,
+            "a width > 0",
+        ));
+    }
+    let (method, xs, ys) = (
+        column_str(fin, "method")?,
+        column_f64(fin, x)?,
+        column_f64(fin, y)?,
+    );
+    Ok(methods
+        .iter()
+        .map(|m| {
+            let mut bins: BTreeMap<i64, (f64, usize)> = BTreeMap::new();
+            for i in 0..fin.height() {
+                if &method[i] != m {
+                    continue;
+                }
+                if let (Some(a), Some(b)) = (xs[i], ys[i]) {
+                    let e = bins.entry((a / width).floor() as i64).or_insert((0.0, 0));
+                    e.0 += b;
+                    e.1 += 1;
+                }
+            }
+            super::Series2::new(
+                m.clone(),
+                bins.keys().map(|b| (*b as f64 + 0.5) * width).collect(),
+                bins.values().map(|(s, c)| s / *c as f64).collect(),
+            )
+        })
+        .collect())
+}
+
+/// Mean k* against the measured coherence per method, from a transitions summary (columns
+/// `method`, `mu`, `k_star_mean`, e.g. [`crate::sweep::adaptive::summarize_transitions`] by
+/// coherence): one series per method with a k* > 0 somewhere, in method order.
+///
+/// # Errors
+/// A table without the columns.
+pub fn kstar_vs_mu(s: &DataFrame) -> Result<Vec<super::Series2>> {
+    let (m, mu, k) = (
+        column_str(s, "method")?,
+        column_f64(s, "mu")?,
+        column_f64(s, "k_star_mean")?,
+    );
+    let mut by: BTreeMap<String, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    for i in 0..s.height() {
+        let e = by.entry(m[i].clone()).or_default();
+        e.0.push(mu[i].unwrap_or(f64::NAN));
+        e.1.push(k[i].unwrap_or(f64::NAN));
+    }
+    Ok(by
+        .into_iter()
+        .filter(|(_, (_, ks))| ks.iter().any(|k| *k > 0.0))
+        .map(|(name, (x, y))| super::Series2::new(name, x, y))
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1104,5 +1199,50 @@ mod tests {
         assert_eq!(column_f64(&d, "k_a").unwrap(), [Some(4.0)]);
         assert_eq!(column_f64(&d, "k_b").unwrap(), [Some(9.0)]);
         assert_eq!(column_str(&d, "setting").unwrap(), ["dictionary=gaussian"]);
+    }
+
+    /// The helpers of notebook 09 by hand: log10 times of the runs that reached 95 %, binned
+    /// means, and k* against μ without the methods that never have a k* > 0.
+    #[test]
+    fn notebook_helpers_by_hand() {
+        let fin = DataFrame::new(
+            4,
+            vec![
+                Column::new("method".into(), ["a", "a", "b", "b"]),
+                Column::new(
+                    "m_time_to_95".into(),
+                    [Some(0.1), Some(f64::NAN), None, Some(10.0)],
+                ),
+                Column::new("x".into(), [0.05, 0.12, 0.18, 0.31]),
+                Column::new("y".into(), [1.0, 0.5, 0.25, 0.75]),
+            ],
+        )
+        .unwrap();
+        let names = vec!["a".to_string(), "b".to_string(), "c".to_string()];
+        let t = time_to_95_log10(&fin, &names).unwrap();
+        assert_eq!(t.len(), 2);
+        assert!((t[0].1[0] + 1.0).abs() < 1e-12 && t[0].1.len() == 1);
+        assert!((t[1].1[0] - 1.0).abs() < 1e-12);
+        let b = binned_means(&fin, &names[..2], "x", "y", 0.1).unwrap();
+        assert!((b[0].x[0] - 0.05).abs() < 1e-12 && (b[0].x[1] - 0.15).abs() < 1e-12);
+        assert_eq!(b[0].y, vec![1.0, 0.5]);
+        assert!((b[1].x[0] - 0.15).abs() < 1e-12 && (b[1].x[1] - 0.35).abs() < 1e-12);
+        assert_eq!(b[1].y, vec![0.25, 0.75]);
+        assert!(binned_means(&fin, &names, "x", "y", 0.0).is_err());
+        let s = DataFrame::new(
+            3,
+            vec![
+                Column::new("method".into(), ["a", "a", "z"]),
+                Column::new("mu".into(), [0.3, 0.5, 0.3]),
+                Column::new("k_star_mean".into(), [4.0, 2.0, 0.0]),
+            ],
+        )
+        .unwrap();
+        let k = kstar_vs_mu(&s).unwrap();
+        assert_eq!(k.len(), 1);
+        assert_eq!(
+            (k[0].x.clone(), k[0].y.clone()),
+            (vec![0.3, 0.5], vec![4.0, 2.0])
+        );
     }
 }

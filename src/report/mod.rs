@@ -14,6 +14,7 @@ pub mod classical;
 pub mod contest;
 pub mod dashboard;
 pub mod findings;
+pub mod l4_landscape;
 pub mod observed;
 pub mod paper;
 pub mod sparse_coding;
