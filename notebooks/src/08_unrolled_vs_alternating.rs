@@ -22,7 +22,8 @@
 // %%
 use dictlab::prelude::*;
 use dictlab::iter;
-use dictlab::neural::unrolled::{Backtracking, DlProbe, Gradient, Threshold, Unrolled, UnrolledDl, grad_err_cos, lasso_gradient};
+use dictlab::report::unrolled as unrolled_report;
+use dictlab::report::unrolled::at;
 use dictlab::neural::lista::{ListaKind, ListaNet, ListaTrainer};
 use dictlab::code::Pgm;
 use dictlab::sweep;
@@ -31,36 +32,10 @@ use dictlab::sweep;
 // %%
 let full = std::env::var("DICTLAB_FULL").is_ok();
 let seed: u64 = 2022;
-// (a fn, not a closure: evcxr keeps items across cells) — problem `i` of the MMK setup: (instance, D₀, 1/L)
-fn mmk_problem(i: usize) -> Result<(Instance, Array2<f64>, f64)> {
-    let s = derive_seed(2022, &format!("MMK problem {i}"));
-    let inst = InstanceSpec::new(30, 50, 1000).support(Support::Bernoulli { theta: 0.3 }).values(Values::Gaussian)
-        .noise(Noise::Sigma { sigma: 0.1 }).sample(s)?;
-    let a = &inst.dict;
-    let mean = a.mean().unwrap_or(0.0);
-    let std = (a.mapv(|v| (v - mean).powi(2)).mean().unwrap_or(0.0)).sqrt();
-    let d0 = dictlab::neural::unrolled::init_near(a.view(), 0.5 * std, &mut rng_from_seed(derive_seed(s, "D0")))?;
-    let g = a.t().dot(a);
-    let step = 1.0 / dictlab::code::lipschitz_from_gram(g.view(), 50);
-    Ok((inst, d0, step))
-}
-
 let n_samples: usize = 1000;
-let inst = InstanceSpec::new(30, 50, n_samples)
-    .support(Support::Bernoulli { theta: 0.3 }).values(Values::Gaussian)
-    .noise(Noise::Sigma { sigma: 0.1 }).sample(seed)?;
 let lambda = 0.1;
-let step = {
-    let g = inst.dict.t().dot(&inst.dict);
-    1.0 / dictlab::code::lipschitz_from_gram(g.view(), 50)
-};
-// D₀ = A + N(0, σ_D²) with σ_D = 0.5·std(A), normalized
-let d0 = {
-    let a = &inst.dict;
-    let mean = a.mean().unwrap_or(0.0);
-    let std = (a.mapv(|v| (v - mean).powi(2)).mean().unwrap_or(0.0)).sqrt();
-    dictlab::neural::unrolled::init_near(a.view(), 0.5 * std, &mut rng_from_seed(derive_seed(seed, "D0")))?
-};
+// the instance, D₀ = A + N(0, σ_D²) with σ_D = 0.5·std(A) normalized, and the step 1/L
+let (inst, d0, step) = unrolled_report::mmk_problem(seed, n_samples)?;
 println!("n = 30, m = 50, N = {n_samples}, λ = {lambda}, step 1/L = {step:.4}; recovery_score(D₀) = {:.3}",
     metrics::dictionary_recovery(inst.dict.view(), d0.view())?.recovery_score());
 // %% [markdown]
@@ -76,23 +51,7 @@ let e3 = {
     let problems: usize = if full { 50 } else { 2 };
     let max_steps: usize = if full { 500 } else { 30 };
     let grid = Grid::new().axis("n_unrolled", n_iters.clone()).axis("problem", (0..problems).collect::<Vec<usize>>());
-    Sweep::new(grid).base_seed(seed).run(|it| {
-        let t = it.point.usize("n_unrolled")?;
-        let p = mmk_problem(it.point.usize("problem")?)?;
-        let mut rows = Vec::new();
-        for (name, g) in [("AM (g1)", Gradient::Dec), ("DDL (g2)", Gradient::AE_LASSO), ("DDL depth 20", Gradient::AeLasso { depth: Some(20.min(t)) })] {
-            let mut dl = UnrolledDl::new(Unrolled::new(t, p.2, Threshold::Soft { lambda: 0.1 }), g, max_steps);
-            dl.line_search = Some(Backtracking::default());
-            dl.rel_tol = Some(1e-6);
-            let (s, info) = dl.train(p.1.view(), p.0.y.view(), None, it.seed, iter::Schedule::Never, &mut iter::NoObserver)?;
-            println!("N = {t:4}, problem {}, {name:13}: {} steps in {:.2} s", it.point.usize("problem")?, info.iters, info.elapsed);
-            let rs = metrics::dictionary_recovery(p.0.dict.view(), s.dict.view())?.recovery_score();
-            let mut row = Row::new(name);
-            row.termination = info.termination.to_string();
-            rows.push(row.metric("recovery_score", rs).metric("loss", s.loss).metric("seconds", info.elapsed).metric("steps", info.iters as f64));
-        }
-        Ok(rows)
-    })?
+    Sweep::new(grid).base_seed(seed).run(|it| unrolled_report::e3_item(&it.point, it.seed, max_steps))?
 };
 let e3_mean = table::select(&table::mean_by(&e3, &["p_inst_n_unrolled", "method"])?, &["p_inst_n_unrolled", "method", "m_recovery_score", "m_loss", "m_seconds", "m_steps"])?;
 report::show_plot(&report::curves_from_frame(&e3_mean, "p_inst_n_unrolled", "m_recovery_score", "method",
@@ -107,26 +66,10 @@ report::show_df(&e3_mean);
 // iterations: g₁ (depth 0), g₂ truncated to depth 20 and 50, g₂ through all t layers, and the implicit estimator g₃
 // (Ablin et al. 2020). `grad_cos` and `grad_err` (docs/protocols.md §0), with e_t = mean ‖z_t − ẑ‖ on a twin reading.
 // %%
-let e2 = {
-    let (g_star, z_star) = lasso_gradient(d0.view(), inst.y.view(), lambda)?;
-    let ts: Vec<usize> = if full {
-        let mut v: Vec<usize> = (0..100).map(|i| (10f64.powf(3.0 * i as f64 / 99.0)).round() as usize).collect(); v.dedup(); v
-    } else { vec![1, 2, 5, 10, 20, 50, 100, 200, 500] };
-    let mut rows: Vec<Row> = Vec::new();
-    for &t in &ts {
-        let model = Unrolled::new(t, step, Threshold::Soft { lambda });
-        let mut grads = vec![("g1 (depth 0)", Gradient::Dec), ("g2 (all layers)", Gradient::AE_LASSO), ("g3 (implicit)", Gradient::Implicit)];
-        if t > 20 { grads.push(("g2 depth 20", Gradient::AeLasso { depth: Some(20) })); }
-        if t > 50 { grads.push(("g2 depth 50", Gradient::AeLasso { depth: Some(50) })); }
-        for (name, g) in grads {
-            let ev = model.gradient(d0.view(), inst.y.view(), None, g)?;
-            let (e, c) = grad_err_cos(ev.grad.view(), g_star.view());
-            rows.push(Row::new(name).param("t", t as f64).metric("grad_err", e).metric("grad_cos", c)
-                .metric("e_t", metrics::code_err(z_star.view(), ev.codes.view())?));
-        }
-    }
-    table::frame_of_rows(rows, seed)?
-};
+let ts: Vec<usize> = if full {
+    let mut v: Vec<usize> = (0..100).map(|i| (10f64.powf(3.0 * i as f64 / 99.0)).round() as usize).collect(); v.dedup(); v
+} else { vec![1, 2, 5, 10, 20, 50, 100, 200, 500] };
+let e2 = unrolled_report::gradient_errors(d0.view(), inst.y.view(), lambda, step, &ts, seed)?;
 report::show_plot(&report::curves_from_frame(&e2, "p_method_t", "m_grad_err", "method", "‖g − g*‖_F vs unrolled iterations t",
     &CurveOpts { log_x: true, log_y: true, markers: true })?);
 report::show_plot(&report::curves_from_frame(&e2, "p_method_t", "m_grad_cos", "method", "cos(g, g*) vs unrolled iterations t",
@@ -135,27 +78,17 @@ report::show_plot(&report::curves_from_frame(&table::filter_eq(&e2, &[("method",
     "e_t = mean ‖z_t − ẑ‖ vs t", &CurveOpts { log_x: true, log_y: true, markers: true })?);
 // %%
 {
+    let ts = [10.0, 50.0, 100.0, 500.0];
     let mut text = format!("{:>16} | grad_err (grad_cos) at t = 10, 50, 100, 500", "estimator");
     for name in ["g1 (depth 0)", "g2 (all layers)", "g2 depth 20", "g2 depth 50", "g3 (implicit)"] {
-        let sub = table::filter_eq(&e2, &[("method", name.into())])?;
-        let tv = table::column_f64(&sub, "p_method_t")?;
-        let ev = table::column_f64(&sub, "m_grad_err")?;
-        let cv = table::column_f64(&sub, "m_grad_cos")?;
         text.push_str(&format!("\n{name:>16} |"));
-        for t in [10.0, 50.0, 100.0, 500.0] {
-            match tv.iter().position(|x| *x == Some(t)) {
-                Some(i) => text.push_str(&format!(" {:.2e} ({:.4})", ev[i].unwrap_or(f64::NAN), cv[i].unwrap_or(f64::NAN))),
-                None => text.push_str("        —         "),
-            }
+        for t in ts {
+            let (e, c) = (at(&e2, name, t, "m_grad_err")?, at(&e2, name, t, "m_grad_cos")?);
+            text.push_str(&if e.is_nan() { "        —         ".to_string() } else { format!(" {e:.2e} ({c:.4})") });
         }
     }
-    let e1 = table::filter_eq(&e2, &[("method", "g1 (depth 0)".into())])?;
-    let tv = table::column_f64(&e1, "p_method_t")?;
-    let et = table::column_f64(&e1, "m_e_t")?;
     text.push_str("\n e_t at t = 10, 50, 100, 500:");
-    for t in [10.0, 50.0, 100.0, 500.0] {
-        if let Some(i) = tv.iter().position(|x| *x == Some(t)) { text.push_str(&format!(" {:.2e}", et[i].unwrap_or(f64::NAN))); }
-    }
+    for t in ts { let e = at(&e2, "g1 (depth 0)", t, "m_e_t")?; if !e.is_nan() { text.push_str(&format!(" {e:.2e}")); } }
     report::show_text(&text);
 }
 // %% [markdown]
@@ -242,7 +175,6 @@ if let Some(net) = &lista_deep {
 // %%
 fn col(df: &DataFrame, c: &str) -> Result<Vec<f64>> { Ok(table::column_nan(df, c)?) }
 fn of(df: &DataFrame, key: &str, v: &str, c: &str) -> Result<Vec<f64>> { col(&table::filter_eq(df, &[(key, Value::from(v))])?, c) }
-fn at(df: &DataFrame, method: &str, t: f64, c: &str) -> Result<f64> { let s = table::filter_eq(df, &[("method", Value::from(method)), ("p_method_t", Value::Float(t))])?; Ok(col(&s, c)?.first().cloned().unwrap_or(f64::NAN)) }
 let mut obs = report::observed::Observed::new();
 let (am, ddl) = (of(&e3_mean, "method", "AM (g1)", "m_recovery_score")?, of(&e3_mean, "method", "DDL (g2)", "m_recovery_score")?);
 obs.line(format!("MMK-E3, mean recovery_score by N = {:?}: AM {:?}, DDL {:?}", col(&table::filter_eq(&e3_mean, &[("method", Value::from("AM (g1)"))])?, "p_inst_n_unrolled")?,
