@@ -18,6 +18,7 @@ pub mod l4_landscape;
 pub mod observed;
 pub mod paper;
 pub mod sparse_coding;
+pub mod unrolled;
 
 use crate::error::Result;
 use crate::table::{column_f64, column_str};
