@@ -16,11 +16,11 @@
 // %%
 use dictlab::prelude::*;
 use dictlab::iter;
-use dictlab::neural::probe::{classify_rows, rows_at_distance};
-use dictlab::neural::relu_ae::{AeState, Bias, TiedAeGd};
-use dictlab::neural::sae::{SaeKind, SaeTrainer, evaluate};
+use dictlab::neural::probe::rows_at_distance;
+use dictlab::neural::relu_ae::Bias;
 use dictlab::sweep;
 use dictlab::learn::Init;
+use dictlab::report::nn_dictionaries as nn_dict;
 // %% [markdown]
 // ## Configuration
 // %%
@@ -88,57 +88,14 @@ report::show_df(&table::select(&report::dashboard::final_rows(&e1)?, &["method",
 // tied 1-bit AE and the 1-bit AE with an untied decoder. Rows are the *encoder's* (the note's B); for the untied model
 // the decoder columns are scored too (`dec_recovery_rate`).
 // %%
-/// Count the classes of the encoder rows of a converged model, with recovery metrics of encoder rows and decoder.
-fn blog_row(name: &str, s: &AeState, data: &Instance, eps: f64, info: &dictlab::iter::SolveInfo) -> Result<Row> {
-    let classes = classify_rows(s.w.view(), data.dict.view(), data.y.view(), eps)?;
-    let count = |c: &str| classes.iter().filter(|x| x.name() == c).count() as f64;
-    let rm = metrics::recovery_metrics(data.dict.view(), s.w.t(), 0.99)?;
-    let dec_rate = match &s.dec { Some(d) => metrics::recovery_metrics(data.dict.view(), d.view(), 0.99)?.recovery_rate, None => f64::NAN };
-    let mut row = Row::new(name).metric("atom", count("atom")).metric("combination", count("combination"))
-        .metric("duplicate", count("duplicate")).metric("useless", count("useless"))
-        .metric("recovery_rate", rm.recovery_rate).metric("recovery_score", rm.recovery_score)
-        .metric("row_coherence", metrics::coherence(s.w.t())).metric("dec_recovery_rate", dec_rate);
-    row.termination = info.termination.to_string();
-    Ok(row)
-}
 let e3 = {
     let (dims, ratios, ks) = if full { (vec![32usize, 64], vec![1.5, 3.0], vec![1usize, 2, 3, 5]) } else { (vec![32usize], vec![1.5, 3.0], vec![1usize, 2, 3]) };
     let grid = Grid::new().axis("n", dims).axis("ratio", ratios).axis("k", ks).axis("init", vec!["gaussian", "data"]);
-    Sweep::new(grid).base_seed(seed).run(|it| {
-        let (nn, kk) = (it.point.usize("n")?, it.point.usize("k")?);
-        let mm = (it.point.f64("ratio")? * nn as f64).round() as usize;
-        let init = it.point.str("init")?;
-        let data = InstanceSpec::new(nn, mm, n_samples).sparsity(kk).dictionary(DictKind::Gaussian)
-            .values(Values::NonNegUniform { a: 1.0, b: 2.0 }).sample(it.seed)?;
-        let mut rng = rng_from_seed(derive_seed(it.seed, "init"));
-        let start = if init == "gaussian" { Init::Gaussian } else { Init::RandomData };
-        let w0 = start.build(data.y.view(), mm, &mut rng)?.t().to_owned();
-        let eps = Bias::Quantile(1.0 - kk as f64 / mm as f64).value(w0.view(), data.y.view())?;
-        let mut rows = Vec::new();
-        for (name, unit, untied) in [("relu_tied", Unit::Relu, false), ("sign_tied", Unit::Sign { scale: 1.5, bandwidth: 0.5 }, false),
-                                     ("sign_untied", Unit::Sign { scale: 1.5, bandwidth: 0.5 }, true)] {
-            let mut gd = TiedAeGd::new(0.05, eps);
-            gd.max_iters = gd_iters;
-            gd.unit = unit;
-            gd.untied = untied;
-            let (s, info) = gd.run(w0.view(), data.y.view(), iter::Schedule::Never, &mut iter::NoObserver)?;
-            rows.push(blog_row(name, &s, &data, eps, &info)?);
-        }
-        Ok(rows)
-    })?
+    Sweep::new(grid).base_seed(seed).run(|it| nn_dict::class_item(&it.point, it.seed, n_samples, gd_iters))?
 };
-{
-    let classes = ["atom", "duplicate", "combination", "useless"];
-    for model in ["relu_tied", "sign_tied", "sign_untied"] {
-        let sub = table::filter_eq(&e3, &[("method", Value::from(model))])?;
-        let (n_, r_, k_, i_) = (table::column_f64(&sub, "p_inst_n")?, table::column_f64(&sub, "p_inst_ratio")?,
-                                table::column_f64(&sub, "p_inst_k")?, table::column_str(&sub, "p_inst_init")?);
-        let cats: Vec<String> = (0..sub.height()).map(|i| format!("n{} m/n{} k{} {}", n_[i].unwrap_or(0.0), r_[i].unwrap_or(0.0),
-            k_[i].unwrap_or(0.0), i_[i])).collect();
-        let series: Vec<(String, Vec<f64>)> = classes.iter().map(|c| Ok((c.to_string(),
-            table::column_f64(&sub, &format!("m_{c}"))?.into_iter().map(|v| v.unwrap_or(0.0)).collect()))).collect::<Result<_>>()?;
-        report::show_plot(&report::stacked_bars(&format!("Row classes — {model}"), "rows", &cats, &series));
-    }
+for model in ["relu_tied", "sign_tied", "sign_untied"] {
+    let (cats, series) = nn_dict::class_bars(&e3, model)?;
+    report::show_plot(&report::stacked_bars(&format!("Row classes — {model}"), "rows", &cats, &series));
 }
 report::show_df(&table::select(&e3, &["p_inst_n", "p_inst_ratio", "p_inst_k", "p_inst_init", "method", "m_atom", "m_combination", "m_duplicate", "m_useless", "m_recovery_rate", "m_recovery_score", "m_dec_recovery_rate", "m_row_coherence", "termination"])?);
 // %% [markdown]
@@ -172,40 +129,7 @@ report::show_df(&table::select(&report::dashboard::final_rows(&e4)?, &["method",
 // %%
 let cmp = {
     let grid = Grid::new().axis("coherence", vec![0.3, 0.6]).axis("firing", vec!["independent", "correlated"]);
-    Sweep::new(grid).base_seed(seed + 1).run(|it| {
-        let mu = it.point.f64("coherence")?;
-        let support = if it.point.str("firing")? == "correlated" { Support::Correlated { k: 2, group: 4, rho: 0.8 } } else { Support::ExactK { k: 2 } };
-        let data = InstanceSpec::new(n, m, n_samples).support(support).dictionary(DictKind::Coherence { target: mu })
-            .values(Values::NonNegUniform { a: 1.0, b: 2.0 }).sample(it.seed)?;
-        let mut rows = Vec::new();
-        for (name, kind) in [("topk[k=2]", SaeKind::TopK { k: 2 }), ("relu_l1[lambda=0.1]", SaeKind::ReluL1 { lambda: 0.1 }),
-                             ("jumprelu[lambda=0.1]", SaeKind::JumpRelu { lambda: 0.1, bandwidth: 0.05 })] {
-            let mut t = SaeTrainer::new(kind, m);
-            t.steps = sae_steps;
-            t.theta0 = 0.5;
-            let tm = std::time::Instant::now();
-            let (s, _) = t.train(data.y.view(), derive_seed(it.seed, name), iter::Schedule::Never, &mut iter::NoObserver)?;
-            let secs = tm.elapsed().as_secs_f64();
-            let ev = evaluate(&s.sae, data.dict.view(), data.y.view(), data.codes.view())?;
-            let mut row = Row::new(name).metric("recovery_score", ev.recovery_score).metric("mmcs", ev.mmcs)
-                .metric("recovery_rate", ev.recovery_rate).metric("l0", ev.l0).metric("fvu", ev.fvu)
-                .metric("shrinkage", ev.shrinkage).metric("dead_latents", ev.dead_latents as f64)
-                .metric("latent_f1", ev.latent_f1);
-            row.time_s = secs;
-            rows.push(row);
-        }
-        let tm = std::time::Instant::now();
-        let mod_dl = dictlab::learn::AlternatingMinimization::new(dictlab::code::Omp::with_sparsity(2), dictlab::learn::Mod::default()).max_iters(30);
-        let learned = mod_dl.learn(data.y.view(), m, &Init::RandomData, derive_seed(it.seed, "mod"))?;
-        let secs = tm.elapsed().as_secs_f64();
-        let rm = metrics::recovery_metrics(data.dict.view(), learned.dict.view(), 0.99)?;
-        let rc = metrics::dictionary_recovery(data.dict.view(), learned.dict.view())?;
-        let mut row = Row::new("mod+omp[k=2]").metric("recovery_score", rm.recovery_score).metric("mmcs", rc.mmcs())
-            .metric("recovery_rate", rm.recovery_rate);
-        row.time_s = secs;
-        rows.push(row);
-        Ok(rows)
-    })?
+    Sweep::new(grid).base_seed(seed + 1).run(|it| nn_dict::sae_item(&it.point, it.seed, n, m, n_samples, sae_steps))?
 };
 report::show_df(&table::select(&cmp, &["p_inst_coherence", "p_inst_firing", "method", "time_s", "m_recovery_score", "m_mmcs", "m_recovery_rate", "m_l0", "m_fvu", "m_shrinkage", "m_dead_latents", "m_latent_f1"])?);
 // %% [markdown]

@@ -15,6 +15,7 @@ pub mod contest;
 pub mod dashboard;
 pub mod findings;
 pub mod l4_landscape;
+pub mod nn_dictionaries;
 pub mod observed;
 pub mod paper;
 pub mod sparse_coding;
