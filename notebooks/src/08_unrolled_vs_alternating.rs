@@ -24,8 +24,6 @@ use dictlab::prelude::*;
 use dictlab::iter;
 use dictlab::report::unrolled as unrolled_report;
 use dictlab::report::unrolled::at;
-use dictlab::neural::lista::{ListaKind, ListaNet, ListaTrainer};
-use dictlab::code::Pgm;
 use dictlab::sweep;
 // %% [markdown]
 // ## Configuration and the MMK instance
@@ -99,47 +97,12 @@ report::show_plot(&report::curves_from_frame(&table::filter_eq(&e2, &[("method",
 // Default: 2000 train / 1000 test signals, T ∈ {1, 2, 4, 8}, 300 Adam steps; full: 10 000 / 10 000, T ∈ {1, …, 30} on
 // a grid, 3000 steps.
 // %%
-let (lista_rows, lista_deep) = {
-    let (n, m) = (64usize, 256usize);
-    let (n_train, n_test, steps): (usize, usize, usize) = if full { (10_000, 10_000, 3000) } else { (2000, 1000, 300) };
-    let depths: Vec<usize> = if full { vec![1, 2, 4, 6, 8, 12, 16, 20, 25, 30] } else { vec![1, 2, 4, 8] };
-    let mut rng = rng_from_seed(derive_seed(seed, "SLISTA data"));
-    let d = generate::dictionary::gaussian_dictionary(n, m, &mut rng)?;
-    let mk = |count: usize, rng: &mut Rng64| -> Array2<f64> {
-        let z = generate::dictionary::gaussian_matrix(m, count, rng);
-        let mut x = d.dot(&z);
-        let c = d.t().dot(&x);
-        for (j, mut col) in x.columns_mut().into_iter().enumerate() {
-            let s = c.column(j).iter().fold(0.0f64, |a, v| a.max(v.abs()));
-            col /= s;
-        }
-        x
-    };
-    let train = mk(n_train, &mut rng);
-    let test = mk(n_test, &mut rng);
-    let mut rows: Vec<Row> = Vec::new();
-    let mut deep: Option<ListaNet> = None;
-    for frac in [0.1, 0.8] {
-        let z_star = Pgm::fista(frac).tol(1e-12).max_iters(100_000).encode(d.view(), test.view())?.codes;
-        let f_star = {
-            let r = &test - &d.dot(&z_star);
-            0.5 * r.iter().map(|v| v * v).sum::<f64>() / n_test as f64 + frac * z_star.iter().map(|v| v.abs()).sum::<f64>() / n_test as f64
-        };
-        for &t in &depths {
-            for kind in [ListaKind::Ista, ListaKind::Slista, ListaKind::Alista, ListaKind::Lista] {
-                let net = ListaNet::new(kind, d.view(), frac, t)?;
-                let tr = ListaTrainer { steps: if kind == ListaKind::Ista { 0 } else { steps }, batch: 256, lr: 1e-3 };
-                let (st, info) = tr.train(net, train.view(), derive_seed(seed, &format!("{kind} {t} {frac}")), iter::Schedule::Never, &mut iter::NoObserver)?;
-                let f = *st.net.layer_objectives(test.view())?.last().unwrap_or(&f64::NAN);
-                let mut row = Row::new(&kind.to_string()).param("lambda_frac", format!("{frac}")).param("T", t as f64);
-                row.termination = info.termination.to_string();
-                rows.push(row.metric("f_minus_f_star", (f - f_star).max(1e-16)).metric("train_seconds", info.elapsed));
-                if kind == ListaKind::Lista && frac == 0.1 && Some(&t) == depths.last() { deep = Some(st.net.clone()); }
-            }
-        }
-    }
-    (table::frame_of_rows(rows, seed)?, deep)
+let setup = unrolled_report::SlistaSetup {
+    n: 64, m: 256,
+    n_train: if full { 10_000 } else { 2000 }, n_test: if full { 10_000 } else { 1000 }, steps: if full { 3000 } else { 300 },
+    depths: if full { vec![1, 2, 4, 6, 8, 12, 16, 20, 25, 30] } else { vec![1, 2, 4, 8] },
 };
+let (lista_rows, lista_deep) = unrolled_report::slista_e1(&setup, seed)?;
 for frac in [0.1, 0.8] {
     let sub = table::filter_eq(&lista_rows, &[("p_method_lambda_frac", format!("{frac}").into())])?;
     report::show_plot(&report::curves_from_frame(&sub, "p_method_T", "m_f_minus_f_star", "method",

@@ -319,6 +319,7 @@ let (fair, n_done) = if fair_path.exists() {
     adaptive::complete_settings(&sweep::store::read_results(&fair_path)?, &fair_plan)?
 } else { (DataFrame::empty(), 0) };
 println!("{}: {n_done} of the plan's 34 settings complete", fair_path.display());
+// %%
 if n_done > 0 {
     report::show_df_rows(&contest::told_table(&fair)?, 60);
     report::show_df_rows(&contest::cap_fractions(&fair)?, 60);
@@ -338,22 +339,26 @@ if n_done > 0 {
 // ended at the cap at 4×.
 // %%
 let b2_path = results_dir.join("fair_n32_budget2x.parquet");
-if b2_path.exists() && n_done > 0 {
-    let b2 = sweep::store::read_results(&b2_path)?;
+let b2 = if b2_path.exists() && n_done > 0 { Some(sweep::store::read_results(&b2_path)?) } else { None };
+if let Some(b2) = &b2 {
     let (seed, oracle) = (findings::BOOTSTRAP_SEED, |m: &str| !m.contains("track=blind"));
-    let same = adaptive::on_settings_of(&fair, &b2, &rule)?;
+    let same = adaptive::on_settings_of(&fair, b2, &rule)?;
     let at1 = contest::bootstrap_counts(&same, &rule, &oracle, 1000, seed)?;
     report::show_text(&format!("1× budget (fair rerun):{}", findings::count_sentences(&at1)?));
-    let at2 = contest::bootstrap_counts(&b2, &rule, &oracle, 1000, seed)?;
+    let at2 = contest::bootstrap_counts(b2, &rule, &oracle, 1000, seed)?;
     report::show_text(&format!("2× budget:{}", findings::count_sentences(&at2)?));
-    let b4_path = results_dir.join("fair_n32_budget4x.parquet");
+}
+// %%
+let b4_path = results_dir.join("fair_n32_budget4x.parquet");
+if let Some(b2) = &b2 {
     let capped = if b4_path.exists() {
         let b4 = sweep::store::read_results(&b4_path)?;
+        let (seed, oracle) = (findings::BOOTSTRAP_SEED, |m: &str| !m.contains("track=blind"));
         let at4 = contest::bootstrap_counts(&b4, &rule, &oracle, 1000, seed)?;
         report::show_text(&format!("4× budget:{}", findings::count_sentences(&at4)?));
         b4
     } else {
-        b2
+        b2.clone()
     };
     report::show_df_rows(&contest::cap_fractions(&capped)?, 60);
 }

@@ -3,10 +3,12 @@
 //! problem and start of their setup, one item of the recovery-against-depth sweep (MMK-E3), and the
 //! gradient-error table (MMK-E2).
 
+use crate::code::SparseCoder;
 use crate::error::Result;
 use crate::generate::{Noise, Support, Values};
 use crate::instance::{Instance, InstanceSpec};
 use crate::iter::{NoObserver, Schedule};
+use crate::neural::lista::{ListaKind, ListaNet, ListaTrainer};
 use crate::neural::unrolled::{
     Backtracking, Gradient, Threshold, Unrolled, UnrolledDl, grad_err_cos, init_near,
     lasso_gradient,
@@ -169,6 +171,115 @@ pub fn at(e2: &DataFrame, method: &str, t: f64, c: &str) -> Result<f64> {
         .unwrap_or(f64::NAN))
 }
 
+/// SLISTA-E1's simulated data (Ablin et al. 2019, §5): `count` signals x = D z with Gaussian z,
+/// each divided by ‖Dᵀx‖_∞ (so λ_max = 1 and λ is a fraction of it).
+pub fn slista_signals(
+    d: ArrayView2<'_, f64>,
+    count: usize,
+    rng: &mut crate::rng::Rng64,
+) -> Array2<f64> {
+    let z = crate::generate::gaussian_matrix(d.ncols(), count, rng);
+    let mut x = d.dot(&z);
+    let c = d.t().dot(&x);
+    for (j, mut col) in x.columns_mut().into_iter().enumerate() {
+        let s = c.column(j).iter().fold(0.0f64, |a, v| a.max(v.abs()));
+        if s > 0.0 {
+            col /= s;
+        }
+    }
+    x
+}
+
+/// The settings of SLISTA-E1: dictionary n × m, training and test signals, Adam steps of the
+/// trained networks, depths T.
+#[derive(Clone, Debug)]
+pub struct SlistaSetup {
+    /// Signal dimension n.
+    pub n: usize,
+    /// Atoms m.
+    pub m: usize,
+    /// Training signals.
+    pub n_train: usize,
+    /// Test signals.
+    pub n_test: usize,
+    /// Adam steps (ISTA is not trained).
+    pub steps: usize,
+    /// Depths T.
+    pub depths: Vec<usize>,
+}
+
+/// SLISTA-E1 (Ablin, Moreau, Massias, Gramfort 2019, Fig. 3): a Gaussian n × m dictionary, the
+/// simulated signals of [`slista_signals`]; for λ ∈ {0.1, 0.8} · λ_max and every depth T, ISTA
+/// (T iterations, untrained) and SLISTA, ALISTA and LISTA networks of T layers trained by Adam
+/// (batches of 256, lr 10⁻³); the test objective gap F(z_T) − F* (F* by FISTA to 10⁻¹²). One row per
+/// (network, λ, T) with `f_minus_f_star` (floored at 1e-16) and `train_seconds`; and the deepest
+/// LISTA network at λ = 0.1 (for SLISTA-E2's weights).
+///
+/// # Errors
+/// The solvers' and trainers' errors.
+pub fn slista_e1(setup: &SlistaSetup, seed: u64) -> Result<(DataFrame, Option<ListaNet>)> {
+    let mut rng = rng_from_seed(derive_seed(seed, "SLISTA data"));
+    let d = crate::generate::dictionary::gaussian_dictionary(setup.n, setup.m, &mut rng)?;
+    let train = slista_signals(d.view(), setup.n_train, &mut rng);
+    let test = slista_signals(d.view(), setup.n_test, &mut rng);
+    let n_test = setup.n_test.max(1) as f64;
+    let mut rows: Vec<Row> = Vec::new();
+    let mut deep: Option<ListaNet> = None;
+    for (fi, frac) in [0.1, 0.8].into_iter().enumerate() {
+        let z_star = crate::code::Pgm::fista(frac)
+            .tol(1e-12)
+            .max_iters(100_000)
+            .encode(d.view(), test.view())?
+            .codes;
+        let r = &test - &d.dot(&z_star);
+        let f_star = 0.5 * r.iter().map(|v| v * v).sum::<f64>() / n_test
+            + frac * z_star.iter().map(|v| v.abs()).sum::<f64>() / n_test;
+        for &t in &setup.depths {
+            for kind in [
+                ListaKind::Ista,
+                ListaKind::Slista,
+                ListaKind::Alista,
+                ListaKind::Lista,
+            ] {
+                let net = ListaNet::new(kind, d.view(), frac, t)?;
+                let tr = ListaTrainer {
+                    steps: if kind == ListaKind::Ista {
+                        0
+                    } else {
+                        setup.steps
+                    },
+                    batch: 256,
+                    lr: 1e-3,
+                };
+                let (st, info) = tr.train(
+                    net,
+                    train.view(),
+                    derive_seed(seed, &format!("{kind} {t} {frac}")),
+                    Schedule::Never,
+                    &mut NoObserver,
+                )?;
+                let f = *st
+                    .net
+                    .layer_objectives(test.view())?
+                    .last()
+                    .unwrap_or(&f64::NAN);
+                let mut row = Row::new(kind.to_string())
+                    .param("lambda_frac", format!("{frac}"))
+                    .param("T", t as f64);
+                row.termination = info.termination.to_string();
+                rows.push(
+                    row.metric("f_minus_f_star", (f - f_star).max(1e-16))
+                        .metric("train_seconds", info.elapsed),
+                );
+                if kind == ListaKind::Lista && fi == 0 && Some(&t) == setup.depths.last() {
+                    deep = Some(st.net.clone());
+                }
+            }
+        }
+    }
+    Ok((frame_of_rows(rows, seed)?, deep))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,5 +349,32 @@ mod tests {
             rows.iter()
                 .all(|r| r.metrics.iter().all(|m| m.1.is_finite()))
         );
+    }
+
+    /// The simulated signals have ‖Dᵀx‖_∞ = 1; a tiny SLISTA-E1 run gives one row per (network,
+    /// λ, T), the untrained ISTA with no training time to speak of, and the deepest LISTA.
+    #[test]
+    fn slista_signals_and_a_small_e1() {
+        let mut rng = rng_from_seed(3);
+        let d = crate::generate::dictionary::gaussian_dictionary(8, 16, &mut rng).unwrap();
+        let x = slista_signals(d.view(), 5, &mut rng);
+        let c = d.t().dot(&x);
+        for j in 0..5 {
+            let s = c.column(j).iter().fold(0.0f64, |a, v| a.max(v.abs()));
+            assert!((s - 1.0).abs() < 1e-12, "{s}");
+        }
+        let setup = SlistaSetup {
+            n: 8,
+            m: 16,
+            n_train: 300,
+            n_test: 50,
+            steps: 5,
+            depths: vec![1, 3],
+        };
+        let (df, deep) = slista_e1(&setup, 1).unwrap();
+        assert_eq!(df.height(), 2 * 2 * 4);
+        assert!(deep.is_some());
+        let gaps = crate::table::column_nan(&df, "m_f_minus_f_star").unwrap();
+        assert!(gaps.iter().all(|g| *g >= 1e-16 && g.is_finite()));
     }
 }
