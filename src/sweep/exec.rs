@@ -82,10 +82,14 @@ pub fn run_method_with(
     inst: &Instance,
     k_hats: &KHatCache,
 ) -> Vec<Row> {
+    rows_or_error_row(method, || run_checked(plan, method, item, inst, k_hats))
+}
+
+/// The rows `run` returns; an error, a panic or no rows become one error row for `method` (a sweep
+/// never loses a run).
+fn rows_or_error_row(method: &PlanMethod, run: impl FnOnce() -> Result<Vec<Row>>) -> Vec<Row> {
     let t0 = Instant::now();
-    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        run_checked(plan, method, item, inst, k_hats)
-    }));
+    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run));
     let err = match out {
         Ok(Ok(rows)) if !rows.is_empty() => return rows,
         Ok(Ok(_)) => "error: the run produced no rows".to_string(),
@@ -437,24 +441,7 @@ pub fn run_conv_method(
     item: &Item,
     inst: &ConvInstance,
 ) -> Vec<Row> {
-    let t0 = Instant::now();
-    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        run_conv_checked(plan, method, item, inst)
-    }));
-    let err = match out {
-        Ok(Ok(rows)) if !rows.is_empty() => return rows,
-        Ok(Ok(_)) => "error: the run produced no rows".to_string(),
-        Ok(Err(e)) => format!("error: {e}"),
-        Err(p) => {
-            let msg = p
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
-            format!("error: panic: {msg}")
-        }
-    };
-    vec![error_row(method, err, t0.elapsed().as_secs_f64())]
+    rows_or_error_row(method, || run_conv_checked(plan, method, item, inst))
 }
 
 /// One convolutional run.
