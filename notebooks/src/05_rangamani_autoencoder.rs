@@ -24,6 +24,7 @@ use dictlab::neural::rangamani::{RangamaniSetup, xi};
 use dictlab::neural::relu_ae::{Bias, TiedAeGd, loss_grad, support_recovery_rate};
 use dictlab::sweep;
 use dictlab::iter;
+use dictlab::report::rangamani as rangamani_report;
 // %% [markdown]
 // ## Configuration
 // Every random stream is derived from `seed` by name (`derive_seed(seed, "probe points")`, …): reusing an instance's
@@ -36,8 +37,8 @@ let ps: Vec<f64> = vec![0.05, 0.1, 0.2, 0.3, 0.5];
 let n_samples: usize = if full { 5000 } else { 1000 };
 let points: usize = if full { 200 } else { 10 };
 let seed: u64 = 2018;
-// (a fn, not a closure: evcxr keeps items across cells, not closures)
-fn setup(h: usize, p: f64, n_samples: usize) -> RangamaniSetup { RangamaniSetup { n_samples, ..RangamaniSetup::paper(h, p) } }
+// the paper's setup at (h, p) with N signals: `setup(h, p, n_samples)`
+use dictlab::report::rangamani::setup;
 println!("h = {hs:?}, p = {ps:?}, N = {n_samples}, {points} probe points per (h, p), full = {full}");
 // %% [markdown]
 // ## Theorem 3.1: the hidden layer's support at W near A*ᵀ
@@ -46,25 +47,13 @@ println!("h = {hs:?}, p = {ps:?}, N = {n_samples}, {points} probe points per (h,
 // also show the most incoherent case the crate can plant at n = 64 ([I | H], μ/√n = 1/8) with k = 2.
 // %%
 let thm = {
-    let mut rows: Vec<Row> = Vec::new();
+    let su = rangamani_report::setup(256, 0.1, n_samples);
     let cases: Vec<(&str, Instance, f64)> = vec![
-        ("gaussian n=50 h=256 p=0.1", setup(256, 0.1, n_samples).sample(seed)?, setup(256, 0.1, n_samples).m1() * setup(256, 0.1, n_samples).k() as f64),
+        ("gaussian n=50 h=256 p=0.1", su.sample(seed)?, su.m1() * su.k() as f64),
         ("[I|H] n=64 h=128 k=2 U[1,2]", InstanceSpec::new(64, 128, n_samples).sparsity(2)
             .dictionary(DictKind::IdentityHadamard).values(Values::NonNegUniform { a: 1.0, b: 2.0 }).sample(seed)?, 1.5 * 2.0),
     ];
-    for (name, inst, m1k) in &cases {
-        let mu = inst.coherence();
-        let truth = inst.dict.t().to_owned();
-        for delta in [0.0, 0.02, 0.05, 0.1, 0.2] {
-            let w = rows_at_distance(truth.view(), delta, &mut rng_from_seed(derive_seed(seed, "theorem rows")))?;
-            let eps = 2.0 * m1k * (delta + mu);
-            let rate = support_recovery_rate(w.view(), inst.y.view(), eps, inst.codes.view())?;
-            let active = loss_grad(w.view(), inst.y.view(), eps)?.active_fraction;
-            rows.push(Row::new(*name).param("delta", delta).metric("mu_over_sqrt_n", mu).metric("eps", eps)
-                .metric("support_recovery", rate).metric("active_fraction", active));
-        }
-    }
-    table::frame_of_rows(rows, seed)?
+    rangamani_report::theorem_rows(&cases, &[0.0, 0.02, 0.05, 0.1, 0.2], seed)?
 };
 report::show_df_rows(&table::select(&thm, &["method", "p_method_delta", "m_mu_over_sqrt_n", "m_eps", "m_support_recovery", "m_active_fraction"])?, 20);
 // %% [markdown]
@@ -74,33 +63,8 @@ report::show_df_rows(&table::select(&thm, &["method", "p_method_delta", "m_mu_ov
 // mean over points of the mean row norm. Three biases: the theorem's, the v1 code's half of it, and the data-driven
 // quantile of W y that keeps k/h of the units active (the true fraction of non-zeros).
 // %%
-let table1 = {
-    let grid = Grid::new().axis("h", hs.clone()).axis("p", ps.clone());
-    Sweep::new(grid).base_seed(seed).run(|it| {
-        let (h, p) = (it.point.usize("h")?, it.point.f64("p")?);
-        let su = setup(h, p, n_samples);
-        let inst = su.sample(it.seed)?;
-        let mu = inst.coherence();
-        let delta = su.delta();
-        let truth = inst.dict.t().to_owned();
-        let k_frac = su.k() as f64 / h as f64;
-        let rules: Vec<(&str, Bias)> = vec![
-            ("theorem", su.theorem_bias(delta, mu)),
-            ("v1_half", su.v1_half_bias(delta, mu)),
-            ("quantile_k_over_h", Bias::Quantile(1.0 - k_frac)),
-        ];
-        let mut rows = Vec::new();
-        for (name, bias) in rules {
-            let eps = bias.value(truth.view(), inst.y.view())?;
-            let pr = gradient_probe(truth.view(), inst.y.view(), eps, delta / 2.0, points, &mut rng_from_seed(derive_seed(it.seed, "probe points")))?;
-            rows.push(Row::new(name).metric("k", su.k() as f64).metric("k_floor", su.k_floor() as f64)
-                .metric("mu_over_sqrt_n", mu).metric("xi", xi(mu, h)).metric("delta", delta).metric("eps", eps)
-                .metric("grad_norm", pr.mean_row_norm_of_mean).metric("grad_norm_b", pr.mean_of_mean_row_norm)
-                .metric("active_fraction", pr.active_fraction).metric("h_pow", su.h_pow()));
-        }
-        Ok(rows)
-    })?
-};
+let table1 = Sweep::new(Grid::new().axis("h", hs.clone()).axis("p", ps.clone())).base_seed(seed)
+    .run(|it| rangamani_report::table1_item(&it.point, it.seed, n_samples, points))?;
 report::show_df_rows(&table::select(&table1, &["p_inst_h", "p_inst_p", "method", "m_k", "m_xi", "m_eps", "m_active_fraction", "m_grad_norm", "m_grad_norm_b", "m_h_pow"])?, 60);
 // %% [markdown]
 // The paper's Table 1 layout (rows h, columns p, each cell (gradient norm, h^{p−1})), for the theorem's ε and for the
@@ -108,30 +72,8 @@ report::show_df_rows(&table::select(&table1, &["p_inst_h", "p_inst_p", "method",
 // %%
 {
     for rule in ["theorem", "quantile_k_over_h"] {
-        let sub = table::filter_eq(&table1, &[("method", rule.into())])?;
-        let hv = table::column_f64(&sub, "p_inst_h")?;
-        let pv = table::column_f64(&sub, "p_inst_p")?;
-        let gv = table::column_f64(&sub, "m_grad_norm")?;
-        let rv = table::column_f64(&sub, "m_h_pow")?;
-        let mut text = format!("ε = {rule}: (grad_norm, h^(p-1))\n{:>6}", "h \\ p");
-        for p in &ps { text.push_str(&format!(" | {:>22}", p)); }
-        for h in &hs {
-            text.push_str(&format!("\n{:>6}", h));
-            for p in &ps {
-                let i = (0..hv.len()).find(|&i| hv[i] == Some(*h as f64) && pv[i] == Some(*p)).unwrap_or(0);
-                text.push_str(&format!(" | {:>10.3e}, {:>9.3e}", gv[i].unwrap_or(f64::NAN), rv[i].unwrap_or(f64::NAN)));
-            }
-        }
+        let (text, series) = rangamani_report::table1_view(&table1, rule, &hs, &ps)?;
         report::show_text(&text);
-        let mut series = Vec::new();
-        for p in &ps {
-            let xs: Vec<f64> = hs.iter().map(|h| *h as f64).collect();
-            let ys: Vec<f64> = hs.iter().map(|h| (0..hv.len()).find(|&i| hv[i] == Some(*h as f64) && pv[i] == Some(*p))
-                .and_then(|i| gv[i]).unwrap_or(f64::NAN).max(1e-300)).collect();
-            let refs: Vec<f64> = hs.iter().map(|h| (*h as f64).powf(p - 1.0)).collect();
-            series.push(Series2::new(format!("p = {p}"), xs.clone(), ys));
-            series.push(Series2::new(format!("h^(p-1), p = {p}"), xs, refs));
-        }
         report::show_plot(&report::curves(&format!("Table 1 as a chart (ε = {rule}; zero norms drawn at 1e-300)"), "h", "mean row norm of the averaged gradient", &series,
             &CurveOpts { log_x: true, log_y: true, markers: true }));
     }
