@@ -542,6 +542,20 @@ pub fn select(df: &DataFrame, names: &[&str]) -> Result<DataFrame> {
     Ok(DataFrame::new(df.height(), cols)?)
 }
 
+/// The columns `from` of `df`, renamed `to`, in the order of `cols` (a table shaped for
+/// [`crate::report::paper::paper_vs_ours`], e.g. `[("p_inst_h", "h"), ("m_grad_norm", "grad_norm")]`).
+///
+/// # Errors
+/// A missing column; two columns renamed alike.
+#[cfg(feature = "lab")]
+pub fn select_as(df: &DataFrame, cols: &[(&str, &str)]) -> Result<DataFrame> {
+    let from: Vec<&str> = cols.iter().map(|c| c.0).collect();
+    let mut t = select(df, &from)?;
+    let to: Vec<&str> = cols.iter().map(|c| c.1).collect();
+    t.set_column_names(&to)?;
+    Ok(t)
+}
+
 /// A column as `Vec<Option<f64>>` (ints and floats), for notebook analysis and charts.
 #[cfg(feature = "lab")]
 pub fn column_f64(df: &DataFrame, name: &str) -> Result<Vec<Option<f64>>> {
@@ -755,5 +769,26 @@ mod tests {
         assert!((x[0] - 1.0).abs() < 1e-15);
         assert!(x[1].is_nan());
         assert_eq!(column_str(&df, "method").unwrap(), vec!["a", "b"]);
+    }
+
+    /// Columns picked and renamed by hand; a missing column and a repeated name are errors.
+    #[cfg(feature = "lab")]
+    #[test]
+    fn select_as_picks_and_renames() {
+        let df = DataFrame::new(
+            2,
+            vec![
+                Column::new("p_inst_h".into(), [256.0, 512.0]),
+                Column::new("m_grad_norm".into(), [0.5, 0.25]),
+                Column::new("other".into(), [1.0, 2.0]),
+            ],
+        )
+        .unwrap();
+        let t = select_as(&df, &[("m_grad_norm", "grad_norm"), ("p_inst_h", "h")]).unwrap();
+        let names: Vec<String> = t.get_column_names().iter().map(|c| c.to_string()).collect();
+        assert_eq!(names, ["grad_norm", "h"]);
+        assert_eq!(column_f64(&t, "h").unwrap(), vec![Some(256.0), Some(512.0)]);
+        assert!(select_as(&df, &[("missing", "x")]).is_err());
+        assert!(select_as(&df, &[("p_inst_h", "x"), ("other", "x")]).is_err());
     }
 }

@@ -90,27 +90,25 @@ report::show_df_rows(&table::select(&table1, &["p_inst_h", "p_inst_p", "method",
 // The paper's average gradient norms (`data/papers/rangamani_table1.csv`) next to dictlab's: at the paper's size (the
 // committed `table1_all_biases.csv`), with the theorem's ε and with the data-driven ε, and from this run.
 // %%
-{
-    use dictlab::report::paper::{Ours, agreement, paper_vs_ours, show_verdict};
-    let paper = io::read_csv(io::project_path("data/papers/rangamani_table1.csv"))?;
+use dictlab::report::paper::{Ours, agreement, paper_vs_ours, show_verdict};
+let t1_cmp = {
     let committed = io::read_csv(io::project_path("data/results/05_rangamani/table1_all_biases.csv"))?;
-    let by_rule = |df: &DataFrame, rule: &str| -> Result<DataFrame> {
-        let mut t = table::select(&table::filter_eq(df, &[("method", rule.into())])?, &["p_inst_h", "p_inst_p", "m_grad_norm"])?;
-        t.set_column_names(&["h", "p", "grad_norm"])?;
-        Ok(t)
-    };
-    let (full_thm, full_q) = (by_rule(&committed, "theorem")?, by_rule(&committed, "quantile_k_over_h")?);
-    let run_q = by_rule(&table1, "quantile_k_over_h")?;
-    let t = paper_vs_ours(&paper, &["h", "p"], "grad_norm", &[
+    let cols = [("p_inst_h", "h"), ("p_inst_p", "p"), ("m_grad_norm", "grad_norm")];
+    let of = |df: &DataFrame, rule: &str| table::select_as(&table::filter_eq(df, &[("method", rule.into())])?, &cols);
+    let (full_thm, full_q, run_q) = (of(&committed, "theorem")?, of(&committed, "quantile_k_over_h")?, of(&table1, "quantile_k_over_h")?);
+    paper_vs_ours(&io::read_csv(io::project_path("data/papers/rangamani_table1.csv"))?, &["h", "p"], "grad_norm", &[
         Ours { label: "full, theorem ε", frame: &full_thm, value: "grad_norm" },
         Ours { label: "full, data-driven ε", frame: &full_q, value: "grad_norm" },
         Ours { label: "this run, data-driven ε", frame: &run_q, value: "grad_norm" },
-    ])?;
-    report::show_df(&t);
-    let p = table::column_f64(&t, "paper")?;
-    let thm = agreement(&p, &table::column_f64(&t, "full, theorem ε")?, 0.5);
-    let q = agreement(&p, &table::column_f64(&t, "full, data-driven ε")?, 0.5);
-    let zeros = table::column_f64(&t, "full, theorem ε")?.iter().filter(|v| **v == Some(0.0)).count();
+    ])?
+};
+report::show_df(&t1_cmp);
+// %%
+{
+    let p = table::column_f64(&t1_cmp, "paper")?;
+    let thm = agreement(&p, &table::column_f64(&t1_cmp, "full, theorem ε")?, 0.5);
+    let q = agreement(&p, &table::column_f64(&t1_cmp, "full, data-driven ε")?, 0.5);
+    let zeros = table::column_f64(&t1_cmp, "full, theorem ε")?.iter().filter(|v| **v == Some(0.0)).count();
     show_verdict(&format!(
         "Not reproduced. With the theorem's ε, {zeros} of {} cells are exactly 0 (no hidden unit fires), against non-zero \
          norms in every cell of the paper. With the data-driven ε (k/h of the units active): {q} (within ±50 % \
@@ -186,31 +184,26 @@ if full {
 // dictlab's full-size runs (the committed `table2_all.csv`): the raw rows after descent (the paper's metric as stated),
 // the rows normalized after descent, and the start's rows normalized with no descent at all; and this run's raw reading.
 // %%
-{
-    use dictlab::report::paper::{Ours, agreement, paper_vs_ours, show_verdict};
-    let paper = io::read_csv(io::project_path("data/papers/rangamani_table2.csv"))?;
-    let committed = io::read_csv(io::project_path("data/results/05_rangamani/table2_all.csv"))?;
-    let reading = |df: &DataFrame, col: &str| -> Result<DataFrame> {
-        let mut t = table::select(df, &["p_inst_h", "p_inst_p", col])?;
-        t.set_column_names(&["h", "p", "value"])?;
-        Ok(t)
-    };
-    let raw = reading(&committed, "m_percent_decrease")?;
-    let normalized = reading(&committed, "m_percent_decrease_normalized")?;
-    let start_only = reading(&committed, "m_baseline_normalize_init_percent")?;
-    let run = reading(&table2, "m_percent_decrease")?;
-    let t = paper_vs_ours(&paper, &["h", "p"], "percent_decrease", &[
+let committed2 = io::read_csv(io::project_path("data/results/05_rangamani/table2_all.csv"))?;
+let t2_cmp = {
+    let of = |df: &DataFrame, col: &str| table::select_as(df, &[("p_inst_h", "h"), ("p_inst_p", "p"), (col, "value")]);
+    let (raw, normalized) = (of(&committed2, "m_percent_decrease")?, of(&committed2, "m_percent_decrease_normalized")?);
+    let (start_only, run) = (of(&committed2, "m_baseline_normalize_init_percent")?, of(&table2, "m_percent_decrease")?);
+    paper_vs_ours(&io::read_csv(io::project_path("data/papers/rangamani_table2.csv"))?, &["h", "p"], "percent_decrease", &[
         Ours { label: "full, GD raw", frame: &raw, value: "value" },
         Ours { label: "full, GD normalized", frame: &normalized, value: "value" },
         Ours { label: "full, normalize start only", frame: &start_only, value: "value" },
         Ours { label: "this run, GD raw", frame: &run, value: "value" },
-    ])?;
-    report::show_df(&t);
-    let p = table::column_f64(&t, "paper")?;
+    ])?
+};
+report::show_df(&t2_cmp);
+// %%
+{
+    let p = table::column_f64(&t2_cmp, "paper")?;
     let [a_raw, a_norm, a_start] = ["full, GD raw", "full, GD normalized", "full, normalize start only"]
-        .map(|c| table::column_f64(&t, c).map(|o| agreement(&p, &o, 0.02)));
+        .map(|c| table::column_f64(&t2_cmp, c).map(|o| agreement(&p, &o, 0.02)));
     let (a_raw, a_norm, a_start) = (a_raw?, a_norm?, a_start?);
-    let max_rate = table::column_f64(&committed, "m_recovery_rate")?.into_iter().flatten().fold(0.0, f64::max);
+    let max_rate = table::column_f64(&committed2, "m_recovery_rate")?.into_iter().flatten().fold(0.0, f64::max);
     show_verdict(&format!(
         "GD's raw % decrease: {a_raw}. Normalized after descent: {a_norm}. Normalizing the start alone, with no \
          descent: {a_start} (within 2 % counted as agreeing). The paper's numbers are matched by normalization alone, \
