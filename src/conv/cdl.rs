@@ -770,14 +770,20 @@ impl Iterative for Alg<'_> {
     }
 }
 
+/// The rank-1 part of an atom as a start: [`rank1_approx`] with v normalized too (u vᵀ of unit
+/// norm; v stays zero for a zero atom).
+fn rank1_unit(w: ArrayView2<'_, f64>) -> (Array1<f64>, Array1<f64>) {
+    let (u, v) = rank1_approx(w);
+    let nv = v.dot(&v).sqrt();
+    (u, if nv > 0.0 { v / nv } else { v })
+}
+
 /// Set atom `a` to the window `w` (P × L, unit norm): as is, or for rank-1 atoms its best rank-1
 /// approximation with unit u and v.
 fn set_atom(s: &mut ConvLearnState, a: usize, w: ArrayView2<'_, f64>) {
     match s.uv.as_mut() {
         Some((u, v)) => {
-            let (ua, va) = rank1_approx(w);
-            let nv = va.dot(&va).sqrt();
-            let va = if nv > 0.0 { va / nv } else { va };
+            let (ua, va) = rank1_unit(w);
             u.row_mut(a).assign(&ua);
             v.row_mut(a).assign(&va);
             let d = outer_atoms(u.slice(s![a..=a, ..]), v.slice(s![a..=a, ..]));
@@ -882,10 +888,9 @@ impl ConvAltMin {
             let mut u = Array2::zeros((n_atoms, p));
             let mut v = Array2::zeros((n_atoms, atom_len));
             for a in 0..n_atoms {
-                let (ua, va) = rank1_approx(atoms.index_axis(Axis(0), a));
-                let nv = va.dot(&va).sqrt();
+                let (ua, va) = rank1_unit(atoms.index_axis(Axis(0), a));
                 u.row_mut(a).assign(&ua);
-                v.row_mut(a).assign(&(if nv > 0.0 { va / nv } else { va }));
+                v.row_mut(a).assign(&va);
             }
             atoms = outer_atoms(u.view(), v.view());
             (u, v)
@@ -1028,18 +1033,24 @@ mod tests {
     /// The easy planted problem of the recovery tests (3 atoms of length 16, sparse non-negative
     /// activations, σ = 0.01) and a start perturbed by 0.25 per entry from its atoms.
     fn easy_problem(boundary: Boundary) -> (ConvInstance, Array3<f64>) {
-        let inst = ConvSpec::new(10, 1, 400, 3, 16)
+        perturbed(ConvSpec::new(10, 1, 400, 3, 16).boundary(boundary), 21, 0.25, 7)
+    }
+
+    /// The recovery tests' planted problem on `spec` (θ = 0.01, spacing 16, activations U[1, 2],
+    /// σ = 0.01) drawn at `seed`, and its atoms plus Gaussian noise of `scale` per entry (seeded
+    /// from `rng_seed`).
+    fn perturbed(spec: ConvSpec, seed: u64, scale: f64, rng_seed: u64) -> (ConvInstance, Array3<f64>) {
+        let inst = spec
             .theta(0.01)
             .min_spacing(16)
             .values(ConvValues::NonNeg { lo: 1.0, hi: 2.0 })
             .noise_sigma(0.01)
-            .boundary(boundary)
-            .sample(21)
+            .sample(seed)
             .unwrap();
-        let mut rng = rng_from_seed(7);
+        let mut rng = rng_from_seed(rng_seed);
         let d0 = inst.atoms.mapv(|v| {
             let g: f64 = StandardNormal.sample(&mut rng);
-            v + 0.25 * g
+            v + scale * g
         });
         (inst, d0)
     }
@@ -1211,20 +1222,7 @@ mod tests {
     /// A rank-1 planted problem (4 channels) and a rank-1 start: every atom's product u vᵀ scored
     /// by [`conv_recovery`], and its parts by [`super::super::metrics::rank1_scores`].
     fn rank1_problem() -> (ConvInstance, Array3<f64>) {
-        let inst = ConvSpec::new(10, 4, 400, 3, 16)
-            .rank1(true)
-            .theta(0.01)
-            .min_spacing(16)
-            .values(ConvValues::NonNeg { lo: 1.0, hi: 2.0 })
-            .noise_sigma(0.01)
-            .sample(33)
-            .unwrap();
-        let mut rng = rng_from_seed(5);
-        let d0 = inst.atoms.mapv(|v| {
-            let g: f64 = StandardNormal.sample(&mut rng);
-            v + 0.15 * g
-        });
-        (inst, d0)
+        perturbed(ConvSpec::new(10, 4, 400, 3, 16).rank1(true), 33, 0.15, 5)
     }
 
     /// The u- and v-step gradients H u − B and H x − B match central finite differences of the

@@ -256,14 +256,7 @@ fn run_checked(
                 &mut obs,
             )?;
             let (mut rows, t95) = (obs.rows, obs.time_to_target);
-            let iters = learned.info.iters as i64;
-            rows.retain(|r| r.iter != iters);
-            let mut row = base.clone();
-            row.iter = iters;
-            row.time_s = learned.info.elapsed;
-            row.termination = learned.info.termination.to_string();
-            row.metrics
-                .push(("data_fit".into(), learned.info.objective));
+            let mut row = final_row(&base, &mut rows, &learned.info);
             if let Some(per) = per_iter {
                 // the work done, in passes over the training signals
                 let passes = learned.info.iters as f64 * per as f64 / nn.max(1) as f64;
@@ -303,6 +296,20 @@ fn run_checked(
             Ok(rows)
         }
     }
+}
+
+/// The final row of a learner's run from `base`: its iteration, time, termination and final
+/// objective (`data_fit`); a recorded row at that iteration is dropped from `rows` (the final row
+/// replaces it).
+fn final_row(base: &Row, rows: &mut Vec<Row>, info: &crate::iter::SolveInfo) -> Row {
+    let iters = info.iters as i64;
+    rows.retain(|r| r.iter != iters);
+    let mut row = base.clone();
+    row.iter = iters;
+    row.time_s = info.elapsed;
+    row.termination = info.termination.to_string();
+    row.metrics.push(("data_fit".into(), info.objective));
+    row
 }
 
 /// Records the plan's iterations, measures time to 95 % recovery and enforces the time budget
@@ -519,14 +526,7 @@ fn run_conv_checked(
                 &mut obs,
             )?;
             let (mut rows, t95) = (obs.rows, obs.time_to_target);
-            let iters = learned.info.iters as i64;
-            rows.retain(|r| r.iter != iters);
-            let mut row = base.clone();
-            row.iter = iters;
-            row.time_s = learned.info.elapsed;
-            row.termination = learned.info.termination.to_string();
-            row.metrics
-                .push(("data_fit".into(), learned.info.objective));
+            let mut row = final_row(&base, &mut rows, &learned.info);
             let st = &learned.state;
             if st.atoms.iter().all(|v| v.is_finite()) {
                 let rec = conv_recovery(inst.atoms.view(), st.atoms.view())?;

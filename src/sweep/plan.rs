@@ -721,27 +721,18 @@ fn check_runnable_conv(
             key: p.id(),
             expected: format!("a valid convolutional instance: {e}"),
         })?;
-        for (m, &line) in methods.iter().zip(method_lines) {
-            if !m.applies(p) {
-                continue;
-            }
-            match registry::build(&m.name, &m.params, &registry::Context::default()) {
-                Ok(registry::Built::ConvCoder(_) | registry::Built::ConvLearner(_)) => {}
-                Ok(_) => {
-                    return Err(Error::Plan {
-                        line,
-                        key: m.id.clone(),
-                        expected: "a convolutional method in a problem = \"conv\" plan (`dictlab methods` lists the conv coders and learners)".into(),
-                    });
+    }
+    // a conv method is built without the instance (its kind was checked when the plan was read),
+    // so once, on the first instance it applies to
+    for (m, &line) in methods.iter().zip(method_lines) {
+        if let Some(p) = points.iter().find(|p| m.applies(p)) {
+            registry::build(&m.name, &m.params, &registry::Context::default()).map_err(|e| {
+                Error::Plan {
+                    line,
+                    key: m.id.clone(),
+                    expected: format!("a method that can run on {}: {e}", p.id()),
                 }
-                Err(e) => {
-                    return Err(Error::Plan {
-                        line,
-                        key: m.id.clone(),
-                        expected: format!("a method that can run on {}: {e}", p.id()),
-                    });
-                }
-            }
+            })?;
         }
     }
     Ok(())
