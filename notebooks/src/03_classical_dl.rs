@@ -125,7 +125,8 @@ for (label, rate, rep) in &pol_rows { println!("{label:<32} final rate {rate:.3}
 let mut obs = report::observed::Observed::new();
 obs.line(format!("from data columns, final recovery_rate@0.99: {}", finals[..5].iter().map(|f| format!("{} {:.2} ({:.2} s)", f.0, f.1, f.2)).collect::<Vec<_>>().join("; ")));
 let fastest = finals[..5].iter().min_by(|a, b| a.2.total_cmp(&b.2)).unwrap().clone();
-obs.claim("online learning is the fastest in wall time of the data-start learners", fastest.0.starts_with("online"), format!("fastest: {} in {:.2} s", fastest.0, fastest.2));
+// Wall time on a shared machine is an observation, not a claim: which learner is fastest changes with the load.
+obs.line(format!("fastest data-start learner in wall time on this run: {} in {:.2} s (one run, no interval)", fastest.0, fastest.2));
 obs.claim("exact K-SVD costs more per iteration than approximate K-SVD", finals[1].2 / 30.0 > finals[2].2 / 60.0,
     format!("{:.3} s vs {:.3} s per iteration", finals[1].2 / 30.0, finals[2].2 / 60.0));
 obs.claim("AltMinDict from distance 0.2 recovers every atom", finals[5].1 == 1.0, format!("rate {:.3}", finals[5].1));
