@@ -19,11 +19,6 @@
 :dep dictlab = { path = ".." }
 // %%
 use dictlab::prelude::*;
-use dictlab::neural::probe::{along_direction, gradient_probe, mean_row_distance, random_direction, rows_at_distance};
-use dictlab::neural::rangamani::{RangamaniSetup, xi};
-use dictlab::neural::relu_ae::{Bias, TiedAeGd, loss_grad, support_recovery_rate};
-use dictlab::sweep;
-use dictlab::iter;
 use dictlab::report::rangamani as rangamani_report;
 // %% [markdown]
 // ## Configuration
@@ -125,51 +120,11 @@ report::show_df(&t1_cmp);
 // % decrease of the mean columnwise distance (raw rows) we report the distance with normalized rows, recovery_score and
 // recovery_rate@0.99 of the normalized rows, and the % decrease that normalizing the *initial* rows alone achieves.
 // %%
-let table2 = {
-    let t2_hs: Vec<usize> = if full { hs.clone() } else { vec![256] };
-    // the paper runs to the 2·10⁻⁵ tolerance; at h = 4096 one step costs ≈ 0.3 s, so the full-size run caps at 500 steps
-    // (the table reports the reached gradient ratio and the termination)
-    let max_iters: usize = if full { 500 } else { 300 };
-    let grid = Grid::new().axis("h", t2_hs).axis("p", vec![0.05, 0.1]);
-    Sweep::new(grid).base_seed(seed + 1).run(|it| {
-        let (h, p) = (it.point.usize("h")?, it.point.f64("p")?);
-        let su = setup(h, p, n_samples);
-        let inst = su.sample(it.seed)?;
-        let mu = inst.coherence();
-        let truth = inst.dict.t().to_owned();
-        let w0 = rows_at_distance(truth.view(), h as f64 / 5.0 * su.delta(), &mut rng_from_seed(derive_seed(it.seed, "far start")))?;
-        let mut rule = "theorem";
-        let mut eps = su.theorem_bias(su.delta(), mu).value(w0.view(), inst.y.view())?;
-        if loss_grad(w0.view(), inst.y.view(), eps)?.active_fraction == 0.0 {
-            rule = "quantile_k_over_h";
-            eps = Bias::Quantile(1.0 - su.k() as f64 / h as f64).value(w0.view(), inst.y.view())?;
-        }
-        let l0 = loss_grad(w0.view(), inst.y.view(), eps)?.loss;
-        let mut lr = 1e-8;
-        for cand in [1.0, 0.3, 0.1, 0.03, 0.01, 3e-3, 1e-3, 3e-4, 1e-4, 3e-5, 1e-5, 3e-6, 1e-6, 3e-7, 1e-7] {
-            let mut gd = TiedAeGd::new(cand, eps);
-            gd.max_iters = 20;
-            let (s, info) = gd.run(w0.view(), inst.y.view(), iter::Schedule::Never, &mut iter::NoObserver)?;
-            if info.termination.is_finite() && s.eval.loss < l0 { lr = cand; break; }
-        }
-        let mut gd = TiedAeGd::new(lr, eps);
-        gd.max_iters = max_iters;
-        let (s, info) = gd.run(w0.view(), inst.y.view(), iter::Schedule::Never, &mut iter::NoObserver)?;
-        let dist = |w: &Array2<f64>, norm: bool| mean_row_distance(w.view(), truth.view(), norm);
-        let (d0, d1, n0, n1) = (dist(&w0, false)?, dist(&s.w, false)?, dist(&w0, true)?, dist(&s.w, true)?);
-        let rm = metrics::recovery_metrics(inst.dict.view(), s.w.t(), 0.99)?;
-        let mut row = Row::new(rule);
-        row.termination = info.termination.to_string();
-        Ok(vec![row.metric("lr", lr).metric("eps", eps).metric("iters", info.iters as f64)
-            .metric("percent_decrease", 100.0 * (1.0 - d1 / d0))
-            .metric("dist_init", d0).metric("dist_final", d1).metric("dist_final_normalized", n1)
-            .metric("percent_decrease_normalized", 100.0 * (1.0 - n1 / d0))
-            .metric("baseline_normalize_init_percent", 100.0 * (1.0 - n0 / d0))
-            .metric("recovery_score", rm.recovery_score).metric("recovery_rate", rm.recovery_rate)
-            .metric("active_fraction_final", s.eval.active_fraction)
-            .metric("grad_ratio", s.grad_norm / s.grad_norm0)])
-    })?
-};
+// the paper runs to the 2·10⁻⁵ tolerance; at h = 4096 one step costs ≈ 0.3 s, so the full-size run caps at 500 steps
+// (the table reports the reached gradient ratio and the termination)
+let t2_max_iters: usize = if full { 500 } else { 300 };
+let t2_grid = Grid::new().axis("h", if full { hs.clone() } else { vec![256] }).axis("p", vec![0.05, 0.1]);
+let table2 = Sweep::new(t2_grid).base_seed(seed + 1).run(|it| rangamani_report::table2_item(&it.point, it.seed, n_samples, t2_max_iters))?;
 report::show_df(&table::select(&table2, &["p_inst_h", "p_inst_p", "method", "m_lr", "m_iters", "m_grad_ratio", "m_percent_decrease",
     "m_dist_final", "m_dist_final_normalized", "m_baseline_normalize_init_percent", "m_recovery_score", "m_recovery_rate", "termination"])?);
 if full {
@@ -216,32 +171,14 @@ report::show_df(&t2_cmp);
 // ε at δ = h^{−2p} and once with the data-driven ε; the gradient norm is the mean row norm.
 // %%
 {
-    let fig_hs: Vec<usize> = if full { vec![256, 4096] } else { vec![256] };
     let n_t: usize = if full { 101 } else { 41 };
     let ts: Vec<f64> = (0..n_t).map(|i| -1.0 + 2.0 * i as f64 / (n_t - 1) as f64).collect();
-    for h in fig_hs {
+    for h in if full { vec![256, 4096] } else { vec![256] } {
         for rule in ["theorem", "quantile_k_over_h"] {
-            let (mut loss_series, mut grad_series) = (Vec::new(), Vec::new());
-            for p in [0.01, 0.1, 0.3] {
-                let su = setup(h, p, n_samples);
-                let inst = su.sample(seed + 2)?;
-                let truth = inst.dict.t().to_owned();
-                let bias = if rule == "theorem" {
-                    su.theorem_bias(su.delta(), inst.coherence())
-                } else {
-                    Bias::Quantile(1.0 - su.k() as f64 / h as f64)
-                };
-                let eps = bias.value(truth.view(), inst.y.view())?;
-                for d in 0..3u64 {
-                    let dir = random_direction(h, su.dim, &mut rng_from_seed(derive_seed(seed, &format!("direction {d}"))));
-                    let line = along_direction(truth.view(), dir.view(), &ts, inst.y.view(), eps)?;
-                    let name = format!("p = {p}, direction {d}");
-                    loss_series.push(Series2::new(name.clone(), ts.clone(), line.iter().map(|l| l.1).collect()));
-                    grad_series.push(Series2::new(name, ts.clone(), line.iter().map(|l| l.2).collect()));
-                }
-            }
-            report::show_plot(&report::curves(&format!("Figure 1: loss along a random direction, h = {h}, ε = {rule}"), "t", "loss", &loss_series, &CurveOpts::default()));
-            report::show_plot(&report::curves(&format!("Figure 1: gradient norm along a random direction, h = {h}, ε = {rule}"), "t", "mean row norm of the gradient", &grad_series, &CurveOpts::default()));
+            let (loss, grad) = rangamani_report::figure1_lines(h, rule, &[0.01, 0.1, 0.3], &ts, n_samples, seed + 2, seed)?;
+            report::show_plot(&report::curves(&format!("Figure 1: loss along a random direction, h = {h}, ε = {rule}"), "t", "loss", &loss, &CurveOpts::default()));
+            report::show_plot(&report::curves(&format!("Figure 1: gradient norm along a random direction, h = {h}, ε = {rule}"),
+                "t", "mean row norm of the gradient", &grad, &CurveOpts::default()));
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod l4_landscape;
 pub mod nn_dictionaries;
 pub mod observed;
 pub mod paper;
+pub mod pudle;
 pub mod rangamani;
 pub mod sparse_coding;
 pub mod unrolled;
