@@ -139,7 +139,7 @@ pub fn e1_table(runs: &[E1Run], marks: &[usize], seed: u64) -> Result<DataFrame>
         let mut row = Row::new(r.gradient.as_str()).param("T", r.t as f64);
         for mk in marks {
             if let Some(i) = it.iter().position(|v| *v == Some(*mk as f64)) {
-                row = row.metric(&format!("fro_dist@{mk}"), fd[i].unwrap_or(f64::NAN));
+                row = row.metric(format!("fro_dist@{mk}"), fd[i].unwrap_or(f64::NAN));
             }
         }
         let min = fd.iter().flatten().copied().fold(f64::INFINITY, f64::min);
@@ -273,7 +273,7 @@ fn e2_table_at(
         ] {
             let ev = Unrolled::new(t, 0.2, th).gradient(d0.view(), inst.y.view(), None, g)?;
             rows.push(
-                Row::new(&g.to_string())
+                Row::new(g.to_string())
                     .param("T", t as f64)
                     .metric("err_to_g_hat", grad_err_cos(ev.grad.view(), g_hat.view()).0)
                     .metric(
@@ -374,6 +374,18 @@ impl E3Setup {
     }
 }
 
+/// An E3 network: name, threshold, gradient, optimizer, and the β decay (step, every) if any.
+type Net = (
+    &'static str,
+    Threshold,
+    Gradient,
+    Optimizer,
+    Option<(f64, usize)>,
+);
+
+/// E3's charts: per sparsity, one series per network.
+pub type E3Charts = Vec<(usize, Vec<Series2>)>;
+
 /// One E3 run: sparsity, network name, trace (`iter`, `fro_dist_rel`, …) and a one-line summary.
 pub struct E3Run {
     /// Sparsity of the problem.
@@ -416,7 +428,7 @@ pub fn e3_runs(setup: &E3Setup, seed: u64) -> Result<Vec<E3Run>> {
             init_std,
             &mut rng_from_seed(derive_seed(seed, &format!("E3 init k={k}"))),
         )?;
-        let nets: [(&str, Threshold, Gradient, Optimizer, Option<(f64, usize)>); 5] = [
+        let nets: [Net; 5] = [
             (
                 "AE",
                 Threshold::Soft { lambda: 0.2 },
@@ -490,9 +502,9 @@ pub fn e3_runs(setup: &E3Setup, seed: u64) -> Result<Vec<E3Run>> {
 ///
 /// # Errors
 /// A trace without the columns.
-pub fn e3_summary(runs: &[E3Run]) -> Result<(Vec<(usize, Vec<Series2>)>, String)> {
+pub fn e3_summary(runs: &[E3Run]) -> Result<(E3Charts, String)> {
     let mut text = String::from("E3: fro_dist_rel at steps (0, 10 %, 20 %, 50 %, last)\n");
-    let mut charts: Vec<(usize, Vec<Series2>)> = Vec::new();
+    let mut charts: E3Charts = Vec::new();
     for r in runs {
         let x = column_nan(&r.trace, "iter")?;
         let y = column_nan(&r.trace, "fro_dist_rel")?;
@@ -668,7 +680,7 @@ pub fn e4_runs(dir: &Path, setup: &E4Setup, keep: f64, seed: u64) -> Result<E4Ou
             sum += crate::metrics::psnr_pudle(clean.view(), den.view())?;
         }
         let mean = sum / test.len() as f64;
-        let mut row = Row::new(&g.to_string())
+        let mut row = Row::new(g.to_string())
             .param("threshold", kind)
             .param("lambda", level);
         row.termination = info.termination.to_string();
@@ -677,7 +689,7 @@ pub fn e4_runs(dir: &Path, setup: &E4Setup, keep: f64, seed: u64) -> Result<E4Ou
                 .metric("psnr_gain", mean - input_psnr)
                 .metric("train_seconds", info.elapsed),
         );
-        if level == keep && kind == "soft" {
+        if (level - keep).abs() < 1e-12 && kind == "soft" {
             learned.push((g.to_string(), st.dict));
         }
     }
@@ -742,7 +754,7 @@ mod tests {
             .unwrap()
             .last()
             .unwrap();
-        assert_eq!(fin[2], last);
+        assert_eq!(fin[2].to_bits(), last.to_bits());
         let f = e1_final(&t).unwrap();
         assert_eq!(
             f.get_column_names()
