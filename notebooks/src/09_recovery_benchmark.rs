@@ -318,7 +318,8 @@ let fair_plan = Plan::from_file(plan_path("benchmark_fair.toml"))?;
 let (fair, n_done) = if fair_path.exists() {
     adaptive::complete_settings(&sweep::store::read_results(&fair_path)?, &fair_plan)?
 } else { (DataFrame::empty(), 0) };
-println!("{}: {n_done} of the plan's 34 settings complete", fair_path.display());
+let n_settings = adaptive::curves(&fair_plan)?.iter().map(|c| c.setting.clone()).collect::<std::collections::HashSet<_>>().len();
+println!("{}: {n_done} of the plan's {n_settings} settings complete", fair_path.display());
 // %%
 if n_done > 0 {
     report::show_df_rows(&contest::told_table(&fair)?, 60);
