@@ -60,7 +60,8 @@ fn run(built: Built, inst: &Instance) -> (String, Array2<f64>) {
                     ci.y.view(),
                     2,
                     5,
-                    Boundary::Valid,
+                    // circular: every convolutional learner takes it (conv_l4 only it)
+                    Boundary::Circular,
                     None,
                     SEED,
                     dictlab::iter::Schedule::Never,
@@ -77,6 +78,7 @@ fn run(built: Built, inst: &Instance) -> (String, Array2<f64>) {
 fn conv_instance() -> dictlab::conv::ConvInstance {
     dictlab::conv::ConvSpec::new(3, 1, 60, 2, 5)
         .theta(0.05)
+        .boundary(Boundary::Circular)
         .sample(3)
         .unwrap()
 }

@@ -119,6 +119,87 @@ fn a_conv_plan_runs_every_method_on_shared_instances() {
     assert_eq!(x, y);
 }
 
+/// Qu et al.'s phase-transition shape as a plan: conv_l4 (raw and refined) over θ × K on circular
+/// single-channel signals; every run ends with a recovery row, the raw ℓ4 filters are close to the
+/// planted ones at low θ, and a valid-boundary plan gets error rows naming the fix.
+#[test]
+fn conv_l4_runs_from_a_plan_over_theta_and_k() {
+    let plan = Plan::from_toml_str(
+        r#"
+name = "conv l4 phase"
+problem = "conv"
+base_seed = 5
+reps = 1
+
+[record]
+mode = "final"
+
+[instance]
+signals = 200
+times = 48
+atom_len = 12
+boundary = "circular"
+
+[grid]
+theta = [0.03, 0.06]
+atoms = [1, 2]
+
+[[method]]
+name = "conv_l4"
+
+[[method]]
+name = "conv_l4"
+refine = 10
+"#,
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let s = run_plan(&plan, dir.path(), &RunOptions::default()).unwrap();
+    assert_eq!(s.runs_done, 8);
+    let df = merge(dir.path()).unwrap();
+    let terms = dictlab::table::column_str(&df, "termination").unwrap();
+    assert!(terms.iter().all(|t| !t.starts_with("error")), "{terms:?}");
+    let score = col(&df, "m_recovery_score");
+    assert_eq!(score.len(), 8);
+    // one filter: the raw ℓ4 maximizer is close to it; refined, every run at θ = 0.03 is close to
+    // every filter (the raw method may find one filter of two; docs/protocols.md §17)
+    let (theta, k) = (col(&df, "p_inst_theta"), col(&df, "p_inst_atoms"));
+    let refine = col(&df, "p_method_refine");
+    for r in 0..score.len() {
+        if k[r] == Some(1.0) || (refine[r].is_some() && theta[r] == Some(0.03)) {
+            assert!(score[r].unwrap() > 0.95, "row {r}: {score:?}");
+        }
+    }
+    let bad = Plan::from_toml_str(
+        r#"
+name = "conv l4 on valid signals"
+problem = "conv"
+base_seed = 5
+[record]
+mode = "final"
+[instance]
+signals = 20
+times = 48
+atom_len = 12
+atoms = 1
+[[method]]
+name = "conv_l4"
+"#,
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let _ = run_plan(&bad, dir.path(), &RunOptions::default());
+    let df = merge(dir.path()).unwrap();
+    let terms = dictlab::table::column_str(&df, "termination").unwrap();
+    assert!(
+        !terms.is_empty()
+            && terms
+                .iter()
+                .all(|t| t.starts_with("error") && t.contains("--boundary circular")),
+        "{terms:?}"
+    );
+}
+
 /// The convolutional plan's careless variants: each refused with the key and the fix.
 #[test]
 fn careless_conv_plans_are_refused_naming_the_fix() {

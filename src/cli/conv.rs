@@ -236,9 +236,10 @@ pub struct ConvLearnArgs {
     /// Edge convention.
     #[arg(long, value_enum, default_value = "valid")]
     pub boundary: BoundaryArg,
-    /// Start: random signal windows or Gaussian atoms (ignored with --init-dict).
-    #[arg(long, default_value = "chunk", value_parser = ["chunk", "gaussian"])]
-    pub init: String,
+    /// Start of conv_altmin: random signal windows or Gaussian atoms (its default: chunk; ignored
+    /// with --init-dict; conv_l4 starts on the sphere and takes neither).
+    #[arg(long, value_parser = ["chunk", "gaussian"])]
+    pub init: Option<String>,
     /// Initial atoms (K × P × L .npy).
     #[arg(long)]
     pub init_dict: Option<PathBuf>,
@@ -392,7 +393,7 @@ fn learn(l: ConvLearnArgs) -> Result<String> {
     }
     let y = io::read_array3(&l.signals, "signals")?;
     let method = l.method.replace('-', "_");
-    let mut flags = vec![("init", Some(Value::from(l.init.as_str())))];
+    let mut flags = vec![("init", l.init.as_deref().map(Value::from))];
     flags.extend(param_flags(&l.params)?);
     let kv = crate::registry::params_from_flags(&method, flags)?;
     let learner = crate::registry::build_conv_learner(&method, &kv)?;

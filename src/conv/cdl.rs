@@ -225,6 +225,28 @@ pub struct ConvLearnState {
     rng: Rng64,
 }
 
+impl ConvLearnState {
+    /// The state of a learner that produces atoms but no activations or lag statistics (the
+    /// convolutional ℓ4 learner): `atoms`, activations N × K × 0, objective 0.
+    pub(crate) fn without_acts(atoms: Array3<f64>, n_signals: usize, rng: Rng64) -> Self {
+        let k = atoms.dim().0;
+        ConvLearnState {
+            atoms,
+            acts: Array3::zeros((n_signals, k, 0)),
+            objective: 0.0,
+            lambda: f64::NAN,
+            csc_iters: 0,
+            csc_gap: f64::NAN,
+            d_iters: 0,
+            replaced_last: 0,
+            replaced_total: 0,
+            uv: None,
+            stats: None,
+            rng,
+        }
+    }
+}
+
 /// What a convolutional learner returns.
 #[derive(Clone, Debug)]
 pub struct ConvLearned {

@@ -30,7 +30,7 @@
 //! [`L4Objective::newton_critical_point`] (Riemannian Newton, which converges to saddles and maxima
 //! as well as minima — used to map every critical point in n = 3) and equal-area coordinates.
 //!
-//! The convolutional variant (QU-E3) is not implemented.
+//! The convolutional variant is [`crate::conv::ConvL4`] (`conv_l4`).
 //!
 //! ## References
 //! * Qu, Zhai, Li, Zhang, Zhu (2020), "Analysis of the optimization landscapes for overcomplete
