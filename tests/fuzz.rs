@@ -599,8 +599,11 @@ proptest! {
             }
             Ok(Built::ConvLearner(l)) => {
                 let ci = dictlab::conv::ConvSpec::new(2, 1, 30, 2, 5).theta(0.1).sample(seed).unwrap();
-                if let Ok(out) = no_panic(name, || l.learn_observed(ci.y.view(), 2, 5, dictlab::conv::Boundary::Valid, None, seed, dictlab::iter::Schedule::Never, &mut dictlab::iter::NoObserver)) {
-                    prop_assert_eq!(out.state.atoms.dim(), (2, 1, 5));
+                // both boundaries: conv_l4 takes only the circular one
+                for b in [dictlab::conv::Boundary::Valid, dictlab::conv::Boundary::Circular] {
+                    if let Ok(out) = no_panic(name, || l.learn_observed(ci.y.view(), 2, 5, b, None, seed, dictlab::iter::Schedule::Never, &mut dictlab::iter::NoObserver)) {
+                        prop_assert_eq!(out.state.atoms.dim(), (2, 1, 5));
+                    }
                 }
             }
             Err(e) => {

@@ -637,6 +637,86 @@ pub fn lambda_max(
 }
 
 /// A random window of length `l` of a random signal, normalised (Gaussian if it is zero).
+/// The checks every convolutional learner makes on its signals (N × P × T) and sizes.
+///
+/// # Errors
+/// Empty signals, K = 0, L = 0, L > T, non-finite or all-zero signals.
+pub(super) fn check_learner_input(
+    y: ArrayView3<'_, f64>,
+    n_atoms: usize,
+    atom_len: usize,
+) -> Result<()> {
+    let (n, p, t) = y.dim();
+    ensure!(
+        n >= 1 && p >= 1 && t >= 1,
+        "signals",
+        format!("{n} × {p} × {t}"),
+        "N, P, T ≥ 1 (signals are N × P × T)"
+    );
+    ensure!(n_atoms >= 1, "n_atoms", n_atoms, "K ≥ 1 atoms");
+    ensure!(atom_len >= 1, "atom_len", atom_len, "L ≥ 1 samples");
+    ensure!(
+        atom_len <= t,
+        "atom_len",
+        atom_len,
+        format!("atoms no longer than the signals (L ≤ T = {t})")
+    );
+    ensure!(
+        y.iter().all(|v| v.is_finite()),
+        "signals",
+        "non-finite entries",
+        "finite signals"
+    );
+    ensure!(
+        y.iter().any(|v| *v != 0.0),
+        "signals",
+        "all zero",
+        "signals with some energy"
+    );
+    Ok(())
+}
+
+/// The start of a convolutional learner: `given` (K × P × L, each atom normalized) or, without it,
+/// K atoms drawn by `init` from `y`.
+///
+/// # Errors
+/// `given` of the wrong shape or with a zero or non-finite atom.
+pub(super) fn start_atoms(
+    y: ArrayView3<'_, f64>,
+    n_atoms: usize,
+    atom_len: usize,
+    init: ConvInit,
+    given: Option<ArrayView3<'_, f64>>,
+    rng: &mut Rng64,
+) -> Result<Array3<f64>> {
+    let p = y.dim().1;
+    let mut atoms = Array3::zeros((n_atoms, p, atom_len));
+    match given {
+        Some(d0) => {
+            ensure!(
+                d0.dim() == (n_atoms, p, atom_len),
+                "initial atoms",
+                format!("{:?}", d0.dim()),
+                format!("K × P × L = ({n_atoms}, {p}, {atom_len})")
+            );
+            for a in 0..n_atoms {
+                let u = unit(d0.index_axis(Axis(0), a), "initial atoms", a, false)?;
+                atoms.index_axis_mut(Axis(0), a).assign(&u);
+            }
+        }
+        None => {
+            for a in 0..n_atoms {
+                let w = match init {
+                    ConvInit::Chunk => window(y, atom_len, rng),
+                    ConvInit::Gaussian => gaussian_atom(p, atom_len, rng),
+                };
+                atoms.index_axis_mut(Axis(0), a).assign(&w);
+            }
+        }
+    }
+    Ok(atoms)
+}
+
 fn window(y: ArrayView3<'_, f64>, l: usize, rng: &mut Rng64) -> Array2<f64> {
     let (n, p, t) = y.dim();
     let i = rng.random_range(0..n);
@@ -841,33 +921,8 @@ impl ConvAltMin {
         obs: &mut dyn Observer<ConvLearnState>,
     ) -> Result<ConvLearned> {
         self.check_params()?;
+        check_learner_input(y, n_atoms, atom_len)?;
         let (n, p, t) = y.dim();
-        ensure!(
-            n >= 1 && p >= 1 && t >= 1,
-            "signals",
-            format!("{n} × {p} × {t}"),
-            "N, P, T ≥ 1 (signals are N × P × T)"
-        );
-        ensure!(n_atoms >= 1, "n_atoms", n_atoms, "K ≥ 1 atoms");
-        ensure!(atom_len >= 1, "atom_len", atom_len, "L ≥ 1 samples");
-        ensure!(
-            atom_len <= t,
-            "atom_len",
-            atom_len,
-            format!("atoms no longer than the signals (L ≤ T = {t})")
-        );
-        ensure!(
-            y.iter().all(|v| v.is_finite()),
-            "signals",
-            "non-finite entries",
-            "finite signals"
-        );
-        ensure!(
-            y.iter().any(|v| *v != 0.0),
-            "signals",
-            "all zero",
-            "signals with some energy"
-        );
         let tz = boundary.n_acts(t, atom_len);
         // activations (state, warm start, coder buffers) and the D-step's lag statistics and
         // (K·L)² Gram matrix
@@ -881,30 +936,7 @@ impl ConvAltMin {
                 + 3 * (k128 * l128) * (k128 * l128)),
         )?;
         let mut rng = rng_from_seed(seed);
-        let mut atoms = Array3::zeros((n_atoms, p, atom_len));
-        match init_atoms {
-            Some(d0) => {
-                ensure!(
-                    d0.dim() == (n_atoms, p, atom_len),
-                    "initial atoms",
-                    format!("{:?}", d0.dim()),
-                    format!("K × P × L = ({n_atoms}, {p}, {atom_len})")
-                );
-                for a in 0..n_atoms {
-                    let u = unit(d0.index_axis(Axis(0), a), "initial atoms", a, false)?;
-                    atoms.index_axis_mut(Axis(0), a).assign(&u);
-                }
-            }
-            None => {
-                for a in 0..n_atoms {
-                    let w = match self.init {
-                        ConvInit::Chunk => window(y, atom_len, &mut rng),
-                        ConvInit::Gaussian => gaussian_atom(p, atom_len, &mut rng),
-                    };
-                    atoms.index_axis_mut(Axis(0), a).assign(&w);
-                }
-            }
-        }
+        let mut atoms = start_atoms(y, n_atoms, atom_len, self.init, init_atoms, &mut rng)?;
         // rank-1 atoms: every start atom replaced by its best rank-1 approximation, unit u and v
         let uv = self.rank1.then(|| {
             let mut u = Array2::zeros((n_atoms, p));

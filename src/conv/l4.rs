@@ -564,32 +564,7 @@ impl ConvL4 {
             format!("{p} channels"),
             "single-channel signals (P = 1), as in Qu et al.; use conv_altmin for multichannel signals"
         );
-        ensure!(
-            n >= 1 && t >= 2,
-            "signals",
-            format!("{n} × {p} × {t}"),
-            "N ≥ 1 signals of T ≥ 2 samples (N × 1 × T)"
-        );
-        ensure!(n_atoms >= 1, "n_atoms", n_atoms, "K ≥ 1 atoms");
-        ensure!(atom_len >= 1, "atom_len", atom_len, "L ≥ 1 samples");
-        ensure!(
-            atom_len <= t,
-            "atom_len",
-            atom_len,
-            format!("atoms no longer than the signals (L ≤ T = {t})")
-        );
-        ensure!(
-            y.iter().all(|v| v.is_finite()),
-            "signals",
-            "non-finite entries",
-            "finite signals"
-        );
-        ensure!(
-            y.iter().any(|v| *v != 0.0),
-            "signals",
-            "all zero",
-            "signals with some energy"
-        );
+        super::cdl::check_learner_input(y, n_atoms, atom_len)?;
         let starts = self.starts.unwrap_or((2 * n_atoms).max(4));
         // the preconditioned half spectra, plus per start: q, the gradient and FFT buffers
         crate::mem::check(
