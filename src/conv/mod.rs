@@ -47,6 +47,7 @@ crate::method_modules! {
     LEARNER_SPECS: ConvLearnerSpec {
         mod cdl: SPEC;
         mod l4: SPEC;
+        mod crsae: SPEC;
     }
 }
 
@@ -101,6 +102,7 @@ pub type ConvLearnerSpec = crate::spec::MethodSpec<Box<dyn ConvLearner>>;
 
 pub use admm::ConvAdmm;
 pub use cdl::{ConvAltMin, ConvInit, ConvLearnState, ConvLearned, LagStats};
+pub use crsae::{Crsae, CrsaeGradient};
 pub use csc::{ConvEncoding, ConvFista, ConvOp};
 pub use l4::{ConvL4, ConvL4Result, ConvL4Start};
 pub use lgcd::ConvLgcd;
