@@ -156,18 +156,7 @@ show_text(&lines.join("\n"));
 // and multiplied by its sign (a learned atom that holds a shifted, truncated copy shows as a partial overlap):
 // %%
 for (start, _, _, out) in runs.iter().filter(|r| r.1 == 0) {
-    let rec = conv::conv_recovery(inst.atoms.view(), out.state.atoms.view())?;
-    let mut series = Vec::new();
-    for k in 0..k_atoms {
-        let j = rec.matching_index[k].unwrap_or(k);
-        let (lag, sign) = (rec.matched_lag[k], rec.signs[k]);
-        let t: Vec<f64> = (0..l_atom).map(|u| u as f64).collect();
-        series.push(Series2::new(format!("planted {k}"), t.clone(), inst.atoms.slice(s![k, 0, ..]).to_vec()));
-        let learned = out.state.atoms.slice(s![j, 0, ..]);
-        let norm = learned.iter().map(|v| v * v).sum::<f64>().sqrt().max(1e-300);
-        series.push(Series2::new(format!("learned -> {k} (score {:.3}, lag {lag})", rec.matched_score[k]),
-            t.iter().map(|u| u - lag as f64).collect(), learned.iter().map(|v| sign * v / norm).collect()));
-    }
+    let series = report::conv_l4::aligned_series(inst.atoms.view(), out.state.atoms.view())?;
     show_plot(&report::curves(&format!("Atoms, start: {start}"), "lag (samples)", "value", &series, &CurveOpts::default()));
 }
 // %% [markdown]
@@ -253,7 +242,7 @@ for k in 0..k_atoms {
     let vh = v_hat.row(j).to_vec();
     let nh = vh.iter().map(|v| v * v).sum::<f64>().sqrt().max(1e-300);
     let sign = (u_true.row(k).dot(&u_hat.row(j))).signum();
-    wave.push(Series2::new(format!("learned -> {k} (v score {:.3})", sv[k]), t.iter().map(|u| u - rec_r1.matched_lag[k] as f64).collect(), vh.iter().map(|v| sign * v / nh).collect()));
+    wave.push(Series2::new(format!("learned -> {k} (v score {:.3})", sv[k]), t.iter().map(|u| u + rec_r1.matched_lag[k] as f64).collect(), vh.iter().map(|v| sign * v / nh).collect()));
 }
 show_plot(&report::curves("Waveforms, rank-1 learner", "lag (samples)", "value", &wave, &CurveOpts::default()));
 // %% [markdown]

@@ -717,6 +717,29 @@ pub(super) fn start_atoms(
     Ok(atoms)
 }
 
+/// The random-window start of the convolutional learners (alphacsc's "chunk"): `n_atoms` windows
+/// of length `atom_len` of the signals, normalized, drawn from `seed` — to give several learners
+/// the same start.
+///
+/// # Errors
+/// As [`check_learner_input`].
+pub fn chunk_start(
+    y: ArrayView3<'_, f64>,
+    n_atoms: usize,
+    atom_len: usize,
+    seed: u64,
+) -> Result<Array3<f64>> {
+    check_learner_input(y, n_atoms, atom_len)?;
+    start_atoms(
+        y,
+        n_atoms,
+        atom_len,
+        ConvInit::Chunk,
+        None,
+        &mut rng_from_seed(seed),
+    )
+}
+
 fn window(y: ArrayView3<'_, f64>, l: usize, rng: &mut Rng64) -> Array2<f64> {
     let (n, p, t) = y.dim();
     let i = rng.random_range(0..n);

@@ -101,7 +101,7 @@ pub type ConvCoderSpec = crate::spec::MethodSpec<Box<dyn ConvCoder>>;
 pub type ConvLearnerSpec = crate::spec::MethodSpec<Box<dyn ConvLearner>>;
 
 pub use admm::ConvAdmm;
-pub use cdl::{ConvAltMin, ConvInit, ConvLearnState, ConvLearned, LagStats};
+pub use cdl::{ConvAltMin, ConvInit, ConvLearnState, ConvLearned, LagStats, chunk_start};
 pub use crsae::{Crsae, CrsaeGradient};
 pub use csc::{ConvEncoding, ConvFista, ConvOp};
 pub use l4::{ConvL4, ConvL4Result, ConvL4Start};

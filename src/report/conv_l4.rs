@@ -1,0 +1,253 @@
+//! The analysis of notebook 12 (convolutional ℓ4 maximization, Qu et al. 2020, and CRsAE,
+//! Tolooshams et al. 2018), as named functions: every start of a `conv_l4` run matched to a true
+//! filter and its shift, and the per-filter sine distance √(1 − c²) of a convolutional learner
+//! against its iterations (CRsAE's figure of merit).
+
+use crate::conv::{ConvL4Result, ConvLearnState, ConvLearner, conv_recovery};
+use crate::error::Result;
+use crate::iter::{Observer, Record, Schedule};
+use crate::table::{Row, frame_of_rows};
+use ndarray::{Array3, ArrayView3, Axis};
+use polars::prelude::DataFrame;
+use std::ops::ControlFlow;
+
+/// One row per start of `res`: `method` = "start", `p_method_start` (index), `p_method_round`,
+/// `m_value` (f at the limit), `m_steps`, `m_converged` and `m_kept` (0/1), `m_filter` (the true
+/// filter it is closest to, up to shift and sign), `m_score` (that best |correlation|) and `m_lag`
+/// (the matched lag).
+///
+/// # Errors
+/// `truth` with more than one channel or a zero filter.
+pub fn starts_table(
+    truth: ArrayView3<'_, f64>,
+    res: &ConvL4Result,
+    seed: u64,
+) -> Result<DataFrame> {
+    let mut rows = Vec::new();
+    for (j, s) in res.starts.iter().enumerate() {
+        let f = s.filter.clone().insert_axis(Axis(0));
+        let rec = conv_recovery(truth, f.view())?;
+        // the one estimate is matched to the true filter it scores best against
+        let (k, score) = rec
+            .score
+            .column(0)
+            .iter()
+            .enumerate()
+            .fold((0, -1.0), |b, (i, v)| if *v > b.1 { (i, *v) } else { b });
+        let lag = rec.matched_lag[k];
+        rows.push(
+            Row::new("start")
+                .param("start", j as f64)
+                .param("round", s.round as f64)
+                .metric("value", s.value)
+                .metric("steps", s.steps as f64)
+                .metric("converged", f64::from(u8::from(s.converged)))
+                .metric("kept", f64::from(u8::from(s.kept)))
+                .metric("filter", k as f64)
+                .metric("score", score)
+                .metric("lag", lag as f64),
+        );
+    }
+    frame_of_rows(rows, seed)
+}
+
+/// From a [`starts_table`]: (starts, starts within `tau` of a true filter, distinct true filters
+/// reached within `tau`).
+///
+/// # Errors
+/// A table without the columns.
+pub fn starts_summary(table: &DataFrame, tau: f64) -> Result<(usize, usize, usize)> {
+    let score = crate::table::column_nan(table, "m_score")?;
+    let filter = crate::table::column_nan(table, "m_filter")?;
+    let near: Vec<usize> = (0..score.len()).filter(|&i| score[i] >= tau).collect();
+    let mut hit: Vec<i64> = near.iter().map(|&i| filter[i] as i64).collect();
+    hit.sort_unstable();
+    hit.dedup();
+    Ok((score.len(), near.len(), hit.len()))
+}
+
+/// Records, at the scheduled iterations, √(1 − c_k²) for each true filter k (c_k its matched
+/// |correlation| up to shift, 0 when unmatched).
+struct SineObserver<'a> {
+    truth: ArrayView3<'a, f64>,
+    label: String,
+    rows: Vec<Row>,
+}
+
+impl SineObserver<'_> {
+    fn push(&mut self, iter: usize, elapsed: f64, s: &ConvLearnState) {
+        if let Ok(rec) = conv_recovery(self.truth, s.atoms.view()) {
+            for (k, c) in rec.matched_score.iter().enumerate() {
+                let mut row = Row::new(self.label.as_str())
+                    .param("filter", k as f64)
+                    .metric("sine", (1.0 - c * c).max(0.0).sqrt());
+                row.iter = iter as i64;
+                row.time_s = elapsed;
+                self.rows.push(row);
+            }
+        }
+    }
+}
+
+impl Observer<ConvLearnState> for SineObserver<'_> {
+    fn on_init(&mut self, s: &ConvLearnState, _rec: &Record) {
+        self.push(0, 0.0, s);
+    }
+    fn on_iter(
+        &mut self,
+        iter: usize,
+        elapsed: f64,
+        s: &ConvLearnState,
+        _rec: &Record,
+    ) -> ControlFlow<()> {
+        self.push(iter, elapsed, s);
+        ControlFlow::Continue(())
+    }
+}
+
+/// Train `learner` on signals `y` (circular or valid as `boundary` says) from `start` (or its own
+/// start), recording the per-filter sine distance to `truth` on `schedule`: one row per (recorded
+/// iteration, filter) with `method` = `label`, `iter`, `time_s`, `p_method_filter`, `m_sine`.
+///
+/// # Errors
+/// The learner's errors.
+#[allow(clippy::too_many_arguments)]
+pub fn sine_trace(
+    learner: &dyn ConvLearner,
+    label: &str,
+    truth: ArrayView3<'_, f64>,
+    y: ArrayView3<'_, f64>,
+    boundary: crate::conv::Boundary,
+    start: Option<&Array3<f64>>,
+    seed: u64,
+    schedule: Schedule,
+) -> Result<DataFrame> {
+    let (k, _, l) = truth.dim();
+    let mut obs = SineObserver {
+        truth,
+        label: label.to_string(),
+        rows: Vec::new(),
+    };
+    learner.learn_observed(
+        y,
+        k,
+        l,
+        boundary,
+        start.map(|d| d.view()),
+        seed,
+        schedule,
+        &mut obs,
+    )?;
+    frame_of_rows(obs.rows, seed)
+}
+
+/// Chart series of the true filters (channel 0) and, for each, its matched learned filter shifted
+/// by the matched lag (learned position u drawn at u + lag), multiplied by its sign and normalized: two series per true filter.
+///
+/// # Errors
+/// As [`conv_recovery`].
+pub fn aligned_series(
+    truth: ArrayView3<'_, f64>,
+    learned: ArrayView3<'_, f64>,
+) -> Result<Vec<super::Series2>> {
+    let rec = conv_recovery(truth, learned)?;
+    let (k, _, l) = truth.dim();
+    let le = learned.dim().2;
+    let mut series = Vec::new();
+    for a in 0..k {
+        let t: Vec<f64> = (0..l).map(|u| u as f64).collect();
+        series.push(super::Series2::new(
+            format!("planted {a}"),
+            t,
+            truth.slice(ndarray::s![a, 0, ..]).to_vec(),
+        ));
+        let Some(j) = rec.matching_index[a] else {
+            continue;
+        };
+        let (lag, sign) = (rec.matched_lag[a], rec.signs[a]);
+        let w = learned.slice(ndarray::s![j, 0, ..]);
+        let norm = w.iter().map(|v| v * v).sum::<f64>().sqrt().max(1e-300);
+        series.push(super::Series2::new(
+            format!(
+                "learned -> {a} (score {:.3}, lag {lag})",
+                rec.matched_score[a]
+            ),
+            (0..le).map(|u| u as f64 + lag as f64).collect(),
+            w.iter().map(|v| sign * v / norm).collect(),
+        ));
+    }
+    Ok(series)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conv::{Boundary, ConvL4, ConvSpec, Crsae};
+    use crate::table::{column_nan, filter_eq};
+
+    /// The start table of a small run: one row per start, every kept start matched to a distinct
+    /// filter near it, and the summary counts by hand from the table.
+    #[test]
+    fn starts_are_matched_to_filters() {
+        let inst = ConvSpec::new(300, 1, 48, 2, 10)
+            .theta(0.04)
+            .boundary(Boundary::Circular)
+            .sample(8)
+            .unwrap();
+        let res = ConvL4::new().learn(inst.y.view(), 2, 10, 3).unwrap();
+        let t = starts_table(inst.atoms.view(), &res, 1).unwrap();
+        assert_eq!(t.height(), res.starts.len());
+        let (n, near, hit) = starts_summary(&t, 0.95).unwrap();
+        assert_eq!(n, res.starts.len());
+        let score = column_nan(&t, "m_score").unwrap();
+        assert_eq!(near, score.iter().filter(|s| **s >= 0.95).count());
+        assert!((1..=2).contains(&hit));
+        let kept = filter_eq(&t, &[("m_kept", 1.0.into())]).unwrap();
+        assert!(kept.height() >= 1);
+        // an impossible threshold reaches nothing
+        assert_eq!(starts_summary(&t, 1.5).unwrap().1, 0);
+    }
+
+    /// A learned copy shifted by 2 and negated is drawn back on top of the planted filter.
+    #[test]
+    fn aligned_series_undo_shift_and_sign() {
+        let truth = Array3::from_shape_vec((1, 1, 3), vec![1.0, 2.0, 3.0]).unwrap();
+        let learned = Array3::from_shape_vec((1, 1, 5), vec![0.0, 0.0, -1.0, -2.0, -3.0]).unwrap();
+        let s = aligned_series(truth.view(), learned.view()).unwrap();
+        assert_eq!(s.len(), 2);
+        let n = 14f64.sqrt();
+        // the learned value at shifted position x equals the planted value / ‖·‖ at x
+        for (x, y) in s[1].x.iter().zip(&s[1].y) {
+            if (0.0..3.0).contains(x) {
+                let v = s[0].y[*x as usize] / n;
+                assert!((y - v).abs() < 1e-12, "{x}: {y} vs {v}");
+            }
+        }
+    }
+
+    /// The sine trace of a few CRsAE steps from the true filters starts at 0 for every filter.
+    #[test]
+    fn sine_trace_starts_at_zero_from_the_truth() {
+        let inst = ConvSpec::new(20, 1, 40, 2, 6)
+            .theta(0.05)
+            .sample(2)
+            .unwrap();
+        let mut net = Crsae::new();
+        net.steps = 3;
+        let df = sine_trace(
+            &net,
+            "crsae",
+            inst.atoms.view(),
+            inst.y.view(),
+            Boundary::Valid,
+            Some(&inst.atoms),
+            1,
+            Schedule::Every(1),
+        )
+        .unwrap();
+        assert_eq!(df.height(), 2 * 4);
+        let first = filter_eq(&df, &[("iter", 0i64.into())]).unwrap();
+        let s = column_nan(&first, "m_sine").unwrap();
+        assert!(s.iter().all(|v| *v < 1e-6), "{s:?}");
+    }
+}
