@@ -108,14 +108,17 @@ for tr in &traces {
 // The one-line finding of this run, written from the numbers above (it also heads this notebook's card in the reports' index).
 // %%
 fn mean_of(df: &DataFrame, c: &str) -> Result<f64> { let v = table::column_nan(df, c)?; Ok(v.iter().sum::<f64>() / v.len().max(1) as f64) }
+/// "mean ± half-width" of a column over runs (Student t, 95 %).
+fn mean_pm(df: &DataFrame, c: &str) -> Result<String> { let (m, h) = table::mean_ci95(&table::column_nan(df, c)?); Ok(format!("{m:.3} ± {h:.3}")) }
+let (w_lo, w_hi) = table::wilson(near, n_starts, 1.96);
 fn final_sine(tr: &DataFrame) -> Result<f64> {
     let it = table::column_nan(tr, "iter")?;
     let last = it.iter().cloned().fold(f64::MIN, f64::max);
     mean_of(&table::filter_eq(tr, &[("iter", Value::Int(last as i64))])?, "m_sine")
 }
 report::show_headline(&format!(
-    "Convolutional ℓ4 from random starts: {near} of {n_starts} starts end within 0.95 of a planted filter (K = {k_f}, θ = 0.05). Over the (θ, K) grid the raw filters' mean best |corr| is {:.3} and refinement brings the mean fraction recovered at 0.99 to {:.2}. From one random-window start, the final mean sine distance is {:.3} for CRsAE (full backpropagation), {:.3} for its g_dec variant and {:.3} for conv_altmin.",
-    mean_of(&raw, "m_recovery_score")?, mean_of(&refined, "m_recovery_rate")?, final_sine(&traces[0])?, final_sine(&traces[1])?, final_sine(&traces[2])?));
+    "Convolutional ℓ4 from random starts: {near} of {n_starts} starts end within 0.95 of a planted filter (K = {k_f}, θ = 0.05; 95 % interval {w_lo:.2}–{w_hi:.2}). Over the {} runs of the (θ, K) grid the raw filters' mean best |corr| is {} and the mean fraction recovered at 0.99 goes from {} (raw) to {} (refined; 95 % intervals over runs). From one random-window start (one run each), the final mean sine distance is {:.3} for CRsAE (full backpropagation), {:.3} for its g_dec variant and {:.3} for conv_altmin.",
+    raw.height(), mean_pm(&raw, "m_recovery_score")?, mean_pm(&raw, "m_recovery_rate")?, mean_pm(&refined, "m_recovery_rate")?, final_sine(&traces[0])?, final_sine(&traces[1])?, final_sine(&traces[2])?));
 // %% [markdown]
 // ## Observed
 // Written from this run's numbers; a claim the data stop supporting fails the notebook (and `make test`).
@@ -123,11 +126,14 @@ report::show_headline(&format!(
 let mut obs = report::observed::Observed::new();
 fn by_theta(df: &DataFrame, th: f64) -> Result<f64> { mean_of(&table::filter_eq(df, &[("p_inst_theta", Value::Float(th))])?, "m_recovery_score") }
 let (lo_t, hi_t) = (by_theta(&raw, 0.02)?, by_theta(&raw, 0.2)?);
-obs.line(format!("Qu et al.'s theory expects recovery to be easier at sparser activations; raw conv_l4's mean best |corr| is {lo_t:.3} at θ = 0.02 and {hi_t:.3} at θ = 0.2: the expectation {} at this size", if lo_t > hi_t { "holds" } else { "does not hold" }));
+fn theta_pm(df: &DataFrame, th: f64) -> Result<String> { mean_pm(&table::filter_eq(df, &[("p_inst_theta", Value::Float(th))])?, "m_recovery_score") }
+obs.line(format!("Qu et al.'s theory expects recovery to be easier at sparser activations; raw conv_l4's mean best |corr| is {} at θ = 0.02 and {} at θ = 0.2 (95 % intervals over runs): the point estimates {} the expectation at this size",
+    theta_pm(&raw, 0.02)?, theta_pm(&raw, 0.2)?, if lo_t > hi_t { "follow" } else { "do not follow" }));
 obs.claim("Qu et al.: a random start finds a shifted filter (most starts end within 0.95 of one)", 2 * near > n_starts, format!("{near} of {n_starts}"));
 let (r_raw, r_ref) = (mean_of(&raw, "m_recovery_rate")?, mean_of(&refined, "m_recovery_rate")?);
-obs.claim("ours: the conv_altmin refinement raises the fraction of filters recovered at 0.99", r_ref > r_raw, format!("{r_raw:.2} → {r_ref:.2}"));
+obs.claim("ours: the conv_altmin refinement raises the fraction of filters recovered at 0.99", r_ref > r_raw,
+    format!("{} → {} (95 % intervals over runs)", mean_pm(&raw, "m_recovery_rate")?, mean_pm(&refined, "m_recovery_rate")?));
 let (s0, s1) = (mean_of(&table::filter_eq(&traces[0], &[("iter", Value::Int(0))])?, "m_sine")?, final_sine(&traces[0])?);
 obs.claim("CRsAE training moves the filters toward the planted ones (mean sine distance decreases)", s1 < s0, format!("{s0:.3} → {s1:.3}"));
-obs.line(format!("final mean sine distance: CRsAE {:.3}, g_dec {:.3}, conv_altmin {:.3}", final_sine(&traces[0])?, final_sine(&traces[1])?, final_sine(&traces[2])?));
+obs.line(format!("final mean sine distance (one run each, over the {k_f} filters): CRsAE {:.3}, g_dec {:.3}, conv_altmin {:.3}", final_sine(&traces[0])?, final_sine(&traces[1])?, final_sine(&traces[2])?));
 obs.show()?;
