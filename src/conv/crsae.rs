@@ -11,14 +11,13 @@
 //! returns $\hat y = D z_T$. Training minimizes the reconstruction loss
 //! $$\mathcal L(D) = \frac{1}{2B}\sum_{i \in \text{batch}} \|y_i - D\,z_T(y_i; D)\|_F^2$$
 //! over minibatches of B signals by Adam, each filter renormalized to unit Frobenius norm after each
-//! step (as PUDLE's networks; CRsAE's code normalizes its filters too).
+//! step (as PUDLE's networks do; ours for CRsAE, whose code we have not checked on this point).
 //!
 //! **Gradients** (hand-written reverse pass, checked by finite differences in the tests):
 //! `gradient = "full"` backpropagates through all T layers (CRsAE's training); `"dec"` treats
 //! $z_T$ as constant, $\nabla_D = (Dz_T - y) \star z_T$ (alternating minimization's gradient, PUDLE's
 //! $g_{dec}$). The step α = 1/L, L the largest squared singular value of D's DFT-domain operator
-//! ([`super::ConvOp`]), is recomputed at each step and held constant in the reverse pass (ours: CRsAE
-//! sets it from an estimate of L and does not differentiate it).
+//! ([`super::ConvOp`]), is recomputed at each step and held constant in the reverse pass (ours).
 //!
 //! **λ** = reg · λ_max at the start filters on all signals, then fixed (ours; CRsAE's later
 //! version learns λ by an EM step, not implemented).
@@ -29,7 +28,8 @@
 //! ## References
 //! * Tolooshams, Dey, Ba (2018), "Scalable convolutional dictionary learning with constrained
 //!   recurrent sparse auto-encoders", IEEE MLSP; (2020) "Deep residual autoencoders for expectation
-//!   maximization-inspired dictionary learning", IEEE TNNLS: the network (§II) and training.
+//!   maximization-inspired dictionary learning", IEEE TNNLS: the network and its training (section
+//!   numbers not checked against the PDFs).
 //! * Beck, Teboulle (2009), SIAM J. Imaging Sci. 2(1), eq. (4.1)–(4.3): FISTA.
 //! * Tolooshams, Ba (2022), "Stable and interpretable unrolled dictionary learning", TMLR: the
 //!   g_dec / full-backpropagation gradients (docs/protocols.md §3).
