@@ -272,3 +272,69 @@ fn the_problem_kind_is_part_of_the_hash_of_conv_plans_only() {
     let conv = Plan::from_toml_str(CONV_PLAN).unwrap();
     assert_eq!(conv.problem, dictlab::sweep::plan::Problem::Conv);
 }
+
+/// An adaptive conv plan searches the activation rate θ (a float axis) by bisection: every curve
+/// runs only values of the grid, its transition θ* is one of them (or NaN: none held), and a
+/// non-numeric adaptive axis is refused.
+#[test]
+fn an_adaptive_conv_plan_bisects_theta() {
+    let text = r#"
+name = "conv adaptive theta"
+problem = "conv"
+base_seed = 3
+reps = 2
+
+[record]
+mode = "final"
+
+[adaptive]
+axis = "theta"
+level = 0.5
+success = 0.95
+reps = 2
+
+[instance]
+signals = 100
+times = 48
+atom_len = 12
+atoms = 1
+boundary = "circular"
+
+[grid]
+theta = [0.01, 0.02, 0.04, 0.08, 0.16]
+
+[[method]]
+name = "conv_l4"
+refine = 5
+"#;
+    let plan = Plan::from_toml_str(text).unwrap();
+    let ad = plan.adaptive.clone().unwrap();
+    let curves = dictlab::sweep::adaptive::curves(&plan).unwrap();
+    assert_eq!(curves.len(), 1);
+    assert_eq!(curves[0].values, vec![0.01, 0.02, 0.04, 0.08, 0.16]);
+    let dir = tempfile::tempdir().unwrap();
+    let s = run_plan(&plan, dir.path(), &RunOptions::default()).unwrap();
+    // fewer runs than the full grid's 5 × 2
+    assert!(s.runs_done >= 2 && s.runs_done < 10, "{}", s.runs_done);
+    let df = merge(dir.path()).unwrap();
+    let theta = col(&df, "p_inst_theta");
+    assert!(
+        theta
+            .iter()
+            .all(|t| t.is_some_and(|t| curves[0].values.contains(&t)))
+    );
+    let tr = dictlab::sweep::adaptive::transitions(&df, &ad).unwrap();
+    assert_eq!(tr.height(), 1);
+    let star = col(&tr, "k_star")[0];
+    assert!(
+        star.is_none_or(|v| v.is_nan() || curves[0].values.contains(&v)),
+        "{star:?}"
+    );
+    let bad = text.replace(
+        "theta = [0.01, 0.02, 0.04, 0.08, 0.16]",
+        "theta = [0.01, 0.02]\nvalues = [\"gaussian\", \"nonneg\"]",
+    );
+    let bad = bad.replace("axis = \"theta\"", "axis = \"values\"");
+    let (_, key, expected) = plan_error(&bad);
+    assert!(expected.contains("finite numbers"), "{key}: {expected}");
+}

@@ -652,6 +652,49 @@ impl ConvL4 {
     }
 }
 
+/// The objective f of the module doc at every column of `q` (T × b, unit columns), on the
+/// single-channel signals `y` (N × 1 × T), preconditioned by P when `precondition` — what RGD
+/// descends, for pictures of the landscape.
+///
+/// # Errors
+/// Signals that are not single-channel, columns of another length than T, a failed FFT.
+pub fn objective_at(
+    y: ArrayView3<'_, f64>,
+    precondition: bool,
+    q: ndarray::ArrayView2<'_, f64>,
+) -> Result<Vec<f64>> {
+    let (_, p, t) = y.dim();
+    ensure!(p == 1, "channels", p, "single-channel signals (P = 1)");
+    ensure!(
+        q.nrows() == t,
+        "points",
+        q.nrows(),
+        format!("points of the sphere in R^T, T = {t}")
+    );
+    let sp = Spectra::new(y, precondition)?;
+    q.columns()
+        .into_iter()
+        .map(|c| Ok(sp.value_grad(&c.to_vec())?.0))
+        .collect()
+}
+
+/// P v for the preconditioner P of the signals `y` (N × 1 × T; module doc) and v ∈ ℝ^T: where a
+/// filter a lies in the preconditioned problem (its shifts are the columns of PA).
+///
+/// # Errors
+/// As [`objective_at`].
+pub fn precondition_vec(y: ArrayView3<'_, f64>, v: &[f64]) -> Result<Vec<f64>> {
+    let (_, p, t) = y.dim();
+    ensure!(p == 1, "channels", p, "single-channel signals (P = 1)");
+    ensure!(v.len() == t, "vector", v.len(), format!("a vector of length T = {t}"));
+    let sp = Spectra::new(y, true)?;
+    let mut vh = sp.rfft(v)?;
+    for (x, pw) in vh.iter_mut().zip(&sp.p) {
+        *x *= *pw;
+    }
+    sp.irfft(&mut vh)
+}
+
 /// f and ∇f of the module doc by direct sums (no FFT), for the tests: the preconditioned signals
 /// are `yb` (N × T).
 #[cfg(test)]

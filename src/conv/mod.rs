@@ -30,6 +30,7 @@
 //! * Qu, Zhai, Li, Zhang, Zhu, Wright (2020), "Geometric analysis of nonconvex optimization landscapes
 //!   for overcomplete learning", arXiv 1912.02427, §convolutional (circular model).
 
+pub mod ccmod;
 pub mod metrics;
 pub mod problem;
 
@@ -104,7 +105,10 @@ pub use admm::ConvAdmm;
 pub use cdl::{ConvAltMin, ConvInit, ConvLearnState, ConvLearned, LagStats, chunk_start};
 pub use crsae::{Crsae, CrsaeGradient};
 pub use csc::{ConvEncoding, ConvFista, ConvOp};
-pub use l4::{ConvL4, ConvL4Result, ConvL4Start};
+pub use l4::{
+    ConvL4, ConvL4Result, ConvL4Start, objective_at as l4_objective_at,
+    precondition_vec as l4_precondition_vec,
+};
 pub use lgcd::ConvLgcd;
 
 pub use metrics::{ConvRecovery, activation_f1, conv_recovery};

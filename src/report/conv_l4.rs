@@ -179,6 +179,102 @@ pub fn aligned_series(
     Ok(series)
 }
 
+/// The convolutional ℓ4 landscape of a toy whose sphere can be drawn: signals of length T = 3,
+/// so q ∈ S² (Qu et al. 2020's point: convolutional DL is overcomplete DL with the dictionary of
+/// every shift of every filter, [C_{a_1} ⋯ C_{a_K}], made near-tight by P).
+#[derive(Clone, Debug)]
+pub struct ConvToyLandscape {
+    /// −f (the ℓ4 value RGD maximizes) on the grid, `surface[z][lon]`.
+    pub surface: Vec<Vec<f64>>,
+    /// Every circular shift of every preconditioned filter P a_k, normalized (3 × 3K): the
+    /// columns of PA, near which the maximizers of −f should lie.
+    pub targets: ndarray::Array2<f64>,
+    /// The grid's local maxima of −f (larger than their 8 neighbours, longitude wrapping, the two
+    /// polar rows excluded): the point, −f there, and its best |cos| with a target (±).
+    pub maxima: Vec<(ndarray::Array1<f64>, f64, f64)>,
+}
+
+/// [`ConvToyLandscape`] of the single-channel circular instance `inst` with T = 3 (its signals,
+/// the empirical preconditioner), on the equal-area grid `lons` × `zs`
+/// ([`crate::report::l4_landscape::equal_area_grid`]).
+///
+/// # Errors
+/// An instance that is not single-channel with T = 3.
+pub fn conv_landscape(
+    inst: &crate::conv::ConvInstance,
+    lons: &[f64],
+    zs: &[f64],
+) -> Result<ConvToyLandscape> {
+    use crate::learn::l4::from_equal_area;
+    use ndarray::{Array1, Array2};
+    let (_, p, t) = inst.y.dim();
+    crate::error::ensure!(
+        p == 1 && t == 3,
+        "instance",
+        format!("{p} channels × {t} samples"),
+        "one channel of T = 3 samples (q on the sphere S²)"
+    );
+    let k = inst.atoms.dim().0;
+    let mut targets = Array2::zeros((3, 3 * k));
+    for a in 0..k {
+        let mut v = vec![0.0; 3];
+        for (x, d) in v.iter_mut().zip(inst.atoms.slice(ndarray::s![a, 0, ..])) {
+            *x = *d;
+        }
+        let pv = crate::conv::l4_precondition_vec(inst.y.view(), &v)?;
+        let nrm = pv
+            .iter()
+            .map(|x| x * x)
+            .sum::<f64>()
+            .sqrt()
+            .max(f64::MIN_POSITIVE);
+        for sh in 0..3 {
+            for r in 0..3 {
+                targets[[(r + sh) % 3, a * 3 + sh]] = pv[r] / nrm;
+            }
+        }
+    }
+    let mut pts = Array2::zeros((3, lons.len() * zs.len()));
+    for (j, &z) in zs.iter().enumerate() {
+        for (i, &lon) in lons.iter().enumerate() {
+            pts.column_mut(j * lons.len() + i)
+                .assign(&from_equal_area(lon, z));
+        }
+    }
+    let f = crate::conv::l4_objective_at(inst.y.view(), true, pts.view())?;
+    let nl = lons.len();
+    let surface: Vec<Vec<f64>> = (0..zs.len())
+        .map(|j| (0..nl).map(|i| -f[j * nl + i]).collect())
+        .collect();
+    let mut maxima = Vec::new();
+    for j in 1..zs.len().saturating_sub(1) {
+        // the last longitude repeats the first (both ends of [−π, π] are on the grid)
+        for i in 0..nl.saturating_sub(1) {
+            let v = surface[j][i];
+            let wrap = |d: isize| (i as isize + d).rem_euclid(nl as isize - 1) as usize;
+            let higher = (-1..=1).all(|dj: isize| {
+                (-1..=1).all(|di: isize| {
+                    (dj == 0 && di == 0) || surface[(j as isize + dj) as usize][wrap(di)] < v
+                })
+            });
+            if higher {
+                let q: Array1<f64> = from_equal_area(lons[i], zs[j]);
+                let best = targets
+                    .columns()
+                    .into_iter()
+                    .map(|c| c.dot(&q).abs())
+                    .fold(0.0, f64::max);
+                maxima.push((q, v, best));
+            }
+        }
+    }
+    Ok(ConvToyLandscape {
+        surface,
+        targets,
+        maxima,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,6 +302,51 @@ mod tests {
         assert!(kept.height() >= 1);
         // an impossible threshold reaches nothing
         assert_eq!(starts_summary(&t, 1.5).unwrap().1, 0);
+    }
+
+    /// One filter of length 3 in signals of length 3: PA is (nearly) orthogonal, so the grid's
+    /// maxima of −f are the six signed shifts of P a (each within |cos| 0.95 of one, all six
+    /// found); the targets are unit vectors; a longer signal is refused.
+    #[test]
+    fn the_toy_landscape_peaks_at_the_preconditioned_shifts() {
+        let inst = ConvSpec::new(3000, 1, 3, 1, 3)
+            .theta(0.1)
+            .boundary(Boundary::Circular)
+            .sample(4)
+            .unwrap();
+        let (lons, zs) = crate::report::l4_landscape::equal_area_grid(121, 61);
+        let toy = conv_landscape(&inst, &lons, &zs).unwrap();
+        assert_eq!(toy.targets.dim(), (3, 3));
+        for c in toy.targets.columns() {
+            assert!((c.dot(&c) - 1.0).abs() < 1e-12);
+        }
+        assert_eq!(toy.surface.len(), 61);
+        assert!(!toy.maxima.is_empty());
+        for (q, _, best) in &toy.maxima {
+            assert!(
+                *best >= 0.95,
+                "a maximum at {q} is {best} from every target"
+            );
+        }
+        // each signed target is near some maximum
+        for c in toy.targets.columns() {
+            for sign in [1.0, -1.0] {
+                let near = toy
+                    .maxima
+                    .iter()
+                    .map(|(q, _, _)| sign * c.dot(q))
+                    .fold(f64::MIN, f64::max);
+                assert!(
+                    near >= 0.95,
+                    "target {c} (sign {sign}) has no maximum near: {near}"
+                );
+            }
+        }
+        let long = ConvSpec::new(10, 1, 8, 1, 3)
+            .boundary(Boundary::Circular)
+            .sample(1)
+            .unwrap();
+        assert!(conv_landscape(&long, &lons, &zs).is_err());
     }
 
     /// A learned copy shifted by 2 and negated is drawn back on top of the planted filter.

@@ -1,7 +1,8 @@
 //! Adaptive designs: spend runs where the answer changes.
 //!
 //! A phase-transition study asks, for each method and each setting of the other instance keys,
-//! where along one integer axis (the sparsity k, typically) success falls through a level (50 %).
+//! where along one numeric axis (the sparsity k, or a convolutional activation rate θ) success falls
+//! through a level (50 %).
 //! A full grid spends most of its runs far from that point, where every run succeeds or every run
 //! fails. An `[adaptive]` plan section instead runs, for each **curve** — a method × a setting of
 //! every instance key but the axis — a bisection over the axis values listed in `[grid]`:

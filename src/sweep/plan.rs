@@ -293,11 +293,13 @@ impl Src<'_> {
                     format!("a key swept in [grid] (`{axis}` is not)"),
                 )
             })?;
-        if let Some(v) = values.iter().find(|v| !v.get_ref().is_integer()) {
+        if let Some(v) = values.iter().find(|v| {
+            !(v.get_ref().is_integer() || v.get_ref().as_float().is_some_and(f64::is_finite))
+        }) {
             return Err(self.err(
                 v.span(),
                 axis,
-                "integer values: the adaptive axis is searched by bisection",
+                "finite numbers: the adaptive axis is searched by bisection over its sorted values",
             ));
         }
         let reps = match &r.reps {

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 /// The `[adaptive]` section of a plan.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Adaptive {
-    /// The integer instance key searched (a `[grid]` axis).
+    /// The numeric instance key searched (a `[grid]` axis: the sparsity k, a rate θ, …).
     pub axis: String,
     /// The success fraction whose crossing is located (0.5: the 50 % transition).
     pub level: f64,
