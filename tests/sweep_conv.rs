@@ -330,6 +330,15 @@ refine = 5
         star.is_none_or(|v| v.is_nan() || curves[0].values.contains(&v)),
         "{star:?}"
     );
+    // the slice's findings read the same table: one learner, one setting, its runs and θ*
+    let md = dictlab::report::conv_bench::markdown(&df, &ad).unwrap();
+    assert!(md.contains("| conv_l4[refine=5] | classical | "), "{md}");
+    let cell = match star {
+        Some(v) if v.is_finite() => format!("{v} ("),
+        _ => "< 0.01".to_string(),
+    };
+    assert!(md.contains(&cell), "{cell} not in {md}");
+    assert!(md.contains("Machine time of the slice"), "{md}");
     let bad = text.replace(
         "theta = [0.01, 0.02, 0.04, 0.08, 0.16]",
         "theta = [0.01, 0.02]\nvalues = [\"gaussian\", \"nonneg\"]",

@@ -275,6 +275,70 @@ pub fn conv_landscape(
     })
 }
 
+impl ConvToyLandscape {
+    /// The number of grid maxima, the smallest best |cos| of a maximum with a target, and how
+    /// many of the 2 · 3K signed targets have a grid maximum within |cos| ≥ `tau`.
+    pub fn summary(&self, tau: f64) -> (usize, f64, usize) {
+        let worst = self
+            .maxima
+            .iter()
+            .map(|m| m.2)
+            .fold(f64::INFINITY, f64::min);
+        let mut reached = 0;
+        for c in self.targets.columns() {
+            for sign in [1.0, -1.0] {
+                if self.maxima.iter().any(|(q, _, _)| sign * c.dot(q) >= tau) {
+                    reached += 1;
+                }
+            }
+        }
+        (self.maxima.len(), worst, reached)
+    }
+
+    /// −f on the equal-area map (`lons` × `zs`, the grid it was computed on) with the signed
+    /// targets (open circles) and the grid's maxima (crosses).
+    ///
+    /// # Errors
+    /// A target or maximum that is not a unit vector of ℝ³ (not produced by [`conv_landscape`]).
+    pub fn plot(&self, title: &str, lons: &[f64], zs: &[f64]) -> Result<plotly::Plot> {
+        use crate::learn::l4::equal_area;
+        use crate::report::{MarkerSymbol, add_markers, heatmap};
+        let mut plot = heatmap(
+            title,
+            "longitude",
+            "z = sin(latitude)",
+            lons.to_vec(),
+            zs.to_vec(),
+            self.surface.clone(),
+        );
+        let mut tx = Vec::new();
+        let mut tz = Vec::new();
+        for c in self.targets.columns() {
+            for sign in [1.0, -1.0] {
+                let (x, z) = equal_area((&c * sign).view())?;
+                tx.push(x);
+                tz.push(z);
+            }
+        }
+        add_markers(
+            &mut plot,
+            "shifts ±P a_k / ‖P a_k‖",
+            tx,
+            tz,
+            MarkerSymbol::CircleOpen,
+        );
+        let (mx, mz): (Vec<f64>, Vec<f64>) = self
+            .maxima
+            .iter()
+            .map(|m| equal_area(m.0.view()))
+            .collect::<Result<Vec<_>>>()?
+            .into_iter()
+            .unzip();
+        add_markers(&mut plot, "grid maxima of −f", mx, mz, MarkerSymbol::Cross);
+        Ok(plot)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -342,6 +406,13 @@ mod tests {
                 );
             }
         }
+        let (n_max, worst, reached) = toy.summary(0.95);
+        assert_eq!(n_max, toy.maxima.len());
+        assert!(worst >= 0.95);
+        assert_eq!(reached, 6);
+        assert!(toy.summary(1.5).2 == 0);
+        let plot = toy.plot("toy", &lons, &zs).unwrap();
+        assert!(plot.to_json().contains("grid maxima"));
         let long = ConvSpec::new(10, 1, 8, 1, 3)
             .boundary(Boundary::Circular)
             .sample(1)

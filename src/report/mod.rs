@@ -12,6 +12,7 @@
 
 pub mod classical;
 pub mod contest;
+pub mod conv_bench;
 pub mod conv_l4;
 pub mod dashboard;
 pub mod findings;
