@@ -28,7 +28,8 @@ best |correlation| over lags) is 1, measured from the learner's atoms after ever
 dictlab's conv_altmin (valid; and its online variant, minibatches of 3 signals, which alphacsc's online mode
 is not run against) vs alphacsc's learn_d_z_multi (valid, LGCD Z-step; its rank-1 path, which
 for one channel is the full-rank model — the full-rank path fails with LGCD on a warm start) and sporco's
-ConvBPDNDictLearn (circular). All three use the lambda of dictlab's run (0.1 lambda_max at the shared
+ConvBPDNDictLearn (circular; and dictlab's conv_altmin with sporco's pairing, csc=admm d_solver=ccmod, on
+the same circular problem, at reg = 0.1 of its own lambda_max at the start). All use the lambda of dictlab's run (0.1 lambda_max at the shared
 start, valid signals). Time excludes the recovery measurements.
 
 Rank-1 CDL: a third problem, the same sizes with P = 5 channels and rank-1 atoms u_k v_k^T (alphacsc's
@@ -125,6 +126,19 @@ def main():
                                    "-p", "tol=0", "-p", f"iters={4 * a.cdl_iters}", "--out", f"{d}/D_dictlab_online.npy"])
     r = json.loads(out)
     results["cdl"].append({"learner": "dictlab conv_altmin batch=3 (online)", "boundary": "valid",
+                           "lambda": r["lambda"], "time_to_recovery_s": r["time_to_target_s"],
+                           "iters": r["iter_to_target"], "final_score": r["recovery"]["recovery_score"],
+                           "total_s": r["elapsed_s"]})
+    # sporco's pairing on the circular problem from the same start: ADMM Z-step and CCMOD D-step
+    # (conv_altmin csc=admm d_solver=ccmod), against sporco's ConvBPDNDictLearn below
+    d = os.path.join(work, "circular")
+    out = subprocess.check_output([dl, "--threads", THREADS, "conv", "learn", "--signals", f"{d}/Y.npy", "--atoms", "3",
+                                   "--atom-len", "64", "--boundary", "circular", "--init-dict", f"{work}/D0.npy",
+                                   "--truth", f"{d}/D.npy", "--target-rate", "1", "-p", "reg=0.1", "-p", "nonneg=true",
+                                   "-p", "csc=admm", "-p", "d_solver=ccmod", "-p", f"iters={a.cdl_iters}",
+                                   "--out", f"{d}/D_dictlab_ccmod.npy"])
+    r = json.loads(out)
+    results["cdl"].append({"learner": "dictlab conv_altmin csc=admm d_solver=ccmod", "boundary": "circular",
                            "lambda": r["lambda"], "time_to_recovery_s": r["time_to_target_s"],
                            "iters": r["iter_to_target"], "final_score": r["recovery"]["recovery_score"],
                            "total_s": r["elapsed_s"]})
