@@ -150,59 +150,99 @@ struct Conv<'a> {
 }
 
 impl Conv<'_> {
-    fn idx(&self, i: usize) -> usize {
-        if self.circular { i % self.t } else { i }
+    /// The one or two contiguous index ranges of `row` covered by positions τ..τ + L (wrapping
+    /// modulo T when circular): `(start, len)` pairs.
+    fn spans(&self, tau: usize, l: usize) -> [(usize, usize); 2] {
+        if self.circular && tau + l > self.t {
+            let first = self.t - tau;
+            [(tau, first), (0, l - first)]
+        } else {
+            [(tau, l), (0, 0)]
+        }
     }
     /// D z (P × T).
     fn fwd(&self, z: ArrayView2<'_, f64>) -> Array2<f64> {
         let (k, p, l) = self.d.dim();
-        let mut x = Array2::zeros((p, self.t));
+        let d = self.d.as_standard_layout();
+        let d = d.as_slice().expect("standard layout");
+        let z = z.as_standard_layout();
+        let z = z.as_slice().expect("standard layout");
+        let mut x = vec![0.0; p * self.t];
         for a in 0..k {
             for tau in 0..self.tz {
-                let v = z[(a, tau)];
+                let v = z[a * self.tz + tau];
                 if v == 0.0 {
                     continue;
                 }
                 for c in 0..p {
-                    for s in 0..l {
-                        x[(c, self.idx(tau + s))] += self.d[(a, c, s)] * v;
+                    let da = &d[(a * p + c) * l..(a * p + c + 1) * l];
+                    let xc = &mut x[c * self.t..(c + 1) * self.t];
+                    let mut s0 = 0;
+                    for (start, len) in self.spans(tau, l) {
+                        for (xv, dv) in xc[start..start + len].iter_mut().zip(&da[s0..s0 + len]) {
+                            *xv += dv * v;
+                        }
+                        s0 += len;
                     }
                 }
             }
         }
-        x
+        Array2::from_shape_vec((p, self.t), x).expect("P × T values")
     }
     /// Dᵀ r (K × T_z).
     fn adj(&self, r: ArrayView2<'_, f64>) -> Array2<f64> {
         let (k, p, l) = self.d.dim();
-        let mut g = Array2::zeros((k, self.tz));
+        let d = self.d.as_standard_layout();
+        let d = d.as_slice().expect("standard layout");
+        let r = r.as_standard_layout();
+        let r = r.as_slice().expect("standard layout");
+        let mut g = vec![0.0; k * self.tz];
         for a in 0..k {
             for tau in 0..self.tz {
                 let mut acc = 0.0;
                 for c in 0..p {
-                    for s in 0..l {
-                        acc += self.d[(a, c, s)] * r[(c, self.idx(tau + s))];
+                    let da = &d[(a * p + c) * l..(a * p + c + 1) * l];
+                    let rc = &r[c * self.t..(c + 1) * self.t];
+                    let mut s0 = 0;
+                    for (start, len) in self.spans(tau, l) {
+                        acc += rc[start..start + len]
+                            .iter()
+                            .zip(&da[s0..s0 + len])
+                            .map(|(x, y)| x * y)
+                            .sum::<f64>();
+                        s0 += len;
                     }
                 }
-                g[(a, tau)] = acc;
+                g[a * self.tz + tau] = acc;
             }
         }
-        g
+        Array2::from_shape_vec((k, self.tz), g).expect("K × T_z values")
     }
     /// Adds u ⋆ w to `gd`: gd[k, p, s] += Σ_τ u[p, τ + s] w[k, τ] (the filters' gradient of both
     /// D z, with u the upstream gradient and w = z, and of Dᵀ r, with u = r and w the upstream
     /// gradient).
     fn add_filter_grad(&self, u: ArrayView2<'_, f64>, w: ArrayView2<'_, f64>, scale: f64, gd: &mut Array3<f64>) {
         let (k, p, l) = self.d.dim();
+        let u = u.as_standard_layout();
+        let u = u.as_slice().expect("standard layout");
+        let w = w.as_standard_layout();
+        let w = w.as_slice().expect("standard layout");
+        let g = gd.as_slice_mut().expect("the gradient is a standard-layout array");
         for a in 0..k {
             for tau in 0..self.tz {
-                let v = w[(a, tau)] * scale;
+                let v = w[a * self.tz + tau] * scale;
                 if v == 0.0 {
                     continue;
                 }
                 for c in 0..p {
-                    for s in 0..l {
-                        gd[(a, c, s)] += u[(c, self.idx(tau + s))] * v;
+                    let ga = &mut g[(a * p + c) * l..(a * p + c + 1) * l];
+                    let uc = &u[c * self.t..(c + 1) * self.t];
+                    let mut s0 = 0;
+                    for (start, len) in self.spans(tau, l) {
+                        for (gv, uv) in ga[s0..s0 + len].iter_mut().zip(&uc[start..start + len]) {
+                            *gv += uv * v;
+                        }
+                        s0 += len;
                     }
                 }
             }
