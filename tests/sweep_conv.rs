@@ -171,6 +171,18 @@ batch = 50
     let (theta, k) = (col(&df, "p_inst_theta"), col(&df, "p_inst_atoms"));
     let refine = col(&df, "p_method_refine");
     let methods = dictlab::table::column_str(&df, "method").unwrap();
+    // final rows carry the learner's own last records: conv_l4's count of distinct filters kept
+    let found = col(&df, "m_n_found");
+    for r in 0..score.len() {
+        if methods[r].starts_with("conv_l4") {
+            let k_r = k[r].unwrap();
+            assert!(
+                found[r].is_some_and(|f| f >= 1.0 && f <= k_r),
+                "row {r}: n_found {:?} with K = {k_r}",
+                found[r]
+            );
+        }
+    }
     for r in 0..score.len() {
         assert!(
             score[r].is_some_and(|v| (0.0..=1.0).contains(&v)),

@@ -512,6 +512,7 @@ fn run_conv_checked(
                 rows: Vec::new(),
                 time_to_target: None,
                 stop: None,
+                last: Vec::new(),
             };
             let seed = crate::rng::derive_seed(item.seed, "learner");
             let (k, _, l) = inst.atoms.dim();
@@ -525,8 +526,14 @@ fn run_conv_checked(
                 Schedule::Every(1),
                 &mut obs,
             )?;
-            let (mut rows, t95) = (obs.rows, obs.time_to_target);
+            let (mut rows, t95, last) = (obs.rows, obs.time_to_target, obs.last);
             let mut row = final_row(&base, &mut rows, &learned.info);
+            // the learner's own records of its last iteration (n_found, lambda, csc_iters, …)
+            for (k, v) in last {
+                if !row.metrics.iter().any(|(m, _)| *m == k) {
+                    row.metrics.push((k, v));
+                }
+            }
             let st = &learned.state;
             if st.atoms.iter().all(|v| v.is_finite()) {
                 let rec = conv_recovery(inst.atoms.view(), st.atoms.view())?;
@@ -582,9 +589,22 @@ struct ConvSweepObserver<'a> {
     rows: Vec<Row>,
     time_to_target: Option<f64>,
     stop: Option<Termination>,
+    /// The learner's own entries of its latest record (e.g. conv_l4's `n_found`), which the final
+    /// row carries.
+    last: Vec<(String, f64)>,
 }
 
 impl ConvSweepObserver<'_> {
+    /// Keep the learner's own record entries (not the objective, which the final row has).
+    fn keep_last(&mut self, rec: &Record) {
+        self.last.clear();
+        self.last.extend(
+            rec.0
+                .iter()
+                .filter(|(k, _)| *k != "objective" && *k != "data_fit")
+                .map(|(k, v)| ((*k).to_string(), *v)),
+        );
+    }
     fn observe(&mut self, iter: usize, elapsed: f64, s: &ConvLearnState, rec: &Record) {
         let rc = crate::conv::conv_recovery(self.truth.view(), s.atoms.view()).ok();
         let rate = rc.as_ref().map_or(f64::NAN, |r| r.recovery_rate(0.99));
@@ -614,6 +634,7 @@ impl ConvSweepObserver<'_> {
 
 impl Observer<ConvLearnState> for ConvSweepObserver<'_> {
     fn on_init(&mut self, s: &ConvLearnState, rec: &Record) {
+        self.keep_last(rec);
         self.observe(0, 0.0, s, rec);
     }
     fn on_iter(
@@ -623,6 +644,7 @@ impl Observer<ConvLearnState> for ConvSweepObserver<'_> {
         s: &ConvLearnState,
         rec: &Record,
     ) -> ControlFlow<()> {
+        self.keep_last(rec);
         if self.probe.hits(iter) {
             self.observe(iter, elapsed, s, rec);
         }
