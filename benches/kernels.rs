@@ -217,8 +217,36 @@ fn bench_conv_fista(c: &mut Criterion) {
     g.finish();
 }
 
+/// The streamed SAE-scale generator at SynthSAEBench's size (16 384 features in 768 dimensions,
+/// Zipf firing 0.01–0.16): one minibatch of 1024 samples, codes and signals, independent firing
+/// and with a rank-8 copula (issue 35's data path; samples/s = 1024 / time).
+fn bench_synth_stream(c: &mut Criterion) {
+    use dictlab::generate::stream::{Correlation, SynthModel, SynthSpec};
+    let plain = SynthModel::new(SynthSpec::synth_sae_bench(), 1).expect("valid spec");
+    let mut spec = SynthSpec::synth_sae_bench();
+    spec.correlation = Some(Correlation {
+        rank: 8,
+        strength: 0.5,
+    });
+    let copula = SynthModel::new(spec, 1).expect("valid spec");
+    let mut g = c.benchmark_group("synth_stream_16384x768");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(1024));
+    for (name, model) in [("independent", &plain), ("copula_rank8", &copula)] {
+        let mut index = 0u64;
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                index += 1;
+                black_box(model.batch(index, 1024).unwrap())
+            })
+        });
+    }
+    g.finish();
+}
+
 criterion_group!(
     benches,
+    bench_synth_stream,
     bench,
     bench_msp,
     bench_tied_ae,

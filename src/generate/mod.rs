@@ -6,6 +6,7 @@
 pub mod code;
 pub mod dictionary;
 pub mod noise;
+pub mod stream;
 
 pub use code::{CodeLaw, Support, Values};
 pub use dictionary::*;
