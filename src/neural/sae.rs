@@ -743,6 +743,47 @@ impl SaeTrainer {
         self.run(sae, y, rng, schedule, obs)
     }
 
+    /// Train on minibatches streamed from a planted model ([`crate::generate::stream`]): step t
+    /// draws batch t (of `batch` samples) from `model`, so no data set is held and memory does not
+    /// grow with the samples seen; the decoder bias starts at batch 0's mean. The model is
+    /// initialized with `seed`.
+    ///
+    /// # Errors
+    /// Invalid parameters, a trainer whose latents are fewer than the TopK k.
+    pub fn train_stream(
+        &self,
+        model: &crate::generate::stream::SynthModel,
+        seed: u64,
+        schedule: Schedule,
+        obs: &mut dyn Observer<SaeState>,
+    ) -> Result<(SaeState, SolveInfo)> {
+        self.check_params()?;
+        super::optim::check_minibatch(self.batch, self.lr)?;
+        let first = model.batch(0, self.batch)?;
+        let mut rng = rng_from_seed(seed);
+        let mut sae = Sae::init(
+            model.spec.dim,
+            self.n_latents,
+            self.kind,
+            self.theta0,
+            &mut rng,
+        )?;
+        sae.center_decoder_bias(first.y.view());
+        self.kind.check(sae.n_latents())?;
+        let loss = sae.loss(first.y.view())?;
+        let state = SaeState {
+            loss,
+            rng,
+            sae,
+            adam: Adam::new(self.lr),
+        };
+        let mut alg = SaeIter {
+            source: Source::Stream { model, next: 1 },
+            batch: self.batch,
+        };
+        iter::run(&mut alg, state, &Stop::iters(self.steps), schedule, obs)
+    }
+
     /// The checks both entry points make before building or touching a model.
     fn check_inputs(&self, y: ArrayView2<'_, f64>) -> Result<()> {
         self.check_params()?;
@@ -778,7 +819,7 @@ impl SaeTrainer {
             .sae
             .loss(y.slice(ndarray::s![.., ..self.batch.min(y.ncols())]))?;
         let mut alg = SaeIter {
-            y: y.to_owned(),
+            source: Source::Fixed(y.to_owned()),
             batch: self.batch,
         };
         iter::run(&mut alg, state, &Stop::iters(self.steps), schedule, obs)
@@ -798,15 +839,33 @@ pub struct SaeState {
     pub rng: Rng64,
 }
 
-struct SaeIter {
-    y: Array2<f64>,
+/// Where the minibatches come from.
+enum Source<'a> {
+    /// Columns drawn uniformly from a fixed signal matrix.
+    Fixed(Array2<f64>),
+    /// The next batch of a streamed planted model.
+    Stream {
+        model: &'a crate::generate::stream::SynthModel,
+        next: u64,
+    },
+}
+
+struct SaeIter<'a> {
+    source: Source<'a>,
     batch: usize,
 }
 
-impl Iterative for SaeIter {
+impl Iterative for SaeIter<'_> {
     type State = SaeState;
     fn step(&mut self, s: &mut SaeState) -> Result<()> {
-        let yb = super::optim::sample_columns(self.y.view(), self.batch, &mut s.rng);
+        let yb = match &mut self.source {
+            Source::Fixed(y) => super::optim::sample_columns(y.view(), self.batch, &mut s.rng),
+            Source::Stream { model, next } => {
+                let b = model.batch(*next, self.batch)?;
+                *next += 1;
+                b.y
+            }
+        };
         let (loss, g) = s.sae.loss_grad(yb.view())?;
         let mut x = s.sae.to_flat();
         s.adam.step(&mut x, &g.to_flat());
