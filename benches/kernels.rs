@@ -217,8 +217,8 @@ fn bench_conv_fista(c: &mut Criterion) {
     g.finish();
 }
 
-/// The streamed SAE-scale generator at SynthSAEBench's size (16 384 features in 768 dimensions,
-/// Zipf firing 0.01–0.16): one minibatch of 1024 samples, codes and signals, independent firing
+/// The streamed SAE-scale generator at SynthSAEBench's size and shape (16 384 features in 768
+/// dimensions, linear firing 0.16–0.01, 128 roots with exclusive children): one minibatch of 1024 samples, codes and signals, independent firing
 /// and with a rank-8 copula (issue 35's data path; samples/s = 1024 / time).
 fn bench_synth_stream(c: &mut Criterion) {
     use dictlab::generate::stream::{Correlation, SynthModel, SynthSpec};

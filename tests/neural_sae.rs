@@ -246,8 +246,8 @@ fn a_topk_sae_recovers_features_from_a_streamed_model() {
     };
     let (s, info) = run();
     assert!(info.termination.is_finite());
-    let r = dictlab::metrics::recovery_metrics(model.dictionary.view(), s.sae.w_dec.view(), 0.99)
-        .unwrap();
+    let r =
+        dictlab::metrics::recovery_metrics(model.dictionary(), s.sae.w_dec.view(), 0.99).unwrap();
     eprintln!(
         "streamed TopK: recovery_score {:.4}, rate {:.3}",
         r.recovery_score, r.recovery_rate

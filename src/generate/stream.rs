@@ -130,20 +130,25 @@ pub struct SynthSpec {
 }
 
 impl SynthSpec {
-    /// SynthSAEBench's size (16 384 features in 768 dimensions) with Zipf firing (s = 1) between
-    /// 0.01 and 0.16 (the range of SAELens's published SynthSAEBench configuration, whose own law
-    /// there is linear), unit magnitudes of spread 0.1 (ours), no hierarchy, no correlation, no
-    /// noise.
+    /// SynthSAEBench's size (16 384 features in 768 dimensions) with its firing law (linear from 0.16
+    /// down to 0.01, as SAELens's published configuration) and its hierarchy's shape: 128 root features with mutually exclusive
+    /// children — 127 each here, so that roots and children fill the 16 384 features exactly (the
+    /// published configuration names 128 roots × 128 children); unit magnitudes of spread 0.1
+    /// (ours), no correlation, no noise.
     pub fn synth_sae_bench() -> Self {
         SynthSpec {
             dim: 768,
             features: 16_384,
-            firing: Firing::Zipf {
-                exponent: 1.0,
+            firing: Firing::Linear {
                 max_prob: 0.16,
                 min_prob: 0.01,
             },
-            hierarchy: None,
+            hierarchy: Some(Hierarchy {
+                roots: 128,
+                branching: 127,
+                depth: 1,
+                exclusive: true,
+            }),
             correlation: None,
             magnitude: Magnitude {
                 mean: 1.0,
@@ -399,8 +404,9 @@ pub struct SynthModel {
     pub spec: SynthSpec,
     /// The model's seed (batches hash it with their index).
     pub seed: u64,
-    /// The planted dictionary A (n × m, unit columns).
-    pub dictionary: Array2<f64>,
+    /// The planted features as rows (m × n, unit rows): Aᵀ, stored so that each feature is
+    /// contiguous when the signals are summed ([`SynthModel::dictionary`] is A itself).
+    features: Array2<f64>,
     /// Firing probabilities p_i.
     pub probs: Vec<f64>,
     /// Parent of each feature (`None`: a root or a feature outside the trees).
@@ -495,7 +501,7 @@ impl SynthModel {
         Ok(SynthModel {
             spec,
             seed,
-            dictionary,
+            features: dictionary.reversed_axes().as_standard_layout().into_owned(),
             probs,
             parent,
             loadings,
@@ -552,7 +558,7 @@ impl SynthModel {
             .for_each(|(j, mut row)| {
                 let (idx, val) = codes.column(j);
                 for (&i, &v) in idx.iter().zip(val) {
-                    row.scaled_add(v, &self.dictionary.column(i as usize));
+                    row.scaled_add(v, &self.features.row(i as usize));
                 }
             });
         let sigma = self.spec.noise_sigma;
@@ -682,7 +688,8 @@ impl SynthModel {
     pub fn save(&self, dir: impl AsRef<std::path::Path>) -> Result<()> {
         let dir = dir.as_ref();
         crate::io::create_dir(dir)?;
-        crate::io::write_matrix(dir.join("dictionary.npy"), &self.dictionary)?;
+        let a = self.dictionary().as_standard_layout().into_owned();
+        crate::io::write_matrix(dir.join("dictionary.npy"), &a)?;
         crate::io::write_json(
             dir.join("model.json"),
             &SavedModel {
@@ -731,9 +738,9 @@ impl SynthModel {
         Ok(model)
     }
 
-    /// The planted dictionary as a view.
-    pub fn atoms(&self) -> ArrayView2<'_, f64> {
-        self.dictionary.view()
+    /// The planted dictionary A (n × m, unit columns), a view of the stored rows.
+    pub fn dictionary(&self) -> ArrayView2<'_, f64> {
+        self.features.t()
     }
 }
 
@@ -833,7 +840,7 @@ mod tests {
         let other = model.batch(4, 600).unwrap();
         assert_ne!(b1.codes, other.codes);
         let x = b1.codes.to_dense();
-        let resid = &b1.y - &model.dictionary.dot(&x);
+        let resid = &b1.y - &model.dictionary().dot(&x);
         assert!(resid.iter().all(|v| v.abs() < 1e-12));
         assert_eq!(b1.y.dim(), (16, 600));
         for j in 0..600 {
@@ -1015,7 +1022,9 @@ mod tests {
         assert!(SynthModel::with_dictionary(small(), wrong, 1).is_err());
     }
 
-    /// SynthSAEBench's spec is valid and its probabilities span [0.01, 0.16].
+    /// SynthSAEBench's spec is valid, its probabilities span [0.01, 0.16], its trees fill the
+    /// features, and a batch of it has a mean L0 between the roots' expected firing and that plus one
+    /// child per root (observed: printed).
     #[test]
     fn the_synth_sae_bench_spec() {
         let s = SynthSpec::synth_sae_bench();
@@ -1023,5 +1032,17 @@ mod tests {
         let p = s.probabilities();
         assert_eq!(p.len(), 16_384);
         assert!((p[0] - 0.16).abs() < 1e-12 && (p[16_383] - 0.01).abs() < 1e-12);
+        assert_eq!(tree_size(s.hierarchy.unwrap()), Some(16_384));
+        let model = SynthModel::new(s, 1).unwrap();
+        assert!(model.parent[127].is_none() && model.parent[128] == Some(0));
+        assert_eq!(model.parent[16_383], Some(127));
+        let b = model.batch(0, 1024).unwrap();
+        let roots: f64 = p[..128].iter().sum();
+        let l0 = b.codes.mean_l0();
+        eprintln!("SynthSAEBench-shaped batch: mean L0 {l0:.2} (roots alone {roots:.2})");
+        assert!(
+            l0 > 0.8 * roots && l0 < 2.0 * roots + 1.0,
+            "{l0} vs {roots}"
+        );
     }
 }
