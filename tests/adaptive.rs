@@ -392,16 +392,23 @@ fn bad_budget_stall_and_adaptive_settings_name_the_fix() {
     ));
     assert_eq!(k, "adaptive.level");
     assert!(e.contains("(0, 1]"), "{e}");
-    let (_, k, _) = plan_error(
+    // a float axis is searched like an integer one (the convolutional slice searches θ) …
+    let float_axis = GRID
+        .replace(
+            "[instance]",
+            "[adaptive]\naxis = \"noise_sigma\"\n[instance]",
+        )
+        .replace("noise_sigma = 0.01\n", "")
+        .replace("[grid]", "[grid]\nnoise_sigma = [0.0, 0.5]");
+    assert!(Plan::from_toml_str(&float_axis).is_ok());
+    // … a non-numeric one is refused
+    let (_, k, e) = plan_error(
         &GRID
-            .replace(
-                "[instance]",
-                "[adaptive]\naxis = \"noise_sigma\"\n[instance]",
-            )
-            .replace("noise_sigma = 0.01\n", "")
-            .replace("[grid]", "[grid]\nnoise_sigma = [0.0, 0.5]"),
+            .replace("[instance]", "[adaptive]\naxis = \"values\"\n[instance]")
+            .replace("[grid]", "[grid]\nvalues = [\"gaussian\", \"rademacher\"]"),
     );
-    assert_eq!(k, "noise_sigma");
+    assert_eq!(k, "values");
+    assert!(e.contains("finite numbers"), "{e}");
     // plans without the new sections keep their hashes (results on disk stay valid)
     let small = Plan::from_file(concat!(
         env!("CARGO_MANIFEST_DIR"),

@@ -127,7 +127,8 @@ for tr in &traces {
 // `plans/benchmark_conv.toml` (BENCHMARK.md "The convolutional slice", docs/protocols.md §18): conv_altmin (batch and
 // online), conv_l4 (alone and refined) and CRsAE on circular problems over K × target μ_conv, each told K and L only and
 // tuned by the dense benchmark's rule, with an adaptive search of θ* — the largest activation rate at which at least
-// half of the runs recover every filter at 0.99. It ran once on this machine (about 11 min) and is committed; this
+// half of the runs recover every filter at 0.99. It ran once on this machine and is committed (its machine time is in
+// BENCHMARK.md's generated block); this
 // section reads its table (θ* = 0: recovery held at no θ of the grid).
 // %%
 use dictlab::report::conv_bench;
