@@ -33,7 +33,7 @@
 //! * Garcia-Cardona, Wohlberg (2018), "Convolutional dictionary learning: a comparative review and
 //!   new algorithms", IEEE TCI 4(3), §IV.A (CCMOD by ADMM, the Sherman–Morrison solves).
 
-use super::csc::{C64, fast_len};
+use super::csc::{C64, dft_len};
 use super::problem::Boundary;
 use crate::error::{Error, Result};
 use ndarray::{Array3, ArrayView3, Axis};
@@ -112,10 +112,7 @@ pub fn ccmod_step(
             "activations N × K × T_z with T_z given by the boundary, signals N × P × T, atoms K × P × L",
         ));
     }
-    let f = match boundary {
-        Boundary::Valid => fast_len(t),
-        Boundary::Circular => t,
-    };
+    let f = dft_len(t, boundary);
     let nf = f / 2 + 1;
     let mut planner = RealFftPlanner::<f64>::new();
     let fwd = planner.plan_fft_forward(f);

@@ -1162,6 +1162,28 @@ mod tests {
         perturbed(ConvSpec::new(10, 1, 400, 3, 16).boundary(boundary), 21, 0.25, 7)
     }
 
+    impl ConvAltMin {
+        /// Learn the 3 atoms of length 16 of a recovery test's problem from `d0` (seed 1,
+        /// unobserved).
+        fn learn_easy(
+            &self,
+            inst: &ConvInstance,
+            boundary: Boundary,
+            d0: Option<ArrayView3<'_, f64>>,
+        ) -> Result<ConvLearned> {
+            self.learn_observed(
+                inst.y.view(),
+                3,
+                16,
+                boundary,
+                d0,
+                1,
+                Schedule::Never,
+                &mut iter::NoObserver,
+            )
+        }
+    }
+
     /// The recovery tests' planted problem on `spec` (θ = 0.01, spacing 16, activations U[1, 2],
     /// σ = 0.01) drawn at `seed`, and its atoms plus Gaussian noise of `scale` per entry (seeded
     /// from `rng_seed`).
@@ -1190,16 +1212,7 @@ mod tests {
             .reg(0.05)
             .nonneg(true)
             .max_iters(100)
-            .learn_observed(
-                inst.y.view(),
-                3,
-                16,
-                Boundary::Valid,
-                Some(d0.view()),
-                1,
-                Schedule::Never,
-                &mut iter::NoObserver,
-            )
+            .learn_easy(&inst, Boundary::Valid, Some(d0.view()))
             .unwrap();
         let rec = conv_recovery(inst.atoms.view(), out.state.atoms.view()).unwrap();
         assert!(
@@ -1239,16 +1252,7 @@ mod tests {
                 .max_iters(100)
                 .csc(csc)
                 .d_solver(DSolver::Ccmod)
-                .learn_observed(
-                    inst.y.view(),
-                    3,
-                    16,
-                    boundary,
-                    Some(d0.view()),
-                    1,
-                    Schedule::Never,
-                    &mut iter::NoObserver,
-                )
+                .learn_easy(&inst, boundary, Some(d0.view()))
                 .unwrap();
             let rec = conv_recovery(inst.atoms.view(), out.state.atoms.view()).unwrap();
             assert!(
@@ -1263,16 +1267,7 @@ mod tests {
             ConvAltMin::new().d_solver(DSolver::Ccmod).batch(Some(2)),
         ] {
             let e = l
-                .learn_observed(
-                    inst.y.view(),
-                    3,
-                    16,
-                    Boundary::Valid,
-                    None,
-                    1,
-                    Schedule::Never,
-                    &mut iter::NoObserver,
-                )
+                .learn_easy(&inst, Boundary::Valid, None)
                 .unwrap_err();
             assert!(e.to_string().contains("d_solver = pgd"), "{e}");
         }
@@ -1289,16 +1284,7 @@ mod tests {
                 .nonneg(true)
                 .max_iters(100)
                 .csc(csc)
-                .learn_observed(
-                    inst.y.view(),
-                    3,
-                    16,
-                    Boundary::Circular,
-                    Some(d0.view()),
-                    1,
-                    Schedule::Never,
-                    &mut iter::NoObserver,
-                )
+                .learn_easy(&inst, Boundary::Circular, Some(d0.view()))
                 .unwrap();
             let rec = conv_recovery(inst.atoms.view(), out.state.atoms.view()).unwrap();
             assert!(
@@ -1484,16 +1470,7 @@ mod tests {
             .nonneg(true)
             .rank1(true)
             .max_iters(100)
-            .learn_observed(
-                inst.y.view(),
-                3,
-                16,
-                Boundary::Valid,
-                Some(d0.view()),
-                1,
-                Schedule::Never,
-                &mut iter::NoObserver,
-            )
+            .learn_easy(&inst, Boundary::Valid, Some(d0.view()))
             .unwrap();
         let (u_hat, v_hat) = out.state.uv.clone().expect("rank-1 state");
         let prod = outer_atoms(u_hat.view(), v_hat.view());
@@ -1527,16 +1504,7 @@ mod tests {
             .batch(Some(3))
             .tol(0.0)
             .max_iters(60)
-            .learn_observed(
-                inst.y.view(),
-                3,
-                16,
-                Boundary::Valid,
-                Some(d0.view()),
-                1,
-                Schedule::Never,
-                &mut iter::NoObserver,
-            )
+            .learn_easy(&inst, Boundary::Valid, Some(d0.view()))
             .unwrap();
         let rec = conv_recovery(inst.atoms.view(), out.state.atoms.view()).unwrap();
         assert!(rec.recovery_rate(0.99) >= 1.0, "{:?}", rec.matched_score);

@@ -53,6 +53,16 @@ pub fn fast_len(n: usize) -> usize {
     }
 }
 
+/// The DFT length of the products with signals of `n_times` samples: T itself for the circular
+/// boundary; for the valid one the smallest 2·3·5-smooth length ≥ T, where the zero-padded circular
+/// products are the linear convolutions (which have exactly T samples).
+pub fn dft_len(n_times: usize, boundary: Boundary) -> usize {
+    match boundary {
+        Boundary::Valid => fast_len(n_times),
+        Boundary::Circular => n_times,
+    }
+}
+
 /// The convolution operator of fixed atoms in the DFT domain.
 pub struct ConvOp {
     k: usize,
@@ -102,10 +112,7 @@ impl ConvOp {
             "non-finite entries",
             "finite atoms"
         );
-        let f = match boundary {
-            Boundary::Valid => fast_len(n_times),
-            Boundary::Circular => n_times,
-        };
+        let f = dft_len(n_times, boundary);
         let mut planner = RealFftPlanner::<f64>::new();
         let fwd = planner.plan_fft_forward(f);
         let inv = planner.plan_fft_inverse(f);

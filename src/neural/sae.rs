@@ -769,19 +769,14 @@ impl SaeTrainer {
             &mut rng,
         )?;
         sae.center_decoder_bias(first.y.view());
-        self.kind.check(sae.n_latents())?;
-        let loss = sae.loss(first.y.view())?;
-        let state = SaeState {
-            loss,
-            rng,
+        self.run_on(
             sae,
-            adam: Adam::new(self.lr),
-        };
-        let mut alg = SaeIter {
-            source: Source::Stream { model, next: 1 },
-            batch: self.batch,
-        };
-        iter::run(&mut alg, state, &Stop::iters(self.steps), schedule, obs)
+            Source::Stream { model, next: 1 },
+            first.y.view(),
+            rng,
+            schedule,
+            obs,
+        )
     }
 
     /// The checks both entry points make before building or touching a model.
@@ -802,6 +797,21 @@ impl SaeTrainer {
         obs: &mut dyn Observer<SaeState>,
     ) -> Result<(SaeState, SolveInfo)> {
         sae.check_signals(y)?;
+        let first = y.slice(ndarray::s![.., ..self.batch.min(y.ncols())]);
+        self.run_on(sae, Source::Fixed(y.to_owned()), first, rng, schedule, obs)
+    }
+
+    /// Both sources' training loop: the model's checks, the start loss on `first` (a first
+    /// minibatch), then `steps` Adam steps on the minibatches of `source`.
+    fn run_on(
+        &self,
+        sae: Sae,
+        source: Source<'_>,
+        first: ArrayView2<'_, f64>,
+        rng: Rng64,
+        schedule: Schedule,
+        obs: &mut dyn Observer<SaeState>,
+    ) -> Result<(SaeState, SolveInfo)> {
         self.kind.check(sae.n_latents())?;
         ensure!(
             sae.n_latents() == self.n_latents,
@@ -809,17 +819,14 @@ impl SaeTrainer {
             sae.n_latents(),
             format!("a model with the trainer's {} latents", self.n_latents)
         );
-        let mut state = SaeState {
-            loss: f64::NAN,
+        let state = SaeState {
+            loss: sae.loss(first)?,
             rng,
             sae,
             adam: Adam::new(self.lr),
         };
-        state.loss = state
-            .sae
-            .loss(y.slice(ndarray::s![.., ..self.batch.min(y.ncols())]))?;
         let mut alg = SaeIter {
-            source: Source::Fixed(y.to_owned()),
+            source,
             batch: self.batch,
         };
         iter::run(&mut alg, state, &Stop::iters(self.steps), schedule, obs)

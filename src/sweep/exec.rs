@@ -512,7 +512,7 @@ fn run_conv_checked(
                 rows: Vec::new(),
                 time_to_target: None,
                 stop: None,
-                last: Vec::new(),
+                last: Record::default(),
             };
             let seed = crate::rng::derive_seed(item.seed, "learner");
             let (k, _, l) = inst.atoms.dim();
@@ -528,10 +528,11 @@ fn run_conv_checked(
             )?;
             let (mut rows, t95, last) = (obs.rows, obs.time_to_target, obs.last);
             let mut row = final_row(&base, &mut rows, &learned.info);
-            // the learner's own records of its last iteration (n_found, lambda, csc_iters, …)
-            for (k, v) in last {
-                if !row.metrics.iter().any(|(m, _)| *m == k) {
-                    row.metrics.push((k, v));
+            // the learner's own records of its last iteration (n_found, lambda, csc_iters, …), not
+            // the objective, which the final row has as data_fit
+            for (k, v) in last.0 {
+                if k != "objective" && k != "data_fit" && !row.metrics.iter().any(|(m, _)| m == k) {
+                    row.metrics.push((k.to_string(), v));
                 }
             }
             let st = &learned.state;
@@ -589,21 +590,15 @@ struct ConvSweepObserver<'a> {
     rows: Vec<Row>,
     time_to_target: Option<f64>,
     stop: Option<Termination>,
-    /// The learner's own entries of its latest record (e.g. conv_l4's `n_found`), which the final
-    /// row carries.
-    last: Vec<(String, f64)>,
+    /// The learner's latest record (e.g. conv_l4's `n_found`), whose own entries the final row
+    /// carries.
+    last: Record,
 }
 
 impl ConvSweepObserver<'_> {
-    /// Keep the learner's own record entries (not the objective, which the final row has).
+    /// Keep the latest record (its keys are static: no allocation per iteration but the copy).
     fn keep_last(&mut self, rec: &Record) {
-        self.last.clear();
-        self.last.extend(
-            rec.0
-                .iter()
-                .filter(|(k, _)| *k != "objective" && *k != "data_fit")
-                .map(|(k, v)| ((*k).to_string(), *v)),
-        );
+        self.last.0.clone_from(&rec.0);
     }
     fn observe(&mut self, iter: usize, elapsed: f64, s: &ConvLearnState, rec: &Record) {
         let rc = crate::conv::conv_recovery(self.truth.view(), s.atoms.view()).ok();
