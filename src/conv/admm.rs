@@ -39,7 +39,7 @@ use super::ConvCoderSpec;
 use super::csc::{
     C64, CONV_LAMBDA, ConvEncoding, ConvOp, Scratch, checked_op, objective_and_gap, primal_dual,
 };
-use super::problem::Boundary;
+use super::problem::{Boundary, Grid};
 use crate::error::{Result, ensure};
 use crate::iter::{self, Criterion, Iterative, NoObserver, Record, Schedule, Stop, Termination};
 use ndarray::{Array2, Array3, ArrayView3, Axis, Zip};
@@ -93,7 +93,17 @@ impl super::ConvCoder for ConvAdmm {
         boundary: Boundary,
         warm: Option<ArrayView3<'_, f64>>,
     ) -> Result<ConvEncoding> {
-        ConvAdmm::encode(self, d, y, boundary, warm)
+        ConvAdmm::encode_on(self, d, y, Grid::LINE, boundary, warm)
+    }
+    fn encode_on(
+        &self,
+        d: ArrayView3<'_, f64>,
+        y: ArrayView3<'_, f64>,
+        grid: Grid,
+        boundary: Boundary,
+        warm: Option<ArrayView3<'_, f64>>,
+    ) -> Result<ConvEncoding> {
+        ConvAdmm::encode_on(self, d, y, grid, boundary, warm)
     }
 }
 
@@ -372,6 +382,21 @@ impl ConvAdmm {
         boundary: Boundary,
         warm: Option<ArrayView3<'_, f64>>,
     ) -> Result<ConvEncoding> {
+        self.encode_on(d, y, Grid::LINE, boundary, warm)
+    }
+
+    /// [`ConvAdmm::encode`] on the layout `grid` (images wrap on both axes).
+    ///
+    /// # Errors
+    /// As [`ConvAdmm::encode`], and lengths the grid does not divide.
+    pub fn encode_on(
+        &self,
+        d: ArrayView3<'_, f64>,
+        y: ArrayView3<'_, f64>,
+        grid: Grid,
+        boundary: Boundary,
+        warm: Option<ArrayView3<'_, f64>>,
+    ) -> Result<ConvEncoding> {
         self.check_params()?;
         ensure!(
             boundary == Boundary::Circular,
@@ -381,7 +406,7 @@ impl ConvAdmm {
         );
         let t0 = std::time::Instant::now();
         let n = y.dim().0;
-        let op = checked_op(d, y, boundary, warm, "convolutional ADMM", 5)?;
+        let op = checked_op(d, y, grid, boundary, warm, "convolutional ADMM", 5)?;
         let (k, p, _, nf) = op.dims();
         let tz = op.n_acts();
         let mut sc = op.scratch();

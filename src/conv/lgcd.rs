@@ -231,7 +231,7 @@ impl ConvLgcd {
         let t0 = std::time::Instant::now();
         let (n, t) = (y.dim().0, y.dim().2);
         let (k, l) = (d.dim().0, d.dim().2);
-        let op = super::csc::checked_op(d, y, boundary, warm, "convolutional LGCD", 2)?;
+        let op = super::csc::checked_op(d, y, super::Grid::LINE, boundary, warm, "convolutional LGCD", 2)?;
         let circular = boundary == Boundary::Circular;
         ensure!(
             !circular || t + 1 >= 2 * l,

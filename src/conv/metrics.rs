@@ -9,9 +9,10 @@
 //! truth delayed by δ samples has τ = −δ), `recovery_rate` = the fraction of
 //! true atoms with score ≥ τ₀ (0.99 in the benchmark), `recovery_score` = the mean score. For rank-1 atoms
 //! the spatial patterns u are compared by |cos| and the waveforms v up to shift, each on the matching
-//! of the full atoms.
+//! of the full atoms. Image atoms (flattened rows × columns, [`conv_recovery_2d`]) are compared
+//! over every 2-D lag (τ_r, τ_c).
 
-use super::problem::{shift_correlation, unit};
+use super::problem::{shift_correlation, shift_correlation_2d, unit};
 use crate::error::{Error, Result, ensure};
 use ndarray::{Array2, ArrayView2, ArrayView3, Axis};
 
@@ -24,8 +25,11 @@ pub struct ConvRecovery {
     pub matching_index: Vec<Option<usize>>,
     /// Its score (0 when unmatched).
     pub matched_score: Vec<f64>,
-    /// The lag τ at which ⟨d_k, S_τ d̂⟩ is largest in absolute value (0 when unmatched).
+    /// The lag τ at which ⟨d_k, S_τ d̂⟩ is largest in absolute value (0 when unmatched); for
+    /// images, its column part τ_c.
     pub matched_lag: Vec<isize>,
+    /// For images, the row part τ_r of that lag (0 for 1-D atoms and when unmatched).
+    pub matched_lag_row: Vec<isize>,
     /// The sign of that correlation (+1 when unmatched).
     pub signs: Vec<f64>,
 }
@@ -52,6 +56,20 @@ pub fn conv_recovery(
     truth: ArrayView3<'_, f64>,
     estimate: ArrayView3<'_, f64>,
 ) -> Result<ConvRecovery> {
+    conv_recovery_2d(truth, estimate, 1, 1)
+}
+
+/// [`conv_recovery`] of image atoms: `truth` of `truth_rows` rows and `estimate` of
+/// `estimate_rows` (flattened row-major), over every 2-D lag.
+///
+/// # Errors
+/// As [`conv_recovery`], and lengths the rows do not divide.
+pub fn conv_recovery_2d(
+    truth: ArrayView3<'_, f64>,
+    estimate: ArrayView3<'_, f64>,
+    truth_rows: usize,
+    estimate_rows: usize,
+) -> Result<ConvRecovery> {
     let (k, p, _) = truth.dim();
     let (kp, pe, le) = estimate.dim();
     if p != pe {
@@ -68,10 +86,13 @@ pub fn conv_recovery(
         .map(|j| unit(estimate.index_axis(Axis(0), j), "estimate", j, true))
         .collect::<Result<_>>()?;
     let mut score = Array2::zeros((k, kp));
-    let mut best_lag = vec![vec![(0isize, 1.0f64); kp]; k];
+    let mut best_lag = vec![vec![(0isize, 0isize, 1.0f64); kp]; k];
+    // lag grid of the correlation (shift_correlation_2d's layout)
+    let (hb, wb) = (estimate_rows.max(1), le / estimate_rows.max(1));
+    let nc = truth.dim().2 / truth_rows.max(1) + wb - 1;
     for i in 0..k {
         for j in 0..kp {
-            let c = shift_correlation(a[i].view(), b[j].view())?;
+            let c = shift_correlation_2d(a[i].view(), b[j].view(), truth_rows, estimate_rows)?;
             let (mut arg, mut val) = (0usize, 0.0f64);
             for (t, v) in c.iter().enumerate() {
                 if v.abs() > val.abs() {
@@ -81,7 +102,8 @@ pub fn conv_recovery(
             }
             score[(i, j)] = val.abs().min(1.0);
             best_lag[i][j] = (
-                arg as isize - (le as isize - 1),
+                (arg / nc) as isize - (hb as isize - 1),
+                (arg % nc) as isize - (wb as isize - 1),
                 if val < 0.0 { -1.0 } else { 1.0 },
             );
         }
@@ -95,18 +117,24 @@ pub fn conv_recovery(
     let matched_lag = idx
         .iter()
         .enumerate()
+        .map(|(i, j)| j.map_or(0, |j| best_lag[i][j].1))
+        .collect();
+    let matched_lag_row = idx
+        .iter()
+        .enumerate()
         .map(|(i, j)| j.map_or(0, |j| best_lag[i][j].0))
         .collect();
     let signs = idx
         .iter()
         .enumerate()
-        .map(|(i, j)| j.map_or(1.0, |j| best_lag[i][j].1))
+        .map(|(i, j)| j.map_or(1.0, |j| best_lag[i][j].2))
         .collect();
     Ok(ConvRecovery {
         score,
         matching_index: idx,
         matched_score,
         matched_lag,
+        matched_lag_row,
         signs,
     })
 }
@@ -309,6 +337,7 @@ mod tests {
             matching_index: vec![Some(0)],
             matched_score: vec![1.0],
             matched_lag: vec![1],
+            matched_lag_row: vec![0],
             signs: vec![1.0],
         };
         let mut z = Array3::zeros((1, 1, 25));

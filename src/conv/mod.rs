@@ -31,6 +31,7 @@
 //!   for overcomplete learning", arXiv 1912.02427, §convolutional (circular model).
 
 pub mod ccmod;
+pub mod fft;
 pub mod metrics;
 pub mod problem;
 
@@ -71,6 +72,29 @@ pub trait ConvCoder: Send + Sync {
         boundary: Boundary,
         warm: Option<ArrayView3<'_, f64>>,
     ) -> Result<ConvEncoding>;
+
+    /// [`ConvCoder::encode`] on the layout `grid`: images (N × P × H·W, flattened row-major) on
+    /// image atoms (K × P × Lh·Lw). The default codes 1-D signals and refuses images.
+    ///
+    /// # Errors
+    /// As [`ConvCoder::encode`]; images, for a coder that codes 1-D signals only.
+    fn encode_on(
+        &self,
+        d: ArrayView3<'_, f64>,
+        y: ArrayView3<'_, f64>,
+        grid: Grid,
+        boundary: Boundary,
+        warm: Option<ArrayView3<'_, f64>>,
+    ) -> Result<ConvEncoding> {
+        if grid.is_image() {
+            return Err(crate::error::Error::invalid(
+                "coder",
+                format!("{} on images", self.name()),
+                "conv_fista (either boundary) or conv_admm (circular) for images: this coder works along 1-D signals",
+            ));
+        }
+        self.encode(d, y, boundary, warm)
+    }
 }
 
 /// A convolutional dictionary learner.
@@ -111,8 +135,9 @@ pub use l4::{
 };
 pub use lgcd::ConvLgcd;
 
-pub use metrics::{ConvRecovery, activation_f1, conv_recovery};
+pub use fft::{Dims, Grid};
+pub use metrics::{ConvRecovery, activation_f1, conv_recovery, conv_recovery_2d};
 pub use problem::{
-    AtomFamily, Boundary, ConvInstance, ConvSpec, ConvValues, convolve, shift_coherence,
-    shift_correlation,
+    AtomFamily, Boundary, ConvInstance, ConvSpec, ConvValues, convolve, convolve_on,
+    shift_coherence, shift_coherence_2d, shift_correlation, shift_correlation_2d,
 };

@@ -11,6 +11,8 @@ use crate::rng::{Rng, Rng64, rng_from_seed};
 use ndarray::{Array1, Array2, Array3, ArrayView2, ArrayView3, Axis, Zip, s};
 use rand_distr::StandardNormal;
 
+pub use super::fft::{Dims, Grid};
+
 /// How the signal's edges are treated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Boundary {
@@ -84,8 +86,11 @@ pub struct ConvSpec {
     pub n_signals: usize,
     /// Channels P.
     pub n_channels: usize,
-    /// Samples per signal T.
+    /// Samples per signal T (the width W of an image).
     pub n_times: usize,
+    /// Rows H of an image (1: 1-D signals). Images are H × W = `rows` × `n_times` per channel,
+    /// with square atoms of L × L pixels, all stored flattened row-major ([`Grid`]).
+    pub rows: usize,
     /// Atoms K.
     pub n_atoms: usize,
     /// Atom length L.
@@ -123,6 +128,7 @@ impl ConvSpec {
             n_signals,
             n_channels,
             n_times,
+            rows: 1,
             n_atoms,
             atom_len,
             theta: 0.01,
@@ -145,6 +151,12 @@ impl ConvSpec {
     #[must_use]
     pub fn values(mut self, v: ConvValues) -> Self {
         self.values = v;
+        self
+    }
+    /// Images of `rows` rows (H × T pixels per channel, L × L atoms); 1 for 1-D signals.
+    #[must_use]
+    pub fn rows(mut self, rows: usize) -> Self {
+        self.rows = rows;
         self
     }
     /// Rank-1 atoms.
@@ -185,9 +197,42 @@ impl ConvSpec {
         self
     }
 
-    /// Activation length T_z.
+    /// Whether the problem is one of images (more than one row).
+    pub fn is_image(&self) -> bool {
+        self.rows > 1
+    }
+
+    /// The layout of the flattened arrays: [`Grid::LINE`] or images with L × L atoms.
+    pub fn grid(&self) -> Grid {
+        if self.is_image() {
+            Grid::image(self.rows, self.atom_len)
+        } else {
+            Grid::LINE
+        }
+    }
+
+    /// Flattened samples per channel: T, or H · W for images.
+    pub fn n_samples(&self) -> usize {
+        self.rows.saturating_mul(self.n_times)
+    }
+
+    /// Flattened entries per atom channel: L, or L² for images.
+    pub fn atom_size(&self) -> usize {
+        if self.is_image() {
+            self.atom_len.saturating_mul(self.atom_len)
+        } else {
+            self.atom_len
+        }
+    }
+
+    /// Activation length T_z (flattened: H_z · W_z for images).
     pub fn n_acts(&self) -> usize {
-        self.boundary.n_acts(self.n_times, self.atom_len)
+        if self.is_image() {
+            self.boundary.n_acts(self.rows, self.atom_len)
+                * self.boundary.n_acts(self.n_times, self.atom_len)
+        } else {
+            self.boundary.n_acts(self.n_times, self.atom_len)
+        }
     }
 
     /// The instance keys of a convolutional sweep plan (`problem = "conv"`), with their types and
@@ -197,7 +242,18 @@ impl ConvSpec {
         &[
             Param::new("signals", Ty::Count, Dflt::Required, "signals N"),
             Param::new("channels", Ty::Count, Dflt::Int(1), "channels P"),
-            Param::new("times", Ty::Count, Dflt::Required, "samples per signal T"),
+            Param::new(
+                "times",
+                Ty::Count,
+                Dflt::Required,
+                "samples per signal T (an image's width W)",
+            ),
+            Param::new(
+                "rows",
+                Ty::Count,
+                Dflt::Int(1),
+                "rows H of an image (1: 1-D signals; > 1: H × W images with L × L atoms)",
+            ),
             Param::new("atoms", Ty::Count, Dflt::Required, "atoms K"),
             Param::new("atom_len", Ty::Count, Dflt::Required, "atom length L"),
             Param::new(
@@ -320,6 +376,7 @@ impl ConvSpec {
             p.usize("atoms")?,
             p.usize("atom_len")?,
         )
+        .rows(p.usize("rows")?)
         .theta(p.f64("theta")?)
         .values(values)
         .rank1(p.bool("rank1"))
@@ -344,6 +401,7 @@ impl ConvSpec {
             ("n_signals", self.n_signals),
             ("n_channels", self.n_channels),
             ("n_times", self.n_times),
+            ("rows", self.rows),
             ("n_atoms", self.n_atoms),
             ("atom_len", self.atom_len),
         ] {
@@ -358,6 +416,23 @@ impl ConvSpec {
                 self.n_times
             )
         );
+        if self.is_image() {
+            ensure!(
+                self.atom_len <= self.rows,
+                "atom_len",
+                self.atom_len,
+                format!(
+                    "L × L atoms no taller than the images (L ≤ H = {}): shorten the atoms or add rows",
+                    self.rows
+                )
+            );
+            ensure!(
+                self.min_spacing == 0,
+                "min_spacing",
+                self.min_spacing,
+                "no minimum spacing on images (it is defined along a 1-D signal): drop min_spacing or use rows = 1"
+            );
+        }
         ensure!(
             self.theta > 0.0 && self.theta <= 1.0,
             "theta",
@@ -388,7 +463,11 @@ impl ConvSpec {
             );
         }
         if let AtomFamily::Coherence { target } = self.family {
-            let bound = shift_coherence_lower_bound(self.n_atoms, self.n_channels, self.atom_len);
+            let bound = if self.is_image() {
+                shift_coherence_lower_bound_2d(self.n_atoms, self.n_channels, self.atom_len)
+            } else {
+                shift_coherence_lower_bound(self.n_atoms, self.n_channels, self.atom_len)
+            };
             ensure!(
                 target.is_finite() && target >= bound && target <= 1.0,
                 "target_mu",
@@ -417,9 +496,9 @@ impl ConvSpec {
         let (n, p, t, k, l) = (
             self.n_signals,
             self.n_channels,
-            self.n_times,
+            self.n_samples(),
             self.n_atoms,
-            self.atom_len,
+            self.atom_size(),
         );
         let entries = |a: usize, b: usize, c: usize| {
             (a as u128)
@@ -444,7 +523,13 @@ impl ConvSpec {
         let mut rng = rng_from_seed(seed);
         let atoms = self.draw_atoms(&mut rng);
         let acts = self.draw_acts(&mut rng);
-        let clean = convolve(atoms.view(), acts.view(), self.boundary, self.n_times)?;
+        let clean = convolve_on(
+            atoms.view(),
+            acts.view(),
+            self.boundary,
+            self.n_samples(),
+            self.grid(),
+        )?;
         let power = clean.iter().map(|v| v * v).sum::<f64>() / clean.len().max(1) as f64;
         let sigma = match self.snr_db {
             Some(snr) => (power / 10f64.powf(snr / 10.0)).sqrt(),
@@ -457,7 +542,7 @@ impl ConvSpec {
         let nnz = acts.iter().filter(|v| **v != 0.0).count();
         let realized_rate = nnz as f64 / acts.len().max(1) as f64;
         Ok(ConvInstance {
-            shift_coherence: shift_coherence(atoms.view())?,
+            shift_coherence: shift_coherence_2d(atoms.view(), self.grid().atom_rows)?,
             atoms,
             acts,
             y,
@@ -469,18 +554,29 @@ impl ConvSpec {
     }
 
     fn draw_atoms(&self, rng: &mut Rng64) -> Array3<f64> {
-        let (k, p, l) = (self.n_atoms, self.n_channels, self.atom_len);
+        let (k, p, l) = (self.n_atoms, self.n_channels, self.atom_size());
+        let (side, image) = (self.atom_len, self.is_image());
         let gauss = |rng: &mut Rng64, len: usize| -> Array1<f64> {
             Array1::from_shape_fn(len, |_| rng.sample(StandardNormal))
         };
+        // 1-D: a Gaussian window times cos(2π f t + φ); images: a round Gaussian window times a plane
+        // wave of frequency f in a uniform direction ψ (a Gabor patch)
         let gabor = |rng: &mut Rng64| -> Array1<f64> {
             let f = rng.random_range(0.02..=0.25);
             let phi = rng.random_range(0.0..std::f64::consts::TAU);
-            let c = (l as f64 - 1.0) / 2.0;
-            let w = (l as f64 / 6.0).max(0.5);
+            let psi = if image {
+                rng.random_range(0.0..std::f64::consts::PI)
+            } else {
+                0.0
+            };
+            let c = (side as f64 - 1.0) / 2.0;
+            let w = (side as f64 / 6.0).max(0.5);
             Array1::from_shape_fn(l, |t| {
-                let x = t as f64 - c;
-                (-x * x / (2.0 * w * w)).exp() * (std::f64::consts::TAU * f * t as f64 + phi).cos()
+                let (r, x) = ((t / side) as f64, (t % side) as f64);
+                let (r, x) = if image { (r - c, x - c) } else { (0.0, x - c) };
+                let along = x * psi.cos() + r * psi.sin();
+                (-(x * x + r * r) / (2.0 * w * w)).exp()
+                    * (std::f64::consts::TAU * f * along + phi).cos()
             })
         };
         let mut d = Array3::zeros((k, p, l));
@@ -538,15 +634,19 @@ impl ConvSpec {
                 };
                 let mut a = d.index_axis_mut(Axis(0), j);
                 a.fill(0.0);
-                a.slice_mut(s![.., shift..])
-                    .assign(&src.slice(s![.., ..l - shift]));
+                // a shift along the samples (along each row of an image atom: to the right)
+                let w = if image { side } else { l };
+                for r0 in (0..l).step_by(w) {
+                    a.slice_mut(s![.., r0 + shift..r0 + w])
+                        .assign(&src.slice(s![.., r0..r0 + w - shift]));
+                }
                 let nn = norm(noise.view()).max(f64::MIN_POSITIVE);
                 a.scaled_add(perturb / nn, &noise);
                 normalize(a);
             }
         }
         if let AtomFamily::Coherence { target } = self.family {
-            lower_shift_coherence(&mut d, target, 3000);
+            lower_shift_coherence(&mut d, target, 3000, self.grid().atom_rows);
         }
         d
     }
@@ -651,6 +751,22 @@ pub fn convolve(
     boundary: Boundary,
     n_times: usize,
 ) -> Result<Array3<f64>> {
+    convolve_on(d, z, boundary, n_times, Grid::LINE)
+}
+
+/// [`convolve`] on the layout `grid`: images of `n_samples` = H · W pixels per channel, atoms of
+/// Lh · Lw, activation maps of H_z · W_z, all flattened row-major; 2-D valid or circular (wrapping
+/// both axes) convolution.
+///
+/// # Errors
+/// As [`convolve`], and lengths the grid does not divide.
+pub fn convolve_on(
+    d: ArrayView3<'_, f64>,
+    z: ArrayView3<'_, f64>,
+    boundary: Boundary,
+    n_samples: usize,
+    grid: Grid,
+) -> Result<Array3<f64>> {
     let (k, p, l) = d.dim();
     let (n, kz, tz) = z.dim();
     if kz != k {
@@ -661,17 +777,19 @@ pub fn convolve(
         ));
     }
     ensure!(
-        l >= 1 && l <= n_times,
+        l >= 1 && l <= n_samples,
         "atom_len",
         l,
-        format!("1 ≤ L ≤ T = {n_times}")
+        format!("1 ≤ L ≤ T = {n_samples}")
     );
-    let want = boundary.n_acts(n_times, l);
+    let dims = grid.dims(n_samples, l)?;
+    let want = dims.n_acts(boundary);
+    let (zh, zw) = dims.acts(boundary);
     ensure!(
         tz == want,
         "activation length",
         tz,
-        format!("T_z = {want} for T = {n_times}, L = {l} ({boundary:?} boundary)")
+        format!("T_z = {want} for T = {n_samples}, L = {l} ({boundary:?} boundary)")
     );
     ensure!(
         d.iter().all(|v| v.is_finite()),
@@ -685,7 +803,8 @@ pub fn convolve(
         "non-finite entries",
         "finite activations"
     );
-    let mut y = Array3::zeros((n, p, n_times));
+    let Dims { h, w, lh, lw } = dims;
+    let mut y = Array3::zeros((n, p, n_samples));
     Zip::from(y.axis_iter_mut(Axis(0)))
         .and(z.axis_iter(Axis(0)))
         .par_for_each(|mut yi, zi| {
@@ -695,15 +814,23 @@ pub fn convolve(
                     if a == 0.0 {
                         continue;
                     }
+                    let (r0, c0) = (t0 / zw, t0 % zw);
+                    debug_assert!(r0 < zh);
                     for c in 0..p {
                         let dc = dj.row(c);
                         let mut yc = yi.row_mut(c);
-                        for s in 0..l {
-                            let t = match boundary {
-                                Boundary::Valid => t0 + s,
-                                Boundary::Circular => (t0 + s) % n_times,
+                        for u in 0..lh {
+                            let r = match boundary {
+                                Boundary::Valid => r0 + u,
+                                Boundary::Circular => (r0 + u) % h,
                             };
-                            yc[t] += a * dc[s];
+                            for v in 0..lw {
+                                let col = match boundary {
+                                    Boundary::Valid => c0 + v,
+                                    Boundary::Circular => (c0 + v) % w,
+                                };
+                                yc[r * w + col] += a * dc[u * lw + v];
+                            }
                         }
                     }
                 }
@@ -726,6 +853,19 @@ pub fn shift_coherence_lower_bound(k: usize, p: usize, l: usize) -> f64 {
     }
 }
 
+/// [`shift_coherence_lower_bound`] for L × L image atoms: their K·L² shifts within an L × L
+/// window fit whole in (2L − 1)², so μ_conv is at least the Welch bound of K·L² unit vectors in
+/// dimension P(2L − 1)².
+pub fn shift_coherence_lower_bound_2d(k: usize, p: usize, l: usize) -> f64 {
+    let side = (2 * l).saturating_sub(1);
+    let (nn, d) = ((k * l * l) as f64, (p * side * side) as f64);
+    if nn <= d || nn < 2.0 || d < 1.0 {
+        0.0
+    } else {
+        ((nn - d) / (d * (nn - 1.0))).sqrt()
+    }
+}
+
 /// Lower the shift coherence of unit-norm atoms `d` (K × P × L) to at most `target` (when it can):
 /// gradient steps on Σ max(0, |⟨d_k, S_τ d_l⟩| − 0.98·target)² over every pair k < l at every lag
 /// and every atom with itself at lags ≠ 0, each followed by renormalisation of the atoms, with a
@@ -733,8 +873,15 @@ pub fn shift_coherence_lower_bound(k: usize, p: usize, l: usize) -> f64 {
 /// μ_conv ≤ target, after `max_iters` steps, or when the step vanishes. Returns the μ_conv reached.
 /// (The dense generator's hinge descent, [`crate::generate::hinge_descent`], over the
 /// shift-augmented Gram; ours: the 0.98 margin and the step rule.)
-pub fn lower_shift_coherence(d: &mut Array3<f64>, target: f64, max_iters: usize) -> f64 {
+pub fn lower_shift_coherence(
+    d: &mut Array3<f64>,
+    target: f64,
+    max_iters: usize,
+    atom_rows: usize,
+) -> f64 {
     let k = d.len_of(Axis(0));
+    let (h, w) = (atom_rows.max(1), d.len_of(Axis(2)) / atom_rows.max(1));
+    let nc = 2 * w - 1;
     let t2 = 0.98 * target;
     // loss and gradient of the hinge over every counted (pair, lag)
     let eval = |d: &Array3<f64>, grad: Option<&mut Array3<f64>>| -> (f64, f64) {
@@ -743,11 +890,11 @@ pub fn lower_shift_coherence(d: &mut Array3<f64>, target: f64, max_iters: usize)
         for i in 0..k {
             for j in i..k {
                 let (a, b) = (d.index_axis(Axis(0), i), d.index_axis(Axis(0), j));
-                let c = shift_correlation(a, b).unwrap_or_default();
-                let lb = b.ncols();
+                let c = shift_correlation_2d(a, b, h, h).unwrap_or_default();
                 for (idx, &v) in c.iter().enumerate() {
-                    let tau = idx as isize - (lb as isize - 1);
-                    if i == j && tau == 0 {
+                    let tau_r = (idx / nc) as isize - (h as isize - 1);
+                    let tau_c = (idx % nc) as isize - (w as isize - 1);
+                    if i == j && tau_r == 0 && tau_c == 0 {
                         continue;
                     }
                     mu = mu.max(v.abs());
@@ -757,16 +904,23 @@ pub fn lower_shift_coherence(d: &mut Array3<f64>, target: f64, max_iters: usize)
                     }
                     loss += ex * ex;
                     if let Some(g) = g.as_deref_mut() {
-                        let w = 2.0 * ex * v.signum();
-                        let (p, la) = a.dim();
-                        // ∂c/∂a[c, t] = b[c, t − τ]; ∂c/∂b[c, u] = a[c, u + τ]
+                        let wt = 2.0 * ex * v.signum();
+                        let p = a.nrows();
+                        // ∂c/∂a[c, r, t] = b[c, r − τ_r, t − τ_c]; ∂c/∂b[c, u, v] = a[c, u + τ_r, v + τ_c]
                         for ch in 0..p {
-                            for t in 0..la {
-                                let u = t as isize - tau;
-                                if u >= 0 && (u as usize) < lb {
-                                    let (av, bv) = (a[[ch, t]], b[[ch, u as usize]]);
-                                    g[[i, ch, t]] += w * bv;
-                                    g[[j, ch, u as usize]] += w * av;
+                            for r in 0..h {
+                                let u = r as isize - tau_r;
+                                if u < 0 || u as usize >= h {
+                                    continue;
+                                }
+                                for t in 0..w {
+                                    let v = t as isize - tau_c;
+                                    if v >= 0 && (v as usize) < w {
+                                        let (ia, ib) = (r * w + t, u as usize * w + v as usize);
+                                        let (av, bv) = (a[[ch, ia]], b[[ch, ib]]);
+                                        g[[i, ch, ia]] += wt * bv;
+                                        g[[j, ch, ib]] += wt * av;
+                                    }
                                 }
                             }
                         }
@@ -813,6 +967,21 @@ pub fn lower_shift_coherence(d: &mut Array3<f64>, target: f64, max_iters: usize)
 /// # Errors
 /// Different channel counts.
 pub fn shift_correlation(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Result<Vec<f64>> {
+    shift_correlation_2d(a, b, 1, 1)
+}
+
+/// [`shift_correlation`] of two image atoms (P × Lh·Lw each, flattened row-major, `a_rows` and
+/// `b_rows` rows) at every 2-D lag (τ_r, τ_c): entry (τ_r + Lh_b − 1) · (Lw_a + Lw_b − 1) + τ_c +
+/// Lw_b − 1 is Σ a[c, r, s] b[c, r − τ_r, s − τ_c]. One row each gives [`shift_correlation`].
+///
+/// # Errors
+/// Different channel counts, lengths the rows do not divide.
+pub fn shift_correlation_2d(
+    a: ArrayView2<'_, f64>,
+    b: ArrayView2<'_, f64>,
+    a_rows: usize,
+    b_rows: usize,
+) -> Result<Vec<f64>> {
     let (p, la) = a.dim();
     let (pb, lb) = b.dim();
     if p != pb {
@@ -822,20 +991,37 @@ pub fn shift_correlation(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Resu
             "atoms with the same number of channels P",
         ));
     }
-    let mut out = vec![0.0; la + lb - 1];
-    for (i, o) in out.iter_mut().enumerate() {
-        let tau = i as isize - (lb as isize - 1);
-        let mut acc = 0.0;
-        for c in 0..p {
-            let (ar, br) = (a.row(c), b.row(c));
-            for t in 0..la {
-                let u = t as isize - tau;
-                if u >= 0 && (u as usize) < lb {
-                    acc += ar[t] * br[u as usize];
+    ensure!(
+        a_rows >= 1 && b_rows >= 1 && la.is_multiple_of(a_rows) && lb.is_multiple_of(b_rows),
+        "atoms",
+        format!("{la} and {lb} entries in {a_rows} and {b_rows} rows"),
+        "flattened image atoms of rows × columns entries"
+    );
+    let (ha, wa, hb, wb) = (a_rows, la / a_rows, b_rows, lb / b_rows);
+    let (nr, nc) = (ha + hb - 1, wa + wb - 1);
+    let mut out = vec![0.0; nr * nc];
+    for tr in 0..nr {
+        let tau_r = tr as isize - (hb as isize - 1);
+        for tc in 0..nc {
+            let tau_c = tc as isize - (wb as isize - 1);
+            let mut acc = 0.0;
+            for c in 0..p {
+                let (ar, br) = (a.row(c), b.row(c));
+                for r in 0..ha {
+                    let u = r as isize - tau_r;
+                    if u < 0 || u as usize >= hb {
+                        continue;
+                    }
+                    for t in 0..wa {
+                        let v = t as isize - tau_c;
+                        if v >= 0 && (v as usize) < wb {
+                            acc += ar[r * wa + t] * br[u as usize * wb + v as usize];
+                        }
+                    }
                 }
             }
+            out[tr * nc + tc] = acc;
         }
-        *o = acc;
     }
     Ok(out)
 }
@@ -846,15 +1032,24 @@ pub fn shift_correlation(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Resu
 /// # Errors
 /// A zero or non-finite atom.
 pub fn shift_coherence(d: ArrayView3<'_, f64>) -> Result<f64> {
+    shift_coherence_2d(d, 1)
+}
+
+/// [`shift_coherence`] of image atoms of `atom_rows` rows, over every 2-D lag.
+///
+/// # Errors
+/// A zero or non-finite atom, a length the rows do not divide.
+pub fn shift_coherence_2d(d: ArrayView3<'_, f64>, atom_rows: usize) -> Result<f64> {
     let k = d.len_of(Axis(0));
     let unit: Vec<Array2<f64>> = (0..k)
         .map(|j| unit(d.index_axis(Axis(0), j), "atom", j, false))
         .collect::<Result<_>>()?;
+    let (h, w) = (atom_rows, d.len_of(Axis(2)) / atom_rows.max(1));
+    let zero = (h - 1) * (2 * w - 1) + (w - 1);
     let mut mu: f64 = 0.0;
     for i in 0..k {
         for j in i..k {
-            let c = shift_correlation(unit[i].view(), unit[j].view())?;
-            let zero = unit[j].ncols() - 1;
+            let c = shift_correlation_2d(unit[i].view(), unit[j].view(), h, h)?;
             for (lag, v) in c.iter().enumerate() {
                 if i == j && lag == zero {
                     continue;
