@@ -26,6 +26,7 @@
 //! scale-free choice); the dual variable h starts at zero in every D-step and g at the current
 //! atoms. With the valid boundary the DFT length F ≥ T makes the products linear convolutions; the
 //! unconstrained d may fit the zero padding beyond T, which the constraint removes at consensus.
+//! Images ([`Grid`]) use the 2-D transform of [`super::fft`] and keep the top-left Lh × Lw block.
 //!
 //! ## References
 //! * Wohlberg (2016), "Efficient algorithms for convolutional sparse representations", IEEE TIP
@@ -34,10 +35,10 @@
 //!   new algorithms", IEEE TCI 4(3), §IV.A (CCMOD by ADMM, the Sherman–Morrison solves).
 
 use super::csc::{C64, dft_len};
+use super::fft::{Fft2, Grid};
 use super::problem::Boundary;
 use crate::error::{Error, Result};
 use ndarray::{Array3, ArrayView3, Axis};
-use realfft::RealFftPlanner;
 
 /// Over-relaxation α of the CCMOD iteration (sporco's default for its dictionary updates).
 pub const RELAX: f64 = 1.8;
@@ -102,53 +103,59 @@ pub fn ccmod_step(
     iters: usize,
     tol: f64,
 ) -> Result<usize> {
+    ccmod_step_on(z, y, d, Grid::LINE, boundary, iters, tol)
+}
+
+/// [`ccmod_step`] on the layout `grid` (images: flattened H·W signals, Lh·Lw atoms, H_z·W_z
+/// activation maps).
+///
+/// # Errors
+/// As [`ccmod_step`], and lengths the grid does not divide.
+pub fn ccmod_step_on(
+    z: ArrayView3<'_, f64>,
+    y: ArrayView3<'_, f64>,
+    d: &mut Array3<f64>,
+    grid: Grid,
+    boundary: Boundary,
+    iters: usize,
+    tol: f64,
+) -> Result<usize> {
     let (n, k, tz) = z.dim();
     let (n2, p, t) = y.dim();
     let (k2, p2, l) = d.dim();
-    if n != n2 || k != k2 || p != p2 || tz != boundary.n_acts(t, l) {
+    let dims = grid.dims(t, l)?;
+    if n != n2 || k != k2 || p != p2 || tz != dims.n_acts(boundary) {
         return Err(Error::invalid(
             "ccmod",
             format!("activations {n}×{k}×{tz}, signals {n2}×{p}×{t}, atoms {k2}×{p2}×{l}"),
             "activations N × K × T_z with T_z given by the boundary, signals N × P × T, atoms K × P × L",
         ));
     }
-    let f = dft_len(t, boundary);
-    let nf = f / 2 + 1;
-    let mut planner = RealFftPlanner::<f64>::new();
-    let fwd = planner.plan_fft_forward(f);
-    let inv = planner.plan_fft_inverse(f);
-    let mut fsc = vec![C64::new(0.0, 0.0); fwd.get_scratch_len()];
-    let mut isc = vec![C64::new(0.0, 0.0); inv.get_scratch_len()];
-    let mut time = vec![0.0; f];
-    let fft_err = |e: realfft::FftError| Error::invalid("fft", e.to_string(), "a valid FFT length");
-    let mut rfft = |x: &mut dyn Iterator<Item = f64>, out: &mut [C64], time: &mut [f64]| {
-        time.iter_mut().for_each(|v| *v = 0.0);
-        for (s, v) in x.enumerate() {
-            time[s] = v;
-        }
-        fwd.process_with_scratch(time, out, &mut fsc)
-            .map_err(fft_err)
-    };
+    let fft = Fft2::new(dft_len(dims.h, boundary), dft_len(dims.w, boundary))?;
+    let (f1, f2) = fft.size();
+    let (f, nf) = (fft.len(), fft.n_freq());
+    let (zh, zw) = dims.acts(boundary);
+    let mut sc = fft.scratch();
     // activation spectra, (i · K + a) · nf + j, and the right-hand side Ẑᴴŷ, (a · P + c) · nf + j
-    let mut zh = vec![C64::new(0.0, 0.0); n * k * nf];
+    let mut zhat = vec![C64::new(0.0, 0.0); n * k * nf];
     let mut yh = vec![C64::new(0.0, 0.0); p * nf];
     let mut zty = vec![C64::new(0.0, 0.0); k * p * nf];
     for i in 0..n {
         for a in 0..k {
             let row = z.index_axis(Axis(0), i);
-            let o = &mut zh[(i * k + a) * nf..(i * k + a + 1) * nf];
-            rfft(&mut row.row(a).iter().copied(), o, &mut time)?;
+            let row = row.row(a);
+            let o = &mut zhat[(i * k + a) * nf..(i * k + a + 1) * nf];
+            fft.forward(zh, zw, |r, s| row[r * zw + s], o, &mut sc);
         }
         for c in 0..p {
             let sig = y.index_axis(Axis(0), i);
-            rfft(
-                &mut sig.row(c).iter().copied(),
-                &mut yh[c * nf..(c + 1) * nf],
-                &mut time,
-            )?;
+            let row = sig.row(c);
+            let w = dims.w;
+            let o = &mut yh[c * nf..(c + 1) * nf];
+            fft.forward(dims.h, w, |r, s| row[r * w + s], o, &mut sc);
         }
         for a in 0..k {
-            let za = &zh[(i * k + a) * nf..(i * k + a + 1) * nf];
+            let za = &zhat[(i * k + a) * nf..(i * k + a + 1) * nf];
             for c in 0..p {
                 let o = &mut zty[(a * p + c) * nf..(a * p + c + 1) * nf];
                 for j in 0..nf {
@@ -162,9 +169,9 @@ pub fn ccmod_step(
     for i in 0..n {
         for j in 0..nf {
             for a in 0..k {
-                let za = zh[(i * k + a) * nf + j].conj();
+                let za = zhat[(i * k + a) * nf + j].conj();
                 for b in 0..k {
-                    gram[(j * k + a) * k + b] += za * zh[(i * k + b) * nf + j];
+                    gram[(j * k + a) * k + b] += za * zhat[(i * k + b) * nf + j];
                 }
             }
         }
@@ -190,14 +197,18 @@ pub fn ccmod_step(
             ));
         }
     }
-    drop(zh);
+    drop(zhat);
+    // the support of an atom inside the F₁ × F₂ array: its top-left Lh × Lw block
+    let (lh, lw) = (dims.lh, dims.lw);
+    let at = |s: usize| (s / lw) * f2 + s % lw;
+    let in_support = |q: usize| q / f2 < lh && q % f2 < lw;
     // ADMM variables in the time domain, (a · P + c) · F + s
     let m = k * p * f;
     let mut g = vec![0.0; m];
     for a in 0..k {
         for c in 0..p {
             for s in 0..l {
-                g[(a * p + c) * f + s] = d[[a, c, s]];
+                g[(a * p + c) * f + at(s)] = d[[a, c, s]];
             }
         }
     }
@@ -214,12 +225,14 @@ pub fn ccmod_step(
         for a in 0..k {
             for c in 0..p {
                 let o = (a * p + c) * f;
-                let mut x = (0..f).map(|s| sigma * (g[o + s] - h[o + s]));
-                rfft(
-                    &mut x,
+                let x = |r: usize, s: usize| sigma * (g[o + r * f2 + s] - h[o + r * f2 + s]);
+                fft.forward(
+                    f1,
+                    f2,
+                    x,
                     &mut rhs[(a * p + c) * nf..(a * p + c + 1) * nf],
-                    &mut time,
-                )?;
+                    &mut sc,
+                );
             }
         }
         for (r, zy) in rhs.iter_mut().zip(&zty) {
@@ -240,16 +253,9 @@ pub fn ccmod_step(
         for a in 0..k {
             for c in 0..p {
                 let spec = &mut rhs[(a * p + c) * nf..(a * p + c + 1) * nf];
-                spec[0].im = 0.0;
-                if f.is_multiple_of(2) {
-                    spec[nf - 1].im = 0.0;
-                }
-                inv.process_with_scratch(spec, &mut time, &mut isc)
-                    .map_err(fft_err)?;
                 let o = (a * p + c) * f;
-                for s in 0..f {
-                    dt[o + s] = time[s] * scale;
-                }
+                let out = &mut dt[o..o + f];
+                fft.inverse(spec, f1, f2, |r, s, v| out[r * f2 + s] = v * scale, &mut sc);
             }
         }
         // relaxation, projection onto C, dual update
@@ -262,7 +268,7 @@ pub fn ccmod_step(
                 for s in 0..f {
                     let q = o + c * f + s;
                     let dr = RELAX * dt[q] + (1.0 - RELAX) * g_prev[q];
-                    let v = if s < l { dr + h[q] } else { 0.0 };
+                    let v = if in_support(s) { dr + h[q] } else { 0.0 };
                     g[q] = v;
                     nrm += v * v;
                 }
@@ -296,7 +302,7 @@ pub fn ccmod_step(
     for a in 0..k {
         for c in 0..p {
             for s in 0..l {
-                d[[a, c, s]] = g[(a * p + c) * f + s];
+                d[[a, c, s]] = g[(a * p + c) * f + at(s)];
             }
         }
     }

@@ -377,4 +377,37 @@ mod tests {
             rec.matched_lag
         );
     }
+
+    /// An image atom shifted by (1, −2) pixels and negated scores 1 at that 2-D lag; a transposed
+    /// atom scores less; the Hungarian matching pairs them.
+    #[test]
+    fn a_shifted_image_atom_scores_one_at_its_2d_lag() {
+        // truth: two 3 × 3 atoms; estimate: 4 × 4 atoms holding −truth[1] at offset (1, 0) and
+        // truth[0] at offset (0, 1)
+        let t0 = [1.0, 0.5, 0.0, -0.3, 2.0, 0.1, 0.0, 0.4, -1.0];
+        let t1 = [0.2, 0.0, 1.0, 1.5, -0.7, 0.0, 0.3, 0.9, 0.0];
+        let mut truth = ndarray::Array3::zeros((2, 1, 9));
+        for i in 0..9 {
+            truth[(0, 0, i)] = t0[i];
+            truth[(1, 0, i)] = t1[i];
+        }
+        let mut est = ndarray::Array3::zeros((2, 1, 16));
+        for r in 0..3 {
+            for c in 0..3 {
+                est[(0, 0, (r + 1) * 4 + c)] = -t1[r * 3 + c];
+                est[(1, 0, r * 4 + c + 1)] = t0[r * 3 + c];
+            }
+        }
+        let rec = conv_recovery_2d(truth.view(), est.view(), 3, 4).unwrap();
+        assert_eq!(rec.matching_index, vec![Some(1), Some(0)]);
+        for s in &rec.matched_score {
+            assert!((s - 1.0).abs() < 1e-12, "{s}");
+        }
+        // ⟨d_k, S_τ d̂⟩ peaks where the estimate's copy starts at −τ
+        assert_eq!(rec.matched_lag_row, vec![0, -1]);
+        assert_eq!(rec.matched_lag, vec![-1, 0]);
+        assert_eq!(rec.signs, vec![1.0, -1.0]);
+        assert!(rec.score[(0, 0)] < 0.99);
+        assert_eq!(rec.recovery_rate(0.99), 1.0);
+    }
 }

@@ -118,6 +118,37 @@ pub trait ConvLearner: Send + Sync {
         schedule: Schedule,
         obs: &mut dyn Observer<ConvLearnState>,
     ) -> Result<ConvLearned>;
+
+    /// [`ConvLearner::learn_observed`] on the layout `grid`: for images (N × P × H·W, flattened
+    /// row-major) `atom_len` is the atoms' width and `grid.atom_rows` their height, and the atoms
+    /// are K × P × (atom_rows · atom_len). The default learns from 1-D signals and refuses images.
+    ///
+    /// # Errors
+    /// As [`ConvLearner::learn_observed`]; images, for a learner of 1-D signals only.
+    #[allow(clippy::too_many_arguments)]
+    fn learn_on(
+        &self,
+        y: ArrayView3<'_, f64>,
+        n_atoms: usize,
+        atom_len: usize,
+        grid: Grid,
+        boundary: Boundary,
+        init_atoms: Option<ArrayView3<'_, f64>>,
+        seed: u64,
+        schedule: Schedule,
+        obs: &mut dyn Observer<ConvLearnState>,
+    ) -> Result<ConvLearned> {
+        if grid.is_image() {
+            return Err(crate::error::Error::invalid(
+                "learner",
+                format!("{} on images", self.name()),
+                "conv_altmin with d_solver = ccmod and csc = fista (or admm, circular) for images: this learner works along 1-D signals",
+            ));
+        }
+        self.learn_observed(
+            y, n_atoms, atom_len, boundary, init_atoms, seed, schedule, obs,
+        )
+    }
 }
 
 /// The registry entry of a convolutional coder.

@@ -1239,4 +1239,87 @@ mod tests {
             assert!(e.contains(needle), "{spec:?}: {e}");
         }
     }
+
+    /// Images: the 2-D shift correlation by hand, the bound, a coherence target met over 2-D
+    /// lags, shifted pairs along rows, Gabor patches, unit atoms, and the refusals.
+    #[test]
+    fn image_problems_by_hand_and_by_target() {
+        // a = [[1, 2], [3, 4]], b = [[0, 1], [1, 0]]: lag (0, 0) gives 2 + 3, lag (1, 1) gives
+        // a[1, 1] b[0, 0] = 0, lag (−1, 0) gives a[0, 0] b[1, 0] + a[0, 1] b[1, 1] = 1
+        let a = ndarray::arr2(&[[1.0, 2.0, 3.0, 4.0]]);
+        let b = ndarray::arr2(&[[0.0, 1.0, 1.0, 0.0]]);
+        let c = shift_correlation_2d(a.view(), b.view(), 2, 2).unwrap();
+        assert_eq!(c.len(), 9);
+        let at = |tr: isize, tc: isize| c[((tr + 1) * 3 + tc + 1) as usize];
+        assert_eq!(at(0, 0), 5.0);
+        assert_eq!(at(1, 1), 0.0);
+        assert_eq!(at(-1, 0), 1.0);
+        assert_eq!(at(1, 0), 4.0); // a[1, 0] b[0, 0] + a[1, 1] b[0, 1]
+        // the 2-D bound: K = 2 atoms of 3 × 3 → 18 shifts in dimension 25: none
+        assert!(shift_coherence_lower_bound_2d(2, 1, 3) <= 0.0);
+        // K = 4 of 2 × 2: 16 shifts in dimension 9 → √(7/135)
+        assert!(
+            (shift_coherence_lower_bound_2d(4, 1, 2) - (7.0f64 / 135.0).sqrt()).abs() < 1e-15
+        );
+        let base = ConvSpec::new(2, 1, 20, 3, 5).rows(16);
+        let g = base.clone().sample(4).unwrap();
+        assert_eq!(g.atoms.dim(), (3, 1, 25));
+        assert_eq!(g.acts.dim(), (2, 3, 12 * 16));
+        let t = base
+            .clone()
+            .family(AtomFamily::Coherence { target: 0.3 })
+            .sample(4)
+            .unwrap();
+        assert!(
+            t.shift_coherence <= 0.3 && g.shift_coherence > 0.3,
+            "{} (Gaussian {})",
+            t.shift_coherence,
+            g.shift_coherence
+        );
+        // a pair shifted one pixel to the right has μ_conv near 1, measured over 2-D lags
+        let pairs = base
+            .clone()
+            .family(AtomFamily::ShiftedPairs {
+                shift: 1,
+                perturb: 0.0,
+            })
+            .sample(4)
+            .unwrap();
+        let (d0, d1) = (pairs.atoms.index_axis(Axis(0), 0), pairs.atoms.index_axis(Axis(0), 1));
+        for r in 0..5 {
+            assert_eq!(d1[(0, r * 5)], 0.0);
+            for c in 1..5 {
+                let ratio = d1[(0, r * 5 + c)] / d0[(0, r * 5 + c - 1)];
+                assert!((ratio - d1[(0, 6)] / d0[(0, 5)]).abs() < 1e-9);
+            }
+        }
+        assert!(pairs.shift_coherence > 0.8, "{}", pairs.shift_coherence);
+        let gabor = base.clone().family(AtomFamily::Gabor).sample(4).unwrap();
+        for inst in [&g, &t, &pairs, &gabor] {
+            for a in inst.atoms.axis_iter(Axis(0)) {
+                assert!((norm(a) - 1.0).abs() < 1e-12);
+            }
+        }
+        // refusals: atoms taller than the image, spacing on images, a 2-D target below its bound
+        let e = ConvSpec::new(1, 1, 20, 2, 6)
+            .rows(4)
+            .sample(1)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("add rows"), "{e}");
+        let e = base
+            .clone()
+            .min_spacing(3)
+            .sample(1)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("drop min_spacing"), "{e}");
+        let e = ConvSpec::new(1, 1, 20, 4, 2)
+            .rows(8)
+            .family(AtomFamily::Coherence { target: 0.1 })
+            .sample(1)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("0.2277"), "{e}");
+    }
 }
