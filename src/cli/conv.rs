@@ -75,9 +75,13 @@ pub struct ConvGenerateArgs {
     /// Channels P.
     #[arg(long, default_value_t = 1)]
     pub channels: usize,
-    /// Samples per signal T.
+    /// Samples per signal T (an image's width W with --rows).
     #[arg(long)]
     pub times: usize,
+    /// Rows H of an image: > 1 generates H × T images with L × L atoms, written as 4-D arrays
+    /// (D K × P × L × L, Z N × K × H_z × W_z, Y N × P × H × W).
+    #[arg(long, default_value_t = 1)]
+    pub rows: usize,
     /// Atoms K.
     #[arg(long)]
     pub atoms: usize,
@@ -163,6 +167,7 @@ impl ConvGenerateArgs {
             self.atoms,
             self.atom_len,
         )
+        .rows(self.rows)
         .theta(self.theta)
         .values(values)
         .rank1(self.rank1)
@@ -284,19 +289,34 @@ fn generate(g: ConvGenerateArgs) -> Result<String> {
         check_output_file(&g.out.join(f))?;
     }
     let inst = spec.sample(g.seed)?;
-    io::write_array3(g.out.join("D.npy"), &inst.atoms)?;
-    io::write_array3(g.out.join("Z.npy"), &inst.acts)?;
-    io::write_array3(g.out.join("Y.npy"), &inst.y)?;
+    let image = spec.is_image();
+    let (l, zh) = (spec.atom_len, spec.boundary.n_acts(spec.rows, spec.atom_len));
+    io::write_conv_array(g.out.join("D.npy"), &inst.atoms, image.then_some(l))?;
+    io::write_conv_array(g.out.join("Z.npy"), &inst.acts, image.then_some(zh))?;
+    io::write_conv_array(g.out.join("Y.npy"), &inst.y, image.then_some(spec.rows))?;
+    let shape = |a: &ndarray::Array3<f64>, rows: usize| -> Vec<usize> {
+        let (d0, d1, t) = a.dim();
+        if image {
+            vec![d0, d1, rows, t / rows]
+        } else {
+            vec![d0, d1, t]
+        }
+    };
+    let layout = if image {
+        "images: atoms D are K × P × L × L, activations Z are N × K × H_z × W_z, images Y are N × P × H × W; y_i = Σ_k d_k * z_ik + e_i (2-D convolution)"
+    } else {
+        "alphacsc's: atoms D are K × P × L, activations Z are N × K × T_z, signals Y are N × P × T; y_i = Σ_k d_k * z_ik + e_i"
+    };
     let meta = serde_json::json!({
         "spec": format!("{spec:?}"),
         "seed": g.seed,
-        "shapes": {"D": inst.atoms.dim(), "Z": inst.acts.dim(), "Y": inst.y.dim()},
+        "shapes": {"D": shape(&inst.atoms, l), "Z": shape(&inst.acts, zh), "Y": shape(&inst.y, spec.rows)},
         "shift_coherence": inst.shift_coherence,
         "realized_rate": inst.realized_rate,
         "noise_sigma": inst.sigma,
         "boundary": format!("{:?}", spec.boundary).to_lowercase(),
         "dictlab_version": env!("CARGO_PKG_VERSION"),
-        "layout": "alphacsc's: atoms D are K × P × L, activations Z are N × K × T_z, signals Y are N × P × T; y_i = Σ_k d_k * z_ik + e_i",
+        "layout": layout,
     });
     io::write_json(g.out.join("spec.json"), &meta)?;
     Ok(serde_json::to_string(&meta)?)
@@ -305,9 +325,10 @@ fn generate(g: ConvGenerateArgs) -> Result<String> {
 fn encode(e: ConvEncodeArgs) -> Result<String> {
     check_output_file(&e.out)?;
     ensure!(e.repeat >= 1, "repeat", e.repeat, "--repeat ≥ 1");
-    let d = io::read_array3(&e.dict, "atoms")?;
-    let y = io::read_array3(&e.signals, "signals")?;
+    let (d, d_img) = io::read_conv_array(&e.dict, "atoms")?;
+    let (y, y_img) = io::read_conv_array(&e.signals, "signals")?;
     let boundary: Boundary = e.boundary.into();
+    let grid = conv_grid(d_img, y_img)?;
     let method = e.method.replace('-', "_");
     let mut kv = crate::registry::params_from_flags(&method, param_flags(&e.params)?)?;
     ensure!(
@@ -328,7 +349,7 @@ fn encode(e: ConvEncodeArgs) -> Result<String> {
                 r,
                 "a fraction of λ_max in (0, 1)"
             );
-            r * crate::conv::cdl::lambda_max(d.view(), y.view(), boundary, nonneg)?
+            r * crate::conv::cdl::lambda_max_on(d.view(), y.view(), grid, boundary, nonneg)?
         }
         _ => {
             return Err(Error::invalid(
@@ -341,16 +362,19 @@ fn encode(e: ConvEncodeArgs) -> Result<String> {
     kv.push(("lambda".into(), Value::from(lambda)));
     let coder = crate::registry::build_conv_coder(&method, &kv)?;
     let truth = match &e.truth {
-        Some(path) => Some(io::read_array3(path, "true activations")?),
+        Some(path) => Some(io::read_conv_array(path, "true activations")?.0),
         None => None,
     };
-    let mut enc = coder.encode(d.view(), y.view(), boundary, None)?;
+    let mut enc = coder.encode_on(d.view(), y.view(), grid, boundary, None)?;
     let mut best = enc.elapsed;
     for _ in 1..e.repeat {
-        enc = coder.encode(d.view(), y.view(), boundary, None)?;
+        enc = coder.encode_on(d.view(), y.view(), grid, boundary, None)?;
         best = best.min(enc.elapsed);
     }
-    io::write_array3(&e.out, &enc.acts)?;
+    let z_rows = grid
+        .is_image()
+        .then(|| boundary.n_acts(grid.rows, grid.atom_rows));
+    io::write_conv_array(&e.out, &enc.acts, z_rows)?;
     let mut out = serde_json::json!({
         "method": coder.name(),
         "lambda": lambda,
@@ -391,19 +415,34 @@ fn learn(l: ConvLearnArgs) -> Result<String> {
             "a fraction in (0, 1]"
         );
     }
-    let y = io::read_array3(&l.signals, "signals")?;
+    let (y, y_img) = io::read_conv_array(&l.signals, "signals")?;
+    let grid = match y_img {
+        Some((h, _)) => crate::conv::Grid::image(h, l.atom_len),
+        None => crate::conv::Grid::LINE,
+    };
+    let atom_rows = grid.is_image().then_some(l.atom_len);
+    let r = atom_rows.unwrap_or(1);
+    let recovery = move |d: &ndarray::Array3<f64>, e: &ndarray::Array3<f64>| {
+        crate::conv::conv_recovery_2d(d.view(), e.view(), r, r)
+    };
     let method = l.method.replace('-', "_");
     let mut flags = vec![("init", l.init.as_deref().map(Value::from))];
     flags.extend(param_flags(&l.params)?);
     let kv = crate::registry::params_from_flags(&method, flags)?;
     let learner = crate::registry::build_conv_learner(&method, &kv)?;
     let init = match &l.init_dict {
-        Some(path) => Some(io::read_array3(path, "initial atoms")?),
+        Some(path) => Some(io::read_conv_array(path, "initial atoms")?.0),
         None => None,
     };
     let truth = match &l.truth {
         Some(path) => {
-            let d = io::read_array3(path, "true atoms")?;
+            let (d, d_img) = io::read_conv_array(path, "true atoms")?;
+            ensure!(
+                d_img.is_some() == grid.is_image(),
+                "true atoms",
+                if d_img.is_some() { "4-D (image) atoms" } else { "3-D atoms" },
+                "true atoms of the signals' kind: 4-D K × P × L × L for images, 3-D K × P × L for 1-D signals"
+            );
             ensure!(
                 d.dim().1 == y.dim().1,
                 "true atoms",
@@ -422,7 +461,7 @@ fn learn(l: ConvLearnArgs) -> Result<String> {
     let target = l.target_rate;
     let mut obs = |it: usize, t: f64, s: &ConvLearnState, _: &Record| {
         if let Some(d) = &truth
-            && let Ok(rec) = conv_recovery(d.view(), s.atoms.view())
+            && let Ok(rec) = recovery(d, &s.atoms)
         {
             let rate = rec.recovery_rate(0.99);
             rows.push((it, t, s.objective, rate, rec.recovery_score()));
@@ -438,10 +477,11 @@ fn learn(l: ConvLearnArgs) -> Result<String> {
     } else {
         crate::iter::Schedule::Never
     };
-    let out = learner.learn_observed(
+    let out = learner.learn_on(
         y.view(),
         l.atoms,
         l.atom_len,
+        grid,
         l.boundary.into(),
         init.as_ref().map(|d| d.view()),
         l.seed,
@@ -460,7 +500,7 @@ fn learn(l: ConvLearnArgs) -> Result<String> {
         }
         None => None,
     };
-    io::write_array3(&l.out, &out.state.atoms)?;
+    io::write_conv_array(&l.out, &out.state.atoms, atom_rows)?;
     let mut res = serde_json::json!({
         "method": learner.name(),
         "iters": out.info.iters,
@@ -475,13 +515,16 @@ fn learn(l: ConvLearnArgs) -> Result<String> {
         res["v"] = pv.display().to_string().into();
     }
     if let Some(d) = &truth {
-        let rec = conv_recovery(d.view(), out.state.atoms.view())?;
+        let rec = recovery(d, &out.state.atoms)?;
         res["recovery"] = serde_json::json!({
             "recovery_rate": rec.recovery_rate(0.99),
             "recovery_score": rec.recovery_score(),
             "matched_score": rec.matched_score,
             "matched_lag": rec.matched_lag,
         });
+        if grid.is_image() {
+            res["recovery"]["matched_lag_row"] = rec.matched_lag_row.clone().into();
+        }
         if let Some((u_hat, v_hat)) = &out.state.uv {
             // the true atoms' parts by their best rank-1 approximation (exact for rank-1 truth)
             let (u, v) = crate::conv::cdl::rank1_parts(d.view());
@@ -506,6 +549,23 @@ fn learn(l: ConvLearnArgs) -> Result<String> {
         }
     }
     Ok(serde_json::to_string(&res)?)
+}
+
+/// The layout of atoms and signals read by [`io::read_conv_array`]: both 3-D (1-D signals) or
+/// both 4-D (images).
+fn conv_grid(
+    atoms: Option<(usize, usize)>,
+    signals: Option<(usize, usize)>,
+) -> Result<crate::conv::Grid> {
+    match (atoms, signals) {
+        (None, None) => Ok(crate::conv::Grid::LINE),
+        (Some((lh, _)), Some((h, _))) => Ok(crate::conv::Grid::image(h, lh)),
+        _ => Err(Error::invalid(
+            "atoms and signals",
+            "one 3-D and one 4-D array",
+            "both 3-D (K × P × L atoms, N × P × T signals) or both 4-D (K × P × L × L, N × P × H × W images)",
+        )),
+    }
 }
 
 /// `dir/stem{suffix}.ext` beside `path` (`D.npy`, `_u` → `D_u.npy`).

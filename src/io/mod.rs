@@ -65,6 +65,55 @@ pub fn read_array3(path: impl AsRef<Path>, what: &'static str) -> Result<ndarray
     Ok(a)
 }
 
+/// Read a convolutional array of 1-D signals (3-D: atoms K × P × L, signals N × P × T,
+/// activations N × K × T_z) or of images (4-D: K × P × L × L, N × P × H × W, N × K × H_z × W_z):
+/// the array with the last two axes of an image flattened row-major, and the image's (rows,
+/// columns) when it is one.
+///
+/// # Errors
+/// As [`read_array3`], for rank 3 or 4.
+pub fn read_conv_array(
+    path: impl AsRef<Path>,
+    what: &'static str,
+) -> Result<(ndarray::Array3<f64>, Option<(usize, usize)>)> {
+    let a = read_npy(path.as_ref(), |mut r, p, len| {
+        npy::read_3d_or_4d(&mut r, p, what, len)
+    })?;
+    let shape = a.shape().to_vec();
+    let image = (shape.len() == 4).then(|| (shape[2], shape[3]));
+    let last = shape[2..].iter().product();
+    let a = a
+        .into_shape_with_order((shape[0], shape[1], last))
+        .map_err(|e| Error::invalid(what, e.to_string(), "a C-ordered array"))?;
+    if let Ok(flat) = a.view().into_shape_with_order((shape[0], shape[1] * last)) {
+        check_finite(what, flat)?;
+    }
+    Ok((a, image))
+}
+
+/// Write a convolutional array (N × P × T flattened), as 4-D N × P × `rows` × (T / rows) when
+/// `rows` is given (images).
+///
+/// # Errors
+/// I/O errors, naming the path; a length the rows do not divide.
+pub fn write_conv_array(
+    path: impl AsRef<Path>,
+    a: &ndarray::Array3<f64>,
+    rows: Option<usize>,
+) -> Result<()> {
+    match rows {
+        None => write_array3(path, a),
+        Some(h) => {
+            let (d0, d1, t) = a.dim();
+            let v = a
+                .view()
+                .into_shape_with_order((d0, d1, h, t / h.max(1)))
+                .map_err(|e| Error::invalid("image", e.to_string(), "H · W entries per channel"))?;
+            write_bytes(path.as_ref(), &npy::to_bytes_nd(v.into_dyn()))
+        }
+    }
+}
+
 /// Write a 3-D float64 `.npy` file (version 1.0, C order), atomically.
 ///
 /// # Errors

@@ -333,14 +333,28 @@ pub fn read_3d(
 ) -> Result<ndarray::Array3<f64>> {
     read_nd(r, path, what, file_len, 3)?
         .into_dimensionality::<ndarray::Ix3>()
-        .map_err(|e| Error::Format {
+        .map_err(|_| Error::Format {
             path: path.to_path_buf(),
-            expected: format!("a 3-D array for the {what}"),
-            detail: e.to_string(),
+            expected: format!("a 3-D array for the {what} (1-D signals)"),
+            detail: "a 4-D array (images): this command reads 1-D signals only".into(),
         })
 }
 
-/// Read a float array of rank `rank` (see [`read_2d`]).
+/// Read a 3-D or a 4-D float array: convolutional arrays of 1-D signals (N × P × T) or of images
+/// (N × P × H × W), as [`read_2d`] does a 2-D one.
+///
+/// # Errors
+/// As [`read_2d`], with rank 3 or 4.
+pub fn read_3d_or_4d(
+    r: &mut impl Read,
+    path: &Path,
+    what: &str,
+    file_len: Option<u64>,
+) -> Result<ndarray::ArrayD<f64>> {
+    read_nd(r, path, what, file_len, 3)
+}
+
+/// Read a float array of rank `rank` (see [`read_2d`]); rank 3 also takes a 4-D array (images).
 fn read_nd(
     r: &mut impl Read,
     path: &Path,
@@ -361,7 +375,7 @@ fn read_nd(
             format!("dtype {d}"),
         )
     })?;
-    if h.shape.len() != rank {
+    if h.shape.len() != rank && !(rank == 3 && h.shape.len() == 4) {
         let hint = if rank == 2 && h.shape.len() == 1 {
             "; for a vector save a[:, None] (a column) or a[None, :] (a row)"
         } else if rank == 3 && h.shape.len() == 2 {
@@ -370,7 +384,10 @@ fn read_nd(
             ""
         };
         return Err(bad(
-            format!("a {rank}-D array for the {what}{hint}"),
+            format!(
+                "a {rank}-D array for the {what}{hint}{}",
+                if rank == 3 { " (or 4-D for images)" } else { "" }
+            ),
             format!("shape {:?}", h.shape),
         ));
     }
