@@ -596,6 +596,12 @@ proptest! {
                 for b in [dictlab::conv::Boundary::Valid, dictlab::conv::Boundary::Circular] {
                     let _ = no_panic(name, || c.encode(ci.atoms.view(), ci.y.view(), b, None));
                 }
+                // images: coded by the DFT-domain coders, refused by the others, never a panic
+                let is = dictlab::conv::ConvSpec::new(2, 1, 9, 2, 3).rows(8).theta(0.1);
+                let ii = is.sample(seed).unwrap();
+                for b in [dictlab::conv::Boundary::Valid, dictlab::conv::Boundary::Circular] {
+                    let _ = no_panic(name, || c.encode_on(ii.atoms.view(), ii.y.view(), is.grid(), b, None));
+                }
             }
             Ok(Built::ConvLearner(l)) => {
                 let ci = dictlab::conv::ConvSpec::new(2, 1, 30, 2, 5).theta(0.1).sample(seed).unwrap();
@@ -603,6 +609,13 @@ proptest! {
                 for b in [dictlab::conv::Boundary::Valid, dictlab::conv::Boundary::Circular] {
                     if let Ok(out) = no_panic(name, || l.learn_observed(ci.y.view(), 2, 5, b, None, seed, dictlab::iter::Schedule::Never, &mut dictlab::iter::NoObserver)) {
                         prop_assert_eq!(out.state.atoms.dim(), (2, 1, 5));
+                    }
+                }
+                let is = dictlab::conv::ConvSpec::new(2, 1, 9, 2, 3).rows(8).theta(0.1);
+                let ii = is.sample(seed).unwrap();
+                for b in [dictlab::conv::Boundary::Valid, dictlab::conv::Boundary::Circular] {
+                    if let Ok(out) = no_panic(name, || l.learn_on(ii.y.view(), 2, 3, is.grid(), b, None, seed, dictlab::iter::Schedule::Never, &mut dictlab::iter::NoObserver)) {
+                        prop_assert_eq!(out.state.atoms.dim(), (2, 1, 9));
                     }
                 }
             }

@@ -359,3 +359,75 @@ refine = 5
     let (_, key, expected) = plan_error(&bad);
     assert!(expected.contains("finite numbers"), "{key}: {expected}");
 }
+
+/// Images in a plan (`rows` > 1): the coder finds the planted activations, conv_altmin with the
+/// DFT-domain pair recovers atoms (rows with recovery over 2-D lags), a 1-D-only learner gets an
+/// error row naming the fix, and no row is lost.
+#[test]
+fn an_image_plan_runs_the_image_methods_and_refuses_the_others() {
+    let plan = Plan::from_toml_str(
+        r#"
+name = "conv images"
+problem = "conv"
+base_seed = 5
+reps = 1
+
+[instance]
+signals = 6
+times = 24
+rows = 24
+atoms = 2
+atom_len = 5
+values = "nonneg"
+boundary = "circular"
+noise_sigma = 0.01
+
+[grid]
+theta = [0.005]
+
+[[method]]
+name = "conv_fista"
+lambda = 0.05
+nonneg = true
+
+[[method]]
+name = "conv_altmin"
+reg = 0.05
+nonneg = true
+iters = 40
+csc = "fista"
+d_solver = "ccmod"
+
+[[method]]
+name = "conv_l4"
+"#,
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let s = run_plan(&plan, dir.path(), &RunOptions::default()).unwrap();
+    assert_eq!(s.runs_done, 3);
+    let df = merge(dir.path()).unwrap();
+    let methods = dictlab::table::column_str(&df, "method").unwrap();
+    let terms = dictlab::table::column_str(&df, "termination").unwrap();
+    let f1 = col(&df, "m_act_f1");
+    let score = col(&df, "m_recovery_score");
+    let mut seen = [false; 3];
+    for r in 0..df.height() {
+        if methods[r].starts_with("conv_fista") {
+            seen[0] = true;
+            assert!(f1[r].unwrap() >= 0.9, "f1 {:?}", f1[r]);
+        } else if methods[r].starts_with("conv_altmin") && terms[r] != "running" {
+            seen[1] = true;
+            assert!(!terms[r].starts_with("error"), "{}", terms[r]);
+            assert!(score[r].unwrap() > 0.8, "score {:?}", score[r]);
+        } else if methods[r].starts_with("conv_l4") {
+            seen[2] = true;
+            assert!(
+                terms[r].starts_with("error") && terms[r].contains("conv_altmin with d_solver = ccmod"),
+                "{}",
+                terms[r]
+            );
+        }
+    }
+    assert_eq!(seen, [true; 3]);
+}

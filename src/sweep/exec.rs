@@ -459,17 +459,26 @@ pub fn run_conv_method(
 /// * A **learner** starts from its `init` with seed `derive_seed(item seed, "learner")`; recorded
 ///   iterations get `recovery_score`, `recovery_rate` (max-over-lags |corr| ≥ 0.99, Hungarian
 ///   matching) and `data_fit` (Φ); the final row adds `mean_abs_lag` (the matched lags' mean
-///   |τ|), for rank-1 learners `u_score` and `v_score` (means over true atoms), `replaced_atoms`
+///   |τ|; for images the mean length of (τ_r, τ_c)), for rank-1 learners `u_score` and `v_score` (means over true atoms), `replaced_atoms`
 ///   and `time_to_95`. The plan's time budget stops a learner; the `[stall]` rule is not applied
 ///   to convolutional learners.
+///
+/// Images (`rows` > 1) run through the coders' and learners' grid entry points
+/// ([`crate::conv::ConvCoder::encode_on`], [`crate::conv::ConvLearner::learn_on`]); recovery is over
+/// 2-D lags. The methods that work along 1-D signals return an error row naming the ones that take
+/// images.
 fn run_conv_checked(
     plan: &Plan,
     method: &PlanMethod,
     item: &Item,
     inst: &ConvInstance,
 ) -> Result<Vec<Row>> {
-    use crate::conv::conv_recovery;
     let n_signals = inst.y.dim().0;
+    let grid = inst.spec.grid();
+    let r = grid.atom_rows;
+    let conv_recovery = |t: ndarray::ArrayView3<'_, f64>, e: ndarray::ArrayView3<'_, f64>| {
+        crate::conv::conv_recovery_2d(t, e, r, r)
+    };
     let (params, _) =
         registry::budgeted_with(&method.name, &method.params, plan.budget(), n_signals)?;
     let built = registry::build(&method.name, &params, &Context::default())?;
@@ -481,7 +490,7 @@ fn run_conv_checked(
     let boundary = inst.spec.boundary;
     match built {
         Built::ConvCoder(coder) => {
-            let enc = coder.encode(inst.atoms.view(), inst.y.view(), boundary, None)?;
+            let enc = coder.encode_on(inst.atoms.view(), inst.y.view(), grid, boundary, None)?;
             let mut row = base;
             row.time_s = enc.elapsed;
             row.iter = enc.iters as i64;
@@ -502,6 +511,7 @@ fn run_conv_checked(
         Built::ConvLearner(learner) => {
             let mut obs = ConvSweepObserver {
                 truth: &inst.atoms,
+                atom_rows: r,
                 record: plan.record,
                 probe: match plan.record {
                     RecordMode::Final => Schedule::LogSpaced(10),
@@ -515,11 +525,12 @@ fn run_conv_checked(
                 last: Record::default(),
             };
             let seed = crate::rng::derive_seed(item.seed, "learner");
-            let (k, _, l) = inst.atoms.dim();
-            let learned = learner.learn_observed(
+            let (k, l) = (inst.spec.n_atoms, inst.spec.atom_len);
+            let learned = learner.learn_on(
                 inst.y.view(),
                 k,
                 l,
+                grid,
                 boundary,
                 None,
                 seed,
@@ -539,8 +550,13 @@ fn run_conv_checked(
             if st.atoms.iter().all(|v| v.is_finite()) {
                 let rec = conv_recovery(inst.atoms.view(), st.atoms.view())?;
                 let rate = rec.recovery_rate(0.99);
+                // |τ| of a 1-D lag; the length of (τ_r, τ_c) for images
                 let lags = &rec.matched_lag;
-                let mean_lag = lags.iter().map(|t| t.unsigned_abs() as f64).sum::<f64>()
+                let mean_lag = lags
+                    .iter()
+                    .zip(&rec.matched_lag_row)
+                    .map(|(t, u)| ((t * t + u * u) as f64).sqrt())
+                    .sum::<f64>()
                     / lags.len().max(1) as f64;
                 row.metrics.extend([
                     ("recovery_rate".to_string(), rate),
@@ -583,6 +599,8 @@ fn run_conv_checked(
 /// shift, measures time to 95 % recovery and enforces the time budget.
 struct ConvSweepObserver<'a> {
     truth: &'a ndarray::Array3<f64>,
+    /// Rows of an atom (1 for 1-D atoms).
+    atom_rows: usize,
     record: RecordMode,
     probe: Schedule,
     budget: Option<f64>,
@@ -601,7 +619,8 @@ impl ConvSweepObserver<'_> {
         self.last.0.clone_from(&rec.0);
     }
     fn observe(&mut self, iter: usize, elapsed: f64, s: &ConvLearnState, rec: &Record) {
-        let rc = crate::conv::conv_recovery(self.truth.view(), s.atoms.view()).ok();
+        let r = self.atom_rows;
+        let rc = crate::conv::conv_recovery_2d(self.truth.view(), s.atoms.view(), r, r).ok();
         let rate = rc.as_ref().map_or(f64::NAN, |r| r.recovery_rate(0.99));
         if self.time_to_target.is_none() && rate >= TARGET {
             self.time_to_target = Some(elapsed);
