@@ -188,6 +188,8 @@ impl DictionaryLearner for SaeLearner {
         let t = &self.trainer;
         let kind = match t.kind {
             SaeKind::TopK { k } => format!("topk,k={k}"),
+            SaeKind::BatchTopK { k } => format!("batchtopk,k={k}"),
+            SaeKind::Matryoshka { k, levels } => format!("matryoshka,k={k},levels={levels}"),
             SaeKind::ReluL1 { lambda } => format!("relu_l1,lambda={lambda}"),
             SaeKind::JumpRelu { lambda, bandwidth } => {
                 format!("jumprelu,lambda={lambda},bandwidth={bandwidth}")

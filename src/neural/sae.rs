@@ -8,14 +8,24 @@
 //! ReLU + L1 : F = ReLU(Z),                        L = (1/B) Σ ‖y − ŷ‖² + λ (1/B) Σ ‖f‖₁
 //! TopK      : F = ReLU(Z) on the k largest Z of each column, 0 elsewhere,   L = (1/B) Σ ‖y − ŷ‖²
 //! JumpReLU  : F_i = Z_i · H(Z_i − θ_i),  θ = exp(log θ) learned,          L = (1/B) Σ ‖y − ŷ‖² + λ (1/B) Σ ‖f‖₀
+//! BatchTopK : F = ReLU(Z) on the k·B largest Z of the whole batch (training); Z · H(Z − θ) at
+//!             inference, θ the running mean of the smallest selected Z,  L = (1/B) Σ ‖y − ŷ‖²
+//! Matryoshka: TopK codes; prefixes p_1 < … < p_J = m of the latents (p_j = m / 2^{J−j}),
+//!             ŷ_j = W_d[:, :p_j] F[:p_j] + b_d,                           L = (1/B) Σ_j Σ ‖y − ŷ_j‖²
 //! ```
 //! (Bricken et al. 2023 / Cunningham et al. 2023 for ReLU + L1; Gao et al. 2024, "Scaling and
 //! evaluating sparse autoencoders", for TopK, without their auxiliary dead-latent loss;
-//! Rajamanoharan et al. 2024, "Jumping ahead", for JumpReLU.)
+//! Rajamanoharan et al. 2024, "Jumping ahead", for JumpReLU; Bussmann, Leask, Nanda 2024,
+//! "BatchTopK sparse autoencoders", §3 (batch selection, the inference threshold θ as the mean over
+//! training batches of the smallest selected activation — here an exponential mean with weight 0.01,
+//! ours); Bussmann, Nabeshima, Karvonen, Nanda 2025, "Learning multi-level features with Matryoshka
+//! sparse autoencoders", eq. (2) (the loss summed over nested prefixes; they draw the prefix sizes,
+//! here they are fixed halvings, ours, with TopK rather than BatchTopK codes).)
 //!
 //! # Gradients
 //! With `E = Ŷ − Y`, `D = 2E/B`: `∂W_d = D Fᵀ`, `∂b_d = Σ_cols D − W_eᵀ Σ_cols ∂Z`,
-//! `∂F = W_dᵀ D (+ λ/B where F > 0 for L1)`, `∂Z = ∂F ⊙ mask` (mask: Z > 0; the selected entries
+//! `∂F = W_dᵀ D (+ λ/B where F > 0 for L1)` (Matryoshka: with `S_j = Σ_{j' ≥ j} 2E_{j'}/B`, the latents
+//! of block j = [p_{j−1}, p_j) get `∂W_d = S_j Fᵀ` and `∂F = W_dᵀ S_j`, and `∂b_d` sums every level's D), `∂Z = ∂F ⊙ mask` (mask: Z > 0; the selected entries
 //! for TopK; Z > θ for JumpReLU), `∂W_e = ∂Z (Y − b_d)ᵀ`, `∂b_e = Σ_cols ∂Z`. These are exact
 //! (almost everywhere) and checked against finite differences. JumpReLU's threshold gets the
 //! straight-through estimate of Rajamanoharan et al. (their eqs. 11–12) with the rectangle kernel
@@ -50,6 +60,19 @@ pub enum SaeKind {
         /// Active latents per sample.
         k: usize,
     },
+    /// The k·B largest pre-activations of a training batch (after ReLU): k active latents per
+    /// sample on average; a global threshold at inference.
+    BatchTopK {
+        /// Mean active latents per sample.
+        k: usize,
+    },
+    /// TopK codes trained to reconstruct from `levels` nested prefixes of the latents.
+    Matryoshka {
+        /// Active latents per sample.
+        k: usize,
+        /// Nested prefixes (m/2^{levels−1}, …, m/2, m).
+        levels: usize,
+    },
     /// A learned threshold per latent, L0 penalty λ, straight-through bandwidth ε.
     JumpRelu {
         /// λ.
@@ -70,7 +93,18 @@ impl SaeKind {
                     "λ ≥ 0"
                 )
             }
-            SaeKind::TopK { k } => ensure!(k >= 1 && k <= m, "k", k, format!("1 ≤ k ≤ m = {m}")),
+            SaeKind::TopK { k } | SaeKind::BatchTopK { k } => {
+                ensure!(k >= 1 && k <= m, "k", k, format!("1 ≤ k ≤ m = {m}"))
+            }
+            SaeKind::Matryoshka { k, levels } => {
+                ensure!(k >= 1 && k <= m, "k", k, format!("1 ≤ k ≤ m = {m}"));
+                ensure!(
+                    levels >= 1 && m >> (levels - 1).min(63) >= 1,
+                    "levels",
+                    levels,
+                    format!("1 ≤ levels with m / 2^(levels − 1) ≥ 1 latent in the smallest prefix (m = {m})")
+                );
+            }
             SaeKind::JumpRelu { lambda, bandwidth } => {
                 ensure!(
                     lambda.is_finite() && lambda >= 0.0,
@@ -105,6 +139,9 @@ pub struct Sae {
     pub b_dec: Array1<f64>,
     /// log θ (m), JumpReLU only (ignored otherwise).
     pub log_theta: Array1<f64>,
+    /// BatchTopK's inference threshold θ (the running mean of the smallest selected
+    /// pre-activation; `None` before the first training batch, when inference selects per batch).
+    pub batch_threshold: Option<f64>,
 }
 
 /// Gradients, shaped like the parameters.
@@ -120,6 +157,8 @@ pub struct SaeGrads {
     pub b_dec: Array1<f64>,
     /// ∂ log θ (straight-through for JumpReLU, zero otherwise).
     pub log_theta: Array1<f64>,
+    /// BatchTopK: the smallest selected pre-activation of this batch (the threshold's sample).
+    pub min_selected: Option<f64>,
 }
 
 fn rect(u: f64) -> f64 {
@@ -155,6 +194,7 @@ impl Sae {
             w_dec,
             b_dec: Array1::zeros(n),
             log_theta: Array1::from_elem(m, theta0.ln()),
+            batch_threshold: None,
         };
         s.normalize_decoder();
         s.w_enc = s.w_dec.t().to_owned();
@@ -186,10 +226,18 @@ impl Sae {
         ensure!(y.ncols() >= 1, "batch", 0, "at least one signal");
         Ok(())
     }
-    /// `(Y − b_d, Z, F, mask)` for a batch.
+    /// `(Y − b_d, Z, F, mask)` for a training batch (BatchTopK selects over the batch).
     fn forward(
         &self,
         y: ArrayView2<'_, f64>,
+    ) -> (Array2<f64>, Array2<f64>, Array2<f64>, Array2<f64>) {
+        self.forward_mode(y, true)
+    }
+    /// [`Sae::forward`]; at inference (`train` false) BatchTopK applies its threshold.
+    fn forward_mode(
+        &self,
+        y: ArrayView2<'_, f64>,
+        train: bool,
     ) -> (Array2<f64>, Array2<f64>, Array2<f64>, Array2<f64>) {
         let yc = &y - &self.b_dec.view().insert_axis(Axis(1));
         let mut z = Array2::zeros((self.n_latents(), y.ncols()));
@@ -209,7 +257,27 @@ impl Sae {
             SaeKind::ReluL1 { .. } => Zip::from(&mut mask)
                 .and(&z)
                 .for_each(|m, &v| *m = (v > 0.0) as u8 as f64),
-            SaeKind::TopK { k } => {
+            SaeKind::BatchTopK { k } => match (train, self.batch_threshold) {
+                (false, Some(th)) => Zip::from(&mut mask)
+                    .and(&z)
+                    .for_each(|m, &v| *m = (v > th.max(0.0)) as u8 as f64),
+                _ => {
+                    // the k·B largest entries of the batch (ties at the cut-off broken by index)
+                    let total = (k * z.ncols()).min(z.len());
+                    let mut idx: Vec<usize> = (0..z.len()).collect();
+                    let flat = z.as_slice_memory_order().map(|x| x.to_vec()).unwrap_or_else(|| z.iter().copied().collect());
+                    if total < flat.len() {
+                        idx.select_nth_unstable_by(total - 1, |&a, &b| flat[b].total_cmp(&flat[a]));
+                    }
+                    let mflat = mask.as_slice_memory_order_mut().expect("a fresh standard array");
+                    for &i in &idx[..total] {
+                        if flat[i] > 0.0 {
+                            mflat[i] = 1.0;
+                        }
+                    }
+                }
+            },
+            SaeKind::TopK { k } | SaeKind::Matryoshka { k, .. } => {
                 let mut idx: Vec<usize> = Vec::with_capacity(z.nrows());
                 for (zc, mut mc) in z.columns().into_iter().zip(mask.columns_mut()) {
                     idx.clear();
@@ -244,7 +312,92 @@ impl Sae {
     /// Signals of the wrong dimension.
     pub fn encode(&self, y: ArrayView2<'_, f64>) -> Result<Array2<f64>> {
         self.check_signals(y)?;
-        Ok(self.forward(y).2)
+        Ok(self.forward_mode(y, false).2)
+    }
+    /// The Matryoshka prefix sizes p_1 < … < p_J = m (one prefix, m, for the other kinds).
+    pub fn prefixes(&self) -> Vec<usize> {
+        let m = self.n_latents();
+        match self.kind {
+            SaeKind::Matryoshka { levels, .. } => {
+                let mut p: Vec<usize> = (0..levels).rev().map(|j| (m >> j.min(63)).max(1)).collect();
+                p.dedup();
+                p
+            }
+            _ => vec![m],
+        }
+    }
+    /// Σ_j ‖E_j‖² / B and the decoder gradient and ∂F of the nested reconstructions (module doc);
+    /// one level gives the plain reconstruction. Returns (loss, ∂W_d, ∂F, Σ_j D_j summed over
+    /// columns — the decoder bias's direct part).
+    fn nested_backward(
+        &self,
+        y: ArrayView2<'_, f64>,
+        f: &Array2<f64>,
+    ) -> (f64, Array2<f64>, Array2<f64>, Array1<f64>) {
+        let b = y.ncols() as f64;
+        let pre = self.prefixes();
+        // E_j, built up block by block
+        let mut e = &self.b_dec.view().insert_axis(Axis(1)) - &y;
+        let mut ds: Vec<Array2<f64>> = Vec::with_capacity(pre.len());
+        let mut loss = 0.0;
+        let mut lo = 0;
+        for &hi in &pre {
+            gemm_into(
+                e.view_mut(),
+                1.0,
+                self.w_dec.slice(ndarray::s![.., lo..hi]),
+                false,
+                f.slice(ndarray::s![lo..hi, ..]),
+                false,
+                1.0,
+                par(),
+            );
+            loss += e.iter().map(|v| v * v).sum::<f64>() / b;
+            ds.push(&e * (2.0 / b));
+            lo = hi;
+        }
+        // S_j = Σ_{j' ≥ j} D_j', from the last level down
+        let mut w_dec = Array2::zeros(self.w_dec.dim());
+        let mut df = Array2::zeros(f.dim());
+        let mut acc = Array2::<f64>::zeros(y.dim());
+        let mut bias = Array1::zeros(y.nrows());
+        for (j, d) in ds.iter().enumerate().rev() {
+            acc += d;
+            bias += &d.sum_axis(Axis(1));
+            let lo = if j == 0 { 0 } else { pre[j - 1] };
+            let hi = pre[j];
+            gemm_into(
+                w_dec.slice_mut(ndarray::s![.., lo..hi]),
+                1.0,
+                acc.view(),
+                false,
+                f.slice(ndarray::s![lo..hi, ..]),
+                true,
+                0.0,
+                par(),
+            );
+            gemm_into(
+                df.slice_mut(ndarray::s![lo..hi, ..]),
+                1.0,
+                self.w_dec.slice(ndarray::s![.., lo..hi]),
+                true,
+                acc.view(),
+                false,
+                0.0,
+                par(),
+            );
+        }
+        (loss, w_dec, df, bias)
+    }
+    /// Fold a training batch's smallest selected pre-activation into BatchTopK's inference
+    /// threshold (exponential mean, weight 0.01; the first batch sets it).
+    pub fn update_batch_threshold(&mut self, min_selected: Option<f64>) {
+        if let Some(v) = min_selected.filter(|v| v.is_finite()) {
+            self.batch_threshold = Some(match self.batch_threshold {
+                Some(t) => 0.99 * t + 0.01 * v,
+                None => v,
+            });
+        }
     }
     fn reconstruction_error(&self, y: ArrayView2<'_, f64>, f: &Array2<f64>) -> Array2<f64> {
         let mut e = &self.b_dec.view().insert_axis(Axis(1)) - &y;
@@ -288,13 +441,17 @@ impl Sae {
     pub fn loss(&self, y: ArrayView2<'_, f64>) -> Result<f64> {
         self.check_signals(y)?;
         let (_, _, f, mask) = self.forward(y);
-        let e = self.reconstruction_error(y, &f);
         let b = y.ncols() as f64;
-        let rec = e.iter().map(|v| v * v).sum::<f64>() / b;
+        let rec = if let SaeKind::Matryoshka { .. } = self.kind {
+            self.nested_backward(y, &f).0
+        } else {
+            let e = self.reconstruction_error(y, &f);
+            e.iter().map(|v| v * v).sum::<f64>() / b
+        };
         Ok(rec
             + match self.kind {
                 SaeKind::ReluL1 { lambda } => lambda * f.iter().map(|v| v.abs()).sum::<f64>() / b,
-                SaeKind::TopK { .. } => 0.0,
+                SaeKind::TopK { .. } | SaeKind::BatchTopK { .. } | SaeKind::Matryoshka { .. } => 0.0,
                 SaeKind::JumpRelu { lambda, .. } => lambda * mask.sum() / b,
             })
     }
@@ -340,19 +497,33 @@ impl Sae {
         self.check_signals(y)?;
         let b = y.ncols() as f64;
         let (yc, z, f, mask) = self.forward(y);
-        let (e, d, mut df) = self.reconstruction_backward(y, &f);
-        let mut loss = e.iter().map(|v| v * v).sum::<f64>() / b;
-        let mut w_dec = Array2::zeros(self.w_dec.dim());
-        gemm_into(
-            w_dec.view_mut(),
-            1.0,
-            d.view(),
-            false,
-            f.view(),
-            true,
-            0.0,
-            par(),
-        );
+        let (mut loss, w_dec, mut df, d_bias) = if let SaeKind::Matryoshka { .. } = self.kind {
+            self.nested_backward(y, &f)
+        } else {
+            let (e, d, df) = self.reconstruction_backward(y, &f);
+            let loss = e.iter().map(|v| v * v).sum::<f64>() / b;
+            let mut w_dec = Array2::zeros(self.w_dec.dim());
+            gemm_into(
+                w_dec.view_mut(),
+                1.0,
+                d.view(),
+                false,
+                f.view(),
+                true,
+                0.0,
+                par(),
+            );
+            (loss, w_dec, df, d.sum_axis(Axis(1)))
+        };
+        let min_selected = if let SaeKind::BatchTopK { .. } = self.kind {
+            Zip::from(&z)
+                .and(&mask)
+                .fold(None, |m: Option<f64>, &zv, &mv| {
+                    if mv > 0.0 { Some(m.map_or(zv, |x| x.min(zv))) } else { m }
+                })
+        } else {
+            None
+        };
         let mut log_theta = Array1::zeros(self.n_latents());
         match self.kind {
             SaeKind::ReluL1 { lambda } => {
@@ -363,7 +534,7 @@ impl Sae {
                     }
                 });
             }
-            SaeKind::TopK { .. } => {}
+            SaeKind::TopK { .. } | SaeKind::BatchTopK { .. } | SaeKind::Matryoshka { .. } => {}
             SaeKind::JumpRelu { lambda, bandwidth } => {
                 loss += lambda * mask.sum() / b;
                 for (i, lt) in self.log_theta.iter().enumerate() {
@@ -392,7 +563,7 @@ impl Sae {
             par(),
         );
         let b_enc = dz.sum_axis(Axis(1));
-        let b_dec = d.sum_axis(Axis(1)) - self.w_enc.t().dot(&b_enc);
+        let b_dec = d_bias - self.w_enc.t().dot(&b_enc);
         Ok((
             loss,
             SaeGrads {
@@ -401,6 +572,7 @@ impl Sae {
                 w_dec,
                 b_dec,
                 log_theta,
+                min_selected,
             },
         ))
     }
@@ -599,10 +771,10 @@ pub fn evaluate(
 pub const BANDWIDTH: f64 = 0.05;
 
 /// The parameters from which the registry's `sae` builds its [`SaeKind`].
-pub const KIND_PARAMS: [Param; 6] = [
+pub const KIND_PARAMS: [Param; 7] = [
     Param::new(
         "kind",
-        Ty::Choice(&["topk", "relu_l1", "jumprelu"]),
+        Ty::Choice(&["topk", "relu_l1", "jumprelu", "batchtopk", "matryoshka"]),
         Dflt::Str("topk"),
         "model",
     ),
@@ -631,6 +803,12 @@ pub const KIND_PARAMS: [Param; 6] = [
         Dflt::Float(BANDWIDTH),
         "JumpReLU straight-through bandwidth",
     ),
+    Param::new(
+        "levels",
+        Ty::Count,
+        Dflt::Int(3),
+        "matryoshka: nested prefixes m/2^(levels−1), …, m/2, m",
+    ),
 ];
 
 /// The [`SaeKind`] that validated parameters describe (the `kind`, `k`/`sparsity`, `lambda` or
@@ -650,18 +828,26 @@ pub fn kind_from_params(p: &Params<'_>, ctx: &Context<'_>) -> Result<SaeKind> {
         })
     };
     Ok(match kind_name.as_str() {
-        "topk" if given => {
+        "topk" | "batchtopk" | "matryoshka" if given => {
             return Err(p.conflict(
-                "lambda with kind = topk",
-                "no `lambda` or `lambda_scale` with kind = \"topk\" (TopK has no penalty; set `k`)",
+                format!("lambda with kind = {kind_name}"),
+                format!("no `lambda` or `lambda_scale` with kind = \"{kind_name}\" (it has no penalty; set `k`)"),
             ));
         }
-        "topk" => SaeKind::TopK {
-            k: match p.usize_opt("k") {
+        "topk" | "batchtopk" | "matryoshka" => {
+            let k = match p.usize_opt("k") {
                 Some(k) => k,
                 None => p.sparsity(ctx)?,
-            },
-        },
+            };
+            match kind_name.as_str() {
+                "topk" => SaeKind::TopK { k },
+                "batchtopk" => SaeKind::BatchTopK { k },
+                _ => SaeKind::Matryoshka {
+                    k,
+                    levels: p.usize("levels")?,
+                },
+            }
+        }
         "relu_l1" => SaeKind::ReluL1 {
             lambda: need_lambda()?,
         },
@@ -680,14 +866,15 @@ crate::declare_method! {
     pub struct SaeTrainer {
         given {}
         derived {
-            /// the model: TopK (k), ReLU + L1 (λ) or JumpReLU (λ, bandwidth)
+            /// the model: TopK (k), BatchTopK (k), Matryoshka (k, levels), ReLU + L1 (λ) or JumpReLU (λ, bandwidth)
             kind: SaeKind = [
                 KIND_PARAMS[0],
                 KIND_PARAMS[1],
                 KIND_PARAMS[2],
                 KIND_PARAMS[3],
                 KIND_PARAMS[4],
-                KIND_PARAMS[5]
+                KIND_PARAMS[5],
+                KIND_PARAMS[6]
             ] => |p, ctx| kind_from_params(p, ctx)?;
             /// latents m (the instance's number of atoms)
             n_latents: usize = [] => |_p, ctx| ctx.n_atoms;
@@ -877,6 +1064,7 @@ impl Iterative for SaeIter<'_> {
         let mut x = s.sae.to_flat();
         s.adam.step(&mut x, &g.to_flat());
         s.sae.set_flat(&x)?;
+        s.sae.update_batch_threshold(g.min_selected);
         s.sae.normalize_decoder();
         s.loss = loss;
         Ok(())
