@@ -1137,7 +1137,10 @@ fn conv_images_generate_encode_learn() {
     ]);
     assert_eq!(rc, 0, "{stderr}");
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    assert!(v["activations"]["recall"].as_f64().unwrap() >= 0.95, "{stdout}");
+    assert!(
+        v["activations"]["recall"].as_f64().unwrap() >= 0.95,
+        "{stdout}"
+    );
     let z = dictlab::io::read_conv_array(out.join("Zhat.npy"), "activations").unwrap();
     assert_eq!(z.1, Some((24, 24)));
     // a perturbed start, written as 4-D
@@ -1182,14 +1185,21 @@ fn conv_images_generate_encode_learn() {
     ]);
     assert_eq!(rc, 0, "{stderr}");
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(v["recovery"]["recovery_rate"].as_f64(), Some(1.0), "{stdout}");
+    assert_eq!(
+        v["recovery"]["recovery_rate"].as_f64(),
+        Some(1.0),
+        "{stdout}"
+    );
     assert!(v["recovery"]["matched_lag_row"].is_array(), "{stdout}");
     let dh = dictlab::io::read_conv_array(out.join("Dhat.npy"), "atoms").unwrap();
     assert_eq!(dh.1, Some((5, 5)));
     std::fs::remove_file(out.join("Dhat.npy")).unwrap();
     let (rc, _, stderr) = learn(&[]);
     assert_ne!(rc, 0);
-    assert!(stderr.contains("-p d_solver=ccmod -p csc=fista"), "{stderr}");
+    assert!(
+        stderr.contains("-p d_solver=ccmod -p csc=fista"),
+        "{stderr}"
+    );
     // atoms 3-D with images 4-D: refused
     dictlab::io::write_array3(out.join("D3.npy"), &d.0).unwrap();
     let (rc, _, stderr) = dictlab(&[

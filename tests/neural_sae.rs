@@ -107,8 +107,11 @@ fn batchtopk_selects_over_the_batch_and_matryoshka_sums_nested_losses() {
     let f = sae.encode(y.view()).unwrap();
     let mut want = 0.0;
     for p in [2usize, 5, 10] {
-        let rec = sae.w_dec.slice(ndarray::s![.., ..p]).dot(&f.slice(ndarray::s![..p, ..]))
-            + &sae.b_dec.view().insert_axis(ndarray::Axis(1));
+        let rec = sae
+            .w_dec
+            .slice(ndarray::s![.., ..p])
+            .dot(&f.slice(ndarray::s![..p, ..]))
+            + sae.b_dec.view().insert_axis(ndarray::Axis(1));
         want += (&rec - &y).iter().map(|v| v * v).sum::<f64>() / 30.0;
     }
     let got = sae.loss(y.view()).unwrap();
@@ -116,8 +119,26 @@ fn batchtopk_selects_over_the_batch_and_matryoshka_sums_nested_losses() {
     // the kinds' refusals
     let mut rng = rng_from_seed(0);
     assert!(Sae::init(6, 10, SaeKind::BatchTopK { k: 11 }, 0.1, &mut rng).is_err());
-    assert!(Sae::init(6, 10, SaeKind::Matryoshka { k: 2, levels: 5 }, 0.1, &mut rng).is_err());
-    assert!(Sae::init(6, 10, SaeKind::Matryoshka { k: 2, levels: 0 }, 0.1, &mut rng).is_err());
+    assert!(
+        Sae::init(
+            6,
+            10,
+            SaeKind::Matryoshka { k: 2, levels: 5 },
+            0.1,
+            &mut rng
+        )
+        .is_err()
+    );
+    assert!(
+        Sae::init(
+            6,
+            10,
+            SaeKind::Matryoshka { k: 2, levels: 0 },
+            0.1,
+            &mut rng
+        )
+        .is_err()
+    );
 }
 
 #[test]
@@ -237,8 +258,13 @@ fn each_sae_recovers_a_planted_dictionary_on_an_easy_instance() {
     );
     assert!(score > 0.85 && rate >= 0.5, "{score} {rate}");
     // BatchTopK on the orthobasis instance of TopK: every atom found (observed 0.9999 / 1.000)
-    let (score, rate, _) =
-        train_planted(SaeKind::BatchTopK { k: 1 }, DictKind::Orthobasis, 16, 1, 1e-3);
+    let (score, rate, _) = train_planted(
+        SaeKind::BatchTopK { k: 1 },
+        DictKind::Orthobasis,
+        16,
+        1,
+        1e-3,
+    );
     assert!(score > 0.99 && rate == 1.0, "{score} {rate}");
     // Matryoshka on the same instance: the first prefix (8 latents) must reconstruct alone, which
     // pulls its latents toward mixtures of atoms on this flat (non-hierarchical) data — every atom

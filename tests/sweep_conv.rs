@@ -423,7 +423,8 @@ name = "conv_l4"
         } else if methods[r].starts_with("conv_l4") {
             seen[2] = true;
             assert!(
-                terms[r].starts_with("error") && terms[r].contains("conv_altmin with d_solver = ccmod"),
+                terms[r].starts_with("error")
+                    && terms[r].contains("conv_altmin with d_solver = ccmod"),
                 "{}",
                 terms[r]
             );

@@ -290,7 +290,10 @@ fn generate(g: ConvGenerateArgs) -> Result<String> {
     }
     let inst = spec.sample(g.seed)?;
     let image = spec.is_image();
-    let (l, zh) = (spec.atom_len, spec.boundary.n_acts(spec.rows, spec.atom_len));
+    let (l, zh) = (
+        spec.atom_len,
+        spec.boundary.n_acts(spec.rows, spec.atom_len),
+    );
     io::write_conv_array(g.out.join("D.npy"), &inst.atoms, image.then_some(l))?;
     io::write_conv_array(g.out.join("Z.npy"), &inst.acts, image.then_some(zh))?;
     io::write_conv_array(g.out.join("Y.npy"), &inst.y, image.then_some(spec.rows))?;
@@ -440,7 +443,11 @@ fn learn(l: ConvLearnArgs) -> Result<String> {
             ensure!(
                 d_img.is_some() == grid.is_image(),
                 "true atoms",
-                if d_img.is_some() { "4-D (image) atoms" } else { "3-D atoms" },
+                if d_img.is_some() {
+                    "4-D (image) atoms"
+                } else {
+                    "3-D atoms"
+                },
                 "true atoms of the signals' kind: 4-D K × P × L × L for images, 3-D K × P × L for 1-D signals"
             );
             ensure!(

@@ -210,9 +210,7 @@ impl Fft2 {
             row: vec![0.0; self.f2],
             rsc: vec![
                 C64::new(0.0, 0.0);
-                self.rfwd
-                    .get_scratch_len()
-                    .max(self.rinv.get_scratch_len())
+                self.rfwd.get_scratch_len().max(self.rinv.get_scratch_len())
             ],
             col: vec![C64::new(0.0, 0.0); self.f1],
             csc: vec![
@@ -303,7 +301,11 @@ mod tests {
     fn round_trip_and_circular_convolution_by_hand() {
         let fft = Fft2::new(3, 4).unwrap();
         let mut sc = fft.scratch();
-        let x = [[1.0, 2.0, 0.0, -1.0], [0.5, 0.0, 3.0, 1.0], [0.0, -2.0, 1.0, 0.0]];
+        let x = [
+            [1.0, 2.0, 0.0, -1.0],
+            [0.5, 0.0, 3.0, 1.0],
+            [0.0, -2.0, 1.0, 0.0],
+        ];
         let mut spec = vec![C64::new(0.0, 0.0); fft.n_freq()];
         fft.forward(3, 4, |r, c| x[r][c], &mut spec, &mut sc);
         // Parseval with the half-spectrum weights
@@ -314,7 +316,13 @@ mod tests {
         let ee: f64 = x.iter().flatten().map(|v| v * v).sum();
         assert!((e - ee).abs() < 1e-12, "{e} vs {ee}");
         let mut back = [[0.0; 4]; 3];
-        fft.inverse(&mut spec.clone(), 3, 4, |r, c, v| back[r][c] = v / 12.0, &mut sc);
+        fft.inverse(
+            &mut spec.clone(),
+            3,
+            4,
+            |r, c, v| back[r][c] = v / 12.0,
+            &mut sc,
+        );
         for r in 0..3 {
             for c in 0..4 {
                 assert!((back[r][c] - x[r][c]).abs() < 1e-12);

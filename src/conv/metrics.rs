@@ -408,6 +408,6 @@ mod tests {
         assert_eq!(rec.matched_lag, vec![-1, 0]);
         assert_eq!(rec.signs, vec![1.0, -1.0]);
         assert!(rec.score[(0, 0)] < 0.99);
-        assert_eq!(rec.recovery_rate(0.99), 1.0);
+        assert!(rec.recovery_rate(0.99) >= 1.0);
     }
 }

@@ -65,6 +65,10 @@ pub fn read_array3(path: impl AsRef<Path>, what: &'static str) -> Result<ndarray
     Ok(a)
 }
 
+/// A convolutional array read by [`read_conv_array`]: the array (last axes flattened) and an image's
+/// (rows, columns) when it is one.
+pub type ConvArray = (ndarray::Array3<f64>, Option<(usize, usize)>);
+
 /// Read a convolutional array of 1-D signals (3-D: atoms K × P × L, signals N × P × T,
 /// activations N × K × T_z) or of images (4-D: K × P × L × L, N × P × H × W, N × K × H_z × W_z):
 /// the array with the last two axes of an image flattened row-major, and the image's (rows,
@@ -72,10 +76,7 @@ pub fn read_array3(path: impl AsRef<Path>, what: &'static str) -> Result<ndarray
 ///
 /// # Errors
 /// As [`read_array3`], for rank 3 or 4.
-pub fn read_conv_array(
-    path: impl AsRef<Path>,
-    what: &'static str,
-) -> Result<(ndarray::Array3<f64>, Option<(usize, usize)>)> {
+pub fn read_conv_array(path: impl AsRef<Path>, what: &'static str) -> Result<ConvArray> {
     let a = read_npy(path.as_ref(), |mut r, p, len| {
         npy::read_3d_or_4d(&mut r, p, what, len)
     })?;

@@ -386,7 +386,11 @@ fn read_nd(
         return Err(bad(
             format!(
                 "a {rank}-D array for the {what}{hint}{}",
-                if rank == 3 { " (or 4-D for images)" } else { "" }
+                if rank == 3 {
+                    " (or 4-D for images)"
+                } else {
+                    ""
+                }
             ),
             format!("shape {:?}", h.shape),
         ));

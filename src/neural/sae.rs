@@ -102,7 +102,9 @@ impl SaeKind {
                     levels >= 1 && m >> (levels - 1).min(63) >= 1,
                     "levels",
                     levels,
-                    format!("1 ≤ levels with m / 2^(levels − 1) ≥ 1 latent in the smallest prefix (m = {m})")
+                    format!(
+                        "1 ≤ levels with m / 2^(levels − 1) ≥ 1 latent in the smallest prefix (m = {m})"
+                    )
                 );
             }
             SaeKind::JumpRelu { lambda, bandwidth } => {
@@ -265,11 +267,16 @@ impl Sae {
                     // the k·B largest entries of the batch (ties at the cut-off broken by index)
                     let total = (k * z.ncols()).min(z.len());
                     let mut idx: Vec<usize> = (0..z.len()).collect();
-                    let flat = z.as_slice_memory_order().map(|x| x.to_vec()).unwrap_or_else(|| z.iter().copied().collect());
+                    let flat = z
+                        .as_slice_memory_order()
+                        .map(|x| x.to_vec())
+                        .unwrap_or_else(|| z.iter().copied().collect());
                     if total < flat.len() {
                         idx.select_nth_unstable_by(total - 1, |&a, &b| flat[b].total_cmp(&flat[a]));
                     }
-                    let mflat = mask.as_slice_memory_order_mut().expect("a fresh standard array");
+                    let mflat = mask
+                        .as_slice_memory_order_mut()
+                        .expect("a fresh standard array");
                     for &i in &idx[..total] {
                         if flat[i] > 0.0 {
                             mflat[i] = 1.0;
@@ -319,7 +326,8 @@ impl Sae {
         let m = self.n_latents();
         match self.kind {
             SaeKind::Matryoshka { levels, .. } => {
-                let mut p: Vec<usize> = (0..levels).rev().map(|j| (m >> j.min(63)).max(1)).collect();
+                let mut p: Vec<usize> =
+                    (0..levels).rev().map(|j| (m >> j.min(63)).max(1)).collect();
                 p.dedup();
                 p
             }
@@ -451,7 +459,9 @@ impl Sae {
         Ok(rec
             + match self.kind {
                 SaeKind::ReluL1 { lambda } => lambda * f.iter().map(|v| v.abs()).sum::<f64>() / b,
-                SaeKind::TopK { .. } | SaeKind::BatchTopK { .. } | SaeKind::Matryoshka { .. } => 0.0,
+                SaeKind::TopK { .. } | SaeKind::BatchTopK { .. } | SaeKind::Matryoshka { .. } => {
+                    0.0
+                }
                 SaeKind::JumpRelu { lambda, .. } => lambda * mask.sum() / b,
             })
     }
@@ -519,7 +529,11 @@ impl Sae {
             Zip::from(&z)
                 .and(&mask)
                 .fold(None, |m: Option<f64>, &zv, &mv| {
-                    if mv > 0.0 { Some(m.map_or(zv, |x| x.min(zv))) } else { m }
+                    if mv > 0.0 {
+                        Some(m.map_or(zv, |x| x.min(zv)))
+                    } else {
+                        m
+                    }
                 })
         } else {
             None
