@@ -141,6 +141,80 @@ fn batchtopk_selects_over_the_batch_and_matryoshka_sums_nested_losses() {
     );
 }
 
+/// The auxiliary loss of dead latents: its gradient (residual held fixed, as in training) matches
+/// finite differences of main loss + aux loss, and a dead latent that the main TopK does not select
+/// gets an encoder gradient only through it.
+#[test]
+fn the_aux_k_loss_has_exact_gradients_and_feeds_dead_latents() {
+    use dictlab::neural::sae::AuxK;
+    let (sae, y) = model(SaeKind::TopK { k: 2 });
+    let dead: Vec<bool> = (0..10).map(|i| i % 2 == 0).collect();
+    let aux = AuxK {
+        dead: &dead,
+        k: 2,
+        coef: 0.5,
+    };
+    let f = sae.encode(y.view()).unwrap();
+    let residual = &y - &(sae.w_dec.dot(&f) + sae.b_dec.view().insert_axis(ndarray::Axis(1)));
+    let total =
+        |s: &Sae| s.loss(y.view()).unwrap() + s.aux_loss(y.view(), residual.view(), aux).unwrap();
+    let (l, g) = sae.loss_grad_aux(y.view(), Some(aux)).unwrap();
+    assert!((l - total(&sae)).abs() < 1e-12 * l);
+    let (g, x) = (g.to_flat(), sae.to_flat());
+    let n_params = x.len() - 10;
+    let (mut num, mut den) = (0.0, 0.0);
+    for i in 0..n_params {
+        let (mut p, mut q) = (sae.clone(), sae.clone());
+        let (mut xp, mut xq) = (x.clone(), x.clone());
+        xp[i] += 1e-6;
+        xq[i] -= 1e-6;
+        p.set_flat(&xp).unwrap();
+        q.set_flat(&xq).unwrap();
+        let fd = (total(&p) - total(&q)) / 2e-6;
+        num += (fd - g[i]).powi(2);
+        den += g[i].powi(2);
+    }
+    assert!(
+        (num / den).sqrt() < 1e-6,
+        "relative error {}",
+        (num / den).sqrt()
+    );
+    // the latents that TopK (k = 1) never selects on this batch, declared dead: the encoder rows of
+    // those with a positive pre-activation get a gradient only through the auxiliary loss
+    let (sae1, _) = model(SaeKind::TopK { k: 1 });
+    let f1 = sae1.encode(y.view()).unwrap();
+    let dead1: Vec<bool> = f1
+        .rows()
+        .into_iter()
+        .map(|r| r.iter().all(|v| *v == 0.0))
+        .collect();
+    assert!(dead1.iter().any(|d| *d), "every latent selected");
+    let aux1 = AuxK {
+        dead: &dead1,
+        k: 2,
+        coef: 0.5,
+    };
+    let (_, g0) = sae1.loss_grad(y.view()).unwrap();
+    let (_, g1) = sae1.loss_grad_aux(y.view(), Some(aux1)).unwrap();
+    let mut fed = 0;
+    for i in (0..10).filter(|&i| dead1[i]) {
+        assert!(g0.w_enc.row(i).iter().all(|v| *v == 0.0));
+        fed += g1.w_enc.row(i).iter().any(|v| *v != 0.0) as usize;
+    }
+    assert!(fed >= 1, "no dead latent fed");
+    assert!(
+        sae.loss_grad_aux(
+            y.view(),
+            Some(AuxK {
+                dead: &dead[..3],
+                k: 2,
+                coef: 0.5
+            })
+        )
+        .is_err()
+    );
+}
+
 #[test]
 fn jumprelu_threshold_gradient_is_the_straight_through_estimate() {
     let (sae, y) = model(SaeKind::JumpRelu {
@@ -353,4 +427,42 @@ fn a_topk_sae_recovers_features_from_a_streamed_model() {
     assert!(r.recovery_score > 0.9 && r.recovery_rate >= 0.7, "{r:?}");
     let (again, _) = run();
     assert_eq!(again.sae.w_dec, s.sae.w_dec);
+}
+
+/// Training with the auxiliary loss: on an instance where a TopK SAE leaves latents dead (24
+/// latents for 24 Gaussian atoms, 1-sparse codes), AuxK (8 dead latents per sample, a latent dead
+/// after 20 steps without firing) leaves fewer dead and recovers more (observed: 5 dead, score 0.791
+/// without; 4 dead, 0.885 with).
+#[test]
+fn aux_k_training_revives_dead_latents() {
+    let inst = InstanceSpec::new(16, 24, 4000)
+        .sparsity(1)
+        .dictionary(DictKind::Gaussian)
+        .values(Values::NonNegUniform { a: 1.0, b: 2.0 })
+        .sample(11)
+        .unwrap();
+    let run = |aux_k: Option<usize>| {
+        let mut t = SaeTrainer::new(SaeKind::TopK { k: 1 }, 24);
+        t.steps = 1500;
+        t.aux_k = aux_k;
+        t.dead_steps = 20;
+        let (s, _) = t
+            .train(inst.y.view(), 5, Schedule::Never, &mut NoObserver)
+            .unwrap();
+        assert_eq!(s.since_fired.len(), 24);
+        let r =
+            dictlab::metrics::recovery_metrics(inst.dict.view(), s.sae.w_dec.view(), 0.99).unwrap();
+        (
+            dead_latents(&s.sae, inst.y.view()).unwrap(),
+            r.recovery_score,
+        )
+    };
+    let ((dead0, score0), (dead1, score1)) = (run(None), run(Some(8)));
+    eprintln!(
+        "without AuxK: {dead0} dead, score {score0:.3}; with: {dead1} dead, score {score1:.3}"
+    );
+    assert!(
+        dead1 < dead0 && score1 > score0 + 0.05,
+        "{dead1} vs {dead0}, {score1} vs {score0}"
+    );
 }

@@ -161,6 +161,42 @@ pub struct SaeGrads {
     pub log_theta: Array1<f64>,
     /// BatchTopK: the smallest selected pre-activation of this batch (the threshold's sample).
     pub min_selected: Option<f64>,
+    /// Which latents fired on this batch (the dead-latent clock's input).
+    pub fired: Vec<bool>,
+}
+
+/// The auxiliary loss of dead latents (Gao et al. 2024, §A.2): which latents are dead, how many of
+/// them reconstruct the residual per sample, and its weight (theirs: k_aux = 512 of 16M latents,
+/// coefficient 1/32).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AuxK<'a> {
+    /// One flag per latent: dead (not fired for the trainer's `dead_steps` steps).
+    pub dead: &'a [bool],
+    /// Dead latents per sample that reconstruct the residual.
+    pub k: usize,
+    /// Weight of the auxiliary loss.
+    pub coef: f64,
+}
+
+/// The mask of the `aux.k` largest positive pre-activations among the dead latents of each column.
+fn aux_mask(z: &Array2<f64>, aux: AuxK<'_>) -> Array2<f64> {
+    let mut m = Array2::zeros(z.dim());
+    let dead: Vec<usize> = (0..z.nrows()).filter(|&i| aux.dead[i]).collect();
+    let k = aux.k.min(dead.len());
+    if k == 0 {
+        return m;
+    }
+    let mut idx = dead.clone();
+    for (zc, mut mc) in z.columns().into_iter().zip(m.columns_mut()) {
+        idx.copy_from_slice(&dead);
+        idx.select_nth_unstable_by(k - 1, |&a, &b| zc[b].total_cmp(&zc[a]));
+        for &i in &idx[..k] {
+            if zc[i] > 0.0 {
+                mc[i] = 1.0;
+            }
+        }
+    }
+    m
 }
 
 fn rect(u: f64) -> f64 {
@@ -504,7 +540,61 @@ impl Sae {
     /// # Errors
     /// Signals of the wrong dimension.
     pub fn loss_grad(&self, y: ArrayView2<'_, f64>) -> Result<(f64, SaeGrads)> {
+        self.loss_grad_aux(y, None)
+    }
+    /// The auxiliary loss of dead latents (Gao et al. 2024, §A.2, "AuxK") at codes of this model:
+    /// with the residual `r = Y − Ŷ` held fixed (it is detached in training), the k largest positive
+    /// pre-activations among the `dead` latents of each sample, `F_aux`, reconstruct it:
+    /// `coef · (1/B) Σ ‖W_d F_aux − r‖²`. The tests differentiate this with `r` fixed.
+    ///
+    /// # Errors
+    /// Signals or residual of the wrong shape, a dead mask of the wrong length.
+    pub fn aux_loss(
+        &self,
+        y: ArrayView2<'_, f64>,
+        residual: ArrayView2<'_, f64>,
+        aux: AuxK<'_>,
+    ) -> Result<f64> {
         self.check_signals(y)?;
+        ensure!(
+            residual.dim() == y.dim() && aux.dead.len() == self.n_latents(),
+            "auxiliary loss",
+            format!(
+                "residual {:?}, dead mask of {}",
+                residual.dim(),
+                aux.dead.len()
+            ),
+            format!(
+                "a residual shaped as the signals {:?} and one flag per latent ({})",
+                y.dim(),
+                self.n_latents()
+            )
+        );
+        let (_, z, _, _) = self.forward(y);
+        let m_aux = aux_mask(&z, aux);
+        let f_aux = &z * &m_aux;
+        let e = self.w_dec.dot(&f_aux) - residual;
+        Ok(aux.coef * e.iter().map(|v| v * v).sum::<f64>() / y.ncols() as f64)
+    }
+    /// [`Sae::loss_grad`] plus, when `aux` is given, the auxiliary loss of dead latents
+    /// ([`Sae::aux_loss`] at the batch's own residual, detached).
+    ///
+    /// # Errors
+    /// Signals of the wrong dimension, a dead mask of the wrong length.
+    pub fn loss_grad_aux(
+        &self,
+        y: ArrayView2<'_, f64>,
+        aux: Option<AuxK<'_>>,
+    ) -> Result<(f64, SaeGrads)> {
+        self.check_signals(y)?;
+        if let Some(a) = aux {
+            ensure!(
+                a.dead.len() == self.n_latents(),
+                "dead latents",
+                a.dead.len(),
+                format!("one flag per latent ({})", self.n_latents())
+            );
+        }
         let b = y.ncols() as f64;
         let (yc, z, f, mask) = self.forward(y);
         let (mut loss, w_dec, mut df, d_bias) = if let SaeKind::Matryoshka { .. } = self.kind {
@@ -564,7 +654,54 @@ impl Sae {
                 }
             }
         }
-        let dz = &df * &mask;
+        let mut dz = &df * &mask;
+        let fired: Vec<bool> = mask
+            .rows()
+            .into_iter()
+            .map(|r| r.iter().any(|v| *v > 0.0))
+            .collect();
+        let mut w_dec = w_dec;
+        if let Some(a) = aux.filter(|a| a.k >= 1 && a.dead.iter().any(|d| *d)) {
+            // r = Y − Ŷ (detached) of the full reconstruction
+            let r = -self.reconstruction_error(y, &f);
+            let m_aux = aux_mask(&z, a);
+            let f_aux = &z * &m_aux;
+            let mut e = -r;
+            gemm_into(
+                e.view_mut(),
+                1.0,
+                self.w_dec.view(),
+                false,
+                f_aux.view(),
+                false,
+                1.0,
+                par(),
+            );
+            loss += a.coef * e.iter().map(|v| v * v).sum::<f64>() / b;
+            let d_aux = e * (2.0 * a.coef / b);
+            gemm_into(
+                w_dec.view_mut(),
+                1.0,
+                d_aux.view(),
+                false,
+                f_aux.view(),
+                true,
+                1.0,
+                par(),
+            );
+            let mut df_aux = Array2::zeros(f.dim());
+            gemm_into(
+                df_aux.view_mut(),
+                1.0,
+                self.w_dec.view(),
+                true,
+                d_aux.view(),
+                false,
+                0.0,
+                par(),
+            );
+            dz += &(df_aux * &m_aux);
+        }
         let mut w_enc = Array2::zeros(self.w_enc.dim());
         gemm_into(
             w_enc.view_mut(),
@@ -587,6 +724,7 @@ impl Sae {
                 b_dec,
                 log_theta,
                 min_selected,
+                fired,
             },
         ))
     }
@@ -902,6 +1040,12 @@ crate::declare_method! {
             lr: f64 = param(Positive, 1e-3);
             /// initial JumpReLU threshold
             theta0: f64 = param(Positive, 0.5);
+            /// dead latents per sample in the auxiliary loss (Gao et al.'s AuxK; none: no auxiliary loss)
+            aux_k: Option<usize> = auto(Count, "none (no auxiliary loss)");
+            /// weight of the auxiliary loss
+            aux_coef: f64 = param(NonNegative, 1.0 / 32.0);
+            /// a latent is dead after this many steps without firing
+            dead_steps: usize = param(Count, 100);
         }
     }
 }
@@ -1023,12 +1167,15 @@ impl SaeTrainer {
         let state = SaeState {
             loss: sae.loss(first)?,
             rng,
+            since_fired: vec![0; sae.n_latents()],
             sae,
             adam: Adam::new(self.lr),
         };
         let mut alg = SaeIter {
             source,
             batch: self.batch,
+            aux: self.aux_k.map(|k| (k, self.aux_coef)),
+            dead_steps: self.dead_steps,
         };
         iter::run(&mut alg, state, &Stop::iters(self.steps), schedule, obs)
     }
@@ -1045,6 +1192,8 @@ pub struct SaeState {
     pub loss: f64,
     /// Minibatch sampler.
     pub rng: Rng64,
+    /// Steps since each latent last fired (the dead-latent clock).
+    pub since_fired: Vec<usize>,
 }
 
 /// Where the minibatches come from.
@@ -1061,6 +1210,9 @@ enum Source<'a> {
 struct SaeIter<'a> {
     source: Source<'a>,
     batch: usize,
+    /// (k_aux, coefficient) of the auxiliary loss.
+    aux: Option<(usize, f64)>,
+    dead_steps: usize,
 }
 
 impl Iterative for SaeIter<'_> {
@@ -1074,7 +1226,20 @@ impl Iterative for SaeIter<'_> {
                 b.y
             }
         };
-        let (loss, g) = s.sae.loss_grad(yb.view())?;
+        let dead: Vec<bool> = s
+            .since_fired
+            .iter()
+            .map(|t| *t >= self.dead_steps)
+            .collect();
+        let aux = self.aux.map(|(k, coef)| AuxK {
+            dead: &dead,
+            k,
+            coef,
+        });
+        let (loss, g) = s.sae.loss_grad_aux(yb.view(), aux)?;
+        for (t, f) in s.since_fired.iter_mut().zip(&g.fired) {
+            *t = if *f { 0 } else { *t + 1 };
+        }
         let mut x = s.sae.to_flat();
         s.adam.step(&mut x, &g.to_flat());
         s.sae.set_flat(&x)?;
