@@ -291,12 +291,7 @@ fn generate(g: ConvGenerateArgs) -> Result<String> {
     let inst = spec.sample(g.seed)?;
     let image = spec.is_image();
     let l = spec.atom_len;
-    // the activation maps' rows (images only: a 1-D signal has none to compute)
-    let zh = if image {
-        spec.boundary.n_acts(spec.rows, spec.atom_len)
-    } else {
-        1
-    };
+    let zh = spec.act_rows();
     io::write_conv_array(g.out.join("D.npy"), &inst.atoms, image.then_some(l))?;
     io::write_conv_array(g.out.join("Z.npy"), &inst.acts, image.then_some(zh))?;
     io::write_conv_array(g.out.join("Y.npy"), &inst.y, image.then_some(spec.rows))?;

@@ -225,14 +225,14 @@ impl ConvSpec {
         }
     }
 
+    /// Rows H_z of an activation map (1 for 1-D signals, whose grid has one-row atoms).
+    pub fn act_rows(&self) -> usize {
+        self.boundary.n_acts(self.rows, self.grid().atom_rows)
+    }
+
     /// Activation length T_z (flattened: H_z · W_z for images).
     pub fn n_acts(&self) -> usize {
-        if self.is_image() {
-            self.boundary.n_acts(self.rows, self.atom_len)
-                * self.boundary.n_acts(self.n_times, self.atom_len)
-        } else {
-            self.boundary.n_acts(self.n_times, self.atom_len)
-        }
+        self.act_rows() * self.boundary.n_acts(self.n_times, self.atom_len)
     }
 
     /// The instance keys of a convolutional sweep plan (`problem = "conv"`), with their types and

@@ -303,10 +303,8 @@ impl Sae {
                     // the k·B largest entries of the batch (ties at the cut-off broken by index)
                     let total = (k * z.ncols()).min(z.len());
                     let mut idx: Vec<usize> = (0..z.len()).collect();
-                    let flat = z
-                        .as_slice_memory_order()
-                        .map(|x| x.to_vec())
-                        .unwrap_or_else(|| z.iter().copied().collect());
+                    // z and mask are both fresh standard-layout arrays: one flat index for both
+                    let flat = z.as_slice_memory_order().expect("a fresh standard array");
                     if total < flat.len() {
                         idx.select_nth_unstable_by(total - 1, |&a, &b| flat[b].total_cmp(&flat[a]));
                     }
@@ -372,12 +370,12 @@ impl Sae {
     }
     /// Σ_j ‖E_j‖² / B and the decoder gradient and ∂F of the nested reconstructions (module doc);
     /// one level gives the plain reconstruction. Returns (loss, ∂W_d, ∂F, Σ_j D_j summed over
-    /// columns — the decoder bias's direct part).
+    /// columns — the decoder bias's direct part, E of the full reconstruction).
     fn nested_backward(
         &self,
         y: ArrayView2<'_, f64>,
         f: &Array2<f64>,
-    ) -> (f64, Array2<f64>, Array2<f64>, Array1<f64>) {
+    ) -> (f64, Array2<f64>, Array2<f64>, Array1<f64>, Array2<f64>) {
         let b = y.ncols() as f64;
         let pre = self.prefixes();
         // E_j, built up block by block
@@ -431,7 +429,7 @@ impl Sae {
                 par(),
             );
         }
-        (loss, w_dec, df, bias)
+        (loss, w_dec, df, bias, e)
     }
     /// Fold a training batch's smallest selected pre-activation into BatchTopK's inference
     /// threshold (exponential mean, weight 0.01; the first batch sets it).
@@ -597,24 +595,26 @@ impl Sae {
         }
         let b = y.ncols() as f64;
         let (yc, z, f, mask) = self.forward(y);
-        let (mut loss, w_dec, mut df, d_bias) = if let SaeKind::Matryoshka { .. } = self.kind {
-            self.nested_backward(y, &f)
-        } else {
-            let (e, d, df) = self.reconstruction_backward(y, &f);
-            let loss = e.iter().map(|v| v * v).sum::<f64>() / b;
-            let mut w_dec = Array2::zeros(self.w_dec.dim());
-            gemm_into(
-                w_dec.view_mut(),
-                1.0,
-                d.view(),
-                false,
-                f.view(),
-                true,
-                0.0,
-                par(),
-            );
-            (loss, w_dec, df, d.sum_axis(Axis(1)))
-        };
+        // the loss's gradients, and E = Ŷ − Y of the full reconstruction (the auxiliary loss's target)
+        let (mut loss, w_dec, mut df, d_bias, e_full) =
+            if let SaeKind::Matryoshka { .. } = self.kind {
+                self.nested_backward(y, &f)
+            } else {
+                let (e, d, df) = self.reconstruction_backward(y, &f);
+                let loss = e.iter().map(|v| v * v).sum::<f64>() / b;
+                let mut w_dec = Array2::zeros(self.w_dec.dim());
+                gemm_into(
+                    w_dec.view_mut(),
+                    1.0,
+                    d.view(),
+                    false,
+                    f.view(),
+                    true,
+                    0.0,
+                    par(),
+                );
+                (loss, w_dec, df, d.sum_axis(Axis(1)), e)
+            };
         let min_selected = if let SaeKind::BatchTopK { .. } = self.kind {
             Zip::from(&z)
                 .and(&mask)
@@ -662,11 +662,10 @@ impl Sae {
             .collect();
         let mut w_dec = w_dec;
         if let Some(a) = aux.filter(|a| a.k >= 1 && a.dead.iter().any(|d| *d)) {
-            // r = Y − Ŷ (detached) of the full reconstruction
-            let r = -self.reconstruction_error(y, &f);
+            // ê − r with r = Y − Ŷ (detached) of the full reconstruction: W_d F_aux + E
             let m_aux = aux_mask(&z, a);
             let f_aux = &z * &m_aux;
-            let mut e = -r;
+            let mut e = e_full;
             gemm_into(
                 e.view_mut(),
                 1.0,
