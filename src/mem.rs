@@ -18,6 +18,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 static LIMIT: AtomicU64 = AtomicU64::new(0);
 
+/// The process's peak resident memory so far (`VmHWM` of `/proc/self/status`, bytes); `None`
+/// where the system does not report it.
+pub fn peak_rss() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = text.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
 /// Set the memory limit for this process (bytes; 0 restores the default).
 pub fn set_limit(bytes: u64) {
     LIMIT.store(bytes, Ordering::SeqCst);

@@ -1217,3 +1217,126 @@ fn conv_images_generate_encode_learn() {
     assert_ne!(rc, 0);
     assert!(stderr.contains("both 4-D"), "{stderr}");
 }
+
+/// `dictlab sae synth | train`: a small streamed model, a TopK SAE and the online learner trained
+/// on its batches and evaluated on fresh ones (metrics, hierarchy scores, throughput, memory as
+/// JSON; the decoder as .npy), and careless inputs refused naming the fix.
+#[test]
+fn sae_synth_and_train_on_a_streamed_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("model");
+    let m = model.display().to_string();
+    let (rc, stdout, stderr) = dictlab(&[
+        "sae",
+        "synth",
+        "--out",
+        &m,
+        "--dim",
+        "16",
+        "--features",
+        "256",
+        "--seed",
+        "3",
+    ]);
+    assert_eq!(rc, 0, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    // the rescaled hierarchy: 2 roots with 127 children each
+    assert_eq!(v["spec"]["hierarchy"]["roots"], 2, "{stdout}");
+    assert!(model.join("dictionary.npy").exists() && model.join("model.json").exists());
+    let d = dir.path().join("D.npy").display().to_string();
+    let (rc, stdout, stderr) = dictlab(&[
+        "sae",
+        "train",
+        "--model",
+        &m,
+        "-p",
+        "steps=30",
+        "-p",
+        "batch=64",
+        "-p",
+        "aux_k=4",
+        "--eval-batches",
+        "2",
+        "--eval-batch",
+        "64",
+        "--out",
+        &d,
+    ]);
+    assert_eq!(rc, 0, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["steps"], 30, "{stdout}");
+    let score = v["eval"]["recovery_score"].as_f64().unwrap();
+    assert!(score > 0.0 && score <= 1.0, "{stdout}");
+    assert!(v["samples_per_second"].as_f64().unwrap() > 0.0);
+    assert!(
+        v["hierarchy"]["counts"]["with_child"].as_u64().unwrap() > 0,
+        "{stdout}"
+    );
+    assert_eq!(v["trace"].as_array().unwrap().len(), 30, "{stdout}"); // every max(30 / 20, 1) = 1 step
+    let a = dictlab::io::read_matrix(dir.path().join("D.npy"), "decoder").unwrap();
+    assert_eq!(a.dim(), (16, 256));
+    // the online learner on the same stream
+    let (rc, stdout, stderr) = dictlab(&[
+        "sae",
+        "train",
+        "--model",
+        &m,
+        "--learner",
+        "online",
+        "--steps",
+        "5",
+        "-p",
+        "batch=64",
+        "--eval-batches",
+        "1",
+        "--eval-batch",
+        "64",
+    ]);
+    assert_eq!(rc, 0, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert!(
+        v["learner"].as_str().unwrap().starts_with("online[omp"),
+        "{stdout}"
+    );
+    // careless inputs
+    for (args, needle) in [
+        (
+            vec!["sae", "train", "--model", "/nonexistent"],
+            "SynthModel::save",
+        ),
+        (vec!["sae", "train", "--model", &m, "-p", "k=300"], "k"),
+        (
+            vec!["sae", "train", "--model", &m, "-p", "kind=nonsense"],
+            "kind",
+        ),
+        (
+            vec!["sae", "train", "--model", &m, "--latents", "0"],
+            "latent",
+        ),
+        (
+            vec!["sae", "train", "--model", &m, "--eval-batches", "0"],
+            "evaluation batch",
+        ),
+        (
+            vec![
+                "sae",
+                "train",
+                "--model",
+                &m,
+                "--learner",
+                "online",
+                "--steps",
+                "0",
+            ],
+            "steps",
+        ),
+        (
+            vec!["sae", "synth", "--out", &m, "--features", "0"],
+            "features",
+        ),
+    ] {
+        let (rc, _, stderr) = dictlab(&args);
+        assert_eq!(rc, 2, "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    }
+}

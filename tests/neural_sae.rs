@@ -466,3 +466,206 @@ fn aux_k_training_revives_dead_latents() {
         "{dead1} vs {dead0}, {score1} vs {score0}"
     );
 }
+
+/// Largest absolute difference between two arrays of the same shape (any memory layouts).
+fn max_diff<D: ndarray::Dimension>(a: &ndarray::Array<f64, D>, b: &ndarray::Array<f64, D>) -> f64 {
+    assert_eq!(a.shape(), b.shape());
+    a.iter()
+        .zip(b.iter())
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max)
+}
+
+#[test]
+fn sparse_kernel_equals_the_reference_gradients_for_every_kind() {
+    use dictlab::neural::sae::AuxK;
+    use dictlab::neural::sae_kernel::{SaeWork, loss_grad_into, prepare_decoder};
+    let dead = [
+        true, false, true, false, false, true, false, false, true, false,
+    ];
+    for kind in [
+        SaeKind::ReluL1 { lambda: 0.3 },
+        SaeKind::TopK { k: 3 },
+        SaeKind::BatchTopK { k: 3 },
+        SaeKind::Matryoshka { k: 3, levels: 3 },
+        SaeKind::JumpRelu {
+            lambda: 0.3,
+            bandwidth: 0.5,
+        },
+    ] {
+        for aux in [
+            None,
+            Some(AuxK {
+                dead: &dead,
+                k: 2,
+                coef: 0.25,
+            }),
+        ] {
+            let (sae, y) = model(kind);
+            let (loss, g) = sae.loss_grad_aux(y.view(), aux).unwrap();
+            let mut fast = sae.clone();
+            prepare_decoder(&mut fast);
+            assert!(fast.w_dec.t().is_standard_layout() && fast.w_enc.is_standard_layout());
+            assert!(max_diff(&fast.w_dec, &sae.w_dec) == 0.0);
+            let mut work = SaeWork::default();
+            // twice: the second call reuses the buffers of the first
+            for _ in 0..2 {
+                let l = loss_grad_into(&fast, y.view(), aux, &mut work).unwrap();
+                let h = work.grads().unwrap();
+                let what = format!("{kind:?} aux {}", aux.is_some());
+                assert!(
+                    (l - loss).abs() < 1e-12 * loss.abs().max(1.0),
+                    "{what}: {l} vs {loss}"
+                );
+                for (name, d) in [
+                    ("w_enc", max_diff(&h.w_enc, &g.w_enc)),
+                    ("w_dec", max_diff(&h.w_dec, &g.w_dec)),
+                    ("b_enc", max_diff(&h.b_enc, &g.b_enc)),
+                    ("b_dec", max_diff(&h.b_dec, &g.b_dec)),
+                    ("log_theta", max_diff(&h.log_theta, &g.log_theta)),
+                ] {
+                    assert!(d < 1e-12, "{what}: {name} differs by {d}");
+                }
+                assert_eq!(h.fired, g.fired, "{kind:?}");
+                assert_eq!(h.min_selected, g.min_selected, "{kind:?}");
+            }
+            // a JumpReLU window that holds entries, so the threshold gradient is exercised
+            if let SaeKind::JumpRelu { .. } = kind {
+                assert!(g.log_theta.iter().any(|v| *v != 0.0));
+            }
+        }
+    }
+    // a row-major decoder is refused, naming the fix
+    let (sae, y) = model(SaeKind::TopK { k: 3 });
+    let err = loss_grad_into(&sae, y.view(), None, &mut SaeWork::default()).unwrap_err();
+    assert!(err.to_string().contains("prepare_decoder"), "{err}");
+}
+
+fn small_synth(
+    hierarchy: Option<dictlab::generate::stream::Hierarchy>,
+) -> dictlab::generate::stream::SynthSpec {
+    use dictlab::generate::stream::{Firing, Magnitude, SynthSpec};
+    SynthSpec {
+        dim: 3,
+        features: 3,
+        firing: Firing::Constant { prob: 0.5 },
+        hierarchy,
+        correlation: None,
+        magnitude: Magnitude {
+            mean: 1.0,
+            std: 0.1,
+        },
+        noise_sigma: 0.0,
+    }
+}
+
+#[test]
+fn streamed_evaluation_equals_the_dense_one_on_the_same_samples() {
+    use dictlab::generate::stream::{SynthModel, SynthSpec};
+    use dictlab::neural::sae::evaluate_stream;
+    let mut spec = SynthSpec::synth_sae_bench();
+    spec.dim = 12;
+    spec.features = 20;
+    spec.hierarchy = Some(dictlab::generate::stream::Hierarchy {
+        roots: 4,
+        branching: 3,
+        depth: 1,
+        exclusive: true,
+    });
+    let model = SynthModel::new(spec, 5).unwrap();
+    let sae = Sae::init(12, 24, SaeKind::TopK { k: 4 }, 0.5, &mut rng_from_seed(2)).unwrap();
+    let (ev, h) = evaluate_stream(&sae, &model, 7, 3, 50).unwrap();
+    // the same 150 samples at once
+    let parts: Vec<_> = (7..10).map(|b| model.batch(b, 50).unwrap()).collect();
+    let y = ndarray::concatenate(
+        ndarray::Axis(1),
+        &parts.iter().map(|p| p.y.view()).collect::<Vec<_>>(),
+    )
+    .unwrap();
+    let x = ndarray::concatenate(
+        ndarray::Axis(1),
+        &parts
+            .iter()
+            .map(|p| p.codes.to_dense())
+            .collect::<Vec<_>>()
+            .iter()
+            .map(|a| a.view())
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    let dense = evaluate(&sae, model.dictionary(), y.view(), x.view()).unwrap();
+    for (name, a, b) in [
+        ("score", ev.recovery_score, dense.recovery_score),
+        ("l0", ev.l0, dense.l0),
+        ("true_l0", ev.true_l0, dense.true_l0),
+        ("fvu", ev.fvu, dense.fvu),
+        ("shrinkage", ev.shrinkage, dense.shrinkage),
+        ("precision", ev.latent_precision, dense.latent_precision),
+        ("recall", ev.latent_recall, dense.latent_recall),
+        ("f1", ev.latent_f1, dense.latent_f1),
+    ] {
+        assert!((a - b).abs() < 1e-9, "{name}: {a} vs {b}");
+    }
+    assert_eq!(ev.dead_latents, dense.dead_latents);
+    assert!(h.is_some());
+    // no hierarchy, no hierarchy scores
+    let flat = SynthModel::new(small_synth(None), 1).unwrap();
+    let sae3 = Sae::init(3, 3, SaeKind::TopK { k: 1 }, 0.5, &mut rng_from_seed(2)).unwrap();
+    assert!(evaluate_stream(&sae3, &flat, 0, 1, 10).unwrap().1.is_none());
+    // a model of another dimension is refused
+    assert!(evaluate_stream(&sae, &flat, 0, 1, 10).is_err());
+}
+
+#[test]
+fn absorption_is_counted_by_hand_on_a_built_encoder() {
+    use dictlab::generate::stream::{Hierarchy, SynthModel};
+    use dictlab::neural::sae::evaluate_stream;
+    // feature 0 is the parent of features 1 and 2 (exclusive); the dictionary is the identity
+    let spec = small_synth(Some(Hierarchy {
+        roots: 1,
+        branching: 2,
+        depth: 1,
+        exclusive: true,
+    }));
+    let model = SynthModel::with_dictionary(spec, Array2::eye(3), 3).unwrap();
+    // ReLU latents z0 = y0 − 2 y1 (silent when child 1 fires: absorbed), z1 = y1, z2 = y2
+    let mut sae = Sae::init(
+        3,
+        3,
+        SaeKind::ReluL1 { lambda: 0.0 },
+        0.5,
+        &mut rng_from_seed(1),
+    )
+    .unwrap();
+    sae.w_dec = Array2::eye(3);
+    sae.w_enc = ndarray::array![[1.0, -2.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
+    sae.b_enc.fill(0.0);
+    sae.b_dec.fill(0.0);
+    let (_, h) = evaluate_stream(&sae, &model, 0, 4, 100).unwrap();
+    let h = h.unwrap();
+    // the same counts from the codes alone
+    let (mut alone, mut with1, mut with2) = (0, 0, 0);
+    for b in 0..4 {
+        let codes = model.batch(b, 100).unwrap().codes;
+        for s in 0..codes.samples() {
+            let (idx, _) = codes.column(s);
+            if idx.contains(&0) {
+                match (idx.contains(&1), idx.contains(&2)) {
+                    (true, _) => with1 += 1,
+                    (_, true) => with2 += 1,
+                    _ => alone += 1,
+                }
+            }
+        }
+    }
+    assert!(
+        alone > 0 && with1 > 0 && with2 > 0,
+        "{alone} {with1} {with2}"
+    );
+    assert_eq!(h.alone, alone);
+    assert_eq!(h.alone_fired, alone);
+    assert_eq!(h.with_child, with1 + with2);
+    assert_eq!(h.with_child_fired, with2);
+    assert_eq!(h.absorbed, with1);
+    assert!((h.absorption() - with1 as f64 / (with1 + with2) as f64).abs() < 1e-15);
+}

@@ -16,6 +16,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 pub mod conv;
+pub mod sae;
 
 /// dictlab: planted dictionary-recovery problems, methods and metrics.
 #[derive(Debug, Parser)]
@@ -162,6 +163,10 @@ pub enum Command {
     /// Convolutional problems: `dictlab conv generate | encode | learn` (3-D .npy arrays).
     #[command(subcommand)]
     Conv(conv::ConvCommand),
+    /// Sparse autoencoders at scale: `dictlab sae synth | train` (a streamed planted model, an SAE
+    /// trained on its batches, metrics, throughput and peak memory as JSON).
+    #[command(subcommand)]
+    Sae(sae::SaeCommand),
     /// Run (or resume) a sweep plan into a results directory, in durable chunks.
     Sweep(SweepArgs),
     /// Finished runs of a results directory and the shards still to run (as an --array= list).
@@ -987,6 +992,7 @@ pub fn run(cli: Cli) -> Result<String> {
         Command::Encode(e) => encode(e),
         Command::Learn(l) => learn(l),
         Command::Conv(c) => conv::run(c),
+        Command::Sae(c) => sae::run(c),
         Command::Sweep(a) => sweep(a),
         Command::Status(a) => status(a),
         Command::Methods(a) => methods_text(&a),

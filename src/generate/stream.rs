@@ -158,6 +158,24 @@ impl SynthSpec {
         }
     }
 
+    /// [`SynthSpec::synth_sae_bench`]'s law at another size: `features` in `dim` dimensions, the
+    /// hierarchy rescaled to keep its shape — ⌊features / 128⌋ roots (at least one) with up to 127
+    /// exclusive children each, as many as fit (none below two features).
+    pub fn synth_sae_bench_at(dim: usize, features: usize) -> Self {
+        let mut s = Self::synth_sae_bench();
+        s.dim = dim;
+        s.features = features;
+        let roots = (features / 128).max(1);
+        let branching = (features / roots).saturating_sub(1).min(127);
+        s.hierarchy = (features >= 2 && branching >= 1).then_some(Hierarchy {
+            roots,
+            branching,
+            depth: 1,
+            exclusive: true,
+        });
+        s
+    }
+
     /// Every field in range.
     ///
     /// # Errors
@@ -707,8 +725,14 @@ impl SynthModel {
     /// probabilities that do not match the spec (a file edited by hand).
     pub fn load(dir: impl AsRef<std::path::Path>) -> Result<Self> {
         let dir = dir.as_ref();
-        let a = crate::io::read_matrix(dir.join("dictionary.npy"), "planted dictionary")?;
         let path = dir.join("model.json");
+        ensure!(
+            path.is_file() && dir.join("dictionary.npy").is_file(),
+            "model",
+            dir.display(),
+            "a directory written by SynthModel::save or `dictlab sae synth` (dictionary.npy and model.json)"
+        );
+        let a = crate::io::read_matrix(dir.join("dictionary.npy"), "planted dictionary")?;
         let text = std::fs::read_to_string(&path).map_err(|e| {
             Error::invalid(
                 "model",

@@ -22,4 +22,5 @@ pub mod probe;
 pub mod rangamani;
 pub mod relu_ae;
 pub mod sae;
+pub mod sae_kernel;
 pub mod unrolled;

@@ -62,6 +62,45 @@ impl Adam {
             v: vec![],
         }
     }
+    /// One update of several parameter tensors at once, each `(x, g)` in any memory order shared
+    /// by x and g: the same arithmetic as [`Adam::step`] on their concatenation, without building
+    /// it, in parallel. The moments are laid out as that concatenation.
+    ///
+    /// # Panics
+    /// Never on user input: a pair whose slices differ in length is a bug of the caller (debug
+    /// assertion); the shorter length is used.
+    pub fn step_parts(&mut self, parts: &mut [(&mut [f64], &[f64])]) {
+        use rayon::prelude::*;
+        let total: usize = parts.iter().map(|(x, _)| x.len()).sum();
+        if self.m.len() != total {
+            self.m = vec![0.0; total];
+            self.v = vec![0.0; total];
+            self.t = 0;
+        }
+        self.t += 1;
+        let (b1, b2, lr, eps) = (self.beta1, self.beta2, self.lr, self.eps);
+        let c1 = 1.0 - b1.powi(self.t);
+        let c2 = 1.0 - b2.powi(self.t);
+        let (mut ms, mut vs) = (&mut self.m[..], &mut self.v[..]);
+        for (x, g) in parts.iter_mut() {
+            debug_assert_eq!(x.len(), g.len());
+            let (m, mr) = std::mem::take(&mut ms).split_at_mut(x.len());
+            let (v, vr) = std::mem::take(&mut vs).split_at_mut(x.len());
+            ms = mr;
+            vs = vr;
+            const CH: usize = 1 << 14;
+            x.par_chunks_mut(CH)
+                .zip(g.par_chunks(CH))
+                .zip(m.par_chunks_mut(CH).zip(v.par_chunks_mut(CH)))
+                .for_each(|((x, g), (m, v))| {
+                    for (((xi, gi), mi), vi) in x.iter_mut().zip(g).zip(m).zip(v) {
+                        *mi = b1 * *mi + (1.0 - b1) * gi;
+                        *vi = b2 * *vi + (1.0 - b2) * gi * gi;
+                        *xi -= lr * (*mi / c1) / ((*vi / c2).sqrt() + eps);
+                    }
+                });
+        }
+    }
     /// One update of `x` with gradient `g`.
     pub fn step(&mut self, x: &mut [f64], g: &[f64]) {
         if self.m.len() != x.len() {
@@ -154,6 +193,29 @@ impl OptState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn adam_on_parts_equals_adam_on_the_concatenation() {
+        // sizes past one parallel chunk (2^14)
+        let (na, nb) = (40_000, 3);
+        let whole0: Vec<f64> = (0..na + nb)
+            .map(|i| ((i * 7919) % 101) as f64 / 50.0 - 1.0)
+            .collect();
+        let g: Vec<f64> = (0..na + nb)
+            .map(|i| ((i * 104_729) % 97) as f64 / 40.0 - 1.2)
+            .collect();
+        let mut whole = whole0.clone();
+        let (mut a, mut b) = (whole0[..na].to_vec(), whole0[na..].to_vec());
+        let (mut p, mut q) = (Adam::new(0.1), Adam::new(0.1));
+        for _ in 0..3 {
+            p.step(&mut whole, &g);
+            q.step_parts(&mut [(&mut a[..], &g[..na]), (&mut b[..], &g[na..])]);
+        }
+        let joined: Vec<f64> = a.iter().chain(&b).copied().collect();
+        for (x, y) in whole.iter().zip(&joined) {
+            assert!((x - y).abs() < 1e-15, "{x} vs {y}");
+        }
+    }
 
     #[test]
     fn hand_computed_steps() {

@@ -918,6 +918,249 @@ pub fn evaluate(
     })
 }
 
+/// Scores of a hierarchy's parents (docs/protocols.md §15, "absorption"): on samples where a
+/// parent feature fires, does its matched latent fire too — alone and when one of its children
+/// fires — and when it stays silent while an active child's latent fires, the child's latent has
+/// *absorbed* the parent (Chanin et al. 2024, "A is for absorption"; the counting is ours).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct HierarchyEval {
+    /// Parents (features with children) that fired with no child firing, counted per sample.
+    pub alone: u64,
+    /// Of those, the samples where the parent's matched latent fired.
+    pub alone_fired: u64,
+    /// Samples where a parent fired together with at least one of its children (per parent).
+    pub with_child: u64,
+    /// Of those, the samples where the parent's matched latent fired.
+    pub with_child_fired: u64,
+    /// Of those, the samples where the parent's latent stayed silent while the matched latent of
+    /// an active child fired.
+    pub absorbed: u64,
+}
+
+impl HierarchyEval {
+    /// P(parent latent fires | parent fires, no child fires) (NaN without such samples).
+    pub fn recall_alone(&self) -> f64 {
+        self.alone_fired as f64 / self.alone as f64
+    }
+    /// P(parent latent fires | parent and a child fire).
+    pub fn recall_with_child(&self) -> f64 {
+        self.with_child_fired as f64 / self.with_child as f64
+    }
+    /// P(parent latent silent, an active child's latent fires | parent and a child fire).
+    pub fn absorption(&self) -> f64 {
+        self.absorbed as f64 / self.with_child as f64
+    }
+}
+
+/// [`evaluate`] on `batches` minibatches of `batch` samples streamed from `model`, starting at
+/// batch index `first` (take indices the training did not use: training draws 0, 1, …, steps),
+/// accumulated batch by batch so memory does not grow with the samples; plus the hierarchy's
+/// [`HierarchyEval`] when the model has one. The fraction of variance unexplained uses the
+/// evaluation samples' own mean.
+///
+/// # Errors
+/// A model of another dimension than the SAE; zero batches or a batch of zero samples; constant
+/// signals (no variance to explain).
+pub fn evaluate_stream(
+    sae: &Sae,
+    model: &crate::generate::stream::SynthModel,
+    first: u64,
+    batches: usize,
+    batch: usize,
+) -> Result<(SaeEval, Option<HierarchyEval>)> {
+    let encode =
+        |y: ArrayView2<'_, f64>| -> Result<Array2<f64>> { Ok(sae.forward_mode(y, false).2) };
+    evaluate_stream_with(
+        sae.w_dec.view(),
+        Some(sae.b_dec.view()),
+        &encode,
+        model,
+        first,
+        batches,
+        batch,
+    )
+}
+
+/// [`evaluate_stream`] for any dictionary `decoder` (n × m') with its encoder `encode` (signals
+/// n × B → codes m' × B) and reconstruction ŷ = decoder · codes (+ `bias`): a classical learner's
+/// dictionary with its sparse coder is measured exactly as an SAE.
+///
+/// # Errors
+/// As [`evaluate_stream`]; an encoder error or codes of the wrong shape.
+pub fn evaluate_stream_with(
+    decoder: ArrayView2<'_, f64>,
+    bias: Option<ndarray::ArrayView1<'_, f64>>,
+    encode: &dyn Fn(ArrayView2<'_, f64>) -> Result<Array2<f64>>,
+    model: &crate::generate::stream::SynthModel,
+    first: u64,
+    batches: usize,
+    batch: usize,
+) -> Result<(SaeEval, Option<HierarchyEval>)> {
+    ensure!(batches >= 1, "eval_batches", batches, "at least one batch");
+    let n = decoder.nrows();
+    ensure!(
+        model.spec.dim == n,
+        "model",
+        model.spec.dim,
+        format!("a planted model of the dictionary's dimension {n}")
+    );
+    let truth = model.dictionary();
+    let rc = crate::metrics::dictionary_recovery(truth, decoder)?;
+    let (m, mp) = (truth.ncols(), decoder.ncols());
+    let pi = &rc.matching_index;
+    let has_children = {
+        let mut h = vec![false; m];
+        for p in model.parent.iter().flatten() {
+            h[*p as usize] = true;
+        }
+        h
+    };
+    let (mut both, mut fires_true) = (vec![0u64; m], vec![0u64; m]);
+    let mut fires_latent = vec![0u64; mp];
+    let (mut res2, mut y2, mut ysum) = (0.0, 0.0, Array1::<f64>::zeros(n));
+    let (mut shrink, mut shrink_n) = (0.0, 0usize);
+    let (mut active, mut true_active, mut samples) = (0u64, 0u64, 0usize);
+    let mut h = HierarchyEval {
+        alone: 0,
+        alone_fired: 0,
+        with_child: 0,
+        with_child_fired: 0,
+        absorbed: 0,
+    };
+    let mut child_of: Vec<Vec<u32>> = vec![Vec::new(); m];
+    for t in 0..batches {
+        let bt = model.batch(first + t as u64, batch)?;
+        let f = encode(bt.y.view())?;
+        if f.dim() != (mp, bt.y.ncols()) {
+            return Err(Error::shape("codes (m' × B)", (mp, bt.y.ncols()), f.dim()));
+        }
+        let mut y_hat = Array2::zeros(bt.y.dim());
+        if let Some(b) = bias {
+            y_hat += &b.insert_axis(Axis(1));
+        }
+        gemm_into(
+            y_hat.view_mut(),
+            1.0,
+            decoder,
+            false,
+            f.view(),
+            false,
+            1.0,
+            par(),
+        );
+        for (yc, hc) in bt.y.columns().into_iter().zip(y_hat.columns()) {
+            let ny = yc.dot(&yc);
+            res2 += yc
+                .iter()
+                .zip(hc)
+                .map(|(a, b)| (a - b) * (a - b))
+                .sum::<f64>();
+            y2 += ny;
+            ysum += &yc;
+            if ny > 0.0 {
+                shrink += (hc.dot(&hc) / ny).sqrt();
+                shrink_n += 1;
+            }
+        }
+        for (j, row) in f.rows().into_iter().enumerate() {
+            let c = row.iter().filter(|v| **v != 0.0).count() as u64;
+            fires_latent[j] += c;
+            active += c;
+        }
+        let fires = |i: usize, b: usize| pi[i].is_some_and(|j| f[(j, b)] != 0.0);
+        for b in 0..bt.codes.samples() {
+            let (idx, _) = bt.codes.column(b);
+            true_active += idx.len() as u64;
+            for &i in idx {
+                let i = i as usize;
+                fires_true[i] += 1;
+                if fires(i, b) {
+                    both[i] += 1;
+                }
+                if let Some(p) = model.parent[i] {
+                    child_of[p as usize].push(i as u32);
+                }
+            }
+            for &p in idx {
+                let p = p as usize;
+                if !has_children[p] {
+                    continue;
+                }
+                let kids = std::mem::take(&mut child_of[p]);
+                let fired = fires(p, b);
+                if kids.is_empty() {
+                    h.alone += 1;
+                    h.alone_fired += fired as u64;
+                } else {
+                    h.with_child += 1;
+                    h.with_child_fired += fired as u64;
+                    if !fired && kids.iter().any(|&c| fires(c as usize, b)) {
+                        h.absorbed += 1;
+                    }
+                }
+                child_of[p] = kids;
+                child_of[p].clear();
+            }
+            // children whose parent did not fire (not drawn by the model; cleared all the same)
+            for &i in idx {
+                if let Some(p) = model.parent[i as usize] {
+                    child_of[p as usize].clear();
+                }
+            }
+        }
+        samples += bt.codes.samples();
+    }
+    let nn = samples as f64;
+    let var = y2 - ysum.dot(&ysum) / nn;
+    ensure!(
+        var > 0.0,
+        "signals",
+        "constant signals",
+        "signals with non-zero variance"
+    );
+    let (mut p, mut r, mut f1) = (0.0, 0.0, 0.0);
+    for (i, j) in pi.iter().enumerate() {
+        let Some(j) = *j else { continue };
+        let tp = both[i] as f64;
+        let pi_ = if fires_latent[j] > 0 {
+            tp / fires_latent[j] as f64
+        } else {
+            0.0
+        };
+        let ri = if fires_true[i] > 0 {
+            tp / fires_true[i] as f64
+        } else {
+            0.0
+        };
+        p += pi_;
+        r += ri;
+        f1 += if pi_ + ri > 0.0 {
+            2.0 * pi_ * ri / (pi_ + ri)
+        } else {
+            0.0
+        };
+    }
+    let mm = m.max(1) as f64;
+    let eval = SaeEval {
+        recovery_score: rc.recovery_score(),
+        mmcs: rc.mmcs(),
+        recovery_rate: rc.recovery_rate(0.99),
+        l0: active as f64 / nn,
+        true_l0: true_active as f64 / nn,
+        fvu: res2 / var,
+        shrinkage: if shrink_n > 0 {
+            shrink / shrink_n as f64
+        } else {
+            f64::NAN
+        },
+        dead_latents: fires_latent.iter().filter(|c| **c == 0).count(),
+        latent_precision: p / mm,
+        latent_recall: r / mm,
+        latent_f1: f1 / mm,
+    };
+    Ok((eval, model.spec.hierarchy.map(|_| h)))
+}
+
 /// Default bandwidth of the JumpReLU straight-through estimator (the registry's `sae`).
 pub const BANDWIDTH: f64 = 0.05;
 
@@ -1163,6 +1406,8 @@ impl SaeTrainer {
             sae.n_latents(),
             format!("a model with the trainer's {} latents", self.n_latents)
         );
+        let mut sae = sae;
+        super::sae_kernel::prepare_decoder(&mut sae);
         let state = SaeState {
             loss: sae.loss(first)?,
             rng,
@@ -1175,6 +1420,7 @@ impl SaeTrainer {
             batch: self.batch,
             aux: self.aux_k.map(|k| (k, self.aux_coef)),
             dead_steps: self.dead_steps,
+            work: Default::default(),
         };
         iter::run(&mut alg, state, &Stop::iters(self.steps), schedule, obs)
     }
@@ -1212,6 +1458,8 @@ struct SaeIter<'a> {
     /// (k_aux, coefficient) of the auxiliary loss.
     aux: Option<(usize, f64)>,
     dead_steps: usize,
+    /// The training kernel's buffers.
+    work: super::sae_kernel::SaeWork,
 }
 
 impl Iterative for SaeIter<'_> {
@@ -1235,15 +1483,47 @@ impl Iterative for SaeIter<'_> {
             k,
             coef,
         });
-        let (loss, g) = s.sae.loss_grad_aux(yb.view(), aux)?;
+        let loss = super::sae_kernel::loss_grad_into(&s.sae, yb.view(), aux, &mut self.work)?;
+        let g = self.work.grads()?;
         for (t, f) in s.since_fired.iter_mut().zip(&g.fired) {
             *t = if *f { 0 } else { *t + 1 };
         }
-        let mut x = s.sae.to_flat();
-        s.adam.step(&mut x, &g.to_flat());
-        s.sae.set_flat(&x)?;
-        s.sae.update_batch_threshold(g.min_selected);
-        s.sae.normalize_decoder();
+        let sae = &mut s.sae;
+        let layout = || Error::invalid("parameter layout", "strided", "contiguous parameters");
+        // Adam pairs parameters and gradients in memory order: the layouts must agree
+        ensure!(
+            sae.w_enc.strides() == g.w_enc.strides() && sae.w_dec.strides() == g.w_dec.strides(),
+            "parameter layout",
+            format!("{:?} / {:?}", sae.w_enc.strides(), sae.w_dec.strides()),
+            "a row-major encoder and a column-major decoder (sae_kernel::prepare_decoder)"
+        );
+        let mut parts = [
+            (
+                sae.w_enc.as_slice_memory_order_mut().ok_or_else(layout)?,
+                g.w_enc.as_slice_memory_order().ok_or_else(layout)?,
+            ),
+            (
+                sae.b_enc.as_slice_memory_order_mut().ok_or_else(layout)?,
+                g.b_enc.as_slice_memory_order().ok_or_else(layout)?,
+            ),
+            (
+                sae.w_dec.as_slice_memory_order_mut().ok_or_else(layout)?,
+                g.w_dec.as_slice_memory_order().ok_or_else(layout)?,
+            ),
+            (
+                sae.b_dec.as_slice_memory_order_mut().ok_or_else(layout)?,
+                g.b_dec.as_slice_memory_order().ok_or_else(layout)?,
+            ),
+            (
+                sae.log_theta
+                    .as_slice_memory_order_mut()
+                    .ok_or_else(layout)?,
+                g.log_theta.as_slice_memory_order().ok_or_else(layout)?,
+            ),
+        ];
+        s.adam.step_parts(&mut parts);
+        sae.update_batch_threshold(g.min_selected);
+        sae.normalize_decoder();
         s.loss = loss;
         Ok(())
     }
