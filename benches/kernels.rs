@@ -244,8 +244,41 @@ fn bench_synth_stream(c: &mut Criterion) {
     g.finish();
 }
 
+/// One SAE step's loss and gradients at issue 35's compute-bound size (4096 latents, 256
+/// dimensions, batch 1024, TopK k = 10, on a streamed SynthSAEBench-class batch): the dense
+/// reference (`Sae::loss_grad_aux`, five dense products) against the sparse kernel
+/// (`sae_kernel::loss_grad_into`, one dense product, reused buffers).
+fn bench_sae_step(c: &mut Criterion) {
+    use dictlab::generate::stream::{SynthModel, SynthSpec};
+    use dictlab::neural::sae::{Sae, SaeKind};
+    use dictlab::neural::sae_kernel::{SaeWork, loss_grad_into, prepare_decoder};
+    let model = SynthModel::new(SynthSpec::synth_sae_bench_at(256, 4096), 1).expect("valid spec");
+    let y = model.batch(1, 1024).expect("a batch").y;
+    let mut sae = Sae::init(
+        256,
+        4096,
+        SaeKind::TopK { k: 10 },
+        0.5,
+        &mut dictlab::rng::rng_from_seed(2),
+    )
+    .expect("valid model");
+    prepare_decoder(&mut sae);
+    let mut g = c.benchmark_group("sae_step_4096x256_b1024");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(1024));
+    g.bench_function("dense_reference", |b| {
+        b.iter(|| black_box(sae.loss_grad_aux(y.view(), None).unwrap()))
+    });
+    let mut work = SaeWork::default();
+    g.bench_function("sparse_kernel", |b| {
+        b.iter(|| black_box(loss_grad_into(&sae, y.view(), None, &mut work).unwrap()))
+    });
+    g.finish();
+}
+
 criterion_group!(
     benches,
+    bench_sae_step,
     bench_synth_stream,
     bench,
     bench_msp,

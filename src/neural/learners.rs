@@ -195,8 +195,12 @@ impl DictionaryLearner for SaeLearner {
                 format!("jumprelu,lambda={lambda},bandwidth={bandwidth}")
             }
         };
+        // AuxK shows only when on, so names of runs without it are unchanged
+        let aux = t.aux_k.map_or(String::new(), |k| {
+            format!(",aux_k={k},aux_coef={},dead_steps={}", t.aux_coef, t.dead_steps)
+        });
         format!(
-            "sae[{kind},steps={},batch={},lr={}]",
+            "sae[{kind},steps={},batch={},lr={}{aux}]",
             t.steps, t.batch, t.lr
         )
     }
@@ -446,7 +450,7 @@ pub const RELU_AE_SPEC: LearnerSpec = LearnerSpec {
 pub const SAE_SPEC: LearnerSpec = LearnerSpec {
     name: "sae",
     family: crate::spec::Family::Neural,
-    summary: "sparse autoencoder (TopK, ReLU + L1, JumpReLU) trained by minibatch Adam",
+    summary: "sparse autoencoder (TopK, BatchTopK, Matryoshka, ReLU + L1, JumpReLU) trained by minibatch Adam",
     params: SaeTrainer::PARAMS,
     budget: crate::spec::Budget::Steps {
         steps: "steps",
