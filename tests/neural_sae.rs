@@ -669,3 +669,52 @@ fn absorption_is_counted_by_hand_on_a_built_encoder() {
     assert_eq!(h.absorbed, with1);
     assert!((h.absorption() - with1 as f64 / (with1 + with2) as f64).abs() < 1e-15);
 }
+
+#[test]
+fn learning_rate_schedule_by_hand() {
+    use dictlab::neural::sae::LrSchedule;
+    let s = LrSchedule {
+        lr: 1.0,
+        steps: 10,
+        warmup: 4,
+        decay: 5,
+    };
+    for (t, want) in [
+        (1, 0.25),
+        (2, 0.5),
+        (4, 1.0),
+        (6, 1.0),
+        (7, 0.8),
+        (8, 0.6),
+        (10, 0.2),
+    ] {
+        assert!(
+            (s.at(t) - want).abs() < 1e-15,
+            "step {t}: {} vs {want}",
+            s.at(t)
+        );
+    }
+    let flat = LrSchedule {
+        lr: 0.3,
+        steps: 10,
+        warmup: 0,
+        decay: 0,
+    };
+    assert!((1..=10).all(|t| (flat.at(t) - 0.3).abs() < 1e-15));
+    // a run with warm-up and decay still finds the orthobasis (TopK, 1-sparse codes)
+    let inst = InstanceSpec::new(16, 16, 4000)
+        .sparsity(1)
+        .dictionary(DictKind::Orthobasis)
+        .values(Values::NonNegUniform { a: 1.0, b: 2.0 })
+        .sample(11)
+        .unwrap();
+    let mut t = SaeTrainer::new(SaeKind::TopK { k: 1 }, 16);
+    t.steps = 3000;
+    t.warmup = 300;
+    t.decay = 600;
+    let (s, _) = t
+        .train(inst.y.view(), 1, Schedule::Never, &mut NoObserver)
+        .unwrap();
+    let r = dictlab::metrics::recovery_metrics(inst.dict.view(), s.sae.w_dec.view(), 0.99).unwrap();
+    assert!(r.recovery_score > 0.99, "{r:?}");
+}

@@ -1288,6 +1288,10 @@ crate::declare_method! {
             aux_coef: f64 = param(NonNegative, 1.0 / 32.0);
             /// a latent is dead after this many steps without firing
             dead_steps: usize = param(Count, 100);
+            /// learning-rate warm-up: linear from lr/warmup to lr over the first steps (0: none)
+            warmup: usize = param(Natural, 0);
+            /// learning-rate decay: linear down to lr/decay over the last steps (0: none)
+            decay: usize = param(Natural, 0);
         }
     }
 }
@@ -1421,6 +1425,13 @@ impl SaeTrainer {
             aux: self.aux_k.map(|k| (k, self.aux_coef)),
             dead_steps: self.dead_steps,
             work: Default::default(),
+            lr: LrSchedule {
+                lr: self.lr,
+                steps: self.steps,
+                warmup: self.warmup,
+                decay: self.decay,
+            },
+            step: 0,
         };
         iter::run(&mut alg, state, &Stop::iters(self.steps), schedule, obs)
     }
@@ -1460,6 +1471,41 @@ struct SaeIter<'a> {
     dead_steps: usize,
     /// The training kernel's buffers.
     work: super::sae_kernel::SaeWork,
+    lr: LrSchedule,
+    /// Steps taken.
+    step: usize,
+}
+
+/// The learning rate of step t = 1 … steps: `lr` times a linear warm-up factor min(1, t / warmup)
+/// and a linear decay factor min(1, (steps − t + 1) / decay) (SAELens's `lr_warm_up_steps` and
+/// `lr_decay_steps` with a linear schedule; 0 turns either off).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LrSchedule {
+    /// Base rate.
+    pub lr: f64,
+    /// Steps of the run.
+    pub steps: usize,
+    /// Warm-up steps.
+    pub warmup: usize,
+    /// Decay steps.
+    pub decay: usize,
+}
+
+impl LrSchedule {
+    /// The rate of step `t` (1-based).
+    pub fn at(&self, t: usize) -> f64 {
+        let up = if self.warmup > 0 {
+            (t as f64 / self.warmup as f64).min(1.0)
+        } else {
+            1.0
+        };
+        let down = if self.decay > 0 {
+            ((self.steps.saturating_sub(t) + 1) as f64 / self.decay as f64).min(1.0)
+        } else {
+            1.0
+        };
+        self.lr * up * down
+    }
 }
 
 impl Iterative for SaeIter<'_> {
@@ -1484,6 +1530,8 @@ impl Iterative for SaeIter<'_> {
             coef,
         });
         let loss = super::sae_kernel::loss_grad_into(&s.sae, yb.view(), aux, &mut self.work)?;
+        self.step += 1;
+        s.adam.lr = self.lr.at(self.step);
         let g = self.work.grads()?;
         for (t, f) in s.since_fired.iter_mut().zip(&g.fired) {
             *t = if *f { 0 } else { *t + 1 };
