@@ -191,6 +191,7 @@ impl DictionaryLearner for SaeLearner {
             SaeKind::BatchTopK { k } => format!("batchtopk,k={k}"),
             SaeKind::Matryoshka { k, levels } => format!("matryoshka,k={k},levels={levels}"),
             SaeKind::ReluL1 { lambda } => format!("relu_l1,lambda={lambda}"),
+            SaeKind::Gated { lambda } => format!("gated,lambda={lambda}"),
             SaeKind::JumpRelu { lambda, bandwidth } => {
                 format!("jumprelu,lambda={lambda},bandwidth={bandwidth}")
             }
@@ -450,7 +451,7 @@ pub const RELU_AE_SPEC: LearnerSpec = LearnerSpec {
 pub const SAE_SPEC: LearnerSpec = LearnerSpec {
     name: "sae",
     family: crate::spec::Family::Neural,
-    summary: "sparse autoencoder (TopK, BatchTopK, Matryoshka, ReLU + L1, JumpReLU) trained by minibatch Adam",
+    summary: "sparse autoencoder (TopK, BatchTopK, Matryoshka, ReLU + L1, Gated, JumpReLU) trained by minibatch Adam",
     params: SaeTrainer::PARAMS,
     budget: crate::spec::Budget::Steps {
         steps: "steps",

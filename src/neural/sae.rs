@@ -12,7 +12,15 @@
 //!             inference, θ the running mean of the smallest selected Z,  L = (1/B) Σ ‖y − ŷ‖²
 //! Matryoshka: TopK codes; prefixes p_1 < … < p_J = m of the latents (p_j = m / 2^{J−j}),
 //!             ŷ_j = W_d[:, :p_j] F[:p_j] + b_d,                           L = (1/B) Σ_j Σ ‖y − ŷ_j‖²
+//! Gated     : gate Z = W_e (Y − b_d) + b_e, magnitudes Z_mag = e^{r} ⊙ (Z − b_e) + b_mag,
+//!             F = 1[Z > 0] ⊙ ReLU(Z_mag),
+//!             L = (1/B) Σ ‖y − ŷ‖² + λ (1/B) Σ ‖ReLU(z)‖₁ + (1/B) Σ ‖y − (W_d' ReLU(z) + b_d')‖²
 //! ```
+//! (Gated: Rajamanoharan, Conmy, Smith, Lieberum, Varma, Kramár, Shah, Nanda 2024a, "Improving
+//! dictionary learning with gated sparse autoencoders", §3 — the magnitude path shares the gate's
+//! weights up to a per-latent scale e^{r}; (W_d', b_d') is a frozen copy of the decoder, so the
+//! auxiliary term trains the gate only; with unit decoder columns their norm-weighted L1 is the
+//! plain L1. [`Sae::loss_frozen`] is the function the gradient differentiates.)
 //! (Bricken et al. 2023 / Cunningham et al. 2023 for ReLU + L1; Gao et al. 2024, "Scaling and
 //! evaluating sparse autoencoders", for TopK, without their auxiliary dead-latent loss;
 //! Rajamanoharan et al. 2024, "Jumping ahead", for JumpReLU; Bussmann, Leask, Nanda 2024,
@@ -73,6 +81,13 @@ pub enum SaeKind {
         /// Nested prefixes (m/2^{levels−1}, …, m/2, m).
         levels: usize,
     },
+    /// A gate (the encoder's sign) times a magnitude path sharing its weights up to a per-latent
+    /// scale e^{r}, an L1 penalty λ on the gate's ReLU and an auxiliary reconstruction from it
+    /// through the frozen decoder (Rajamanoharan et al. 2024a).
+    Gated {
+        /// λ.
+        lambda: f64,
+    },
     /// A learned threshold per latent, L0 penalty λ, straight-through bandwidth ε.
     JumpRelu {
         /// λ.
@@ -85,7 +100,7 @@ pub enum SaeKind {
 impl SaeKind {
     fn check(&self, m: usize) -> Result<()> {
         match *self {
-            SaeKind::ReluL1 { lambda } => {
+            SaeKind::ReluL1 { lambda } | SaeKind::Gated { lambda } => {
                 ensure!(
                     lambda.is_finite() && lambda >= 0.0,
                     "lambda",
@@ -139,6 +154,10 @@ pub struct Sae {
     pub w_dec: Array2<f64>,
     /// Decoder bias b_d (n).
     pub b_dec: Array1<f64>,
+    /// The magnitude path's log-scales r (m), Gated only: W_mag = diag(e^r) W_e.
+    pub r_mag: Array1<f64>,
+    /// The magnitude path's bias b_mag (m), Gated only.
+    pub b_mag: Array1<f64>,
     /// log θ (m), JumpReLU only (ignored otherwise).
     pub log_theta: Array1<f64>,
     /// BatchTopK's inference threshold θ (the running mean of the smallest selected
@@ -157,6 +176,10 @@ pub struct SaeGrads {
     pub w_dec: Array2<f64>,
     /// ∂b_d.
     pub b_dec: Array1<f64>,
+    /// ∂r (Gated; zero otherwise).
+    pub r_mag: Array1<f64>,
+    /// ∂b_mag (Gated; zero otherwise).
+    pub b_mag: Array1<f64>,
     /// ∂ log θ (straight-through for JumpReLU, zero otherwise).
     pub log_theta: Array1<f64>,
     /// BatchTopK: the smallest selected pre-activation of this batch (the threshold's sample).
@@ -231,6 +254,8 @@ impl Sae {
             b_enc: Array1::zeros(m),
             w_dec,
             b_dec: Array1::zeros(n),
+            r_mag: Array1::zeros(m),
+            b_mag: Array1::zeros(m),
             log_theta: Array1::from_elem(m, theta0.ln()),
             batch_threshold: None,
         };
@@ -343,9 +368,44 @@ impl Sae {
                         .for_each(|m, &v| *m = (v > th) as u8 as f64);
                 }
             }
+            SaeKind::Gated { .. } => {
+                let zm = self.magnitudes(&z);
+                Zip::from(&mut mask)
+                    .and(&z)
+                    .and(&zm)
+                    .for_each(|m, &g, &v| *m = (g > 0.0 && v > 0.0) as u8 as f64);
+                let f = &zm * &mask;
+                return (yc, z, f, mask);
+            }
         }
         let f = &z * &mask;
         (yc, z, f, mask)
+    }
+    /// Gated: the magnitude path's pre-activations e^{r} ⊙ (Z − b_e) + b_mag from the gate's Z.
+    fn magnitudes(&self, z: &Array2<f64>) -> Array2<f64> {
+        let mut zm = z - &self.b_enc.view().insert_axis(Axis(1));
+        for ((mut row, r), bm) in zm.rows_mut().into_iter().zip(&self.r_mag).zip(&self.b_mag) {
+            let e = r.exp();
+            row.mapv_inplace(|u| e * u + bm);
+        }
+        zm
+    }
+    /// Gated: the auxiliary reconstruction's error W_d ReLU(Z) − (Y − b_d) (the decoder frozen in
+    /// training) and ReLU(Z).
+    fn gate_aux(&self, yc: &Array2<f64>, z: &Array2<f64>) -> (Array2<f64>, Array2<f64>) {
+        let g = z.mapv(|v| v.max(0.0));
+        let mut e = -yc;
+        gemm_into(
+            e.view_mut(),
+            1.0,
+            self.w_dec.view(),
+            false,
+            g.view(),
+            false,
+            1.0,
+            par(),
+        );
+        (e, g)
     }
     /// Codes F (m × B) of a batch.
     ///
@@ -481,8 +541,26 @@ impl Sae {
     /// # Errors
     /// Signals of the wrong dimension.
     pub fn loss(&self, y: ArrayView2<'_, f64>) -> Result<f64> {
+        self.loss_frozen(y, None)
+    }
+    /// [`Sae::loss`] with the Gated SAE's auxiliary reconstruction through the decoder (W_d, b_d)
+    /// of `frozen` instead of this model's own — what the training gradient differentiates, the
+    /// frozen copy being held fixed (Rajamanoharan et al. 2024a); the same as [`Sae::loss`] for
+    /// the other kinds, or when `frozen` is `None` or this model.
+    ///
+    /// # Errors
+    /// Signals of the wrong dimension; a frozen decoder of another shape.
+    pub fn loss_frozen(&self, y: ArrayView2<'_, f64>, frozen: Option<&Sae>) -> Result<f64> {
         self.check_signals(y)?;
-        let (_, _, f, mask) = self.forward(y);
+        if let Some(fz) = frozen {
+            ensure!(
+                fz.w_dec.dim() == self.w_dec.dim(),
+                "frozen decoder",
+                format!("{:?}", fz.w_dec.dim()),
+                format!("the model's decoder shape {:?}", self.w_dec.dim())
+            );
+        }
+        let (yc, z, f, mask) = self.forward(y);
         let b = y.ncols() as f64;
         let rec = if let SaeKind::Matryoshka { .. } = self.kind {
             self.nested_backward(y, &f).0
@@ -497,6 +575,13 @@ impl Sae {
                     0.0
                 }
                 SaeKind::JumpRelu { lambda, .. } => lambda * mask.sum() / b,
+                SaeKind::Gated { lambda } => {
+                    // W_d' ReLU(Z) + b_d' − Y, with (W_d', b_d') the frozen copy
+                    let fz = frozen.unwrap_or(self);
+                    let shift = &(&fz.b_dec - &self.b_dec).insert_axis(Axis(1));
+                    let (e, g) = fz.gate_aux(&(&yc - shift), &z);
+                    (e.iter().map(|v| v * v).sum::<f64>() + lambda * g.sum()) / b
+                }
             })
     }
     /// The function whose gradient in log θ is JumpReLU's straight-through estimate: with
@@ -585,6 +670,13 @@ impl Sae {
         aux: Option<AuxK<'_>>,
     ) -> Result<(f64, SaeGrads)> {
         self.check_signals(y)?;
+        if let (Some(_), SaeKind::Gated { .. }) = (aux, self.kind) {
+            return Err(Error::invalid(
+                "aux_k",
+                "a Gated SAE",
+                "no auxiliary dead-latent loss with the Gated SAE (it has its own auxiliary loss)",
+            ));
+        }
         if let Some(a) = aux {
             ensure!(
                 a.dead.len() == self.n_latents(),
@@ -629,6 +721,7 @@ impl Sae {
             None
         };
         let mut log_theta = Array1::zeros(self.n_latents());
+        let mut gate_dz: Option<Array2<f64>> = None;
         match self.kind {
             SaeKind::ReluL1 { lambda } => {
                 loss += lambda * f.sum() / b;
@@ -652,6 +745,26 @@ impl Sae {
                     }
                     log_theta[i] = g * th; // d/d log θ = θ d/dθ
                 }
+            }
+            SaeKind::Gated { lambda } => {
+                // the gate's L1 and its reconstruction through the frozen decoder
+                let (e, g) = self.gate_aux(&yc, &z);
+                loss += (e.iter().map(|v| v * v).sum::<f64>() + lambda * g.sum()) / b;
+                let mut dg = Array2::zeros(z.dim());
+                gemm_into(
+                    dg.view_mut(),
+                    2.0 / b,
+                    self.w_dec.view(),
+                    true,
+                    e.view(),
+                    false,
+                    0.0,
+                    par(),
+                );
+                Zip::from(&mut dg)
+                    .and(&z)
+                    .for_each(|d, &zv| *d = if zv > 0.0 { *d + lambda / b } else { 0.0 });
+                gate_dz = Some(dg);
             }
         }
         let mut dz = &df * &mask;
@@ -701,19 +814,44 @@ impl Sae {
             );
             dz += &(df_aux * &m_aux);
         }
+        // ∂U for U = W_e (Y − b_d): the gate's ∂Z plus, for Gated, the magnitude path's e^r ⊙ ∂Z_mag
+        let m = self.n_latents();
+        let (mut r_mag, mut b_mag) = (Array1::zeros(m), Array1::zeros(m));
+        let (du, b_enc) = match gate_dz {
+            Some(dg) => {
+                // dz is ∂Z_mag here; U = Z − b_e
+                let mut du = dg.clone();
+                for i in 0..m {
+                    let e = self.r_mag[i].exp();
+                    let (mut acc_r, mut acc_b) = (0.0, 0.0);
+                    for ((&d, &zv), o) in dz.row(i).iter().zip(z.row(i)).zip(du.row_mut(i)) {
+                        acc_r += d * e * (zv - self.b_enc[i]);
+                        acc_b += d;
+                        *o += e * d;
+                    }
+                    r_mag[i] = acc_r;
+                    b_mag[i] = acc_b;
+                }
+                let b_enc = dg.sum_axis(Axis(1));
+                (du, b_enc)
+            }
+            None => {
+                let b_enc = dz.sum_axis(Axis(1));
+                (dz, b_enc)
+            }
+        };
         let mut w_enc = Array2::zeros(self.w_enc.dim());
         gemm_into(
             w_enc.view_mut(),
             1.0,
-            dz.view(),
+            du.view(),
             false,
             yc.view(),
             true,
             0.0,
             par(),
         );
-        let b_enc = dz.sum_axis(Axis(1));
-        let b_dec = d_bias - self.w_enc.t().dot(&b_enc);
+        let b_dec = d_bias - self.w_enc.t().dot(&du.sum_axis(Axis(1)));
         Ok((
             loss,
             SaeGrads {
@@ -721,17 +859,22 @@ impl Sae {
                 b_enc,
                 w_dec,
                 b_dec,
+                r_mag,
+                b_mag,
                 log_theta,
                 min_selected,
                 fired,
             },
         ))
     }
-    /// All parameters as one vector (W_e, b_e, W_d, b_d, log θ), e.g. for finite differences.
+    /// All parameters as one vector (W_e, b_e, r, b_mag, W_d, b_d, log θ), e.g. for finite
+    /// differences.
     pub fn to_flat(&self) -> Vec<f64> {
         flatten(
             &self.w_enc,
             &self.b_enc,
+            &self.r_mag,
+            &self.b_mag,
             &self.w_dec,
             &self.b_dec,
             &self.log_theta,
@@ -744,6 +887,8 @@ impl Sae {
     pub fn set_flat(&mut self, v: &[f64]) -> Result<()> {
         let want = self.w_enc.len()
             + self.b_enc.len()
+            + self.r_mag.len()
+            + self.b_mag.len()
             + self.w_dec.len()
             + self.b_dec.len()
             + self.log_theta.len();
@@ -758,6 +903,8 @@ impl Sae {
             .w_enc
             .iter_mut()
             .chain(self.b_enc.iter_mut())
+            .chain(self.r_mag.iter_mut())
+            .chain(self.b_mag.iter_mut())
             .chain(self.w_dec.iter_mut())
             .chain(self.b_dec.iter_mut())
             .chain(self.log_theta.iter_mut())
@@ -768,10 +915,13 @@ impl Sae {
     }
 }
 
-/// W_e, b_e, W_d, b_d, log θ in one vector (the layout of [`Sae::to_flat`]).
+/// W_e, b_e, r, b_mag, W_d, b_d, log θ in one vector (the layout of [`Sae::to_flat`]).
+#[allow(clippy::too_many_arguments)]
 fn flatten(
     w_enc: &Array2<f64>,
     b_enc: &Array1<f64>,
+    r_mag: &Array1<f64>,
+    b_mag: &Array1<f64>,
     w_dec: &Array2<f64>,
     b_dec: &Array1<f64>,
     log_theta: &Array1<f64>,
@@ -779,6 +929,8 @@ fn flatten(
     w_enc
         .iter()
         .chain(b_enc)
+        .chain(r_mag)
+        .chain(b_mag)
         .chain(w_dec)
         .chain(b_dec)
         .chain(log_theta)
@@ -792,6 +944,8 @@ impl SaeGrads {
         flatten(
             &self.w_enc,
             &self.b_enc,
+            &self.r_mag,
+            &self.b_mag,
             &self.w_dec,
             &self.b_dec,
             &self.log_theta,
@@ -1168,7 +1322,14 @@ pub const BANDWIDTH: f64 = 0.05;
 pub const KIND_PARAMS: [Param; 7] = [
     Param::new(
         "kind",
-        Ty::Choice(&["topk", "relu_l1", "jumprelu", "batchtopk", "matryoshka"]),
+        Ty::Choice(&[
+            "topk",
+            "relu_l1",
+            "jumprelu",
+            "batchtopk",
+            "matryoshka",
+            "gated",
+        ]),
         Dflt::Str("topk"),
         "model",
     ),
@@ -1187,7 +1348,7 @@ pub const KIND_PARAMS: [Param; 7] = [
     Param::new(
         "lambda",
         Ty::Positive,
-        Dflt::Auto("required for relu_l1, jumprelu (or lambda_scale)"),
+        Dflt::Auto("required for relu_l1, gated, jumprelu (or lambda_scale)"),
         "L1 / L0 weight",
     ),
     crate::spec::LAMBDA_SCALE,
@@ -1245,6 +1406,9 @@ pub fn kind_from_params(p: &Params<'_>, ctx: &Context<'_>) -> Result<SaeKind> {
         "relu_l1" => SaeKind::ReluL1 {
             lambda: need_lambda()?,
         },
+        "gated" => SaeKind::Gated {
+            lambda: need_lambda()?,
+        },
         _ => SaeKind::JumpRelu {
             lambda: need_lambda()?,
             bandwidth: p.f64("bandwidth")?,
@@ -1260,7 +1424,7 @@ crate::declare_method! {
     pub struct SaeTrainer {
         given {}
         derived {
-            /// the model: TopK (k), BatchTopK (k), Matryoshka (k, levels), ReLU + L1 (λ) or JumpReLU (λ, bandwidth)
+            /// the model: TopK (k), BatchTopK (k), Matryoshka (k, levels), ReLU + L1 (λ), Gated (λ) or JumpReLU (λ, bandwidth)
             kind: SaeKind = [
                 KIND_PARAMS[0],
                 KIND_PARAMS[1],
@@ -1404,6 +1568,13 @@ impl SaeTrainer {
         obs: &mut dyn Observer<SaeState>,
     ) -> Result<(SaeState, SolveInfo)> {
         self.kind.check(sae.n_latents())?;
+        if let (Some(_), SaeKind::Gated { .. }) = (self.aux_k, self.kind) {
+            return Err(Error::invalid(
+                "aux_k",
+                "set with kind = gated",
+                "no aux_k with the Gated SAE (it has its own auxiliary loss)",
+            ));
+        }
         ensure!(
             sae.n_latents() == self.n_latents,
             "n_latents",
@@ -1561,6 +1732,14 @@ impl Iterative for SaeIter<'_> {
             (
                 sae.b_dec.as_slice_memory_order_mut().ok_or_else(layout)?,
                 g.b_dec.as_slice_memory_order().ok_or_else(layout)?,
+            ),
+            (
+                sae.r_mag.as_slice_memory_order_mut().ok_or_else(layout)?,
+                g.r_mag.as_slice_memory_order().ok_or_else(layout)?,
+            ),
+            (
+                sae.b_mag.as_slice_memory_order_mut().ok_or_else(layout)?,
+                g.b_mag.as_slice_memory_order().ok_or_else(layout)?,
             ),
             (
                 sae.log_theta

@@ -102,6 +102,8 @@ pub struct SaeWork {
     e_aux: Vec<f64>,
     /// BatchTopK's selection scratch (m · B).
     scratch: Vec<f64>,
+    /// Σ_b ∂U per latent (U = W_e(Y − b_d); ∂b_e except for Gated).
+    du_sum: Vec<f64>,
     /// The gradients of the last call.
     grads: Option<SaeGrads>,
 }
@@ -125,6 +127,8 @@ impl SaeWork {
                 b_enc: Array1::zeros(m),
                 w_dec: Array2::zeros((n, m).f()),
                 b_dec: Array1::zeros(n),
+                r_mag: Array1::zeros(m),
+                b_mag: Array1::zeros(m),
                 log_theta: Array1::zeros(m),
                 min_selected: None,
                 fired: vec![false; m],
@@ -161,6 +165,7 @@ fn axpy(out: &mut [f64], a: f64, x: &[f64]) {
 fn select(z: &[f64], m: usize, sae: &Sae, batch_cut: Option<(f64, usize)>) -> Vec<Vec<(u32, f64)>> {
     let thetas: Vec<f64> = match sae.kind {
         SaeKind::JumpRelu { .. } => sae.log_theta.iter().map(|l| l.exp()).collect(),
+        SaeKind::Gated { .. } => sae.r_mag.iter().map(|r| r.exp()).collect(),
         _ => vec![],
     };
     let mut cols: Vec<Vec<(u32, f64)>> = z
@@ -200,6 +205,17 @@ fn select(z: &[f64], m: usize, sae: &Sae, batch_cut: Option<(f64, usize)>) -> Ve
                                 .filter(|(_, (v, t))| **v > **t)
                                 .map(|(i, (v, _))| (i as u32, *v)),
                         ),
+                        SaeKind::Gated { .. } => {
+                            // the gate open and the magnitude path positive: f = e^r (z − b_e) + b_mag
+                            for (i, &v) in zc.iter().enumerate() {
+                                if v > 0.0 {
+                                    let zm = thetas[i] * (v - sae.b_enc[i]) + sae.b_mag[i];
+                                    if zm > 0.0 {
+                                        out.push((i as u32, zm));
+                                    }
+                                }
+                            }
+                        }
                         SaeKind::BatchTopK { .. } => {
                             let (cut, _) = batch_cut.unwrap_or((f64::INFINITY, 0));
                             out.extend(
@@ -225,7 +241,7 @@ fn select(z: &[f64], m: usize, sae: &Sae, batch_cut: Option<(f64, usize)>) -> Ve
             }
             let zc = &z[b * m..(b + 1) * m];
             for (i, v) in zc.iter().enumerate() {
-                if ties > 0 && *v == cut {
+                if ties > 0 && v.total_cmp(&cut).is_eq() {
                     c.push((i as u32, *v));
                     ties -= 1;
                 }
@@ -361,7 +377,54 @@ pub fn loss_grad_into(
         .sum::<f64>()
         / bf;
     // AuxK: dead latents reconstruct the detached full residual
+    if let (Some(_), SaeKind::Gated { .. }) = (aux, sae.kind) {
+        return Err(Error::invalid(
+            "aux_k",
+            "a Gated SAE",
+            "no auxiliary dead-latent loss with the Gated SAE (it has its own auxiliary loss)",
+        ));
+    }
     let aux = aux.filter(|a| a.k >= 1 && a.dead.iter().any(|d| *d));
+    let gated = if let SaeKind::Gated { lambda } = sae.kind {
+        Some(lambda)
+    } else {
+        None
+    };
+    if let Some(lambda) = gated {
+        // the gate's entries ReLU(Z) (in the auxiliary lists): its L1 and its reconstruction
+        // through the frozen decoder, E_g = W_d ReLU(Z) − (Y − b_d), kept as 2E_g/B
+        let cols: Vec<Vec<(u32, f64)>> = z
+            .par_chunks(m)
+            .map(|zc| {
+                zc.iter()
+                    .enumerate()
+                    .filter(|(_, v)| **v > 0.0)
+                    .map(|(i, v)| (i as u32, *v))
+                    .collect()
+            })
+            .collect();
+        work.aux.fill(cols);
+        work.e_aux.resize(n * bsz, 0.0);
+        let (ax, yc) = (&work.aux, &work.yc);
+        let sq: f64 = work
+            .e_aux
+            .par_chunks_mut(n)
+            .enumerate()
+            .map(|(b, e)| {
+                e.iter_mut()
+                    .zip(&yc[b * n..(b + 1) * n])
+                    .for_each(|(o, v)| *o = -v);
+                for q in ax.ptr[b]..ax.ptr[b + 1] {
+                    let i = ax.idx[q] as usize;
+                    axpy(e, ax.val[q], &wdt[i * n..(i + 1) * n]);
+                }
+                let s = e.iter().map(|v| v * v).sum::<f64>();
+                e.iter_mut().for_each(|v| *v *= 2.0 / bf);
+                s
+            })
+            .sum();
+        loss += (sq + lambda * work.aux.val.iter().sum::<f64>()) / bf;
+    }
     match aux {
         Some(a) => {
             let dead: Vec<u32> = (0..m as u32).filter(|&i| a.dead[i as usize]).collect();
@@ -403,6 +466,7 @@ pub fn loss_grad_into(
                 .sum();
             loss += a.coef * sq / bf;
         }
+        None if gated.is_some() => {}
         None => work.aux.clear(bsz),
     }
     // E_j → S_j = Σ_{j' ≥ j} 2E_j'/B, from the last level down
@@ -435,15 +499,21 @@ pub fn loss_grad_into(
                 }
             });
     }
-    if aux.is_some() {
+    if aux.is_some() || gated.is_some() {
+        let l1g = gated.map_or(0.0, |l| l / bf);
         let ax = &mut work.aux;
         let e_aux = &work.e_aux;
-        for b in 0..bsz {
-            for q in ax.ptr[b]..ax.ptr[b + 1] {
-                let i = ax.idx[q] as usize;
-                ax.grad[q] = dot(&wdt[i * n..(i + 1) * n], &e_aux[b * n..(b + 1) * n]);
-            }
-        }
+        let idx = &ax.idx;
+        split_cols(&mut ax.grad, &ax.ptr)
+            .into_par_iter()
+            .enumerate()
+            .for_each(|(b, g)| {
+                let q0 = ax.ptr[b];
+                for (o, &i) in g.iter_mut().zip(&idx[q0..]) {
+                    let i = i as usize;
+                    *o = dot(&wdt[i * n..(i + 1) * n], &e_aux[b * n..(b + 1) * n]) + l1g;
+                }
+            });
     }
     let mut g = work.grads_for(sae);
     let z = &work.z;
@@ -523,35 +593,59 @@ pub fn loss_grad_into(
             .ok_or_else(|| Error::invalid("gradient layout", "strided", "a contiguous bias"))?;
         let (act, axe) = (&work.act, &work.aux);
         let (levels, yc, e_aux) = (&work.levels, &work.yc, &work.e_aux);
+        // Gated: the magnitude path scales ∂U by e^r, its entries feed ∂r and ∂b_mag, and the
+        // gate's auxiliary reconstruction leaves the (frozen) decoder alone
+        let scale: Vec<f64> = match gated {
+            Some(_) => sae.r_mag.iter().map(|r| r.exp()).collect(),
+            None => vec![1.0; m],
+        };
+        work.du_sum.resize(m, 0.0);
+        let rm = g.r_mag.as_slice_mut().expect("a fresh contiguous vector");
+        let bm = g.b_mag.as_slice_mut().expect("a fresh contiguous vector");
         gdt.par_chunks_mut(n)
             .zip(ge.par_chunks_mut(n))
             .zip(be.par_iter_mut())
+            .zip(rm.par_iter_mut().zip(bm.par_iter_mut()))
+            .zip(work.du_sum.par_iter_mut())
             .enumerate()
-            .for_each(|(i, ((gd, gw), gb))| {
+            .for_each(|(i, ((((gd, gw), gb), (gr, gm)), ds))| {
                 gd.fill(0.0);
                 gw.fill(0.0);
-                *gb = 0.0;
+                (*gb, *gr, *gm, *ds) = (0.0, 0.0, 0.0, 0.0);
                 let s = &levels[block_of[i] as usize];
                 for &(b, q) in &act_list[act_ptr[i]..act_ptr[i + 1]] {
                     let b = b as usize;
+                    let du = scale[i] * act.grad[q];
                     axpy(gd, act.val[q], &s[b * n..(b + 1) * n]);
-                    axpy(gw, act.grad[q], &yc[b * n..(b + 1) * n]);
-                    *gb += act.grad[q];
+                    axpy(gw, du, &yc[b * n..(b + 1) * n]);
+                    *ds += du;
+                    if gated.is_some() {
+                        *gm += act.grad[q];
+                        *gr += act.grad[q] * (act.val[q] - sae.b_mag[i]);
+                    } else {
+                        *gb += act.grad[q];
+                    }
                 }
                 for &(b, q) in &aux_list[aux_ptr[i]..aux_ptr[i + 1]] {
                     let b = b as usize;
-                    axpy(gd, axe.val[q], &e_aux[b * n..(b + 1) * n]);
+                    if gated.is_none() {
+                        axpy(gd, axe.val[q], &e_aux[b * n..(b + 1) * n]);
+                    }
                     axpy(gw, axe.grad[q], &yc[b * n..(b + 1) * n]);
                     *gb += axe.grad[q];
+                    *ds += axe.grad[q];
                 }
             });
     }
-    // ∂b_d = Σ_b S_1[:, b] − W_eᵀ ∂b_e
+    // ∂b_d = Σ_b S_1[:, b] − W_eᵀ Σ_b ∂U
     g.b_dec.fill(0.0);
     for c in work.levels[0].chunks(n) {
         g.b_dec.iter_mut().zip(c).for_each(|(o, v)| *o += v);
     }
-    let back = sae.w_enc.t().dot(&g.b_enc);
+    let back = sae
+        .w_enc
+        .t()
+        .dot(&ndarray::ArrayView1::from(&work.du_sum[..]));
     g.b_dec -= &back;
     work.grads = Some(g);
     Ok(loss)
