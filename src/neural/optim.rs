@@ -101,6 +101,15 @@ impl Adam {
                 });
         }
     }
+    /// Zero both moments of the parameters `start..start + len` of the flat layout (a parameter
+    /// that was reset, e.g. a resampled latent); positions past the state are ignored.
+    pub fn reset_moments(&mut self, start: usize, len: usize) {
+        let end = (start + len).min(self.m.len());
+        if start < end {
+            self.m[start..end].fill(0.0);
+            self.v[start..end].fill(0.0);
+        }
+    }
     /// One update of `x` with gradient `g`.
     pub fn step(&mut self, x: &mut [f64], g: &[f64]) {
         if self.m.len() != x.len() {

@@ -263,6 +263,79 @@ impl Sae {
         s.w_enc = s.w_dec.t().to_owned();
         Ok(s)
     }
+    /// Resample the latents `dead` from the batch `y` (n × B) as Bricken et al. (2023, "Towards
+    /// monosemanticity", appendix on neuron resampling): each takes a sample drawn with
+    /// probability ∝ its squared reconstruction error; its decoder column becomes that sample
+    /// minus b_d, normalized; its encoder row the same direction times `scale` (theirs: 0.2) × the
+    /// mean encoder-row norm of the other latents; its encoder bias 0 (and, Gated, r = 0,
+    /// b_mag = 0). Returns the
+    /// latents changed (none when every sample is reconstructed exactly).
+    ///
+    /// # Errors
+    /// Signals of the wrong dimension; a latent index out of range.
+    pub fn resample(
+        &mut self,
+        dead: &[usize],
+        y: ArrayView2<'_, f64>,
+        scale: f64,
+        rng: &mut impl Rng,
+    ) -> Result<Vec<usize>> {
+        self.check_signals(y)?;
+        let m = self.n_latents();
+        if let Some(&i) = dead.iter().find(|&&i| i >= m) {
+            return Err(Error::invalid(
+                "latent",
+                i,
+                format!("an index below m = {m}"),
+            ));
+        }
+        let f = self.forward_mode(y, false).2;
+        let e = self.reconstruction_error(y, &f);
+        let w: Vec<f64> = e.columns().into_iter().map(|c| c.dot(&c).powi(2)).collect();
+        let total: f64 = w.iter().sum();
+        if !(total > 0.0 && total.is_finite()) {
+            return Ok(vec![]);
+        }
+        let is_dead = {
+            let mut d = vec![false; m];
+            dead.iter().for_each(|&i| d[i] = true);
+            d
+        };
+        let alive: Vec<f64> = (0..m)
+            .filter(|&i| !is_dead[i])
+            .map(|i| self.w_enc.row(i).dot(&self.w_enc.row(i)).sqrt())
+            .collect();
+        let enc_norm = if alive.is_empty() {
+            1.0
+        } else {
+            alive.iter().sum::<f64>() / alive.len() as f64
+        };
+        let mut moved = Vec::with_capacity(dead.len());
+        for &i in dead {
+            let mut u = rng.random::<f64>() * total;
+            let mut b = w.len() - 1;
+            for (j, wj) in w.iter().enumerate() {
+                if u < *wj {
+                    b = j;
+                    break;
+                }
+                u -= wj;
+            }
+            let v = &y.column(b) - &self.b_dec;
+            let nv = v.dot(&v).sqrt();
+            if nv.is_nan() || nv <= 0.0 {
+                continue;
+            }
+            let dir = v / nv;
+            self.w_dec.column_mut(i).assign(&dir);
+            self.w_enc.row_mut(i).assign(&(&dir * (scale * enc_norm)));
+            self.b_enc[i] = 0.0;
+            self.r_mag[i] = 0.0;
+            self.b_mag[i] = 0.0;
+            moved.push(i);
+        }
+        Ok(moved)
+    }
     /// Number of latents m.
     pub fn n_latents(&self) -> usize {
         self.w_enc.nrows()
@@ -1452,6 +1525,10 @@ crate::declare_method! {
             aux_coef: f64 = param(NonNegative, 1.0 / 32.0);
             /// a latent is dead after this many steps without firing
             dead_steps: usize = param(Count, 100);
+            /// resample dead latents every this many steps (Bricken et al. 2023; none: never)
+            resample_every: Option<usize> = auto(Count, "none (no resampling)");
+            /// a resampled latent's encoder norm, as a multiple of the live latents' mean (Bricken et al.: 0.2)
+            resample_scale: f64 = param(Positive, 0.2);
             /// learning-rate warm-up: linear from lr/warmup to lr over the first steps (0: none)
             warmup: usize = param(Natural, 0);
             /// learning-rate decay: linear down to lr/decay over the last steps (0: none)
@@ -1587,6 +1664,7 @@ impl SaeTrainer {
             loss: sae.loss(first)?,
             rng,
             since_fired: vec![0; sae.n_latents()],
+            resampled: 0,
             sae,
             adam: Adam::new(self.lr),
         };
@@ -1603,6 +1681,9 @@ impl SaeTrainer {
                 decay: self.decay,
             },
             step: 0,
+            resample_every: self.resample_every,
+            resample_scale: self.resample_scale,
+            resampled: 0,
         };
         iter::run(&mut alg, state, &Stop::iters(self.steps), schedule, obs)
     }
@@ -1621,6 +1702,8 @@ pub struct SaeState {
     pub rng: Rng64,
     /// Steps since each latent last fired (the dead-latent clock).
     pub since_fired: Vec<usize>,
+    /// Dead latents resampled so far (`resample_every`).
+    pub resampled: usize,
 }
 
 /// Where the minibatches come from.
@@ -1645,6 +1728,10 @@ struct SaeIter<'a> {
     lr: LrSchedule,
     /// Steps taken.
     step: usize,
+    resample_every: Option<usize>,
+    resample_scale: f64,
+    /// Latents resampled so far.
+    resampled: usize,
 }
 
 /// The learning rate of step t = 1 … steps: `lr` times a linear warm-up factor min(1, t / warmup)
@@ -1751,6 +1838,32 @@ impl Iterative for SaeIter<'_> {
         s.adam.step_parts(&mut parts);
         sae.update_batch_threshold(g.min_selected);
         sae.normalize_decoder();
+        // not in the last dead_steps steps: a resampled latent needs that long to be judged
+        if self
+            .resample_every
+            .is_some_and(|r| self.step.is_multiple_of(r))
+            && self.step + self.dead_steps <= self.lr.steps
+        {
+            let dead: Vec<usize> = (0..s.since_fired.len())
+                .filter(|&i| s.since_fired[i] >= self.dead_steps)
+                .collect();
+            if !dead.is_empty() {
+                let moved = s
+                    .sae
+                    .resample(&dead, yb.view(), self.resample_scale, &mut s.rng)?;
+                let (m, n) = s.sae.w_enc.dim();
+                // the moments of what was reset, in the layout of the Adam parts above
+                let w_dec_at = m * n + m; // after W_e and b_e
+                for &i in &moved {
+                    s.adam.reset_moments(i * n, n);
+                    s.adam.reset_moments(m * n + i, 1);
+                    s.adam.reset_moments(w_dec_at + i * n, n);
+                    s.since_fired[i] = 0;
+                }
+                self.resampled += moved.len();
+                s.resampled = self.resampled;
+            }
+        }
         s.loss = loss;
         Ok(())
     }
