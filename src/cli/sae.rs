@@ -275,17 +275,21 @@ fn train_online(
     )?;
     let mut rng = crate::rng::rng_from_seed(a.seed);
     let start = crate::generate::dictionary::gaussian_matrix(n, m, &mut rng);
-    let mut s = online.start(start, crate::rng::derive_seed(a.seed, "online"))?;
     let every = a.trace_every.unwrap_or((a.steps / 20).max(1)).max(1);
     let mut trace: Vec<(usize, f64, f64)> = Vec::new();
     let t0 = std::time::Instant::now();
-    for t in 1..=a.steps {
-        let b = model.batch(t as u64, online.opts.batch)?;
-        online.partial_fit(&mut s, b.y.view())?;
-        if t % every == 0 || t == a.steps {
-            trace.push((t, t0.elapsed().as_secs_f64(), s.data_fit));
-        }
-    }
+    let s = online.fit_stream(
+        model,
+        start,
+        a.steps,
+        crate::rng::derive_seed(a.seed, "online"),
+        &mut |t, s| {
+            if t % every == 0 || t == a.steps {
+                trace.push((t, t0.elapsed().as_secs_f64(), s.data_fit));
+            }
+            true
+        },
+    )?;
     let train_s = t0.elapsed().as_secs_f64();
     let peak_train = crate::mem::peak_rss();
     let t1 = std::time::Instant::now();

@@ -230,6 +230,33 @@ impl<C: SparseCoder> OnlineDl<C> {
         Ok(())
     }
 
+    /// Learn from a streamed planted model ([`crate::generate::stream`]): step t = 1 … `steps`
+    /// feeds batch t (of the learner's `batch` samples) to [`OnlineDl::partial_fit`], from the
+    /// dictionary `start`; memory does not grow with the samples. `on_step(t, state)` sees every
+    /// step (a trace, a stop rule: return `false` to stop).
+    ///
+    /// # Errors
+    /// As [`OnlineDl::start`] and [`OnlineDl::partial_fit`]; zero steps.
+    pub fn fit_stream(
+        &self,
+        model: &crate::generate::stream::SynthModel,
+        start: Array2<f64>,
+        steps: usize,
+        seed: u64,
+        on_step: &mut dyn FnMut(usize, &LearnState) -> bool,
+    ) -> Result<LearnState> {
+        ensure!(steps >= 1, "steps", steps, "at least one minibatch step");
+        let mut s = self.start(start, seed)?;
+        for t in 1..=steps {
+            let b = model.batch(t as u64, self.opts.batch)?;
+            self.partial_fit(&mut s, b.y.view())?;
+            if !on_step(t, &s) {
+                break;
+            }
+        }
+        Ok(s)
+    }
+
     /// Steps per [`DictionaryLearner::learn`] call for N signals.
     pub fn total_steps(&self, nn: usize) -> usize {
         super::minibatch_steps(self.opts.epochs, nn, self.opts.batch)
