@@ -346,7 +346,7 @@ fn online_dl_recovers_a_streamed_planted_model() {
     let r = dictlab::metrics::recovery_metrics(model.dictionary(), s.dict.view(), 0.99).unwrap();
     eprintln!("{r:?}");
     // observed: 28 of 32 features at |cos| ≥ 0.99, mean matched |cos| 0.957 (the other four are
-    // shared between near-duplicate atoms; Gaussian starts stall lower, see above)
+    // not reached in this budget; not investigated)
     assert!(r.recovery_rate >= 0.8 && r.recovery_score > 0.94, "{r:?}");
     // the stop rule ends the run
     let s = online
