@@ -1,8 +1,8 @@
 """One SAELens TopK training run on CPU, timed; prints one JSON line.
 
-Usage: saelens_run.py N M K STEPS BATCH LR MODE THREADS DTYPE
+Usage: saelens_run.py N M K STEPS BATCH LR MODE THREADS DTYPE [POOL]
   MODE = stream: SAELens's own synthetic generator in the loop (as `train_toy_sae`);
-         pregen: 8 batches drawn beforehand and cycled, so only training is timed.
+         pregen: POOL batches (default 8) drawn beforehand and cycled, so only training is timed.
 The law: linear firing probabilities scaled so that the mean L0 is K, magnitudes 1 ± 0.1, an
 orthogonalized random feature dictionary (SAELens's default initializer). MCC is SAELens's
 `mean_correlation_coefficient` (Hungarian-matched mean |cos|) of W_dec against the features.
@@ -30,6 +30,7 @@ lr = float(sys.argv[6])
 mode = sys.argv[7]
 threads = int(sys.argv[8])
 dtype = sys.argv[9]
+pool_size = int(sys.argv[10]) if len(sys.argv) > 10 else 8
 torch.set_num_threads(threads)
 torch.manual_seed(0)
 
@@ -41,10 +42,13 @@ fd.eval()
 data = SyntheticActivationIterator(feature_dict=fd, activations_generator=gen, batch_size=batch)
 if mode == "pregen":
     with torch.no_grad():
-        pool = [next(data).to(getattr(torch, dtype)) for _ in range(8)]
+        t_gen = time.perf_counter()
+        pool = [next(data).to(getattr(torch, dtype)) for _ in range(pool_size)]
+        gen_seconds = (time.perf_counter() - t_gen) / pool_size
     provider = itertools.cycle(pool)
 else:
     provider = data
+    gen_seconds = None
 
 sae = TopKTrainingSAE(TopKTrainingSAEConfig(d_in=n, d_sae=m, k=k, dtype=dtype, device="cpu"))
 cfg = SAETrainerConfig(
@@ -73,10 +77,10 @@ t0 = time.perf_counter()
 trainer.fit()
 secs = time.perf_counter() - t0
 with torch.no_grad():
-    mcc = mean_correlation_coefficient(fd.feature_vectors, sae.W_dec) if m <= 4096 else None
+    mcc = mean_correlation_coefficient(fd.feature_vectors.float(), sae.W_dec.float()) if m <= 4096 else None
 print(json.dumps({
     "tool": "saelens", "mode": mode, "dtype": dtype, "n": n, "m": m, "k": k, "steps": steps,
     "batch": batch, "seconds": secs, "samples_per_second": steps * batch / secs, "mcc": mcc,
     "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-    "torch": torch.__version__, "threads": threads,
+    "torch": torch.__version__, "threads": threads, "generator_seconds_per_batch": gen_seconds,
 }))
