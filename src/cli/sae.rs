@@ -210,27 +210,71 @@ fn train(a: SaeTrainArgs) -> Result<String> {
         crate::io::write_matrix(o, &d)?;
     }
     let samples = info.iters as f64 * trainer.batch as f64;
-    Ok(serde_json::to_string_pretty(&serde_json::json!({
-        "model": a.model.display().to_string(),
-        "dim": n,
-        "features": m_true,
-        "latents": m,
-        "told": {"k_data": k_data, "mean_l0_batch0": l0},
-        "trainer": format!("{trainer:?}"),
-        "steps": info.iters,
-        "termination": format!("{:?}", info.termination),
-        "samples": samples,
-        "train_seconds": train_s,
-        "samples_per_second": samples / train_s,
-        "eval_seconds": eval_s,
-        "eval_samples": a.eval_batches * a.eval_batch,
-        "peak_rss_train_bytes": peak_train,
+    report(
+        Report {
+            a: &a,
+            n,
+            features: m_true,
+            latents: m,
+            k_data,
+            l0,
+            samples,
+            train_s,
+            eval_s,
+            peak_train,
+            ev,
+            h,
+            trace: trace.0,
+        },
+        serde_json::json!({
+            "trainer": format!("{trainer:?}"),
+            "steps": info.iters,
+            "termination": format!("{:?}", info.termination),
+        }),
+    )
+}
+
+/// What the reports of both learners share.
+struct Report<'a> {
+    a: &'a SaeTrainArgs,
+    n: usize,
+    features: usize,
+    latents: usize,
+    k_data: usize,
+    l0: f64,
+    samples: f64,
+    train_s: f64,
+    eval_s: f64,
+    peak_train: Option<u64>,
+    ev: crate::neural::sae::SaeEval,
+    h: Option<crate::neural::sae::HierarchyEval>,
+    trace: Vec<(usize, f64, f64)>,
+}
+
+/// The JSON that `sae train` prints: the shared fields and the learner's own (`learner`, an object).
+fn report(r: Report<'_>, learner: serde_json::Value) -> Result<String> {
+    let mut v = serde_json::json!({
+        "model": r.a.model.display().to_string(),
+        "dim": r.n,
+        "features": r.features,
+        "latents": r.latents,
+        "told": {"k_data": r.k_data, "mean_l0_batch0": r.l0},
+        "samples": r.samples,
+        "train_seconds": r.train_s,
+        "samples_per_second": r.samples / r.train_s,
+        "eval_seconds": r.eval_s,
+        "eval_samples": r.a.eval_batches * r.a.eval_batch,
+        "peak_rss_train_bytes": r.peak_train,
         "peak_rss_bytes": crate::mem::peak_rss(),
         "threads": rayon::current_num_threads(),
-        "eval": ev,
-        "hierarchy": hierarchy_json(h),
-        "trace": trace.0,
-    }))?)
+        "eval": r.ev,
+        "hierarchy": hierarchy_json(r.h),
+        "trace": r.trace,
+    });
+    if let (Some(o), serde_json::Value::Object(extra)) = (v.as_object_mut(), learner) {
+        o.extend(extra);
+    }
+    Ok(serde_json::to_string_pretty(&v)?)
 }
 
 fn hierarchy_json(h: Option<crate::neural::sae::HierarchyEval>) -> serde_json::Value {
@@ -312,25 +356,26 @@ fn train_online(
         crate::io::write_matrix(o, &dict)?;
     }
     let samples = (a.steps * online.opts.batch) as f64;
-    Ok(serde_json::to_string_pretty(&serde_json::json!({
-        "model": a.model.display().to_string(),
-        "dim": n,
-        "features": model.spec.features,
-        "latents": m,
-        "told": {"k_data": k_data, "mean_l0_batch0": l0},
-        "learner": format!("online[{}]", crate::code::SparseCoder::name(coder)),
-        "steps": a.steps,
-        "replaced_atoms": s.replaced_total,
-        "samples": samples,
-        "train_seconds": train_s,
-        "samples_per_second": samples / train_s,
-        "eval_seconds": eval_s,
-        "eval_samples": a.eval_batches * a.eval_batch,
-        "peak_rss_train_bytes": peak_train,
-        "peak_rss_bytes": crate::mem::peak_rss(),
-        "threads": rayon::current_num_threads(),
-        "eval": ev,
-        "hierarchy": hierarchy_json(h),
-        "trace": trace,
-    }))?)
+    report(
+        Report {
+            a,
+            n,
+            features: model.spec.features,
+            latents: m,
+            k_data,
+            l0,
+            samples,
+            train_s,
+            eval_s,
+            peak_train,
+            ev,
+            h,
+            trace,
+        },
+        serde_json::json!({
+            "learner": format!("online[{}]", crate::code::SparseCoder::name(coder)),
+            "steps": a.steps,
+            "replaced_atoms": s.replaced_total,
+        }),
+    )
 }
