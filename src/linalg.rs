@@ -17,6 +17,50 @@ use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, ShapeBuilder};
 
 pub use faer::Par;
 
+/// The floating-point types the training kernels run in: `f64` (the crate's default, and every
+/// check) and `f32` (the neural trainers' fast path, as PyTorch trains). Conversions to and from
+/// `f64` are the only extra operations the kernels need beyond faer's and num-traits'.
+pub trait Real:
+    faer::traits::RealField
+    + num_traits::Float
+    + num_traits::float::TotalOrder
+    + ndarray::LinalgScalar
+    + ndarray::ScalarOperand
+    + std::iter::Sum
+    + std::fmt::Debug
+    + Default
+    + Send
+    + Sync
+    + 'static
+{
+    /// `x` rounded to this type.
+    fn of(x: f64) -> Self;
+    /// This value as an `f64` (exact).
+    fn widen(self) -> f64;
+}
+
+impl Real for f64 {
+    #[inline]
+    fn of(x: f64) -> Self {
+        x
+    }
+    #[inline]
+    fn widen(self) -> f64 {
+        self
+    }
+}
+
+impl Real for f32 {
+    #[inline]
+    fn of(x: f64) -> Self {
+        x as f32
+    }
+    #[inline]
+    fn widen(self) -> f64 {
+        f64::from(self)
+    }
+}
+
 /// The ℓ2 norm of a vector, robust to scale: entries of 1e200 (whose squares overflow) or
 /// 1e-200 (whose squares underflow) give their true norm, not ∞ or 0.
 pub fn norm2(v: ndarray::ArrayView1<'_, f64>) -> f64 {
@@ -39,7 +83,7 @@ pub fn par() -> Par {
 }
 
 /// Zero-copy faer view of an ndarray view.
-pub fn as_faer<'a>(a: ArrayView2<'a, f64>) -> MatRef<'a, f64> {
+pub fn as_faer<'a, T: Real>(a: ArrayView2<'a, T>) -> MatRef<'a, T> {
     let (r, c) = a.dim();
     let s = a.strides();
     // SAFETY: the pointer, shape and strides come from a live ndarray view with lifetime 'a.
@@ -47,7 +91,7 @@ pub fn as_faer<'a>(a: ArrayView2<'a, f64>) -> MatRef<'a, f64> {
 }
 
 /// Zero-copy mutable faer view of an ndarray view.
-pub fn as_faer_mut<'a>(mut a: ArrayViewMut2<'a, f64>) -> MatMut<'a, f64> {
+pub fn as_faer_mut<'a, T: Real>(mut a: ArrayViewMut2<'a, T>) -> MatMut<'a, T> {
     let (r, c) = a.dim();
     let s = [a.strides()[0], a.strides()[1]];
     // SAFETY: as for `as_faer`; the view is unique for 'a.
@@ -64,14 +108,14 @@ pub fn to_ndarray(m: MatRef<'_, f64>) -> Array2<f64> {
 /// # Panics
 /// If the shapes do not conform (callers check shapes at the API boundary).
 #[allow(clippy::too_many_arguments, clippy::float_cmp)] // BLAS-style signature; β = 0 / 1 are exact sentinels
-pub fn gemm_into(
-    out: ArrayViewMut2<'_, f64>,
-    alpha: f64,
-    a: ArrayView2<'_, f64>,
+pub fn gemm_into<T: Real>(
+    out: ArrayViewMut2<'_, T>,
+    alpha: T,
+    a: ArrayView2<'_, T>,
     trans_a: bool,
-    b: ArrayView2<'_, f64>,
+    b: ArrayView2<'_, T>,
     trans_b: bool,
-    beta: f64,
+    beta: T,
     par: Par,
 ) {
     let mut o = as_faer_mut(out);
@@ -85,10 +129,10 @@ pub fn gemm_into(
     } else {
         as_faer(b)
     };
-    if beta == 0.0 {
+    if beta == T::zero() {
         matmul(o.rb_mut(), Accum::Replace, fa, fb, alpha, par);
     } else {
-        if beta != 1.0 {
+        if beta != T::one() {
             o.rb_mut()
                 .col_iter_mut()
                 .for_each(|c| c.iter_mut().for_each(|x| *x *= beta));

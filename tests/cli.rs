@@ -1339,4 +1339,10 @@ fn sae_synth_and_train_on_a_streamed_model() {
         assert_eq!(rc, 2, "{args:?}: {stderr}");
         assert!(stderr.contains(needle), "{args:?}: {stderr}");
     }
+    // a refused law writes nothing: no directory is left behind
+    let fresh = dir.path().join("refused");
+    let f = fresh.display().to_string();
+    let (rc, _, stderr) = dictlab(&["sae", "synth", "--out", &f, "--features", "0"]);
+    assert_eq!(rc, 2, "{stderr}");
+    assert!(!fresh.exists());
 }

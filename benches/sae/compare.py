@@ -3,8 +3,8 @@
 For each configuration (n dims, m latents = features, k, steps, batch 1024, lr 1e-3, Adam), in
 fresh processes one after the other:
   * dictlab: `dictlab sae synth` (SynthSAEBench's law at that size) then `dictlab sae train`
-    with the SAE's k = the data's rounded mean L0 — f64, its own generator drawing each batch
-    inside the timed loop; throughput = steps·batch / training seconds; memory = peak resident
+    with the SAE's k = the data's rounded mean L0 — in f64 and in f32 (`-p precision=f32`), its
+    own generator (f64) drawing each batch inside the timed loop; throughput = steps·batch / training seconds; memory = peak resident
     set at the end of training.
   * SAELens 6.54 (saelens_run.py): TopKTrainingSAE with the same n, m, k, batch, lr; its own
     synthetic generator in the loop ("stream"), or 8 batches drawn beforehand and cycled so
@@ -41,16 +41,18 @@ def run_json(cmd, env=None):
         return json.loads(out.stdout.strip().splitlines()[-1])  # SAELens: the last line
 
 
-def dictlab_run(binary, n, m, steps, batch, tmp):
+def dictlab_run(binary, n, m, steps, batch, tmp, precision):
     model = os.path.join(tmp, f"model_{n}x{m}")
     if not os.path.exists(os.path.join(model, "model.json")):
         subprocess.run([binary, "sae", "synth", "--out", model, "--dim", str(n),
                         "--features", str(m), "--seed", "1"], check=True, capture_output=True)
     r = run_json([binary, "sae", "train", "--model", model, "-p", f"steps={steps}",
-                  "-p", f"batch={batch}", "-p", "lr=1e-3", "--eval-batches", "1",
+                  "-p", f"batch={batch}", "-p", "lr=1e-3", "-p", f"precision={precision}",
+                  "--eval-batches", "1",
                   "--eval-batch", "1024"])
     return {
-        "tool": "dictlab", "mode": "stream", "dtype": "float64", "n": n, "m": m,
+        "tool": "dictlab", "mode": "stream", "dtype": {"f64": "float64", "f32": "float32"}[precision],
+        "n": n, "m": m,
         "k": r["told"]["k_data"], "steps": r["steps"], "batch": batch,
         "seconds": r["train_seconds"], "samples_per_second": r["samples_per_second"],
         "mcc": r["eval"]["recovery_score"], "peak_rss_bytes": r["peak_rss_train_bytes"],
@@ -68,18 +70,21 @@ def main():
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for n, m, steps in CONFIGS[:2] if a.quick else CONFIGS:
-            d = dictlab_run(a.dictlab, n, m, steps, 1024, tmp)
-            rows.append(d)
-            print(json.dumps(d), flush=True)
+            for precision in ["f64", "f32"]:
+                d = dictlab_run(a.dictlab, n, m, steps, 1024, tmp, precision)
+                rows.append(d)
+                print(json.dumps(d), flush=True)
             for mode, dtype in [("stream", "float32"), ("pregen", "float32"), ("pregen", "float64")]:
                 r = run_json([a.python, os.path.join(HERE, "saelens_run.py"), str(n), str(m),
                               str(d["k"]), str(steps), "1024", "1e-3", mode, "2", dtype])
                 rows.append(r)
                 print(json.dumps(r), flush=True)
-    print("\n| n × m | k | tool | mode | dtype | samples/s | ratio dictlab/this | peak RSS (MB) | MCC |")
+    # the ratio: dictlab's samples/s in the same dtype over this row's
+    print("\n| n × m | k | tool | mode | dtype | samples/s | dictlab (same dtype) / this | peak RSS (MB) | MCC |")
     print("|---|---:|---|---|---|---:|---:|---:|---:|")
     for r in rows:
-        base = next(x for x in rows if x["tool"] == "dictlab" and x["n"] == r["n"] and x["m"] == r["m"])
+        base = next(x for x in rows if x["tool"] == "dictlab" and x["n"] == r["n"]
+                    and x["m"] == r["m"] and x["dtype"] == r["dtype"])
         ratio = base["samples_per_second"] / r["samples_per_second"]
         mcc = "—" if r["mcc"] is None else f"{r['mcc']:.3f}"
         print(f"| {r['n']} × {r['m']} | {r['k']} | {r['tool']} | {r['mode']} | {r['dtype']} | "

@@ -122,6 +122,7 @@ fn synth(a: SaeSynthArgs) -> Result<String> {
             )
         }
     };
+    spec.check()?; // before anything is written: a refused law leaves no directory behind
     crate::io::create_dir(&a.out)?;
     for f in ["dictionary.npy", "model.json"] {
         check_output_file(&a.out.join(f))?;

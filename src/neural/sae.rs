@@ -46,10 +46,10 @@
 //! bias started at the data mean, decoder columns renormalized after every step, on the crate's iteration engine (one step per minibatch).
 //! [`dead_latents`] counts latents never active on an evaluation set.
 
-pub use super::optim::Adam;
+pub use super::optim::{Adam, Precision};
 use crate::error::{Error, Result, ensure};
 use crate::iter::{self, Iterative, Observer, Schedule, SolveInfo, Stop};
-use crate::linalg::{gemm_into, par};
+use crate::linalg::{Real, gemm_into, par};
 use crate::rng::{Rng64, rng_from_seed};
 use crate::spec::{Context, Dflt, Param, Params, Ty};
 use ndarray::{Array1, Array2, ArrayView2, Axis, Zip};
@@ -141,25 +141,26 @@ impl SaeKind {
     }
 }
 
-/// A sparse autoencoder's parameters.
+/// A sparse autoencoder's parameters, in `f64` (every API but the training kernel's `f32` path,
+/// [`super::sae_kernel`]).
 #[derive(Clone, Debug, PartialEq)]
-pub struct Sae {
+pub struct Sae<T = f64> {
     /// Which model.
     pub kind: SaeKind,
     /// Encoder W_e (m × n).
-    pub w_enc: Array2<f64>,
+    pub w_enc: Array2<T>,
     /// Encoder bias b_e (m).
-    pub b_enc: Array1<f64>,
+    pub b_enc: Array1<T>,
     /// Decoder W_d (n × m), unit columns: the learned dictionary.
-    pub w_dec: Array2<f64>,
+    pub w_dec: Array2<T>,
     /// Decoder bias b_d (n).
-    pub b_dec: Array1<f64>,
+    pub b_dec: Array1<T>,
     /// The magnitude path's log-scales r (m), Gated only: W_mag = diag(e^r) W_e.
-    pub r_mag: Array1<f64>,
+    pub r_mag: Array1<T>,
     /// The magnitude path's bias b_mag (m), Gated only.
-    pub b_mag: Array1<f64>,
+    pub b_mag: Array1<T>,
     /// log θ (m), JumpReLU only (ignored otherwise).
-    pub log_theta: Array1<f64>,
+    pub log_theta: Array1<T>,
     /// BatchTopK's inference threshold θ (the running mean of the smallest selected
     /// pre-activation; `None` before the first training batch, when inference selects per batch).
     pub batch_threshold: Option<f64>,
@@ -167,21 +168,21 @@ pub struct Sae {
 
 /// Gradients, shaped like the parameters.
 #[derive(Clone, Debug, PartialEq)]
-pub struct SaeGrads {
+pub struct SaeGrads<T = f64> {
     /// ∂W_e.
-    pub w_enc: Array2<f64>,
+    pub w_enc: Array2<T>,
     /// ∂b_e.
-    pub b_enc: Array1<f64>,
+    pub b_enc: Array1<T>,
     /// ∂W_d.
-    pub w_dec: Array2<f64>,
+    pub w_dec: Array2<T>,
     /// ∂b_d.
-    pub b_dec: Array1<f64>,
+    pub b_dec: Array1<T>,
     /// ∂r (Gated; zero otherwise).
-    pub r_mag: Array1<f64>,
+    pub r_mag: Array1<T>,
     /// ∂b_mag (Gated; zero otherwise).
-    pub b_mag: Array1<f64>,
+    pub b_mag: Array1<T>,
     /// ∂ log θ (straight-through for JumpReLU, zero otherwise).
-    pub log_theta: Array1<f64>,
+    pub log_theta: Array1<T>,
     /// BatchTopK: the smallest selected pre-activation of this batch (the threshold's sample).
     pub min_selected: Option<f64>,
     /// Which latents fired on this batch (the dead-latent clock's input).
@@ -224,6 +225,62 @@ fn aux_mask(z: &Array2<f64>, aux: AuxK<'_>) -> Array2<f64> {
 
 fn rect(u: f64) -> f64 {
     if u.abs() < 0.5 { 1.0 } else { 0.0 }
+}
+
+impl<T: crate::linalg::Real> Sae<T> {
+    /// The model in another floating-point type (`f32` for the single-precision kernels, back to
+    /// `f64`), each array in its own memory layout.
+    pub fn to_precision<B: Real>(&self) -> Sae<B> {
+        let c2 = |a: &Array2<T>| a.mapv(|v| B::of(v.widen()));
+        let c1 = |a: &Array1<T>| a.mapv(|v| B::of(v.widen()));
+        Sae {
+            kind: self.kind,
+            w_enc: c2(&self.w_enc),
+            b_enc: c1(&self.b_enc),
+            w_dec: c2(&self.w_dec),
+            b_dec: c1(&self.b_dec),
+            r_mag: c1(&self.r_mag),
+            b_mag: c1(&self.b_mag),
+            log_theta: c1(&self.log_theta),
+            batch_threshold: self.batch_threshold,
+        }
+    }
+    /// Fold a training batch's smallest selected pre-activation into BatchTopK's inference
+    /// threshold (exponential mean, weight 0.01; the first batch sets it).
+    pub fn update_batch_threshold(&mut self, min_selected: Option<f64>) {
+        if let Some(v) = min_selected.filter(|v| v.is_finite()) {
+            self.batch_threshold = Some(match self.batch_threshold {
+                Some(t) => 0.99 * t + 0.01 * v,
+                None => v,
+            });
+        }
+    }
+    /// Latents m.
+    pub fn n_latents(&self) -> usize {
+        self.w_enc.nrows()
+    }
+    /// Scale the decoder's columns to unit norm (zero columns are left as they are).
+    pub fn normalize_decoder(&mut self) {
+        for mut c in self.w_dec.columns_mut() {
+            let nc = c.dot(&c).sqrt();
+            if nc > T::zero() {
+                c.mapv_inplace(|v| v / nc);
+            }
+        }
+    }
+    /// The Matryoshka prefix sizes p_1 < … < p_J = m (one prefix, m, for the other kinds).
+    pub fn prefixes(&self) -> Vec<usize> {
+        let m = self.n_latents();
+        match self.kind {
+            SaeKind::Matryoshka { levels, .. } => {
+                let mut p: Vec<usize> =
+                    (0..levels).rev().map(|j| (m >> j.min(63)).max(1)).collect();
+                p.dedup();
+                p
+            }
+            _ => vec![m],
+        }
+    }
 }
 
 impl Sae {
@@ -337,13 +394,6 @@ impl Sae {
         Ok(moved)
     }
     /// Number of latents m.
-    pub fn n_latents(&self) -> usize {
-        self.w_enc.nrows()
-    }
-    /// Scale the decoder's columns to unit norm (zero columns are left as they are).
-    pub fn normalize_decoder(&mut self) {
-        crate::generate::dictionary::normalize_nonzero_columns(&mut self.w_dec);
-    }
     /// Start the decoder bias at the mean of the signals `y` (n × N), as the trainers do (Bricken
     /// et al. use the geometric median).
     pub fn center_decoder_bias(&mut self, y: ArrayView2<'_, f64>) {
@@ -488,19 +538,6 @@ impl Sae {
         self.check_signals(y)?;
         Ok(self.forward_mode(y, false).2)
     }
-    /// The Matryoshka prefix sizes p_1 < … < p_J = m (one prefix, m, for the other kinds).
-    pub fn prefixes(&self) -> Vec<usize> {
-        let m = self.n_latents();
-        match self.kind {
-            SaeKind::Matryoshka { levels, .. } => {
-                let mut p: Vec<usize> =
-                    (0..levels).rev().map(|j| (m >> j.min(63)).max(1)).collect();
-                p.dedup();
-                p
-            }
-            _ => vec![m],
-        }
-    }
     /// Σ_j ‖E_j‖² / B and the decoder gradient and ∂F of the nested reconstructions (module doc);
     /// one level gives the plain reconstruction. Returns (loss, ∂W_d, ∂F, Σ_j D_j summed over
     /// columns — the decoder bias's direct part, E of the full reconstruction).
@@ -563,16 +600,6 @@ impl Sae {
             );
         }
         (loss, w_dec, df, bias, e)
-    }
-    /// Fold a training batch's smallest selected pre-activation into BatchTopK's inference
-    /// threshold (exponential mean, weight 0.01; the first batch sets it).
-    pub fn update_batch_threshold(&mut self, min_selected: Option<f64>) {
-        if let Some(v) = min_selected.filter(|v| v.is_finite()) {
-            self.batch_threshold = Some(match self.batch_threshold {
-                Some(t) => 0.99 * t + 0.01 * v,
-                None => v,
-            });
-        }
     }
     fn reconstruction_error(&self, y: ArrayView2<'_, f64>, f: &Array2<f64>) -> Array2<f64> {
         let mut e = &self.b_dec.view().insert_axis(Axis(1)) - &y;
@@ -1533,6 +1560,8 @@ crate::declare_method! {
             warmup: usize = param(Natural, 0);
             /// learning-rate decay: linear down to lr/decay over the last steps (0: none)
             decay: usize = param(Natural, 0);
+            /// the steps' floating-point type (f32: single-precision kernels, as PyTorch trains; the model stays f64 outside them)
+            precision: Precision = choice(["f64", "f32"], "f64");
         }
     }
 }
@@ -1684,6 +1713,11 @@ impl SaeTrainer {
             resample_every: self.resample_every,
             resample_scale: self.resample_scale,
             resampled: 0,
+            single: match self.precision {
+                Precision::F64 => None,
+                Precision::F32 => Some(Single::from_model(&state.sae)),
+            },
+            observe: schedule,
         };
         iter::run(&mut alg, state, &Stop::iters(self.steps), schedule, obs)
     }
@@ -1732,6 +1766,112 @@ struct SaeIter<'a> {
     resample_scale: f64,
     /// Latents resampled so far.
     resampled: usize,
+    /// The `f32` path's model, optimizer and buffers (`precision = f32`).
+    single: Option<Single>,
+    /// The observer's schedule (the `f32` path widens its model to the state's on these steps).
+    observe: Schedule,
+}
+
+/// The `f32` training path: the steps run on this copy of the model; after each step the state's
+/// `f64` model is set from it (2mn conversions, against the step's 2mnB flops).
+struct Single {
+    sae: Sae<f32>,
+    adam: Adam<f32>,
+    work: super::sae_kernel::SaeWork<f32>,
+}
+
+impl Single {
+    fn from_model(sae: &Sae) -> Self {
+        let mut s = Single {
+            sae: sae.to_precision(),
+            adam: Adam::new(0.0),
+            work: Default::default(),
+        };
+        super::sae_kernel::prepare_decoder(&mut s.sae);
+        s
+    }
+}
+
+/// Set `dst` (f64) from `src` (f32), parameter by parameter.
+fn widen_into(dst: &mut Sae, src: &Sae<f32>) {
+    fn w2(d: &mut Array2<f64>, s: &Array2<f32>) {
+        ndarray::Zip::from(d)
+            .and(s)
+            .par_for_each(|d, s| *d = f64::from(*s));
+    }
+    fn w1(d: &mut Array1<f64>, s: &Array1<f32>) {
+        d.zip_mut_with(s, |d, s| *d = f64::from(*s));
+    }
+    w2(&mut dst.w_enc, &src.w_enc);
+    w1(&mut dst.b_enc, &src.b_enc);
+    w2(&mut dst.w_dec, &src.w_dec);
+    w1(&mut dst.b_dec, &src.b_dec);
+    w1(&mut dst.r_mag, &src.r_mag);
+    w1(&mut dst.b_mag, &src.b_mag);
+    w1(&mut dst.log_theta, &src.log_theta);
+    dst.batch_threshold = src.batch_threshold;
+}
+
+/// One Adam update of every parameter tensor of `sae` from `g`, followed by BatchTopK's threshold
+/// and the decoder's unit norms: the part of a training step after the gradients, in either type.
+/// The moments are laid out as W_e, b_e, W_d, b_d, r, b_mag, log θ in memory order
+/// ([`moment_offsets`]).
+fn apply_step<T: Real>(sae: &mut Sae<T>, g: &SaeGrads<T>, adam: &mut Adam<T>) -> Result<()> {
+    let layout = || Error::invalid("parameter layout", "strided", "contiguous parameters");
+    // Adam pairs parameters and gradients in memory order: the layouts must agree
+    ensure!(
+        sae.w_enc.strides() == g.w_enc.strides() && sae.w_dec.strides() == g.w_dec.strides(),
+        "parameter layout",
+        format!("{:?} / {:?}", sae.w_enc.strides(), sae.w_dec.strides()),
+        "a row-major encoder and a column-major decoder (sae_kernel::prepare_decoder)"
+    );
+    let mut parts = [
+        (
+            sae.w_enc.as_slice_memory_order_mut().ok_or_else(layout)?,
+            g.w_enc.as_slice_memory_order().ok_or_else(layout)?,
+        ),
+        (
+            sae.b_enc.as_slice_memory_order_mut().ok_or_else(layout)?,
+            g.b_enc.as_slice_memory_order().ok_or_else(layout)?,
+        ),
+        (
+            sae.w_dec.as_slice_memory_order_mut().ok_or_else(layout)?,
+            g.w_dec.as_slice_memory_order().ok_or_else(layout)?,
+        ),
+        (
+            sae.b_dec.as_slice_memory_order_mut().ok_or_else(layout)?,
+            g.b_dec.as_slice_memory_order().ok_or_else(layout)?,
+        ),
+        (
+            sae.r_mag.as_slice_memory_order_mut().ok_or_else(layout)?,
+            g.r_mag.as_slice_memory_order().ok_or_else(layout)?,
+        ),
+        (
+            sae.b_mag.as_slice_memory_order_mut().ok_or_else(layout)?,
+            g.b_mag.as_slice_memory_order().ok_or_else(layout)?,
+        ),
+        (
+            sae.log_theta
+                .as_slice_memory_order_mut()
+                .ok_or_else(layout)?,
+            g.log_theta.as_slice_memory_order().ok_or_else(layout)?,
+        ),
+    ];
+    adam.step_parts(&mut parts);
+    sae.update_batch_threshold(g.min_selected);
+    sae.normalize_decoder();
+    Ok(())
+}
+
+/// Reset Adam's moments of the resampled latents `moved` (their encoder row, encoder bias and
+/// decoder column), in the layout of [`apply_step`] for an m × n encoder.
+fn reset_latent_moments<T: Real>(adam: &mut Adam<T>, moved: &[usize], m: usize, n: usize) {
+    let w_dec_at = m * n + m; // after W_e and b_e
+    for &i in moved {
+        adam.reset_moments(i * n, n);
+        adam.reset_moments(m * n + i, 1);
+        adam.reset_moments(w_dec_at + i * n, n);
+    }
 }
 
 /// The learning rate of step t = 1 … steps: `lr` times a linear warm-up factor min(1, t / warmup)
@@ -1787,63 +1927,47 @@ impl Iterative for SaeIter<'_> {
             k,
             coef,
         });
-        let loss = super::sae_kernel::loss_grad_into(&s.sae, yb.view(), aux, &mut self.work)?;
-        self.step += 1;
-        s.adam.lr = self.lr.at(self.step);
-        let g = self.work.grads()?;
-        for (t, f) in s.since_fired.iter_mut().zip(&g.fired) {
+        let (loss, fired) = match &mut self.single {
+            None => {
+                let loss =
+                    super::sae_kernel::loss_grad_into(&s.sae, yb.view(), aux, &mut self.work)?;
+                (loss, &self.work.grads()?.fired)
+            }
+            Some(one) => {
+                let y32 = yb.mapv(|v| v as f32);
+                let loss =
+                    super::sae_kernel::loss_grad_into(&one.sae, y32.view(), aux, &mut one.work)?;
+                (loss, &one.work.grads()?.fired)
+            }
+        };
+        for (t, f) in s.since_fired.iter_mut().zip(fired) {
             *t = if *f { 0 } else { *t + 1 };
         }
-        let sae = &mut s.sae;
-        let layout = || Error::invalid("parameter layout", "strided", "contiguous parameters");
-        // Adam pairs parameters and gradients in memory order: the layouts must agree
-        ensure!(
-            sae.w_enc.strides() == g.w_enc.strides() && sae.w_dec.strides() == g.w_dec.strides(),
-            "parameter layout",
-            format!("{:?} / {:?}", sae.w_enc.strides(), sae.w_dec.strides()),
-            "a row-major encoder and a column-major decoder (sae_kernel::prepare_decoder)"
-        );
-        let mut parts = [
-            (
-                sae.w_enc.as_slice_memory_order_mut().ok_or_else(layout)?,
-                g.w_enc.as_slice_memory_order().ok_or_else(layout)?,
-            ),
-            (
-                sae.b_enc.as_slice_memory_order_mut().ok_or_else(layout)?,
-                g.b_enc.as_slice_memory_order().ok_or_else(layout)?,
-            ),
-            (
-                sae.w_dec.as_slice_memory_order_mut().ok_or_else(layout)?,
-                g.w_dec.as_slice_memory_order().ok_or_else(layout)?,
-            ),
-            (
-                sae.b_dec.as_slice_memory_order_mut().ok_or_else(layout)?,
-                g.b_dec.as_slice_memory_order().ok_or_else(layout)?,
-            ),
-            (
-                sae.r_mag.as_slice_memory_order_mut().ok_or_else(layout)?,
-                g.r_mag.as_slice_memory_order().ok_or_else(layout)?,
-            ),
-            (
-                sae.b_mag.as_slice_memory_order_mut().ok_or_else(layout)?,
-                g.b_mag.as_slice_memory_order().ok_or_else(layout)?,
-            ),
-            (
-                sae.log_theta
-                    .as_slice_memory_order_mut()
-                    .ok_or_else(layout)?,
-                g.log_theta.as_slice_memory_order().ok_or_else(layout)?,
-            ),
-        ];
-        s.adam.step_parts(&mut parts);
-        sae.update_batch_threshold(g.min_selected);
-        sae.normalize_decoder();
+        self.step += 1;
+        let lr = self.lr.at(self.step);
+        if self.single.is_none() {
+            s.adam.lr = lr;
+            apply_step(&mut s.sae, self.work.grads()?, &mut s.adam)?;
+        }
         // not in the last dead_steps steps: a resampled latent needs that long to be judged
-        if self
+        let resample = self
             .resample_every
             .is_some_and(|r| self.step.is_multiple_of(r))
-            && self.step + self.dead_steps <= self.lr.steps
-        {
+            && self.step + self.dead_steps <= self.lr.steps;
+        if let Some(one) = &mut self.single {
+            one.adam.lr = lr;
+            apply_step(&mut one.sae, one.work.grads()?, &mut one.adam)?;
+            // the f64 model is set where anyone reads it: an observed step, the last, a
+            // non-finite loss (the engine stops there) and before resampling
+            if resample
+                || self.step >= self.lr.steps
+                || self.observe.hits(self.step)
+                || !loss.is_finite()
+            {
+                widen_into(&mut s.sae, &one.sae);
+            }
+        }
+        if resample {
             let dead: Vec<usize> = (0..s.since_fired.len())
                 .filter(|&i| s.since_fired[i] >= self.dead_steps)
                 .collect();
@@ -1852,12 +1976,14 @@ impl Iterative for SaeIter<'_> {
                     .sae
                     .resample(&dead, yb.view(), self.resample_scale, &mut s.rng)?;
                 let (m, n) = s.sae.w_enc.dim();
-                // the moments of what was reset, in the layout of the Adam parts above
-                let w_dec_at = m * n + m; // after W_e and b_e
+                match &mut self.single {
+                    None => reset_latent_moments(&mut s.adam, &moved, m, n),
+                    Some(one) => {
+                        one.sae = s.sae.to_precision();
+                        reset_latent_moments(&mut one.adam, &moved, m, n);
+                    }
+                }
                 for &i in &moved {
-                    s.adam.reset_moments(i * n, n);
-                    s.adam.reset_moments(m * n + i, 1);
-                    s.adam.reset_moments(w_dec_at + i * n, n);
                     s.since_fired[i] = 0;
                 }
                 self.resampled += moved.len();

@@ -26,7 +26,7 @@
 
 use super::sae::{AuxK, Sae, SaeGrads, SaeKind};
 use crate::error::{Error, Result, ensure};
-use crate::linalg::{gemm_into, par};
+use crate::linalg::{Real, gemm_into, par};
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, ShapeBuilder};
 use rayon::prelude::*;
 
@@ -34,9 +34,9 @@ use rayon::prelude::*;
 const COLS: usize = 16;
 
 /// Put the decoder in column-major order (each atom contiguous) and the encoder in row-major order
-/// (each latent's weights contiguous), the layouts of the kernel's gradients; a no-op when they
-/// already are.
-pub fn prepare_decoder(sae: &mut Sae) {
+/// (each latent's weights contiguous), the layouts of the kernel's gradients, and the encoder bias
+/// contiguous; a no-op when they already are.
+pub fn prepare_decoder<T: Real>(sae: &mut Sae<T>) {
     if !sae.w_enc.is_standard_layout() {
         sae.w_enc = sae.w_enc.as_standard_layout().into_owned();
     }
@@ -44,21 +44,24 @@ pub fn prepare_decoder(sae: &mut Sae) {
         let t = sae.w_dec.t().as_standard_layout().into_owned();
         sae.w_dec = t.reversed_axes();
     }
+    if sae.b_enc.as_slice().is_none() {
+        sae.b_enc = sae.b_enc.as_standard_layout().into_owned();
+    }
 }
 
 /// Active entries grouped by sample (column): entries `ptr[b]..ptr[b + 1]` belong to sample b.
 #[derive(Clone, Debug, Default)]
-struct Entries {
+struct Entries<T> {
     ptr: Vec<usize>,
     idx: Vec<u32>,
-    val: Vec<f64>,
+    val: Vec<T>,
     /// ∂Z at the entry (for JumpReLU's window: ∂F of the reconstruction).
-    grad: Vec<f64>,
+    grad: Vec<T>,
 }
 
-impl Entries {
+impl<T: Real> Entries<T> {
     /// Fill from per-column lists produced in parallel.
-    fn fill(&mut self, cols: Vec<Vec<(u32, f64)>>) {
+    fn fill(&mut self, cols: Vec<Vec<(u32, T)>>) {
         self.ptr.clear();
         self.idx.clear();
         self.val.clear();
@@ -71,7 +74,7 @@ impl Entries {
             self.ptr.push(self.idx.len());
         }
         self.grad.clear();
-        self.grad.resize(self.idx.len(), 0.0);
+        self.grad.resize(self.idx.len(), T::zero());
     }
     fn len(&self) -> usize {
         self.idx.len()
@@ -87,38 +90,38 @@ impl Entries {
 
 /// The buffers of one training run (reused by every step; sized on first use).
 #[derive(Clone, Debug, Default)]
-pub struct SaeWork {
+pub struct SaeWork<T = f64> {
     /// Y − b_d, column-major n × B.
-    yc: Vec<f64>,
+    yc: Vec<T>,
     /// Pre-activations Z, column-major m × B.
-    z: Vec<f64>,
+    z: Vec<T>,
     /// The codes' active entries.
-    act: Entries,
+    act: Entries<T>,
     /// AuxK's entries.
-    aux: Entries,
+    aux: Entries<T>,
     /// E_j, then S_j, per level (column-major n × B each).
-    levels: Vec<Vec<f64>>,
+    levels: Vec<Vec<T>>,
     /// AuxK's residual, then its 2·coef/B scaled error (column-major n × B).
-    e_aux: Vec<f64>,
+    e_aux: Vec<T>,
     /// BatchTopK's selection scratch (m · B).
-    scratch: Vec<f64>,
+    scratch: Vec<T>,
     /// Σ_b ∂U per latent (U = W_e(Y − b_d); ∂b_e except for Gated).
-    du_sum: Vec<f64>,
+    du_sum: Vec<T>,
     /// The gradients of the last call.
-    grads: Option<SaeGrads>,
+    grads: Option<SaeGrads<T>>,
 }
 
-impl SaeWork {
+impl<T: Real> SaeWork<T> {
     /// The gradients computed by the last [`loss_grad_into`].
     ///
     /// # Errors
     /// No step computed yet.
-    pub fn grads(&self) -> Result<&SaeGrads> {
+    pub fn grads(&self) -> Result<&SaeGrads<T>> {
         self.grads
             .as_ref()
             .ok_or_else(|| Error::invalid("gradients", "none", "a call of loss_grad_into first"))
     }
-    fn grads_for(&mut self, sae: &Sae) -> SaeGrads {
+    fn grads_for(&mut self, sae: &Sae<T>) -> SaeGrads<T> {
         let (n, m) = sae.w_dec.dim();
         match self.grads.take() {
             Some(g) if g.w_enc.dim() == (m, n) => g,
@@ -138,7 +141,7 @@ impl SaeWork {
 }
 
 /// `v` cut into the per-column pieces `ptr[b]..ptr[b + 1]`.
-fn split_cols<'a>(mut v: &'a mut [f64], ptr: &[usize]) -> Vec<&'a mut [f64]> {
+fn split_cols<'a, T>(mut v: &'a mut [T], ptr: &[usize]) -> Vec<&'a mut [T]> {
     let mut out = Vec::with_capacity(ptr.len().saturating_sub(1));
     for w in ptr.windows(2) {
         let (head, tail) = std::mem::take(&mut v).split_at_mut(w[1] - w[0]);
@@ -150,35 +153,79 @@ fn split_cols<'a>(mut v: &'a mut [f64], ptr: &[usize]) -> Vec<&'a mut [f64]> {
 
 /// Dot product of two equal-length slices.
 #[inline]
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+fn dot<T: Real>(a: &[T], b: &[T]) -> T {
+    a.iter().zip(b).map(|(x, y)| *x * *y).sum()
 }
 
 /// `out += a · x`.
 #[inline]
-fn axpy(out: &mut [f64], a: f64, x: &[f64]) {
-    out.iter_mut().zip(x).for_each(|(o, v)| *o += a * v);
+fn axpy<T: Real>(out: &mut [T], a: T, x: &[T]) {
+    out.iter_mut().zip(x).for_each(|(o, v)| *o += a * *v);
+}
+
+/// Up to this k, TopK selects with [`top_k_small`]; above, with a partial sort of the indices.
+const SMALL_K: usize = 64;
+
+/// The k largest entries of `z` (index, value) in `best`, in decreasing value; of equal values the
+/// lower index first. One pass: an entry is compared with the k-th largest so far and inserted
+/// only when larger, which for m entries in random order happens about k·ln(m/k) times.
+fn top_k_small<T: Real>(z: &[T], k: usize, best: &mut Vec<(u32, T)>) {
+    best.clear();
+    if k == 0 {
+        return;
+    }
+    for (i, &v) in z.iter().enumerate() {
+        if best.len() == k {
+            if v <= best[k - 1].1 {
+                continue;
+            }
+            best.pop();
+        }
+        let at = best.partition_point(|e| e.1 >= v);
+        best.insert(at, (i as u32, v));
+    }
 }
 
 /// Per column of Z (column-major m × B), the active entries of `kind` (BatchTopK with a threshold
-/// found beforehand: `batch_cut` = (value, how many entries equal to it are still taken)).
-fn select(z: &[f64], m: usize, sae: &Sae, batch_cut: Option<(f64, usize)>) -> Vec<Vec<(u32, f64)>> {
-    let thetas: Vec<f64> = match sae.kind {
+/// found beforehand: `batch_cut` = (value, how many entries equal to it are still taken)). With
+/// `add_bias`, Z holds W_e(Y − b_d) and each column gets b_e added first, in the same pass.
+fn select<T: Real>(
+    z: &mut [T],
+    m: usize,
+    sae: &Sae<T>,
+    batch_cut: Option<(T, usize)>,
+    add_bias: bool,
+) -> Vec<Vec<(u32, T)>> {
+    let thetas: Vec<T> = match sae.kind {
         SaeKind::JumpRelu { .. } => sae.log_theta.iter().map(|l| l.exp()).collect(),
         SaeKind::Gated { .. } => sae.r_mag.iter().map(|r| r.exp()).collect(),
         _ => vec![],
     };
-    let mut cols: Vec<Vec<(u32, f64)>> = z
-        .par_chunks(m * COLS)
+    let b_enc = sae
+        .b_enc
+        .as_slice()
+        .expect("checked contiguous by loss_grad_into");
+    let mut cols: Vec<Vec<(u32, T)>> = z
+        .par_chunks_mut(m * COLS)
         .flat_map_iter(|block| {
-            let mut idx: Vec<u32> = Vec::with_capacity(m);
+            let mut idx: Vec<u32> = Vec::new();
+            let mut best: Vec<(u32, T)> = Vec::new();
             block
-                .chunks(m)
+                .chunks_mut(m)
                 .map(|zc| {
+                    if add_bias {
+                        zc.iter_mut().zip(b_enc).for_each(|(z, be)| *z += *be);
+                    }
+                    let zc = &*zc;
                     let mut out = Vec::new();
                     match sae.kind {
+                        SaeKind::TopK { k } | SaeKind::Matryoshka { k, .. } if k <= SMALL_K => {
+                            top_k_small(zc, k, &mut best);
+                            out.extend(best.iter().filter(|e| e.1 > T::zero()).copied());
+                            out.sort_unstable_by_key(|e| e.0);
+                        }
                         SaeKind::TopK { k } | SaeKind::Matryoshka { k, .. } => {
-                            // the reference's own selection, so ties break alike
+                            // the reference's own selection
                             idx.clear();
                             idx.extend(0..m as u32);
                             idx.select_nth_unstable_by(k - 1, |&a, &b| {
@@ -188,14 +235,14 @@ fn select(z: &[f64], m: usize, sae: &Sae, batch_cut: Option<(f64, usize)>) -> Ve
                             top.sort_unstable();
                             out.extend(
                                 top.into_iter()
-                                    .filter(|&i| zc[i as usize] > 0.0)
+                                    .filter(|&i| zc[i as usize] > T::zero())
                                     .map(|i| (i, zc[i as usize])),
                             );
                         }
                         SaeKind::ReluL1 { .. } => out.extend(
                             zc.iter()
                                 .enumerate()
-                                .filter(|(_, v)| **v > 0.0)
+                                .filter(|(_, v)| **v > T::zero())
                                 .map(|(i, v)| (i as u32, *v)),
                         ),
                         SaeKind::JumpRelu { .. } => out.extend(
@@ -208,20 +255,20 @@ fn select(z: &[f64], m: usize, sae: &Sae, batch_cut: Option<(f64, usize)>) -> Ve
                         SaeKind::Gated { .. } => {
                             // the gate open and the magnitude path positive: f = e^r (z − b_e) + b_mag
                             for (i, &v) in zc.iter().enumerate() {
-                                if v > 0.0 {
+                                if v > T::zero() {
                                     let zm = thetas[i] * (v - sae.b_enc[i]) + sae.b_mag[i];
-                                    if zm > 0.0 {
+                                    if zm > T::zero() {
                                         out.push((i as u32, zm));
                                     }
                                 }
                             }
                         }
                         SaeKind::BatchTopK { .. } => {
-                            let (cut, _) = batch_cut.unwrap_or((f64::INFINITY, 0));
+                            let (cut, _) = batch_cut.unwrap_or((T::infinity(), 0));
                             out.extend(
                                 zc.iter()
                                     .enumerate()
-                                    .filter(|(_, v)| **v > cut.max(0.0))
+                                    .filter(|(_, v)| **v > cut.max(T::zero()))
                                     .map(|(i, v)| (i as u32, *v)),
                             );
                         }
@@ -233,7 +280,7 @@ fn select(z: &[f64], m: usize, sae: &Sae, batch_cut: Option<(f64, usize)>) -> Ve
         .collect();
     // BatchTopK: entries equal to the cut-off, in column order, until k·B are taken
     if let (SaeKind::BatchTopK { .. }, Some((cut, mut ties))) = (sae.kind, batch_cut)
-        && cut > 0.0
+        && cut > T::zero()
     {
         for (b, c) in cols.iter_mut().enumerate() {
             if ties == 0 {
@@ -254,12 +301,12 @@ fn select(z: &[f64], m: usize, sae: &Sae, batch_cut: Option<(f64, usize)>) -> Ve
 
 /// BatchTopK's cut-off over the whole batch: the (k·B)-th largest pre-activation and how many
 /// entries equal to it belong to the selection.
-fn batch_cut(z: &[f64], total: usize, scratch: &mut Vec<f64>) -> Option<(f64, usize)> {
+fn batch_cut<T: Real>(z: &[T], total: usize, scratch: &mut Vec<T>) -> Option<(T, usize)> {
     if total == 0 {
-        return Some((f64::INFINITY, 0));
+        return Some((T::infinity(), 0));
     }
     if total >= z.len() {
-        return Some((f64::NEG_INFINITY, 0));
+        return Some((T::neg_infinity(), 0));
     }
     scratch.clear();
     scratch.extend_from_slice(z);
@@ -275,11 +322,11 @@ fn batch_cut(z: &[f64], total: usize, scratch: &mut Vec<f64>) -> Option<(f64, us
 /// # Errors
 /// Signals of the wrong dimension, a dead mask of the wrong length, a decoder not in column-major
 /// order (call [`prepare_decoder`]).
-pub fn loss_grad_into(
-    sae: &Sae,
-    y: ArrayView2<'_, f64>,
+pub fn loss_grad_into<T: Real>(
+    sae: &Sae<T>,
+    y: ArrayView2<'_, T>,
     aux: Option<AuxK<'_>>,
-    work: &mut SaeWork,
+    work: &mut SaeWork<T>,
 ) -> Result<f64> {
     let (n, m) = sae.w_dec.dim();
     if y.nrows() != n {
@@ -302,31 +349,51 @@ pub fn loss_grad_into(
             "a column-major decoder (sae_kernel::prepare_decoder)",
         )
     })?;
+    ensure!(
+        sae.b_enc.as_slice().is_some() && sae.w_enc.is_standard_layout(),
+        "encoder layout",
+        "strided",
+        "a row-major encoder and a contiguous bias (sae_kernel::prepare_decoder)"
+    );
     let bsz = y.ncols();
-    let bf = bsz as f64;
+    let bf = T::of(bsz as f64);
+    let two = T::of(2.0);
     // Y − b_d and Z = W_e (Y − b_d) + b_e, column-major
-    work.yc.resize(n * bsz, 0.0);
+    work.yc.resize(n * bsz, T::zero());
     for (b, yc) in work.yc.chunks_mut(n).enumerate() {
         for ((o, &v), &bd) in yc.iter_mut().zip(y.column(b)).zip(&sae.b_dec) {
             *o = v - bd;
         }
     }
-    work.z.resize(m * bsz, 0.0);
+    work.z.resize(m * bsz, T::zero());
     {
         let yc = ArrayView2::from_shape((n, bsz).f(), &work.yc).expect("sized above");
         let zv = ArrayViewMut2::from_shape((m, bsz).f(), &mut work.z).expect("sized above");
-        gemm_into(zv, 1.0, sae.w_enc.view(), false, yc, false, 0.0, par());
+        gemm_into(
+            zv,
+            T::one(),
+            sae.w_enc.view(),
+            false,
+            yc,
+            false,
+            T::zero(),
+            par(),
+        );
     }
-    work.z.par_chunks_mut(m).for_each(|zc| {
-        zc.iter_mut().zip(&sae.b_enc).for_each(|(z, be)| *z += be);
-    });
-    // the active entries
+    // the active entries (BatchTopK's cut-off needs Z whole first; the other kinds add b_e
+    // column by column as they select)
     let cut = match sae.kind {
-        SaeKind::BatchTopK { k } => batch_cut(&work.z, (k * bsz).min(m * bsz), &mut work.scratch),
+        SaeKind::BatchTopK { k } => {
+            work.z.par_chunks_mut(m).for_each(|zc| {
+                zc.iter_mut().zip(&sae.b_enc).for_each(|(z, be)| *z += *be);
+            });
+            batch_cut(&work.z, (k * bsz).min(m * bsz), &mut work.scratch)
+        }
         _ => None,
     };
+    let cols = select(&mut work.z, m, sae, cut, cut.is_none());
+    work.act.fill(cols);
     let z = &work.z;
-    work.act.fill(select(z, m, sae, cut));
     // nested levels (one for every kind but Matryoshka)
     let pre = sae.prefixes();
     let mut block_of = vec![0u16; m];
@@ -338,13 +405,13 @@ pub fn loss_grad_into(
     let nl = pre.len();
     work.levels.resize_with(nl, Vec::new);
     for l in &mut work.levels {
-        l.resize(n * bsz, 0.0);
+        l.resize(n * bsz, T::zero());
     }
     // E_j per column: E_j = E_{j−1} + the block-j part of W_d F (E_0 = −(Y − b_d))
     {
         let act = &work.act;
         let yc = &work.yc;
-        let mut cols: Vec<Vec<&mut [f64]>> = (0..bsz).map(|_| Vec::with_capacity(nl)).collect();
+        let mut cols: Vec<Vec<&mut [T]>> = (0..bsz).map(|_| Vec::with_capacity(nl)).collect();
         for l in work.levels.iter_mut() {
             for (b, c) in l.chunks_mut(n).enumerate() {
                 cols[b].push(c);
@@ -357,7 +424,7 @@ pub fn loss_grad_into(
                 let (prev, rest) = lv.split_at_mut(j);
                 let e = &mut rest[0];
                 if j == 0 {
-                    e.iter_mut().zip(ycb).for_each(|(o, v)| *o = -v);
+                    e.iter_mut().zip(ycb).for_each(|(o, v)| *o = -*v);
                 } else {
                     e.copy_from_slice(prev[j - 1]);
                 }
@@ -370,11 +437,11 @@ pub fn loss_grad_into(
             }
         });
     }
-    let mut loss: f64 = work
+    let mut loss: T = work
         .levels
         .iter()
-        .map(|e| e.iter().map(|v| v * v).sum::<f64>())
-        .sum::<f64>()
+        .map(|e| e.iter().map(|v| *v * *v).sum::<T>())
+        .sum::<T>()
         / bf;
     // AuxK: dead latents reconstruct the detached full residual
     if let (Some(_), SaeKind::Gated { .. }) = (aux, sae.kind) {
@@ -393,43 +460,43 @@ pub fn loss_grad_into(
     if let Some(lambda) = gated {
         // the gate's entries ReLU(Z) (in the auxiliary lists): its L1 and its reconstruction
         // through the frozen decoder, E_g = W_d ReLU(Z) − (Y − b_d), kept as 2E_g/B
-        let cols: Vec<Vec<(u32, f64)>> = z
+        let cols: Vec<Vec<(u32, T)>> = z
             .par_chunks(m)
             .map(|zc| {
                 zc.iter()
                     .enumerate()
-                    .filter(|(_, v)| **v > 0.0)
+                    .filter(|(_, v)| **v > T::zero())
                     .map(|(i, v)| (i as u32, *v))
                     .collect()
             })
             .collect();
         work.aux.fill(cols);
-        work.e_aux.resize(n * bsz, 0.0);
+        work.e_aux.resize(n * bsz, T::zero());
         let (ax, yc) = (&work.aux, &work.yc);
-        let sq: f64 = work
+        let sq: T = work
             .e_aux
             .par_chunks_mut(n)
             .enumerate()
             .map(|(b, e)| {
                 e.iter_mut()
                     .zip(&yc[b * n..(b + 1) * n])
-                    .for_each(|(o, v)| *o = -v);
+                    .for_each(|(o, v)| *o = -*v);
                 for q in ax.ptr[b]..ax.ptr[b + 1] {
                     let i = ax.idx[q] as usize;
                     axpy(e, ax.val[q], &wdt[i * n..(i + 1) * n]);
                 }
-                let s = e.iter().map(|v| v * v).sum::<f64>();
-                e.iter_mut().for_each(|v| *v *= 2.0 / bf);
+                let s = e.iter().map(|v| *v * *v).sum::<T>();
+                e.iter_mut().for_each(|v| *v *= two / bf);
                 s
             })
             .sum();
-        loss += (sq + lambda * work.aux.val.iter().sum::<f64>()) / bf;
+        loss += (sq + T::of(lambda) * work.aux.val.iter().copied().sum::<T>()) / bf;
     }
     match aux {
         Some(a) => {
             let dead: Vec<u32> = (0..m as u32).filter(|&i| a.dead[i as usize]).collect();
             let ka = a.k.min(dead.len());
-            let cols: Vec<Vec<(u32, f64)>> = z
+            let cols: Vec<Vec<(u32, T)>> = z
                 .par_chunks(m)
                 .map(|zc| {
                     let mut idx = dead.clone();
@@ -439,7 +506,7 @@ pub fn loss_grad_into(
                     let mut top: Vec<u32> = idx[..ka]
                         .iter()
                         .copied()
-                        .filter(|&i| zc[i as usize] > 0.0)
+                        .filter(|&i| zc[i as usize] > T::zero())
                         .collect();
                     top.sort_unstable();
                     top.into_iter().map(|i| (i, zc[i as usize])).collect()
@@ -448,9 +515,9 @@ pub fn loss_grad_into(
             work.aux.fill(cols);
             work.e_aux.clear();
             work.e_aux.extend_from_slice(&work.levels[nl - 1]);
-            let scale = 2.0 * a.coef / bf;
+            let scale = T::of(2.0 * a.coef) / bf;
             let ax = &work.aux;
-            let sq: f64 = work
+            let sq: T = work
                 .e_aux
                 .par_chunks_mut(n)
                 .enumerate()
@@ -459,12 +526,12 @@ pub fn loss_grad_into(
                         let i = ax.idx[q] as usize;
                         axpy(e, ax.val[q], &wdt[i * n..(i + 1) * n]);
                     }
-                    let s = e.iter().map(|v| v * v).sum::<f64>();
+                    let s = e.iter().map(|v| *v * *v).sum::<T>();
                     e.iter_mut().for_each(|v| *v *= scale);
                     s
                 })
                 .sum();
-            loss += a.coef * sq / bf;
+            loss += T::of(a.coef) * sq / bf;
         }
         None if gated.is_some() => {}
         None => work.aux.clear(bsz),
@@ -473,15 +540,15 @@ pub fn loss_grad_into(
     for j in (0..nl).rev() {
         let (head, tail) = work.levels.split_at_mut(j + 1);
         let e = &mut head[j];
-        e.iter_mut().for_each(|v| *v *= 2.0 / bf);
+        e.iter_mut().for_each(|v| *v *= two / bf);
         if let Some(next) = tail.first() {
-            e.iter_mut().zip(next).for_each(|(v, s)| *v += s);
+            e.iter_mut().zip(next).for_each(|(v, s)| *v += *s);
         }
     }
     // ∂Z at the active entries (and AuxK's, and JumpReLU's window)
     let l1 = match sae.kind {
-        SaeKind::ReluL1 { lambda } => lambda / bf,
-        _ => 0.0,
+        SaeKind::ReluL1 { lambda } => T::of(lambda) / bf,
+        _ => T::zero(),
     };
     {
         let levels = &work.levels;
@@ -500,7 +567,7 @@ pub fn loss_grad_into(
             });
     }
     if aux.is_some() || gated.is_some() {
-        let l1g = gated.map_or(0.0, |l| l / bf);
+        let l1g = gated.map_or(T::zero(), |l| T::of(l) / bf);
         let ax = &mut work.aux;
         let e_aux = &work.e_aux;
         let idx = &ax.idx;
@@ -517,12 +584,13 @@ pub fn loss_grad_into(
     }
     let mut g = work.grads_for(sae);
     let z = &work.z;
-    g.log_theta.fill(0.0);
+    g.log_theta.fill(T::zero());
     match sae.kind {
         SaeKind::JumpRelu { lambda, bandwidth } => {
-            loss += lambda * work.act.len() as f64 / bf;
-            let half = 0.5 * bandwidth;
-            let thetas: Vec<f64> = sae.log_theta.iter().map(|l| l.exp()).collect();
+            loss += T::of(lambda * work.act.len() as f64) / bf;
+            let (lambda, bandwidth) = (T::of(lambda), T::of(bandwidth));
+            let half = T::of(0.5) * bandwidth;
+            let thetas: Vec<T> = sae.log_theta.iter().map(|l| l.exp()).collect();
             let s = &work.levels[0];
             for b in 0..bsz {
                 let zc = &z[b * m..(b + 1) * m];
@@ -536,19 +604,19 @@ pub fn loss_grad_into(
             g.log_theta
                 .iter_mut()
                 .zip(&thetas)
-                .for_each(|(v, t)| *v *= t);
+                .for_each(|(v, t)| *v *= *t);
         }
         SaeKind::ReluL1 { lambda } => {
-            loss += lambda * work.act.val.iter().sum::<f64>() / bf;
+            loss += T::of(lambda) * work.act.val.iter().copied().sum::<T>() / bf;
         }
         _ => {}
     }
     g.min_selected = match sae.kind {
-        SaeKind::BatchTopK { .. } => work.act.val.iter().copied().reduce(f64::min),
+        SaeKind::BatchTopK { .. } => work.act.val.iter().copied().reduce(T::min).map(T::widen),
         _ => None,
     };
     // by latent: ∂W_d[:, i], ∂W_e[i, :], ∂b_e[i] (each latent's row written by one task)
-    let by_latent = |e: &Entries| -> (Vec<usize>, Vec<(u32, usize)>) {
+    let by_latent = |e: &Entries<T>| -> (Vec<usize>, Vec<(u32, usize)>) {
         let mut cnt = vec![0usize; m + 1];
         for &i in &e.idx {
             cnt[i as usize + 1] += 1;
@@ -595,11 +663,11 @@ pub fn loss_grad_into(
         let (levels, yc, e_aux) = (&work.levels, &work.yc, &work.e_aux);
         // Gated: the magnitude path scales ∂U by e^r, its entries feed ∂r and ∂b_mag, and the
         // gate's auxiliary reconstruction leaves the (frozen) decoder alone
-        let scale: Vec<f64> = match gated {
+        let scale: Vec<T> = match gated {
             Some(_) => sae.r_mag.iter().map(|r| r.exp()).collect(),
-            None => vec![1.0; m],
+            None => vec![T::one(); m],
         };
-        work.du_sum.resize(m, 0.0);
+        work.du_sum.resize(m, T::zero());
         let rm = g.r_mag.as_slice_mut().expect("a fresh contiguous vector");
         let bm = g.b_mag.as_slice_mut().expect("a fresh contiguous vector");
         gdt.par_chunks_mut(n)
@@ -609,9 +677,9 @@ pub fn loss_grad_into(
             .zip(work.du_sum.par_iter_mut())
             .enumerate()
             .for_each(|(i, ((((gd, gw), gb), (gr, gm)), ds))| {
-                gd.fill(0.0);
-                gw.fill(0.0);
-                (*gb, *gr, *gm, *ds) = (0.0, 0.0, 0.0, 0.0);
+                gd.fill(T::zero());
+                gw.fill(T::zero());
+                (*gb, *gr, *gm, *ds) = (T::zero(), T::zero(), T::zero(), T::zero());
                 let s = &levels[block_of[i] as usize];
                 for &(b, q) in &act_list[act_ptr[i]..act_ptr[i + 1]] {
                     let b = b as usize;
@@ -638,15 +706,24 @@ pub fn loss_grad_into(
             });
     }
     // ∂b_d = Σ_b S_1[:, b] − W_eᵀ Σ_b ∂U
-    g.b_dec.fill(0.0);
+    g.b_dec.fill(T::zero());
     for c in work.levels[0].chunks(n) {
-        g.b_dec.iter_mut().zip(c).for_each(|(o, v)| *o += v);
+        g.b_dec.iter_mut().zip(c).for_each(|(o, v)| *o += *v);
     }
-    let back = sae
+    // W_eᵀ Σ∂U row by row of the row-major encoder (contiguous; ndarray's product would stride)
+    let we = sae
         .w_enc
-        .t()
-        .dot(&ndarray::ArrayView1::from(&work.du_sum[..]));
-    g.b_dec -= &back;
+        .as_slice()
+        .ok_or_else(|| Error::invalid("encoder layout", "strided", "a row-major encoder"))?;
+    let bd = g
+        .b_dec
+        .as_slice_mut()
+        .ok_or_else(|| Error::invalid("gradient layout", "strided", "a contiguous bias"))?;
+    for (row, &d) in we.chunks(n).zip(&work.du_sum) {
+        if d != T::zero() {
+            axpy(bd, -d, row);
+        }
+    }
     work.grads = Some(g);
-    Ok(loss)
+    Ok(loss.widen())
 }
