@@ -22,6 +22,7 @@ pub mod observed;
 pub mod paper;
 pub mod pudle;
 pub mod rangamani;
+pub mod sae_study;
 pub mod sparse_coding;
 pub mod unrolled;
 
