@@ -871,3 +871,32 @@ fn resampling_moves_dead_latents_to_badly_reconstructed_samples() {
         "{dead_plain} {dead_res} {resampled}"
     );
 }
+
+/// TopK's two selections in the kernel — one pass for k ≤ 64, a partial sort above — both equal
+/// the reference, at k on either side of the switch.
+#[test]
+fn the_kernel_selects_like_the_reference_on_both_sides_of_its_small_k_switch() {
+    use dictlab::neural::sae_kernel::{SaeWork, loss_grad_into, prepare_decoder};
+    let (n, m) = (6, 90);
+    for k in [64, 65, 80] {
+        let mut sae = Sae::init(n, m, SaeKind::TopK { k }, 0.3, &mut rng_from_seed(1)).unwrap();
+        sae.w_enc = gaussian(m, n, 2) * 0.7;
+        sae.b_enc = gaussian(m, 1, 3).column(0).to_owned() * 0.2;
+        let y = gaussian(n, 20, 6);
+        let (loss, g) = sae.loss_grad_aux(y.view(), None).unwrap();
+        let mut fast = sae.clone();
+        prepare_decoder(&mut fast);
+        let mut work = SaeWork::default();
+        let l = loss_grad_into(&fast, y.view(), None, &mut work).unwrap();
+        let h = work.grads().unwrap();
+        assert!(
+            (l - loss).abs() < 1e-12 * loss.abs().max(1.0),
+            "k {k}: {l} vs {loss}"
+        );
+        assert_eq!(h.fired, g.fired, "k {k}");
+        assert!(max_diff(&h.w_enc, &g.w_enc) < 1e-12, "k {k}");
+        assert!(max_diff(&h.w_dec, &g.w_dec) < 1e-12, "k {k}");
+        // most latents fire at these k: the selection is not trivially empty
+        assert!(h.fired.iter().filter(|f| **f).count() > m / 2, "k {k}");
+    }
+}
