@@ -12,9 +12,7 @@ use clap::Subcommand;
 use std::ops::ControlFlow;
 use std::path::PathBuf;
 
-/// First batch index of the evaluation stream: far past any training run's batches (training
-/// draws batches 0, 1, …, steps).
-pub const EVAL_FIRST_BATCH: u64 = 1 << 40;
+pub use crate::neural::sae::EVAL_FIRST_BATCH;
 
 /// `dictlab sae` subcommands.
 #[derive(Debug, Subcommand)]
@@ -169,8 +167,7 @@ fn train(a: SaeTrainArgs) -> Result<String> {
     let m = a.latents.unwrap_or(m_true);
     ensure!(m >= 1, "latents", m, "at least one latent");
     // the data's sparsity, as the plans' "instance k": the rounded mean L0 of batch 0
-    let l0 = model.batch(0, 1024)?.codes.mean_l0();
-    let k_data = (l0.round() as usize).max(1);
+    let (k_data, l0) = model.told_k()?;
     let kv = crate::registry::params_from_flags(&a.learner, param_flags(&a.params)?)?;
     let p = crate::registry::lookup(&a.learner)?.validate(&kv)?;
     let ctx = crate::spec::Context {
@@ -338,15 +335,11 @@ fn train_online(
     let train_s = t0.elapsed().as_secs_f64();
     let peak_train = crate::mem::peak_rss();
     let t1 = std::time::Instant::now();
-    let dict = s.dict.clone();
+    let dict = &s.dict;
     let coder = &online.coder;
-    let encode = |y: ndarray::ArrayView2<'_, f64>| -> Result<ndarray::Array2<f64>> {
-        Ok(crate::code::SparseCoder::encode(coder, dict.view(), y)?.codes)
-    };
-    let (ev, h) = crate::neural::sae::evaluate_stream_with(
+    let (ev, h) = crate::neural::sae::evaluate_stream_coder(
         dict.view(),
-        None,
-        &encode,
+        coder,
         model,
         EVAL_FIRST_BATCH,
         a.eval_batches,
@@ -354,7 +347,7 @@ fn train_online(
     )?;
     let eval_s = t1.elapsed().as_secs_f64();
     if let Some(o) = &a.out {
-        crate::io::write_matrix(o, &dict)?;
+        crate::io::write_matrix(o, dict)?;
     }
     let samples = (a.steps * online.opts.batch) as f64;
     report(

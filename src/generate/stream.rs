@@ -527,6 +527,16 @@ impl SynthModel {
         })
     }
 
+    /// The data's sparsity as a learner is told it (the plans' "instance k"): the rounded mean L0
+    /// of batch 0's 1024 samples, at least 1, with that mean L0.
+    ///
+    /// # Errors
+    /// As [`SynthModel::batch`].
+    pub fn told_k(&self) -> Result<(usize, f64)> {
+        let l0 = self.batch(0, 1024)?.codes.mean_l0();
+        Ok(((l0.round() as usize).max(1), l0))
+    }
+
     /// Minibatch `index` of `size` samples (module doc: reproducible from (seed, index), the same
     /// on any thread count).
     ///

@@ -1235,6 +1235,28 @@ pub fn evaluate_stream(
     )
 }
 
+/// First batch index of the evaluation stream: far past any training run's batches (training
+/// draws batches 0, 1, …, steps).
+pub const EVAL_FIRST_BATCH: u64 = 1 << 40;
+
+/// [`evaluate_stream_with`] for a classical learner: dictionary `dict` (n × m') with `coder` as its
+/// encoder and no bias.
+///
+/// # Errors
+/// As [`evaluate_stream_with`].
+pub fn evaluate_stream_coder(
+    dict: ArrayView2<'_, f64>,
+    coder: &dyn crate::code::SparseCoder,
+    model: &crate::generate::stream::SynthModel,
+    first: u64,
+    batches: usize,
+    batch: usize,
+) -> Result<(SaeEval, Option<HierarchyEval>)> {
+    let encode =
+        |y: ArrayView2<'_, f64>| -> Result<Array2<f64>> { Ok(coder.encode(dict, y)?.codes) };
+    evaluate_stream_with(dict, None, &encode, model, first, batches, batch)
+}
+
 /// [`evaluate_stream`] for any dictionary `decoder` (n × m') with its encoder `encode` (signals
 /// n × B → codes m' × B) and reconstruction ŷ = decoder · codes (+ `bias`): a classical learner's
 /// dictionary with its sparse coder is measured exactly as an SAE.
@@ -1945,26 +1967,28 @@ impl Iterative for SaeIter<'_> {
         }
         self.step += 1;
         let lr = self.lr.at(self.step);
-        if self.single.is_none() {
-            s.adam.lr = lr;
-            apply_step(&mut s.sae, self.work.grads()?, &mut s.adam)?;
-        }
         // not in the last dead_steps steps: a resampled latent needs that long to be judged
         let resample = self
             .resample_every
             .is_some_and(|r| self.step.is_multiple_of(r))
             && self.step + self.dead_steps <= self.lr.steps;
-        if let Some(one) = &mut self.single {
-            one.adam.lr = lr;
-            apply_step(&mut one.sae, one.work.grads()?, &mut one.adam)?;
-            // the f64 model is set where anyone reads it: an observed step, the last, a
-            // non-finite loss (the engine stops there) and before resampling
-            if resample
-                || self.step >= self.lr.steps
-                || self.observe.hits(self.step)
-                || !loss.is_finite()
-            {
-                widen_into(&mut s.sae, &one.sae);
+        match &mut self.single {
+            None => {
+                s.adam.lr = lr;
+                apply_step(&mut s.sae, self.work.grads()?, &mut s.adam)?;
+            }
+            Some(one) => {
+                one.adam.lr = lr;
+                apply_step(&mut one.sae, one.work.grads()?, &mut one.adam)?;
+                // the f64 model is set where anyone reads it: an observed step, the last, a
+                // non-finite loss (the engine stops there) and before resampling
+                if resample
+                    || self.step >= self.lr.steps
+                    || self.observe.hits(self.step)
+                    || !loss.is_finite()
+                {
+                    widen_into(&mut s.sae, &one.sae);
+                }
             }
         }
         if resample {

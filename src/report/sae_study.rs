@@ -11,14 +11,13 @@
 use crate::error::{Error, Result, ensure};
 use crate::generate::stream::{SynthModel, SynthSpec};
 use crate::iter::{NoObserver, Schedule};
-use crate::neural::sae::{SaeKind, SaeTrainer, evaluate_stream, evaluate_stream_with};
+use crate::neural::sae::{
+    EVAL_FIRST_BATCH, SaeKind, SaeTrainer, evaluate_stream, evaluate_stream_coder,
+};
 use crate::table::Row;
 
 /// The learners of the study, by name.
 pub const LEARNERS: [&str; 4] = ["topk", "batchtopk", "matryoshka", "online"];
-
-/// Evaluation batches start here (never trained on: training uses batches 1 … steps).
-const EVAL_FIRST: u64 = 1 << 40;
 
 /// One cell: the law [`SynthSpec::synth_sae_bench_at`]`(dim, features)` drawn from `seed`, `learner`
 /// (one of [`LEARNERS`]) trained for `steps` batches of `batch` samples from the same seed, then
@@ -45,7 +44,7 @@ pub fn study_row(
         format!("one of {}", LEARNERS.join(", "))
     );
     let model = SynthModel::new(SynthSpec::synth_sae_bench_at(dim, features), seed)?;
-    let k = (model.batch(0, 1024)?.codes.mean_l0().round() as usize).max(1);
+    let (k, _) = model.told_k()?;
     let t0 = std::time::Instant::now();
     let (ev, h) = if learner == "online" {
         use crate::learn::online::{OnlineDl, OnlineOptions};
@@ -58,17 +57,11 @@ pub fn study_row(
         let mut rng = crate::rng::rng_from_seed(crate::rng::derive_seed(seed, "start"));
         let start = crate::generate::dictionary::gaussian_matrix(dim, features, &mut rng);
         let s = online.fit_stream(&model, start, steps, seed, &mut |_, _| true)?;
-        let coder = &online.coder;
-        let dict = &s.dict;
-        let encode = |y: ndarray::ArrayView2<'_, f64>| -> Result<ndarray::Array2<f64>> {
-            Ok(crate::code::SparseCoder::encode(coder, dict.view(), y)?.codes)
-        };
-        evaluate_stream_with(
-            dict.view(),
-            None,
-            &encode,
+        evaluate_stream_coder(
+            s.dict.view(),
+            &online.coder,
             &model,
-            EVAL_FIRST,
+            EVAL_FIRST_BATCH,
             eval_batches,
             batch,
         )?
@@ -82,7 +75,7 @@ pub fn study_row(
         t.steps = steps;
         t.batch = batch;
         let (s, _) = t.train_stream(&model, seed, Schedule::Never, &mut NoObserver)?;
-        evaluate_stream(&s.sae, &model, EVAL_FIRST, eval_batches, batch)?
+        evaluate_stream(&s.sae, &model, EVAL_FIRST_BATCH, eval_batches, batch)?
     };
     let train_s = t0.elapsed().as_secs_f64();
     let mut row = Row::new(learner)
